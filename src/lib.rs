@@ -1,0 +1,9 @@
+//! kiln compiles a small typed IR to WebAssembly and links it with the wasm object files
+//! that clang/LLVM make.
+
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod ir;
+
+pub use error::{Diagnostic, Diagnostics};
