@@ -5,5 +5,6 @@
 
 pub mod error;
 pub mod ir;
+pub mod verify;
 
 pub use error::{Diagnostic, Diagnostics};
