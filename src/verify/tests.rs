@@ -1040,3 +1040,252 @@ fn ten_thousand_deep_nest() {
     m.bodies[f].dfg.insts[last] = InstData::Return { args };
     expect_one(&m, "is not dominated by its definition");
 }
+
+/// A small deterministic generator (xorshift) for the robustness test.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    fn u32(&mut self, n: u32) -> u32 {
+        self.below(u64::from(n)) as u32
+    }
+
+    fn ty(&mut self) -> Type {
+        Type::ALL[self.below(5) as usize]
+    }
+}
+
+/// Random modules with references in and out of range, random layouts and value lists,
+/// some from another pool: the verifier must return, never panic.
+#[test]
+fn random_modules_never_panic() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut foreign_fn = Function::default();
+    let foreign: Vec<ValueList> = (0..8)
+        .map(|k| {
+            let vs: Vec<Value> = (0..(k * 5 + 1)).map(|_| Value::from_u32(90_000)).collect();
+            foreign_fn.dfg.make_value_list(&vs)
+        })
+        .collect();
+    let mut found = 0;
+    for _ in 0..2000 {
+        let mut m = Module::default();
+        let nfuncs = 1 + rng.u32(3);
+        for k in 0..nfuncs {
+            let params: Vec<Type> = (0..rng.u32(3)).map(|_| rng.ty()).collect();
+            let results: Vec<Type> = (0..rng.u32(3)).map(|_| rng.ty()).collect();
+            let f = func(&mut m, &format!("f{}", k % 2), &params, &results);
+            if rng.below(8) == 0 {
+                m.decls.funcs[f].ctor = Some(1);
+            }
+        }
+        m.declare_global(GlobalDecl {
+            name: "g".into(),
+            ty: rng.ty(),
+            mutable: rng.below(2) == 0,
+            init: rng.next(),
+            linkage: Linkage::Local,
+            loc: Loc::default(),
+        });
+        m.declare_enum(EnumDecl {
+            name: "E".into(),
+            tag: TagType {
+                bits: [0, 8, 16, 32, 64, 7][rng.below(6) as usize],
+                signed: rng.below(2) == 0,
+            },
+            variants: (0..rng.u32(4))
+                .map(|k| EnumVariant {
+                    name: format!("V{}", k % 2),
+                    value: rng.below(300) as i128 - 5,
+                    explicit: true,
+                })
+                .collect(),
+            loc: Loc::default(),
+        });
+        m.declare_data(DataDecl {
+            name: "d".into(),
+            section: [DataSection::Data, DataSection::Tbss, DataSection::Tdata]
+                [rng.below(3) as usize]
+                .clone(),
+            align: rng.u32(20),
+            linkage: Linkage::Local,
+            items: vec![
+                DataItem::Int {
+                    bytes: rng.below(9) as u8,
+                    value: rng.next() >> rng.below(64),
+                },
+                DataItem::DataAddr {
+                    data: DataRef::from_u32(rng.u32(3)),
+                    offset: 0,
+                },
+                DataItem::FuncAddr(FuncRef::from_u32(rng.u32(5))),
+            ],
+            zero_size: 0,
+            loc: Loc::default(),
+        });
+        for f in m.decls.funcs.keys().collect::<Vec<_>>() {
+            let nblocks = rng.u32(5);
+            let mut blocks = Vec::new();
+            for _ in 0..nblocks {
+                let params: Vec<Type> = (0..rng.u32(3)).map(|_| rng.ty()).collect();
+                blocks.push(block(&mut m, f, &params).0);
+            }
+            if rng.below(6) == 0 {
+                m.bodies[f].layout.push(Block::from_u32(rng.u32(10)));
+            }
+            m.bodies[f].stack_slots.push(StackSlotData {
+                size: rng.u32(64),
+                align: rng.u32(9),
+            });
+            m.bodies[f].dfg.sigs.push(Signature {
+                params: vec![rng.ty()],
+                results: vec![rng.ty()],
+            });
+            for &b in &blocks {
+                for _ in 0..rng.u32(6) {
+                    let nvals = m.bodies[f].dfg.values.len() as u32 + 3;
+                    let mut v = || Value::from_u32(rng.u32(nvals));
+                    let (a, b2, c) = (v(), v(), v());
+                    let mut l = |rng: &mut Rng, m: &mut Module| {
+                        if rng.below(5) == 0 {
+                            foreign[rng.below(8) as usize]
+                        } else {
+                            let vs: Vec<Value> = (0..rng.u32(4))
+                                .map(|_| Value::from_u32(rng.u32(nvals)))
+                                .collect();
+                            m.bodies[f].dfg.make_value_list(&vs)
+                        }
+                    };
+                    let target = |rng: &mut Rng| Block::from_u32(rng.u32(nblocks + 2));
+                    let data = match rng.below(16) {
+                        0 => InstData::Const {
+                            ty: rng.ty(),
+                            bits: rng.next() >> rng.below(64),
+                        },
+                        1 => InstData::Binary {
+                            op: BinaryOp::ALL[rng.below(BinaryOp::ALL.len() as u64) as usize],
+                            ty: rng.ty(),
+                            args: [a, b2],
+                        },
+                        2 => InstData::Unary {
+                            op: UnaryOp::ALL[rng.below(UnaryOp::ALL.len() as u64) as usize],
+                            ty: rng.ty(),
+                            arg: a,
+                        },
+                        3 => InstData::Select { args: [a, b2, c] },
+                        4 => InstData::Load {
+                            ty: rng.ty(),
+                            kind: LoadKind::ALL[rng.below(7) as usize],
+                            addr: a,
+                            mem: MemArg {
+                                offset: 0,
+                                align: rng.u32(17),
+                            },
+                        },
+                        5 => InstData::Store {
+                            ty: rng.ty(),
+                            width: StoreWidth::ALL[rng.below(4) as usize],
+                            args: [a, b2],
+                            mem: MemArg::default(),
+                        },
+                        6 => InstData::Call {
+                            func: FuncRef::from_u32(rng.u32(nfuncs + 1)),
+                            args: l(&mut rng, &mut m),
+                        },
+                        7 => InstData::CallIndirect {
+                            sig: SigRef::from_u32(rng.u32(2)),
+                            callee: a,
+                            args: l(&mut rng, &mut m),
+                        },
+                        8 => InstData::Intrinsic {
+                            intrinsic: Intrinsic::ALL
+                                [rng.below(Intrinsic::ALL.len() as u64) as usize],
+                            args: l(&mut rng, &mut m),
+                        },
+                        9 => InstData::TagName {
+                            enum_ref: EnumRef::from_u32(rng.u32(2)),
+                            arg: a,
+                        },
+                        10 => InstData::EnumConst {
+                            enum_ref: EnumRef::from_u32(rng.u32(2)),
+                            variant: rng.u32(5),
+                        },
+                        11 => InstData::Jump {
+                            dest: BlockCall {
+                                block: target(&mut rng),
+                                args: l(&mut rng, &mut m),
+                            },
+                        },
+                        12 => InstData::BrIf {
+                            cond: a,
+                            then_dest: BlockCall {
+                                block: target(&mut rng),
+                                args: l(&mut rng, &mut m),
+                            },
+                            else_dest: BlockCall {
+                                block: target(&mut rng),
+                                args: l(&mut rng, &mut m),
+                            },
+                        },
+                        13 => {
+                            let jt = JumpTableData {
+                                targets: vec![BlockCall {
+                                    block: target(&mut rng),
+                                    args: l(&mut rng, &mut m),
+                                }],
+                                default: BlockCall {
+                                    block: target(&mut rng),
+                                    args: l(&mut rng, &mut m),
+                                },
+                            };
+                            let table = m.bodies[f].dfg.jump_tables.push(jt);
+                            InstData::BrTable {
+                                index: a,
+                                table: JumpTable::from_u32(table.as_u32() + rng.u32(2)),
+                            }
+                        }
+                        14 => InstData::Return {
+                            args: l(&mut rng, &mut m),
+                        },
+                        _ => InstData::GlobalSet {
+                            global: GlobalRef::from_u32(rng.u32(2)),
+                            arg: a,
+                        },
+                    };
+                    let results = inst(&mut m, f, b, data);
+                    if rng.below(10) == 0 {
+                        let i = *m.bodies[f].dfg.blocks[b].insts.last().unwrap();
+                        m.bodies[f].dfg.results[i] = l(&mut rng, &mut m);
+                    }
+                    let _ = results;
+                }
+                if rng.below(3) != 0 {
+                    ret(&mut m, f, b, &[]);
+                }
+            }
+            if rng.below(10) == 0 {
+                let b = Block::from_u32(rng.u32(nblocks + 1));
+                if let Some(bd) = m.bodies[f].dfg.blocks.get_mut(b) {
+                    bd.insts.push(Inst::from_u32(rng.u32(40)));
+                }
+            }
+        }
+        if rng.below(5) == 0 {
+            m.items.push(Item::Enum(EnumRef::from_u32(rng.u32(3))));
+        }
+        if let Err(d) = verify(&m) {
+            found += d.0.len();
+        }
+    }
+    assert!(found > 10_000, "{found}");
+}
