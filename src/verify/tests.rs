@@ -1156,7 +1156,7 @@ fn random_modules_never_panic() {
                     let nvals = m.bodies[f].dfg.values.len() as u32 + 3;
                     let mut v = || Value::from_u32(rng.u32(nvals));
                     let (a, b2, c) = (v(), v(), v());
-                    let mut l = |rng: &mut Rng, m: &mut Module| {
+                    let l = |rng: &mut Rng, m: &mut Module| {
                         if rng.below(5) == 0 {
                             foreign[rng.below(8) as usize]
                         } else {
