@@ -54,7 +54,12 @@ fn fit(ty: Type, x: u64) -> u64 {
 
 /// The byte range `[addr + offset, + len)` of memory, if in bounds.
 #[inline]
-fn range(mem_len: usize, addr: u64, offset: u64, len: u64) -> Result<std::ops::Range<usize>, Fault> {
+fn range(
+    mem_len: usize,
+    addr: u64,
+    offset: u64,
+    len: u64,
+) -> Result<std::ops::Range<usize>, Fault> {
     let start = addr + offset;
     let end = start + len;
     if end > mem_len as u64 {
@@ -68,7 +73,9 @@ impl Store {
         let r = range(self.memory.len(), addr, offset, n)?;
         let mut b = [0u8; 8];
         let src = self.memory.get(r).ok_or(Cow::Borrowed(OOB))?;
-        b.get_mut(..src.len()).ok_or(Cow::Borrowed(OOB))?.copy_from_slice(src);
+        b.get_mut(..src.len())
+            .ok_or(Cow::Borrowed(OOB))?
+            .copy_from_slice(src);
         Ok(u64::from_le_bytes(b))
     }
 
@@ -299,7 +306,12 @@ fn execute(
                     wr1(regs, base, results, x)?;
                     continue;
                 }
-                InstData::Load { ty, kind, addr, mem } => {
+                InstData::Load {
+                    ty,
+                    kind,
+                    addr,
+                    mem,
+                } => {
                     let a = u64::from(rd(regs, base, addr)? as u32);
                     let n = kind.bytes(ty);
                     let raw = store.load(a, u64::from(mem.offset), u64::from(n))?;
@@ -386,7 +398,12 @@ fn execute(
                         }
                         DataPlace::Unresolved => return Err(unresolved_data(module, data)),
                     };
-                    wr1(regs, base, results, u64::from(a.wrapping_add(offset as u32)))?;
+                    wr1(
+                        regs,
+                        base,
+                        results,
+                        u64::from(a.wrapping_add(offset as u32)),
+                    )?;
                     continue;
                 }
                 InstData::TlsAddr { data, offset } => {
@@ -401,7 +418,12 @@ fn execute(
                         }
                         DataPlace::Unresolved => return Err(unresolved_data(module, data)),
                     };
-                    wr1(regs, base, results, u64::from(a.wrapping_add(offset as u32)))?;
+                    wr1(
+                        regs,
+                        base,
+                        results,
+                        u64::from(a.wrapping_add(offset as u32)),
+                    )?;
                     continue;
                 }
                 InstData::FuncAddr { func } => {
@@ -428,14 +450,14 @@ fn execute(
                 }
                 InstData::CallIndirect { sig, callee, args } => {
                     let slot = rd(regs, base, callee)? as u32;
-                    let func = env
-                        .table
-                        .get(slot as usize)
-                        .copied()
-                        .flatten()
-                        .ok_or(Cow::Borrowed(
-                            "indirect call to null or invalid function pointer",
-                        ))?;
+                    let func =
+                        env.table
+                            .get(slot as usize)
+                            .copied()
+                            .flatten()
+                            .ok_or(Cow::Borrowed(
+                                "indirect call to null or invalid function pointer",
+                            ))?;
                     let want = dfg
                         .sigs
                         .get(sig)
@@ -523,7 +545,12 @@ fn execute(
                         .variants
                         .get(variant as usize)
                         .ok_or(Cow::Borrowed("enum variant does not exist"))?;
-                    wr1(regs, base, results, fit(decl.tag.value_type(), v.value as u64))?;
+                    wr1(
+                        regs,
+                        base,
+                        results,
+                        fit(decl.tag.value_type(), v.value as u64),
+                    )?;
                     continue;
                 }
                 InstData::Jump { ref dest } => dest,
@@ -597,7 +624,12 @@ fn leave(stack: &mut CallStack, module: &Module, store: &mut Store) -> Result<()
         stack.regs.truncate(frame.base);
         return Ok(());
     };
-    let Some(caller) = stack.frames.len().checked_sub(2).and_then(|i| stack.frames.get(i)) else {
+    let Some(caller) = stack
+        .frames
+        .len()
+        .checked_sub(2)
+        .and_then(|i| stack.frames.get(i))
+    else {
         return Err(Cow::Borrowed("return to a frame that does not exist"));
     };
     let cdfg = &module.bodies[caller.func].dfg;

@@ -87,21 +87,25 @@ pub(crate) fn compute(module: &Module) -> Result<Layout, String> {
     let mut cursor = GLOBAL_BASE;
 
     // Place the objects of one group.
-    let mut place = |cursor: &mut u64, pred: &dyn Fn(&DataSection) -> bool, tls_base: Option<u64>| {
-        for (d, decl) in decls.data.iter() {
-            if decl.linkage.is_extern() || !pred(&decl.section) {
-                continue;
+    let mut place =
+        |cursor: &mut u64, pred: &dyn Fn(&DataSection) -> bool, tls_base: Option<u64>| {
+            for (d, decl) in decls.data.iter() {
+                if decl.linkage.is_extern() || !pred(&decl.section) {
+                    continue;
+                }
+                let at = align_up(*cursor, decl.align).ok_or(TOO_BIG)?;
+                let end = at
+                    .checked_add(decl.size())
+                    .filter(|&e| e <= limit)
+                    .ok_or(TOO_BIG)?;
+                data[d] = match tls_base {
+                    Some(base) => DataPlace::Tls((at - base) as u32),
+                    None => DataPlace::Addr(at as u32),
+                };
+                *cursor = end;
             }
-            let at = align_up(*cursor, decl.align).ok_or(TOO_BIG)?;
-            let end = at.checked_add(decl.size()).filter(|&e| e <= limit).ok_or(TOO_BIG)?;
-            data[d] = match tls_base {
-                Some(base) => DataPlace::Tls((at - base) as u32),
-                None => DataPlace::Addr(at as u32),
-            };
-            *cursor = end;
-        }
-        Ok::<(), String>(())
-    };
+            Ok::<(), String>(())
+        };
 
     // The TLS block, aligned to its most aligned object.
     let tls_align = decls
@@ -130,7 +134,11 @@ pub(crate) fn compute(module: &Module) -> Result<Layout, String> {
     let mut section_bounds: Vec<(u64, u64)> = Vec::new();
     for name in &section_names {
         let start = cursor;
-        place(&mut cursor, &|s| matches!(s, DataSection::Named(n) if n == name), None)?;
+        place(
+            &mut cursor,
+            &|s| matches!(s, DataSection::Named(n) if n == name),
+            None,
+        )?;
         section_bounds.push((start, cursor));
     }
     place(&mut cursor, &|s| *s == DataSection::Bss, None)?;
@@ -253,7 +261,10 @@ pub(crate) fn compute(module: &Module) -> Result<Layout, String> {
                 DataItem::F64(bits) => dst.copy_from_slice(&bits.to_le_bytes()),
                 DataItem::Bytes(b) => dst.copy_from_slice(b),
                 DataItem::Zero(_) => {}
-                DataItem::DataAddr { data: target, offset } => {
+                DataItem::DataAddr {
+                    data: target,
+                    offset,
+                } => {
                     let target_addr = match data.get(*target).copied().unwrap_or_default() {
                         DataPlace::Addr(a) => u64::from(a),
                         DataPlace::Tls(off) => tls_base + u64::from(off),

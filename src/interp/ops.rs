@@ -334,7 +334,11 @@ fn split(v: u128) -> [u64; 2] {
 
 /// A numeric intrinsic (everything but the memory ones): reads `args`, writes `out`.
 /// The caller has checked the argument count against [`Intrinsic::params`].
-pub(crate) fn intrinsic(which: Intrinsic, args: &[u64], out: &mut [u64; 2]) -> Result<(), &'static str> {
+pub(crate) fn intrinsic(
+    which: Intrinsic,
+    args: &[u64],
+    out: &mut [u64; 2],
+) -> Result<(), &'static str> {
     use Intrinsic::*;
     let a = |i: usize| args.get(i).copied().unwrap_or(0);
     match which {
