@@ -519,6 +519,9 @@ fn execute(
                         .enums
                         .get(enum_ref)
                         .ok_or(Cow::Borrowed("enum does not exist"))?;
+                    if !matches!(decl.tag.bits, 8 | 16 | 32 | 64) {
+                        return Err(Cow::Borrowed("enum tag type of an invalid width"));
+                    }
                     let raw = fit(decl.tag.value_type(), rd(regs, base, arg)?);
                     let value = decl.tag.decode(raw);
                     let table = env.tags.get(enum_ref).map_or(&[][..], |t| &t[..]);
