@@ -1724,3 +1724,42 @@ fn malformed_bodies_trap_instead_of_panicking() {
         "@badret returned 0 values, its signature has 1"
     );
 }
+
+#[test]
+fn multi_result_calls_and_float_memory() {
+    let mut m = Module::default();
+    // @divmod(a, b) -> (a / b, a % b), unsigned
+    let divmod = declare(&mut m, "divmod", &[I32, I32], &[I32, I32]);
+    let mut b = B::new(&m, divmod);
+    let p = b.params();
+    let q = b.bin(BinaryOp::DivU, I32, p[0], p[1]);
+    let r = b.bin(BinaryOp::RemU, I32, p[0], p[1]);
+    b.ret(&[q, r]);
+    b.finish(&mut m);
+    // @use(a, b) -> q * 1000 + r, and an f32 stored and loaded as f64 after promotion.
+    let user = declare(&mut m, "use", &[I32, I32, F32], &[I32, F64]);
+    let mut b = B::new(&m, user);
+    let p = b.params();
+    let qr = b.call(divmod, &[p[0], p[1]]);
+    let k = b.iconst(I32, 1000);
+    let qk = b.bin(BinaryOp::Mul, I32, qr[0], k);
+    let s = b.bin(BinaryOp::Add, I32, qk, qr[1]);
+    let addr = b.iconst(Ptr, 512);
+    b.store(F32, StoreWidth::Full, addr, p[2], 0);
+    let back = b.load(F32, LoadKind::Full, addr, 0);
+    let wide = b.ins1(InstData::Convert {
+        op: ConvertOp::F64PromoteF32,
+        arg: back,
+    });
+    b.store(F64, StoreWidth::Full, addr, wide, 8);
+    let w = b.load(F64, LoadKind::Full, addr, 8);
+    b.ret(&[s, w]);
+    b.finish(&mut m);
+    let r = call(&m, "use", &[Val::I32(47), Val::I32(5), Val::F32(-1.25)]);
+    assert_eq!(r, Ok(vec![Val::I32(9002), Val::F64(-1.25)]));
+    let t = call(&m, "use", &[Val::I32(47), Val::I32(0), Val::F32(0.0)]).unwrap_err();
+    assert_eq!(
+        t.to_string(),
+        "trap in @divmod block0: integer divide by zero"
+    );
+}
