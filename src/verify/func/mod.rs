@@ -210,9 +210,37 @@ impl<'a> Checker<'a, '_> {
         let mut d = Diagnostic::new(loc, msg)
             .with_note(format!("in function @{}, {block}", self.decl.name));
         if let Some(data) = self.func.dfg.insts.get(inst) {
-            d = d.with_note(inst_text(self.module, self.fref, inst, data));
+            let printable = self.inst_lists_valid(inst, data);
+            d = d.with_note(inst_text(self.module, self.fref, inst, data, printable));
         }
         self.errors.push(d);
+    }
+
+    /// Whether every value list of `inst` (results, operands, branch arguments) lies inside
+    /// the pool and its jump table, if any, exists.
+    fn inst_lists_valid(&self, inst: Inst, data: &InstData) -> bool {
+        let ok = |l: ValueList| self.lists.get(l).is_some();
+        let dest_ok = |d: &BlockCall| ok(d.args);
+        ok(self.func.dfg.results[inst])
+            && match data {
+                InstData::Call { args, .. }
+                | InstData::CallIndirect { args, .. }
+                | InstData::Intrinsic { args, .. }
+                | InstData::Return { args } => ok(*args),
+                InstData::Jump { dest } => dest_ok(dest),
+                InstData::BrIf {
+                    then_dest,
+                    else_dest,
+                    ..
+                } => dest_ok(then_dest) && dest_ok(else_dest),
+                InstData::BrTable { table, .. } => self
+                    .func
+                    .dfg
+                    .jump_tables
+                    .get(*table)
+                    .is_some_and(|jt| jt.targets.iter().all(dest_ok) && dest_ok(&jt.default)),
+                _ => true,
+            }
     }
 
     // ---- pass 0: stack slots ----
@@ -598,7 +626,14 @@ fn opname(module: &Module, data: &InstData) -> String {
     }
 }
 
-/// The instruction as a note.
-fn inst_text(_module: &Module, _func: FuncRef, inst: Inst, data: &InstData) -> String {
+/// The instruction as a note. `printable` says whether every value list and jump table it
+/// names is valid, so that the printer (which reads lists without bounds checks) can show it.
+fn inst_text(
+    _module: &Module,
+    _func: FuncRef,
+    inst: Inst,
+    data: &InstData,
+    _printable: bool,
+) -> String {
     format!("{inst}: {data:?}")
 }
