@@ -467,7 +467,11 @@ impl<'a> Printer<'a> {
         for (ss, slot) in body.stack_slots.iter() {
             let anchor = Anchor::Slot(f, ss);
             self.leading(w, anchor, "    ")?;
-            write!(w, "    {ss} = stack_slot {} align {}", slot.size, slot.align)?;
+            write!(
+                w,
+                "    {ss} = stack_slot {} align {}",
+                slot.size, slot.align
+            )?;
             self.end_line(w, anchor)?;
         }
         let dfg = &body.dfg;
@@ -514,7 +518,12 @@ impl<'a> Printer<'a> {
         }
     }
 
-    fn block_call<W: Write>(&self, w: &mut W, dfg: &DataFlowGraph, call: &BlockCall) -> fmt::Result {
+    fn block_call<W: Write>(
+        &self,
+        w: &mut W,
+        dfg: &DataFlowGraph,
+        call: &BlockCall,
+    ) -> fmt::Result {
         write!(w, "{}", call.block)?;
         let args = dfg.list(call.args);
         if !args.is_empty() {

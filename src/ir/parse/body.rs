@@ -726,7 +726,10 @@ impl Parser<'_> {
                 }
                 self.comma("the targets")?;
                 let default = self.parse_block_call(func, scratch)?;
-                let table = func.dfg.jump_tables.push(JumpTableData { targets, default });
+                let table = func
+                    .dfg
+                    .jump_tables
+                    .push(JumpTableData { targets, default });
                 InstData::BrTable { index, table }
             }
             "return" => {

@@ -171,7 +171,10 @@ impl Lexer<'_> {
     }
 
     fn line_has_comment(&self) -> bool {
-        self.out.comments.last().is_some_and(|c| c.line == self.line)
+        self.out
+            .comments
+            .last()
+            .is_some_and(|c| c.line == self.line)
     }
 
     fn push(&mut self, kind: TokKind, start: usize, line: u32, col: u32) {
@@ -411,7 +414,13 @@ mod tests {
         assert_eq!(l.tokens[1].kind, TokKind::Error);
         assert_eq!(l.error.as_deref(), Some("unterminated string"));
         assert_eq!(lex("12ab").error.as_deref(), Some("invalid number '12ab'"));
-        assert_eq!(lex("a # b").error.as_deref(), Some("unexpected character '#'"));
-        assert_eq!(lex("@ x").error.as_deref(), Some("expected a name after '@'"));
+        assert_eq!(
+            lex("a # b").error.as_deref(),
+            Some("unexpected character '#'")
+        );
+        assert_eq!(
+            lex("@ x").error.as_deref(),
+            Some("expected a name after '@'")
+        );
     }
 }

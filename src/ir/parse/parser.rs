@@ -82,13 +82,16 @@ impl<'a> Parser<'a> {
 
     pub fn peek_at(&self, ahead: usize) -> Token {
         let last = self.toks.len().saturating_sub(1);
-        self.toks.get((self.pos + ahead).min(last)).copied().unwrap_or(Token {
-            kind: TokKind::Eof,
-            start: self.text.len() as u32,
-            end: self.text.len() as u32,
-            line: 0,
-            col: 0,
-        })
+        self.toks
+            .get((self.pos + ahead).min(last))
+            .copied()
+            .unwrap_or(Token {
+                kind: TokKind::Eof,
+                start: self.text.len() as u32,
+                end: self.text.len() as u32,
+                line: 0,
+                col: 0,
+            })
     }
 
     pub fn next(&mut self) -> Token {
@@ -100,7 +103,9 @@ impl<'a> Parser<'a> {
     }
 
     pub fn tok_text(&self, t: Token) -> &'a str {
-        self.text.get(t.start as usize..t.end as usize).unwrap_or("")
+        self.text
+            .get(t.start as usize..t.end as usize)
+            .unwrap_or("")
     }
 
     pub fn describe(&self, t: Token) -> String {
@@ -114,10 +119,16 @@ impl<'a> Parser<'a> {
     /// is where lexing failed.
     pub fn unexpected(&self, t: Token, what: &str) -> Diagnostic {
         if t.kind == TokKind::Error {
-            let msg = self.lex_error.clone().unwrap_or_else(|| "invalid token".into());
+            let msg = self
+                .lex_error
+                .clone()
+                .unwrap_or_else(|| "invalid token".into());
             return Diagnostic::new(t.loc(), msg);
         }
-        Diagnostic::new(t.loc(), format!("expected {what}, found {}", self.describe(t)))
+        Diagnostic::new(
+            t.loc(),
+            format!("expected {what}, found {}", self.describe(t)),
+        )
     }
 
     pub fn expect(&mut self, kind: TokKind, what: &str) -> PResult<Token> {
@@ -215,7 +226,7 @@ impl<'a> Parser<'a> {
                 }
                 _ => {
                     let prefix = raw.len() - inner.len() - 1 + i;
-                    let col = t.col + raw.get(..prefix + 1).map_or(0, |s| s.chars().count()) as u32;
+                    let col = t.col + raw.get(..prefix).map_or(0, |s| s.chars().count()) as u32;
                     let shown: String = inner.get(i..).unwrap_or("").chars().take(2).collect();
                     return Err(Diagnostic::new(
                         Loc { line: t.line, col },
@@ -274,7 +285,11 @@ impl<'a> Parser<'a> {
         let lo = -(1i128 << (bits - 1));
         let hi = (1i128 << bits) - 1;
         let v = self.check_fit(v, lo, hi, ty, loc);
-        let mask = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
+        let mask = if bits == 64 {
+            u64::MAX
+        } else {
+            (1u64 << bits) - 1
+        };
         Ok((v as u64) & mask)
     }
 
@@ -778,7 +793,10 @@ impl<'a> Parser<'a> {
         if self.comments.is_empty() {
             return;
         }
-        let eof = self.toks.last().map_or((self.text.len() as u32, 0), |t| (t.start, t.line));
+        let eof = self
+            .toks
+            .last()
+            .map_or((self.text.len() as u32, 0), |t| (t.start, t.line));
         self.anchors.push((eof.0, eof.1, Anchor::FileEnd));
         self.anchors.sort_by_key(|a| a.0);
         // Comments before the first item and before the last blank line preceding it go to
