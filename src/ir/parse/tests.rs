@@ -586,3 +586,115 @@ fn speed() {
     assert_eq!(out.len(), text.len() - 1);
     println!("{} bytes: parse {parsed:?}, print {printed:?}", text.len());
 }
+
+/// Applies random edits to `base`; no parse panics, and whatever parses prints to a fixed
+/// point. Returns how many edited texts parsed.
+fn mutate_and_check(base: &str, rounds: usize, mut seed: u64) -> usize {
+    const PIECES: &[&str] = &[
+        "\n", " ", ";", "; c\n", "}", "{", "(", ")", ",", "=", "\"", "-", "+", "0x", "nan", "inf",
+        "@", "%", "v1", "v99", "block0", "block9", "ss0", ":", "[", "]", "->", "1.5", "\\", "é",
+        "\n\n", "extern ", "i32", "ctor", "align 4",
+    ];
+    let mut rand = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let mut parsed = 0;
+    let mut check = |text: &str| {
+        if let Ok(m) = parse(text) {
+            parsed += 1;
+            let once = print(&m);
+            match parse(&once) {
+                Ok(m2) => assert_eq!(print(&m2), once, "not a fixed point for:\n{text}"),
+                Err(e) => panic!("printed text does not parse: {e}\n{once}\n--- from:\n{text}"),
+            }
+        }
+    };
+    let boundaries: Vec<usize> = base.char_indices().map(|(i, _)| i).collect();
+    for &cut in boundaries.iter().step_by(7) {
+        check(&base[..cut]);
+    }
+    for _ in 0..rounds {
+        let mut text = base.to_string();
+        for _ in 0..1 + rand(3) {
+            let b: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+            let at = b[rand(b.len())];
+            match rand(3) {
+                0 => text.insert_str(at, PIECES[rand(PIECES.len())]),
+                1 => {
+                    let end = b
+                        .iter()
+                        .copied()
+                        .find(|&e| e > at + rand(12))
+                        .unwrap_or(text.len());
+                    text.replace_range(at..end, "");
+                }
+                _ => {
+                    let end = b
+                        .iter()
+                        .copied()
+                        .find(|&e| e > at + rand(40))
+                        .unwrap_or(text.len());
+                    let piece = text[at..end].to_string();
+                    let to = b[rand(b.len())];
+                    text.insert_str(to, &piece);
+                }
+            }
+        }
+        check(&text);
+    }
+    parsed
+}
+
+#[test]
+fn mutations_never_panic_and_round_trip() {
+    let small = "; head\n\nenum %E: u8 { A, B = 3 }\n\nglobal @g: f32 mut = 1.5  ; g\n\ndata @d: rodata align 2 = { i8 1, ptr @d + 1, \"x\" }\n\nfunc @f(i32) -> i32 {\n    ss0 = stack_slot 4 align 4\nblock0(v0: i32):\n    v1 = enum_const %E.B\n    v2 = select v0, v1, v0\n    br_if v2, block1(v0), block1(v1)\n\nblock1(v3: i32):\n    ; x\n    return v3\n}\n";
+    let parsed = mutate_and_check(ALL, 1000, 0x2545_f491_4f6c_dd1d)
+        + mutate_and_check(small, 3000, 0x1234_5678_9abc_def1);
+    assert!(
+        parsed > 150,
+        "too few mutations parse ({parsed}) for the test to mean much"
+    );
+}
+
+/// Comments and blank lines anywhere between lines or at line ends keep the text valid and
+/// print to a fixed point.
+#[test]
+fn comment_placement_round_trips() {
+    const AT_START: &[&str] = &["\n", "; c\n", "  ; d\n", "\t\n", "\n;\n\n"];
+    const AT_END: &[&str] = &[" ; t", "  ;", " ", ";;x "];
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rand = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    for _ in 0..400 {
+        let mut text = ALL.to_string();
+        for _ in 0..1 + rand(4) {
+            let starts: Vec<usize> = std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect();
+            if rand(2) == 0 {
+                text.insert_str(starts[rand(starts.len())], AT_START[rand(AT_START.len())]);
+            } else {
+                let ends: Vec<usize> = text
+                    .match_indices('\n')
+                    .map(|(i, _)| i)
+                    .filter(|&i| !text[..i].rsplit('\n').next().unwrap_or("").contains(';'))
+                    .collect();
+                text.insert_str(ends[rand(ends.len())], AT_END[rand(AT_END.len())]);
+            }
+        }
+        let once = fmt(&text);
+        let comments = |t: &str| t.matches(';').count();
+        assert_eq!(
+            comments(&once),
+            comments(&text),
+            "a comment was lost:\n{text}"
+        );
+    }
+}
