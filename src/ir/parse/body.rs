@@ -237,8 +237,10 @@ impl Parser<'_> {
     }
 
     fn comma(&mut self, after: &str) -> PResult<()> {
-        self.expect(TokKind::Comma, &format!("',' after {after}"))?;
-        Ok(())
+        if self.eat(TokKind::Comma) {
+            return Ok(());
+        }
+        Err(self.unexpected(self.peek(), &format!("',' after {after}")))
     }
 
     fn three_values(&mut self, func: &mut Function) -> PResult<[Value; 3]> {

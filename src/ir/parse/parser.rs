@@ -541,7 +541,12 @@ impl<'a> Parser<'a> {
         if ty.is_float() {
             self.parse_float(ty)
         } else {
-            self.parse_int_bits(ty.bits(), ty.name(), &format!("an {ty} constant"))
+            let what = match ty {
+                Type::I64 => "an i64 constant",
+                Type::Ptr => "a ptr constant",
+                _ => "an i32 constant",
+            };
+            self.parse_int_bits(ty.bits(), ty.name(), what)
         }
     }
 
@@ -632,16 +637,15 @@ impl<'a> Parser<'a> {
             _ => return Err(self.unexpected(t, what)),
         }
         let kw = self.tok_text(t);
-        let int = |bytes: u8| (bytes, format!("an {kw} value"));
         match kw {
             "i8" | "i16" | "i32" | "i64" => {
-                let (bytes, what) = int(match kw {
+                let bytes = match kw {
                     "i8" => 1,
                     "i16" => 2,
                     "i32" => 4,
                     _ => 8,
-                });
-                let value = self.parse_int_bits(u32::from(bytes) * 8, kw, &what)?;
+                };
+                let value = self.parse_int_bits(u32::from(bytes) * 8, kw, "an integer")?;
                 Ok(DataItem::Int { bytes, value })
             }
             "f32" => Ok(DataItem::F32(self.parse_float(Type::F32)? as u32)),

@@ -561,12 +561,17 @@ fn long_chain() {
     assert_eq!(print(&m), text);
 }
 
-/// Rough speed check: prints the parse rate (run with `--nocapture`).
+/// Rough speed check: prints the parse and print times (run with `--nocapture`; set
+/// `KILN_PARSE_SPEED_BYTES` for another input size).
 #[test]
 fn speed() {
+    let size: usize = std::env::var("KILN_PARSE_SPEED_BYTES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2_000_000);
     let mut text = String::new();
     let mut f = 0;
-    while text.len() < 2_000_000 {
+    while text.len() < size {
         text.push_str(&format!(
             "func @f{f}(i32, i64) -> i32 {{\nblock0(v0: i32, v1: i64):\n"
         ));
