@@ -13,6 +13,9 @@
 //! Nothing recurses on the input, so deep or long inputs cannot overflow the stack.
 
 mod body;
+mod comments;
+mod inst;
+mod items;
 mod lexer;
 mod parser;
 
