@@ -52,6 +52,7 @@ impl Parser<'_> {
         scratch: &mut BodyScratch,
     ) -> PResult<()> {
         self.pos = start + 1;
+        self.line_limit = 0;
         scratch.block_uses.clear();
         scratch.selects.clear();
         scratch.sigs.clear();
@@ -76,6 +77,8 @@ impl Parser<'_> {
                 }
             }
             let text = self.tok_text(t);
+            // Slots, block headers and instructions are one line each.
+            self.line_limit = t.line;
             let next = self.peek_at(1).kind;
             if let Some(n) = number_after(text, "block")
                 && matches!(next, TokKind::LParen | TokKind::Colon)
@@ -101,6 +104,7 @@ impl Parser<'_> {
                 let inst = self.parse_inst(&mut func, scratch, block)?;
                 self.anchor(t, Anchor::Inst(f, inst));
             }
+            self.line_limit = 0;
         }
         // Blocks used but never defined.
         for (i, &loc) in scratch.block_uses.iter().enumerate() {
@@ -115,9 +119,9 @@ impl Parser<'_> {
     }
 
     /// Requires that the next token starts a new line.
-    pub fn end_of_line(&self, line: u32, what: &str) -> PResult<()> {
+    pub fn end_of_line(&self, what: &str) -> PResult<()> {
         let t = self.peek();
-        if t.kind == TokKind::Eof || (t.line != line && t.kind != TokKind::Error) {
+        if matches!(t.kind, TokKind::Eof | TokKind::Eol) {
             Ok(())
         } else {
             Err(self.unexpected(t, &format!("end of line after {what}")))
@@ -144,7 +148,7 @@ impl Parser<'_> {
         } else {
             1
         };
-        self.end_of_line(t.line, "the stack slot")?;
+        self.end_of_line("the stack slot")?;
         while func.stack_slots.len() <= n {
             func.stack_slots.push(StackSlotData { size: 0, align: 1 });
         }
@@ -189,7 +193,7 @@ impl Parser<'_> {
             }
         }
         self.expect(TokKind::Colon, "':' after the block header")?;
-        self.end_of_line(t.line, "the block header")?;
+        self.end_of_line("the block header")?;
         Ok(b)
     }
 

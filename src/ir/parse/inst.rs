@@ -43,7 +43,7 @@ impl Parser<'_> {
         }
         self.pos += 1;
         let data = self.parse_operands(func, scratch, op)?;
-        self.end_of_line(first.line, "the instruction")?;
+        self.end_of_line("the instruction")?;
         if func.dfg.insts.len() as u64 > MAX_ENTITY {
             return Err(Diagnostic::new(
                 first.loc(),
@@ -66,12 +66,12 @@ impl Parser<'_> {
         Ok(inst)
     }
 
-    /// Load/store `offset=N` and `align=N` on the instruction's line.
-    pub fn parse_memarg(&mut self, line: u32, natural: u32) -> PResult<MemArg> {
+    /// Load/store `offset=N` and `align=N`.
+    pub fn parse_memarg(&mut self, natural: u32) -> PResult<MemArg> {
         let mut mem = MemArg::default();
         loop {
             let t = self.peek();
-            if t.line != line || t.kind != TokKind::Word {
+            if t.kind != TokKind::Word {
                 break;
             }
             match self.tok_text(t) {
@@ -228,7 +228,6 @@ impl Parser<'_> {
         op: Token,
     ) -> PResult<InstData> {
         let name = self.tok_text(op);
-        let line = op.line;
         let unknown = || Diagnostic::new(op.loc(), format!("unknown opcode '{name}'"));
         if let Some((prefix, rest)) = name.split_once('.') {
             if let Some(op) = ConvertOp::from_name(name) {
@@ -291,7 +290,7 @@ impl Parser<'_> {
                         .find(|k| k.name() == rest && k.valid_for(ty))
                     {
                         let addr = self.value(func)?;
-                        let mem = self.parse_memarg(line, kind.bytes(ty))?;
+                        let mem = self.parse_memarg(kind.bytes(ty))?;
                         return Ok(InstData::Load {
                             ty,
                             kind,
@@ -306,7 +305,7 @@ impl Parser<'_> {
                         let a = self.value(func)?;
                         self.comma("the address")?;
                         let v = self.value(func)?;
-                        let mem = self.parse_memarg(line, width.bytes(ty))?;
+                        let mem = self.parse_memarg(width.bytes(ty))?;
                         return Ok(InstData::Store {
                             ty,
                             width,
@@ -451,12 +450,12 @@ impl Parser<'_> {
             }
             "return" => {
                 scratch.args.clear();
-                if self.peek().line == line && self.peek().kind != TokKind::Eof {
+                if !matches!(self.peek().kind, TokKind::Eol | TokKind::Eof) {
                     loop {
                         let v = self.value(func)?;
                         scratch.args.push(v);
                         let t = self.peek();
-                        if t.kind == TokKind::Comma && t.line == line {
+                        if t.kind == TokKind::Comma {
                             self.pos += 1;
                         } else {
                             break;

@@ -55,6 +55,9 @@ pub(super) enum TokKind {
     Arrow,
     /// A lexical error; its message is [`Lexed::error`]. Always the last token but `Eof`.
     Error,
+    /// The end of the current line, where the parser reads a one-line construct; never
+    /// produced by the lexer.
+    Eol,
     /// The end of the input.
     Eof,
 }

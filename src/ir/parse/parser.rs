@@ -26,6 +26,9 @@ pub(super) struct Parser<'a> {
     pub toks: Vec<Token>,
     /// Index of the next token.
     pub pos: usize,
+    /// While reading a one-line construct (instruction, block header, stack slot), its line:
+    /// tokens of later lines then look like [`TokKind::Eol`]. 0 otherwise.
+    pub line_limit: u32,
     pub lex_error: Option<String>,
     pub comments: Vec<CommentTok>,
     pub blank_lines: Vec<u32>,
@@ -49,6 +52,7 @@ impl<'a> Parser<'a> {
             text,
             toks: lexed.tokens,
             pos: 0,
+            line_limit: 0,
             lex_error: lexed.error,
             comments: lexed.comments,
             blank_lines: lexed.blank_lines,
@@ -70,21 +74,38 @@ impl<'a> Parser<'a> {
 
     pub fn peek_at(&self, ahead: usize) -> Token {
         let last = self.toks.len().saturating_sub(1);
-        self.toks
-            .get((self.pos + ahead).min(last))
-            .copied()
-            .unwrap_or(Token {
+        let i = (self.pos + ahead).min(last);
+        let Some(&t) = self.toks.get(i) else {
+            return Token {
                 kind: TokKind::Eof,
                 start: self.text.len() as u32,
                 end: self.text.len() as u32,
                 line: 0,
                 col: 0,
-            })
+            };
+        };
+        if self.line_limit == 0 || t.line == self.line_limit || t.kind == TokKind::Eof {
+            return t;
+        }
+        // The end of the limiting line, just after the last token on it.
+        match i.checked_sub(1).and_then(|j| self.toks.get(j)) {
+            Some(&prev) => Token {
+                kind: TokKind::Eol,
+                start: prev.end,
+                end: prev.end,
+                line: prev.line,
+                col: prev.col + self.tok_text(prev).chars().count() as u32,
+            },
+            None => Token {
+                kind: TokKind::Eol,
+                ..t
+            },
+        }
     }
 
     pub fn next(&mut self) -> Token {
         let t = self.peek();
-        if t.kind != TokKind::Eof && t.kind != TokKind::Error {
+        if !matches!(t.kind, TokKind::Eof | TokKind::Error | TokKind::Eol) {
             self.pos += 1;
         }
         t
@@ -99,6 +120,7 @@ impl<'a> Parser<'a> {
     pub fn describe(&self, t: Token) -> String {
         match t.kind {
             TokKind::Eof => "end of file".to_string(),
+            TokKind::Eol => "end of line".to_string(),
             _ => format!("'{}'", self.tok_text(t)),
         }
     }

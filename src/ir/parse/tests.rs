@@ -494,10 +494,25 @@ fn syntax_errors() {
         err1("func @f() {\nblock0:\n    return\n}\nglobal @g i32 = 0\n"),
         "5:11: expected ':' after the global name, found 'i32'"
     );
-    // Only the first syntax error, even with resolution errors before it.
+    // Resolution errors before the first syntax error are reported with it; none after.
     assert_eq!(
-        err1(&body("    call @nope()\n    v2 = \n")),
-        "5:1: expected an opcode, found '}'"
+        errs(&body(
+            "    call @nope()\n    v2 = i32.const\n    call @nope2()\n"
+        )),
+        vec![
+            "3:10: unknown function @nope",
+            "4:19: expected an i32 constant, found end of line"
+        ]
+    );
+    // When a header fails, names in earlier bodies are not reported (later items are unknown).
+    assert_eq!(
+        errs(
+            "func @f() {\nblock0:\n    call @g()\n    return\n}\ndata @d: data = { i8 300 }\nfunc @g() bad {\n}\n"
+        ),
+        vec![
+            "6:22: integer 300 does not fit in i8",
+            "7:11: expected '{' to start the function body, found 'bad'"
+        ]
     );
 }
 
