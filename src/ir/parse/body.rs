@@ -130,9 +130,12 @@ impl Parser<'_> {
 
     pub fn check_limit(&self, t: Token, n: u64, what: &str) -> PResult<usize> {
         if n > MAX_ENTITY {
+            let digits = self
+                .tok_text(t)
+                .trim_start_matches(|c: char| c.is_ascii_alphabetic());
             return Err(Diagnostic::new(
                 t.loc(),
-                format!("{what} number {n} is too large (the limit is {MAX_ENTITY})"),
+                format!("{what} number {digits} is too large (the limit is {MAX_ENTITY})"),
             ));
         }
         Ok(n as usize)

@@ -4,8 +4,8 @@
 //! (1-based, counted in characters). Comments are not tokens; they go to a separate list with
 //! their position and whether they stand on a line of their own, for the parser to attach to
 //! anchors. A lexical error (a stray character, an unterminated string, a malformed number)
-//! does not abort lexing immediately: it becomes an [`TokKind::Error`] token that ends the
-//! stream, so that the parser still reports an earlier syntax error first.
+//! ends lexing with an [`TokKind::Error`] token, whose message the parser reports when it
+//! reaches that token; a syntax error earlier in the text is thus still reported first.
 //!
 //! Words cover keywords, opcodes (`i32.add`), values (`v3`), blocks and slots: a word starts
 //! with a letter, `_`, `$` or `.` and continues with letters, digits and `_ . $`. Numbers are

@@ -456,6 +456,14 @@ fn syntax_errors() {
         "3:5: value number 16777216 is too large (the limit is 16777215)"
     );
     assert_eq!(
+        err1(&body("    jump block16777216\n")),
+        "3:10: block number 16777216 is too large (the limit is 16777215)"
+    );
+    assert_eq!(
+        err1("func @f() {\n    ss99999999999999999999 = stack_slot 4\n}"),
+        "2:5: stack slot number 99999999999999999999 is too large (the limit is 16777215)"
+    );
+    assert_eq!(
         err1("func @f() {\nblock0:\n    return\n"),
         "4:1: expected an instruction, a block header or '}', found end of file"
     );
@@ -717,4 +725,42 @@ fn comment_placement_round_trips() {
             "a comment was lost:\n{text}"
         );
     }
+}
+
+/// A module made without the parser (no locations, no comments) prints canonically.
+#[test]
+fn prints_built_module() {
+    let mut m = Module::default();
+    let f = m.declare_func(FuncDecl {
+        name: "g f".into(),
+        sig: Signature {
+            params: vec![Type::Ptr],
+            results: vec![Type::I64],
+        },
+        linkage: Linkage::Export,
+        ctor: None,
+        loc: Loc::default(),
+    });
+    let mut func = Function::default();
+    let b = func.dfg.make_block();
+    func.layout.push(b);
+    let p0 = func.dfg.append_block_param(b, Type::Ptr);
+    let load = func.dfg.make_inst(InstData::Load {
+        ty: Type::I64,
+        kind: LoadKind::Full,
+        addr: p0,
+        mem: MemArg {
+            offset: 0,
+            align: 8,
+        },
+    });
+    let v = func.dfg.append_result(load, Type::I64);
+    let args = func.dfg.make_value_list(&[v]);
+    let ret = func.dfg.make_inst(InstData::Return { args });
+    func.dfg.blocks[b].insts.extend([load, ret]);
+    m.bodies[f] = func;
+    let text = "func @\"g f\"(ptr) -> i64 export {\nblock0(v0: ptr):\n    v1 = i64.load v0\n    return v1\n}\n";
+    assert_eq!(print(&m), text);
+    assert_eq!(print_inst(&m, f, load), "v1 = i64.load v0");
+    canonical(text);
 }
