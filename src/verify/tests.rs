@@ -1289,3 +1289,89 @@ fn random_modules_never_panic() {
     }
     assert!(found > 10_000, "{found}");
 }
+
+/// Parsed IR: every error reported, in line order, with the printed instruction as a note.
+#[test]
+fn parsed_module_renders_all_errors_in_order() {
+    let text = "\
+func @g(i32) -> i64 {
+block0(v0: i32):
+    return v0
+}
+
+global @x: i32 = 0
+
+func @f(i32) -> i32 export {
+block0(v0: i32):
+    v1 = call @g(v0, v0)
+    global.set @x, v0
+    br_if v0, block1, block2
+
+block1:
+    v2 = i32.const 1
+    jump block2
+
+block2:
+    return v2
+}
+
+data @x: rodata align 1 = \"x\"
+";
+    let m = parse(text).expect("parses");
+    let got = verify(&m).unwrap_err().render("t.ir");
+    let lines: Vec<&str> = got.lines().filter(|l| !l.starts_with("  note")).collect();
+    assert_eq!(
+        lines,
+        [
+            "t.ir:3:5: error: type mismatch: return value 1 v0 is i32, expected i64",
+            "t.ir:10:5: error: wrong number of arguments to @g: 2 given, 1 expected",
+            "t.ir:11:5: error: global.set of immutable global @x",
+            "t.ir:19:5: error: use of v2 is not dominated by its definition in block1",
+            "t.ir:22:1: error: duplicate symbol @x",
+        ],
+        "{got}"
+    );
+    assert!(
+        got.contains("  note: in function @f, block0\n  note: v1 = call @g(v0, v0)\n"),
+        "{got}"
+    );
+    assert!(
+        got.contains("  note: @x is first defined as a global at 6:1\n"),
+        "{got}"
+    );
+}
+
+/// The corpus of invalid programs: each file has one `; error:` line, and parsing or
+/// verifying reports exactly one error, on that line, containing the text.
+#[test]
+fn error_corpus_files_report_their_marked_error() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/ir/errors");
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .expect("ir/errors exists")
+        .map(|e| e.expect("readable").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ir"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 30);
+    for p in paths {
+        let text = std::fs::read_to_string(&p).expect("readable");
+        let marks: Vec<(u32, &str)> = text
+            .lines()
+            .enumerate()
+            .filter_map(|(i, l)| {
+                l.split_once("; error: ")
+                    .map(|(_, m)| (i as u32 + 1, m.trim()))
+            })
+            .collect();
+        assert_eq!(marks.len(), 1, "{}", p.display());
+        let (line, needle) = marks[0];
+        let diags = match parse(&text) {
+            Err(d) => d,
+            Ok(m) => verify(&m).expect_err("the file is invalid"),
+        };
+        assert_eq!(diags.0.len(), 1, "{}: {diags:#?}", p.display());
+        let d = &diags.0[0];
+        assert_eq!(d.loc.line, line, "{}: {d:#?}", p.display());
+        assert!(d.message.contains(needle), "{}: {d:#?}", p.display());
+    }
+}

@@ -629,11 +629,15 @@ fn opname(module: &Module, data: &InstData) -> String {
 /// The instruction as a note. `printable` says whether every value list and jump table it
 /// names is valid, so that the printer (which reads lists without bounds checks) can show it.
 fn inst_text(
-    _module: &Module,
-    _func: FuncRef,
+    module: &Module,
+    func: FuncRef,
     inst: Inst,
     data: &InstData,
-    _printable: bool,
+    printable: bool,
 ) -> String {
-    format!("{inst}: {data:?}")
+    if printable {
+        crate::ir::print_inst(module, func, inst)
+    } else {
+        format!("{inst}: {data:?}")
+    }
 }
