@@ -3,19 +3,24 @@
 //! [`verify`] accepts any module at all, whether the parser made it or a frontend assembled it
 //! through the public fields, and never panics: every entity reference is looked up with
 //! `get` and reported when it points nowhere, value lists are bounds-checked against their
-//! pool (see [`func`]), and the control-flow analysis is iterative. It reports every problem it
+//! pool (see `func`), and the control-flow analysis is iterative. It reports every problem it
 //! finds, not just the first, sorted by source location; each names the entity involved in a
 //! note (`in function @f, block2`, the printed instruction).
 //!
 //! What it checks:
-//! - module level ([`items`]): one symbol namespace for functions, globals and data and one for
+//! - module level (`items`): one symbol namespace for functions, globals and data and one for
 //!   enums, the item list, globals (initial value width), data objects (section, alignment,
 //!   items and their references), enums (tag type, value ranges, duplicates), function
 //!   declarations (constructors, extern functions without bodies, defined ones with);
-//! - function level ([`func`]): layout and block structure, terminators, definitions and
+//! - function level (`func`): layout and block structure, terminators, definitions and
 //!   result counts, operand types of every instruction, references to module and function
 //!   entities, block arguments, the entry block against the signature, memory alignment, and
-//!   that every use is defined and dominated by its definition ([`dom`]).
+//!   that every use is defined and dominated by its definition (`dom`).
+//!
+//! Choices where `ir/README.md` is silent: alignments of data objects and stack slots are at
+//! most 64 KiB; `stack_addr ssN + N` may point one past the end of the slot but no further;
+//! an integer data item's value has no bits above its width (the parser truncates); extern
+//! data carries no thread-locality, so both `data_addr` and `tls_addr` may name it.
 //!
 //! Time is linear in the size of the module, apart from the dominator fixed point, which is
 //! near-linear on real control flow.
