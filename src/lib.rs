@@ -6,5 +6,6 @@
 pub mod error;
 pub mod interp;
 pub mod ir;
+pub mod runtest;
 
 pub use error::{Diagnostic, Diagnostics};
