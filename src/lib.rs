@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod interp;
 pub mod ir;
 
 pub use error::{Diagnostic, Diagnostics};
