@@ -10,7 +10,11 @@ use kiln::ir::Module;
 use kiln::runtest;
 
 #[derive(Parser)]
-#[command(name = "kiln", version, about = "Compile kiln IR to WebAssembly and link it")]
+#[command(
+    name = "kiln",
+    version,
+    about = "Compile kiln IR to WebAssembly and link it"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -125,15 +129,13 @@ fn fmt(paths: &[PathBuf], check: bool, write: bool) -> Result<(), Failed> {
                 eprintln!("{shown}: not in canonical form (run `kiln fmt -w {shown}`)");
                 ok = false;
             }
-        } else if write {
-            if printed != source {
-                if let Err(e) = std::fs::write(&path, printed) {
-                    eprintln!("{shown}: error: cannot write: {e}");
-                    ok = false;
-                }
-            }
-        } else {
+        } else if !write {
             print!("{printed}");
+        } else if printed != source {
+            if let Err(e) = std::fs::write(&path, printed) {
+                eprintln!("{shown}: error: cannot write: {e}");
+                ok = false;
+            }
         }
     }
     if ok { Ok(()) } else { Err(Failed) }

@@ -161,7 +161,10 @@ fn parse_int(text: &str) -> Option<i128> {
         Some(rest) => (true, rest),
         None => (false, text.strip_prefix('+').unwrap_or(text)),
     };
-    let magnitude = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+    let magnitude = match digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
         Some(hex) => i128::from_str_radix(hex, 16).ok()?,
         None if digits.bytes().all(|b| b.is_ascii_digit()) => digits.parse().ok()?,
         None => return None,
@@ -174,7 +177,10 @@ fn parse_float(text: &str) -> Option<f64> {
         "inf" | "+inf" => Some(f64::INFINITY),
         "-inf" => Some(f64::NEG_INFINITY),
         "nan" | "+nan" | "-nan" => Some(f64::NAN),
-        _ if text.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b)) => {
+        _ if text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b)) =>
+        {
             text.parse().ok()
         }
         _ => None,
@@ -252,7 +258,10 @@ pub fn run_line(module: &Module, rl: &RunLine) -> Result<(), String> {
         .ok_or_else(|| format!("no function @{}", rl.func))?;
     let decl = &module.decls.funcs[func];
     if decl.linkage != Linkage::Export {
-        return Err(format!("@{} is named in a run line but not exported", rl.func));
+        return Err(format!(
+            "@{} is named in a run line but not exported",
+            rl.func
+        ));
     }
     if decl.sig.params.len() != rl.args.len() {
         return Err(format!(
@@ -266,7 +275,9 @@ pub fn run_line(module: &Module, rl: &RunLine) -> Result<(), String> {
         .args
         .iter()
         .zip(&decl.sig.params)
-        .map(|(text, &ty)| parse_val(text, ty).ok_or_else(|| format!("`{text}` is not a valid {ty}")))
+        .map(|(text, &ty)| {
+            parse_val(text, ty).ok_or_else(|| format!("`{text}` is not a valid {ty}"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let outcome = Instance::new(module).and_then(|mut inst| inst.call_func(func, &args));
     match (&rl.expect, outcome) {
@@ -289,14 +300,20 @@ fn show(vals: &[Val]) -> String {
     if vals.is_empty() {
         return "no results".to_string();
     }
-    vals.iter().map(Val::to_string).collect::<Vec<_>>().join(", ")
+    vals.iter()
+        .map(Val::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The diagnostics kiln reports for a source file: the parser's, or else the verifier's.
 pub fn diagnose(source: &str) -> Vec<Diagnostic> {
     match crate::ir::parse(source) {
         Err(diags) => diags.0,
-        Ok(module) => crate::verify::verify(&module).err().map(|d| d.0).unwrap_or_default(),
+        Ok(module) => crate::verify::verify(&module)
+            .err()
+            .map(|d| d.0)
+            .unwrap_or_default(),
     }
 }
 
@@ -343,7 +360,10 @@ mod tests {
         let lines = parse_run_lines(src).unwrap();
         assert_eq!(lines.len(), 3);
         assert_eq!(lines[0].args, ["1", "-2"]);
-        assert_eq!(lines[0].expect, Expect::Results(vec!["3".into(), "0x10".into()]));
+        assert_eq!(
+            lines[0].expect,
+            Expect::Results(vec!["3".into(), "0x10".into()])
+        );
         assert_eq!(lines[1].expect, Expect::Traps);
         assert_eq!(lines[2].expect, Expect::Returns);
         assert!(parse_run_lines("; run: f(1) = 2").is_err());
@@ -353,9 +373,15 @@ mod tests {
     #[test]
     fn values() {
         assert_eq!(parse_val("0xffffffff", Type::I32), Some(Val::I32(-1)));
-        assert_eq!(parse_val("-2147483648", Type::Ptr), Some(Val::I32(i32::MIN)));
+        assert_eq!(
+            parse_val("-2147483648", Type::Ptr),
+            Some(Val::I32(i32::MIN))
+        );
         assert_eq!(parse_val("4294967296", Type::I32), None);
-        assert_eq!(parse_val("-0x8000000000000000", Type::I64), Some(Val::I64(i64::MIN)));
+        assert_eq!(
+            parse_val("-0x8000000000000000", Type::I64),
+            Some(Val::I64(i64::MIN))
+        );
         assert!(val_matches("nan", Val::F32(f32::NAN)));
         assert!(val_matches("0.1", Val::F32(0.1)));
         assert!(!val_matches("0.1", Val::F64(0.1f32 as f64)));
@@ -367,6 +393,12 @@ mod tests {
     #[test]
     fn markers() {
         let m = parse_error_markers("func @f() {\n  v1 = i32.ad v0 ; error: unknown opcode\n}");
-        assert_eq!(m, [ErrorMarker { line: 2, text: "unknown opcode".into() }]);
+        assert_eq!(
+            m,
+            [ErrorMarker {
+                line: 2,
+                text: "unknown opcode".into()
+            }]
+        );
     }
 }

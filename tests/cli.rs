@@ -105,7 +105,10 @@ fn test_reports_each_run_line() {
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("FAIL"), "{stdout}");
-    assert!(stdout.contains("wrong.ir:1 add(2, 3) == 6: expected 6, got 5"), "{stdout}");
+    assert!(
+        stdout.contains("wrong.ir:1 add(2, 3) == 6: expected 6, got 5"),
+        "{stdout}"
+    );
     assert!(stdout.ends_with("3 passed, 1 failed\n"), "{stdout}");
 }
 

@@ -25,7 +25,11 @@ fn ir_files(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn valid_programs_are_canonical_verify_and_run() {
     let files = ir_files(&corpus_dir());
-    assert!(files.len() >= 40, "the corpus has only {} programs", files.len());
+    assert!(
+        files.len() >= 40,
+        "the corpus has only {} programs",
+        files.len()
+    );
     let mut failures = Vec::new();
     let mut run_lines = 0;
     for path in &files {
@@ -39,7 +43,9 @@ fn valid_programs_are_canonical_verify_and_run() {
                 }
                 let reparsed = kiln::ir::parse(&printed).map(|m| kiln::ir::print(&m));
                 if reparsed.as_deref() != Ok(printed.as_str()) {
-                    failures.push(format!("{name}: print(parse(print(x))) is not a fixed point"));
+                    failures.push(format!(
+                        "{name}: print(parse(print(x))) is not a fixed point"
+                    ));
                 }
             }
             Err(d) => failures.push(d.render(&name)),
@@ -59,7 +65,11 @@ fn valid_programs_are_canonical_verify_and_run() {
 #[test]
 fn invalid_programs_report_the_marked_errors() {
     let files = ir_files(&corpus_dir().join("errors"));
-    assert!(files.len() >= 25, "ir/errors has only {} programs", files.len());
+    assert!(
+        files.len() >= 25,
+        "ir/errors has only {} programs",
+        files.len()
+    );
     let mut failures = Vec::new();
     for path in &files {
         let name = path.file_name().unwrap().to_string_lossy();

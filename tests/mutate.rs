@@ -69,7 +69,11 @@ fn check(bytes: &[u8]) {
             let _ = kiln::verify::verify(&module);
             let printed = kiln::ir::print(&module);
             let reparsed = kiln::ir::parse(&printed).map(|m| kiln::ir::print(&m));
-            assert_eq!(reparsed.as_deref(), Ok(printed.as_str()), "printer not a fixed point");
+            assert_eq!(
+                reparsed.as_deref(),
+                Ok(printed.as_str()),
+                "printer not a fixed point"
+            );
         }
     }));
     if result.is_err() {
