@@ -131,11 +131,11 @@ fn fmt(paths: &[PathBuf], check: bool, write: bool) -> Result<(), Failed> {
             }
         } else if !write {
             print!("{printed}");
-        } else if printed != source {
-            if let Err(e) = std::fs::write(&path, printed) {
-                eprintln!("{shown}: error: cannot write: {e}");
-                ok = false;
-            }
+        } else if printed != source
+            && let Err(e) = std::fs::write(&path, printed)
+        {
+            eprintln!("{shown}: error: cannot write: {e}");
+            ok = false;
         }
     }
     if ok { Ok(()) } else { Err(Failed) }
