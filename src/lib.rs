@@ -6,6 +6,7 @@
 pub mod error;
 pub mod interp;
 pub mod ir;
+pub mod runtest;
 pub mod verify;
 
 pub use error::{Diagnostic, Diagnostics};
