@@ -6,5 +6,10 @@
 pub mod error;
 pub mod interp;
 pub mod ir;
+pub mod lower;
+pub mod object;
+pub mod runtest;
+pub mod target;
+pub mod verify;
 
 pub use error::{Diagnostic, Diagnostics};
