@@ -4,4 +4,7 @@
 //! Per function, independently of the others: make the CFG reducible, structure it
 //! ([`structured::Node`]), assign values to the operand stack or to locals, and encode.
 
+pub mod cfg;
+pub mod reducible;
+pub mod structure;
 pub mod structured;
