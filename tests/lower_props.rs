@@ -4,8 +4,15 @@
 
 mod common;
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
 use common::irgen;
-use kiln::interp::Instance;
+use common::wasm::{Outcome, Runner, same_val, validate};
+use kiln::interp::{Instance, Val};
+use kiln::target::Features;
+
+/// How many programs the property test builds and runs (`KILN_PROP_CASES` overrides it).
+const PROP_CASES: u64 = 2000;
 
 /// How many generated programs the generator self-test runs.
 const GEN_CASES: u64 = 2000;
@@ -63,4 +70,121 @@ fn dump_generated_program() {
     let p = irgen::generate(seed);
     std::fs::write(&out, &p.text).expect("write KILN_GEN_OUT");
     println!("args: {:?}", p.args);
+}
+
+fn show(outcome: &Result<Vec<Val>, String>) -> String {
+    match outcome {
+        Ok(v) => format!("{v:?}"),
+        Err(t) => format!("trap ({t})"),
+    }
+}
+
+/// Lowered and linked, every generated program validates and, under wasmtime, returns what
+/// the interpreter returns, or traps where it traps.
+#[test]
+fn lowered_programs_match_the_interpreter() {
+    let cases: u64 = std::env::var("KILN_PROP_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(PROP_CASES);
+    let first: u64 = std::env::var("KILN_PROP_FIRST")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    let mut runner = Runner::new();
+    runner.fuel = 200_000_000;
+    let save_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("lower_props");
+    let mut failures = Vec::new();
+    let (mut returned, mut trapped, mut bytes) = (0u64, 0u64, 0usize);
+    for seed in first..first + cases {
+        let p = irgen::generate(seed);
+        let module = kiln::ir::parse(&p.text)
+            .unwrap_or_else(|d| panic!("seed {seed}: {}", d.render("gen.ir")));
+        if let Err(d) = kiln::verify::verify(&module) {
+            panic!(
+                "seed {seed}: generator output does not verify: {}",
+                d.render("gen.ir")
+            );
+        }
+        let problem = (|| -> Result<(), String> {
+            let wasm = catch_unwind(AssertUnwindSafe(|| common::build(&module)))
+                .map_err(|_| "lowering or linking panicked".to_string())??;
+            bytes += wasm.len();
+            validate(&wasm, &Features::default())?;
+            let prepared = runner.prepare(&wasm)?;
+            let mut inst = Instance::new(&module).map_err(|t| format!("interpreter: {t}"))?;
+            inst.set_fuel(50_000_000);
+            let want = inst.call("main", &p.args).map_err(|t| t.to_string());
+            if want.as_ref().is_err_and(|t| t.contains("fuel")) {
+                return Err("the interpreter ran out of fuel".into());
+            }
+            let got = match runner.call(&prepared, "main", &p.args)? {
+                Outcome::Returned(v) => Ok(v),
+                Outcome::Trapped(t) => Err(t),
+            };
+            let same = match (&want, &got) {
+                (Err(_), Err(_)) => true,
+                (Ok(w), Ok(g)) => {
+                    w.len() == g.len() && w.iter().zip(g).all(|(&a, &b)| same_val(a, b))
+                }
+                _ => false,
+            };
+            if got.as_ref().is_err_and(|t| t.contains("fuel")) {
+                return Err(format!(
+                    "wasmtime ran out of fuel; interpreter: {}",
+                    show(&want)
+                ));
+            }
+            if !same {
+                return Err(format!(
+                    "interpreter {}, wasmtime {}",
+                    show(&want),
+                    show(&got)
+                ));
+            }
+            if want.is_ok() {
+                returned += 1;
+            } else {
+                trapped += 1;
+            }
+            Ok(())
+        })();
+        if let Err(e) = problem {
+            let _ = std::fs::create_dir_all(&save_dir);
+            let file = save_dir.join(format!("seed-{seed}.ir"));
+            let _ = std::fs::write(&file, &p.text);
+            failures.push(format!(
+                "seed {seed} (args {:?}, saved to {}): {e}",
+                p.args,
+                file.display()
+            ));
+        }
+    }
+    println!(
+        "property: {cases} programs, {returned} returned, {trapped} trapped, {} failed, {bytes} bytes of wasm",
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} failed:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+/// Prints the WAT of the module `KILN_WAT_IN` to `KILN_WAT_OUT` (a debugging aid; does
+/// nothing when they are unset).
+#[test]
+fn dump_wat() {
+    let (Ok(input), Ok(out)) = (std::env::var("KILN_WAT_IN"), std::env::var("KILN_WAT_OUT")) else {
+        return;
+    };
+    let wasm = std::fs::read(&input).expect("read KILN_WAT_IN");
+    let text = common::wasm::print_wat(&wasm).expect("printable module");
+    std::fs::write(&out, text).expect("write KILN_WAT_OUT");
 }

@@ -84,7 +84,9 @@ impl Rng {
 pub struct Config {
     /// Functions besides `@main` (at least 1).
     pub funcs: usize,
-    /// Logical blocks per function: between 1 and this.
+    /// Logical blocks per function: at least this...
+    pub min_blocks: usize,
+    /// ... and at most this.
     pub max_blocks: usize,
     /// Instructions per block: between 0 and this.
     pub max_insts: usize,
@@ -103,6 +105,7 @@ impl Config {
     pub fn small(rng: &mut Rng) -> Config {
         Config {
             funcs: rng.range(1, 4),
+            min_blocks: 1,
             max_blocks: rng.pick(&[2, 4, 8, 16, 30]),
             max_insts: rng.pick(&[2, 6, 12]),
             max_params: rng.pick(&[0, 2, 5]),
@@ -395,7 +398,8 @@ impl<'a> FuncGen<'a> {
     }
 
     fn generate(&mut self) {
-        let n = self.rng.range(1, self.config.max_blocks.max(1));
+        let lo = self.config.min_blocks.max(1);
+        let n = self.rng.range(lo, self.config.max_blocks.max(lo));
         let (params, results) = self.sigs[self.index].clone();
         // Logical block types and plans.
         let ptypes: Vec<Vec<Type>> = (0..n)
@@ -1194,7 +1198,18 @@ impl<'a> FuncGen<'a> {
         } else {
             format!(" -> {}", tys(results))
         };
-        let _ = writeln!(out, "func @f{}({}){res} {{", self.index, tys(params));
+        // Without `@main`, `@f0` is the export that keeps the module alive.
+        let linkage = if self.index == 0 && !self.config.main {
+            " export"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "func @f{}({}){res}{linkage} {{",
+            self.index,
+            tys(params)
+        );
         for (i, size) in self.slots.iter().enumerate() {
             let _ = writeln!(out, "    ss{i} = stack_slot {size} align 8");
         }

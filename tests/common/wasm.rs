@@ -123,6 +123,8 @@ impl Runner {
     pub fn new() -> Runner {
         let mut config = wasmtime::Config::new();
         config.consume_fuel(true);
+        // Compile fast: the tests compile thousands of small modules.
+        config.cranelift_opt_level(wasmtime::OptLevel::None);
         let engine = wasmtime::Engine::new(&config).expect("wasmtime engine");
         let mut linker = wasmtime::Linker::new(&engine);
         define_host(&mut linker).expect("host functions");
@@ -133,22 +135,29 @@ impl Runner {
         }
     }
 
-    /// Compiles `wasm` (it must be valid).
-    pub fn compile(&self, wasm: &[u8]) -> Result<wasmtime::Module, String> {
-        wasmtime::Module::new(&self.engine, wasm).map_err(|e| format!("wasmtime compile: {e:#}"))
+    /// Compiles `wasm` (it must be valid) and resolves its imports: the host functions,
+    /// and a trapping function for any other imported function (as the interpreter traps
+    /// on a call to an extern function nothing defines).
+    pub fn prepare(&self, wasm: &[u8]) -> Result<Prepared, String> {
+        let module = wasmtime::Module::new(&self.engine, wasm)
+            .map_err(|e| format!("wasmtime compile: {e:#}"))?;
+        let mut linker = self.linker.clone();
+        linker
+            .define_unknown_imports_as_traps(&module)
+            .map_err(|e| format!("imports: {e:#}"))?;
+        let pre = linker
+            .instantiate_pre(&module)
+            .map_err(|e| format!("imports: {e:#}"))?;
+        Ok(Prepared { pre })
     }
 
-    /// Instantiates `module` in a fresh store and calls its export `name`; `Err` for a
-    /// harness problem (missing import or export, wrong arguments), not for a trap.
-    pub fn call(
-        &self,
-        module: &wasmtime::Module,
-        name: &str,
-        args: &[Val],
-    ) -> Result<Outcome, String> {
+    /// Instantiates a module in a fresh store (running its start function) and calls its
+    /// export `name`; `Err` for a harness problem (missing export, wrong arguments), not
+    /// for a trap.
+    pub fn call(&self, module: &Prepared, name: &str, args: &[Val]) -> Result<Outcome, String> {
         let mut store = wasmtime::Store::new(&self.engine, ());
         store.set_fuel(self.fuel).map_err(|e| e.to_string())?;
-        let instance = match self.linker.instantiate(&mut store, module) {
+        let instance = match module.pre.instantiate(&mut store) {
             Ok(i) => i,
             Err(e) => return classify(e),
         };
@@ -167,6 +176,11 @@ impl Runner {
             Err(e) => classify(e),
         }
     }
+}
+
+/// A compiled module with its imports resolved.
+pub struct Prepared {
+    pre: wasmtime::InstancePre<()>,
 }
 
 fn classify(e: wasmtime::Error) -> Result<Outcome, String> {
