@@ -302,6 +302,7 @@ fn deep_function_of_100k_blocks() {
         trap_percent: 0,
         budget: 100,
         main: false,
+        local_edges: false,
     };
     // 100,000 logical blocks; the guards of loop headers and the exit add IR blocks.
     let start = std::time::Instant::now();

@@ -96,6 +96,8 @@ fn lowered_programs_match_the_interpreter() {
     let save_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("lower_props");
     let mut failures = Vec::new();
     let (mut returned, mut trapped, mut bytes) = (0u64, 0u64, 0usize);
+    // Time spent building (lower + link + validate), compiling with wasmtime, and running.
+    let mut times = [std::time::Duration::ZERO; 3];
     for seed in first..first + cases {
         let p = irgen::generate(seed);
         let module = kiln::ir::parse(&p.text)
@@ -107,11 +109,16 @@ fn lowered_programs_match_the_interpreter() {
             );
         }
         let problem = (|| -> Result<(), String> {
+            let t = std::time::Instant::now();
             let wasm = catch_unwind(AssertUnwindSafe(|| common::build(&module)))
                 .map_err(|_| "lowering or linking panicked".to_string())??;
             bytes += wasm.len();
             validate(&wasm, &Features::default())?;
+            times[0] += t.elapsed();
+            let t = std::time::Instant::now();
             let prepared = runner.prepare(&wasm)?;
+            times[1] += t.elapsed();
+            let t_run = std::time::Instant::now();
             let mut inst = Instance::new(&module).map_err(|t| format!("interpreter: {t}"))?;
             inst.set_fuel(50_000_000);
             let want = inst.call("main", &p.args).map_err(|t| t.to_string());
@@ -122,6 +129,7 @@ fn lowered_programs_match_the_interpreter() {
                 Outcome::Returned(v) => Ok(v),
                 Outcome::Trapped(t) => Err(t),
             };
+            times[2] += t_run.elapsed();
             let same = match (&want, &got) {
                 (Err(_), Err(_)) => true,
                 (Ok(w), Ok(g)) => {
@@ -160,6 +168,12 @@ fn lowered_programs_match_the_interpreter() {
             ));
         }
     }
+    println!(
+        "time: build+validate {:.2} s, wasmtime compile {:.2} s, run both {:.2} s",
+        times[0].as_secs_f64(),
+        times[1].as_secs_f64(),
+        times[2].as_secs_f64()
+    );
     println!(
         "property: {cases} programs, {returned} returned, {trapped} trapped, {} failed, {bytes} bytes of wasm",
         failures.len()

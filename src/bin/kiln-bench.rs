@@ -90,6 +90,7 @@ fn main() -> ExitCode {
         trap_percent: 2,
         budget: 1000,
         main: true,
+        local_edges: true,
     };
     let text = irgen::generate_with(&mut rng, &config).text;
     let gen_time = t0.elapsed();

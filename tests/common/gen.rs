@@ -96,8 +96,12 @@ pub struct Config {
     pub trap_percent: u32,
     /// Initial value of `@budget`.
     pub budget: u32,
-    /// Emit `@main` (the entry with the hash); off for benchmark modules.
+    /// Emit `@main` (the entry with the hash); without it `@f0` is exported.
     pub main: bool,
+    /// Branch targets near the branch (loops of a few blocks, forward edges that skip a few
+    /// blocks), as in compiled code; otherwise any block, which makes most CFGs irreducible
+    /// with many side entries.
+    pub local_edges: bool,
 }
 
 impl Config {
@@ -112,6 +116,7 @@ impl Config {
             trap_percent: rng.pick(&[0, 0, 1, 3]),
             budget: rng.pick(&[5, 40, 200]),
             main: true,
+            local_edges: rng.chance(50),
         }
     }
 }
@@ -535,9 +540,18 @@ impl<'a> FuncGen<'a> {
 
     /// The terminator plan of logical block `k` of `n`, which must reach `required`.
     fn plan(&mut self, k: usize, n: usize, required: &[usize]) -> Term {
+        let local = self.config.local_edges;
         let target = |rng: &mut Rng| -> usize {
             if n <= 1 {
                 return 0;
+            }
+            if local {
+                // A short loop back (25%), else a short jump forward.
+                return if rng.chance(25) || k + 1 > n - 1 {
+                    rng.range(k.saturating_sub(4).max(1), k.max(1))
+                } else {
+                    rng.range(k + 1, (k + 4).min(n - 1))
+                };
             }
             if rng.chance(35) {
                 // Backward or self: a loop (possibly with side entries).
