@@ -1,0 +1,436 @@
+//! Tests of lowering: small functions checked instruction by instruction (printed as WAT
+//! from a module that wraps the object without linking), and the whole corpus validated
+//! under several feature sets.
+
+use super::*;
+use crate::object::{ConstExpr, ImportKind, Object, RelocType, ValType};
+
+fn vt(t: &ValType) -> wasm_encoder::ValType {
+    match t {
+        ValType::I32 => wasm_encoder::ValType::I32,
+        ValType::I64 => wasm_encoder::ValType::I64,
+        ValType::F32 => wasm_encoder::ValType::F32,
+        ValType::F64 => wasm_encoder::ValType::F64,
+        ValType::V128 => wasm_encoder::ValType::V128,
+        ValType::FuncRef => wasm_encoder::ValType::FUNCREF,
+        ValType::ExternRef => wasm_encoder::ValType::EXTERNREF,
+    }
+}
+
+/// A module with the object's types, imports, functions and globals. Relocation sites keep
+/// their placeholders, which are the object's own indices, so the module validates as is.
+pub(crate) fn wrap(obj: &Object) -> Vec<u8> {
+    use wasm_encoder as we;
+    let mut module = we::Module::new();
+    let mut types = we::TypeSection::new();
+    for t in &obj.types {
+        types
+            .ty()
+            .function(t.params.iter().map(vt), t.results.iter().map(vt));
+    }
+    module.section(&types);
+    let mut imports = we::ImportSection::new();
+    for imp in &obj.imports {
+        let ty = match imp.kind {
+            ImportKind::Func(t) => we::EntityType::Function(t),
+            ImportKind::Global { ty, mutable } => we::EntityType::Global(we::GlobalType {
+                val_type: vt(&ty),
+                mutable,
+                shared: false,
+            }),
+            ImportKind::Table { .. } => we::EntityType::Table(we::TableType {
+                element_type: we::RefType::FUNCREF,
+                minimum: 0,
+                maximum: None,
+                table64: false,
+                shared: false,
+            }),
+            ImportKind::Memory { .. } => we::EntityType::Memory(we::MemoryType {
+                minimum: 1,
+                maximum: None,
+                memory64: false,
+                shared: false,
+                page_size_log2: None,
+            }),
+            ImportKind::Tag(_) => continue,
+        };
+        imports.import(&imp.module, &imp.name, ty);
+    }
+    module.section(&imports);
+    let mut funcs = we::FunctionSection::new();
+    for f in &obj.funcs {
+        funcs.function(f.type_index);
+    }
+    module.section(&funcs);
+    let mut globals = we::GlobalSection::new();
+    for g in &obj.globals {
+        let init = match g.init {
+            ConstExpr::I32(x) => we::ConstExpr::i32_const(x),
+            ConstExpr::I64(x) => we::ConstExpr::i64_const(x),
+            ConstExpr::F32(x) => we::ConstExpr::f32_const(we::Ieee32::new(x)),
+            ConstExpr::F64(x) => we::ConstExpr::f64_const(we::Ieee64::new(x)),
+            ConstExpr::RefNull => we::ConstExpr::ref_null(we::HeapType::FUNC),
+        };
+        globals.global(
+            we::GlobalType {
+                val_type: vt(&g.ty),
+                mutable: g.mutable,
+                shared: false,
+            },
+            &init,
+        );
+    }
+    module.section(&globals);
+    let mut code = we::CodeSection::new();
+    for f in &obj.funcs {
+        code.raw(&f.body);
+    }
+    module.section(&code);
+    module.finish()
+}
+
+/// wasmparser features for a target feature set.
+pub(crate) fn wasm_features(f: Features) -> wasmparser::WasmFeatures {
+    use wasmparser::WasmFeatures as W;
+    let mut w = W::WASM1;
+    for (on, flag) in [
+        (f.sign_ext, W::SIGN_EXTENSION),
+        (f.nontrapping_fptoint, W::SATURATING_FLOAT_TO_INT),
+        (f.bulk_memory, W::BULK_MEMORY),
+        (f.multivalue, W::MULTI_VALUE),
+        (f.reference_types, W::REFERENCE_TYPES),
+    ] {
+        if on {
+            w |= flag;
+        }
+    }
+    w
+}
+
+fn lower_text(text: &str, features: Features) -> Result<Object<'static>, LowerError> {
+    let module = crate::ir::parse(text).expect("parses");
+    crate::verify::verify(&module).expect("verifies");
+    lower_module(
+        &module,
+        &LowerOptions {
+            features,
+            path: "test.ir".into(),
+        },
+    )
+}
+
+/// Lowers, validates, and prints the code section as WAT.
+fn wat(text: &str, features: Features) -> String {
+    let obj = lower_text(text, features).expect("lowers");
+    let bytes = wrap(&obj);
+    wasmparser::Validator::new_with_features(wasm_features(features))
+        .validate_all(&bytes)
+        .unwrap_or_else(|e| {
+            panic!(
+                "invalid: {e}\n{}",
+                wasmprinter::print_bytes(&bytes).unwrap_or_default()
+            )
+        });
+    let full = wasmprinter::print_bytes(&bytes).expect("prints");
+    // Keep the function bodies only.
+    full.lines()
+        .skip_while(|l| !l.trim_start().starts_with("(func"))
+        .filter(|l| {
+            let t = l.trim_start();
+            !t.starts_with("(type") && !t.starts_with("(import") && !t.starts_with("(global")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// No `local.set x` right before `local.get x` (a tee or the stack does that).
+fn assert_no_set_get_pairs(wat: &str) {
+    let lines: Vec<&str> = wat.lines().map(str::trim).collect();
+    for w in lines.windows(2) {
+        if let Some(x) = w[0].strip_prefix("local.set ") {
+            assert_ne!(w[1], format!("local.get {x}"), "{wat}");
+        }
+    }
+}
+
+#[test]
+fn fib_stackifies_and_reuses_the_parameter_local() {
+    let text = "\
+func @fib(i32) -> i32 export {
+block0(v0: i32):
+    v1 = i32.const 2
+    v2 = i32.lt_u v0, v1
+    br_if v2, block1, block2
+block1:
+    return v0
+block2:
+    v3 = i32.const 1
+    v4 = i32.sub v0, v3
+    v5 = call @fib(v4)
+    v6 = i32.sub v4, v3
+    v7 = call @fib(v6)
+    v8 = i32.add v5, v7
+    return v8
+}
+";
+    let out = wat(text, Features::default());
+    assert_eq!(
+        out,
+        "  (func (;0;) (type 0) (param i32) (result i32)
+    local.get 0
+    i32.const 2
+    i32.lt_u
+    if ;; label = @1
+      local.get 0
+      return
+    else
+      local.get 0
+      i32.const 1
+      i32.sub
+      local.tee 0
+      call 0
+      local.get 0
+      i32.const 1
+      i32.sub
+      call 0
+      i32.add
+      return
+    end
+    unreachable
+  )
+)"
+    );
+    let obj = lower_text(text, Features::default()).unwrap();
+    let f = &obj.funcs[0];
+    // v4 reuses the parameter's local once v0 is dead.
+    assert_eq!(f.local_names, vec![(0, "v0".into())]);
+    // Two calls, each a padded FunctionIndexLeb.
+    assert_eq!(f.relocs.len(), 2);
+    for r in &f.relocs {
+        assert_eq!(r.ty, RelocType::FunctionIndexLeb);
+        let at = r.offset as usize;
+        assert_eq!(f.body[at - 1], 0x10);
+        assert_eq!(&f.body[at..at + 5], &[0x80, 0x80, 0x80, 0x80, 0x00]);
+    }
+}
+
+#[test]
+fn loop_counter_coalesces_with_its_parameter() {
+    let text = "\
+func @sum(i32) -> i32 export {
+block0(v0: i32):
+    v1 = i32.const 0
+    jump block1(v1, v1)
+block1(v2: i32, v3: i32):
+    v4 = i32.lt_s v2, v0
+    br_if v4, block2, block3
+block2:
+    v5 = i32.add v3, v2
+    v6 = i32.const 1
+    v7 = i32.add v2, v6
+    jump block1(v7, v5)
+block3:
+    return v3
+}
+";
+    let out = wat(text, Features::default());
+    // The incremented counter goes from the stack straight into its parameter's local.
+    assert!(
+        out.contains("local.get 1\n        i32.const 1\n        i32.add\n"),
+        "{out}"
+    );
+    assert_no_set_get_pairs(&out);
+}
+
+#[test]
+fn parallel_copy_swaps_through_the_stack() {
+    let text = "\
+func @swap(i32, i32, i32) -> i32 export {
+block0(v0: i32, v1: i32, v2: i32):
+    jump block1(v0, v1, v2)
+block1(v3: i32, v4: i32, v5: i32):
+    v6 = i32.eqz v5
+    br_if v6, block3, block2
+block2:
+    v7 = i32.const 1
+    v8 = i32.sub v5, v7
+    jump block1(v4, v3, v8)
+block3:
+    v9 = i32.const 10
+    v10 = i32.mul v3, v9
+    v11 = i32.add v10, v4
+    return v11
+}
+";
+    let out = wat(text, Features::default());
+    assert!(out.contains("local.get"), "{out}");
+}
+
+#[test]
+fn features_change_the_expansion() {
+    let text = "\
+func @f(i32, f64) -> i32 export {
+block0(v0: i32, v1: f64):
+    v2 = i32.extend8_s v0
+    v3 = i32.trunc_sat_f64_s v1
+    v4 = i32.add v2, v3
+    return v4
+}
+";
+    let generic = wat(text, Features::default());
+    assert!(generic.contains("i32.extend8_s"), "{generic}");
+    assert!(generic.contains("i32.trunc_sat_f64_s"), "{generic}");
+    let mvp = wat(text, Features::MVP);
+    assert!(!mvp.contains("extend8_s") && !mvp.contains("trunc_sat"), "{mvp}");
+    assert!(mvp.contains("i32.shr_s") && mvp.contains("i32.trunc_f64_s"), "{mvp}");
+}
+
+#[test]
+fn multivalue_needs_the_feature() {
+    let text = "\
+func @two() -> i32, i32 export {
+block0:
+    v0 = i32.const 1
+    return v0, v0
+}
+";
+    let mut f = Features::default();
+    f.multivalue = false;
+    let err = lower_text(text, f).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "function @two returns 2 values, which needs the multivalue feature"
+    );
+    wat(text, Features::default());
+}
+
+#[test]
+fn stack_slots_use_the_shadow_stack() {
+    let text = "\
+func @f(i32) -> i32 export {
+    ss0 = stack_slot 8 align 4
+block0(v0: i32):
+    v1 = stack_addr ss0
+    i32.store v1, v0 offset=4
+    v2 = stack_addr ss0 + 4
+    v3 = i32.load v2
+    return v3
+}
+";
+    let obj = lower_text(text, Features::default()).unwrap();
+    let sp = obj
+        .symbols
+        .iter()
+        .position(|s| s.name == "__stack_pointer")
+        .expect("stack pointer symbol") as u32;
+    let f = &obj.funcs[0];
+    let globals: Vec<_> = f
+        .relocs
+        .iter()
+        .filter(|r| r.ty == RelocType::GlobalIndexLeb)
+        .collect();
+    assert_eq!(globals.len(), 3, "prologue get/set and epilogue set");
+    assert!(globals.iter().all(|r| r.index == sp));
+    let out = wat(text, Features::default());
+    assert!(out.contains("i32.const 16\n    i32.sub"), "{out}");
+}
+
+#[test]
+fn data_and_function_addresses_are_relocated() {
+    let text = "\
+data @msg: rodata align 1 = \"hi\"
+func @g() {
+block0:
+    return
+}
+func @f() -> i32 export {
+block0:
+    v0 = data_addr @msg + 1
+    v1 = func_addr @g
+    v2 = i32.add v0, v1
+    return v2
+}
+";
+    let obj = lower_text(text, Features::default()).unwrap();
+    assert_eq!(obj.segments.len(), 1);
+    assert_eq!(obj.segments[0].name, ".rodata.msg");
+    let f = &obj.funcs[1];
+    let kinds: Vec<_> = f.relocs.iter().map(|r| (r.ty, r.addend)).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (RelocType::MemoryAddrSleb, 1),
+            (RelocType::TableIndexSleb, 0)
+        ]
+    );
+    wat(text, Features::default());
+}
+
+#[test]
+fn corpus_lowers_and_validates() {
+    let mut rows = Vec::new();
+    let mut paths: Vec<_> = std::fs::read_dir("ir")
+        .expect("ir/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "ir"))
+        .collect();
+    paths.sort();
+    for path in &paths {
+        eprintln!("{}", path.display());
+        let text = std::fs::read_to_string(path).unwrap();
+        let module = crate::ir::parse(&text).unwrap();
+        crate::verify::verify(&module).unwrap();
+        for features in [Features::default(), Features::MVP] {
+            let opts = LowerOptions {
+                features,
+                path: path.display().to_string(),
+            };
+            let obj = match lower_module(&module, &opts) {
+                Ok(o) => o,
+                Err(e) => {
+                    assert!(
+                        !features.multivalue && e.to_string().contains("multivalue"),
+                        "{}: {e}",
+                        path.display()
+                    );
+                    continue;
+                }
+            };
+            let bytes = wrap(&obj);
+            if let Err(e) = wasmparser::Validator::new_with_features(wasm_features(features))
+                .validate_all(&bytes)
+            {
+                panic!(
+                    "{} ({features}): {e}\n{}",
+                    path.display(),
+                    wasmprinter::print_bytes(&bytes).unwrap_or_default()
+                );
+            }
+            // Deterministic: the same bytes again.
+            let again = lower_module(&module, &opts).unwrap();
+            assert_eq!(wrap(&again), bytes);
+            if features == Features::default() {
+                for f in &obj.funcs {
+                    rows.push(f.body.len());
+                }
+            }
+        }
+    }
+    assert!(!rows.is_empty());
+}
+
+#[test]
+fn tmp_debug_irreducible() {
+    let text = std::fs::read_to_string("ir/irreducible_state_machine.ir").unwrap();
+    let module = crate::ir::parse(&text).unwrap();
+    for (f, body) in module.bodies.iter() {
+        if body.layout.is_empty() { continue; }
+        eprintln!("fn {}", module.decls.funcs[f].name);
+        let r = reducible::make_reducible(body);
+        eprintln!("  reduced: {}", r.is_some());
+        let func = r.as_ref().unwrap_or(body);
+        let mut nodes = Vec::new();
+        structure::structure(func, &mut nodes).unwrap();
+        eprintln!("  structured: {:?}", nodes);
+    }
+}
