@@ -2,7 +2,6 @@
 //! it, takes the same paths as the IR CFG, for random and hand-written CFGs, reducible and
 //! irreducible (after `make_reducible`), plus the deep and large cases.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use cranelift_entity::EntityRef;
@@ -53,44 +52,50 @@ enum Event {
 /// walk knows (constants and block parameters copied from them) decide instead.
 struct Oracle {
     rng: Rng,
-    /// Known values: constants, and parameters that received known values.
-    env: HashMap<Value, u64>,
+    /// Known values (by value index): constants, and parameters that received known values.
+    env: Vec<Option<u64>>,
 }
 
 impl Oracle {
     fn new(seed: u64) -> Oracle {
         Oracle {
             rng: Rng(seed | 1),
-            env: HashMap::new(),
+            env: Vec::new(),
         }
     }
     /// Evaluates the constants of `b`.
     fn enter(&mut self, f: &Function, b: Block) {
         for &i in &f.dfg.blocks[b].insts {
             if let InstData::Const { bits, .. } = f.dfg.insts[i] {
-                self.env.insert(f.dfg.inst_results(i)[0], bits);
+                self.set(f.dfg.inst_results(i)[0], Some(bits));
             }
         }
     }
     /// Assigns `to`'s parameters from `args` (a parallel copy).
     fn copy(&mut self, f: &Function, to: Block, args: &[Value]) {
-        let vals: Vec<Option<u64>> = args.iter().map(|a| self.env.get(a).copied()).collect();
+        let vals: Vec<Option<u64>> = args.iter().map(|&a| self.get(a)).collect();
         for (&p, v) in f.dfg.block_params(to).iter().zip(vals) {
-            match v {
-                Some(v) => self.env.insert(p, v),
-                None => self.env.remove(&p),
-            };
+            self.set(p, v);
         }
     }
+    fn get(&self, v: Value) -> Option<u64> {
+        self.env.get(v.index()).copied().flatten()
+    }
+    fn set(&mut self, v: Value, x: Option<u64>) {
+        if self.env.len() <= v.index() {
+            self.env.resize(v.index() + 1, None);
+        }
+        self.env[v.index()] = x;
+    }
     fn cond(&mut self, v: Value) -> bool {
-        match self.env.get(&v) {
-            Some(&x) => x as u32 != 0,
+        match self.get(v) {
+            Some(x) => x as u32 != 0,
             None => self.rng.chance(50),
         }
     }
     fn index(&mut self, v: Value, n: usize) -> usize {
-        match self.env.get(&v) {
-            Some(&x) => (x as u32 as usize).min(n - 1),
+        match self.get(v) {
+            Some(x) => (x as u32 as usize).min(n - 1),
             None => self.rng.below(n as u64) as usize,
         }
     }
@@ -186,7 +191,12 @@ fn check_nesting(f: &Function, nodes: &[Node]) -> (Vec<usize>, Vec<Option<usize>
     let cfg = Cfg::compute(f);
     for (n, &b) in f.layout.iter().enumerate() {
         let want = u32::from(cfg.is_reachable(n));
-        assert_eq!(seen[b.index()], want, "{b} emitted {} times", seen[b.index()]);
+        assert_eq!(
+            seen[b.index()],
+            want,
+            "{b} emitted {} times",
+            seen[b.index()]
+        );
     }
     for (i, n) in nodes.iter().enumerate() {
         match n {
@@ -204,9 +214,16 @@ fn check_nesting(f: &Function, nodes: &[Node]) -> (Vec<usize>, Vec<Option<usize>
     (end, els)
 }
 
-/// Runs the node sequence like a wasm machine, for up to `limit` blocks.
-fn walk_nodes(f: &Function, nodes: &[Node], seed: u64, limit: usize) -> Vec<Event> {
-    let (end, els) = check_nesting(f, nodes);
+/// Runs the node sequence like a wasm machine, for up to `limit` blocks; `shape` is what
+/// [`check_nesting`] returned for it.
+fn walk_nodes(
+    f: &Function,
+    nodes: &[Node],
+    shape: &(Vec<usize>, Vec<Option<usize>>),
+    seed: u64,
+    limit: usize,
+) -> Vec<Event> {
+    let (end, els) = shape;
     let mut o = Oracle::new(seed);
     let mut ev = Vec::new();
     let mut stack: Vec<usize> = Vec::new(); // positions of open constructs
@@ -333,13 +350,21 @@ fn args_for(
 ) -> String {
     let mut a = vec![base.0.to_string(), base.1.to_string()];
     for &ty in &extras[t] {
-        let mine: Vec<&String> = own.iter().filter(|(_, pt)| *pt == ty).map(|(p, _)| p).collect();
+        let mine: Vec<&String> = own
+            .iter()
+            .filter(|(_, pt)| *pt == ty)
+            .map(|(p, _)| p)
+            .collect();
         if !mine.is_empty() && rng.chance(50) {
             a.push(mine[rng.below(mine.len() as u64) as usize].clone());
         } else {
             let c = names.fresh();
             let val = rng.below(1000);
-            let lit = if ty == "f64" { format!("{val}.5") } else { val.to_string() };
+            let lit = if ty == "f64" {
+                format!("{val}.5")
+            } else {
+                val.to_string()
+            };
             writeln!(s, "    {c} = {ty}.const {lit}").unwrap();
             a.push(c);
         }
@@ -358,7 +383,9 @@ fn random_func(rng: &mut Rng, name: &str) -> String {
             if i == 0 {
                 Vec::new()
             } else {
-                (0..rng.below(3)).map(|_| types[rng.below(3) as usize]).collect()
+                (0..rng.below(3))
+                    .map(|_| types[rng.below(3) as usize])
+                    .collect()
             }
         })
         .collect();
@@ -474,10 +501,11 @@ fn only_func(m: &Module) -> &Function {
 /// Structures `f` and checks both walks agree for `runs` oracles.
 fn check_walks(f: &Function, s: &mut Structurer, nodes: &mut Vec<Node>, seed: u64, runs: u64) {
     s.run(f, nodes).unwrap_or_else(|e| panic!("{e}"));
+    let shape = check_nesting(f, nodes);
     for r in 0..runs {
         let seed = seed.wrapping_mul(31).wrapping_add(r + 1);
-        let a = walk_ir(f, seed, 200);
-        let b = walk_nodes(f, nodes, seed, 200);
+        let a = walk_ir(f, seed, 80);
+        let b = walk_nodes(f, nodes, &shape, seed, 80);
         assert_eq!(a, b, "walks differ, seed {seed}\nnodes {nodes:?}");
     }
 }
@@ -511,16 +539,20 @@ fn random_cfgs_walk_the_same() {
             }
             Some(g) => {
                 irreducible += 1;
-                assert!(Cfg::compute(&g).is_reducible(), "still irreducible:\n{text}");
+                assert!(
+                    Cfg::compute(&g).is_reducible(),
+                    "still irreducible:\n{text}"
+                );
                 // The structurer refuses the original.
                 assert!(structure(f, &mut Vec::new()).is_err());
                 check_walks(&g, &mut s, &mut nodes, case, 8);
+                let shape = check_nesting(&g, &nodes);
                 let nblocks = f.dfg.blocks.len();
                 let original = |b: Block| b.index() < nblocks;
                 for r in 0..8u64 {
                     let seed = case * 7 + r + 1;
-                    let a = walk_ir(f, seed, 100);
-                    let b = walk_nodes(&g, &nodes, seed, 1000);
+                    let a = walk_ir(f, seed, 40);
+                    let b = walk_nodes(&g, &nodes, &shape, seed, 400);
                     let (pa, pb) = (project(&a, &original), project(&b, &original));
                     if a.last() == Some(&Event::Limit) {
                         let k = pa.len() - 1;
@@ -550,7 +582,10 @@ fn reduce_module(m: &Module) -> (Module, usize) {
 }
 
 fn vals(rng: &mut Rng) -> [Val; 2] {
-    [Val::I32(rng.next() as i32), Val::I32(rng.below(1000) as i32)]
+    [
+        Val::I32(rng.next() as i32),
+        Val::I32(rng.below(1000) as i32),
+    ]
 }
 
 #[test]
@@ -652,7 +687,12 @@ block3:
     // entry's two arms and the back edge block2 -> block1.
     assert_eq!(g.layout.len(), f.layout.len() + 4);
     let d = g.layout[f.layout.len()];
-    let tys: Vec<Type> = g.dfg.block_params(d).iter().map(|&v| g.dfg.value_type(v)).collect();
+    let tys: Vec<Type> = g
+        .dfg
+        .block_params(d)
+        .iter()
+        .map(|&v| g.dfg.value_type(v))
+        .collect();
     assert_eq!(tys, [Type::I32, Type::I32, Type::I32]);
     let mut nodes = Vec::new();
     structure(&g, &mut nodes).unwrap();
@@ -826,7 +866,11 @@ fn large_and_deep_on_small_stack() {
                     br_if(c, b[i], b[d + i])
                 } else {
                     let k = i - d;
-                    if k == 0 { ret() } else { br_if(c, b[k - 1], b[d + k - 1]) }
+                    if k == 0 {
+                        ret()
+                    } else {
+                        br_if(c, b[k - 1], b[d + k - 1])
+                    }
                 }
             });
             // Two-entry loops in sequence: e_k -> a_k | b_k; a_k <-> b_k; b_k -> e_{k+1}.
@@ -866,9 +910,9 @@ fn large_and_deep_on_small_stack() {
                     nodes.len()
                 )
                 .unwrap();
-                let (_, _) = check_nesting(f, &nodes);
+                let shape = check_nesting(f, &nodes);
                 let a = walk_ir(f, 9, 5000);
-                let b = walk_nodes(f, &nodes, 9, 5000);
+                let b = walk_nodes(f, &nodes, &shape, 9, 5000);
                 assert_eq!(a, b, "{name}");
             }
             report
