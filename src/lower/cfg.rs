@@ -37,10 +37,14 @@ pub struct DomTree {
     pre: Vec<u32>,
     /// Post-order number in the dominator tree, by reverse-postorder number.
     post: Vec<u32>,
-    /// Scratch: predecessor lists by reverse-postorder number (compressed), then children.
+    /// Scratch: predecessor lists by reverse-postorder number (compressed).
     pred_starts: Vec<u32>,
-    /// Scratch: predecessors, then dominator-tree children.
+    /// Scratch: predecessors.
     preds: Vec<u32>,
+    /// Scratch: dominator-tree children lists by reverse-postorder number (compressed).
+    child_starts: Vec<u32>,
+    /// Scratch: dominator-tree children.
+    children: Vec<u32>,
     /// Scratch: DFS stack of (node, next edge).
     stack: Vec<(u32, u32)>,
 }
@@ -120,9 +124,43 @@ impl DomTree {
             }
         }
 
-        // Cooper-Harvey-Kennedy: iterate to a fixed point in reverse postorder.
+        // Cooper-Harvey-Kennedy. First one pass over the forward edges only: exact when
+        // every backward edge targets a dominator of its source (reducible graphs), and
+        // linear on loop nests, where the full iteration walks the whole nest per header.
         self.idom.resize(m, NONE);
         self.idom[0] = 0;
+        for b in 1..m {
+            let mut new = NONE;
+            let (lo, hi) = (
+                self.pred_starts[b] as usize,
+                self.pred_starts[b + 1] as usize,
+            );
+            for &p in &self.preds[lo..hi] {
+                if (p as usize) < b {
+                    new = if new == NONE {
+                        p
+                    } else {
+                        intersect(&self.idom, p, new)
+                    };
+                }
+            }
+            self.idom[b] = new;
+        }
+        self.number_tree();
+        let exact = (0..m).all(|b| {
+            let (lo, hi) = (
+                self.pred_starts[b] as usize,
+                self.pred_starts[b + 1] as usize,
+            );
+            self.preds[lo..hi]
+                .iter()
+                .all(|&p| (p as usize) < b || self.dominates_rpo(b, p as usize))
+        });
+        if exact {
+            return;
+        }
+        // Otherwise iterate to the fixed point, starting from the forward-edge dominators
+        // (a superset of the true ones, so the iteration still converges to them).
         let mut changed = true;
         while changed {
             changed = false;
@@ -148,9 +186,13 @@ impl DomTree {
                 }
             }
         }
+        self.number_tree();
+    }
 
-        // Number the dominator tree: children lists, then an iterative walk.
-        let child_starts = &mut self.pred_starts;
+    /// Numbers the dominator tree given by `idom`: children lists, then an iterative walk.
+    fn number_tree(&mut self) {
+        let m = self.order.len();
+        let child_starts = &mut self.child_starts;
         child_starts.clear();
         child_starts.resize(m + 1, 0);
         for b in 1..m {
@@ -159,7 +201,7 @@ impl DomTree {
         for i in 0..m {
             child_starts[i + 1] += child_starts[i];
         }
-        let children = &mut self.preds;
+        let children = &mut self.children;
         children.clear();
         children.resize(m.saturating_sub(1), 0);
         let mut fill = child_starts.clone();
@@ -168,8 +210,13 @@ impl DomTree {
             children[fill[parent] as usize] = b as u32;
             fill[parent] += 1;
         }
+        self.pre.clear();
         self.pre.resize(m, 0);
+        self.post.clear();
         self.post.resize(m, 0);
+        if m == 0 {
+            return;
+        }
         let (mut pre_n, mut post_n) = (0u32, 0u32);
         self.stack.clear();
         self.stack.push((0, child_starts[0]));
@@ -188,6 +235,19 @@ impl DomTree {
                 post_n += 1;
                 self.stack.pop();
             }
+        }
+    }
+
+    /// Whether the node numbered `a` in reverse postorder dominates the one numbered `b`.
+    fn dominates_rpo(&self, a: usize, b: usize) -> bool {
+        match (
+            self.pre.get(a),
+            self.pre.get(b),
+            self.post.get(a),
+            self.post.get(b),
+        ) {
+            (Some(pa), Some(pb), Some(qa), Some(qb)) => pa <= pb && qb <= qa,
+            _ => false,
         }
     }
 
@@ -219,17 +279,8 @@ impl DomTree {
     /// Whether node `a` dominates node `b` (every node dominates itself). False when
     /// either is unreachable.
     pub fn dominates(&self, a: usize, b: usize) -> bool {
-        let (Some(ra), Some(rb)) = (self.rpo(a), self.rpo(b)) else {
-            return false;
-        };
-        let (ra, rb) = (ra as usize, rb as usize);
-        match (
-            self.pre.get(ra),
-            self.pre.get(rb),
-            self.post.get(ra),
-            self.post.get(rb),
-        ) {
-            (Some(pa), Some(pb), Some(qa), Some(qb)) => pa <= pb && qb <= qa,
+        match (self.rpo(a), self.rpo(b)) {
+            (Some(ra), Some(rb)) => self.dominates_rpo(ra as usize, rb as usize),
             _ => false,
         }
     }

@@ -9,7 +9,8 @@
 //! dispatcher `d(label: i32, slots...)` with one slot parameter per parameter of each entry,
 //! ending in `br_table label, [entry0(slots0), ...], entryK(slotsK)`, and every edge that
 //! enters the loop from outside goes to `d` instead, with the entry's label, its arguments
-//! in that entry's slots and zero constants in the others. The constants need instructions:
+//! in that entry's slots and zero constants in the others; so does every edge from inside
+//! the loop back to an entry, which makes the dispatcher the loop's only header. The constants need instructions:
 //! a `jump` source gets them before its terminator, a `br_if`/`br_table` arm gets a new edge
 //! block holding them (arms of one terminator with the same entry and arguments share it; a
 //! modified `br_table` gets its own copy of the jump table, so shared tables stay intact).
@@ -115,7 +116,15 @@ impl Reducer {
             members,
             header: None,
         });
+        // Every split removes at least a loop's entries from further splitting, so the
+        // number of splits is bounded by the blocks; the budget only guards against bugs.
+        let mut budget = 4 * f.dfg.blocks.len() + 16;
         while let Some(region) = self.regions.pop() {
+            if budget == 0 {
+                self.regions.clear();
+                break;
+            }
+            budget -= 1;
             self.split(f, region);
         }
     }
@@ -236,7 +245,25 @@ impl Reducer {
                     }
                 }
                 _ => {
-                    let d = self.dispatch(f, &entries, edges);
+                    // Edges from inside the loop back to an entry go through the
+                    // dispatcher too, so that it becomes the loop's only header.
+                    let mut all = edges.to_vec();
+                    for &u in &members {
+                        for i in 0.. {
+                            let Some(w) = dest(f, u, i).map(|d| d.block) else {
+                                break;
+                            };
+                            if self.entry_stamp[w] == stamp && self.comp[w] == id {
+                                all.push(Entering {
+                                    comp: id,
+                                    from: Some(u),
+                                    dest: i as u32,
+                                    to: w,
+                                });
+                            }
+                        }
+                    }
+                    let d = self.dispatch(f, &entries, &all);
                     let mut members = members;
                     members.push(d);
                     self.regions.push(Region {
