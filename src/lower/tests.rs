@@ -419,18 +419,3 @@ fn corpus_lowers_and_validates() {
     assert!(!rows.is_empty());
 }
 
-#[test]
-fn tmp_debug_irreducible() {
-    let text = std::fs::read_to_string("ir/irreducible_state_machine.ir").unwrap();
-    let module = crate::ir::parse(&text).unwrap();
-    for (f, body) in module.bodies.iter() {
-        if body.layout.is_empty() { continue; }
-        eprintln!("fn {}", module.decls.funcs[f].name);
-        let r = reducible::make_reducible(body);
-        eprintln!("  reduced: {}", r.is_some());
-        let func = r.as_ref().unwrap_or(body);
-        let mut nodes = Vec::new();
-        structure::structure(func, &mut nodes).unwrap();
-        eprintln!("  structured: {:?}", nodes);
-    }
-}
