@@ -3,6 +3,7 @@
 //! under several feature sets.
 
 use super::*;
+use crate::ir::Type;
 use crate::object::{ConstExpr, ImportKind, Object, RelocType, ValType};
 
 fn vt(t: &ValType) -> wasm_encoder::ValType {
@@ -81,6 +82,15 @@ pub(crate) fn wrap(obj: &Object) -> Vec<u8> {
         );
     }
     module.section(&globals);
+    let mut exports = we::ExportSection::new();
+    for sym in &obj.symbols {
+        if sym.flags & crate::object::SYM_EXPORTED != 0
+            && let crate::object::SymbolKind::Function(index) = sym.kind
+        {
+            exports.export(&sym.name, we::ExportKind::Func, index);
+        }
+    }
+    module.section(&exports);
     let mut code = we::CodeSection::new();
     for f in &obj.funcs {
         code.raw(&f.body);
@@ -419,3 +429,176 @@ fn corpus_lowers_and_validates() {
     assert!(!rows.is_empty());
 }
 
+
+/// Runs `wasm` under node, one fresh instance per call: `calls` are (function, typed args,
+/// result types). Each outcome is `ok R...` (results as `type:value`, floats as bits) or
+/// `trap ...`.
+fn run_in_node(wasm: &[u8], calls: &[(String, Vec<crate::interp::Val>, Vec<Type>)]) -> Option<Vec<String>> {
+    use crate::interp::Val;
+    use std::fmt::Write;
+    let dir = std::env::temp_dir().join(format!("kiln-emit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).ok()?;
+    let mut json = String::from("[");
+    for (i, (func, args, results)) in calls.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| match a {
+                Val::I32(v) => format!("[\"i32\",\"{v}\"]"),
+                Val::I64(v) => format!("[\"i64\",\"{v}\"]"),
+                Val::F32(v) => format!("[\"f32\",\"{}\"]", v.to_bits()),
+                Val::F64(v) => format!("[\"f64\",\"{}\"]", v.to_bits()),
+            })
+            .collect();
+        let results: Vec<String> = results
+            .iter()
+            .map(|t| format!("\"{}\"", t.canonical().name()))
+            .collect();
+        let _ = write!(
+            json,
+            "{{\"func\":\"{func}\",\"args\":[{}],\"results\":[{}]}}",
+            args.join(","),
+            results.join(",")
+        );
+    }
+    json.push(']');
+    let script = r#"
+const fs = require('fs');
+const [, , wasmPath, callsPath] = process.argv;
+const mod = new WebAssembly.Module(fs.readFileSync(wasmPath));
+const calls = JSON.parse(fs.readFileSync(callsPath, 'utf8'));
+const conv = ([t, v]) => t === 'i32' ? Number(v) : t === 'i64' ? BigInt(v)
+  : t === 'f32' ? new Float32Array(new Uint32Array([Number(v)]).buffer)[0]
+  : new Float64Array(new BigUint64Array([BigInt(v)]).buffer)[0];
+const show = (t, x) => t === 'i32' ? 'i32:' + (x | 0) : t === 'i64' ? 'i64:' + BigInt.asIntN(64, x)
+  : t === 'f32' ? 'f32:' + new Uint32Array(new Float32Array([x]).buffer)[0]
+  : 'f64:' + new BigUint64Array(new Float64Array([x]).buffer)[0];
+for (const c of calls) {
+  const env = {
+    __linear_memory: new WebAssembly.Memory({ initial: 2 }),
+    __stack_pointer: new WebAssembly.Global({ value: 'i32', mutable: true }, 65536),
+  };
+  try {
+    const inst = new WebAssembly.Instance(mod, { env });
+    let r = inst.exports[c.func](...c.args.map(conv));
+    r = c.results.length === 0 ? [] : c.results.length === 1 ? [r] : r;
+    console.log(['ok', ...r.map((x, i) => show(c.results[i], x))].join(' '));
+  } catch (e) {
+    console.log('trap ' + String(e.message).replace(/\s+/g, ' '));
+  }
+}
+"#;
+    let (w, c, j) = (dir.join("m.wasm"), dir.join("calls.json"), dir.join("run.js"));
+    std::fs::write(&w, wasm).ok()?;
+    std::fs::write(&c, json).ok()?;
+    std::fs::write(&j, script).ok()?;
+    let out = std::process::Command::new("node").arg(&j).arg(&w).arg(&c).output().ok()?;
+    let _ = std::fs::remove_dir_all(&dir);
+    if !out.status.success() {
+        panic!("node failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Some(String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect())
+}
+
+/// Parses `type:value` as node prints it.
+fn parse_node_val(s: &str) -> Option<crate::interp::Val> {
+    use crate::interp::Val;
+    let (t, v) = s.split_once(':')?;
+    Some(match t {
+        "i32" => Val::I32(v.parse().ok()?),
+        "i64" => Val::I64(v.parse().ok()?),
+        "f32" => Val::F32(f32::from_bits(v.parse().ok()?)),
+        "f64" => Val::F64(f64::from_bits(v.parse().ok()?)),
+        _ => return None,
+    })
+}
+
+/// Corpus programs that need no linking (no data, table, TLS or runtime functions) run
+/// under node with their run lines, under the generic and the MVP feature sets. Skipped
+/// (with a note) when node is not installed.
+#[test]
+fn corpus_runs_without_linking_under_node() {
+    use crate::runtest::{Expect, parse_run_lines, parse_val, val_matches};
+    if std::process::Command::new("node").arg("--version").output().is_err() {
+        eprintln!("node not found: skipped");
+        return;
+    }
+    let mut paths: Vec<_> = std::fs::read_dir("ir")
+        .expect("ir/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "ir"))
+        .collect();
+    paths.sort();
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for path in &paths {
+        let text = std::fs::read_to_string(path).unwrap();
+        let module = crate::ir::parse(&text).unwrap();
+        let Ok(lines) = parse_run_lines(&text) else {
+            continue;
+        };
+        for features in [Features::default(), Features::MVP] {
+            let opts = LowerOptions {
+                features,
+                path: path.display().to_string(),
+            };
+            let Ok(obj) = lower_module(&module, &opts) else {
+                continue;
+            };
+            let standalone = obj.segments.is_empty()
+                && obj.imports.iter().all(|i| match i.kind {
+                    ImportKind::Memory { .. } => true,
+                    ImportKind::Global { .. } => i.name == "__stack_pointer",
+                    _ => false,
+                });
+            if !standalone {
+                continue;
+            }
+            let mut calls = Vec::new();
+            for rl in &lines {
+                let Some(f) = module.func_by_name(&rl.func) else {
+                    continue;
+                };
+                let sig = &module.decls.funcs[f].sig;
+                let args: Option<Vec<_>> = rl
+                    .args
+                    .iter()
+                    .zip(&sig.params)
+                    .map(|(a, &t)| parse_val(a, t))
+                    .collect();
+                calls.push((rl.func.clone(), args.unwrap(), sig.results.clone()));
+            }
+            let Some(outs) = run_in_node(&wrap(&obj), &calls) else {
+                continue;
+            };
+            eprintln!("node: {} ({features})", path.display());
+            for (rl, out) in lines.iter().zip(&outs) {
+                checked += 1;
+                let mut words = out.split(' ');
+                let ok = match (words.next(), &rl.expect) {
+                    (Some("trap"), Expect::Traps) => true,
+                    (Some("ok"), Expect::Returns) => words.next().is_none(),
+                    (Some("ok"), Expect::Results(want)) => {
+                        let got: Vec<_> = words.filter_map(parse_node_val).collect();
+                        got.len() == want.len()
+                            && want.iter().zip(&got).all(|(w, &g)| val_matches(w, g))
+                    }
+                    _ => false,
+                };
+                if !ok {
+                    failures.push(format!(
+                        "{}:{} ({features}): {} => {out}",
+                        path.display(),
+                        rl.line,
+                        rl.text
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    eprintln!("{checked} run lines checked under node");
+    assert!(checked > 100, "only {checked} run lines checked");
+}
