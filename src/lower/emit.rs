@@ -21,8 +21,8 @@ use super::values::{
     trunc_sat_expanded, uses_sret,
 };
 use crate::ir::{
-    BinaryOp, ConvertOp, FuncRef, Function, Inst, InstData, Intrinsic, LoadKind, MemArg as IrMemArg,
-    StoreWidth, Type, UnaryOp, Value, ValueDef,
+    BinaryOp, ConvertOp, FuncRef, Function, Inst, InstData, Intrinsic, LoadKind,
+    MemArg as IrMemArg, StoreWidth, Type, UnaryOp, Value, ValueDef,
 };
 use crate::object::{Func, Reloc, RelocType, write_sleb5, write_uleb5};
 
@@ -109,7 +109,7 @@ impl Emitter {
         let results = ctx.module.decls.funcs[fref].sig.results.len();
         for (i, node) in nodes.iter().enumerate() {
             let last = i + 1 == nodes.len();
-            self.node(&cx, node, nodes.get(i + 1), last)?;
+            self.node(&cx, node, last)?;
         }
         let terminal = matches!(
             nodes.last(),
@@ -135,7 +135,11 @@ impl Emitter {
             return Ok(());
         }
         let (size, align) = (frame.size, frame.align);
-        let fb = self.values.scratch.frame.ok_or("frame without a base local")?;
+        let fb = self
+            .values
+            .scratch
+            .frame
+            .ok_or("frame without a base local")?;
         let sp = cx.ctx.stack_pointer.ok_or("no __stack_pointer symbol")?;
         self.global_get(sp);
         if let Some(saved) = self.values.scratch.saved_sp {
@@ -161,7 +165,11 @@ impl Emitter {
         if let Some(saved) = self.values.scratch.saved_sp {
             self.local_get(saved);
         } else {
-            let fb = self.values.scratch.frame.ok_or("frame without a base local")?;
+            let fb = self
+                .values
+                .scratch
+                .frame
+                .ok_or("frame without a base local")?;
             self.local_get(fb);
             self.i32_const(size as i32);
             self.ins(Instruction::I32Add);
@@ -170,13 +178,7 @@ impl Emitter {
         Ok(())
     }
 
-    fn node(
-        &mut self,
-        cx: &FuncCx<'_>,
-        node: &Node,
-        _next: Option<&Node>,
-        last: bool,
-    ) -> Result<()> {
+    fn node(&mut self, cx: &FuncCx<'_>, node: &Node, last: bool) -> Result<()> {
         let dfg = &cx.func.dfg;
         match *node {
             Node::Block => self.ins(Instruction::Block(BlockType::Empty)),
@@ -455,7 +457,11 @@ impl Emitter {
                 self.reloc_sleb(RelocType::TableIndexSleb, f.sym, 0, 0);
             }
             InstData::StackAddr { slot, offset } => {
-                let fb = self.values.scratch.frame.ok_or("stack slot without a frame")?;
+                let fb = self
+                    .values
+                    .scratch
+                    .frame
+                    .ok_or("stack slot without a frame")?;
                 let base = self.values.frame.slot_offset[slot];
                 let total = u64::from(base) + u64::from(offset);
                 self.local_get(fb);
@@ -490,7 +496,11 @@ impl Emitter {
                         });
                     }
                 } else if intrinsic.results().len() == 2 {
-                    let fb = self.values.scratch.frame.ok_or("i128 call without a frame")?;
+                    let fb = self
+                        .values
+                        .scratch
+                        .frame
+                        .ok_or("i128 call without a frame")?;
                     self.local_get(fb);
                     for &a in dfg.list(args) {
                         self.value(cx, a)?;
@@ -517,7 +527,11 @@ impl Emitter {
                 }
             }
             InstData::TagName { enum_ref, .. } => {
-                let tmp = self.values.scratch.tmp_i32.ok_or("tag_name without a temporary")?;
+                let tmp = self
+                    .values
+                    .scratch
+                    .tmp_i32
+                    .ok_or("tag_name without a temporary")?;
                 self.call(ctx.tag_name(enum_ref)?);
                 self.local_tee(tmp);
                 self.ins(Instruction::I32Load(mem32(0)));

@@ -291,8 +291,14 @@ block0(v0: i32, v1: f64):
     assert!(generic.contains("i32.extend8_s"), "{generic}");
     assert!(generic.contains("i32.trunc_sat_f64_s"), "{generic}");
     let mvp = wat(text, Features::MVP);
-    assert!(!mvp.contains("extend8_s") && !mvp.contains("trunc_sat"), "{mvp}");
-    assert!(mvp.contains("i32.shr_s") && mvp.contains("i32.trunc_f64_s"), "{mvp}");
+    assert!(
+        !mvp.contains("extend8_s") && !mvp.contains("trunc_sat"),
+        "{mvp}"
+    );
+    assert!(
+        mvp.contains("i32.shr_s") && mvp.contains("i32.trunc_f64_s"),
+        "{mvp}"
+    );
 }
 
 #[test]
@@ -304,8 +310,10 @@ block0:
     return v0, v0
 }
 ";
-    let mut f = Features::default();
-    f.multivalue = false;
+    let f = Features {
+        multivalue: false,
+        ..Features::default()
+    };
     let err = lower_text(text, f).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -429,11 +437,13 @@ fn corpus_lowers_and_validates() {
     assert!(!rows.is_empty());
 }
 
-
 /// Runs `wasm` under node, one fresh instance per call: `calls` are (function, typed args,
 /// result types). Each outcome is `ok R...` (results as `type:value`, floats as bits) or
 /// `trap ...`.
-fn run_in_node(wasm: &[u8], calls: &[(String, Vec<crate::interp::Val>, Vec<Type>)]) -> Option<Vec<String>> {
+fn run_in_node(
+    wasm: &[u8],
+    calls: &[(String, Vec<crate::interp::Val>, Vec<Type>)],
+) -> Option<Vec<String>> {
     use crate::interp::Val;
     use std::fmt::Write;
     let dir = std::env::temp_dir().join(format!("kiln-emit-{}", std::process::id()));
@@ -490,16 +500,30 @@ for (const c of calls) {
   }
 }
 "#;
-    let (w, c, j) = (dir.join("m.wasm"), dir.join("calls.json"), dir.join("run.js"));
+    let (w, c, j) = (
+        dir.join("m.wasm"),
+        dir.join("calls.json"),
+        dir.join("run.js"),
+    );
     std::fs::write(&w, wasm).ok()?;
     std::fs::write(&c, json).ok()?;
     std::fs::write(&j, script).ok()?;
-    let out = std::process::Command::new("node").arg(&j).arg(&w).arg(&c).output().ok()?;
+    let out = std::process::Command::new("node")
+        .arg(&j)
+        .arg(&w)
+        .arg(&c)
+        .output()
+        .ok()?;
     let _ = std::fs::remove_dir_all(&dir);
     if !out.status.success() {
         panic!("node failed: {}", String::from_utf8_lossy(&out.stderr));
     }
-    Some(String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect())
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect(),
+    )
 }
 
 /// Parses `type:value` as node prints it.
@@ -521,7 +545,11 @@ fn parse_node_val(s: &str) -> Option<crate::interp::Val> {
 #[test]
 fn corpus_runs_without_linking_under_node() {
     use crate::runtest::{Expect, parse_run_lines, parse_val, val_matches};
-    if std::process::Command::new("node").arg("--version").output().is_err() {
+    if std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!("node not found: skipped");
         return;
     }

@@ -191,7 +191,9 @@ pub(crate) fn operand_count(dfg: &DataFlowGraph, inst: Inst) -> usize {
         | InstData::Load { .. } => 1,
         InstData::Binary { .. } | InstData::Store { .. } => 2,
         InstData::Select { .. } | InstData::MemoryCopy { .. } | InstData::MemoryFill { .. } => 3,
-        InstData::Call { args, .. } | InstData::Intrinsic { args, .. } => args.len(&dfg.value_lists),
+        InstData::Call { args, .. } | InstData::Intrinsic { args, .. } => {
+            args.len(&dfg.value_lists)
+        }
         InstData::CallIndirect { args, .. } => args.len(&dfg.value_lists) + 1,
         _ => 0,
     }
@@ -256,21 +258,30 @@ pub(crate) fn trunc_sat_expanded(op: ConvertOp, features: Features) -> bool {
         )
 }
 
-/// The block call of destination `dest` of `inst`.
-pub(crate) fn dest_of(
-    dfg: &DataFlowGraph,
-    inst: Inst,
-    dest: u32,
-) -> Option<crate::ir::BlockCall> {
-    let mut i = 0;
-    let mut found = None;
-    dfg.for_each_dest(inst, |d| {
-        if i == dest {
-            found = Some(*d);
+/// The block call of destination `dest` of `inst` (in `for_each_dest` order).
+pub(crate) fn dest_of(dfg: &DataFlowGraph, inst: Inst, dest: u32) -> Option<crate::ir::BlockCall> {
+    match &dfg.insts[inst] {
+        InstData::Jump { dest: d } => (dest == 0).then_some(*d),
+        InstData::BrIf {
+            then_dest,
+            else_dest,
+            ..
+        } => match dest {
+            0 => Some(*then_dest),
+            1 => Some(*else_dest),
+            _ => None,
+        },
+        InstData::BrTable { table, .. } => {
+            let jt = dfg.jump_tables.get(*table)?;
+            let n = jt.targets.len();
+            match (dest as usize).cmp(&n) {
+                std::cmp::Ordering::Less => jt.targets.get(dest as usize).copied(),
+                std::cmp::Ordering::Equal => Some(jt.default),
+                std::cmp::Ordering::Greater => None,
+            }
         }
-        i += 1;
-    });
-    found
+        _ => None,
+    }
 }
 
 /// Resets a secondary map to hold `n` default entries.
@@ -412,7 +423,7 @@ impl Values {
                 self.local_vals.push((0, Value::from_u32(0), 0, None));
             }
         }
-        self.renumber_locals(dfg);
+        self.renumber_locals();
         let fin = |i: u32| (i != u32::MAX).then(|| self.renumber[i as usize]);
         self.scratch = Scratch {
             frame: fin(scratch_locals[0]),
@@ -465,7 +476,8 @@ impl Values {
                         cursor = c;
                         let inst = body[c];
                         if !is_const(&dfg.insts[inst]) {
-                            self.frames.push((Consumer::Inst(inst), operand_count(dfg, inst)));
+                            self.frames
+                                .push((Consumer::Inst(inst), operand_count(dfg, inst)));
                         }
                         continue;
                     }
@@ -598,7 +610,9 @@ impl Values {
                 }
                 Node::Edge { from, dest } => {
                     let p = bump(&mut pos)?;
-                    let term = func.terminator(from).ok_or("edge from a block without terminator")?;
+                    let term = func
+                        .terminator(from)
+                        .ok_or("edge from a block without terminator")?;
                     let d = dest_of(dfg, term, dest).ok_or("edge to a missing destination")?;
                     let params = dfg.block_params(d.block);
                     for (&a, &q) in dfg.list(d.args).iter().zip(params) {
@@ -663,7 +677,11 @@ impl Values {
         for (i, &p) in dfg.block_params(entry).iter().enumerate() {
             let c = class(dfg.value_type(p));
             self.local_class.push(c as u8);
-            let end = if self.start[p] == u32::MAX { 0 } else { self.end[p] };
+            let end = if self.start[p] == u32::MAX {
+                0
+            } else {
+                self.end[p]
+            };
             self.busy.push(end);
             self.local_vals.push((1, p, 0, None));
             self.active[c].push(Reverse((end, i as u32)));
@@ -763,7 +781,7 @@ impl Values {
     }
 
     /// Numbers locals by class (parameters stay first) and names them.
-    fn renumber_locals(&mut self, dfg: &DataFlowGraph) {
+    fn renumber_locals(&mut self) {
         let np = self.num_params as usize;
         self.renumber.clear();
         self.renumber.resize(self.local_class.len(), 0);
@@ -787,7 +805,6 @@ impl Values {
                 *l = self.renumber.get(*l as usize).copied().unwrap_or(*l);
             }
         }
-        let _ = dfg;
         for (i, &(n, v, np_, param)) in self.local_vals.iter().enumerate() {
             let name = if i < np || n == 1 {
                 Some(v)
@@ -815,5 +832,9 @@ impl Values {
 
 /// Whether `i` is an intrinsic that lowering inlines with `features`.
 pub(crate) fn intrinsic_inlined(i: Intrinsic, features: Features) -> bool {
-    features.bulk_memory && matches!(i, Intrinsic::Memcpy | Intrinsic::Memmove | Intrinsic::Memset)
+    features.bulk_memory
+        && matches!(
+            i,
+            Intrinsic::Memcpy | Intrinsic::Memmove | Intrinsic::Memset
+        )
 }
