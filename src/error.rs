@@ -39,7 +39,10 @@ impl Diagnostic {
     /// in a newline.
     pub fn render(&self, path: &str) -> String {
         let mut out = if self.loc.is_known() {
-            format!("{path}:{}:{}: error: {}\n", self.loc.line, self.loc.col, self.message)
+            format!(
+                "{path}:{}:{}: error: {}\n",
+                self.loc.line, self.loc.col, self.message
+            )
         } else {
             format!("{path}: error: {}\n", self.message)
         };

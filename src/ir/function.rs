@@ -190,7 +190,9 @@ impl DataFlowGraph {
             | InstData::GlobalSet { arg, .. }
             | InstData::TagName { arg, .. } => f(arg),
             InstData::Load { addr, .. } => f(addr),
-            InstData::Binary { args, .. } | InstData::Store { args, .. } => args.into_iter().for_each(f),
+            InstData::Binary { args, .. } | InstData::Store { args, .. } => {
+                args.into_iter().for_each(f)
+            }
             InstData::Select { args }
             | InstData::MemoryCopy { args }
             | InstData::MemoryFill { args } => args.into_iter().for_each(f),

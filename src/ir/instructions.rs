@@ -318,8 +318,8 @@ impl BinaryOp {
         use BinaryOp::*;
         match self {
             Add | Sub | Mul | Eq | Ne => true,
-            DivS | DivU | RemS | RemU | And | Or | Xor | Shl | ShrS | ShrU | Rotl | Rotr
-            | LtS | LtU | GtS | GtU | LeS | LeU | GeS | GeU => ty.is_int(),
+            DivS | DivU | RemS | RemU | And | Or | Xor | Shl | ShrS | ShrU | Rotl | Rotr | LtS
+            | LtU | GtS | GtU | LeS | LeU | GeS | GeU => ty.is_int(),
             Div | Min | Max | Copysign | Lt | Gt | Le | Ge => ty.is_float(),
         }
     }

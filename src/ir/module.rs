@@ -313,7 +313,11 @@ impl Module {
 
     /// The first function named `name`.
     pub fn func_by_name(&self, name: &str) -> Option<FuncRef> {
-        self.decls.funcs.iter().find(|(_, d)| d.name == name).map(|(f, _)| f)
+        self.decls
+            .funcs
+            .iter()
+            .find(|(_, d)| d.name == name)
+            .map(|(f, _)| f)
     }
 
     /// The symbol name of an item (enums: the type name).

@@ -98,7 +98,11 @@ impl TagType {
     /// The SSA type that carries a tag value: `i64` for 64-bit tags, `i32` otherwise. Narrow
     /// tags use only the low `bits` bits of the value.
     pub fn value_type(self) -> Type {
-        if self.bits == 64 { Type::I64 } else { Type::I32 }
+        if self.bits == 64 {
+            Type::I64
+        } else {
+            Type::I32
+        }
     }
 
     /// Smallest and largest value of the tag type, as `i128` so both signednesses fit.
@@ -152,11 +156,20 @@ mod tests {
 
     #[test]
     fn tag_decode() {
-        let i8t = TagType { bits: 8, signed: true };
+        let i8t = TagType {
+            bits: 8,
+            signed: true,
+        };
         assert_eq!(i8t.decode(0xff), -1);
         assert_eq!(i8t.decode(0xffff_ff80), -128);
-        let u16t = TagType { bits: 16, signed: false };
+        let u16t = TagType {
+            bits: 16,
+            signed: false,
+        };
         assert_eq!(u16t.decode(0x1_ffff), 0xffff);
-        assert_eq!(TagType::from_name("u64").unwrap().range(), (0, u64::MAX as i128));
+        assert_eq!(
+            TagType::from_name("u64").unwrap().range(),
+            (0, u64::MAX as i128)
+        );
     }
 }
