@@ -4,6 +4,12 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod interp;
 pub mod ir;
+pub mod lower;
+pub mod object;
+pub mod runtest;
+pub mod target;
+pub mod verify;
 
 pub use error::{Diagnostic, Diagnostics};

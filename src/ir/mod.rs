@@ -8,11 +8,15 @@ mod function;
 mod instructions;
 mod intrinsics;
 mod module;
+mod parse;
 mod types;
+mod write;
 
 pub use entities::*;
 pub use function::*;
 pub use instructions::*;
 pub use intrinsics::Intrinsic;
 pub use module::*;
+pub use parse::parse;
 pub use types::{TagType, Type};
+pub use write::{print, print_function, print_inst};

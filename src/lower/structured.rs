@@ -1,0 +1,55 @@
+//! The structured form of a function's control flow: what the structurer produces and the
+//! code emitter consumes.
+//!
+//! A [`Node`] sequence is wasm's control structure over the IR blocks, in emission order.
+//! It nests properly (`Block`/`Loop`/`If` each matched by one `End`, `Else` only inside an
+//! `If`), every branch depth refers to an enclosing construct, and every IR block in the
+//! layout that is reachable from the entry appears in exactly one [`Node::Code`]. The
+//! emitter turns each node into instructions; it adds nothing but the function's final `end`
+//! (and an `unreachable` before it when control could fall off a function with results).
+//! All wasm `block`, `loop` and `if` constructs are typed `[] -> []`: values cross them in
+//! locals.
+
+use crate::ir::Block;
+
+/// One step of the structured control flow.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Node {
+    /// Open a wasm `block`.
+    Block,
+    /// Open a wasm `loop` whose start is the given IR block's code (a loop header).
+    Loop(Block),
+    /// Push the condition of the given block's `br_if` terminator, then open a wasm `if`.
+    If(Block),
+    /// The `else` of the innermost `If`.
+    Else,
+    /// Close the innermost `Block`, `Loop` or `If`.
+    End,
+    /// The instructions of the IR block, without its terminator.
+    Code(Block),
+    /// The block-argument copies of one edge: the terminator of `from`, its destination
+    /// number `dest` (in `DataFlowGraph::for_each_dest` order). Emitted right before control
+    /// leaves along that edge (before the `Br`, the fallthrough, or the inlined target).
+    Edge {
+        /// The branching block.
+        from: Block,
+        /// Which destination of its terminator.
+        dest: u32,
+    },
+    /// `br` to the construct `depth` levels out (0 is the innermost).
+    Br(u32),
+    /// Push the index of the given block's `br_table` terminator, then `br_table` with these
+    /// depths for the table entries and the default.
+    BrTable {
+        /// The block whose terminator is the `br_table`.
+        from: Block,
+        /// Depth for each table entry.
+        depths: Vec<u32>,
+        /// Depth for the default.
+        default: u32,
+    },
+    /// Push the operands of the given block's `return` terminator, then `return`.
+    Return(Block),
+    /// `unreachable`.
+    Unreachable,
+}

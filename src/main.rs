@@ -1,0 +1,235 @@
+//! The `kiln` command line: argument parsing and diagnostic rendering only; the work is done
+//! by the library.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use kiln::interp::Instance;
+use kiln::ir::Module;
+use kiln::runtest;
+
+#[derive(Parser)]
+#[command(
+    name = "kiln",
+    version,
+    about = "Compile kiln IR to WebAssembly and link it"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and verify IR files.
+    Check {
+        /// IR files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print IR files in canonical form.
+    Fmt {
+        /// IR files or directories.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print nothing; exit non-zero if a file is not canonical.
+        #[arg(long, conflicts_with = "write")]
+        check: bool,
+        /// Rewrite the files in place.
+        #[arg(short, long)]
+        write: bool,
+    },
+    /// Interpret a function of an IR file and print each result on its own line.
+    Run {
+        /// The IR file.
+        file: PathBuf,
+        /// The function to call.
+        #[arg(long)]
+        invoke: String,
+        /// Arguments, typed by the function's signature.
+        #[arg(allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Check the `; run:` lines and `; error:` markers of IR files or directories.
+    Test {
+        /// IR files or directories (searched for `*.ir`).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check { files } => check(&files),
+        Command::Fmt {
+            files,
+            check,
+            write,
+        } => fmt(&files, check, write),
+        Command::Run { file, invoke, args } => run(&file, &invoke, &args),
+        Command::Test { paths } => test(&paths),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failed) => ExitCode::FAILURE,
+    }
+}
+
+/// The command failed; what went wrong has been printed.
+struct Failed;
+
+fn read(path: &Path) -> Result<String, Failed> {
+    std::fs::read_to_string(path).map_err(|e| {
+        eprintln!("{}: error: cannot read: {e}", path.display());
+        Failed
+    })
+}
+
+/// Reads, parses and verifies a file, printing diagnostics on failure.
+fn load(path: &Path) -> Result<(String, Module), Failed> {
+    let source = read(path)?;
+    let shown = path.display().to_string();
+    let module = kiln::ir::parse(&source).map_err(|d| {
+        eprint!("{}", d.render(&shown));
+        Failed
+    })?;
+    kiln::verify::verify(&module).map_err(|d| {
+        eprint!("{}", d.render(&shown));
+        Failed
+    })?;
+    Ok((source, module))
+}
+
+fn check(files: &[PathBuf]) -> Result<(), Failed> {
+    let mut ok = true;
+    for f in files {
+        ok &= load(f).is_ok();
+    }
+    if ok { Ok(()) } else { Err(Failed) }
+}
+
+fn fmt(paths: &[PathBuf], check: bool, write: bool) -> Result<(), Failed> {
+    let mut ok = true;
+    for path in ir_files(paths)? {
+        let source = read(&path)?;
+        let shown = path.display().to_string();
+        let module = match kiln::ir::parse(&source) {
+            Ok(m) => m,
+            Err(d) => {
+                eprint!("{}", d.render(&shown));
+                ok = false;
+                continue;
+            }
+        };
+        let printed = kiln::ir::print(&module);
+        if check {
+            if printed != source {
+                eprintln!("{shown}: not in canonical form (run `kiln fmt -w {shown}`)");
+                ok = false;
+            }
+        } else if !write {
+            print!("{printed}");
+        } else if printed != source
+            && let Err(e) = std::fs::write(&path, printed)
+        {
+            eprintln!("{shown}: error: cannot write: {e}");
+            ok = false;
+        }
+    }
+    if ok { Ok(()) } else { Err(Failed) }
+}
+
+fn run(file: &Path, name: &str, args: &[String]) -> Result<(), Failed> {
+    let (_, module) = load(file)?;
+    let shown = file.display();
+    let Some(func) = module.func_by_name(name) else {
+        eprintln!("{shown}: error: no function @{name}");
+        return Err(Failed);
+    };
+    let params = &module.decls.funcs[func].sig.params;
+    if params.len() != args.len() {
+        eprintln!(
+            "{shown}: error: @{name} takes {} arguments, {} given",
+            params.len(),
+            args.len()
+        );
+        return Err(Failed);
+    }
+    let mut vals = Vec::with_capacity(args.len());
+    for (text, &ty) in args.iter().zip(params) {
+        match runtest::parse_val(text, ty) {
+            Some(v) => vals.push(v),
+            None => {
+                eprintln!("{shown}: error: argument `{text}` is not a valid {ty}");
+                return Err(Failed);
+            }
+        }
+    }
+    let results = Instance::new(&module).and_then(|mut inst| inst.call_func(func, &vals));
+    match results {
+        Ok(results) => {
+            for r in results {
+                println!("{r}");
+            }
+            Ok(())
+        }
+        Err(trap) => {
+            eprintln!("{shown}: error: {trap}");
+            Err(Failed)
+        }
+    }
+}
+
+fn test(paths: &[PathBuf]) -> Result<(), Failed> {
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for path in ir_files(paths)? {
+        let source = read(&path)?;
+        let shown = path.display();
+        for case in runtest::test_source(&source) {
+            match case.failure {
+                None => {
+                    passed += 1;
+                    println!("PASS {shown}:{} {}", case.line, case.what);
+                }
+                Some(why) => {
+                    failed += 1;
+                    println!("FAIL {shown}:{} {}: {why}", case.line, case.what);
+                }
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed == 0 { Ok(()) } else { Err(Failed) }
+}
+
+/// Expands directories into the `*.ir` files under them, sorted; keeps files as given.
+fn ir_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Failed> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut stack = vec![path.clone()];
+            let mut found = Vec::new();
+            while let Some(dir) = stack.pop() {
+                let entries = std::fs::read_dir(&dir).map_err(|e| {
+                    eprintln!("{}: error: cannot read directory: {e}", dir.display());
+                    Failed
+                })?;
+                for entry in entries.flatten() {
+                    let p = entry.path();
+                    if p.is_dir() {
+                        stack.push(p);
+                    } else if p.extension().is_some_and(|e| e == "ir") {
+                        found.push(p);
+                    }
+                }
+            }
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(path.clone());
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,588 @@
+//! The object model: one relocatable wasm object in memory, as the tool-conventions
+//! (`Linking.md`) define it.
+//!
+//! Lowering IR produces an [`Object`]; the object reader produces the same from a clang `.o`
+//! file; the link stage consumes both without knowing which is which. Bytes borrow from the
+//! input where they can (`Cow::Borrowed` into a memory-mapped file) and are owned where
+//! kiln made them.
+//!
+//! Invariants:
+//! - Function indices count imported functions first, then `funcs`; global indices likewise.
+//! - Every relocation site in code and data is padded to its full width (5-byte LEBs for
+//!   32-bit, 10 for 64-bit), so the linker patches in place without moving bytes.
+//! - Relocation offsets are relative to the start of the chunk they patch: a function's
+//!   [`Func::body`] (its locals declaration and code, without the size prefix), a data
+//!   segment's bytes, or a custom section's payload.
+//! - Symbol `index` fields refer to this object's own index spaces; relocations refer to
+//!   symbols by their position in [`Object::symbols`] (except `TypeIndexLeb`, which names a
+//!   type index).
+
+use std::borrow::Cow;
+
+use crate::ir::TagType;
+
+/// A wasm value type as objects use it.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub enum ValType {
+    /// `i32`
+    I32,
+    /// `i64`
+    I64,
+    /// `f32`
+    F32,
+    /// `f64`
+    F64,
+    /// `v128` (SIMD)
+    V128,
+    /// `funcref`
+    FuncRef,
+    /// `externref`
+    ExternRef,
+}
+
+/// A function type.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
+pub struct FuncType {
+    /// Parameters.
+    pub params: Vec<ValType>,
+    /// Results.
+    pub results: Vec<ValType>,
+}
+
+/// What an import brings in.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum ImportKind {
+    /// A function of the given type index.
+    Func(u32),
+    /// A global.
+    Global {
+        /// Value type.
+        ty: ValType,
+        /// Mutability.
+        mutable: bool,
+    },
+    /// A table (objects import `__indirect_function_table`).
+    Table {
+        /// Element type (`FuncRef` or `ExternRef`).
+        elem: ValType,
+        /// Minimum size.
+        min: u64,
+        /// Maximum size.
+        max: Option<u64>,
+    },
+    /// A memory (objects import `env.__linear_memory`).
+    Memory {
+        /// Minimum pages.
+        min: u64,
+        /// Maximum pages.
+        max: Option<u64>,
+        /// Shared memory.
+        shared: bool,
+        /// 64-bit addresses.
+        memory64: bool,
+    },
+    /// An exception tag of the given type index.
+    Tag(u32),
+}
+
+/// An import.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Import<'a> {
+    /// Import module.
+    pub module: Cow<'a, str>,
+    /// Field name.
+    pub name: Cow<'a, str>,
+    /// What is imported.
+    pub kind: ImportKind,
+}
+
+/// The relocation types of `Linking.md` (and `DynamicLinking.md`), with their numbers.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+#[repr(u8)]
+pub enum RelocType {
+    /// 0: function index, 5-byte ULEB (`call`).
+    FunctionIndexLeb = 0,
+    /// 1: table slot of a function, 5-byte SLEB (`i32.const`).
+    TableIndexSleb = 1,
+    /// 2: table slot of a function, `u32` (data).
+    TableIndexI32 = 2,
+    /// 3: address plus addend, 5-byte ULEB (`memarg` offset).
+    MemoryAddrLeb = 3,
+    /// 4: address plus addend, 5-byte SLEB (`i32.const`).
+    MemoryAddrSleb = 4,
+    /// 5: address plus addend, `u32` (data).
+    MemoryAddrI32 = 5,
+    /// 6: type index, 5-byte ULEB (`call_indirect`); the index is a type, not a symbol.
+    TypeIndexLeb = 6,
+    /// 7: global index, 5-byte ULEB.
+    GlobalIndexLeb = 7,
+    /// 8: code offset of a function plus addend, `u32` (debug info).
+    FunctionOffsetI32 = 8,
+    /// 9: offset of a section symbol's section in the output plus addend, `u32` (debug info).
+    SectionOffsetI32 = 9,
+    /// 10: tag index, 5-byte ULEB.
+    TagIndexLeb = 10,
+    /// 11: address relative to `__memory_base`, 5-byte SLEB (PIC).
+    MemoryAddrRelSleb = 11,
+    /// 12: table slot relative to `__table_base`, 5-byte SLEB (PIC).
+    TableIndexRelSleb = 12,
+    /// 13: global index, `u32` (debug info).
+    GlobalIndexI32 = 13,
+    /// 14: 64-bit address, 10-byte ULEB.
+    MemoryAddrLeb64 = 14,
+    /// 15: 64-bit address, 10-byte SLEB.
+    MemoryAddrSleb64 = 15,
+    /// 16: 64-bit address, `u64`.
+    MemoryAddrI64 = 16,
+    /// 17: 64-bit address relative to `__memory_base`, 10-byte SLEB.
+    MemoryAddrRelSleb64 = 17,
+    /// 18: 64-bit table slot, 10-byte SLEB.
+    TableIndexSleb64 = 18,
+    /// 19: 64-bit table slot, `u64`.
+    TableIndexI64 = 19,
+    /// 20: table number, 5-byte ULEB.
+    TableNumberLeb = 20,
+    /// 21: offset from `__tls_base`, 5-byte SLEB.
+    MemoryAddrTlsSleb = 21,
+    /// 22: 64-bit function code offset, `u64`.
+    FunctionOffsetI64 = 22,
+    /// 23: address minus the address of the patched word, `u32`.
+    MemoryAddrLocrelI32 = 23,
+    /// 24: 64-bit table slot relative to `__table_base`, 10-byte SLEB.
+    TableIndexRelSleb64 = 24,
+    /// 25: 64-bit offset from `__tls_base`, 10-byte SLEB.
+    MemoryAddrTlsSleb64 = 25,
+    /// 26: function index, `u32` (custom sections).
+    FunctionIndexI32 = 26,
+}
+
+impl RelocType {
+    /// The relocation type with this number.
+    pub fn from_u32(n: u32) -> Option<RelocType> {
+        use RelocType::*;
+        const ALL: [RelocType; 27] = [
+            FunctionIndexLeb,
+            TableIndexSleb,
+            TableIndexI32,
+            MemoryAddrLeb,
+            MemoryAddrSleb,
+            MemoryAddrI32,
+            TypeIndexLeb,
+            GlobalIndexLeb,
+            FunctionOffsetI32,
+            SectionOffsetI32,
+            TagIndexLeb,
+            MemoryAddrRelSleb,
+            TableIndexRelSleb,
+            GlobalIndexI32,
+            MemoryAddrLeb64,
+            MemoryAddrSleb64,
+            MemoryAddrI64,
+            MemoryAddrRelSleb64,
+            TableIndexSleb64,
+            TableIndexI64,
+            TableNumberLeb,
+            MemoryAddrTlsSleb,
+            FunctionOffsetI64,
+            MemoryAddrLocrelI32,
+            TableIndexRelSleb64,
+            MemoryAddrTlsSleb64,
+            FunctionIndexI32,
+        ];
+        ALL.get(n as usize).copied()
+    }
+
+    /// Whether entries of this type carry an addend.
+    pub fn has_addend(self) -> bool {
+        use RelocType::*;
+        matches!(
+            self,
+            MemoryAddrLeb
+                | MemoryAddrSleb
+                | MemoryAddrI32
+                | MemoryAddrLeb64
+                | MemoryAddrSleb64
+                | MemoryAddrI64
+                | MemoryAddrRelSleb
+                | MemoryAddrRelSleb64
+                | MemoryAddrTlsSleb
+                | MemoryAddrTlsSleb64
+                | MemoryAddrLocrelI32
+                | FunctionOffsetI32
+                | FunctionOffsetI64
+                | SectionOffsetI32
+        )
+    }
+
+    /// Bytes the patched field occupies.
+    pub fn width(self) -> usize {
+        use RelocType::*;
+        match self {
+            FunctionIndexLeb | TableIndexSleb | MemoryAddrLeb | MemoryAddrSleb | TypeIndexLeb
+            | GlobalIndexLeb | TagIndexLeb | MemoryAddrRelSleb | TableIndexRelSleb
+            | TableNumberLeb | MemoryAddrTlsSleb => 5,
+            MemoryAddrLeb64 | MemoryAddrSleb64 | MemoryAddrRelSleb64 | TableIndexSleb64
+            | TableIndexRelSleb64 | MemoryAddrTlsSleb64 => 10,
+            TableIndexI32 | MemoryAddrI32 | FunctionOffsetI32 | SectionOffsetI32
+            | GlobalIndexI32 | MemoryAddrLocrelI32 | FunctionIndexI32 => 4,
+            MemoryAddrI64 | TableIndexI64 | FunctionOffsetI64 => 8,
+        }
+    }
+}
+
+/// One relocation: patch the field at `offset` with the value of symbol `index` (plus
+/// `addend`), encoded as `ty` says.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub struct Reloc {
+    /// Type.
+    pub ty: RelocType,
+    /// Offset of the field in its chunk.
+    pub offset: u32,
+    /// Symbol index (type index for `TypeIndexLeb`).
+    pub index: u32,
+    /// Addend (0 for types without one).
+    pub addend: i64,
+}
+
+/// A defined function.
+#[derive(Clone, Debug)]
+pub struct Func<'a> {
+    /// Type index.
+    pub type_index: u32,
+    /// The body as in the code section, without its size: locals declaration and code.
+    pub body: Cow<'a, [u8]>,
+    /// Relocations, sorted by offset, relative to `body`.
+    pub relocs: Vec<Reloc>,
+    /// Offset of `body` in the input's code section payload (for `FunctionOffsetI32` in
+    /// debug info); 0 for lowered code.
+    pub input_offset: u32,
+    /// Names of locals for the `name` section, by local index.
+    pub local_names: Vec<(u32, String)>,
+}
+
+/// A defined global.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Global {
+    /// Value type.
+    pub ty: ValType,
+    /// Mutability.
+    pub mutable: bool,
+    /// Initial value.
+    pub init: ConstExpr,
+}
+
+/// A global's initializer.
+#[derive(Copy, Clone, PartialEq, Debug)]
+pub enum ConstExpr {
+    /// `i32.const`
+    I32(i32),
+    /// `i64.const`
+    I64(i64),
+    /// `f32.const` (bits)
+    F32(u32),
+    /// `f64.const` (bits)
+    F64(u64),
+    /// `ref.null`
+    RefNull,
+}
+
+/// Bytes of a data segment.
+#[derive(Clone, Debug)]
+pub enum SegmentData<'a> {
+    /// Initialized bytes.
+    Bytes(Cow<'a, [u8]>),
+    /// This many zero bytes (`.bss`, `.tbss`).
+    Zero(u64),
+}
+
+/// A data segment with its `SEGMENT_INFO`.
+#[derive(Clone, Debug)]
+pub struct Segment<'a> {
+    /// Name (`.rodata.x`, `.bss.y`, `.tdata.z`, or a user section).
+    pub name: Cow<'a, str>,
+    /// Alignment, log2.
+    pub align_log2: u32,
+    /// `SEGMENT_INFO` flags ([`SEG_STRINGS`], [`SEG_TLS`], [`SEG_RETAIN`]).
+    pub flags: u32,
+    /// Contents.
+    pub data: SegmentData<'a>,
+    /// Relocations relative to the segment's start, sorted by offset.
+    pub relocs: Vec<Reloc>,
+}
+
+impl Segment<'_> {
+    /// Size in bytes.
+    pub fn size(&self) -> u64 {
+        match &self.data {
+            SegmentData::Bytes(b) => b.len() as u64,
+            SegmentData::Zero(n) => *n,
+        }
+    }
+
+    /// Whether the segment is thread-local.
+    pub fn is_tls(&self) -> bool {
+        self.flags & SEG_TLS != 0
+    }
+}
+
+/// Segment flag: null-terminated strings, mergeable.
+pub const SEG_STRINGS: u32 = 0x1;
+/// Segment flag: thread-local.
+pub const SEG_TLS: u32 = 0x2;
+/// Segment flag: keep while its object is live.
+pub const SEG_RETAIN: u32 = 0x4;
+
+/// Symbol flag: weak binding.
+pub const SYM_WEAK: u32 = 0x1;
+/// Symbol flag: local binding.
+pub const SYM_LOCAL: u32 = 0x2;
+/// Symbol flag: hidden visibility.
+pub const SYM_HIDDEN: u32 = 0x4;
+/// Symbol flag: undefined.
+pub const SYM_UNDEFINED: u32 = 0x10;
+/// Symbol flag: exported from the final module.
+pub const SYM_EXPORTED: u32 = 0x20;
+/// Symbol flag: the name is given explicitly, not taken from the import.
+pub const SYM_EXPLICIT_NAME: u32 = 0x40;
+/// Symbol flag: a root for garbage collection.
+pub const SYM_NO_STRIP: u32 = 0x80;
+/// Symbol flag: thread-local data.
+pub const SYM_TLS: u32 = 0x100;
+/// Symbol flag: the data address is absolute, not segment-relative.
+pub const SYM_ABSOLUTE: u32 = 0x200;
+
+/// Where a defined data symbol lives.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub struct DataDef {
+    /// Segment index.
+    pub segment: u32,
+    /// Offset in the segment (the address itself with `SYM_ABSOLUTE`).
+    pub offset: u64,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// What a symbol names.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum SymbolKind {
+    /// A function (an import when undefined).
+    Function(u32),
+    /// Data: defined in a segment, or undefined.
+    Data(Option<DataDef>),
+    /// A global (an import when undefined).
+    Global(u32),
+    /// A section (for debug-info relocations): the section's index in the input.
+    Section(u32),
+    /// An exception tag.
+    Tag(u32),
+    /// A table (an import when undefined).
+    Table(u32),
+}
+
+/// A symbol of the `linking` section's symbol table.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Symbol<'a> {
+    /// Name (for undefined symbols without `SYM_EXPLICIT_NAME`, the import's field name).
+    pub name: Cow<'a, str>,
+    /// `SYM_*` flags.
+    pub flags: u32,
+    /// What it names.
+    pub kind: SymbolKind,
+}
+
+impl Symbol<'_> {
+    /// Whether the symbol is undefined here.
+    pub fn is_undefined(&self) -> bool {
+        self.flags & SYM_UNDEFINED != 0
+    }
+
+    /// Whether the symbol has local binding.
+    pub fn is_local(&self) -> bool {
+        self.flags & SYM_LOCAL != 0
+    }
+
+    /// Whether the symbol has weak binding.
+    pub fn is_weak(&self) -> bool {
+        self.flags & SYM_WEAK != 0
+    }
+}
+
+/// An init function (`WASM_INIT_FUNCS`): a constructor by priority.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub struct InitFunc {
+    /// Priority; lower runs first.
+    pub priority: u32,
+    /// The function's symbol index.
+    pub symbol: u32,
+}
+
+/// What a comdat member is.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum ComdatMember {
+    /// A data segment index.
+    Data(u32),
+    /// A function index.
+    Function(u32),
+    /// A global index.
+    Global(u32),
+    /// A tag index.
+    Tag(u32),
+    /// A table index.
+    Table(u32),
+    /// A custom section index.
+    Section(u32),
+}
+
+/// A comdat group: its members are kept from the first input that defines it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Comdat<'a> {
+    /// Group name.
+    pub name: Cow<'a, str>,
+    /// Members.
+    pub members: Vec<ComdatMember>,
+}
+
+/// A custom section other than `linking`, `reloc.*`, `name`, `producers` and
+/// `target_features`, which have their own fields.
+#[derive(Clone, Debug)]
+pub struct CustomSection<'a> {
+    /// Section name (`.debug_info`, ...).
+    pub name: Cow<'a, str>,
+    /// Payload.
+    pub data: Cow<'a, [u8]>,
+    /// Relocations relative to the payload, sorted by offset.
+    pub relocs: Vec<Reloc>,
+}
+
+/// A `target_features` entry.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Feature {
+    /// `b'+'` used, `b'-'` disallowed, `b'='` required (old objects).
+    pub prefix: u8,
+    /// Feature name (`bulk-memory`, `atomics`, ...).
+    pub name: String,
+}
+
+/// kiln's extra: the description of an enum whose tag-name function an input calls. The
+/// function itself is an undefined function symbol the link stage synthesizes.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct EnumInfo {
+    /// The undefined function symbol (`__kiln_tag_name.NAME`), type `(tag) -> ptr`: it
+    /// returns the address of the variant's entry in the name table, a pointer to the
+    /// name's bytes followed by its length (both `ptr`), and traps for a value with no name.
+    pub symbol: u32,
+    /// Tag integer type.
+    pub tag: TagType,
+    /// (name, value) of each variant, in declaration order.
+    pub variants: Vec<(String, i128)>,
+}
+
+/// A relocatable object.
+#[derive(Clone, Debug, Default)]
+pub struct Object<'a> {
+    /// The file it came from, or the IR module's file, for diagnostics.
+    pub path: String,
+    /// Function types.
+    pub types: Vec<FuncType>,
+    /// Imports, in order.
+    pub imports: Vec<Import<'a>>,
+    /// Defined functions, after the imported ones in the index space.
+    pub funcs: Vec<Func<'a>>,
+    /// Defined globals, after the imported ones in the index space.
+    pub globals: Vec<Global>,
+    /// Data segments.
+    pub segments: Vec<Segment<'a>>,
+    /// The symbol table.
+    pub symbols: Vec<Symbol<'a>>,
+    /// Init functions.
+    pub init_funcs: Vec<InitFunc>,
+    /// Comdat groups.
+    pub comdats: Vec<Comdat<'a>>,
+    /// Other custom sections.
+    pub customs: Vec<CustomSection<'a>>,
+    /// `target_features`.
+    pub features: Vec<Feature>,
+    /// Function exports the object states itself (`export_name`): (name, function index).
+    pub exports: Vec<(Cow<'a, str>, u32)>,
+    /// kiln's enum descriptions for tag-name functions.
+    pub enums: Vec<EnumInfo>,
+}
+
+impl Object<'_> {
+    /// Number of imported functions.
+    pub fn num_imported_funcs(&self) -> u32 {
+        self.imports
+            .iter()
+            .filter(|i| matches!(i.kind, ImportKind::Func(_)))
+            .count() as u32
+    }
+
+    /// Number of imported globals.
+    pub fn num_imported_globals(&self) -> u32 {
+        self.imports
+            .iter()
+            .filter(|i| matches!(i.kind, ImportKind::Global { .. }))
+            .count() as u32
+    }
+}
+
+/// Writes `value` as a 5-byte padded unsigned LEB into `out[..5]`.
+pub fn write_uleb5(out: &mut [u8], value: u32) {
+    let mut v = value;
+    for b in out.iter_mut().take(4) {
+        *b = (v as u8 & 0x7f) | 0x80;
+        v >>= 7;
+    }
+    out[4] = v as u8 & 0x7f;
+}
+
+/// Writes `value` as a 5-byte padded signed LEB into `out[..5]`.
+pub fn write_sleb5(out: &mut [u8], value: i32) {
+    let mut v = value;
+    for b in out.iter_mut().take(4) {
+        *b = (v as u8 & 0x7f) | 0x80;
+        v >>= 7;
+    }
+    out[4] = v as u8 & 0x7f;
+}
+
+/// Writes `value` as a 10-byte padded unsigned LEB into `out[..10]`.
+pub fn write_uleb10(out: &mut [u8], value: u64) {
+    let mut v = value;
+    for b in out.iter_mut().take(9) {
+        *b = (v as u8 & 0x7f) | 0x80;
+        v >>= 7;
+    }
+    out[9] = v as u8 & 0x7f;
+}
+
+/// Writes `value` as a 10-byte padded signed LEB into `out[..10]`.
+pub fn write_sleb10(out: &mut [u8], value: i64) {
+    let mut v = value;
+    for b in out.iter_mut().take(9) {
+        *b = (v as u8 & 0x7f) | 0x80;
+        v >>= 7;
+    }
+    out[9] = v as u8 & 0x7f;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padded_lebs() {
+        let mut b = [0u8; 5];
+        write_uleb5(&mut b, 3);
+        assert_eq!(b, [0x83, 0x80, 0x80, 0x80, 0x00]);
+        write_sleb5(&mut b, -1);
+        assert_eq!(b, [0xff, 0xff, 0xff, 0xff, 0x7f]);
+        write_uleb5(&mut b, u32::MAX);
+        assert_eq!(b, [0xff, 0xff, 0xff, 0xff, 0x0f]);
+        let mut b = [0u8; 10];
+        write_sleb10(&mut b, i64::MIN);
+        assert_eq!(b[9], 0x7f);
+        assert_eq!(RelocType::from_u32(26), Some(RelocType::FunctionIndexI32));
+        assert_eq!(RelocType::from_u32(27), None);
+    }
+}
