@@ -109,6 +109,13 @@
 //! assert_eq!(f.dfg.block_params(header).len(), 2); // n and acc
 //! assert!(f.dfg.block_params(body).is_empty());
 //! assert!(f.dfg.block_params(exit).is_empty());
+//!
+//! kiln::verify::verify(&module).expect("valid IR");
+//! let text = kiln::ir::print(&module);
+//! assert!(text.contains("block1(v2: i64, v4: i64):"), "{text}");
+//! let mut instance = kiln::interp::Instance::new(&module).expect("instance");
+//! let result = instance.call("fact", &[kiln::interp::Val::I64(5)]).expect("no trap");
+//! assert_eq!(result, [kiln::interp::Val::I64(120)]);
 //! ```
 
 mod ssa;

@@ -2,6 +2,7 @@
 //! through a small evaluator of the instructions these tests use.
 
 use super::*;
+use crate::interp::{Instance, Val};
 use crate::ir::{FuncDecl, Linkage};
 
 fn declare(m: &mut Module, name: &str, params: &[Type], results: &[Type]) -> FuncRef {
@@ -15,22 +16,6 @@ fn declare(m: &mut Module, name: &str, params: &[Type], results: &[Type]) -> Fun
         ctor: None,
         loc: Loc::default(),
     })
-}
-
-fn mask(ty: Type, bits: u64) -> u64 {
-    if ty.bytes() == 4 {
-        bits & 0xffff_ffff
-    } else {
-        bits
-    }
-}
-
-fn sext(ty: Type, bits: u64) -> i64 {
-    if ty.bytes() == 4 {
-        bits as u32 as i32 as i64
-    } else {
-        bits as i64
-    }
 }
 
 /// Structural checks: every layout block ends with its only terminator, every operand is
@@ -83,102 +68,35 @@ fn check(m: &Module, f: FuncRef) {
     }
 }
 
-/// Runs `f` on integer and float bit patterns, for the instructions these tests use.
+/// Verifies the module, then runs `f` in the interpreter on bit patterns (32-bit types in
+/// the low bits) and returns the results as bit patterns.
 fn eval(m: &Module, f: FuncRef, args: &[u64]) -> Vec<u64> {
-    let func = &m.bodies[f];
-    let dfg = &func.dfg;
-    let mut env = SecondaryMap::<Value, Option<u64>>::new();
-    let get = |env: &SecondaryMap<Value, Option<u64>>, v: Value| {
-        env[v].unwrap_or_else(|| panic!("{v} read before it is set"))
-    };
-    let mut block = func.entry().expect("entry");
-    let mut incoming: Vec<u64> = args.to_vec();
-    for _ in 0..1_000_000 {
-        for (&p, &x) in dfg.block_params(block).iter().zip(&incoming) {
-            env[p] = Some(x);
-        }
-        for &i in &dfg.blocks[block].insts {
-            let r = dfg.inst_results(i).first().copied();
-            let out = match dfg.insts[i] {
-                InstData::Const { bits, .. } => bits,
-                InstData::Binary { op, ty, args } => {
-                    let (a, b) = (get(&env, args[0]), get(&env, args[1]));
-                    let (sa, sb) = (sext(ty, a), sext(ty, b));
-                    let fl = |f32op: fn(f32, f32) -> f32, f64op: fn(f64, f64) -> f64| match ty {
-                        Type::F32 => u64::from(
-                            f32op(f32::from_bits(a as u32), f32::from_bits(b as u32)).to_bits(),
-                        ),
-                        _ => f64op(f64::from_bits(a), f64::from_bits(b)).to_bits(),
-                    };
-                    let v = match op {
-                        BinaryOp::Add if ty.is_float() => fl(|x, y| x + y, |x, y| x + y),
-                        BinaryOp::Mul if ty.is_float() => fl(|x, y| x * y, |x, y| x * y),
-                        BinaryOp::Add => a.wrapping_add(b),
-                        BinaryOp::Sub => a.wrapping_sub(b),
-                        BinaryOp::Mul => a.wrapping_mul(b),
-                        BinaryOp::And => a & b,
-                        BinaryOp::Xor => a ^ b,
-                        BinaryOp::Eq => u64::from(a == b),
-                        BinaryOp::Ne => u64::from(a != b),
-                        BinaryOp::LtS => u64::from(sa < sb),
-                        BinaryOp::GtS => u64::from(sa > sb),
-                        BinaryOp::RemU => a.checked_rem(b).expect("rem by zero"),
-                        _ => panic!("eval: {op:?}"),
-                    };
-                    mask(op.result_type(ty), v)
-                }
-                InstData::Unary {
-                    op: UnaryOp::Eqz,
-                    arg,
-                    ..
-                } => u64::from(get(&env, arg) == 0),
-                InstData::Select { args } => {
-                    if get(&env, args[0]) as u32 != 0 {
-                        get(&env, args[1])
-                    } else {
-                        get(&env, args[2])
-                    }
-                }
-                InstData::Jump { dest } => {
-                    incoming = dfg.list(dest.args).iter().map(|&v| get(&env, v)).collect();
-                    block = dest.block;
-                    break;
-                }
-                InstData::BrIf {
-                    cond,
-                    then_dest,
-                    else_dest,
-                } => {
-                    let d = if get(&env, cond) as u32 != 0 {
-                        then_dest
-                    } else {
-                        else_dest
-                    };
-                    incoming = dfg.list(d.args).iter().map(|&v| get(&env, v)).collect();
-                    block = d.block;
-                    break;
-                }
-                InstData::BrTable { index, table } => {
-                    let jt = &dfg.jump_tables[table];
-                    let d = jt
-                        .targets
-                        .get(get(&env, index) as u32 as usize)
-                        .unwrap_or(&jt.default);
-                    incoming = dfg.list(d.args).iter().map(|&v| get(&env, v)).collect();
-                    block = d.block;
-                    break;
-                }
-                InstData::Return { args } => {
-                    return dfg.list(args).iter().map(|&v| get(&env, v)).collect();
-                }
-                ref other => panic!("eval: {other:?}"),
-            };
-            if let Some(r) = r {
-                env[r] = Some(out);
-            }
-        }
+    if let Err(e) = crate::verify::verify(m) {
+        panic!("verify: {e}\n{}", crate::ir::print(m));
     }
-    panic!("eval: step limit");
+    let sig = &m.decls.funcs[f].sig;
+    let args: Vec<Val> = sig
+        .params
+        .iter()
+        .zip(args)
+        .map(|(ty, &bits)| match ty.canonical() {
+            Type::I64 => Val::I64(bits as i64),
+            Type::F32 => Val::F32(f32::from_bits(bits as u32)),
+            Type::F64 => Val::F64(f64::from_bits(bits)),
+            _ => Val::I32(bits as u32 as i32),
+        })
+        .collect();
+    let mut instance = Instance::new(m).expect("instance");
+    let results = instance.call_func(f, &args).expect("no trap");
+    results
+        .into_iter()
+        .map(|v| match v {
+            Val::I32(x) => u64::from(x as u32),
+            Val::I64(x) => x as u64,
+            Val::F32(x) => u64::from(x.to_bits()),
+            Val::F64(x) => x.to_bits(),
+        })
+        .collect()
 }
 
 fn nparams(m: &Module, f: FuncRef, b: Block) -> usize {
@@ -633,6 +551,7 @@ fn unreachable_cycle_does_not_hang() {
 fn other_instructions_get_their_results() {
     let mut m = Module::default();
     let callee = declare(&mut m, "pair", &[Type::I32], &[Type::I32, Type::I64]);
+    m.decls.funcs[callee].linkage = Linkage::Extern(None);
     let f = declare(&mut m, "f", &[Type::Ptr], &[]);
     let mut b = FunctionBuilder::new(&mut m, f);
     let entry = b.entry_block_with_params();
@@ -675,6 +594,7 @@ fn other_instructions_get_their_results() {
     b.ret(&[]);
     b.finalize().expect("no errors");
     check(&m, f);
+    crate::verify::verify(&m).expect("verifies");
     let dfg = &m.bodies[f].dfg;
     assert_eq!(dfg.value_type(sa), Type::Ptr);
     assert_eq!(dfg.value_type(l), Type::I64);
