@@ -343,6 +343,11 @@ impl Ssa {
         list.clear();
         list.extend_from_slice(users.as_slice(&self.user_pool));
         for &u in &list {
+            // A user already removed needs nothing; carrying it along would make long
+            // cascades quadratic.
+            if self.alias[u].is_some() {
+                continue;
+            }
             self.to_check.push(u);
             if self.param_var[w].is_some() && u != w {
                 self.users[w].push(u, &mut self.user_pool);

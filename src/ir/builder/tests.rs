@@ -796,3 +796,43 @@ fn trivial_cascade_in_deep_nest() {
         assert_eq!(eval(&m, f, &[0]), [0]);
     });
 }
+
+/// Explicit block parameters and variables together: the builder's parameters come after
+/// the frontend's, and branch arguments line up.
+#[test]
+fn explicit_params_and_variables() {
+    let mut m = Module::default();
+    let f = declare(&mut m, "f", &[Type::I32], &[Type::I32]);
+    let mut b = FunctionBuilder::new(&mut m, f);
+    let sum = b.declare_var(Type::I32);
+    let entry = b.entry_block_with_params();
+    let n = b.block_params(entry)[0];
+    let zero = b.iconst(Type::I32, 0);
+    let one = b.iconst(Type::I32, 1);
+    b.def_var(sum, zero);
+    let (header, body, exit) = (b.create_block(), b.create_block(), b.create_block());
+    let i = b.append_block_param(header, Type::I32);
+    let r = b.append_block_param(exit, Type::I32);
+    b.jump(header, &[zero]);
+    b.switch_to_block(header);
+    let s = b.use_var(sum);
+    let more = b.binary(BinaryOp::LtS, Type::I32, i, n);
+    b.br_if(more, body, &[], exit, &[s]);
+    b.switch_to_block(body);
+    let s = b.use_var(sum);
+    let s2 = b.binary(BinaryOp::Add, Type::I32, s, i);
+    b.def_var(sum, s2);
+    let i2 = b.binary(BinaryOp::Add, Type::I32, i, one);
+    b.jump(header, &[i2]);
+    b.switch_to_block(exit);
+    let s = b.use_var(sum);
+    let out = b.binary(BinaryOp::Sub, Type::I32, r, s);
+    let out = b.binary(BinaryOp::Add, Type::I32, out, r);
+    b.ret(&[out]);
+    b.finalize().expect("no errors");
+    check(&m, f);
+    assert_eq!(m.bodies[f].dfg.block_params(header)[0], i);
+    assert_eq!(nparams(&m, f, header), 2);
+    assert_eq!(nparams(&m, f, exit), 1);
+    assert_eq!(eval(&m, f, &[5]), [10]);
+}
