@@ -38,8 +38,9 @@
 //!
 //! - an instruction with no current block, or after the current block's terminator: the
 //!   instruction and its results are created but not placed in any block;
-//! - a branch to a block that does not exist, or a `br_table` naming a missing jump table:
-//!   `unreachable` is inserted instead;
+//! - a branch to a block that does not exist, to the entry block (its parameters are the
+//!   function's, so a variable could not merge there: start loops in a block of their own),
+//!   or a `br_table` naming a missing jump table: `unreachable` is inserted instead;
 //! - a branch to a block already sealed: the edge gets arguments, but the diagnostic stands
 //!   because parameters found trivial before did not see it;
 //! - a [`Variable`] that this builder did not declare: `use_var` returns a fresh undefined
@@ -412,9 +413,13 @@ impl<'a> FunctionBuilder<'a> {
     /// Whether every destination of a terminator exists; records an error otherwise.
     fn dests_valid(&mut self, data: &InstData) -> bool {
         let mut bad = None;
+        let entry = self.func.layout.first().copied();
+        let blocks = self.func.dfg.blocks.len();
         let mut check = |b: Block| {
-            if b.index() >= self.func.dfg.blocks.len() {
+            if b.index() >= blocks {
                 bad = Some(format!("branch to {b}, which does not exist"));
+            } else if Some(b) == entry {
+                bad = Some(format!("branch to the entry block {b}"));
             }
         };
         match data {
@@ -428,18 +433,11 @@ impl<'a> FunctionBuilder<'a> {
                 check(else_dest.block);
             }
             InstData::BrTable { table, .. } => match self.func.dfg.jump_tables.get(*table) {
-                Some(jt) => {
-                    let blocks = self.func.dfg.blocks.len();
-                    if let Some(b) = jt
-                        .targets
-                        .iter()
-                        .chain(std::iter::once(&jt.default))
-                        .map(|d| d.block)
-                        .find(|b| b.index() >= blocks)
-                    {
-                        bad = Some(format!("branch to {b}, which does not exist"));
-                    }
-                }
+                Some(jt) => jt
+                    .targets
+                    .iter()
+                    .chain(std::iter::once(&jt.default))
+                    .for_each(|d| check(d.block)),
                 None => bad = Some(format!("br_table names {table}, which does not exist")),
             },
             _ => {}

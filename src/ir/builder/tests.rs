@@ -622,12 +622,16 @@ fn misuse_is_recorded_not_fatal() {
     b.switch_to_block(entry);
     b.iconst(Type::I32, 3); // still after the terminator
     b.jump(Block::new(1000), &[]); // missing block
+    let other = b.create_block();
+    b.switch_to_block(other);
+    b.jump(entry, &[]); // the entry block
     b.switch_to_block(Block::new(1000));
     b.seal_block(Block::new(1000));
     let dangling = b.create_block();
     b.switch_to_block(dangling); // in the layout, never terminated
     let errors = b.finalize().expect_err("misuse reported");
-    assert!(errors.0.len() >= 9, "{errors}");
+    assert!(errors.0.len() >= 10, "{errors}");
+    assert!(errors.to_string().contains("branch to the entry block"));
     assert!(errors.to_string().contains("after the terminator"));
     assert!(errors.to_string().contains("has no terminator"));
 }
