@@ -325,7 +325,10 @@ fn main() {
     for n in [0, 1, 10, 20, 91] {
         let mut instance = Instance::new(&module).expect("no constructors to trap");
         match instance.call("calc", &[Val::I64(n)]) {
-            Ok(r) => println!("; calc({n}) = {r:?}"),
+            Ok(results) => {
+                let shown: Vec<String> = results.iter().map(Val::to_string).collect();
+                println!("; calc({n}) = {}", shown.join(", "));
+            }
             Err(trap) => println!("; calc({n}) trapped: {}", trap.message),
         }
     }
