@@ -427,14 +427,66 @@ fn corpus_lowers_and_validates() {
             // Deterministic: the same bytes again.
             let again = lower_module(&module, &opts).unwrap();
             assert_eq!(wrap(&again), bytes);
-            if features == Features::default() {
-                for f in &obj.funcs {
-                    rows.push(f.body.len());
+            for f in &obj.funcs {
+                let (declared, code) = check_locals(&f.body, &obj.types[f.type_index as usize]);
+                if features == Features::default() {
+                    rows.push((path.display().to_string(), declared, code));
                 }
             }
         }
     }
     assert!(!rows.is_empty());
+    let n = rows.len();
+    let locals: usize = rows.iter().map(|r| r.1).sum();
+    let code: usize = rows.iter().map(|r| r.2).sum();
+    let max = rows.iter().map(|r| r.1).max().unwrap_or(0);
+    eprintln!(
+        "corpus: {n} functions, {code} body bytes, {locals} locals besides parameters \
+         ({:.2} per function, at most {max})",
+        locals as f64 / n as f64
+    );
+}
+
+/// Checks that every declared local is written and read, and that no `local.set x` is
+/// directly followed by `local.get x`. Returns (declared locals, body size).
+fn check_locals(body: &[u8], ty: &crate::object::FuncType) -> (usize, usize) {
+    use wasmparser::Operator;
+    let fb = wasmparser::FunctionBody::new(wasmparser::BinaryReader::new(body, 0));
+    let mut declared = 0usize;
+    for l in fb.get_locals_reader().unwrap() {
+        declared += l.unwrap().0 as usize;
+    }
+    let params = ty.params.len();
+    let mut read = vec![false; params + declared];
+    let mut written = vec![false; params + declared];
+    let mut prev_set = None;
+    for op in fb.get_operators_reader().unwrap() {
+        let op = op.unwrap();
+        let mut this_set = None;
+        match op {
+            Operator::LocalGet { local_index } => {
+                assert_ne!(prev_set, Some(local_index), "local.set then local.get");
+                read[local_index as usize] = true;
+            }
+            Operator::LocalTee { local_index } => {
+                read[local_index as usize] = true;
+                written[local_index as usize] = true;
+            }
+            Operator::LocalSet { local_index } => {
+                written[local_index as usize] = true;
+                this_set = Some(local_index);
+            }
+            _ => {}
+        }
+        prev_set = this_set;
+    }
+    for l in params..params + declared {
+        assert!(
+            read[l] && written[l],
+            "local {l} is not both written and read"
+        );
+    }
+    (declared, body.len())
 }
 
 /// Runs `wasm` under node, one fresh instance per call: `calls` are (function, typed args,
@@ -629,4 +681,50 @@ fn corpus_runs_without_linking_under_node() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     eprintln!("{checked} run lines checked under node");
     assert!(checked > 100, "only {checked} run lines checked");
+}
+
+/// A loop nest 10,000 deep, each header passing a value to the next and each exit looping
+/// back: lowering is iterative, and since each header's parameter is dead once passed on,
+/// every value shares the parameter's local.
+#[test]
+fn deep_loop_nest_lowers_with_one_local() {
+    use std::fmt::Write;
+    const N: usize = 10_000;
+    let mut t =
+        String::from("func @deep(i32) -> i32 export {\nblock0(v0: i32):\n    jump block1(v0)\n");
+    let mut v = 1;
+    for i in 1..=N {
+        let _ = writeln!(t, "block{i}(v{v}: i32):");
+        if i < N {
+            let _ = writeln!(t, "    jump block{}(v{v})", i + 1);
+            v += 1;
+        } else {
+            let _ = writeln!(
+                t,
+                "    v{a} = i32.const 1\n    v{b} = i32.sub v{v}, v{a}\n    br_if v{b}, block{i}(v{b}), block{x}(v{b})",
+                a = v + 1,
+                b = v + 2,
+                x = N + i
+            );
+            v += 3;
+        }
+    }
+    for i in (1..=N).rev() {
+        let next = if i > 1 { N + i - 1 } else { 3 * N + 1 };
+        let _ = writeln!(
+            t,
+            "block{b}(v{v}: i32):\n    v{a} = i32.const 5\n    v{c} = i32.lt_s v{v}, v{a}\n    br_if v{c}, block{i}(v{v}), block{next}(v{v})",
+            b = N + i,
+            a = v + 1,
+            c = v + 2
+        );
+        v += 3;
+    }
+    let _ = writeln!(t, "block{}(v{v}: i32):\n    return v{v}\n}}", 3 * N + 1);
+    let obj = lower_text(&t, Features::default()).unwrap();
+    let bytes = wrap(&obj);
+    wasmparser::Validator::new().validate_all(&bytes).unwrap();
+    let f = &obj.funcs[0];
+    let (declared, _) = check_locals(&f.body, &obj.types[f.type_index as usize]);
+    assert_eq!(declared, 0);
 }
