@@ -13,16 +13,17 @@
 //!    copies of a `jump`). Since only stackified instructions lie inside an operand tree,
 //!    and they write no allocated local, the local reads of a consumer may be emitted
 //!    before its stackified operands' trees.
-//! 3. Live intervals over the linear order: an instruction at position `p` reads at `2p`
-//!    and writes at `2p + 1`; an edge copy reads its arguments at `2p` and writes the
-//!    parameters at `2p + 1` (a parallel copy). A value live at a use inside a loop it was
-//!    defined before lives to the loop's end. This is the convex hull of the exact live
-//!    range, so it never under-approximates.
-//! 4. Linear-scan coloring per value type: a local is reused once the previous value in it
-//!    is dead; a block parameter prefers its edge argument's local (and the reverse), which
-//!    removes the copy. Function parameters are locals `0..n`. Locals are numbered by type
-//!    (i32, i64, f32, f64) so the declaration is at most four entries; scratch locals that
-//!    some expansions need (frame base, saved stack pointer, temporaries) join their type's
+//! 3. SSA liveness of the values left (live-in sets by exploring paths backward from each
+//!    use to the definition). Block parameters are defined at the start of their block;
+//!    edge arguments are used at the end of the branching block. Edge copies are parallel
+//!    copies that run on the edge only, so a parameter interferes exactly with the values
+//!    live into its block.
+//! 4. Coloring per value type, block by block in structured order (a block's dominators
+//!    come first): a value takes a local that no live value holds, preferring the local of
+//!    the value an edge copy connects it to (which removes the copy). Function parameters
+//!    are locals `0..n` and are reused once dead. Locals are numbered by type (i32, i64,
+//!    f32, f64) so the declaration has at most four entries; scratch locals that some
+//!    expansions need (frame base, saved stack pointer, temporaries) join their type's
 //!    group. Every local is written and read: values without uses get none.
 //!
 //! Everything is iterative: deep nesting and long expression chains use heap stacks.
@@ -620,10 +621,14 @@ impl Values {
                 }
             }
             let mut pairs = std::mem::take(&mut self.use_pairs);
-            let hint = &mut self.hint;
+            let (hint, place) = (&mut self.hint, &self.place);
             Self::for_each_term_use(&self.uses, func, b, |a, p| {
                 pairs.push((a, b));
-                if let Some(p) = p {
+                let local = |v: Value| matches!(place[v], Place::Pending | Place::Local(_));
+                if let Some(p) = p
+                    && local(a)
+                    && local(p)
+                {
                     if hint[p].is_none() {
                         hint[p] = Some(a);
                     }
