@@ -244,6 +244,8 @@ block3:
 }
 ";
     let out = wat(text, Features::default());
+    // Two locals besides the parameter: the sum shares its parameter's local (no copy).
+    assert!(out.contains("(local i32 i32)\n"), "{out}");
     // The incremented counter goes from the stack straight into its parameter's local.
     assert!(
         out.contains("local.get 1\n        i32.const 1\n        i32.add\n"),
@@ -727,4 +729,54 @@ fn deep_loop_nest_lowers_with_one_local() {
     let f = &obj.funcs[0];
     let (declared, _) = check_locals(&f.body, &obj.types[f.type_index as usize]);
     assert_eq!(declared, 0);
+}
+
+/// A slot aligned beyond 16 realigns the frame and restores the caller's stack pointer
+/// from a saved copy; run under node when it is installed.
+#[test]
+fn over_aligned_slot_realigns_the_frame() {
+    use crate::interp::Val;
+    let text = "\
+extern global @__stack_pointer: ptr mut
+
+func @f(i32) -> i32 {
+    ss0 = stack_slot 4 align 4
+    ss1 = stack_slot 64 align 64
+block0(v0: i32):
+    v2 = stack_addr ss1
+    i32.store v2, v0 offset=8
+    v3 = i32.load v2 offset=8
+    v4 = ptr.const 63
+    v5 = ptr.and v2, v4
+    v9 = i32.add v5, v3
+    return v9
+}
+
+func @h(i32) -> i32 export {
+block0(v0: i32):
+    v1 = global.get @__stack_pointer
+    v2 = call @f(v0)
+    v3 = global.get @__stack_pointer
+    v4 = ptr.eq v1, v3
+    v5 = i32.add v2, v4
+    return v5
+}
+";
+    let out = wat(text, Features::default());
+    assert!(out.contains("i32.const -64\n    i32.and"), "{out}");
+    if std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return;
+    }
+    let obj = lower_text(text, Features::default()).unwrap();
+    let outs = run_in_node(
+        &wrap(&obj),
+        &[("h".into(), vec![Val::I32(41)], vec![Type::I32])],
+    )
+    .unwrap();
+    // Aligned (0) plus the stored 41, and the stack pointer restored (1).
+    assert_eq!(outs, vec!["ok i32:42".to_string()]);
 }
