@@ -501,6 +501,7 @@ impl Emitter {
                         .scratch
                         .frame
                         .ok_or("i128 call without a frame")?;
+                    self.i128_checks(cx, intrinsic, dfg.list(args))?;
                     self.local_get(fb);
                     for &a in dfg.list(args) {
                         self.value(cx, a)?;
@@ -543,6 +544,45 @@ impl Emitter {
             | InstData::BrTable { .. }
             | InstData::Return { .. }
             | InstData::Unreachable => return Err("a terminator inside a block's code".into()),
+        }
+        Ok(())
+    }
+
+    /// The traps the IR defines for 128-bit division that compiler-rt does not raise
+    /// itself: a zero divisor, and `MIN / -1` for `div_s`. The operands are locals or
+    /// constants (return-slot calls take no stack operands), so reading them again is free.
+    fn i128_checks(&mut self, cx: &FuncCx<'_>, i: Intrinsic, args: &[Value]) -> Result<()> {
+        use Intrinsic::*;
+        if !matches!(i, I128DivS | I128DivU | I128RemS | I128RemU) {
+            return Ok(());
+        }
+        let [a_lo, a_hi, b_lo, b_hi] = *args else {
+            return Err("an i128 division without four operands".into());
+        };
+        let trap_if = |s: &mut Self| {
+            s.ins(Instruction::If(BlockType::Empty));
+            s.ins(Instruction::Unreachable);
+            s.ins(Instruction::End);
+        };
+        self.value(cx, b_lo)?;
+        self.value(cx, b_hi)?;
+        self.ins(Instruction::I64Or);
+        self.ins(Instruction::I64Eqz);
+        trap_if(self);
+        if i == I128DivS {
+            self.value(cx, a_lo)?;
+            self.ins(Instruction::I64Eqz);
+            self.value(cx, a_hi)?;
+            self.ins(Instruction::I64Const(i64::MIN));
+            self.ins(Instruction::I64Eq);
+            self.ins(Instruction::I32And);
+            self.value(cx, b_lo)?;
+            self.value(cx, b_hi)?;
+            self.ins(Instruction::I64And);
+            self.ins(Instruction::I64Const(-1));
+            self.ins(Instruction::I64Eq);
+            self.ins(Instruction::I32And);
+            trap_if(self);
         }
         Ok(())
     }
