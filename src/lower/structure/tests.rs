@@ -158,6 +158,15 @@ fn check_nesting(f: &Function, nodes: &[Node]) -> (Vec<usize>, Vec<Option<usize>
     let mut stack: Vec<usize> = Vec::new();
     let mut seen = vec![0u32; f.dfg.blocks.len()];
     for (i, n) in nodes.iter().enumerate() {
+        // The condition or index of a terminator is computed by its block's code, right
+        // before: nothing may come between them.
+        if let Node::If(b) | Node::BrTable { from: b, .. } = n {
+            assert_eq!(
+                nodes.get(i.wrapping_sub(1)),
+                Some(&Node::Code(*b)),
+                "at {i}"
+            );
+        }
         match n {
             Node::Block | Node::Loop(_) | Node::If(_) => stack.push(i),
             Node::Else => {
@@ -920,4 +929,51 @@ fn large_and_deep_on_small_stack() {
         .unwrap();
     let report = t.join().expect("no stack overflow");
     eprint!("{report}");
+}
+
+/// The simulator notices a wrong branch depth and a wrong arm order.
+#[test]
+fn simulator_catches_mistakes() {
+    let m = parse(
+        "func @f(i32) -> i32 {
+block0(v0: i32):
+    jump block1(v0)
+block1(v1: i32):
+    br_if v1, block2, block3
+block2:
+    v2 = i32.const 1
+    v3 = i32.sub v1, v2
+    jump block1(v3)
+block3:
+    return v1
+}",
+    );
+    let f = only_func(&m);
+    let mut nodes = Vec::new();
+    structure(f, &mut nodes).unwrap();
+    // A mistake shows as a failed nesting check (a panic) or as different walks.
+    let differs = |nodes: &[Node]| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let shape = check_nesting(f, nodes);
+            (1..20).any(|seed| walk_ir(f, seed, 50) != walk_nodes(f, nodes, &shape, seed, 50))
+        }))
+        .unwrap_or(true)
+    };
+    assert!(!differs(&nodes));
+    let mut wrong = nodes.clone();
+    let br = wrong.iter().position(|n| *n == Node::Br(1)).unwrap();
+    wrong[br] = Node::Br(0);
+    assert!(differs(&wrong));
+    // Swap the arms of the if.
+    let mut wrong = nodes.clone();
+    let i = wrong
+        .iter()
+        .position(|n| *n == Node::Code(Block::new(2)))
+        .unwrap();
+    let j = wrong
+        .iter()
+        .position(|n| *n == Node::Code(Block::new(3)))
+        .unwrap();
+    wrong.swap(i, j);
+    assert!(differs(&wrong));
 }
