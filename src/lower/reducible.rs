@@ -7,21 +7,22 @@
 //! components of the region without its header (Tarjan, iterative) are its loops. A loop
 //! entered at one block becomes a region headed by it; a loop with several entries gets a
 //! dispatcher `d(label: i32, slots...)` with one slot parameter per parameter of each entry,
-//! ending in `br_table label, [entry0(slots0), ...], entryK(slotsK)`, and every edge that
-//! enters the loop from outside goes to `d` instead, with the entry's label, its arguments
-//! in that entry's slots and zero constants in the others; so does every edge from inside
-//! the loop back to an entry, which makes the dispatcher the loop's only header. The constants need instructions:
-//! a `jump` source gets them before its terminator, a `br_if`/`br_table` arm gets a new edge
-//! block holding them (arms of one terminator with the same entry and arguments share it; a
-//! modified `br_table` gets its own copy of the jump table, so shared tables stay intact).
-//! When the function's entry block is one of the entries, a new entry block that jumps to it
-//! is put first. The loop plus its dispatcher is then a region headed by the dispatcher, and
-//! the inner loops are handled the same way.
+//! ending in `br_table label, [entry0(slots0), ...], entryK(slotsK)`. Every edge that enters
+//! the loop from outside goes to `d` instead, with the entry's label, its arguments in that
+//! entry's slots and zero constants in the others; so does every edge from inside the loop
+//! back to an entry, which makes the dispatcher the loop's only header. The constants need
+//! instructions: a `jump` source gets them before its terminator, a `br_if`/`br_table` arm
+//! gets a new edge block holding them (arms of one terminator with the same entry and
+//! arguments share it; a modified `br_table` gets its own copy of the jump table, so shared
+//! tables stay intact). The loop plus its dispatcher is then a region headed by the
+//! dispatcher, and the inner loops are handled the same way.
 //!
 //! The result verifies and behaves like the input (new values are block parameters and
-//! constants; every rerouted path reaches the same entry with the same arguments). It grows
-//! by one block per multi-entry loop and at most one block and a few constants per rerouted
-//! edge. New blocks go at the end of the layout, except a new entry block.
+//! constants; every rerouted path reaches the same entry with the same arguments). Each
+//! original edge is rerouted at most once; the function grows by one block per multi-entry
+//! loop and at most one block and a few constants per rerouted edge (a dispatcher's own
+//! arms can be rerouted again by an inner multi-entry loop). New blocks go at the end of the
+//! layout. Reducible functions are left alone (`None`).
 
 use cranelift_entity::SecondaryMap;
 
@@ -342,30 +343,11 @@ impl Reducer {
         let mut last_from: Option<Block> = None;
         for e in edges {
             let k = self.entry_no[e.to] as usize;
-            let from = match e.from {
-                Some(b) => b,
-                None => {
-                    // The function starts in the loop: a new entry block jumps to it.
-                    let old = e.to;
-                    let new = f.dfg.make_block();
-                    let types: Vec<Type> = f
-                        .dfg
-                        .block_params(old)
-                        .iter()
-                        .map(|&v| f.dfg.value_type(v))
-                        .collect();
-                    let params: Vec<Value> = types
-                        .into_iter()
-                        .map(|ty| f.dfg.append_block_param(new, ty))
-                        .collect();
-                    let args = f.dfg.make_value_list(&params);
-                    let jump = f.dfg.make_inst(InstData::Jump {
-                        dest: BlockCall { block: old, args },
-                    });
-                    f.dfg.blocks[new].insts.push(jump);
-                    f.layout.insert(0, new);
-                    new
-                }
+            // The function start enters only a loop that holds the entry block, and such a
+            // loop has no other entry (whatever reaches it from the entry is in it), so
+            // a dispatched loop never has the start among its entering edges.
+            let Some(from) = e.from else {
+                continue;
             };
             if last_from != Some(from) {
                 shared.clear();
