@@ -537,10 +537,25 @@ fn random_cfgs_walk_the_same() {
     let mut s = Structurer::default();
     let mut nodes = Vec::new();
     let (mut reducible, mut irreducible) = (0, 0);
+    // Shapes covered: entry is a loop header, self loop, unreachable block, br_table with a
+    // repeated target, two or more loop headers.
+    let mut shapes = [0u32; 5];
     for case in 0..3000 {
         let text = random_func(&mut rng, "f");
         let m = parse(&text);
         let f = only_func(&m);
+        let cfg = Cfg::compute(f);
+        let n = cfg.len();
+        shapes[0] += u32::from(cfg.is_loop_header(0));
+        shapes[1] += u32::from((0..n).any(|b| cfg.succs(b).contains(&(b as u32))));
+        shapes[2] += u32::from((0..n).any(|b| !cfg.is_reachable(b)));
+        shapes[3] += u32::from(f.dfg.jump_tables.values().any(|jt| {
+            let mut t: Vec<Block> = jt.targets.iter().map(|d| d.block).collect();
+            t.push(jt.default.block);
+            t.sort();
+            t.windows(2).any(|w| w[0] == w[1])
+        }));
+        shapes[4] += u32::from((0..n).filter(|&b| cfg.is_loop_header(b)).count() >= 2);
         match make_reducible(f) {
             None => {
                 reducible += 1;
@@ -573,8 +588,9 @@ fn random_cfgs_walk_the_same() {
             }
         }
     }
-    eprintln!("random CFGs: {reducible} reducible, {irreducible} irreducible");
+    eprintln!("random CFGs: {reducible} reducible, {irreducible} irreducible, shapes {shapes:?}");
     assert!(irreducible > 100 && reducible > 100);
+    assert!(shapes.iter().all(|&c| c > 50), "{shapes:?}");
 }
 
 /// Replaces every irreducible body of `m` by its reducible version.
