@@ -28,21 +28,61 @@ use cranelift_entity::SecondaryMap;
 
 use super::cfg::Cfg;
 use crate::ir::{
-    Block, BlockCall, Function, Inst, InstData, JumpTable, JumpTableData, Type, Value,
+    Block, BlockCall, Function, Inst, InstData, JumpTable, JumpTableData, Type, Value, ValueDef,
 };
 
 /// Rounds of decomposition before giving up (one is enough in theory; the loop is a guard).
 const MAX_ROUNDS: usize = 8;
 
+/// Rounds of node splitting at most.
+const MAX_SPLIT_ROUNDS: usize = 16;
+
+/// Options of [`make_reducible_with`].
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReducibleOptions {
+    /// Instructions that node splitting may copy in all; 0 (the default) means dispatch
+    /// only.
+    pub split_budget: u32,
+}
+
 /// Returns `None` if `func`'s reachable CFG is reducible, else an equivalent function whose
-/// CFG is reducible.
+/// CFG is reducible, by dispatch blocks only.
 pub fn make_reducible(func: &Function) -> Option<Function> {
+    make_reducible_with(func, &ReducibleOptions::default())
+}
+
+/// Like [`make_reducible`], but first tries node splitting within `opts.split_budget`
+/// copied instructions: a secondary entry of a loop whose values are all used only inside
+/// it is copied for the edges that enter it from outside (the copy branches into the loop
+/// where the entry did), which moves that entry one step on; this repeats round after round
+/// while the budget lasts. What remains irreducible gets dispatch blocks.
+pub fn make_reducible_with(func: &Function, opts: &ReducibleOptions) -> Option<Function> {
     let mut cfg = Cfg::compute(func);
     if cfg.is_reducible() {
         return None;
     }
     let mut f = func.clone();
-    let mut r = Reducer::default();
+    let mut r = Reducer {
+        budget: opts.split_budget,
+        ..Reducer::default()
+    };
+    for _ in 0..MAX_SPLIT_ROUNDS {
+        if r.budget == 0 {
+            break;
+        }
+        r.splitting = true;
+        r.split_done = false;
+        r.find_escapes(&f);
+        r.round(&mut f, &cfg);
+        cfg.recompute(&f);
+        if cfg.is_reducible() {
+            return Some(f);
+        }
+        if !r.split_done {
+            break;
+        }
+    }
+    r.splitting = false;
     for _ in 0..MAX_ROUNDS {
         r.round(&mut f, &cfg);
         cfg.recompute(&f);
@@ -103,6 +143,14 @@ struct Reducer {
     regions: Vec<Region>,
     /// Jump tables this transform made (copies it may modify in place).
     owned: SecondaryMap<JumpTable, bool>,
+    /// Whether this round splits nodes (and dispatches nothing).
+    splitting: bool,
+    /// Whether this round split a node.
+    split_done: bool,
+    /// Instructions node splitting may still copy.
+    budget: u32,
+    /// Values used outside the block that defines them (as of the round's start).
+    escapes: SecondaryMap<Value, bool>,
 }
 
 impl Reducer {
@@ -245,6 +293,11 @@ impl Reducer {
                         });
                     }
                 }
+                _ if self.splitting => {
+                    if self.split_entries(f, &entries, edges) {
+                        self.split_done = true;
+                    }
+                }
                 _ => {
                     // Edges from inside the loop back to an entry go through the
                     // dispatcher too, so that it becomes the loop's only header.
@@ -274,6 +327,72 @@ impl Reducer {
                 }
             }
         }
+    }
+
+    /// Marks the values used outside their defining block.
+    fn find_escapes(&mut self, f: &Function) {
+        self.escapes.clear();
+        let mut def_block: SecondaryMap<Inst, Option<Block>> = SecondaryMap::new();
+        for &b in &f.layout {
+            for &i in &f.dfg.blocks[b].insts {
+                def_block[i] = Some(b);
+            }
+        }
+        for &b in &f.layout {
+            for &i in &f.dfg.blocks[b].insts {
+                let escapes = &mut self.escapes;
+                f.dfg.for_each_arg(i, |v| {
+                    let home = match f.dfg.values.get(v).map(|d| d.def) {
+                        Some(ValueDef::Param(pb, _)) => Some(pb),
+                        Some(ValueDef::Result(pi, _)) => def_block[pi],
+                        _ => None,
+                    };
+                    if home != Some(b) {
+                        escapes[v] = true;
+                    }
+                });
+            }
+        }
+    }
+
+    /// Splits the secondary entries (all but the first) of a loop, if they are all small
+    /// enough for the budget and keep their values to themselves. Returns whether it did.
+    fn split_entries(&mut self, f: &mut Function, entries: &[Block], edges: &[Entering]) -> bool {
+        let mut cost = 0u32;
+        for &e in entries.iter().skip(1) {
+            let block = &f.dfg.blocks[e];
+            cost = cost.saturating_add(block.insts.len() as u32);
+            let local = f.dfg.block_params(e).iter().all(|&v| !self.escapes[v])
+                && block
+                    .insts
+                    .iter()
+                    .all(|&i| f.dfg.inst_results(i).iter().all(|&v| !self.escapes[v]));
+            if !local {
+                return false;
+            }
+        }
+        if cost > self.budget {
+            return false;
+        }
+        self.budget -= cost;
+        for &e in entries.iter().skip(1) {
+            let copy = copy_block(f, e);
+            for edge in edges.iter().filter(|x| x.to == e) {
+                let Some(from) = edge.from else { continue };
+                let Some(term) = f.terminator(from) else {
+                    continue;
+                };
+                let Some(old) = dest(f, from, edge.dest as usize) else {
+                    continue;
+                };
+                let new = BlockCall {
+                    block: copy,
+                    args: old.args,
+                };
+                set_dest(f, &mut self.owned, term, edge.dest as usize, new);
+            }
+        }
+        true
     }
 
     /// Starts visiting `b` in Tarjan's search.
@@ -448,6 +567,107 @@ fn edge_args(
     };
     insts.splice(at..at, consts);
     f.dfg.make_value_list(&vals)
+}
+
+/// Appends a copy of block `b` (fresh parameters and results; operands defined in `b` map to
+/// their copies) to the layout.
+fn copy_block(f: &mut Function, b: Block) -> Block {
+    let copy = f.dfg.make_block();
+    let mut map: std::collections::HashMap<Value, Value> = std::collections::HashMap::new();
+    let params: Vec<Value> = f.dfg.block_params(b).to_vec();
+    for v in params {
+        let ty = f.dfg.value_type(v);
+        map.insert(v, f.dfg.append_block_param(copy, ty));
+    }
+    let insts = f.dfg.blocks[b].insts.clone();
+    for i in insts {
+        let mut data = f.dfg.insts[i];
+        remap_args(f, &mut data, &map);
+        let new = f.dfg.make_inst(data);
+        let results: Vec<Value> = f.dfg.inst_results(i).to_vec();
+        for v in results {
+            let ty = f.dfg.value_type(v);
+            map.insert(v, f.dfg.append_result(new, ty));
+        }
+        f.inst_locs[new] = f.inst_locs[i];
+        f.dfg.blocks[copy].insts.push(new);
+    }
+    f.layout.push(copy);
+    copy
+}
+
+/// Rewrites the operands of `data` through `map` (new lists and jump tables where needed).
+fn remap_args(
+    f: &mut Function,
+    data: &mut InstData,
+    map: &std::collections::HashMap<Value, Value>,
+) {
+    let m = |v: &mut Value| {
+        if let Some(&n) = map.get(v) {
+            *v = n;
+        }
+    };
+    let list = |f: &mut Function, l: &mut crate::ir::ValueList| {
+        let vals: Vec<Value> = f
+            .dfg
+            .list(*l)
+            .iter()
+            .map(|v| map.get(v).copied().unwrap_or(*v))
+            .collect();
+        *l = f.dfg.make_value_list(&vals);
+    };
+    match data {
+        InstData::Const { .. }
+        | InstData::MemorySize
+        | InstData::GlobalGet { .. }
+        | InstData::DataAddr { .. }
+        | InstData::TlsAddr { .. }
+        | InstData::FuncAddr { .. }
+        | InstData::StackAddr { .. }
+        | InstData::EnumConst { .. }
+        | InstData::Unreachable => {}
+        InstData::Unary { arg, .. }
+        | InstData::Convert { arg, .. }
+        | InstData::MemoryGrow { arg }
+        | InstData::GlobalSet { arg, .. }
+        | InstData::TagName { arg, .. } => m(arg),
+        InstData::Load { addr, .. } => m(addr),
+        InstData::Binary { args, .. } | InstData::Store { args, .. } => args.iter_mut().for_each(m),
+        InstData::Select { args }
+        | InstData::MemoryCopy { args }
+        | InstData::MemoryFill { args } => args.iter_mut().for_each(m),
+        InstData::Call { args, .. }
+        | InstData::Intrinsic { args, .. }
+        | InstData::Return { args } => list(f, args),
+        InstData::CallIndirect { callee, args, .. } => {
+            m(callee);
+            list(f, args);
+        }
+        InstData::Jump { dest } => list(f, &mut dest.args),
+        InstData::BrIf {
+            cond,
+            then_dest,
+            else_dest,
+        } => {
+            m(cond);
+            list(f, &mut then_dest.args);
+            list(f, &mut else_dest.args);
+        }
+        InstData::BrTable { index, table } => {
+            m(index);
+            if let Some(jt) = f.dfg.jump_tables.get(*table).cloned() {
+                let mut jt = jt;
+                for d in jt
+                    .targets
+                    .iter_mut()
+                    .chain(std::iter::once(&mut jt.default))
+                {
+                    list(f, &mut d.args);
+                }
+                *table = f.dfg.jump_tables.push(jt);
+            }
+        }
+    }
 }
 
 /// Destination `i` of `b`'s terminator.

@@ -9,7 +9,7 @@ use cranelift_entity::EntityRef;
 use crate::interp::{Instance, Val};
 use crate::ir::{Block, BlockCall, Function, InstData, Module, Type, Value};
 use crate::lower::cfg::Cfg;
-use crate::lower::reducible::make_reducible;
+use crate::lower::reducible::{ReducibleOptions, make_reducible, make_reducible_with};
 use crate::lower::structure::{Structurer, structure};
 use crate::lower::structured::Node;
 
@@ -595,10 +595,16 @@ fn random_cfgs_walk_the_same() {
 
 /// Replaces every irreducible body of `m` by its reducible version.
 fn reduce_module(m: &Module) -> (Module, usize) {
+    reduce_module_with(m, 0)
+}
+
+/// Like `reduce_module`, with a node-splitting budget.
+fn reduce_module_with(m: &Module, split_budget: u32) -> (Module, usize) {
+    let opts = ReducibleOptions { split_budget };
     let mut out = m.clone();
     let mut changed = 0;
     for (fr, f) in m.bodies.iter() {
-        if let Some(g) = make_reducible(f) {
+        if let Some(g) = make_reducible_with(f, &opts) {
             out.bodies[fr] = g;
             changed += 1;
         }
@@ -617,10 +623,12 @@ fn vals(rng: &mut Rng) -> [Val; 2] {
 fn make_reducible_preserves_behavior() {
     let mut rng = Rng(0x1234_5678_9abc_def1);
     let mut done = 0;
+    let (mut split_only, mut dispatch_only) = (0, 0);
     for _ in 0..4000 {
         let text = random_func(&mut rng, "f");
         let m = parse(&text);
-        let (g, changed) = reduce_module(&m);
+        let budget = [0, 8, 64][done % 3];
+        let (g, changed) = reduce_module_with(&m, budget);
         if changed == 0 {
             continue;
         }
@@ -628,6 +636,20 @@ fn make_reducible_preserves_behavior() {
         if let Err(e) = crate::verify::verify(&g) {
             panic!("{e:?}\n{text}");
         }
+        let gf = only_func(&g);
+        assert!(Cfg::compute(gf).is_reducible(), "budget {budget}\n{text}");
+        let mut nodes = Vec::new();
+        check_walks(gf, &mut Structurer::default(), &mut nodes, done as u64, 4);
+        // Count the functions that node splitting alone made reducible (no dispatcher: a new
+        // block whose br_table switches on its own first parameter).
+        let nblocks = only_func(&m).dfg.blocks.len();
+        let dispatched = gf.layout.iter().any(|&b| {
+            b.index() >= nblocks
+                && matches!(gf.terminator(b).map(|t| gf.dfg.insts[t]),
+                    Some(InstData::BrTable { index, .. }) if gf.dfg.block_params(b).first() == Some(&index))
+        });
+        split_only += u32::from(budget > 0 && !dispatched);
+        dispatch_only += u32::from(budget == 0 && dispatched);
         for _ in 0..4 {
             let args = vals(&mut rng);
             let mut a = Instance::new(&m).unwrap();
@@ -646,8 +668,14 @@ fn make_reducible_preserves_behavior() {
             }
         }
     }
-    eprintln!("irreducible functions run: {done}");
+    eprintln!("irreducible functions run: {done}, {split_only} by splitting only");
     assert!(done > 300);
+    assert!(split_only > 20);
+    assert_eq!(
+        dispatch_only,
+        (done as u32).div_ceil(3),
+        "budget 0 always dispatches"
+    );
 }
 
 #[test]
@@ -673,9 +701,13 @@ fn corpus_structures_and_runs() {
                 check_walks(f, &mut s, &mut nodes, 5, 20);
             }
         }
+        let (split, _) = reduce_module_with(&m, 64);
+        crate::verify::verify(&split).unwrap();
         for rl in crate::runtest::parse_run_lines(&text).unwrap() {
-            crate::runtest::run_line(&g, &rl)
-                .unwrap_or_else(|e| panic!("{}: {}: {e}", p.display(), rl.text));
+            for g in [&g, &split] {
+                crate::runtest::run_line(g, &rl)
+                    .unwrap_or_else(|e| panic!("{}: {}: {e}", p.display(), rl.text));
+            }
         }
     }
     assert!(irreducible >= 2, "the corpus has irreducible functions");
