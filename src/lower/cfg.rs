@@ -487,3 +487,81 @@ fn succ_slice<'a>(starts: &[u32], items: &'a [u32], n: usize) -> &'a [u32] {
     let hi = starts.get(n + 1).copied().unwrap_or(0) as usize;
     items.get(lo..hi).unwrap_or(&[])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn func(text: &str) -> Function {
+        let m = crate::ir::parse(text).expect("parses");
+        let (_, f) = m
+            .bodies
+            .iter()
+            .find(|(_, f)| !f.layout.is_empty())
+            .expect("a body");
+        f.clone()
+    }
+
+    #[test]
+    fn loop_with_unreachable_block() {
+        let f = func(
+            "func @f(i32) -> i32 {
+block0(v0: i32):
+    jump block1
+block1:
+    br_if v0, block1, block2
+block2:
+    return v0
+block3:
+    jump block1
+}",
+        );
+        let cfg = Cfg::compute(&f);
+        assert_eq!(cfg.len(), 4);
+        assert_eq!(cfg.succs(1), [1, 2]);
+        assert_eq!(
+            cfg.preds(1),
+            [0, 1],
+            "the unreachable block3 is no predecessor"
+        );
+        assert!(!cfg.is_reachable(3));
+        assert_eq!(cfg.rpo(3), None);
+        assert_eq!(cfg.rpo_order(), [0, 1, 2]);
+        assert_eq!(cfg.idom(2), Some(1));
+        assert_eq!(cfg.idom(0), None);
+        assert!(cfg.is_loop_header(1));
+        assert!(!cfg.is_loop_header(2));
+        assert!(cfg.is_backward(1, 1));
+        assert!(cfg.is_reducible());
+        assert_eq!(cfg.node(f.layout[2]), Some(2));
+    }
+
+    #[test]
+    fn two_entry_loop_is_irreducible() {
+        let f = func(
+            "func @f(i32) -> i32 {
+block0(v0: i32):
+    br_if v0, block1, block2
+block1:
+    br_if v0, block2, block3
+block2:
+    jump block1
+block3:
+    return v0
+}",
+        );
+        let cfg = Cfg::compute(&f);
+        assert!(!cfg.is_reducible());
+        assert_eq!(cfg.idom(1), Some(0));
+        assert_eq!(cfg.idom(2), Some(0));
+        assert!(!cfg.is_loop_header(1) && !cfg.is_loop_header(2));
+    }
+
+    #[test]
+    fn empty_function() {
+        let cfg = Cfg::compute(&Function::default());
+        assert!(cfg.is_empty());
+        assert!(cfg.is_reducible());
+        assert!(cfg.rpo_order().is_empty());
+    }
+}

@@ -9,7 +9,7 @@ use cranelift_entity::EntityRef;
 use crate::interp::{Instance, Val};
 use crate::ir::{Block, BlockCall, Function, InstData, Module, Type, Value};
 use crate::lower::cfg::Cfg;
-use crate::lower::reducible::make_reducible;
+use crate::lower::reducible::{ReducibleOptions, make_reducible, make_reducible_with};
 use crate::lower::structure::{Structurer, structure};
 use crate::lower::structured::Node;
 
@@ -158,6 +158,15 @@ fn check_nesting(f: &Function, nodes: &[Node]) -> (Vec<usize>, Vec<Option<usize>
     let mut stack: Vec<usize> = Vec::new();
     let mut seen = vec![0u32; f.dfg.blocks.len()];
     for (i, n) in nodes.iter().enumerate() {
+        // The condition or index of a terminator is computed by its block's code, right
+        // before: nothing may come between them.
+        if let Node::If(b) | Node::BrTable { from: b, .. } = n {
+            assert_eq!(
+                nodes.get(i.wrapping_sub(1)),
+                Some(&Node::Code(*b)),
+                "at {i}"
+            );
+        }
         match n {
             Node::Block | Node::Loop(_) | Node::If(_) => stack.push(i),
             Node::Else => {
@@ -528,10 +537,25 @@ fn random_cfgs_walk_the_same() {
     let mut s = Structurer::default();
     let mut nodes = Vec::new();
     let (mut reducible, mut irreducible) = (0, 0);
+    // Shapes covered: entry is a loop header, self loop, unreachable block, br_table with a
+    // repeated target, two or more loop headers.
+    let mut shapes = [0u32; 5];
     for case in 0..3000 {
         let text = random_func(&mut rng, "f");
         let m = parse(&text);
         let f = only_func(&m);
+        let cfg = Cfg::compute(f);
+        let n = cfg.len();
+        shapes[0] += u32::from(cfg.is_loop_header(0));
+        shapes[1] += u32::from((0..n).any(|b| cfg.succs(b).contains(&(b as u32))));
+        shapes[2] += u32::from((0..n).any(|b| !cfg.is_reachable(b)));
+        shapes[3] += u32::from(f.dfg.jump_tables.values().any(|jt| {
+            let mut t: Vec<Block> = jt.targets.iter().map(|d| d.block).collect();
+            t.push(jt.default.block);
+            t.sort();
+            t.windows(2).any(|w| w[0] == w[1])
+        }));
+        shapes[4] += u32::from((0..n).filter(|&b| cfg.is_loop_header(b)).count() >= 2);
         match make_reducible(f) {
             None => {
                 reducible += 1;
@@ -564,16 +588,23 @@ fn random_cfgs_walk_the_same() {
             }
         }
     }
-    eprintln!("random CFGs: {reducible} reducible, {irreducible} irreducible");
+    eprintln!("random CFGs: {reducible} reducible, {irreducible} irreducible, shapes {shapes:?}");
     assert!(irreducible > 100 && reducible > 100);
+    assert!(shapes.iter().all(|&c| c > 50), "{shapes:?}");
 }
 
 /// Replaces every irreducible body of `m` by its reducible version.
 fn reduce_module(m: &Module) -> (Module, usize) {
+    reduce_module_with(m, 0)
+}
+
+/// Like `reduce_module`, with a node-splitting budget.
+fn reduce_module_with(m: &Module, split_budget: u32) -> (Module, usize) {
+    let opts = ReducibleOptions { split_budget };
     let mut out = m.clone();
     let mut changed = 0;
     for (fr, f) in m.bodies.iter() {
-        if let Some(g) = make_reducible(f) {
+        if let Some(g) = make_reducible_with(f, &opts) {
             out.bodies[fr] = g;
             changed += 1;
         }
@@ -592,10 +623,12 @@ fn vals(rng: &mut Rng) -> [Val; 2] {
 fn make_reducible_preserves_behavior() {
     let mut rng = Rng(0x1234_5678_9abc_def1);
     let mut done = 0;
+    let (mut split_only, mut dispatch_only) = (0, 0);
     for _ in 0..4000 {
         let text = random_func(&mut rng, "f");
         let m = parse(&text);
-        let (g, changed) = reduce_module(&m);
+        let budget = [0, 8, 64][done % 3];
+        let (g, changed) = reduce_module_with(&m, budget);
         if changed == 0 {
             continue;
         }
@@ -603,6 +636,20 @@ fn make_reducible_preserves_behavior() {
         if let Err(e) = crate::verify::verify(&g) {
             panic!("{e:?}\n{text}");
         }
+        let gf = only_func(&g);
+        assert!(Cfg::compute(gf).is_reducible(), "budget {budget}\n{text}");
+        let mut nodes = Vec::new();
+        check_walks(gf, &mut Structurer::default(), &mut nodes, done as u64, 4);
+        // Count the functions that node splitting alone made reducible (no dispatcher: a new
+        // block whose br_table switches on its own first parameter).
+        let nblocks = only_func(&m).dfg.blocks.len();
+        let dispatched = gf.layout.iter().any(|&b| {
+            b.index() >= nblocks
+                && matches!(gf.terminator(b).map(|t| gf.dfg.insts[t]),
+                    Some(InstData::BrTable { index, .. }) if gf.dfg.block_params(b).first() == Some(&index))
+        });
+        split_only += u32::from(budget > 0 && !dispatched);
+        dispatch_only += u32::from(budget == 0 && dispatched);
         for _ in 0..4 {
             let args = vals(&mut rng);
             let mut a = Instance::new(&m).unwrap();
@@ -621,8 +668,14 @@ fn make_reducible_preserves_behavior() {
             }
         }
     }
-    eprintln!("irreducible functions run: {done}");
+    eprintln!("irreducible functions run: {done}, {split_only} by splitting only");
     assert!(done > 300);
+    assert!(split_only > 20);
+    assert_eq!(
+        dispatch_only,
+        (done as u32).div_ceil(3),
+        "budget 0 always dispatches"
+    );
 }
 
 #[test]
@@ -648,9 +701,13 @@ fn corpus_structures_and_runs() {
                 check_walks(f, &mut s, &mut nodes, 5, 20);
             }
         }
+        let (split, _) = reduce_module_with(&m, 64);
+        crate::verify::verify(&split).unwrap();
         for rl in crate::runtest::parse_run_lines(&text).unwrap() {
-            crate::runtest::run_line(&g, &rl)
-                .unwrap_or_else(|e| panic!("{}: {}: {e}", p.display(), rl.text));
+            for g in [&g, &split] {
+                crate::runtest::run_line(g, &rl)
+                    .unwrap_or_else(|e| panic!("{}: {}: {e}", p.display(), rl.text));
+            }
         }
     }
     assert!(irreducible >= 2, "the corpus has irreducible functions");
@@ -920,4 +977,51 @@ fn large_and_deep_on_small_stack() {
         .unwrap();
     let report = t.join().expect("no stack overflow");
     eprint!("{report}");
+}
+
+/// The simulator notices a wrong branch depth and a wrong arm order.
+#[test]
+fn simulator_catches_mistakes() {
+    let m = parse(
+        "func @f(i32) -> i32 {
+block0(v0: i32):
+    jump block1(v0)
+block1(v1: i32):
+    br_if v1, block2, block3
+block2:
+    v2 = i32.const 1
+    v3 = i32.sub v1, v2
+    jump block1(v3)
+block3:
+    return v1
+}",
+    );
+    let f = only_func(&m);
+    let mut nodes = Vec::new();
+    structure(f, &mut nodes).unwrap();
+    // A mistake shows as a failed nesting check (a panic) or as different walks.
+    let differs = |nodes: &[Node]| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let shape = check_nesting(f, nodes);
+            (1..20).any(|seed| walk_ir(f, seed, 50) != walk_nodes(f, nodes, &shape, seed, 50))
+        }))
+        .unwrap_or(true)
+    };
+    assert!(!differs(&nodes));
+    let mut wrong = nodes.clone();
+    let br = wrong.iter().position(|n| *n == Node::Br(1)).unwrap();
+    wrong[br] = Node::Br(0);
+    assert!(differs(&wrong));
+    // Swap the arms of the if.
+    let mut wrong = nodes.clone();
+    let i = wrong
+        .iter()
+        .position(|n| *n == Node::Code(Block::new(2)))
+        .unwrap();
+    let j = wrong
+        .iter()
+        .position(|n| *n == Node::Code(Block::new(3)))
+        .unwrap();
+    wrong.swap(i, j);
+    assert!(differs(&wrong));
 }
