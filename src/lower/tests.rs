@@ -500,7 +500,9 @@ fn run_in_node(
 ) -> Option<Vec<String>> {
     use crate::interp::Val;
     use std::fmt::Write;
-    let dir = std::env::temp_dir().join(format!("kiln-emit-{}", std::process::id()));
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("kiln-emit-{}-{run}", std::process::id()));
     std::fs::create_dir_all(&dir).ok()?;
     let mut json = String::from("[");
     for (i, (func, args, results)) in calls.iter().enumerate() {
