@@ -26,6 +26,10 @@ use crate::ir::{
 };
 use crate::object::{Func, Reloc, RelocType, write_sleb5, write_uleb5};
 
+/// Most locals (parameters included) a function may have: the limit of wasmparser, V8 and
+/// wasmtime.
+const MAX_LOCALS: u64 = 50_000;
+
 /// Why a function could not be encoded (turned into a `LowerError` by the caller).
 #[derive(Clone, Debug)]
 pub(crate) enum EmitError {
@@ -33,6 +37,8 @@ pub(crate) enum EmitError {
     Structure(String),
     /// The frame is too large.
     Frame(u64),
+    /// A limit of wasm engines is exceeded.
+    Limit(String),
 }
 
 impl From<AnalyzeError> for EmitError {
@@ -88,6 +94,18 @@ impl Emitter {
         sig_types: &[u32],
     ) -> Result<Func<'static>> {
         self.values.analyze(func, nodes, ctx.features)?;
+        let locals = u64::from(self.values.num_params)
+            + self
+                .values
+                .class_counts
+                .iter()
+                .map(|&n| u64::from(n))
+                .sum::<u64>();
+        if locals > MAX_LOCALS {
+            return Err(EmitError::Limit(format!(
+                "needs {locals} locals, more than the {MAX_LOCALS} that wasm engines accept"
+            )));
+        }
         self.buf.clear();
         self.relocs.clear();
         self.last_set = None;

@@ -220,6 +220,10 @@ impl Worker {
                     message,
                 },
                 EmitError::Frame(size) => LowerError::FrameTooLarge { func: name(), size },
+                EmitError::Limit(message) => LowerError::Limit {
+                    func: name(),
+                    message,
+                },
             })
     }
 }

@@ -825,3 +825,29 @@ block0(v0: i32):
     // Aligned (0) plus the stored 41, and the stack pointer restored (1).
     assert_eq!(outs, vec!["ok i32:42".to_string()]);
 }
+
+/// More live values than engines accept locals: an error naming the function.
+#[test]
+fn too_many_locals_is_an_error() {
+    use std::fmt::Write;
+    const N: usize = 50_010;
+    let mut t = String::from("func @wide(ptr) -> i32 export {\nblock0(v0: ptr):\n");
+    for i in 1..=N {
+        let _ = writeln!(t, "    v{i} = i32.load v0 offset={i}");
+    }
+    let mut acc = 1;
+    for i in 2..=N {
+        let _ = writeln!(t, "    v{} = i32.add v{acc}, v{i}", N + i);
+        acc = N + i;
+    }
+    let _ = writeln!(t, "    return v{acc}\n}}");
+    let err = lower_text(&t, Features::default()).unwrap_err();
+    assert!(
+        matches!(&err, LowerError::Limit { func, .. } if func == "wide"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().starts_with("function @wide: needs "),
+        "{err}"
+    );
+}

@@ -162,6 +162,10 @@ pub(crate) struct Values {
     occupied: Vec<u32>,
     /// Locals of each class (pre-renumbering indices).
     class_locals: [Vec<u32>; 4],
+    /// Per local: its position in its class list.
+    pos_in_class: Vec<u32>,
+    /// Per class: no free local lies before this position in the class list.
+    cursor: [usize; 4],
     /// The terminator's operand list in the stackification walk.
     term_ops: Vec<Value>,
     /// Stackification frames: consumer and operands left.
@@ -704,6 +708,7 @@ impl Values {
         self.local_class.clear();
         self.local_vals.clear();
         self.occupied.clear();
+        self.pos_in_class.clear();
         for list in &mut self.class_locals {
             list.clear();
         }
@@ -712,12 +717,14 @@ impl Values {
             self.local_class.push(c as u8);
             self.local_vals.push((1, p, 0, None));
             self.occupied.push(0);
+            self.pos_in_class.push(self.class_locals[c].len() as u32);
             self.class_locals[c].push(i as u32);
         }
         let mut gen_: u32 = 0;
         for i in 0..self.order.len() {
             let b = self.order[i];
             gen_ += 1;
+            self.cursor = [0; 4];
             for k in 0..self.live_in(b).len() {
                 let v = self.live_in(b)[k];
                 match self.place[v] {
@@ -779,6 +786,9 @@ impl Values {
                         self.last_use[v] = None;
                         if let Place::Local(l) = self.place[v] {
                             self.occupied[l as usize] = 0;
+                            let c = usize::from(self.local_class[l as usize]);
+                            let pos = self.pos_in_class[l as usize] as usize;
+                            self.cursor[c] = self.cursor[c].min(pos);
                         }
                     }
                 }
@@ -810,21 +820,27 @@ impl Values {
             }
             _ => None,
         });
-        let l = hinted
-            .or_else(|| {
-                self.class_locals[c]
-                    .iter()
-                    .copied()
-                    .find(|&l| self.occupied[l as usize] != gen_)
-            })
-            .unwrap_or_else(|| {
-                let l = self.local_class.len() as u32;
-                self.local_class.push(c as u8);
-                self.local_vals.push((0, v, 0, None));
-                self.occupied.push(0);
-                self.class_locals[c].push(l);
-                l
-            });
+        // The lowest free local at or after the class cursor: everything before the cursor
+        // is occupied (kills move it back), so the scans of a block are linear overall.
+        let found = hinted.or_else(|| {
+            let list = &self.class_locals[c];
+            let start = self.cursor[c].min(list.len());
+            let k = list[start..]
+                .iter()
+                .position(|&l| self.occupied[l as usize] != gen_)?;
+            self.cursor[c] = start + k;
+            list.get(start + k).copied()
+        });
+        let l = found.unwrap_or_else(|| {
+            let l = self.local_class.len() as u32;
+            self.local_class.push(c as u8);
+            self.local_vals.push((0, v, 0, None));
+            self.occupied.push(0);
+            self.pos_in_class.push(self.class_locals[c].len() as u32);
+            self.class_locals[c].push(l);
+            self.cursor[c] = self.class_locals[c].len();
+            l
+        });
         self.occupied[l as usize] = gen_;
         self.place[v] = Place::Local(l);
         let lv = &mut self.local_vals[l as usize];
