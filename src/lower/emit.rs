@@ -237,6 +237,7 @@ impl Emitter {
                 let params = dfg.block_params(d.block);
                 for (&a, &p) in dfg.list(d.args).iter().zip(params) {
                     if let Place::Local(pl) = self.values.place[p]
+                        && self.values.is_live(p)
                         && self.values.place[a] != Place::Local(pl)
                     {
                         copies.push((a, pl));

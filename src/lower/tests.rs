@@ -851,3 +851,257 @@ fn too_many_locals_is_an_error() {
         "{err}"
     );
 }
+
+/// A small deterministic generator (xorshift).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// A random function stressing value flow: blocks with many parameters of several types,
+/// values used several times and across edges, swaps and rotations of parameters on back
+/// edges, `select`, and all kinds of terminators.
+fn random_value_func(rng: &mut Rng, name: &str) -> String {
+    use std::fmt::Write;
+    let types = ["i32", "i64", "f64"];
+    let n = 1 + rng.below(8) as usize;
+    let sigs: Vec<Vec<&str>> = (0..n)
+        .map(|i| {
+            if i == 0 {
+                vec!["i32", "i32"]
+            } else {
+                let mut v = vec!["i32", "i32"];
+                v.extend((0..rng.below(5)).map(|_| types[rng.below(3) as usize]));
+                v
+            }
+        })
+        .collect();
+    let mut s = String::new();
+    let mut next = 2u32;
+    let mut fresh = || {
+        next += 1;
+        format!("v{next}")
+    };
+    let _ = writeln!(s, "func @{name}(i32, i32) -> i32 export {{");
+    for (i, sig) in sigs.iter().enumerate() {
+        let params: Vec<String> = if i == 0 {
+            vec!["v0".into(), "v1".into()]
+        } else {
+            sig.iter().map(|_| fresh()).collect()
+        };
+        let decl: Vec<String> = params
+            .iter()
+            .zip(sig)
+            .map(|(p, t)| format!("{p}: {t}"))
+            .collect();
+        let _ = writeln!(s, "block{i}({}):", decl.join(", "));
+        // Values available by type.
+        let mut avail: [Vec<String>; 3] = Default::default();
+        for (p, t) in params.iter().zip(sig) {
+            avail[types.iter().position(|x| x == t).unwrap_or(0)].push(p.clone());
+        }
+        let (st, acc) = (params[0].clone(), params[1].clone());
+        let (k1, k2, m, st2) = (fresh(), fresh(), fresh(), fresh());
+        let _ = writeln!(
+            s,
+            "    {k1} = i32.const 1103515245\n    {k2} = i32.const 12345\n    {m} = i32.mul {st}, {k1}\n    {st2} = i32.add {m}, {k2}"
+        );
+        let mut acc_v = acc.clone();
+        for _ in 0..rng.below(6) {
+            let t = rng.below(3) as usize;
+            let pick = |rng: &mut Rng, avail: &[Vec<String>; 3], t: usize| -> Option<String> {
+                let l = &avail[t];
+                (!l.is_empty()).then(|| l[rng.below(l.len() as u64) as usize].clone())
+            };
+            let (Some(a), Some(b)) = (pick(rng, &avail, t), pick(rng, &avail, t)) else {
+                continue;
+            };
+            let x = fresh();
+            let op = match (t, rng.below(4)) {
+                (2, 0) => "f64.add",
+                (2, 1) => "f64.mul",
+                (2, _) => "f64.sub",
+                (0, 0) => "i32.xor",
+                (0, 1) => "i32.mul",
+                (0, _) => "i32.add",
+                (_, 0) => "i64.xor",
+                (_, 1) => "i64.mul",
+                _ => "i64.sub",
+            };
+            let _ = writeln!(s, "    {x} = {op} {a}, {b}");
+            if rng.below(3) == 0 {
+                let (c, y) = (fresh(), fresh());
+                let _ = writeln!(
+                    s,
+                    "    {c} = i32.and {st2}, {acc_v}\n    {y} = select {c}, {x}, {a}"
+                );
+                avail[t].push(y);
+            }
+            avail[t].push(x.clone());
+            // Fold into the accumulator.
+            let (w, z) = (fresh(), fresh());
+            let conv = match t {
+                0 => format!("{w} = i32.add {x}, {acc_v}"),
+                1 => format!("{w} = i32.wrap_i64 {x}"),
+                _ => format!("{w} = i32.trunc_sat_f64_s {x}"),
+            };
+            let _ = writeln!(s, "    {conv}\n    {z} = i32.xor {acc_v}, {w}");
+            acc_v = z;
+            avail[0].push(acc_v.clone());
+        }
+        let bits = fresh();
+        let k16 = fresh();
+        let _ = writeln!(
+            s,
+            "    {k16} = i32.const 16\n    {bits} = i32.shr_u {st2}, {k16}"
+        );
+        let args_for =
+            |rng: &mut Rng, s: &mut String, fresh: &mut dyn FnMut() -> String, t: usize| {
+                let mut a = vec![st2.clone(), acc_v.clone()];
+                for ty in sigs[t].iter().skip(2) {
+                    let ti = types.iter().position(|x| x == ty).unwrap_or(0);
+                    let l = &avail[ti];
+                    if !l.is_empty() && rng.below(4) != 0 {
+                        a.push(l[rng.below(l.len() as u64) as usize].clone());
+                    } else {
+                        let c = fresh();
+                        let lit = if ti == 2 { "2.5" } else { "7" };
+                        let _ = writeln!(s, "    {c} = {ty}.const {lit}");
+                        a.push(c);
+                    }
+                }
+                format!("block{t}({})", a.join(", "))
+            };
+        let roll = rng.below(100);
+        if roll < 10 || (i == n - 1 && roll < 50) {
+            let _ = writeln!(s, "    return {acc_v}");
+        } else if roll < 40 {
+            let t = rng.below(n as u64) as usize;
+            let a = args_for(rng, &mut s, &mut fresh, t);
+            let _ = writeln!(s, "    jump {a}");
+        } else if roll < 80 {
+            let (one, c) = (fresh(), fresh());
+            let _ = writeln!(
+                s,
+                "    {one} = i32.const 1\n    {c} = i32.and {bits}, {one}"
+            );
+            let (t, e) = (rng.below(n as u64) as usize, rng.below(n as u64) as usize);
+            let a = args_for(rng, &mut s, &mut fresh, t);
+            let b = args_for(rng, &mut s, &mut fresh, e);
+            let _ = writeln!(s, "    br_if {c}, {a}, {b}");
+        } else {
+            let (kc, idx) = (fresh(), fresh());
+            let _ = writeln!(
+                s,
+                "    {kc} = i32.const 3\n    {idx} = i32.rem_u {bits}, {kc}"
+            );
+            let ts: Vec<String> = (0..3)
+                .map(|_| {
+                    let t = rng.below(n as u64) as usize;
+                    args_for(rng, &mut s, &mut fresh, t)
+                })
+                .collect();
+            let _ = writeln!(s, "    br_table {idx}, [{}, {}], {}", ts[0], ts[1], ts[2]);
+        }
+    }
+    s.push_str("}\n");
+    s
+}
+
+/// Random value-flow functions: lowered, validated, and run under node (when installed)
+/// against the interpreter, with generic and MVP features.
+#[test]
+fn random_value_flow_matches_the_interpreter() {
+    use crate::interp::{Instance, Val};
+    let node = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut compared = 0;
+    for round in 0..40 {
+        let mut text = String::new();
+        for k in 0..25 {
+            text.push_str(&random_value_func(&mut rng, &format!("f{k}")));
+        }
+        let module = crate::ir::parse(&text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+        if let Err(e) = crate::verify::verify(&module) {
+            panic!("{}\n{text}", e.render("gen.ir"));
+        }
+        let mut calls = Vec::new();
+        let mut expected = Vec::new();
+        for k in 0..25 {
+            let args = vec![Val::I32(rng.next() as i32), Val::I32(rng.below(100) as i32)];
+            let mut inst = Instance::new(&module).unwrap();
+            inst.set_fuel(20_000);
+            let Ok(r) = inst.call(&format!("f{k}"), &args) else {
+                continue;
+            };
+            calls.push((format!("f{k}"), args, vec![Type::I32]));
+            expected.push(r);
+        }
+        for features in [Features::default(), Features::MVP] {
+            let obj = lower_module(
+                &module,
+                &LowerOptions {
+                    features,
+                    path: "gen.ir".into(),
+                },
+            )
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+            let bytes = wrap(&obj);
+            for (i, f) in obj.funcs.iter().enumerate() {
+                let r = std::panic::catch_unwind(|| {
+                    check_locals(&f.body, &obj.types[f.type_index as usize])
+                });
+                if r.is_err() {
+                    let wat = wasmprinter::print_bytes(&bytes).unwrap_or_default();
+                    let start = wat.find(&format!("(func (;{i};)")).unwrap_or(0);
+                    let func = &wat[start..];
+                    let end = func[1..].find("(func ").map_or(func.len(), |e| e + 1);
+                    let ir = text.split("func @").nth(i + 1).unwrap_or("");
+                    panic!(
+                        "round {round} f{i} ({features}):\nfunc @{ir}\n{}",
+                        &func[..end]
+                    );
+                }
+            }
+            if let Err(e) = wasmparser::Validator::new_with_features(wasm_features(features))
+                .validate_all(&bytes)
+            {
+                panic!("round {round}: {e}\n{text}");
+            }
+            if !node {
+                continue;
+            }
+            let outs = run_in_node(&bytes, &calls).unwrap();
+            for ((call, want), got) in calls.iter().zip(&expected).zip(&outs) {
+                let Some(Val::I32(w)) = want.first() else {
+                    continue;
+                };
+                assert_eq!(
+                    got,
+                    &format!("ok i32:{w}"),
+                    "round {round} {} {:?} ({features})\n{text}",
+                    call.0,
+                    call.1
+                );
+                compared += 1;
+            }
+        }
+    }
+    if node {
+        eprintln!("{compared} random calls compared");
+        assert!(compared > 500, "{compared}");
+    }
+}

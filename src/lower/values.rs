@@ -133,6 +133,12 @@ pub(crate) struct Values {
     reachable: SecondaryMap<Block, bool>,
     /// Coalescing hint: a value connected by an edge copy.
     hint: SecondaryMap<Value, Option<Value>>,
+    /// Per value: read by something other than an edge copy to a dead parameter.
+    param_live: SecondaryMap<Value, bool>,
+    /// (parameter, argument) of every edge copy in reachable code.
+    edge_pairs: Vec<(Value, Value)>,
+    /// Work list of values.
+    work_vals: Vec<Value>,
     /// The block of each instruction in reachable code.
     inst_block: SecondaryMap<Inst, Option<Block>>,
     /// Reachable blocks in structured order.
@@ -357,21 +363,67 @@ impl Values {
                 }
             }
         }
-        // Arguments for dead block parameters are not uses.
+        // Dead block parameters: a parameter is live when something other than an edge
+        // copy reads it, or when it is the argument for a live parameter. Arguments for
+        // dead parameters are not uses, and dead parameters get no local.
+        self.edge_pairs.clear();
+        reset(&mut self.param_live, nv);
         for node in nodes {
             let Node::Code(b) = *node else { continue };
-            let Some(term) = func.terminator(b) else {
-                continue;
-            };
-            let (uses, lists) = (&mut self.uses, &dfg.value_lists);
-            dfg.for_each_dest(term, |d| {
-                let params = dfg.block_params(d.block);
-                for (&a, &p) in d.args.as_slice(lists).iter().zip(params) {
-                    if uses[p] == 0 {
-                        uses[a] = uses[a].saturating_sub(1);
+            for &inst in &dfg.blocks[b].insts {
+                let live = &mut self.param_live;
+                match dfg.insts[inst] {
+                    InstData::Jump { .. } | InstData::BrIf { .. } | InstData::BrTable { .. } => {
+                        if let InstData::BrIf { cond: v, .. } | InstData::BrTable { index: v, .. } =
+                            dfg.insts[inst]
+                        {
+                            live[v] = true;
+                        }
+                        let pairs = &mut self.edge_pairs;
+                        dfg.for_each_dest(inst, |d| {
+                            let params = dfg.block_params(d.block);
+                            for (&a, &q) in dfg.list(d.args).iter().zip(params) {
+                                pairs.push((q, a));
+                            }
+                        });
+                    }
+                    _ => dfg.for_each_arg(inst, |v| live[v] = true),
+                }
+            }
+        }
+        self.edge_pairs.sort_unstable();
+        self.work_vals.clear();
+        for (v, &live) in self.param_live.iter() {
+            if live {
+                self.work_vals.push(v);
+            }
+        }
+        while let Some(q) = self.work_vals.pop() {
+            let from = self.edge_pairs.partition_point(|&(x, _)| x < q);
+            for k in from..self.edge_pairs.len() {
+                let (x, a) = self.edge_pairs[k];
+                if x != q {
+                    break;
+                }
+                if !self.param_live[a] {
+                    self.param_live[a] = true;
+                    self.work_vals.push(a);
+                }
+            }
+        }
+        for &(q, a) in &self.edge_pairs {
+            if !self.param_live[q] {
+                self.uses[a] = self.uses[a].saturating_sub(1);
+            }
+        }
+        for node in nodes {
+            if let Node::Code(b) = *node {
+                for &p in dfg.block_params(b) {
+                    if !self.param_live[p] {
+                        self.uses[p] = 0;
                     }
                 }
-            });
+            }
         }
 
         // 2. Stackification, block by block.
@@ -923,6 +975,11 @@ impl Values {
             }
         }
         self.local_names.sort_unstable_by_key(|(i, _)| *i);
+    }
+
+    /// Whether the block parameter (or value) `v` is read at all.
+    pub fn is_live(&self, v: Value) -> bool {
+        self.uses[v] > 0
     }
 
     /// The local declaration groups after the parameters: (count, type).
