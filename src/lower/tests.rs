@@ -438,6 +438,20 @@ fn corpus_lowers_and_validates() {
         }
     }
     assert!(!rows.is_empty());
+    // Per file: functions, body bytes, locals besides parameters.
+    let mut i = 0;
+    while i < rows.len() {
+        let file = &rows[i].0;
+        let same: Vec<_> = rows[i..].iter().take_while(|r| &r.0 == file).collect();
+        let (l, c): (usize, usize) = same.iter().fold((0, 0), |(l, c), r| (l + r.1, c + r.2));
+        eprintln!(
+            "{file:40} {:4} functions {:6} bytes {:4} locals",
+            same.len(),
+            c,
+            l
+        );
+        i += same.len();
+    }
     let n = rows.len();
     let locals: usize = rows.iter().map(|r| r.1).sum();
     let code: usize = rows.iter().map(|r| r.2).sum();
