@@ -110,7 +110,9 @@ pub enum LinkError {
     #[error("{}", undefined_message(.0))]
     Undefined(Vec<UndefinedSymbol>),
     /// One name used for two kinds of symbol.
-    #[error("symbol type mismatch: `{name}` is {first_kind} in {first} but {second_kind} in {second}")]
+    #[error(
+        "symbol type mismatch: `{name}` is {first_kind} in {first} but {second_kind} in {second}"
+    )]
     KindMismatch {
         /// Symbol.
         name: String,
@@ -138,7 +140,9 @@ pub enum LinkError {
         second: String,
     },
     /// Two references import one symbol under different module/field names.
-    #[error("import name mismatch for `{name}`: `{first_import}` in {first}, `{second_import}` in {second}")]
+    #[error(
+        "import name mismatch for `{name}`: `{first_import}` in {first}, `{second_import}` in {second}"
+    )]
     ImportMismatch {
         /// Symbol.
         name: String,
