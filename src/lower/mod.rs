@@ -3,5 +3,32 @@
 //!
 //! Per function, independently of the others: make the CFG reducible, structure it
 //! ([`structured::Node`]), assign values to the operand stack or to locals, and encode.
+//! [`lower_module`] does this for every defined function in parallel and assembles the
+//! object (types, imports, symbols, segments) around the bodies; the conventions it follows
+//! are those the link stage relies on (see `module.rs`).
 
+pub mod cfg;
+mod emit;
+mod error;
+mod module;
+pub mod reducible;
+pub mod structure;
 pub mod structured;
+mod values;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::LowerError;
+pub use module::lower_module;
+
+use crate::target::Features;
+
+/// Options of [`lower_module`].
+#[derive(Clone, Debug, Default)]
+pub struct LowerOptions {
+    /// What the output may use.
+    pub features: Features,
+    /// The module's file, for diagnostics and [`Object::path`](crate::object::Object::path).
+    pub path: String,
+}

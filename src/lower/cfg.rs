@@ -1,0 +1,438 @@
+//! Control-flow analysis of one function: successors and predecessors over the layout,
+//! reachability, reverse postorder, the dominator tree, loop headers and reducibility.
+//!
+//! Two levels:
+//! - [`DomTree`] works on any graph in compressed form (nodes `0..n`, node `0` the entry,
+//!   node `a`'s successors `targets[starts[a]..starts[a + 1]]`). The verifier uses it too.
+//! - [`Cfg`] builds that graph from a [`Function`]: node `i` is `layout[i]`, the edges are the
+//!   destinations of each block's terminator in [`DataFlowGraph::for_each_dest`] order
+//!   (a `br_if` with both arms to one block gives two edges). Destinations outside the
+//!   layout are left out, so [`Cfg::compute`] accepts unverified functions.
+//!
+//! Everything is iterative with explicit stacks, so a function of any shape (a 100,000-block
+//! chain, a 10,000-deep loop nest) costs no native stack. Dominators are computed with the
+//! algorithm of Cooper, Harvey and Kennedy ("A Simple, Fast Dominance Algorithm") over
+//! reverse postorder, then the tree is numbered by a pre/post-order walk so that a dominance
+//! query is two comparisons.
+//!
+//! [`DataFlowGraph::for_each_dest`]: crate::ir::DataFlowGraph::for_each_dest
+
+use cranelift_entity::SecondaryMap;
+
+use crate::ir::{Block, Function};
+
+/// Marks a node that has no number (unreachable, or no such node).
+const NONE: u32 = u32::MAX;
+
+/// Reachability and dominance of a graph; its buffers are reused from graph to graph.
+#[derive(Default, Clone)]
+pub struct DomTree {
+    /// Reverse-postorder number of each node, or `NONE` if unreachable.
+    rpo: Vec<u32>,
+    /// Reachable nodes in reverse postorder.
+    order: Vec<u32>,
+    /// Immediate dominator, by reverse-postorder number (the entry's is itself).
+    idom: Vec<u32>,
+    /// Pre-order number in the dominator tree, by reverse-postorder number.
+    pre: Vec<u32>,
+    /// Post-order number in the dominator tree, by reverse-postorder number.
+    post: Vec<u32>,
+    /// Scratch: predecessor lists by reverse-postorder number (compressed), then children.
+    pred_starts: Vec<u32>,
+    /// Scratch: predecessors, then dominator-tree children.
+    preds: Vec<u32>,
+    /// Scratch: DFS stack of (node, next edge).
+    stack: Vec<(u32, u32)>,
+}
+
+impl DomTree {
+    /// Computes reachability and dominators of the graph with `n` nodes rooted at node 0.
+    ///
+    /// `starts` should have `n + 1` entries and every target should be below `n`; missing
+    /// entries count as no edges and out-of-range targets are ignored.
+    pub fn compute(&mut self, n: usize, starts: &[u32], targets: &[u32]) {
+        let succ = |node: u32| -> &[u32] {
+            let lo = starts.get(node as usize).copied().unwrap_or(0) as usize;
+            let hi = starts.get(node as usize + 1).copied().unwrap_or(0) as usize;
+            targets.get(lo..hi).unwrap_or(&[])
+        };
+
+        // Postorder by an iterative depth-first search from the entry.
+        self.rpo.clear();
+        self.rpo.resize(n, NONE);
+        self.order.clear();
+        self.stack.clear();
+        self.idom.clear();
+        self.pre.clear();
+        self.post.clear();
+        if n == 0 {
+            return;
+        }
+        // `rpo` doubles as the visited mark during the search (0 = visited).
+        self.rpo[0] = 0;
+        self.stack.push((0, 0));
+        while let Some(top) = self.stack.last_mut() {
+            let (node, edge) = *top;
+            match succ(node).get(edge as usize) {
+                Some(&next) => {
+                    top.1 += 1;
+                    if let Some(mark) = self.rpo.get_mut(next as usize)
+                        && *mark == NONE
+                    {
+                        *mark = 0;
+                        self.stack.push((next, 0));
+                    }
+                }
+                None => {
+                    self.order.push(node);
+                    self.stack.pop();
+                }
+            }
+        }
+        self.order.reverse();
+        let m = self.order.len();
+        for (i, &node) in self.order.iter().enumerate() {
+            self.rpo[node as usize] = i as u32;
+        }
+        let valid = |t: u32| (t as usize) < n;
+
+        // Predecessors among reachable nodes, by reverse-postorder number.
+        self.pred_starts.clear();
+        self.pred_starts.resize(m + 1, 0);
+        for &node in &self.order {
+            for &t in succ(node).iter().filter(|&&t| valid(t)) {
+                let r = self.rpo[t as usize] as usize;
+                self.pred_starts[r + 1] += 1;
+            }
+        }
+        for i in 0..m {
+            self.pred_starts[i + 1] += self.pred_starts[i];
+        }
+        self.preds.clear();
+        self.preds.resize(self.pred_starts[m] as usize, 0);
+        let mut fill = self.pred_starts.clone();
+        for &node in &self.order {
+            let from = self.rpo[node as usize];
+            for &t in succ(node).iter().filter(|&&t| valid(t)) {
+                let r = self.rpo[t as usize] as usize;
+                self.preds[fill[r] as usize] = from;
+                fill[r] += 1;
+            }
+        }
+
+        // Cooper-Harvey-Kennedy: iterate to a fixed point in reverse postorder.
+        self.idom.resize(m, NONE);
+        self.idom[0] = 0;
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for b in 1..m {
+                let mut new = NONE;
+                let (lo, hi) = (
+                    self.pred_starts[b] as usize,
+                    self.pred_starts[b + 1] as usize,
+                );
+                for &p in &self.preds[lo..hi] {
+                    if self.idom[p as usize] == NONE {
+                        continue;
+                    }
+                    new = if new == NONE {
+                        p
+                    } else {
+                        intersect(&self.idom, p, new)
+                    };
+                }
+                if new != NONE && self.idom[b] != new {
+                    self.idom[b] = new;
+                    changed = true;
+                }
+            }
+        }
+
+        // Number the dominator tree: children lists, then an iterative walk.
+        let child_starts = &mut self.pred_starts;
+        child_starts.clear();
+        child_starts.resize(m + 1, 0);
+        for b in 1..m {
+            child_starts[self.idom[b] as usize + 1] += 1;
+        }
+        for i in 0..m {
+            child_starts[i + 1] += child_starts[i];
+        }
+        let children = &mut self.preds;
+        children.clear();
+        children.resize(m.saturating_sub(1), 0);
+        let mut fill = child_starts.clone();
+        for b in 1..m {
+            let parent = self.idom[b] as usize;
+            children[fill[parent] as usize] = b as u32;
+            fill[parent] += 1;
+        }
+        self.pre.resize(m, 0);
+        self.post.resize(m, 0);
+        let (mut pre_n, mut post_n) = (0u32, 0u32);
+        self.stack.clear();
+        self.stack.push((0, child_starts[0]));
+        self.pre[0] = pre_n;
+        pre_n += 1;
+        while let Some(top) = self.stack.last_mut() {
+            let (node, next) = *top;
+            if next < child_starts[node as usize + 1] {
+                top.1 += 1;
+                let child = children[next as usize];
+                self.pre[child as usize] = pre_n;
+                pre_n += 1;
+                self.stack.push((child, child_starts[child as usize]));
+            } else {
+                self.post[node as usize] = post_n;
+                post_n += 1;
+                self.stack.pop();
+            }
+        }
+    }
+
+    /// Whether node `n` is reachable from the entry.
+    pub fn is_reachable(&self, n: usize) -> bool {
+        self.rpo.get(n).is_some_and(|&r| r != NONE)
+    }
+
+    /// The reverse-postorder number of node `n`, if it is reachable.
+    pub fn rpo(&self, n: usize) -> Option<u32> {
+        self.rpo.get(n).copied().filter(|&r| r != NONE)
+    }
+
+    /// The reachable nodes in reverse postorder (the entry first).
+    pub fn order(&self) -> &[u32] {
+        &self.order
+    }
+
+    /// The immediate dominator of node `n`; `None` for the entry and unreachable nodes.
+    pub fn idom(&self, n: usize) -> Option<usize> {
+        let r = self.rpo(n)? as usize;
+        if r == 0 {
+            return None;
+        }
+        let d = *self.idom.get(r)?;
+        self.order.get(d as usize).map(|&node| node as usize)
+    }
+
+    /// Whether node `a` dominates node `b` (every node dominates itself). False when
+    /// either is unreachable.
+    pub fn dominates(&self, a: usize, b: usize) -> bool {
+        let (Some(ra), Some(rb)) = (self.rpo(a), self.rpo(b)) else {
+            return false;
+        };
+        let (ra, rb) = (ra as usize, rb as usize);
+        match (
+            self.pre.get(ra),
+            self.pre.get(rb),
+            self.post.get(ra),
+            self.post.get(rb),
+        ) {
+            (Some(pa), Some(pb), Some(qa), Some(qb)) => pa <= pb && qb <= qa,
+            _ => false,
+        }
+    }
+}
+
+/// The nearest common dominator of `a` and `b` (reverse-postorder numbers, both processed).
+fn intersect(idom: &[u32], mut a: u32, mut b: u32) -> u32 {
+    while a != b {
+        while a > b {
+            a = idom[a as usize];
+        }
+        while b > a {
+            b = idom[b as usize];
+        }
+    }
+    a
+}
+
+/// The control-flow graph of a function with its dominator tree.
+///
+/// Nodes are layout positions (`usize`, node 0 is the entry); [`Cfg::node`] and
+/// [`Cfg::block`] convert between nodes and blocks. Buffers are reused by
+/// [`Cfg::recompute`].
+#[derive(Default, Clone)]
+pub struct Cfg {
+    /// Node to block: the layout.
+    blocks: Vec<Block>,
+    /// Block to node, `NONE` when not in the layout.
+    node_of: SecondaryMap<Block, u32>,
+    /// Successor lists (compressed): `succs[succ_starts[n]..succ_starts[n + 1]]`.
+    succ_starts: Vec<u32>,
+    /// Successors, in destination order, with repeats.
+    succs: Vec<u32>,
+    /// Predecessor lists (compressed), reachable predecessors only.
+    pred_starts: Vec<u32>,
+    /// Predecessors, one entry per edge.
+    preds: Vec<u32>,
+    /// Dominance.
+    dom: DomTree,
+}
+
+impl Cfg {
+    /// Computes the graph of `func`.
+    pub fn compute(func: &Function) -> Cfg {
+        let mut cfg = Cfg::default();
+        cfg.recompute(func);
+        cfg
+    }
+
+    /// Recomputes the graph for `func`, reusing the buffers.
+    pub fn recompute(&mut self, func: &Function) {
+        self.blocks.clear();
+        self.blocks.extend_from_slice(&func.layout);
+        self.node_of.clear();
+        self.node_of.resize(func.dfg.blocks.len());
+        for b in self.node_of.values_mut() {
+            *b = NONE;
+        }
+        for (i, &b) in func.layout.iter().enumerate() {
+            if let Some(slot) = self.node_of.get(b)
+                && *slot == NONE
+            {
+                self.node_of[b] = i as u32;
+            }
+        }
+        self.succ_starts.clear();
+        self.succs.clear();
+        self.succ_starts.push(0);
+        for &b in &func.layout {
+            if let Some(term) = func.dfg.blocks.get(b).and_then(|_| func.terminator(b))
+                && func.dfg.insts.get(term).is_some()
+            {
+                let node_of = &self.node_of;
+                let succs = &mut self.succs;
+                func.dfg.for_each_dest(term, |d| {
+                    if let Some(&n) = node_of.get(d.block)
+                        && n != NONE
+                    {
+                        succs.push(n);
+                    }
+                });
+            }
+            self.succ_starts.push(self.succs.len() as u32);
+        }
+        let n = self.blocks.len();
+        self.dom.compute(n, &self.succ_starts, &self.succs);
+
+        // Predecessors, from reachable nodes only.
+        self.pred_starts.clear();
+        self.pred_starts.resize(n + 1, 0);
+        for a in 0..n {
+            if self.dom.is_reachable(a) {
+                for &t in succ_slice(&self.succ_starts, &self.succs, a) {
+                    self.pred_starts[t as usize + 1] += 1;
+                }
+            }
+        }
+        for i in 0..n {
+            self.pred_starts[i + 1] += self.pred_starts[i];
+        }
+        self.preds.clear();
+        self.preds.resize(self.pred_starts[n] as usize, 0);
+        let mut fill = self.pred_starts.clone();
+        for a in 0..n {
+            if self.dom.is_reachable(a) {
+                for &t in succ_slice(&self.succ_starts, &self.succs, a) {
+                    let slot = &mut fill[t as usize];
+                    self.preds[*slot as usize] = a as u32;
+                    *slot += 1;
+                }
+            }
+        }
+    }
+
+    /// Number of nodes (the layout's length).
+    pub fn len(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// Whether the function has no blocks.
+    pub fn is_empty(&self) -> bool {
+        self.blocks.is_empty()
+    }
+
+    /// The block of node `n` (its layout position).
+    pub fn block(&self, n: usize) -> Option<Block> {
+        self.blocks.get(n).copied()
+    }
+
+    /// The node of `block`, if the block is in the layout.
+    pub fn node(&self, block: Block) -> Option<usize> {
+        self.node_of
+            .get(block)
+            .copied()
+            .filter(|&n| n != NONE)
+            .map(|n| n as usize)
+    }
+
+    /// Successors of node `n` in destination order, one per edge.
+    pub fn succs(&self, n: usize) -> &[u32] {
+        succ_slice(&self.succ_starts, &self.succs, n)
+    }
+
+    /// Reachable predecessors of node `n`, one per edge.
+    pub fn preds(&self, n: usize) -> &[u32] {
+        succ_slice(&self.pred_starts, &self.preds, n)
+    }
+
+    /// The dominance information.
+    pub fn dom(&self) -> &DomTree {
+        &self.dom
+    }
+
+    /// Whether node `n` is reachable from the entry.
+    pub fn is_reachable(&self, n: usize) -> bool {
+        self.dom.is_reachable(n)
+    }
+
+    /// Reverse-postorder number of node `n`, if reachable.
+    pub fn rpo(&self, n: usize) -> Option<u32> {
+        self.dom.rpo(n)
+    }
+
+    /// Reachable nodes in reverse postorder.
+    pub fn rpo_order(&self) -> &[u32] {
+        self.dom.order()
+    }
+
+    /// Immediate dominator of node `n` (`None` for the entry and unreachable nodes).
+    pub fn idom(&self, n: usize) -> Option<usize> {
+        self.dom.idom(n)
+    }
+
+    /// Whether node `a` dominates node `b`.
+    pub fn dominates(&self, a: usize, b: usize) -> bool {
+        self.dom.dominates(a, b)
+    }
+
+    /// Whether the edge `a -> b` goes backward in reverse postorder (`rpo(b) <= rpo(a)`,
+    /// self edges included). False when either end is unreachable.
+    pub fn is_backward(&self, a: usize, b: usize) -> bool {
+        matches!((self.rpo(a), self.rpo(b)), (Some(ra), Some(rb)) if rb <= ra)
+    }
+
+    /// Whether node `n` is a loop header: the target of an edge from a node it dominates.
+    pub fn is_loop_header(&self, n: usize) -> bool {
+        self.preds(n).iter().any(|&p| self.dominates(n, p as usize))
+    }
+
+    /// Whether the reachable part of the graph is reducible: every edge that goes backward
+    /// in reverse postorder targets a node that dominates its source.
+    pub fn is_reducible(&self) -> bool {
+        self.rpo_order().iter().all(|&a| {
+            self.succs(a as usize).iter().all(|&b| {
+                !self.is_backward(a as usize, b as usize) || self.dominates(b as usize, a as usize)
+            })
+        })
+    }
+}
+
+/// Slice `n` of a compressed list; empty when out of range.
+fn succ_slice<'a>(starts: &[u32], items: &'a [u32], n: usize) -> &'a [u32] {
+    let lo = starts.get(n).copied().unwrap_or(0) as usize;
+    let hi = starts.get(n + 1).copied().unwrap_or(0) as usize;
+    items.get(lo..hi).unwrap_or(&[])
+}

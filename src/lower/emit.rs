@@ -1,0 +1,950 @@
+//! Encoding one function: the structured nodes and the value places become a wasm function
+//! body (locals declaration and code) with relocation records.
+//!
+//! Invariants of the output:
+//! - Every symbol reference is a padded immediate (5-byte LEB) with a [`Reloc`] whose offset
+//!   is relative to the body's start (the locals declaration included), as clang writes them.
+//!   The placeholder is the index in this object's own space (function, global, type), the
+//!   addend for data addresses, and 0 for table slots.
+//! - Instructions are emitted in IR order; operand trees only move pure local reads and
+//!   rematerialized constants (see `values.rs`).
+//! - A `local.get` right after a `local.set` of the same local turns the set into a tee.
+//! - `block`, `loop` and `if` from the nodes are `[] -> []`; the only typed construct is the
+//!   `if` of a saturating truncation expanded without `nontrapping-fptoint`.
+
+use wasm_encoder::{BlockType, Encode, Ieee32, Ieee64, Instruction, MemArg, MemArgTarget};
+
+use super::module::{Ctx, SymRef};
+use super::structured::Node;
+use super::values::{
+    AnalyzeError, Place, Values, dest_of, intrinsic_inlined, is_const, operand, operand_count,
+    trunc_sat_expanded, uses_sret,
+};
+use crate::ir::{
+    BinaryOp, ConvertOp, FuncRef, Function, Inst, InstData, Intrinsic, LoadKind, MemArg as IrMemArg,
+    StoreWidth, Type, UnaryOp, Value, ValueDef,
+};
+use crate::object::{Func, Reloc, RelocType, write_sleb5, write_uleb5};
+
+/// Why a function could not be encoded (turned into a `LowerError` by the caller).
+#[derive(Clone, Debug)]
+pub(crate) enum EmitError {
+    /// The nodes or the values do not fit the function.
+    Structure(String),
+    /// The frame is too large.
+    Frame(u64),
+}
+
+impl From<AnalyzeError> for EmitError {
+    fn from(e: AnalyzeError) -> EmitError {
+        match e {
+            AnalyzeError::Structure(s) => EmitError::Structure(s),
+            AnalyzeError::Frame(n) => EmitError::Frame(n),
+        }
+    }
+}
+
+impl From<&str> for EmitError {
+    fn from(s: &str) -> EmitError {
+        EmitError::Structure(s.to_string())
+    }
+}
+
+type Result<T> = std::result::Result<T, EmitError>;
+
+/// Per-worker state, reused from one function to the next.
+#[derive(Default)]
+pub(crate) struct Emitter {
+    /// Value places and locals.
+    pub values: Values,
+    /// The body being written.
+    buf: Vec<u8>,
+    /// Its relocations.
+    relocs: Vec<Reloc>,
+    /// Operand-tree frames: instruction and next operand.
+    frames: Vec<(Inst, usize)>,
+    /// Edge copies: source and destination local.
+    copies: Vec<(Value, u32)>,
+    /// The last `local.set`: opcode position, local, end position.
+    last_set: Option<(usize, u32, usize)>,
+}
+
+/// What the encoder needs to know about the function being lowered.
+struct FuncCx<'a> {
+    ctx: &'a Ctx<'a>,
+    func: &'a Function,
+    /// Type index of each `call_indirect` signature.
+    sig_types: &'a [u32],
+}
+
+impl Emitter {
+    /// Encodes `func` (declared as `fref`) following `nodes`.
+    pub fn lower(
+        &mut self,
+        ctx: &Ctx<'_>,
+        fref: FuncRef,
+        func: &Function,
+        nodes: &[Node],
+        sig_types: &[u32],
+    ) -> Result<Func<'static>> {
+        self.values.analyze(func, nodes, ctx.features)?;
+        self.buf.clear();
+        self.relocs.clear();
+        self.last_set = None;
+        let cx = FuncCx {
+            ctx,
+            func,
+            sig_types,
+        };
+
+        // Locals declaration.
+        let groups: Vec<(u32, Type)> = self.values.local_groups().collect();
+        (groups.len() as u32).encode(&mut self.buf);
+        for (n, ty) in groups {
+            n.encode(&mut self.buf);
+            val_type(ty).encode(&mut self.buf);
+        }
+
+        self.prologue(&cx)?;
+        let results = ctx.module.decls.funcs[fref].sig.results.len();
+        for (i, node) in nodes.iter().enumerate() {
+            let last = i + 1 == nodes.len();
+            self.node(&cx, node, nodes.get(i + 1), last)?;
+        }
+        let terminal = matches!(
+            nodes.last(),
+            Some(Node::Return(_) | Node::Br(_) | Node::BrTable { .. } | Node::Unreachable)
+        );
+        if !terminal && results > 0 {
+            self.buf.push(0x00);
+        }
+        self.buf.push(0x0b);
+
+        Ok(Func {
+            type_index: ctx.func_type[fref],
+            body: self.buf.clone().into(),
+            relocs: self.relocs.clone(),
+            input_offset: 0,
+            local_names: std::mem::take(&mut self.values.local_names),
+        })
+    }
+
+    fn prologue(&mut self, cx: &FuncCx<'_>) -> Result<()> {
+        let frame = &self.values.frame;
+        if frame.size == 0 {
+            return Ok(());
+        }
+        let (size, align) = (frame.size, frame.align);
+        let fb = self.values.scratch.frame.ok_or("frame without a base local")?;
+        let sp = cx.ctx.stack_pointer.ok_or("no __stack_pointer symbol")?;
+        self.global_get(sp);
+        if let Some(saved) = self.values.scratch.saved_sp {
+            self.local_tee(saved);
+        }
+        self.i32_const(size as i32);
+        self.ins(Instruction::I32Sub);
+        if align > 16 {
+            self.i32_const(align.wrapping_neg() as i32);
+            self.ins(Instruction::I32And);
+        }
+        self.local_tee(fb);
+        self.global_set(sp);
+        Ok(())
+    }
+
+    fn epilogue(&mut self, cx: &FuncCx<'_>) -> Result<()> {
+        let size = self.values.frame.size;
+        if size == 0 {
+            return Ok(());
+        }
+        let sp = cx.ctx.stack_pointer.ok_or("no __stack_pointer symbol")?;
+        if let Some(saved) = self.values.scratch.saved_sp {
+            self.local_get(saved);
+        } else {
+            let fb = self.values.scratch.frame.ok_or("frame without a base local")?;
+            self.local_get(fb);
+            self.i32_const(size as i32);
+            self.ins(Instruction::I32Add);
+        }
+        self.global_set(sp);
+        Ok(())
+    }
+
+    fn node(
+        &mut self,
+        cx: &FuncCx<'_>,
+        node: &Node,
+        _next: Option<&Node>,
+        last: bool,
+    ) -> Result<()> {
+        let dfg = &cx.func.dfg;
+        match *node {
+            Node::Block => self.ins(Instruction::Block(BlockType::Empty)),
+            Node::Loop(_) => self.ins(Instruction::Loop(BlockType::Empty)),
+            Node::If(b) => {
+                let Some(InstData::BrIf { cond, .. }) = cx.func.terminator(b).map(|t| dfg.insts[t])
+                else {
+                    return Err("`If` of a block that does not end in br_if".into());
+                };
+                self.value(cx, cond)?;
+                self.ins(Instruction::If(BlockType::Empty));
+            }
+            Node::Else => self.ins(Instruction::Else),
+            Node::End => self.ins(Instruction::End),
+            Node::Code(b) => {
+                let insts = &dfg.blocks[b].insts;
+                let body = insts.split_last().map_or(&[][..], |(_, body)| body);
+                for &inst in body {
+                    if is_const(&dfg.insts[inst]) {
+                        continue;
+                    }
+                    if let [r] = dfg.inst_results(inst)
+                        && self.values.place[*r] == Place::Stack
+                    {
+                        continue;
+                    }
+                    self.tree(cx, inst)?;
+                }
+            }
+            Node::Edge { from, dest } => {
+                let term = cx
+                    .func
+                    .terminator(from)
+                    .ok_or("edge from a block without terminator")?;
+                let d = dest_of(dfg, term, dest).ok_or("edge to a missing destination")?;
+                let mut copies = std::mem::take(&mut self.copies);
+                copies.clear();
+                let params = dfg.block_params(d.block);
+                for (&a, &p) in dfg.list(d.args).iter().zip(params) {
+                    if let Place::Local(pl) = self.values.place[p]
+                        && self.values.place[a] != Place::Local(pl)
+                    {
+                        copies.push((a, pl));
+                    }
+                }
+                let mut res = Ok(());
+                for &(a, _) in &copies {
+                    res = self.value(cx, a);
+                    if res.is_err() {
+                        break;
+                    }
+                }
+                for &(_, pl) in copies.iter().rev() {
+                    self.local_set(pl);
+                }
+                self.copies = copies;
+                res?;
+            }
+            Node::Br(depth) => self.ins(Instruction::Br(depth)),
+            Node::BrTable {
+                from,
+                ref depths,
+                default,
+            } => {
+                let Some(InstData::BrTable { index, .. }) =
+                    cx.func.terminator(from).map(|t| dfg.insts[t])
+                else {
+                    return Err("`BrTable` of a block that does not end in br_table".into());
+                };
+                self.value(cx, index)?;
+                self.ins(Instruction::BrTable(depths.as_slice().into(), default));
+            }
+            Node::Return(b) => {
+                let Some(InstData::Return { args }) = cx.func.terminator(b).map(|t| dfg.insts[t])
+                else {
+                    return Err("`Return` of a block that does not end in return".into());
+                };
+                for &a in dfg.list(args) {
+                    self.value(cx, a)?;
+                }
+                self.epilogue(cx)?;
+                if !last {
+                    self.ins(Instruction::Return);
+                }
+            }
+            Node::Unreachable => self.ins(Instruction::Unreachable),
+        }
+        Ok(())
+    }
+
+    /// Pushes `v`: its operand tree, its local or its constant.
+    fn value(&mut self, cx: &FuncCx<'_>, v: Value) -> Result<()> {
+        match self.values.place[v] {
+            Place::Local(l) => {
+                self.local_get(l);
+                Ok(())
+            }
+            Place::Const | Place::Stack => {
+                let ValueDef::Result(inst, _) = cx.func.dfg.values[v].def else {
+                    return Err("a stack value that no instruction defines".into());
+                };
+                if self.values.place[v] == Place::Const {
+                    self.constant(cx, inst)
+                } else {
+                    self.tree(cx, inst)
+                }
+            }
+            Place::Unused | Place::Pending => Err(EmitError::Structure(format!(
+                "{v} is read where it is not available"
+            ))),
+        }
+    }
+
+    /// Emits `root` with its operand tree, then stores or drops its results.
+    fn tree(&mut self, cx: &FuncCx<'_>, root: Inst) -> Result<()> {
+        let dfg = &cx.func.dfg;
+        let base = self.frames.len();
+        self.frames.push((root, 0));
+        while self.frames.len() > base {
+            let Some(top) = self.frames.last_mut() else {
+                break;
+            };
+            let (inst, k) = *top;
+            if k < operand_count(dfg, inst) && !uses_sret(&dfg.insts[inst]) {
+                top.1 += 1;
+                let Some(v) = operand(dfg, inst, k) else {
+                    continue;
+                };
+                match self.values.place[v] {
+                    Place::Stack => {
+                        let ValueDef::Result(p, _) = dfg.values[v].def else {
+                            return Err("a stack value that no instruction defines".into());
+                        };
+                        self.frames.push((p, 0));
+                    }
+                    _ => self.value(cx, v)?,
+                }
+                continue;
+            }
+            self.frames.pop();
+            self.inst(cx, inst)?;
+            let results = dfg.inst_results(inst);
+            for &r in results.iter().rev() {
+                match self.values.place[r] {
+                    Place::Stack => {}
+                    Place::Local(l) => self.local_set(l),
+                    _ => self.ins(Instruction::Drop),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Emits a constant instruction's value.
+    fn constant(&mut self, cx: &FuncCx<'_>, inst: Inst) -> Result<()> {
+        match cx.func.dfg.insts[inst] {
+            InstData::Const { ty, bits } => match ty.canonical() {
+                Type::I64 => self.ins(Instruction::I64Const(bits as i64)),
+                Type::F32 => self.ins(Instruction::F32Const(Ieee32::new(bits as u32))),
+                Type::F64 => self.ins(Instruction::F64Const(Ieee64::new(bits))),
+                _ => self.i32_const(bits as u32 as i32),
+            },
+            InstData::EnumConst { enum_ref, variant } => {
+                let e = cx
+                    .ctx
+                    .module
+                    .decls
+                    .enums
+                    .get(enum_ref)
+                    .ok_or("unknown enum")?;
+                let v = e
+                    .variants
+                    .get(variant as usize)
+                    .ok_or("unknown variant")?
+                    .value;
+                if e.tag.value_type() == Type::I64 {
+                    self.ins(Instruction::I64Const(v as i64));
+                } else {
+                    self.i32_const(v as i32);
+                }
+            }
+            _ => return Err("not a constant".into()),
+        }
+        Ok(())
+    }
+
+    /// Emits the instruction itself; its stack operands are in place (except for the
+    /// return-slot intrinsics, which push their own).
+    fn inst(&mut self, cx: &FuncCx<'_>, inst: Inst) -> Result<()> {
+        let ctx = cx.ctx;
+        let features = ctx.features;
+        let dfg = &cx.func.dfg;
+        match dfg.insts[inst] {
+            InstData::Const { .. } | InstData::EnumConst { .. } => self.constant(cx, inst)?,
+            InstData::Unary { op, ty, .. } => {
+                let wide = ty.canonical() == Type::I64;
+                let shift = match op {
+                    UnaryOp::Extend8S if !features.sign_ext => Some(8),
+                    UnaryOp::Extend16S if !features.sign_ext => Some(16),
+                    UnaryOp::Extend32S if !features.sign_ext => Some(32),
+                    _ => None,
+                };
+                match shift {
+                    Some(bits) if wide => {
+                        self.ins(Instruction::I64Const(64 - bits));
+                        self.ins(Instruction::I64Shl);
+                        self.ins(Instruction::I64Const(64 - bits));
+                        self.ins(Instruction::I64ShrS);
+                    }
+                    Some(bits) => {
+                        self.i32_const(32 - bits as i32);
+                        self.ins(Instruction::I32Shl);
+                        self.i32_const(32 - bits as i32);
+                        self.ins(Instruction::I32ShrS);
+                    }
+                    None => self.ins(unary(op, ty).ok_or("invalid unary operation")?),
+                }
+            }
+            InstData::Binary { op, ty, .. } => {
+                self.ins(binary(op, ty).ok_or("invalid binary operation")?)
+            }
+            InstData::Convert { op, .. } => {
+                if trunc_sat_expanded(op, features) {
+                    self.trunc_sat(op)?;
+                } else {
+                    self.ins(convert(op));
+                }
+            }
+            InstData::Select { .. } => self.ins(Instruction::Select),
+            InstData::Load { ty, kind, mem, .. } => {
+                let m = memarg(mem, kind.bytes(ty));
+                self.ins(load(ty, kind, m).ok_or("invalid load")?);
+            }
+            InstData::Store { ty, width, mem, .. } => {
+                let m = memarg(mem, width.bytes(ty));
+                self.ins(store(ty, width, m).ok_or("invalid store")?);
+            }
+            InstData::MemorySize => self.ins(Instruction::MemorySize(0)),
+            InstData::MemoryGrow { .. } => self.ins(Instruction::MemoryGrow(0)),
+            InstData::MemoryCopy { .. } => {
+                if features.bulk_memory {
+                    self.ins(Instruction::MemoryCopy {
+                        src_mem: 0,
+                        dst_mem: 0,
+                    });
+                } else {
+                    self.call(ctx.runtime(Intrinsic::Memmove)?);
+                    self.ins(Instruction::Drop);
+                }
+            }
+            InstData::MemoryFill { .. } => {
+                if features.bulk_memory {
+                    self.ins(Instruction::MemoryFill(0));
+                } else {
+                    self.call(ctx.runtime(Intrinsic::Memset)?);
+                    self.ins(Instruction::Drop);
+                }
+            }
+            InstData::GlobalGet { global } => self.global_get(ctx.global(global)?),
+            InstData::GlobalSet { global, .. } => self.global_set(ctx.global(global)?),
+            InstData::DataAddr { data, offset } => {
+                self.buf.push(0x41);
+                let sym = ctx.data(data)?;
+                self.reloc_sleb(RelocType::MemoryAddrSleb, sym, offset as i32, offset);
+            }
+            InstData::TlsAddr { data, offset } => {
+                self.global_get(ctx.tls_base.ok_or("no __tls_base symbol")?);
+                self.buf.push(0x41);
+                let sym = ctx.data(data)?;
+                self.reloc_sleb(RelocType::MemoryAddrTlsSleb, sym, offset as i32, offset);
+                self.ins(Instruction::I32Add);
+            }
+            InstData::FuncAddr { func } => {
+                self.buf.push(0x41);
+                let f = ctx.func(func)?;
+                self.reloc_sleb(RelocType::TableIndexSleb, f.sym, 0, 0);
+            }
+            InstData::StackAddr { slot, offset } => {
+                let fb = self.values.scratch.frame.ok_or("stack slot without a frame")?;
+                let base = self.values.frame.slot_offset[slot];
+                let total = u64::from(base) + u64::from(offset);
+                self.local_get(fb);
+                if total != 0 {
+                    self.i32_const(total as u32 as i32);
+                    self.ins(Instruction::I32Add);
+                }
+            }
+            InstData::Call { func, .. } => self.call(ctx.func(func)?),
+            InstData::CallIndirect { sig, .. } => {
+                let ty = *self
+                    .sig_type(cx, sig.as_u32())
+                    .ok_or("call_indirect signature without a type")?;
+                self.buf.push(0x11);
+                self.reloc_uleb(RelocType::TypeIndexLeb, ty, ty);
+                if features.reference_types {
+                    let table = ctx.table.ok_or("no table symbol")?;
+                    self.reloc_uleb(RelocType::TableNumberLeb, table, 0);
+                } else {
+                    self.buf.push(0x00);
+                }
+            }
+            InstData::Intrinsic { intrinsic, args } => {
+                use Intrinsic::*;
+                if intrinsic_inlined(intrinsic, features) {
+                    if intrinsic == Memset {
+                        self.ins(Instruction::MemoryFill(0));
+                    } else {
+                        self.ins(Instruction::MemoryCopy {
+                            src_mem: 0,
+                            dst_mem: 0,
+                        });
+                    }
+                } else if intrinsic.results().len() == 2 {
+                    let fb = self.values.scratch.frame.ok_or("i128 call without a frame")?;
+                    self.local_get(fb);
+                    for &a in dfg.list(args) {
+                        self.value(cx, a)?;
+                    }
+                    if matches!(intrinsic, I128Shl | I128ShrS | I128ShrU) {
+                        self.i32_const(127);
+                        self.ins(Instruction::I32And);
+                    }
+                    self.call(ctx.runtime(intrinsic)?);
+                    for offset in [0, 8] {
+                        self.local_get(fb);
+                        self.ins(Instruction::I64Load(MemArg {
+                            offset,
+                            align: 3,
+                            target: MemArgTarget::Memory(0),
+                            ordering: None,
+                        }));
+                    }
+                } else {
+                    self.call(ctx.runtime(intrinsic)?);
+                    if matches!(intrinsic, Memcpy | Memmove | Memset) {
+                        self.ins(Instruction::Drop);
+                    }
+                }
+            }
+            InstData::TagName { enum_ref, .. } => {
+                let tmp = self.values.scratch.tmp_i32.ok_or("tag_name without a temporary")?;
+                self.call(ctx.tag_name(enum_ref)?);
+                self.local_tee(tmp);
+                self.ins(Instruction::I32Load(mem32(0)));
+                self.local_get(tmp);
+                self.ins(Instruction::I32Load(mem32(4)));
+            }
+            InstData::Jump { .. }
+            | InstData::BrIf { .. }
+            | InstData::BrTable { .. }
+            | InstData::Return { .. }
+            | InstData::Unreachable => return Err("a terminator inside a block's code".into()),
+        }
+        Ok(())
+    }
+
+    fn sig_type<'s>(&self, cx: &'s FuncCx<'_>, sig: u32) -> Option<&'s u32> {
+        cx.sig_types.get(sig as usize)
+    }
+
+    /// `iN.trunc_sat_fM_*` without the feature: NaN gives 0, out-of-range values saturate,
+    /// others truncate. The operand is on the stack.
+    fn trunc_sat(&mut self, op: ConvertOp) -> Result<()> {
+        use ConvertOp::*;
+        let (signed, trapping) = match op {
+            I32TruncSatF32S => (true, I32TruncF32S),
+            I32TruncSatF32U => (false, I32TruncF32U),
+            I32TruncSatF64S => (true, I32TruncF64S),
+            I32TruncSatF64U => (false, I32TruncF64U),
+            I64TruncSatF32S => (true, I64TruncF32S),
+            I64TruncSatF32U => (false, I64TruncF32U),
+            I64TruncSatF64S => (true, I64TruncF64S),
+            I64TruncSatF64U => (false, I64TruncF64U),
+            _ => return Err("not a saturating truncation".into()),
+        };
+        let wide_int = op.to() == Type::I64;
+        let f64_ = op.from() == Type::F64;
+        let tmp = if f64_ {
+            self.values.scratch.tmp_f64
+        } else {
+            self.values.scratch.tmp_f32
+        }
+        .ok_or("saturating truncation without a temporary")?;
+        let bits: i32 = if wide_int { 64 } else { 32 };
+        let (hi, lo) = if signed {
+            (2f64.powi(bits - 1), -(2f64.powi(bits - 1)))
+        } else {
+            (2f64.powi(bits), -1.0)
+        };
+        let fconst = |s: &mut Self, x: f64| {
+            if f64_ {
+                s.ins(Instruction::F64Const(Ieee64::new(x.to_bits())));
+            } else {
+                s.ins(Instruction::F32Const(Ieee32::new((x as f32).to_bits())));
+            }
+        };
+        let (lt, ge, gt, eq) = if f64_ {
+            (
+                Instruction::F64Lt,
+                Instruction::F64Ge,
+                Instruction::F64Gt,
+                Instruction::F64Eq,
+            )
+        } else {
+            (
+                Instruction::F32Lt,
+                Instruction::F32Ge,
+                Instruction::F32Gt,
+                Instruction::F32Eq,
+            )
+        };
+        let iconst = |s: &mut Self, x: i64| {
+            if wide_int {
+                s.ins(Instruction::I64Const(x));
+            } else {
+                s.i32_const(x as i32);
+            }
+        };
+        self.local_set(tmp);
+        self.local_get(tmp);
+        fconst(self, hi);
+        self.ins(lt.clone());
+        self.local_get(tmp);
+        fconst(self, lo);
+        self.ins(if signed { ge } else { gt.clone() });
+        self.ins(Instruction::I32And);
+        let result = if wide_int {
+            wasm_encoder::ValType::I64
+        } else {
+            wasm_encoder::ValType::I32
+        };
+        self.ins(Instruction::If(BlockType::Result(result)));
+        self.local_get(tmp);
+        self.ins(convert(trapping));
+        self.ins(Instruction::Else);
+        if signed {
+            let (min, max) = if wide_int {
+                (i64::MIN, i64::MAX)
+            } else {
+                (i64::from(i32::MIN), i64::from(i32::MAX))
+            };
+            iconst(self, min);
+            iconst(self, max);
+            self.local_get(tmp);
+            fconst(self, 0.0);
+            self.ins(lt);
+            self.ins(Instruction::Select);
+            iconst(self, 0);
+            self.local_get(tmp);
+            self.local_get(tmp);
+            self.ins(eq);
+            self.ins(Instruction::Select);
+        } else {
+            iconst(self, -1);
+            iconst(self, 0);
+            self.local_get(tmp);
+            fconst(self, 0.0);
+            self.ins(gt);
+            self.ins(Instruction::Select);
+        }
+        self.ins(Instruction::End);
+        Ok(())
+    }
+
+    // Encoding helpers.
+
+    fn ins(&mut self, i: Instruction<'_>) {
+        i.encode(&mut self.buf);
+    }
+
+    fn i32_const(&mut self, x: i32) {
+        self.ins(Instruction::I32Const(x));
+    }
+
+    fn local_get(&mut self, l: u32) {
+        if let Some((pos, ll, end)) = self.last_set
+            && ll == l
+            && end == self.buf.len()
+            && let Some(op) = self.buf.get_mut(pos)
+        {
+            *op = 0x22;
+            self.last_set = None;
+            return;
+        }
+        self.ins(Instruction::LocalGet(l));
+    }
+
+    fn local_set(&mut self, l: u32) {
+        let pos = self.buf.len();
+        self.ins(Instruction::LocalSet(l));
+        self.last_set = Some((pos, l, self.buf.len()));
+    }
+
+    fn local_tee(&mut self, l: u32) {
+        self.ins(Instruction::LocalTee(l));
+    }
+
+    fn global_get(&mut self, g: SymRef) {
+        self.buf.push(0x23);
+        self.reloc_uleb(RelocType::GlobalIndexLeb, g.sym, g.index);
+    }
+
+    fn global_set(&mut self, g: SymRef) {
+        self.buf.push(0x24);
+        self.reloc_uleb(RelocType::GlobalIndexLeb, g.sym, g.index);
+    }
+
+    fn call(&mut self, f: SymRef) {
+        self.buf.push(0x10);
+        self.reloc_uleb(RelocType::FunctionIndexLeb, f.sym, f.index);
+    }
+
+    /// A padded ULEB with a relocation against `index` (a symbol, or a type).
+    fn reloc_uleb(&mut self, ty: RelocType, index: u32, value: u32) {
+        let offset = self.buf.len();
+        self.relocs.push(Reloc {
+            ty,
+            offset: offset as u32,
+            index,
+            addend: 0,
+        });
+        self.buf.extend_from_slice(&[0; 5]);
+        write_uleb5(&mut self.buf[offset..], value);
+    }
+
+    /// A padded SLEB with a relocation against symbol `sym` plus `addend`.
+    fn reloc_sleb(&mut self, ty: RelocType, sym: u32, value: i32, addend: i64) {
+        let offset = self.buf.len();
+        self.relocs.push(Reloc {
+            ty,
+            offset: offset as u32,
+            index: sym,
+            addend: if ty.has_addend() { addend } else { 0 },
+        });
+        self.buf.extend_from_slice(&[0; 5]);
+        write_sleb5(&mut self.buf[offset..], value);
+    }
+}
+
+/// The wasm value type of an IR type.
+pub(crate) fn val_type(ty: Type) -> wasm_encoder::ValType {
+    match ty.canonical() {
+        Type::I64 => wasm_encoder::ValType::I64,
+        Type::F32 => wasm_encoder::ValType::F32,
+        Type::F64 => wasm_encoder::ValType::F64,
+        _ => wasm_encoder::ValType::I32,
+    }
+}
+
+fn mem32(offset: u64) -> MemArg {
+    MemArg {
+        offset,
+        align: 2,
+        target: MemArgTarget::Memory(0),
+        ordering: None,
+    }
+}
+
+/// The memarg of an access of `bytes` bytes: alignment as log2, natural when 0.
+fn memarg(mem: IrMemArg, bytes: u32) -> MemArg {
+    let natural = bytes.max(1).trailing_zeros();
+    let align = if mem.align == 0 {
+        natural
+    } else {
+        mem.align.trailing_zeros().min(natural)
+    };
+    MemArg {
+        offset: u64::from(mem.offset),
+        align,
+        target: MemArgTarget::Memory(0),
+        ordering: None,
+    }
+}
+
+fn load(ty: Type, kind: LoadKind, m: MemArg) -> Option<Instruction<'static>> {
+    use Instruction as I;
+    use LoadKind::*;
+    Some(match (ty.canonical(), kind) {
+        (Type::I32, Full) => I::I32Load(m),
+        (Type::I32, S8) => I::I32Load8S(m),
+        (Type::I32, U8) => I::I32Load8U(m),
+        (Type::I32, S16) => I::I32Load16S(m),
+        (Type::I32, U16) => I::I32Load16U(m),
+        (Type::I64, Full) => I::I64Load(m),
+        (Type::I64, S8) => I::I64Load8S(m),
+        (Type::I64, U8) => I::I64Load8U(m),
+        (Type::I64, S16) => I::I64Load16S(m),
+        (Type::I64, U16) => I::I64Load16U(m),
+        (Type::I64, S32) => I::I64Load32S(m),
+        (Type::I64, U32) => I::I64Load32U(m),
+        (Type::F32, Full) => I::F32Load(m),
+        (Type::F64, Full) => I::F64Load(m),
+        _ => return None,
+    })
+}
+
+fn store(ty: Type, width: StoreWidth, m: MemArg) -> Option<Instruction<'static>> {
+    use Instruction as I;
+    use StoreWidth::*;
+    Some(match (ty.canonical(), width) {
+        (Type::I32, Full) => I::I32Store(m),
+        (Type::I32, W8) => I::I32Store8(m),
+        (Type::I32, W16) => I::I32Store16(m),
+        (Type::I64, Full) => I::I64Store(m),
+        (Type::I64, W8) => I::I64Store8(m),
+        (Type::I64, W16) => I::I64Store16(m),
+        (Type::I64, W32) => I::I64Store32(m),
+        (Type::F32, Full) => I::F32Store(m),
+        (Type::F64, Full) => I::F64Store(m),
+        _ => return None,
+    })
+}
+
+fn unary(op: UnaryOp, ty: Type) -> Option<Instruction<'static>> {
+    use Instruction as I;
+    use UnaryOp::*;
+    Some(match (ty.canonical(), op) {
+        (Type::I32, Clz) => I::I32Clz,
+        (Type::I32, Ctz) => I::I32Ctz,
+        (Type::I32, Popcnt) => I::I32Popcnt,
+        (Type::I32, Eqz) => I::I32Eqz,
+        (Type::I32, Extend8S) => I::I32Extend8S,
+        (Type::I32, Extend16S) => I::I32Extend16S,
+        (Type::I64, Clz) => I::I64Clz,
+        (Type::I64, Ctz) => I::I64Ctz,
+        (Type::I64, Popcnt) => I::I64Popcnt,
+        (Type::I64, Eqz) => I::I64Eqz,
+        (Type::I64, Extend8S) => I::I64Extend8S,
+        (Type::I64, Extend16S) => I::I64Extend16S,
+        (Type::I64, Extend32S) => I::I64Extend32S,
+        (Type::F32, Abs) => I::F32Abs,
+        (Type::F32, Neg) => I::F32Neg,
+        (Type::F32, Ceil) => I::F32Ceil,
+        (Type::F32, Floor) => I::F32Floor,
+        (Type::F32, Trunc) => I::F32Trunc,
+        (Type::F32, Nearest) => I::F32Nearest,
+        (Type::F32, Sqrt) => I::F32Sqrt,
+        (Type::F64, Abs) => I::F64Abs,
+        (Type::F64, Neg) => I::F64Neg,
+        (Type::F64, Ceil) => I::F64Ceil,
+        (Type::F64, Floor) => I::F64Floor,
+        (Type::F64, Trunc) => I::F64Trunc,
+        (Type::F64, Nearest) => I::F64Nearest,
+        (Type::F64, Sqrt) => I::F64Sqrt,
+        _ => return None,
+    })
+}
+
+fn binary(op: BinaryOp, ty: Type) -> Option<Instruction<'static>> {
+    use BinaryOp::*;
+    use Instruction as I;
+    Some(match (ty.canonical(), op) {
+        (Type::I32, Add) => I::I32Add,
+        (Type::I32, Sub) => I::I32Sub,
+        (Type::I32, Mul) => I::I32Mul,
+        (Type::I32, DivS) => I::I32DivS,
+        (Type::I32, DivU) => I::I32DivU,
+        (Type::I32, RemS) => I::I32RemS,
+        (Type::I32, RemU) => I::I32RemU,
+        (Type::I32, And) => I::I32And,
+        (Type::I32, Or) => I::I32Or,
+        (Type::I32, Xor) => I::I32Xor,
+        (Type::I32, Shl) => I::I32Shl,
+        (Type::I32, ShrS) => I::I32ShrS,
+        (Type::I32, ShrU) => I::I32ShrU,
+        (Type::I32, Rotl) => I::I32Rotl,
+        (Type::I32, Rotr) => I::I32Rotr,
+        (Type::I32, Eq) => I::I32Eq,
+        (Type::I32, Ne) => I::I32Ne,
+        (Type::I32, LtS) => I::I32LtS,
+        (Type::I32, LtU) => I::I32LtU,
+        (Type::I32, GtS) => I::I32GtS,
+        (Type::I32, GtU) => I::I32GtU,
+        (Type::I32, LeS) => I::I32LeS,
+        (Type::I32, LeU) => I::I32LeU,
+        (Type::I32, GeS) => I::I32GeS,
+        (Type::I32, GeU) => I::I32GeU,
+        (Type::I64, Add) => I::I64Add,
+        (Type::I64, Sub) => I::I64Sub,
+        (Type::I64, Mul) => I::I64Mul,
+        (Type::I64, DivS) => I::I64DivS,
+        (Type::I64, DivU) => I::I64DivU,
+        (Type::I64, RemS) => I::I64RemS,
+        (Type::I64, RemU) => I::I64RemU,
+        (Type::I64, And) => I::I64And,
+        (Type::I64, Or) => I::I64Or,
+        (Type::I64, Xor) => I::I64Xor,
+        (Type::I64, Shl) => I::I64Shl,
+        (Type::I64, ShrS) => I::I64ShrS,
+        (Type::I64, ShrU) => I::I64ShrU,
+        (Type::I64, Rotl) => I::I64Rotl,
+        (Type::I64, Rotr) => I::I64Rotr,
+        (Type::I64, Eq) => I::I64Eq,
+        (Type::I64, Ne) => I::I64Ne,
+        (Type::I64, LtS) => I::I64LtS,
+        (Type::I64, LtU) => I::I64LtU,
+        (Type::I64, GtS) => I::I64GtS,
+        (Type::I64, GtU) => I::I64GtU,
+        (Type::I64, LeS) => I::I64LeS,
+        (Type::I64, LeU) => I::I64LeU,
+        (Type::I64, GeS) => I::I64GeS,
+        (Type::I64, GeU) => I::I64GeU,
+        (Type::F32, Add) => I::F32Add,
+        (Type::F32, Sub) => I::F32Sub,
+        (Type::F32, Mul) => I::F32Mul,
+        (Type::F32, Div) => I::F32Div,
+        (Type::F32, Min) => I::F32Min,
+        (Type::F32, Max) => I::F32Max,
+        (Type::F32, Copysign) => I::F32Copysign,
+        (Type::F32, Eq) => I::F32Eq,
+        (Type::F32, Ne) => I::F32Ne,
+        (Type::F32, Lt) => I::F32Lt,
+        (Type::F32, Gt) => I::F32Gt,
+        (Type::F32, Le) => I::F32Le,
+        (Type::F32, Ge) => I::F32Ge,
+        (Type::F64, Add) => I::F64Add,
+        (Type::F64, Sub) => I::F64Sub,
+        (Type::F64, Mul) => I::F64Mul,
+        (Type::F64, Div) => I::F64Div,
+        (Type::F64, Min) => I::F64Min,
+        (Type::F64, Max) => I::F64Max,
+        (Type::F64, Copysign) => I::F64Copysign,
+        (Type::F64, Eq) => I::F64Eq,
+        (Type::F64, Ne) => I::F64Ne,
+        (Type::F64, Lt) => I::F64Lt,
+        (Type::F64, Gt) => I::F64Gt,
+        (Type::F64, Le) => I::F64Le,
+        (Type::F64, Ge) => I::F64Ge,
+        _ => return None,
+    })
+}
+
+fn convert(op: ConvertOp) -> Instruction<'static> {
+    use ConvertOp::*;
+    use Instruction as I;
+    match op {
+        I32WrapI64 => I::I32WrapI64,
+        I64ExtendI32S => I::I64ExtendI32S,
+        I64ExtendI32U => I::I64ExtendI32U,
+        I32TruncF32S => I::I32TruncF32S,
+        I32TruncF32U => I::I32TruncF32U,
+        I32TruncF64S => I::I32TruncF64S,
+        I32TruncF64U => I::I32TruncF64U,
+        I64TruncF32S => I::I64TruncF32S,
+        I64TruncF32U => I::I64TruncF32U,
+        I64TruncF64S => I::I64TruncF64S,
+        I64TruncF64U => I::I64TruncF64U,
+        I32TruncSatF32S => I::I32TruncSatF32S,
+        I32TruncSatF32U => I::I32TruncSatF32U,
+        I32TruncSatF64S => I::I32TruncSatF64S,
+        I32TruncSatF64U => I::I32TruncSatF64U,
+        I64TruncSatF32S => I::I64TruncSatF32S,
+        I64TruncSatF32U => I::I64TruncSatF32U,
+        I64TruncSatF64S => I::I64TruncSatF64S,
+        I64TruncSatF64U => I::I64TruncSatF64U,
+        F32ConvertI32S => I::F32ConvertI32S,
+        F32ConvertI32U => I::F32ConvertI32U,
+        F32ConvertI64S => I::F32ConvertI64S,
+        F32ConvertI64U => I::F32ConvertI64U,
+        F64ConvertI32S => I::F64ConvertI32S,
+        F64ConvertI32U => I::F64ConvertI32U,
+        F64ConvertI64S => I::F64ConvertI64S,
+        F64ConvertI64U => I::F64ConvertI64U,
+        F32DemoteF64 => I::F32DemoteF64,
+        F64PromoteF32 => I::F64PromoteF32,
+        I32ReinterpretF32 => I::I32ReinterpretF32,
+        I64ReinterpretF64 => I::I64ReinterpretF64,
+        F32ReinterpretI32 => I::F32ReinterpretI32,
+        F64ReinterpretI64 => I::F64ReinterpretI64,
+    }
+}

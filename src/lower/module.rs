@@ -1,0 +1,803 @@
+//! A whole IR module into one [`Object`]: types, imports, symbols, segments, globals and
+//! init functions around the function bodies that `emit.rs` encodes.
+//!
+//! Steps:
+//! 1. A sequential pass in IR order interns the function types (deduplicated: functions,
+//!    then each function's `call_indirect` signatures, then runtime and tag-name functions)
+//!    and notes what the bodies need: runtime functions, tag-name functions, the stack
+//!    pointer, the TLS base, the table, the memory.
+//! 2. Index spaces: imported functions are the extern IR functions in IR order, then the
+//!    runtime functions (by [`Intrinsic`] order), then the tag-name functions (by enum
+//!    order); defined functions follow in IR order. Globals likewise: extern IR globals,
+//!    `__stack_pointer`, `__tls_base`, then defined ones. An IR item that already has such
+//!    a name (`extern global @__stack_pointer: ptr mut`, `extern func @memset(...)`) is used
+//!    when its kind and type fit, and is an error otherwise.
+//! 3. Symbols: one per IR function, global and data object in IR order, then the synthetic
+//!    ones (stack pointer, TLS base, table, runtime functions, tag-name functions).
+//! 4. The defined functions are lowered in parallel (rayon, one reusable worker state per
+//!    thread); results are collected in IR order, so the output is deterministic.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use cranelift_entity::SecondaryMap;
+use indexmap::IndexMap;
+use rayon::prelude::*;
+
+use super::LowerOptions;
+use super::emit::{EmitError, Emitter};
+use super::error::LowerError;
+use super::reducible::make_reducible;
+use super::structure::Structurer;
+use super::structured::Node;
+use super::values::intrinsic_inlined;
+use crate::ir::{
+    DataItem, DataRef, DataSection, EnumRef, FuncRef, GlobalRef, InstData, Intrinsic, Item,
+    Linkage, Module, Signature, Type,
+};
+use crate::object::{
+    ConstExpr, DataDef, EnumInfo, Feature, Func, FuncType, Global, Import, ImportKind, InitFunc,
+    Object, Reloc, RelocType, SYM_EXPLICIT_NAME, SYM_EXPORTED, SYM_HIDDEN, SYM_LOCAL,
+    SYM_NO_STRIP, SYM_TLS, SYM_UNDEFINED, Segment, SegmentData, Symbol, SymbolKind, ValType,
+};
+
+/// A symbol and the index of what it names, in this object's index space.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub(crate) struct SymRef {
+    /// Symbol index.
+    pub sym: u32,
+    /// Function or global index.
+    pub index: u32,
+}
+
+/// What the encoder of every function reads: symbols and indices of the module.
+pub(crate) struct Ctx<'m> {
+    /// The module.
+    pub module: &'m Module,
+    /// Target features.
+    pub features: crate::target::Features,
+    /// Type index of each function.
+    pub func_type: SecondaryMap<FuncRef, u32>,
+    funcs: SecondaryMap<FuncRef, Option<SymRef>>,
+    globals: SecondaryMap<GlobalRef, Option<SymRef>>,
+    data: SecondaryMap<DataRef, Option<u32>>,
+    runtime: Vec<Option<SymRef>>,
+    tag_names: SecondaryMap<EnumRef, Option<SymRef>>,
+    /// `__stack_pointer`.
+    pub stack_pointer: Option<SymRef>,
+    /// `__tls_base`.
+    pub tls_base: Option<SymRef>,
+    /// `__indirect_function_table` (symbol index).
+    pub table: Option<u32>,
+}
+
+impl Ctx<'_> {
+    pub(crate) fn func(&self, f: FuncRef) -> Result<SymRef, EmitError> {
+        self.funcs
+            .get(f)
+            .copied()
+            .flatten()
+            .ok_or_else(|| EmitError::Structure(format!("call of unknown function {f}")))
+    }
+
+    pub(crate) fn global(&self, g: GlobalRef) -> Result<SymRef, EmitError> {
+        self.globals
+            .get(g)
+            .copied()
+            .flatten()
+            .ok_or_else(|| EmitError::Structure(format!("unknown global {g}")))
+    }
+
+    pub(crate) fn data(&self, d: DataRef) -> Result<u32, EmitError> {
+        self.data
+            .get(d)
+            .copied()
+            .flatten()
+            .ok_or_else(|| EmitError::Structure(format!("unknown data object {d}")))
+    }
+
+    pub(crate) fn runtime(&self, i: Intrinsic) -> Result<SymRef, EmitError> {
+        self.runtime
+            .get(i as usize)
+            .copied()
+            .flatten()
+            .ok_or_else(|| EmitError::Structure(format!("no symbol for {}", i.symbol())))
+    }
+
+    pub(crate) fn tag_name(&self, e: EnumRef) -> Result<SymRef, EmitError> {
+        self.tag_names
+            .get(e)
+            .copied()
+            .flatten()
+            .ok_or_else(|| EmitError::Structure(format!("no tag-name function for {e}")))
+    }
+}
+
+fn obj_type(ty: Type) -> ValType {
+    match ty.canonical() {
+        Type::I64 => ValType::I64,
+        Type::F32 => ValType::F32,
+        Type::F64 => ValType::F64,
+        _ => ValType::I32,
+    }
+}
+
+fn func_type(sig: &Signature) -> FuncType {
+    FuncType {
+        params: sig.params.iter().map(|&t| obj_type(t)).collect(),
+        results: sig.results.iter().map(|&t| obj_type(t)).collect(),
+    }
+}
+
+/// The C ABI type of a runtime function on wasm32.
+fn runtime_type(i: Intrinsic) -> FuncType {
+    use ValType::*;
+    match i {
+        Intrinsic::Memcpy | Intrinsic::Memmove | Intrinsic::Memset => FuncType {
+            params: vec![I32, I32, I32],
+            results: vec![I32],
+        },
+        _ if i.results().len() == 2 => FuncType {
+            params: std::iter::once(I32)
+                .chain(i.params().iter().map(|&t| obj_type(t)))
+                .collect(),
+            results: vec![],
+        },
+        _ => FuncType {
+            params: i.params().iter().map(|&t| obj_type(t)).collect(),
+            results: i.results().iter().map(|&t| obj_type(t)).collect(),
+        },
+    }
+}
+
+/// The symbol flags of a linkage.
+fn linkage_flags(l: &Linkage) -> u32 {
+    match l {
+        Linkage::Local => SYM_LOCAL,
+        Linkage::Public => SYM_HIDDEN,
+        Linkage::Export => SYM_EXPORTED | SYM_NO_STRIP,
+        Linkage::Extern(_) => SYM_UNDEFINED,
+    }
+}
+
+/// The import module and field of an extern item, and whether the field differs from the
+/// symbol name.
+fn import_of(name: &str, l: &Linkage) -> (String, String, bool) {
+    match l {
+        Linkage::Extern(Some(imp)) => (imp.module.clone(), imp.name.clone(), imp.name != name),
+        _ => ("env".to_string(), name.to_string(), false),
+    }
+}
+
+/// Interns function types in first-seen order.
+#[derive(Default)]
+struct Types(IndexMap<FuncType, u32>);
+
+impl Types {
+    fn intern(&mut self, t: FuncType) -> u32 {
+        let n = self.0.len() as u32;
+        *self.0.entry(t).or_insert(n)
+    }
+}
+
+/// Per-thread lowering state.
+#[derive(Default)]
+struct Worker {
+    emitter: Emitter,
+    structurer: Structurer,
+    nodes: Vec<Node>,
+}
+
+impl Worker {
+    fn lower(&mut self, ctx: &Ctx<'_>, f: FuncRef, sig_types: &[u32]) -> Result<Func<'static>, LowerError> {
+        let name = || ctx.module.decls.funcs[f].name.clone();
+        let body = ctx
+            .module
+            .bodies
+            .get(f)
+            .ok_or_else(|| LowerError::Structure {
+                func: name(),
+                message: "no body".into(),
+            })?;
+        let reduced = make_reducible(body);
+        let func = reduced.as_ref().unwrap_or(body);
+        self.structurer
+            .run(func, &mut self.nodes)
+            .map_err(|e| LowerError::Structure {
+                func: name(),
+                message: e.to_string(),
+            })?;
+        self.emitter
+            .lower(ctx, f, func, &self.nodes, sig_types)
+            .map_err(|e| match e {
+                EmitError::Structure(message) => LowerError::Structure {
+                    func: name(),
+                    message,
+                },
+                EmitError::Frame(size) => LowerError::FrameTooLarge { func: name(), size },
+            })
+    }
+}
+
+/// What the bodies need, found by the first pass.
+#[derive(Default)]
+struct Needs {
+    runtime: Vec<bool>,
+    tag_names: SecondaryMap<EnumRef, bool>,
+    stack_pointer: bool,
+    tls_base: bool,
+    table: bool,
+    memory: bool,
+}
+
+/// Lowers a verified module to an object. See the module documentation.
+pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'static>, LowerError> {
+    let features = opts.features;
+    let decls = &module.decls;
+    let mut types = Types::default();
+    let mut ctx = Ctx {
+        module,
+        features,
+        func_type: SecondaryMap::new(),
+        funcs: SecondaryMap::new(),
+        globals: SecondaryMap::new(),
+        data: SecondaryMap::new(),
+        runtime: vec![None; Intrinsic::ALL.len()],
+        tag_names: SecondaryMap::new(),
+        stack_pointer: None,
+        tls_base: None,
+        table: None,
+    };
+    let mut needs = Needs {
+        runtime: vec![false; Intrinsic::ALL.len()],
+        ..Needs::default()
+    };
+
+    // 1. Types and needs, in IR order.
+    let mut defined: Vec<FuncRef> = Vec::new();
+    let mut sig_types: Vec<Vec<u32>> = Vec::new();
+    for item in &module.items {
+        let Item::Func(f) = *item else { continue };
+        let decl = &decls.funcs[f];
+        if decl.sig.results.len() > 1 && !features.multivalue {
+            return Err(LowerError::MissingFeature {
+                func: decl.name.clone(),
+                what: format!("returns {} values", decl.sig.results.len()),
+                feature: "multivalue",
+            });
+        }
+        ctx.func_type[f] = types.intern(func_type(&decl.sig));
+        if decl.linkage.is_extern() {
+            continue;
+        }
+        defined.push(f);
+        let body = &module.bodies[f];
+        let mut sigs = Vec::with_capacity(body.dfg.sigs.len());
+        for sig in body.dfg.sigs.values() {
+            if sig.results.len() > 1 && !features.multivalue {
+                return Err(LowerError::MissingFeature {
+                    func: decl.name.clone(),
+                    what: format!("calls indirectly a function returning {} values", sig.results.len()),
+                    feature: "multivalue",
+                });
+            }
+            sigs.push(types.intern(func_type(sig)));
+        }
+        sig_types.push(sigs);
+        if !body.stack_slots.is_empty() {
+            needs.memory = true;
+        }
+        for &b in &body.layout {
+            for &inst in &body.dfg.blocks[b].insts {
+                match body.dfg.insts[inst] {
+                    InstData::Intrinsic { intrinsic, .. } => {
+                        needs.memory |= matches!(
+                            intrinsic,
+                            Intrinsic::Memcpy | Intrinsic::Memmove | Intrinsic::Memset
+                        ) || intrinsic.results().len() == 2;
+                        if intrinsic.results().len() == 2 {
+                            needs.stack_pointer = true;
+                        }
+                        if !intrinsic_inlined(intrinsic, features) {
+                            needs.runtime[intrinsic as usize] = true;
+                        }
+                    }
+                    InstData::MemoryCopy { .. } => {
+                        needs.memory = true;
+                        if !features.bulk_memory {
+                            needs.runtime[Intrinsic::Memmove as usize] = true;
+                        }
+                    }
+                    InstData::MemoryFill { .. } => {
+                        needs.memory = true;
+                        if !features.bulk_memory {
+                            needs.runtime[Intrinsic::Memset as usize] = true;
+                        }
+                    }
+                    InstData::TagName { enum_ref, .. } => {
+                        needs.memory = true;
+                        if decls.enums.get(enum_ref).is_some() {
+                            needs.tag_names[enum_ref] = true;
+                        }
+                    }
+                    InstData::StackAddr { .. } => {
+                        needs.stack_pointer = true;
+                        needs.memory = true;
+                    }
+                    InstData::TlsAddr { .. } => {
+                        needs.tls_base = true;
+                        needs.memory = true;
+                    }
+                    InstData::CallIndirect { .. } => needs.table = true,
+                    InstData::Load { .. }
+                    | InstData::Store { .. }
+                    | InstData::MemorySize
+                    | InstData::MemoryGrow { .. }
+                    | InstData::DataAddr { .. } => needs.memory = true,
+                    _ => {}
+                }
+            }
+        }
+    }
+    if decls.data.values().any(|d| !d.linkage.is_extern()) {
+        needs.memory = true;
+    }
+
+    // Names of IR items, for the synthetic symbols.
+    let mut names: HashMap<&str, Item> = HashMap::new();
+    for &item in &module.items {
+        if !matches!(item, Item::Enum(_)) {
+            names.entry(module.item_name(item)).or_insert(item);
+        }
+    }
+    let conflict = |name: &str, reason: &str| LowerError::SymbolConflict {
+        name: name.to_string(),
+        reason: reason.to_string(),
+    };
+
+    // 2. Function index space.
+    let mut imports: Vec<Import<'static>> = Vec::new();
+    if needs.memory {
+        imports.push(Import {
+            module: "env".into(),
+            name: "__linear_memory".into(),
+            kind: ImportKind::Memory {
+                min: 0,
+                max: None,
+                shared: false,
+                memory64: false,
+            },
+        });
+    }
+    let mut func_imports: Vec<Import<'static>> = Vec::new();
+    for item in &module.items {
+        if let Item::Func(f) = *item
+            && decls.funcs[f].linkage.is_extern()
+        {
+            let d = &decls.funcs[f];
+            let (m, n, _) = import_of(&d.name, &d.linkage);
+            ctx.funcs[f] = Some(SymRef {
+                sym: 0,
+                index: func_imports.len() as u32,
+            });
+            func_imports.push(Import {
+                module: m.into(),
+                name: n.into(),
+                kind: ImportKind::Func(ctx.func_type[f]),
+            });
+        }
+    }
+    // Runtime and tag-name functions: reuse an IR function of that name and type, or import.
+    enum Synth {
+        Reuse(FuncRef),
+        New(u32),
+    }
+    let mut synth_funcs: Vec<(String, u32, Synth)> = Vec::new();
+    let mut runtime_slot: Vec<Option<usize>> = vec![None; Intrinsic::ALL.len()];
+    for (k, &i) in Intrinsic::ALL.iter().enumerate() {
+        if !needs.runtime[k] {
+            continue;
+        }
+        let ty = runtime_type(i);
+        let name = i.symbol();
+        let how = match names.get(name) {
+            Some(&Item::Func(f)) if func_type(&decls.funcs[f].sig) == ty => Synth::Reuse(f),
+            Some(_) => {
+                return Err(conflict(
+                    name,
+                    &format!("has another kind or type than the runtime function {name} lowering calls"),
+                ));
+            }
+            None => {
+                let t = types.intern(ty);
+                func_imports.push(Import {
+                    module: "env".into(),
+                    name: name.to_string().into(),
+                    kind: ImportKind::Func(t),
+                });
+                Synth::New(func_imports.len() as u32 - 1)
+            }
+        };
+        runtime_slot[k] = Some(synth_funcs.len());
+        synth_funcs.push((name.to_string(), 0, how));
+    }
+    let mut tag_slot: SecondaryMap<EnumRef, Option<usize>> = SecondaryMap::new();
+    for (e, decl) in decls.enums.iter() {
+        if !needs.tag_names[e] {
+            continue;
+        }
+        let name = format!("__kiln_tag_name.{}", decl.name);
+        let ty = FuncType {
+            params: vec![obj_type(decl.tag.value_type())],
+            results: vec![ValType::I32],
+        };
+        let how = match names.get(name.as_str()) {
+            Some(&Item::Func(f)) if func_type(&decls.funcs[f].sig) == ty => Synth::Reuse(f),
+            Some(_) => return Err(conflict(&name, "is the tag-name function of an enum")),
+            None => {
+                let t = types.intern(ty);
+                func_imports.push(Import {
+                    module: "env".into(),
+                    name: name.clone().into(),
+                    kind: ImportKind::Func(t),
+                });
+                Synth::New(func_imports.len() as u32 - 1)
+            }
+        };
+        tag_slot[e] = Some(synth_funcs.len());
+        synth_funcs.push((name, 0, how));
+    }
+    let num_imported_funcs = func_imports.len() as u32;
+    for (pos, &f) in defined.iter().enumerate() {
+        ctx.funcs[f] = Some(SymRef {
+            sym: 0,
+            index: num_imported_funcs + pos as u32,
+        });
+    }
+
+    // Global index space.
+    let mut global_imports: Vec<Import<'static>> = Vec::new();
+    let mut defined_globals: Vec<GlobalRef> = Vec::new();
+    for item in &module.items {
+        let Item::Global(g) = *item else { continue };
+        let d = &decls.globals[g];
+        if d.linkage.is_extern() {
+            let (m, n, _) = import_of(&d.name, &d.linkage);
+            ctx.globals[g] = Some(SymRef {
+                sym: 0,
+                index: global_imports.len() as u32,
+            });
+            global_imports.push(Import {
+                module: m.into(),
+                name: n.into(),
+                kind: ImportKind::Global {
+                    ty: obj_type(d.ty),
+                    mutable: d.mutable,
+                },
+            });
+        } else {
+            defined_globals.push(g);
+        }
+    }
+    // (name, mutable, needed) -> Some(Ok(reused global)) / Some(Err(import index))
+    let mut synth_global = |name: &str, mutable: bool, needed: bool| -> Result<Option<Result<GlobalRef, u32>>, LowerError> {
+        if !needed {
+            return Ok(None);
+        }
+        match names.get(name) {
+            Some(&Item::Global(g))
+                if decls.globals[g].ty.canonical() == Type::I32
+                    && decls.globals[g].mutable == mutable =>
+            {
+                Ok(Some(Ok(g)))
+            }
+            Some(_) => Err(conflict(
+                name,
+                &format!(
+                    "must be an i32 {}global, as lowering uses it",
+                    if mutable { "mutable " } else { "immutable " }
+                ),
+            )),
+            None => {
+                global_imports.push(Import {
+                    module: "env".into(),
+                    name: name.to_string().into(),
+                    kind: ImportKind::Global {
+                        ty: ValType::I32,
+                        mutable,
+                    },
+                });
+                Ok(Some(Err(global_imports.len() as u32 - 1)))
+            }
+        }
+    };
+    let sp_how = synth_global("__stack_pointer", true, needs.stack_pointer)?;
+    let tls_how = synth_global("__tls_base", false, needs.tls_base)?;
+    if needs.table && names.contains_key("__indirect_function_table") {
+        return Err(conflict(
+            "__indirect_function_table",
+            "is the table that call_indirect uses",
+        ));
+    }
+    let num_imported_globals = global_imports.len() as u32;
+    for (pos, &g) in defined_globals.iter().enumerate() {
+        ctx.globals[g] = Some(SymRef {
+            sym: 0,
+            index: num_imported_globals + pos as u32,
+        });
+    }
+
+    // 3. Symbols and segments, in IR order.
+    let mut symbols: Vec<Symbol<'static>> = Vec::new();
+    let mut segments: Vec<Segment<'static>> = Vec::new();
+    let mut globals: Vec<Global> = Vec::new();
+    let mut data_items: Vec<DataRef> = Vec::new();
+    for item in &module.items {
+        let sym = symbols.len() as u32;
+        match *item {
+            Item::Func(f) => {
+                let d = &decls.funcs[f];
+                let Some(r) = ctx.funcs[f].as_mut() else {
+                    continue;
+                };
+                r.sym = sym;
+                let mut flags = linkage_flags(&d.linkage);
+                if import_of(&d.name, &d.linkage).2 {
+                    flags |= SYM_EXPLICIT_NAME;
+                }
+                symbols.push(Symbol {
+                    name: d.name.clone().into(),
+                    flags,
+                    kind: SymbolKind::Function(r.index),
+                });
+            }
+            Item::Global(g) => {
+                let d = &decls.globals[g];
+                let Some(r) = ctx.globals[g].as_mut() else {
+                    continue;
+                };
+                r.sym = sym;
+                let mut flags = linkage_flags(&d.linkage);
+                if import_of(&d.name, &d.linkage).2 {
+                    flags |= SYM_EXPLICIT_NAME;
+                }
+                if !d.linkage.is_extern() {
+                    globals.push(Global {
+                        ty: obj_type(d.ty),
+                        mutable: d.mutable,
+                        init: match d.ty.canonical() {
+                            Type::I64 => ConstExpr::I64(d.init as i64),
+                            Type::F32 => ConstExpr::F32(d.init as u32),
+                            Type::F64 => ConstExpr::F64(d.init),
+                            _ => ConstExpr::I32(d.init as u32 as i32),
+                        },
+                    });
+                }
+                symbols.push(Symbol {
+                    name: d.name.clone().into(),
+                    flags,
+                    kind: SymbolKind::Global(r.index),
+                });
+            }
+            Item::Data(dr) => {
+                let d = &decls.data[dr];
+                ctx.data[dr] = Some(sym);
+                let mut flags = linkage_flags(&d.linkage);
+                if d.section.is_tls() {
+                    flags |= SYM_TLS;
+                }
+                let kind = if d.linkage.is_extern() {
+                    SymbolKind::Data(None)
+                } else {
+                    data_items.push(dr);
+                    SymbolKind::Data(Some(DataDef {
+                        segment: segments.len() as u32,
+                        offset: 0,
+                        size: d.size(),
+                    }))
+                };
+                if !d.linkage.is_extern() {
+                    // Contents are filled below, once every data symbol is known.
+                    segments.push(Segment {
+                        name: match &d.section {
+                            DataSection::Rodata => format!(".rodata.{}", d.name),
+                            DataSection::Data => format!(".data.{}", d.name),
+                            DataSection::Bss => format!(".bss.{}", d.name),
+                            DataSection::Tdata => format!(".tdata.{}", d.name),
+                            DataSection::Tbss => format!(".tbss.{}", d.name),
+                            DataSection::Named(s) => s.clone(),
+                        }
+                        .into(),
+                        align_log2: d.align.max(1).trailing_zeros(),
+                        flags: if d.section.is_tls() {
+                            crate::object::SEG_TLS
+                        } else {
+                            0
+                        },
+                        data: SegmentData::Zero(0),
+                        relocs: Vec::new(),
+                    });
+                }
+                symbols.push(Symbol {
+                    name: d.name.clone().into(),
+                    flags,
+                    kind,
+                });
+            }
+            Item::Enum(_) => {}
+        }
+    }
+    // Synthetic symbols.
+    let synth_global_sym = |how: Option<Result<GlobalRef, u32>>, name: &str, symbols: &mut Vec<Symbol<'static>>| -> Option<SymRef> {
+        match how? {
+            Ok(g) => ctx.globals[g],
+            Err(index) => {
+                symbols.push(Symbol {
+                    name: name.to_string().into(),
+                    flags: SYM_UNDEFINED,
+                    kind: SymbolKind::Global(index),
+                });
+                Some(SymRef {
+                    sym: symbols.len() as u32 - 1,
+                    index,
+                })
+            }
+        }
+    };
+    ctx.stack_pointer = synth_global_sym(sp_how, "__stack_pointer", &mut symbols);
+    ctx.tls_base = synth_global_sym(tls_how, "__tls_base", &mut symbols);
+    let mut table_import = None;
+    if needs.table {
+        ctx.table = Some(symbols.len() as u32);
+        symbols.push(Symbol {
+            name: "__indirect_function_table".into(),
+            flags: SYM_UNDEFINED | SYM_NO_STRIP,
+            kind: SymbolKind::Table(0),
+        });
+        table_import = Some(Import {
+            module: "env".into(),
+            name: "__indirect_function_table".into(),
+            kind: ImportKind::Table {
+                elem: ValType::FuncRef,
+                min: 0,
+                max: None,
+            },
+        });
+    }
+    for (name, sym, how) in &mut synth_funcs {
+        match *how {
+            Synth::Reuse(f) => {
+                *sym = ctx.funcs[f].map_or(0, |r| r.sym);
+            }
+            Synth::New(index) => {
+                *sym = symbols.len() as u32;
+                symbols.push(Symbol {
+                    name: name.clone().into(),
+                    flags: SYM_UNDEFINED,
+                    kind: SymbolKind::Function(index),
+                });
+            }
+        }
+    }
+    let synth_ref = |slot: usize| -> Option<SymRef> {
+        let (_, sym, how) = synth_funcs.get(slot)?;
+        Some(match *how {
+            Synth::Reuse(f) => ctx.funcs[f]?,
+            Synth::New(index) => SymRef { sym: *sym, index },
+        })
+    };
+    for (k, slot) in runtime_slot.iter().enumerate() {
+        ctx.runtime[k] = slot.and_then(synth_ref);
+    }
+    let mut enums = Vec::new();
+    for (e, slot) in tag_slot.iter() {
+        if let Some(r) = slot.and_then(synth_ref) {
+            ctx.tag_names[e] = Some(r);
+            let d = &decls.enums[e];
+            enums.push(EnumInfo {
+                symbol: r.sym,
+                tag: d.tag,
+                variants: d.variants.iter().map(|v| (v.name.clone(), v.value)).collect(),
+            });
+        }
+    }
+
+    // Segment contents.
+    for (seg, &dr) in segments.iter_mut().zip(&data_items) {
+        let d = &decls.data[dr];
+        if d.section.is_zero() {
+            seg.data = SegmentData::Zero(d.zero_size);
+            continue;
+        }
+        let mut bytes = Vec::with_capacity(d.size() as usize);
+        for item in &d.items {
+            match item {
+                DataItem::Int { bytes: n, value } => {
+                    let n = usize::from(*n).min(8);
+                    bytes.extend_from_slice(&value.to_le_bytes()[..n]);
+                }
+                DataItem::F32(b) => bytes.extend_from_slice(&b.to_le_bytes()),
+                DataItem::F64(b) => bytes.extend_from_slice(&b.to_le_bytes()),
+                DataItem::Bytes(b) => bytes.extend_from_slice(b),
+                DataItem::Zero(n) => bytes.resize(bytes.len() + *n as usize, 0),
+                DataItem::DataAddr { data, offset } => {
+                    let sym = ctx.data.get(*data).copied().flatten().ok_or_else(|| {
+                        conflict(&d.name, "points to an unknown data object")
+                    })?;
+                    seg.relocs.push(Reloc {
+                        ty: RelocType::MemoryAddrI32,
+                        offset: bytes.len() as u32,
+                        index: sym,
+                        addend: *offset,
+                    });
+                    bytes.extend_from_slice(&(*offset as u32).to_le_bytes());
+                }
+                DataItem::FuncAddr(f) => {
+                    let r = ctx
+                        .funcs
+                        .get(*f)
+                        .copied()
+                        .flatten()
+                        .ok_or_else(|| conflict(&d.name, "points to an unknown function"))?;
+                    seg.relocs.push(Reloc {
+                        ty: RelocType::TableIndexI32,
+                        offset: bytes.len() as u32,
+                        index: r.sym,
+                        addend: 0,
+                    });
+                    bytes.extend_from_slice(&0u32.to_le_bytes());
+                }
+            }
+        }
+        seg.data = SegmentData::Bytes(bytes.into());
+    }
+
+    // 4. Function bodies, in parallel.
+    let ctx = ctx;
+    let results: Vec<Result<Func<'static>, LowerError>> = defined
+        .par_iter()
+        .zip(sig_types.par_iter())
+        .map_init(Worker::default, |w, (&f, sigs)| w.lower(&ctx, f, sigs))
+        .collect();
+    let mut funcs = Vec::with_capacity(results.len());
+    for r in results {
+        funcs.push(r?);
+    }
+
+    let mut init_funcs = Vec::new();
+    for &f in &defined {
+        if let (Some(priority), Some(r)) = (decls.funcs[f].ctor, ctx.funcs[f]) {
+            init_funcs.push(InitFunc {
+                priority,
+                symbol: r.sym,
+            });
+        }
+    }
+
+    imports.extend(func_imports);
+    imports.extend(global_imports);
+    imports.extend(table_import);
+    Ok(Object {
+        path: opts.path.clone(),
+        types: types.0.into_keys().collect(),
+        imports,
+        funcs,
+        globals,
+        segments,
+        symbols,
+        init_funcs,
+        comdats: Vec::new(),
+        customs: Vec::new(),
+        features: features
+            .flags()
+            .iter()
+            .filter(|(_, on)| *on)
+            .map(|(name, _)| Feature {
+                prefix: b'+',
+                name: name.to_string(),
+            })
+            .collect(),
+        exports: Vec::<(Cow<'static, str>, u32)>::new(),
+        enums,
+    })
+}

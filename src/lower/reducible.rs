@@ -1,0 +1,520 @@
+//! Making a CFG reducible: an IR-to-IR transform that gives every loop a single entry by
+//! routing the entries of each multi-entry strongly connected region through a dispatch
+//! block.
+//!
+//! The decomposition is the usual loop-nesting one, on explicit stacks: a region is a set of
+//! blocks with a header (the whole reachable function has none); the strongly connected
+//! components of the region without its header (Tarjan, iterative) are its loops. A loop
+//! entered at one block becomes a region headed by it; a loop with several entries gets a
+//! dispatcher `d(label: i32, slots...)` with one slot parameter per parameter of each entry,
+//! ending in `br_table label, [entry0(slots0), ...], entryK(slotsK)`, and every edge that
+//! enters the loop from outside goes to `d` instead, with the entry's label, its arguments
+//! in that entry's slots and zero constants in the others. The constants need instructions:
+//! a `jump` source gets them before its terminator, a `br_if`/`br_table` arm gets a new edge
+//! block holding them (arms of one terminator with the same entry and arguments share it; a
+//! modified `br_table` gets its own copy of the jump table, so shared tables stay intact).
+//! When the function's entry block is one of the entries, a new entry block that jumps to it
+//! is put first. The loop plus its dispatcher is then a region headed by the dispatcher, and
+//! the inner loops are handled the same way.
+//!
+//! The result verifies and behaves like the input (new values are block parameters and
+//! constants; every rerouted path reaches the same entry with the same arguments). It grows
+//! by one block per multi-entry loop and at most one block and a few constants per rerouted
+//! edge. New blocks go at the end of the layout, except a new entry block.
+
+use cranelift_entity::SecondaryMap;
+
+use super::cfg::Cfg;
+use crate::ir::{
+    Block, BlockCall, Function, Inst, InstData, JumpTable, JumpTableData, Type, Value,
+};
+
+/// Rounds of decomposition before giving up (one is enough in theory; the loop is a guard).
+const MAX_ROUNDS: usize = 8;
+
+/// Returns `None` if `func`'s reachable CFG is reducible, else an equivalent function whose
+/// CFG is reducible.
+pub fn make_reducible(func: &Function) -> Option<Function> {
+    let mut cfg = Cfg::compute(func);
+    if cfg.is_reducible() {
+        return None;
+    }
+    let mut f = func.clone();
+    let mut r = Reducer::default();
+    for _ in 0..MAX_ROUNDS {
+        r.round(&mut f, &cfg);
+        cfg.recompute(&f);
+        if cfg.is_reducible() {
+            break;
+        }
+    }
+    Some(f)
+}
+
+/// An edge entering a loop: destination `dest` of `from`'s terminator, or the function start.
+#[derive(Copy, Clone, Debug)]
+struct Entering {
+    /// The loop (component id).
+    comp: u32,
+    /// Source block; `None` for the function start.
+    from: Option<Block>,
+    /// Destination number.
+    dest: u32,
+    /// The entry block.
+    to: Block,
+}
+
+/// A region to decompose: its blocks and its header.
+struct Region {
+    /// Member blocks (the header included).
+    members: Vec<Block>,
+    /// The header, whose in-edges from the region are ignored.
+    header: Option<Block>,
+}
+
+/// Scratch of the transform.
+#[derive(Default)]
+struct Reducer {
+    /// Region stamp of each block (in the region being split, header excluded).
+    mark: SecondaryMap<Block, u32>,
+    /// Current stamp.
+    stamp: u32,
+    /// Tarjan: visit stamp.
+    visited: SecondaryMap<Block, u32>,
+    /// Tarjan: DFS index (global counter).
+    index: SecondaryMap<Block, u32>,
+    /// Tarjan: lowlink.
+    low: SecondaryMap<Block, u32>,
+    /// Tarjan: on the component stack.
+    on_stack: SecondaryMap<Block, bool>,
+    /// Component id of each block (global counter).
+    comp: SecondaryMap<Block, u32>,
+    /// Next DFS index.
+    counter: u32,
+    /// Next component id.
+    comps: u32,
+    /// Entry number of a block within its loop, valid when `entry_stamp` matches.
+    entry_no: SecondaryMap<Block, u32>,
+    /// Stamp for `entry_no`.
+    entry_stamp: SecondaryMap<Block, u32>,
+    /// Regions to do.
+    regions: Vec<Region>,
+    /// Jump tables this transform made (copies it may modify in place).
+    owned: SecondaryMap<JumpTable, bool>,
+}
+
+impl Reducer {
+    /// One full decomposition of `f`, whose graph `cfg` describes.
+    fn round(&mut self, f: &mut Function, cfg: &Cfg) {
+        let members: Vec<Block> = cfg
+            .rpo_order()
+            .iter()
+            .filter_map(|&n| cfg.block(n as usize))
+            .collect();
+        self.regions.push(Region {
+            members,
+            header: None,
+        });
+        while let Some(region) = self.regions.pop() {
+            self.split(f, region);
+        }
+    }
+
+    /// Finds the loops of `region`, dispatches the multi-entry ones, queues them all.
+    fn split(&mut self, f: &mut Function, region: Region) {
+        self.stamp += 1;
+        let stamp = self.stamp;
+        for &b in &region.members {
+            if Some(b) != region.header {
+                self.mark[b] = stamp;
+            }
+        }
+        let inside = |mark: &SecondaryMap<Block, u32>, b: Block| mark[b] == stamp;
+
+        // Strongly connected components, iterative Tarjan.
+        let mut sccs: Vec<(u32, Vec<Block>)> = Vec::new();
+        let mut stack: Vec<Block> = Vec::new();
+        let mut calls: Vec<(Block, usize)> = Vec::new();
+        for &root in &region.members {
+            if !inside(&self.mark, root) || self.visited[root] == stamp {
+                continue;
+            }
+            self.visit(root, stamp, &mut stack, &mut calls);
+            while let Some(&(v, i)) = calls.last() {
+                if let Some(w) = dest(f, v, i).map(|d| d.block) {
+                    if let Some(top) = calls.last_mut() {
+                        top.1 += 1;
+                    }
+                    if !inside(&self.mark, w) {
+                        continue;
+                    }
+                    if self.visited[w] != stamp {
+                        self.visit(w, stamp, &mut stack, &mut calls);
+                    } else if self.on_stack[w] {
+                        self.low[v] = self.low[v].min(self.index[w]);
+                    }
+                } else {
+                    calls.pop();
+                    if let Some(&(u, _)) = calls.last() {
+                        self.low[u] = self.low[u].min(self.low[v]);
+                    }
+                    if self.low[v] == self.index[v] {
+                        let id = self.comps;
+                        self.comps += 1;
+                        let mut members = Vec::new();
+                        while let Some(w) = stack.pop() {
+                            self.on_stack[w] = false;
+                            self.comp[w] = id;
+                            members.push(w);
+                            if w == v {
+                                break;
+                            }
+                        }
+                        let looping = members.len() > 1
+                            || (0..).map_while(|i| dest(f, v, i)).any(|d| d.block == v);
+                        if looping {
+                            sccs.push((id, members));
+                        }
+                    }
+                }
+            }
+        }
+        if sccs.is_empty() {
+            return;
+        }
+
+        // Edges entering each component from the rest of the region (header included).
+        let mut entering: Vec<Entering> = Vec::new();
+        if let Some(start) = f.entry()
+            && inside(&self.mark, start)
+        {
+            entering.push(Entering {
+                comp: self.comp[start],
+                from: None,
+                dest: 0,
+                to: start,
+            });
+        }
+        for &u in &region.members {
+            let from_header = Some(u) == region.header;
+            for i in 0.. {
+                let Some(d) = dest(f, u, i) else { break };
+                let w = d.block;
+                if inside(&self.mark, w) && (from_header || self.comp[u] != self.comp[w]) {
+                    entering.push(Entering {
+                        comp: self.comp[w],
+                        from: Some(u),
+                        dest: i as u32,
+                        to: w,
+                    });
+                }
+            }
+        }
+        entering.sort_by_key(|e| e.comp);
+
+        for (id, members) in sccs {
+            let lo = entering.partition_point(|e| e.comp < id);
+            let hi = entering.partition_point(|e| e.comp <= id);
+            let edges = entering.get(lo..hi).unwrap_or(&[]);
+            // Distinct entry blocks in order of first appearance.
+            let mut entries: Vec<Block> = Vec::new();
+            for e in edges {
+                if self.entry_stamp[e.to] != stamp {
+                    self.entry_stamp[e.to] = stamp;
+                    self.entry_no[e.to] = entries.len() as u32;
+                    entries.push(e.to);
+                }
+            }
+            match entries.as_slice() {
+                [] => {}
+                [one] => {
+                    if members.len() > 1 {
+                        self.regions.push(Region {
+                            header: Some(*one),
+                            members,
+                        });
+                    }
+                }
+                _ => {
+                    let d = self.dispatch(f, &entries, edges);
+                    let mut members = members;
+                    members.push(d);
+                    self.regions.push(Region {
+                        header: Some(d),
+                        members,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Starts visiting `b` in Tarjan's search.
+    fn visit(
+        &mut self,
+        b: Block,
+        stamp: u32,
+        stack: &mut Vec<Block>,
+        calls: &mut Vec<(Block, usize)>,
+    ) {
+        self.visited[b] = stamp;
+        self.index[b] = self.counter;
+        self.low[b] = self.counter;
+        self.counter += 1;
+        self.on_stack[b] = true;
+        stack.push(b);
+        calls.push((b, 0));
+    }
+
+    /// Adds a dispatcher for the loop with these `entries` and reroutes its entering `edges`.
+    fn dispatch(&mut self, f: &mut Function, entries: &[Block], edges: &[Entering]) -> Block {
+        // Slot layout: label, then each entry's parameters.
+        let d = f.dfg.make_block();
+        let label = f.dfg.append_block_param(d, Type::I32);
+        let mut slot_start = Vec::with_capacity(entries.len() + 1);
+        let mut slots: Vec<Value> = Vec::new();
+        let mut slot_types: Vec<Type> = Vec::new();
+        for &e in entries {
+            slot_start.push(slots.len());
+            let types: Vec<Type> = f
+                .dfg
+                .block_params(e)
+                .iter()
+                .map(|&v| f.dfg.value_type(v))
+                .collect();
+            for ty in types {
+                slots.push(f.dfg.append_block_param(d, ty));
+                slot_types.push(ty);
+            }
+        }
+        slot_start.push(slots.len());
+        let calls: Vec<BlockCall> = entries
+            .iter()
+            .enumerate()
+            .map(|(k, &e)| BlockCall {
+                block: e,
+                args: f
+                    .dfg
+                    .make_value_list(&slots[slot_start[k]..slot_start[k + 1]]),
+            })
+            .collect();
+        let (default, targets) = match calls.split_last() {
+            Some((last, rest)) => (*last, rest.to_vec()),
+            None => return d,
+        };
+        let table = f.dfg.jump_tables.push(JumpTableData { targets, default });
+        let br = f.dfg.make_inst(InstData::BrTable {
+            index: label,
+            table,
+        });
+        f.dfg.blocks[d].insts.push(br);
+        f.layout.push(d);
+
+        // New arguments of an edge to `entry` number `k` with original arguments `args`,
+        // built by constants appended through `emit`.
+        let mut shared: Vec<(Block, u32, Vec<Value>, Block)> = Vec::new();
+        let mut last_from: Option<Block> = None;
+        for e in edges {
+            let k = self.entry_no[e.to] as usize;
+            let from = match e.from {
+                Some(b) => b,
+                None => {
+                    // The function starts in the loop: a new entry block jumps to it.
+                    let old = e.to;
+                    let new = f.dfg.make_block();
+                    let types: Vec<Type> = f
+                        .dfg
+                        .block_params(old)
+                        .iter()
+                        .map(|&v| f.dfg.value_type(v))
+                        .collect();
+                    let params: Vec<Value> = types
+                        .into_iter()
+                        .map(|ty| f.dfg.append_block_param(new, ty))
+                        .collect();
+                    let args = f.dfg.make_value_list(&params);
+                    let jump = f.dfg.make_inst(InstData::Jump {
+                        dest: BlockCall { block: old, args },
+                    });
+                    f.dfg.blocks[new].insts.push(jump);
+                    f.layout.insert(0, new);
+                    new
+                }
+            };
+            if last_from != Some(from) {
+                shared.clear();
+                last_from = Some(from);
+            }
+            let Some(old) = dest(f, from, e.dest as usize) else {
+                continue;
+            };
+            let old_args: Vec<Value> = f.dfg.list(old.args).to_vec();
+            let Some(term) = f.terminator(from) else {
+                continue;
+            };
+            let is_jump = matches!(f.dfg.insts[term], InstData::Jump { .. });
+            let new_dest = if is_jump {
+                let args = edge_args(f, from, Some(term), k, &old_args, &slot_start, &slot_types);
+                BlockCall { block: d, args }
+            } else {
+                let known = shared
+                    .iter()
+                    .find(|(b, kk, a, _)| *b == e.to && *kk == k as u32 && *a == old_args)
+                    .map(|s| s.3);
+                let edge = match known {
+                    Some(b) => b,
+                    None => {
+                        let eb = f.dfg.make_block();
+                        let args = edge_args(f, eb, None, k, &old_args, &slot_start, &slot_types);
+                        let jump = f.dfg.make_inst(InstData::Jump {
+                            dest: BlockCall { block: d, args },
+                        });
+                        f.dfg.blocks[eb].insts.push(jump);
+                        f.layout.push(eb);
+                        shared.push((e.to, k as u32, old_args, eb));
+                        eb
+                    }
+                };
+                BlockCall {
+                    block: edge,
+                    args: f.dfg.make_value_list(&[]),
+                }
+            };
+            set_dest(f, &mut self.owned, term, e.dest as usize, new_dest);
+        }
+        d
+    }
+}
+
+/// The arguments of an edge to the dispatcher for entry `k`: its label, `args` in its slots,
+/// zeros elsewhere. Constants go into `block`, before `before` or at the end.
+fn edge_args(
+    f: &mut Function,
+    block: Block,
+    before: Option<Inst>,
+    k: usize,
+    args: &[Value],
+    slot_start: &[usize],
+    slot_types: &[Type],
+) -> crate::ir::ValueList {
+    let mut consts: Vec<Inst> = Vec::new();
+    let mut zeros: [Option<Value>; 4] = [None; 4];
+    let make = |f: &mut Function, ty: Type, bits: u64, consts: &mut Vec<Inst>| {
+        let inst = f.dfg.make_inst(InstData::Const { ty, bits });
+        consts.push(inst);
+        f.dfg.append_result(inst, ty)
+    };
+    let label = make(f, Type::I32, k as u64, &mut consts);
+    let mut vals = Vec::with_capacity(slot_types.len() + 1);
+    vals.push(label);
+    let (lo, hi) = (
+        slot_start.get(k).copied().unwrap_or(0),
+        slot_start.get(k + 1).copied().unwrap_or(0),
+    );
+    for (i, &ty) in slot_types.iter().enumerate() {
+        if (lo..hi).contains(&i) {
+            vals.push(args.get(i - lo).copied().unwrap_or(label));
+        } else {
+            let ty = ty.canonical();
+            let slot = match ty {
+                Type::I64 => 1,
+                Type::F32 => 2,
+                Type::F64 => 3,
+                _ => 0,
+            };
+            let z = match zeros[slot] {
+                Some(z) => z,
+                None => {
+                    let z = make(f, ty, 0, &mut consts);
+                    zeros[slot] = Some(z);
+                    z
+                }
+            };
+            vals.push(z);
+        }
+    }
+    let insts = &mut f.dfg.blocks[block].insts;
+    let at = match before {
+        Some(t) => insts.iter().rposition(|&i| i == t).unwrap_or(insts.len()),
+        None => insts.len(),
+    };
+    insts.splice(at..at, consts);
+    f.dfg.make_value_list(&vals)
+}
+
+/// Destination `i` of `b`'s terminator.
+fn dest(f: &Function, b: Block, i: usize) -> Option<BlockCall> {
+    let term = f.terminator(b)?;
+    match f.dfg.insts.get(term)? {
+        InstData::Jump { dest } => (i == 0).then_some(*dest),
+        InstData::BrIf {
+            then_dest,
+            else_dest,
+            ..
+        } => match i {
+            0 => Some(*then_dest),
+            1 => Some(*else_dest),
+            _ => None,
+        },
+        InstData::BrTable { table, .. } => {
+            let jt = f.dfg.jump_tables.get(*table)?;
+            match i.cmp(&jt.targets.len()) {
+                std::cmp::Ordering::Less => jt.targets.get(i).copied(),
+                std::cmp::Ordering::Equal => Some(jt.default),
+                std::cmp::Ordering::Greater => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Replaces destination `i` of the terminator `term`; a `br_table` gets its own copy of the
+/// jump table first, unless it already has one of the copies made here (`owned`).
+fn set_dest(
+    f: &mut Function,
+    owned: &mut SecondaryMap<JumpTable, bool>,
+    term: Inst,
+    i: usize,
+    new: BlockCall,
+) {
+    let Some(data) = f.dfg.insts.get(term).copied() else {
+        return;
+    };
+    match data {
+        InstData::Jump { .. } => f.dfg.insts[term] = InstData::Jump { dest: new },
+        InstData::BrIf {
+            cond,
+            then_dest,
+            else_dest,
+        } => {
+            let (t, e) = if i == 0 {
+                (new, else_dest)
+            } else {
+                (then_dest, new)
+            };
+            f.dfg.insts[term] = InstData::BrIf {
+                cond,
+                then_dest: t,
+                else_dest: e,
+            };
+        }
+        InstData::BrTable { index, table } => {
+            let table = if owned[table] {
+                table
+            } else {
+                let Some(jt) = f.dfg.jump_tables.get(table).cloned() else {
+                    return;
+                };
+                let copy = f.dfg.jump_tables.push(jt);
+                owned[copy] = true;
+                f.dfg.insts[term] = InstData::BrTable { index, table: copy };
+                copy
+            };
+            let jt = &mut f.dfg.jump_tables[table];
+            match jt.targets.get_mut(i) {
+                Some(t) => *t = new,
+                None => jt.default = new,
+            }
+        }
+        _ => {}
+    }
+}
