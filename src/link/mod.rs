@@ -238,7 +238,7 @@ fn undefined_message(list: &[UndefinedSymbol]) -> String {
 
 /// Links `inputs` into a final wasm module.
 pub fn link(inputs: &[Object<'_>], opts: &LinkOptions) -> Result<Vec<u8>, LinkError> {
-    if opts.stack_size % 16 != 0 {
+    if !opts.stack_size.is_multiple_of(16) {
         return Err(LinkError::BadOption(format!(
             "stack size {} is not a multiple of 16",
             opts.stack_size
