@@ -1,0 +1,856 @@
+//! Writing the module: every section's size is computed first, the output is allocated once,
+//! then function bodies and data are copied and their relocations patched in place.
+//!
+//! Section order: type, import, function, table, memory, global, export, start, elem,
+//! datacount, code, data, the inputs' custom sections (merged by name, in input order), then
+//! `name`, `producers` and `target_features`.
+//!
+//! Relocations applied (numbers from `Linking.md`): 0 function index, 1/2 table slot, 3/4/5
+//! address, 6 type index, 7/13 global index, 8 function code offset, 9 section offset,
+//! 20 table number, 21 TLS offset, 23 address relative to the patched word (data only),
+//! 26 function index in custom sections. Any other is an error naming the type, the file and
+//! the offset. In custom sections, a relocation against something garbage collection dropped
+//! gets wasm-ld's tombstone (-2 in `.debug_ranges`/`.debug_loc`, -1 in other `.debug_*`,
+//! the addend elsewhere).
+
+use std::borrow::Cow;
+
+use indexmap::IndexMap;
+use wasm_encoder::{
+    ConstExpr, DataCountSection, ElementSection, Elements, EntityType, ExportSection,
+    FunctionSection, GlobalSection, GlobalType, HeapType, ImportSection, IndirectNameMap,
+    MemorySection, MemoryType, NameMap, NameSection, ProducersField, ProducersSection, RefType,
+    Section, StartSection, TableSection, TableType, TypeSection,
+};
+
+use super::layout::{Chunk, Layout, NONE, OutFunc, OutGlobal, OutImportKind};
+use super::resolve::{Def, LinkerSym, SymKind, SymbolDb, bad};
+use super::synth::Synth;
+use super::{LinkError, LinkOptions};
+use crate::object::{self, ConstExpr as ObjConst, Object, Reloc, RelocType, SegmentData, ValType};
+
+fn val_type(t: ValType) -> wasm_encoder::ValType {
+    match t {
+        ValType::I32 => wasm_encoder::ValType::I32,
+        ValType::I64 => wasm_encoder::ValType::I64,
+        ValType::F32 => wasm_encoder::ValType::F32,
+        ValType::F64 => wasm_encoder::ValType::F64,
+        ValType::V128 => wasm_encoder::ValType::V128,
+        ValType::FuncRef => wasm_encoder::ValType::Ref(RefType::FUNCREF),
+        ValType::ExternRef => wasm_encoder::ValType::Ref(RefType::EXTERNREF),
+    }
+}
+
+fn ref_type(t: ValType) -> RefType {
+    if t == ValType::ExternRef {
+        RefType::EXTERNREF
+    } else {
+        RefType::FUNCREF
+    }
+}
+
+fn uleb_len(mut v: u64) -> usize {
+    let mut n = 1;
+    while v >= 0x80 {
+        v >>= 7;
+        n += 1;
+    }
+    n
+}
+
+fn put_uleb(out: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+fn put_sleb(out: &mut Vec<u8>, mut v: i64) {
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if (v == 0 && b & 0x40 == 0) || (v == -1 && b & 0x40 != 0) {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+fn internal(msg: &str) -> LinkError {
+    LinkError::Internal(msg.to_string())
+}
+
+/// Where a chunk being patched lives.
+#[derive(Copy, Clone)]
+enum Place<'n> {
+    Code(u32),
+    Data { index: u32, addr: u64 },
+    Custom { name: &'n str },
+}
+
+struct Patcher<'x, 'a> {
+    inputs: &'x [Object<'a>],
+    db: &'x SymbolDb<'a>,
+    layout: &'x Layout<'a>,
+    /// Offset of each defined output function's body in the code section payload.
+    func_offsets: Vec<u64>,
+    /// Per input, per custom section: offset in its merged output section.
+    custom_offsets: Vec<Vec<u64>>,
+}
+
+impl Patcher<'_, '_> {
+    fn data_addr(&self, sid: u32) -> Option<u64> {
+        match self.db.syms.get(sid as usize)?.def {
+            Def::Data {
+                input,
+                segment,
+                offset,
+            } => {
+                let base = *self
+                    .layout
+                    .seg_addr
+                    .get(input as usize)?
+                    .get(segment as usize)?;
+                (base != u64::MAX).then(|| base.wrapping_add(offset))
+            }
+            Def::Undefined => Some(0),
+            _ => self.layout.sym_addr.get(sid as usize).copied(),
+        }
+    }
+
+    fn index(&self, sid: u32) -> Option<u32> {
+        self.layout
+            .sym_index
+            .get(sid as usize)
+            .copied()
+            .filter(|&i| i != NONE)
+    }
+
+    /// Patches `relocs` of input `input` into `chunk`.
+    fn apply(
+        &self,
+        input: u32,
+        chunk: &mut [u8],
+        relocs: &[Reloc],
+        place: Place<'_>,
+    ) -> Result<(), LinkError> {
+        let obj = &self.inputs[input as usize];
+        let describe = |p: Place<'_>| match p {
+            Place::Code(j) => format!("function {j}"),
+            Place::Data { index, .. } => format!("data segment {index}"),
+            Place::Custom { name } => format!("custom section `{name}`"),
+        };
+        for r in relocs {
+            let start = r.offset as usize;
+            let end = start
+                .checked_add(r.ty.width())
+                .filter(|&e| e <= chunk.len())
+                .ok_or_else(|| {
+                    bad(
+                        obj,
+                        format!(
+                            "relocation {:?} at offset {} runs past the end of {} ({} bytes)",
+                            r.ty,
+                            r.offset,
+                            describe(place),
+                            chunk.len()
+                        ),
+                    )
+                })?;
+            let field = &mut chunk[start..end];
+            let unsupported = || LinkError::UnsupportedReloc {
+                ty: format!("{:?} ({})", r.ty, r.ty as u8),
+                file: obj.path.clone(),
+                offset: r.offset,
+            };
+            if r.ty == RelocType::TypeIndexLeb {
+                let t = self
+                    .layout
+                    .type_map
+                    .get(input as usize)
+                    .and_then(|m| m.get(r.index as usize))
+                    .copied()
+                    .filter(|&t| t != NONE)
+                    .ok_or_else(|| bad(obj, format!("type relocation at offset {} in {} names type {}, which is not used by a live function", r.offset, describe(place), r.index)))?;
+                object::write_uleb5(field, t);
+                continue;
+            }
+            let sid = *self.db.inputs[input as usize]
+                .syms
+                .get(r.index as usize)
+                .ok_or_else(|| {
+                    bad(
+                        obj,
+                        format!(
+                            "relocation at offset {} in {} refers to symbol {}, but there are {}",
+                            r.offset,
+                            describe(place),
+                            r.index,
+                            obj.symbols.len()
+                        ),
+                    )
+                })?;
+            let sym = &self.db.syms[sid as usize];
+            use RelocType as R;
+            let want = match r.ty {
+                R::FunctionIndexLeb
+                | R::FunctionIndexI32
+                | R::TableIndexSleb
+                | R::TableIndexI32
+                | R::FunctionOffsetI32 => SymKind::Function,
+                R::MemoryAddrLeb
+                | R::MemoryAddrSleb
+                | R::MemoryAddrI32
+                | R::MemoryAddrTlsSleb
+                | R::MemoryAddrLocrelI32 => SymKind::Data,
+                R::GlobalIndexLeb | R::GlobalIndexI32 => SymKind::Global,
+                R::SectionOffsetI32 => SymKind::Section,
+                R::TableNumberLeb => SymKind::Table,
+                _ => return Err(unsupported()),
+            };
+            if sym.kind != want {
+                if want == SymKind::Global {
+                    return Err(LinkError::Unsupported {
+                        file: obj.path.clone(),
+                        what: format!(
+                            "GOT access to `{}` (relocation {:?} at offset {} in {})",
+                            sym.name,
+                            r.ty,
+                            r.offset,
+                            describe(place)
+                        ),
+                    });
+                }
+                return Err(bad(
+                    obj,
+                    format!(
+                        "relocation {:?} at offset {} in {} names `{}`, which is not {}",
+                        r.ty,
+                        r.offset,
+                        describe(place),
+                        sym.name,
+                        match want {
+                            SymKind::Function => "a function",
+                            SymKind::Data => "data",
+                            SymKind::Global => "a global",
+                            SymKind::Table => "a table",
+                            SymKind::Section => "a section",
+                        }
+                    ),
+                ));
+            }
+            let tombstone = match place {
+                Place::Custom { name }
+                    if name.starts_with(".debug_ranges") || name.starts_with(".debug_loc") =>
+                {
+                    0xffff_fffe
+                }
+                Place::Custom { name } if name.starts_with(".debug_") => 0xffff_ffff,
+                _ => r.addend as u32,
+            };
+            let in_custom = matches!(place, Place::Custom { .. });
+            let missing = |what: &str| -> Result<u32, LinkError> {
+                if in_custom {
+                    Ok(tombstone)
+                } else {
+                    Err(LinkError::Internal(format!(
+                        "{what} of `{}` not assigned",
+                        sym.name
+                    )))
+                }
+            };
+            let addr = || -> Result<u32, LinkError> {
+                match self.data_addr(sid) {
+                    Some(_) if sym.def == Def::Undefined => Ok(0),
+                    Some(a) => Ok(a.wrapping_add(r.addend as u64) as u32),
+                    None => missing("address"),
+                }
+            };
+            match r.ty {
+                R::FunctionIndexLeb | R::FunctionIndexI32 => {
+                    let f = match self.index(sid) {
+                        Some(f) => f,
+                        None => missing("function index")?,
+                    };
+                    if r.ty == R::FunctionIndexLeb {
+                        object::write_uleb5(field, f);
+                    } else {
+                        field.copy_from_slice(&f.to_le_bytes());
+                    }
+                }
+                R::TableIndexSleb | R::TableIndexI32 => {
+                    let slot = self
+                        .index(sid)
+                        .and_then(|f| self.layout.func_slot.get(f as usize).copied())
+                        .unwrap_or(0);
+                    if r.ty == R::TableIndexSleb {
+                        object::write_sleb5(field, slot as i32);
+                    } else {
+                        field.copy_from_slice(&slot.to_le_bytes());
+                    }
+                }
+                R::MemoryAddrLeb => object::write_uleb5(field, addr()?),
+                R::MemoryAddrSleb => object::write_sleb5(field, addr()? as i32),
+                R::MemoryAddrI32 => field.copy_from_slice(&addr()?.to_le_bytes()),
+                R::MemoryAddrLocrelI32 => {
+                    let Place::Data { addr: base, .. } = place else {
+                        return Err(unsupported());
+                    };
+                    let p = base.wrapping_add(u64::from(r.offset)) as u32;
+                    field.copy_from_slice(&addr()?.wrapping_sub(p).to_le_bytes());
+                }
+                R::MemoryAddrTlsSleb => {
+                    let in_tls = match sym.def {
+                        Def::Data { input, segment, .. } => self
+                            .inputs
+                            .get(input as usize)
+                            .and_then(|o| o.segments.get(segment as usize))
+                            .is_some_and(|s| super::resolve::output_segment_name(s) == ".tdata"),
+                        _ => false,
+                    };
+                    if !in_tls {
+                        return Err(bad(
+                            obj,
+                            format!(
+                                "TLS relocation at offset {} in {} names `{}`, which is not defined thread-local data",
+                                r.offset,
+                                describe(place),
+                                sym.name
+                            ),
+                        ));
+                    }
+                    let a = addr()?;
+                    let off = a.wrapping_sub(self.layout.mem.tls_base as u32);
+                    object::write_sleb5(field, off as i32);
+                }
+                R::GlobalIndexLeb | R::GlobalIndexI32 => {
+                    let g = match self.index(sid) {
+                        Some(g) => g,
+                        None => missing("global index")?,
+                    };
+                    if r.ty == R::GlobalIndexLeb {
+                        object::write_uleb5(field, g);
+                    } else {
+                        field.copy_from_slice(&g.to_le_bytes());
+                    }
+                }
+                R::TableNumberLeb => {
+                    let t = match self.index(sid) {
+                        Some(t) => t,
+                        None => missing("table number")?,
+                    };
+                    object::write_uleb5(field, t);
+                }
+                R::FunctionOffsetI32 => {
+                    let off = self
+                        .index(sid)
+                        .and_then(|f| f.checked_sub(self.layout.num_func_imports))
+                        .and_then(|k| self.func_offsets.get(k as usize).copied());
+                    let v = match off {
+                        Some(o) => o.wrapping_add(r.addend as u64) as u32,
+                        None => missing("code offset")?,
+                    };
+                    field.copy_from_slice(&v.to_le_bytes());
+                }
+                R::SectionOffsetI32 => {
+                    let off = match sym.def {
+                        Def::Section { input, index } => self
+                            .custom_offsets
+                            .get(input as usize)
+                            .and_then(|v| v.get(index as usize))
+                            .copied(),
+                        _ => None,
+                    };
+                    let v = match off {
+                        Some(o) => o.wrapping_add(r.addend as u64) as u32,
+                        None => missing("section offset")?,
+                    };
+                    field.copy_from_slice(&v.to_le_bytes());
+                }
+                _ => return Err(unsupported()),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a custom section of this name is one the linker writes itself (or drops).
+fn own_custom(name: &str) -> bool {
+    matches!(
+        name,
+        "name" | "producers" | "target_features" | "linking" | "dylink.0"
+    ) || name.starts_with("reloc.")
+}
+
+/// Writes the module.
+pub(crate) fn emit(
+    inputs: &[Object<'_>],
+    db: &SymbolDb<'_>,
+    layout: &Layout<'_>,
+    synth: &Synth,
+    opts: &LinkOptions,
+) -> Result<Vec<u8>, LinkError> {
+    let mut head = Vec::new();
+
+    let mut types = TypeSection::new();
+    for t in &layout.types {
+        types.ty().function(
+            t.params.iter().map(|&v| val_type(v)),
+            t.results.iter().map(|&v| val_type(v)),
+        );
+    }
+    if !types.is_empty() {
+        types.append_to(&mut head);
+    }
+
+    let mut imports = ImportSection::new();
+    for imp in &layout.imports {
+        let ty = match imp.kind {
+            OutImportKind::Func(t) => EntityType::Function(t),
+            OutImportKind::Global { ty, mutable } => EntityType::Global(GlobalType {
+                val_type: val_type(ty),
+                mutable,
+                shared: false,
+            }),
+            OutImportKind::Table { elem, min, max } => EntityType::Table(TableType {
+                element_type: ref_type(elem),
+                table64: false,
+                minimum: min,
+                maximum: max,
+                shared: false,
+            }),
+        };
+        imports.import(imp.module, imp.field, ty);
+    }
+    if !imports.is_empty() {
+        imports.append_to(&mut head);
+    }
+
+    let nimp = layout.num_func_imports as usize;
+    let mut functions = FunctionSection::new();
+    for &t in layout.func_types.get(nimp..).unwrap_or(&[]) {
+        functions.function(t);
+    }
+    if !functions.is_empty() {
+        functions.append_to(&mut head);
+    }
+
+    if layout.table.is_some() {
+        let size = layout.elems.len() as u64 + 1;
+        let mut tables = TableSection::new();
+        tables.table(TableType {
+            element_type: RefType::FUNCREF,
+            table64: false,
+            minimum: size,
+            maximum: Some(size),
+            shared: false,
+        });
+        tables.append_to(&mut head);
+    }
+
+    let mut memories = MemorySection::new();
+    memories.memory(MemoryType {
+        minimum: layout.mem.pages,
+        maximum: None,
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    });
+    memories.append_to(&mut head);
+
+    let mut globals = GlobalSection::new();
+    let i32c = |v: u64| ConstExpr::i32_const(v as u32 as i32);
+    for g in &layout.globals {
+        let (ty, mutable, init) = match *g {
+            OutGlobal::Linker(LinkerSym::StackPointer) => {
+                (ValType::I32, true, i32c(layout.mem.stack_top))
+            }
+            OutGlobal::Linker(LinkerSym::TlsBase) => {
+                (ValType::I32, false, i32c(layout.mem.tls_base))
+            }
+            OutGlobal::Linker(LinkerSym::TlsSize) => {
+                (ValType::I32, false, i32c(layout.mem.tls_size))
+            }
+            OutGlobal::Linker(LinkerSym::TlsAlign) => {
+                (ValType::I32, false, i32c(layout.mem.tls_align.max(1)))
+            }
+            OutGlobal::Linker(_) => return Err(internal("linker global of an unknown kind")),
+            OutGlobal::DataAddr(sid) => (
+                ValType::I32,
+                false,
+                i32c(layout.sym_addr.get(sid as usize).copied().unwrap_or(0)),
+            ),
+            OutGlobal::Input { input, index } => {
+                let obj = &inputs[input as usize];
+                let g = &obj.globals[index as usize];
+                let init = match (g.init, g.ty) {
+                    (ObjConst::I32(v), ValType::I32) => ConstExpr::i32_const(v),
+                    (ObjConst::I64(v), ValType::I64) => ConstExpr::i64_const(v),
+                    (ObjConst::F32(v), ValType::F32) => {
+                        ConstExpr::f32_const(f32::from_bits(v).into())
+                    }
+                    (ObjConst::F64(v), ValType::F64) => {
+                        ConstExpr::f64_const(f64::from_bits(v).into())
+                    }
+                    (ObjConst::RefNull, ValType::FuncRef) => ConstExpr::ref_null(HeapType::FUNC),
+                    (ObjConst::RefNull, ValType::ExternRef) => {
+                        ConstExpr::ref_null(HeapType::EXTERN)
+                    }
+                    _ => {
+                        return Err(bad(
+                            obj,
+                            format!(
+                                "global {index}: initializer does not match its type {:?}",
+                                g.ty
+                            ),
+                        ));
+                    }
+                };
+                (g.ty, g.mutable, init)
+            }
+        };
+        globals.global(
+            GlobalType {
+                val_type: val_type(ty),
+                mutable,
+                shared: false,
+            },
+            &init,
+        );
+    }
+    if !globals.is_empty() {
+        globals.append_to(&mut head);
+    }
+
+    let mut exports = ExportSection::new();
+    for e in &layout.exports {
+        exports.export(e.name, e.kind, e.index);
+    }
+    if !exports.is_empty() {
+        exports.append_to(&mut head);
+    }
+
+    if let Some(f) = layout.start {
+        StartSection { function_index: f }.append_to(&mut head);
+    }
+
+    if let (Some(t), false) = (layout.table, layout.elems.is_empty()) {
+        let mut elems = ElementSection::new();
+        elems.active(
+            (t != 0).then_some(t),
+            &ConstExpr::i32_const(1),
+            Elements::Functions(Cow::Borrowed(&layout.elems)),
+        );
+        elems.append_to(&mut head);
+    }
+
+    // Which output segments are written: all-zero ones are not (memory starts zeroed).
+    let written: Vec<bool> = layout
+        .segs
+        .iter()
+        .map(|s| {
+            s.chunks.iter().any(|c| match *c {
+                Chunk::Input { input, seg, .. } => {
+                    let sg = &inputs[input as usize].segments[seg as usize];
+                    !sg.relocs.is_empty()
+                        || match &sg.data {
+                            SegmentData::Bytes(b) => b.iter().any(|&x| x != 0),
+                            SegmentData::Zero(_) => false,
+                        }
+                }
+                Chunk::TagNames { .. } => true,
+            })
+        })
+        .collect();
+    let num_data = written.iter().filter(|w| **w).count() as u32;
+    if opts.features.bulk_memory && num_data > 0 {
+        DataCountSection { count: num_data }.append_to(&mut head);
+    }
+
+    // Code section size.
+    let mut bodies: Vec<&[u8]> = Vec::with_capacity(layout.funcs.len());
+    for (k, f) in layout.funcs.iter().enumerate() {
+        bodies.push(match *f {
+            OutFunc::Input { input, index } => &inputs[input as usize].funcs[index as usize].body,
+            _ => synth
+                .bodies
+                .get(k)
+                .map(Vec::as_slice)
+                .ok_or_else(|| internal("missing synthesized body"))?,
+        });
+    }
+    let mut code_payload = uleb_len(bodies.len() as u64) as u64;
+    let mut func_offsets = Vec::with_capacity(bodies.len());
+    for b in &bodies {
+        code_payload += uleb_len(b.len() as u64) as u64;
+        func_offsets.push(code_payload);
+        code_payload += b.len() as u64;
+    }
+    let section_len = |payload: u64| 1 + uleb_len(payload) as u64 + payload;
+    let code_len = if bodies.is_empty() {
+        0
+    } else {
+        section_len(code_payload)
+    };
+
+    // Data section size.
+    let mut data_payload = uleb_len(u64::from(num_data)) as u64;
+    for (s, _) in layout.segs.iter().zip(&written).filter(|(_, w)| **w) {
+        let mut header = Vec::new();
+        put_sleb(&mut header, i64::from(s.addr as u32 as i32));
+        data_payload += 1 + 1 + header.len() as u64 + 1 + uleb_len(s.size) as u64 + s.size;
+    }
+    let data_len = if num_data == 0 {
+        0
+    } else {
+        section_len(data_payload)
+    };
+
+    // Custom sections, merged by name.
+    let mut customs: IndexMap<&str, Vec<(u32, u32)>> = IndexMap::new();
+    let mut custom_offsets: Vec<Vec<u64>> =
+        inputs.iter().map(|o| vec![0; o.customs.len()]).collect();
+    let mut custom_sizes: IndexMap<&str, u64> = IndexMap::new();
+    for (i, obj) in inputs.iter().enumerate() {
+        for (j, c) in obj.customs.iter().enumerate() {
+            if own_custom(&c.name) || c.data.is_empty() {
+                continue;
+            }
+            let size = custom_sizes.entry(&c.name).or_insert(0);
+            custom_offsets[i][j] = *size;
+            *size += c.data.len() as u64;
+            customs
+                .entry(&c.name)
+                .or_default()
+                .push((i as u32, j as u32));
+        }
+    }
+    let customs_len: u64 = custom_sizes
+        .iter()
+        .map(|(n, &s)| section_len(uleb_len(n.len() as u64) as u64 + n.len() as u64 + s))
+        .sum();
+
+    let tail = tail_sections(inputs, db, layout, opts, &written);
+
+    let total = 8 + head.len() as u64 + code_len + data_len + customs_len + tail.len() as u64;
+    let total = usize::try_from(total).map_err(|_| LinkError::TooLarge("module".into()))?;
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(b"\0asm");
+    out.extend_from_slice(&1u32.to_le_bytes());
+    out.extend_from_slice(&head);
+
+    let patcher = Patcher {
+        inputs,
+        db,
+        layout,
+        func_offsets,
+        custom_offsets,
+    };
+    if !bodies.is_empty() {
+        out.push(10);
+        put_uleb(&mut out, code_payload);
+        put_uleb(&mut out, bodies.len() as u64);
+        for (f, b) in layout.funcs.iter().zip(&bodies) {
+            put_uleb(&mut out, b.len() as u64);
+            let start = out.len();
+            out.extend_from_slice(b);
+            if let OutFunc::Input { input, index } = *f {
+                let relocs = &inputs[input as usize].funcs[index as usize].relocs;
+                patcher.apply(input, &mut out[start..], relocs, Place::Code(index))?;
+            }
+        }
+    }
+    if num_data > 0 {
+        out.push(11);
+        put_uleb(&mut out, data_payload);
+        put_uleb(&mut out, u64::from(num_data));
+        for (s, _) in layout.segs.iter().zip(&written).filter(|(_, w)| **w) {
+            out.push(0);
+            out.push(0x41);
+            put_sleb(&mut out, i64::from(s.addr as u32 as i32));
+            out.push(0x0b);
+            put_uleb(&mut out, s.size);
+            let seg_start = out.len();
+            for c in &s.chunks {
+                let (addr, bytes, zeros): (u64, &[u8], u64) = match *c {
+                    Chunk::Input { input, seg, addr } => {
+                        match &inputs[input as usize].segments[seg as usize].data {
+                            SegmentData::Bytes(b) => (addr, b, 0),
+                            SegmentData::Zero(n) => (addr, &[], *n),
+                        }
+                    }
+                    Chunk::TagNames { e, addr } => (
+                        addr,
+                        synth
+                            .tag_tables
+                            .get(e as usize)
+                            .map_or(&[][..], Vec::as_slice),
+                        0,
+                    ),
+                };
+                let at = seg_start + (addr - s.addr) as usize;
+                out.resize(at, 0);
+                out.extend_from_slice(bytes);
+                out.resize(out.len() + zeros as usize, 0);
+                if let Chunk::Input { input, seg, addr } = *c {
+                    let sg = &inputs[input as usize].segments[seg as usize];
+                    patcher.apply(
+                        input,
+                        &mut out[at..],
+                        &sg.relocs,
+                        Place::Data { index: seg, addr },
+                    )?;
+                }
+            }
+            out.resize(seg_start + s.size as usize, 0);
+        }
+    }
+    for (name, pieces) in &customs {
+        let size = custom_sizes.get(name).copied().unwrap_or(0);
+        out.push(0);
+        put_uleb(
+            &mut out,
+            uleb_len(name.len() as u64) as u64 + name.len() as u64 + size,
+        );
+        put_uleb(&mut out, name.len() as u64);
+        out.extend_from_slice(name.as_bytes());
+        for &(i, j) in pieces {
+            let c = &inputs[i as usize].customs[j as usize];
+            let start = out.len();
+            out.extend_from_slice(&c.data);
+            patcher.apply(i, &mut out[start..], &c.relocs, Place::Custom { name })?;
+        }
+    }
+    out.extend_from_slice(&tail);
+    if out.len() != total {
+        return Err(LinkError::Internal(format!(
+            "wrote {} bytes, reserved {total}",
+            out.len()
+        )));
+    }
+    Ok(out)
+}
+
+/// `name`, `producers` and `target_features`.
+fn tail_sections(
+    inputs: &[Object<'_>],
+    db: &SymbolDb<'_>,
+    layout: &Layout<'_>,
+    opts: &LinkOptions,
+    written: &[bool],
+) -> Vec<u8> {
+    let mut names = NameSection::new();
+    let mut funcs = NameMap::new();
+    for (i, n) in layout.func_names.iter().enumerate() {
+        if !n.is_empty() {
+            funcs.append(i as u32, n);
+        }
+    }
+    names.functions(&funcs);
+
+    let mut locals = IndirectNameMap::new();
+    let nimp = layout.num_func_imports;
+    for (k, f) in layout.funcs.iter().enumerate() {
+        let OutFunc::Input { input, index } = *f else {
+            continue;
+        };
+        let list = &inputs[input as usize].funcs[index as usize].local_names;
+        if list.is_empty() {
+            continue;
+        }
+        let mut sorted: Vec<&(u32, String)> = list.iter().collect();
+        sorted.sort_by_key(|e| e.0);
+        sorted.dedup_by_key(|e| e.0);
+        let mut map = NameMap::new();
+        for (idx, n) in sorted {
+            map.append(*idx, n);
+        }
+        locals.append(nimp + k as u32, &map);
+    }
+    names.locals(&locals);
+
+    let mut gnames: Vec<&str> = layout
+        .imports
+        .iter()
+        .filter(|i| matches!(i.kind, OutImportKind::Global { .. }))
+        .map(|i| i.sym_name)
+        .collect();
+    let mut input_global_names: Vec<Vec<&str>> =
+        inputs.iter().map(|o| vec![""; o.globals.len()]).collect();
+    for s in db.syms.iter().rev() {
+        if let Def::Global { input, index } = s.def
+            && let Some(n) = input_global_names
+                .get_mut(input as usize)
+                .and_then(|v| v.get_mut(index as usize))
+        {
+            *n = s.name;
+        }
+    }
+    for g in &layout.globals {
+        gnames.push(match *g {
+            OutGlobal::Linker(LinkerSym::StackPointer) => "__stack_pointer",
+            OutGlobal::Linker(LinkerSym::TlsBase) => "__tls_base",
+            OutGlobal::Linker(LinkerSym::TlsSize) => "__tls_size",
+            OutGlobal::Linker(LinkerSym::TlsAlign) => "__tls_align",
+            OutGlobal::Linker(_) => "",
+            OutGlobal::DataAddr(sid) => db.syms.get(sid as usize).map_or("", |s| s.name),
+            OutGlobal::Input { input, index } => input_global_names[input as usize][index as usize],
+        });
+    }
+    let mut gmap = NameMap::new();
+    for (i, n) in gnames.iter().enumerate() {
+        if !n.is_empty() {
+            gmap.append(i as u32, n);
+        }
+    }
+    names.globals(&gmap);
+
+    let mut dmap = NameMap::new();
+    for (k, s) in layout
+        .segs
+        .iter()
+        .zip(written)
+        .filter(|(_, w)| **w)
+        .map(|(s, _)| s)
+        .enumerate()
+    {
+        dmap.append(k as u32, s.name);
+    }
+    names.data(&dmap);
+
+    let mut tail = Vec::new();
+    names.append_to(&mut tail);
+
+    let mut producers = ProducersSection::new();
+    let mut field = ProducersField::new();
+    field.value("kiln", env!("CARGO_PKG_VERSION"));
+    producers.field("processed-by", &field);
+    producers.append_to(&mut tail);
+
+    let mut features = Vec::new();
+    let on: Vec<&str> = opts
+        .features
+        .flags()
+        .iter()
+        .filter(|f| f.1)
+        .map(|f| f.0)
+        .collect();
+    put_uleb(&mut features, on.len() as u64);
+    for n in on {
+        features.push(b'+');
+        put_uleb(&mut features, n.len() as u64);
+        features.extend_from_slice(n.as_bytes());
+    }
+    wasm_encoder::CustomSection {
+        name: Cow::Borrowed("target_features"),
+        data: Cow::Owned(features),
+    }
+    .append_to(&mut tail);
+    tail
+}

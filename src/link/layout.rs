@@ -1,0 +1,696 @@
+//! Layout: output index spaces and memory.
+//!
+//! Index spaces, in this order: types (deduplicated, in first-use order: imports, defined
+//! functions, `call_indirect` types); imports (functions, then globals, then tables, each
+//! deduplicated by module, field and type); functions (imports, the synthesized ones, then
+//! each input's live functions in input order); globals (imports, `__stack_pointer`, the
+//! other linker globals that are used, input globals, one global per exported data symbol
+//! holding its address); the table (slot 0 null, then every function a live `TABLE_INDEX`
+//! relocation names, in scan order).
+//!
+//! Memory, as wasm-ld 22 (stack first): the shadow stack `[0, stack_size)`, then the output
+//! data segments (`.tdata`, `.rodata`, `.data`, other names in first-seen order, `.bss`,
+//! then kiln's `.kiln.tag_names`), each input segment at its alignment; `__data_end` after
+//! them, `__heap_base` aligned to 16, the initial memory rounded up to a page after
+//! `__heap_base + initial_heap`.
+
+use indexmap::{IndexMap, IndexSet};
+
+use super::resolve::{self, Def, LinkerSym, Live, SymKind, SymbolDb, bad, output_segment_name};
+use super::synth;
+use super::{LinkError, LinkOptions};
+use crate::object::{FuncType, ImportKind, Object, RelocType, ValType};
+
+/// Not assigned.
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// A wasm page.
+pub(crate) const PAGE: u64 = 65536;
+
+/// A defined output function.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub(crate) enum OutFunc {
+    CallCtors,
+    /// Tag-name function of enum `e`.
+    TagName(u32),
+    /// Trapping stub for the weak undefined function symbol.
+    WeakStub(u32),
+    Input {
+        input: u32,
+        index: u32,
+    },
+}
+
+/// What an output import brings in.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub(crate) enum OutImportKind {
+    Func(u32),
+    Global {
+        ty: ValType,
+        mutable: bool,
+    },
+    Table {
+        elem: ValType,
+        min: u64,
+        max: Option<u64>,
+    },
+}
+
+/// An output import.
+#[derive(Clone, Debug)]
+pub(crate) struct OutImport<'a> {
+    pub module: &'a str,
+    pub field: &'a str,
+    pub kind: OutImportKind,
+    /// The symbol's name, for the `name` section.
+    pub sym_name: &'a str,
+}
+
+/// A defined output global.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub(crate) enum OutGlobal<'a> {
+    Linker(LinkerSym<'a>),
+    Input {
+        input: u32,
+        index: u32,
+    },
+    /// The address of exported data symbol `sid`.
+    DataAddr(u32),
+}
+
+/// A piece of an output data segment.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub(crate) enum Chunk {
+    Input {
+        input: u32,
+        seg: u32,
+        addr: u64,
+    },
+    /// Name table of enum `e`.
+    TagNames {
+        e: u32,
+        addr: u64,
+    },
+}
+
+/// An output data segment.
+#[derive(Clone, Debug)]
+pub(crate) struct OutSeg<'a> {
+    pub name: &'a str,
+    pub addr: u64,
+    pub size: u64,
+    pub align_log2: u32,
+    pub chunks: Vec<Chunk>,
+}
+
+/// Linker-defined addresses.
+#[derive(Copy, Clone, Debug, Default)]
+pub(crate) struct Memory {
+    pub stack_top: u64,
+    pub global_base: u64,
+    pub data_end: u64,
+    pub heap_base: u64,
+    pub heap_end: u64,
+    pub pages: u64,
+    pub tls_base: u64,
+    pub tls_size: u64,
+    pub tls_align: u64,
+}
+
+/// An export.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Export<'a> {
+    pub name: &'a str,
+    pub kind: wasm_encoder::ExportKind,
+    pub index: u32,
+}
+
+/// The output's shape.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Layout<'a> {
+    pub types: IndexSet<FuncType>,
+    /// Per input: input type index -> output type index (`NONE` when unused).
+    pub type_map: Vec<Vec<u32>>,
+    pub imports: Vec<OutImport<'a>>,
+    pub num_func_imports: u32,
+    pub num_global_imports: u32,
+    pub num_table_imports: u32,
+    /// Defined functions, after the imported ones.
+    pub funcs: Vec<OutFunc>,
+    /// Output type of every function, imports included.
+    pub func_types: Vec<u32>,
+    /// Name of every function, imports included.
+    pub func_names: Vec<&'a str>,
+    /// Per input: defined function -> output index (`NONE` when dropped).
+    pub input_funcs: Vec<Vec<u32>>,
+    pub globals: Vec<OutGlobal<'a>>,
+    /// Per input: defined global -> output index.
+    pub input_globals: Vec<Vec<u32>>,
+    /// Per symbol: output function, global or table index (`NONE` when not one).
+    pub sym_index: Vec<u32>,
+    /// Per symbol: data address (0 for weak undefined data).
+    pub sym_addr: Vec<u64>,
+    /// Whether the module has a defined table, and its index.
+    pub table: Option<u32>,
+    /// Table slots 1.. : output function indices.
+    pub elems: Vec<u32>,
+    /// Per output function: its table slot, 0 for none.
+    pub func_slot: Vec<u32>,
+    pub segs: Vec<OutSeg<'a>>,
+    /// Per input: segment -> address (`u64::MAX` when dropped).
+    pub seg_addr: Vec<Vec<u64>>,
+    /// Per enum: address of its name table chunk.
+    pub tag_tables: Vec<u64>,
+    pub mem: Memory,
+    pub exports: Vec<Export<'a>>,
+    pub start: Option<u32>,
+    /// Output index of `__wasm_call_ctors`, when there is one.
+    pub ctors: Option<u32>,
+}
+
+fn align_up(x: u64, log2: u32) -> Option<u64> {
+    let a = 1u64.checked_shl(log2)?;
+    x.checked_next_multiple_of(a)
+}
+
+fn too_large(what: &str) -> LinkError {
+    LinkError::TooLarge(what.to_string())
+}
+
+fn to_u32(n: usize, what: &str) -> Result<u32, LinkError> {
+    u32::try_from(n).map_err(|_| too_large(what))
+}
+
+/// Computes the output's index spaces and memory layout.
+pub(crate) fn compute_layout<'a>(
+    inputs: &'a [Object<'a>],
+    db: &SymbolDb<'a>,
+    live: &Live,
+    opts: &LinkOptions,
+) -> Result<Layout<'a>, LinkError> {
+    let mut l = Layout {
+        type_map: inputs.iter().map(|o| vec![NONE; o.types.len()]).collect(),
+        input_funcs: inputs.iter().map(|o| vec![NONE; o.funcs.len()]).collect(),
+        input_globals: inputs.iter().map(|o| vec![NONE; o.globals.len()]).collect(),
+        sym_index: vec![NONE; db.syms.len()],
+        sym_addr: vec![0; db.syms.len()],
+        seg_addr: inputs
+            .iter()
+            .map(|o| vec![u64::MAX; o.segments.len()])
+            .collect(),
+        ..Layout::default()
+    };
+    let intern = |types: &mut IndexSet<FuncType>, t: &FuncType| -> Result<u32, LinkError> {
+        let (i, _) = types.insert_full(t.clone());
+        to_u32(i, "types")
+    };
+
+    // Imports: functions, globals, tables; deduplicated by (module, field, type).
+    let mut import_keys: IndexMap<(&str, &str, OutImportKind), u32> = IndexMap::new();
+    let mut weak_stubs = Vec::new();
+    let import_of = |sid: usize| -> Option<&'a crate::object::Import<'a>> {
+        let (i, p) = db.syms[sid].import?;
+        inputs.get(i as usize)?.imports.get(p as usize)
+    };
+    for pass in [SymKind::Function, SymKind::Global, SymKind::Table] {
+        for (sid, sym) in db.syms.iter().enumerate() {
+            if !live.syms[sid] || sym.def != Def::Undefined || sym.kind != pass {
+                continue;
+            }
+            let importable = sym.explicit_import || opts.import_undefined;
+            if pass == SymKind::Function
+                && (!importable || (sym.is_weak_undefined() && !sym.explicit_import))
+            {
+                weak_stubs.push(sid as u32);
+                continue;
+            }
+            let Some(imp) = import_of(sid) else { continue };
+            let (i, _) = sym.import.unwrap_or_default();
+            let obj = &inputs[i as usize];
+            let kind = match (&imp.kind, pass) {
+                (ImportKind::Func(t), SymKind::Function) => {
+                    let ty = obj
+                        .types
+                        .get(*t as usize)
+                        .ok_or_else(|| bad(obj, format!("import type {t} out of range")))?;
+                    OutImportKind::Func(intern(&mut l.types, ty)?)
+                }
+                (ImportKind::Global { ty, mutable }, SymKind::Global) => OutImportKind::Global {
+                    ty: *ty,
+                    mutable: *mutable,
+                },
+                (ImportKind::Table { elem, min, max }, SymKind::Table) => OutImportKind::Table {
+                    elem: *elem,
+                    min: *min,
+                    max: *max,
+                },
+                _ => continue,
+            };
+            let key = (&*imp.module, &*imp.name, kind.clone());
+            let idx = match import_keys.get(&key) {
+                Some(&idx) => idx,
+                None => {
+                    let idx = match pass {
+                        SymKind::Function => l.num_func_imports,
+                        SymKind::Global => l.num_global_imports,
+                        _ => l.num_table_imports,
+                    };
+                    match pass {
+                        SymKind::Function => {
+                            l.num_func_imports += 1;
+                            if let OutImportKind::Func(t) = kind {
+                                l.func_types.push(t);
+                            }
+                            l.func_names.push(sym.name);
+                        }
+                        SymKind::Global => l.num_global_imports += 1,
+                        _ => l.num_table_imports += 1,
+                    }
+                    l.imports.push(OutImport {
+                        module: &imp.module,
+                        field: &imp.name,
+                        kind,
+                        sym_name: sym.name,
+                    });
+                    import_keys.insert(key, idx);
+                    idx
+                }
+            };
+            l.sym_index[sid] = idx;
+        }
+    }
+
+    // Functions: synthesized first, then the inputs' live ones.
+    let ctors_sym_live = db
+        .syms
+        .iter()
+        .enumerate()
+        .any(|(sid, s)| live.syms[sid] && s.def == Def::Linker(LinkerSym::CallCtors));
+    let mut next = l.num_func_imports;
+    if live.has_ctors || ctors_sym_live {
+        l.funcs.push(OutFunc::CallCtors);
+        l.func_types
+            .push(intern(&mut l.types, &FuncType::default())?);
+        l.func_names.push("__wasm_call_ctors");
+        l.ctors = Some(next);
+        next += 1;
+    }
+    let mut tag_funcs = vec![NONE; db.enums.len()];
+    for (e, desc) in db.enums.iter().enumerate() {
+        if !live.syms[desc.sym as usize] {
+            continue;
+        }
+        let ty = resolve::linker_func_type(db, LinkerSym::TagName(e as u32)).unwrap_or_default();
+        l.funcs.push(OutFunc::TagName(e as u32));
+        l.func_types.push(intern(&mut l.types, &ty)?);
+        l.func_names.push(db.syms[desc.sym as usize].name);
+        tag_funcs[e] = next;
+        next += 1;
+    }
+    for &sid in &weak_stubs {
+        let ty = resolve::func_type(inputs, db, sid)
+            .cloned()
+            .unwrap_or_default();
+        l.funcs.push(OutFunc::WeakStub(sid));
+        l.func_types.push(intern(&mut l.types, &ty)?);
+        l.func_names.push(db.syms[sid as usize].name);
+        l.sym_index[sid as usize] = next;
+        next = next.checked_add(1).ok_or_else(|| too_large("functions"))?;
+    }
+    let mut input_func_names: Vec<Vec<&str>> =
+        inputs.iter().map(|o| vec![""; o.funcs.len()]).collect();
+    for s in db.syms.iter().rev() {
+        if let Def::Func { input, index } = s.def
+            && s.kind == SymKind::Function
+            && let Some(n) = input_func_names
+                .get_mut(input as usize)
+                .and_then(|v| v.get_mut(index as usize))
+        {
+            *n = s.name;
+        }
+    }
+    for (i, obj) in inputs.iter().enumerate() {
+        for (j, f) in obj.funcs.iter().enumerate() {
+            if !live.funcs[i][j] {
+                continue;
+            }
+            let ty = &obj.types[f.type_index as usize];
+            l.funcs.push(OutFunc::Input {
+                input: i as u32,
+                index: j as u32,
+            });
+            l.func_types.push(intern(&mut l.types, ty)?);
+            l.func_names.push(input_func_names[i][j]);
+            l.input_funcs[i][j] = next;
+            next = next.checked_add(1).ok_or_else(|| too_large("functions"))?;
+            for r in &f.relocs {
+                if r.ty == RelocType::TypeIndexLeb {
+                    let t = obj.types.get(r.index as usize).ok_or_else(|| {
+                        bad(obj, format!("type relocation at offset {} in function {j} names type {}, but there are {}", r.offset, r.index, obj.types.len()))
+                    })?;
+                    l.type_map[i][r.index as usize] = intern(&mut l.types, t)?;
+                }
+            }
+        }
+    }
+
+    // Globals.
+    let mut gnext = l.num_global_imports;
+    let mut linker_globals: Vec<LinkerSym> = vec![LinkerSym::StackPointer];
+    for extra in [LinkerSym::TlsBase, LinkerSym::TlsSize, LinkerSym::TlsAlign] {
+        if db
+            .syms
+            .iter()
+            .enumerate()
+            .any(|(sid, s)| live.syms[sid] && s.def == Def::Linker(extra))
+        {
+            linker_globals.push(extra);
+        }
+    }
+    let mut linker_global_index = Vec::new();
+    for g in linker_globals {
+        l.globals.push(OutGlobal::Linker(g));
+        linker_global_index.push((g, gnext));
+        gnext += 1;
+    }
+    for (i, obj) in inputs.iter().enumerate() {
+        for j in 0..obj.globals.len() {
+            if live.globals[i][j] {
+                l.globals.push(OutGlobal::Input {
+                    input: i as u32,
+                    index: j as u32,
+                });
+                l.input_globals[i][j] = gnext;
+                gnext = gnext.checked_add(1).ok_or_else(|| too_large("globals"))?;
+            }
+        }
+    }
+    let mut data_export_globals = Vec::new();
+    for (sid, s) in db.syms.iter().enumerate() {
+        if live.exported[sid] && s.kind == SymKind::Data && s.def != Def::Undefined {
+            l.globals.push(OutGlobal::DataAddr(sid as u32));
+            data_export_globals.push((sid, gnext));
+            gnext = gnext.checked_add(1).ok_or_else(|| too_large("globals"))?;
+        }
+    }
+
+    // Table.
+    let table_index = l.num_table_imports;
+    for (sid, s) in db.syms.iter().enumerate() {
+        if !live.syms[sid] {
+            continue;
+        }
+        l.sym_index[sid] = match (s.kind, s.def) {
+            (SymKind::Function, Def::Func { input, index }) => {
+                l.input_funcs[input as usize][index as usize]
+            }
+            (SymKind::Function, Def::Linker(LinkerSym::CallCtors)) => l.ctors.unwrap_or(NONE),
+            (SymKind::Function, Def::Linker(LinkerSym::TagName(e))) => {
+                tag_funcs.get(e as usize).copied().unwrap_or(NONE)
+            }
+            (SymKind::Global, Def::Global { input, index }) => {
+                l.input_globals[input as usize][index as usize]
+            }
+            (SymKind::Global, Def::Linker(g)) => linker_global_index
+                .iter()
+                .find(|(x, _)| *x == g)
+                .map_or(NONE, |(_, i)| *i),
+            (SymKind::Table, Def::Linker(LinkerSym::Table)) => table_index,
+            _ => l.sym_index[sid],
+        };
+    }
+    for &(sid, g) in &data_export_globals {
+        // Data symbols keep their address in `sym_addr`; the export uses this global.
+        l.sym_index[sid] = g;
+    }
+    l.func_slot = vec![0; next as usize];
+    let mut table_needed = opts.export_table
+        || db
+            .syms
+            .iter()
+            .enumerate()
+            .any(|(sid, s)| live.syms[sid] && s.def == Def::Linker(LinkerSym::Table));
+    for (i, obj) in inputs.iter().enumerate() {
+        let funcs = obj
+            .funcs
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| live.funcs[i][*j])
+            .map(|(_, f)| &f.relocs);
+        let segs = obj
+            .segments
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| live.segs[i][*j])
+            .map(|(_, s)| &s.relocs);
+        for relocs in funcs.chain(segs) {
+            for r in relocs {
+                if !matches!(r.ty, RelocType::TableIndexSleb | RelocType::TableIndexI32) {
+                    continue;
+                }
+                let Some(&sid) = db.inputs[i].syms.get(r.index as usize) else {
+                    continue;
+                };
+                let s = &db.syms[sid as usize];
+                if s.kind != SymKind::Function
+                    || (s.def == Def::Undefined && weak_stubs.contains(&sid))
+                {
+                    continue;
+                }
+                let f = l.sym_index[sid as usize];
+                if let Some(slot) = l.func_slot.get_mut(f as usize)
+                    && *slot == 0
+                {
+                    l.elems.push(f);
+                    *slot = to_u32(l.elems.len(), "table")?;
+                    table_needed = true;
+                }
+            }
+        }
+    }
+    if table_needed {
+        l.table = Some(table_index);
+    }
+
+    layout_memory(inputs, db, live, opts, &mut l)?;
+
+    // Exports.
+    let mut exports: IndexMap<&str, (wasm_encoder::ExportKind, u32)> = IndexMap::new();
+    let mut add = |name: &'a str, kind, index| -> Result<(), LinkError> {
+        match exports.get(name) {
+            Some(&prev) if prev != (kind, index) => {
+                Err(LinkError::DuplicateExport(name.to_string()))
+            }
+            Some(_) => Ok(()),
+            None => {
+                exports.insert(name, (kind, index));
+                Ok(())
+            }
+        }
+    };
+    use wasm_encoder::ExportKind as K;
+    add("memory", K::Memory, 0)?;
+    for (sid, s) in db.syms.iter().enumerate() {
+        if !live.exported[sid] || s.def == Def::Undefined {
+            continue;
+        }
+        let kind = match s.kind {
+            SymKind::Function => K::Func,
+            SymKind::Global | SymKind::Data => K::Global,
+            SymKind::Table => K::Table,
+            SymKind::Section => continue,
+        };
+        let index = l.sym_index[sid];
+        if index != NONE {
+            add(s.name, kind, index)?;
+        }
+    }
+    for (i, obj) in inputs.iter().enumerate() {
+        let nimp = obj.num_imported_funcs();
+        for (name, idx) in &obj.exports {
+            let j = idx.saturating_sub(nimp) as usize;
+            if let Some(&f) = l.input_funcs[i].get(j) {
+                add(name, K::Func, f)?;
+            }
+        }
+    }
+    if opts.export_table
+        && let Some(t) = l.table
+    {
+        add("__indirect_function_table", K::Table, t)?;
+    }
+    l.exports = exports
+        .into_iter()
+        .map(|(name, (kind, index))| Export { name, kind, index })
+        .collect();
+
+    if live.entry.is_none() && !ctors_sym_live {
+        l.start = l.ctors;
+    }
+    Ok(l)
+}
+
+/// Places the stack, the data segments and the heap, and gives every data symbol its address.
+fn layout_memory<'a>(
+    inputs: &'a [Object<'a>],
+    db: &SymbolDb<'a>,
+    live: &Live,
+    opts: &LinkOptions,
+    l: &mut Layout<'a>,
+) -> Result<(), LinkError> {
+    let limit = 1u64 << 32;
+    let mut segs: IndexMap<&'a str, OutSeg<'a>> = IndexMap::new();
+    for (i, obj) in inputs.iter().enumerate() {
+        for (j, seg) in obj.segments.iter().enumerate() {
+            if !live.segs[i][j] {
+                continue;
+            }
+            if seg.align_log2 > 31 {
+                return Err(bad(
+                    obj,
+                    format!(
+                        "segment `{}` alignment 2^{} too large",
+                        seg.name, seg.align_log2
+                    ),
+                ));
+            }
+            let name = output_segment_name(seg);
+            let out = segs.entry(name).or_insert_with(|| OutSeg {
+                name,
+                addr: 0,
+                size: 0,
+                align_log2: 0,
+                chunks: Vec::new(),
+            });
+            out.align_log2 = out.align_log2.max(seg.align_log2);
+            out.chunks.push(Chunk::Input {
+                input: i as u32,
+                seg: j as u32,
+                addr: 0,
+            });
+        }
+    }
+    let rank = |name: &str| match name {
+        ".tdata" => 0,
+        n if n.starts_with(".rodata") => 1,
+        n if n.starts_with(".data") => 2,
+        n if n.starts_with(".bss") => 4,
+        _ => 3,
+    };
+    let mut list: Vec<OutSeg<'a>> = segs.into_values().collect();
+    list.sort_by_key(|s| rank(s.name));
+    let tag_chunks: Vec<Chunk> = db
+        .enums
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| live.syms[d.sym as usize])
+        .map(|(e, _)| Chunk::TagNames {
+            e: e as u32,
+            addr: 0,
+        })
+        .collect();
+    if !tag_chunks.is_empty() {
+        list.push(OutSeg {
+            name: ".kiln.tag_names",
+            addr: 0,
+            size: 0,
+            align_log2: 2,
+            chunks: tag_chunks,
+        });
+    }
+
+    let mem = &mut l.mem;
+    mem.stack_top = opts.stack_size;
+    mem.global_base = opts.stack_size;
+    let mut cursor = opts.stack_size;
+    l.tag_tables = vec![0; db.enums.len()];
+    for seg in &mut list {
+        seg.addr = align_up(cursor, seg.align_log2).ok_or_else(|| too_large("memory"))?;
+        cursor = seg.addr;
+        for chunk in &mut seg.chunks {
+            let (align, size) = match *chunk {
+                Chunk::Input { input, seg, .. } => {
+                    let s = &inputs[input as usize].segments[seg as usize];
+                    (s.align_log2, s.size())
+                }
+                Chunk::TagNames { e, .. } => (2, synth::tag_table_size(db.enums[e as usize].info)),
+            };
+            let at = align_up(cursor, align).ok_or_else(|| too_large("memory"))?;
+            cursor = at
+                .checked_add(size)
+                .filter(|&c| c <= limit)
+                .ok_or_else(|| too_large("data exceeds 4 GiB"))?;
+            match chunk {
+                Chunk::Input { input, seg, addr } => {
+                    *addr = at;
+                    l.seg_addr[*input as usize][*seg as usize] = at;
+                }
+                Chunk::TagNames { e, addr } => {
+                    *addr = at;
+                    l.tag_tables[*e as usize] = at;
+                }
+            }
+        }
+        seg.size = cursor - seg.addr;
+        if seg.name == ".tdata" {
+            mem.tls_base = seg.addr;
+            mem.tls_size = seg.size;
+            mem.tls_align = 1u64 << seg.align_log2;
+        }
+    }
+    mem.data_end = cursor;
+    mem.heap_base = align_up(cursor, 4).ok_or_else(|| too_large("memory"))?;
+    let want = mem
+        .heap_base
+        .checked_add(opts.initial_heap)
+        .and_then(|w| w.checked_next_multiple_of(PAGE))
+        .filter(|&w| w <= limit)
+        .ok_or_else(|| too_large("memory exceeds 4 GiB"))?;
+    mem.heap_end = want;
+    mem.pages = want / PAGE;
+    let mem = l.mem;
+    let seg_bounds = |name: &str| {
+        list.iter()
+            .find(|s| s.name == name)
+            .map(|s| (s.addr, s.addr + s.size))
+    };
+    for (sid, s) in db.syms.iter().enumerate() {
+        if !live.syms[sid] || s.kind != SymKind::Data {
+            continue;
+        }
+        l.sym_addr[sid] = match s.def {
+            Def::Data {
+                input,
+                segment,
+                offset,
+            } => {
+                let base = l.seg_addr[input as usize][segment as usize];
+                base.checked_add(offset)
+                    .ok_or_else(|| too_large("memory"))?
+            }
+            Def::AbsData(a) => a,
+            Def::Linker(k) => match k {
+                LinkerSym::HeapBase => mem.heap_base,
+                LinkerSym::HeapEnd => mem.heap_end,
+                LinkerSym::DataEnd => mem.data_end,
+                LinkerSym::GlobalBase | LinkerSym::DsoHandle => mem.global_base,
+                LinkerSym::StackLow => 0,
+                LinkerSym::StackHigh => mem.stack_top,
+                LinkerSym::SegStart(n) => seg_bounds(n).map_or(0, |b| b.0),
+                LinkerSym::SegStop(n) => seg_bounds(n).map_or(0, |b| b.1),
+                _ => 0,
+            },
+            _ => 0,
+        };
+    }
+    l.segs = list;
+    Ok(())
+}
+
+impl Layout<'_> {
+    /// Output type of function `f`.
+    pub(crate) fn func_type(&self, f: u32) -> Option<&FuncType> {
+        let t = *self.func_types.get(f as usize)?;
+        self.types.get_index(t as usize)
+    }
+}

@@ -1,0 +1,252 @@
+//! The link stage: one or more relocatable [`Object`]s in, one final wasm module out.
+//!
+//! Straight-line stages, each a function over the previous one's result:
+//!
+//! 1. [`resolve`](resolve::resolve): one symbol table over all inputs. Local symbols stay
+//!    per input; global ones are merged by name (defined beats undefined, strong beats weak,
+//!    the first of two weak definitions wins, two strong definitions are an error). Names the
+//!    linker defines (`__stack_pointer`, `__heap_base`, `__wasm_call_ctors`,
+//!    `__kiln_tag_name.E`, ...) bind what stays undefined.
+//! 2. [`mark_live`](resolve::mark_live): garbage collection from the roots (exported and
+//!    no-strip symbols, `LinkOptions::exports`, the entry, init functions, retained segments)
+//!    over relocation edges; then every live symbol left undefined is imported or reported.
+//! 3. [`compute_layout`](layout::compute_layout): output index spaces (types deduplicated,
+//!    imports deduplicated, functions, globals, table slots) and memory (stack first, then the
+//!    merged data segments, then the heap).
+//! 4. [`synthesize`](synth::synthesize): bodies of `__wasm_call_ctors`, the tag-name
+//!    functions and their name tables, stubs for weak undefined functions.
+//! 5. [`emit`](emit::emit): every size computed first, one buffer allocated, bodies and
+//!    segments copied and their relocations patched in place.
+//!
+//! Invariants: no input makes the stage panic (indices out of range, relocations past the
+//! end of their chunk, symbols of the wrong kind are [`LinkError`]s); the output depends only
+//! on the inputs and options (no hash-map iteration order reaches it).
+//!
+//! Deliberate differences from wasm-ld 22:
+//! - When no input references `__wasm_call_ctors` and there is no entry function, the
+//!   synthesized `__wasm_call_ctors` becomes the module's start function (wasm-ld wraps every
+//!   export in a "command export" instead). With an entry, nothing calls it implicitly.
+//! - A function signature mismatch between a reference and the definition is an error
+//!   (wasm-ld links a trapping `signature_mismatch:` stub and warns).
+//! - The enum name tables form their own read-only output segment `.kiln.tag_names`, placed
+//!   after `.bss`, as the interpreter lays memory out (`ir/README.md`).
+//! - The DataCount section is written whenever bulk memory is enabled and there is data.
+//!
+//! Limits: wasm32 only (64-bit relocations, PIC relocations and tags are reported as
+//! unsupported); no archives, comdats or GOT entries yet.
+
+mod emit;
+mod layout;
+mod resolve;
+mod synth;
+#[cfg(test)]
+mod tests;
+
+use thiserror::Error;
+
+use crate::object::Object;
+use crate::target::Features;
+
+/// What the link stage is asked to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkOptions {
+    /// The entry function: a root, exported under its name. `None` for IR programs.
+    pub entry: Option<String>,
+    /// Further symbols to export (`--export NAME`); each must be defined.
+    pub exports: Vec<String>,
+    /// Undefined functions and globals become imports (`env.NAME`, or their explicit import
+    /// module and name) instead of errors, as wasm-ld's `--allow-undefined`.
+    pub import_undefined: bool,
+    /// Shadow stack size in bytes, a multiple of 16 (`-z stack-size=N`; default 64 KiB).
+    pub stack_size: u64,
+    /// Free bytes guaranteed after `__heap_base` in the initial memory (`--initial-heap`).
+    pub initial_heap: u64,
+    /// The target features: checked against the inputs' and written to `target_features`.
+    pub features: Features,
+    /// Export the function table as `__indirect_function_table`.
+    pub export_table: bool,
+    /// Drop functions, data and globals nothing live references (`--gc-sections`).
+    pub gc: bool,
+}
+
+impl Default for LinkOptions {
+    fn default() -> LinkOptions {
+        LinkOptions {
+            entry: None,
+            exports: Vec::new(),
+            import_undefined: false,
+            stack_size: 65536,
+            initial_heap: 0,
+            features: Features::default(),
+            export_table: false,
+            gc: true,
+        }
+    }
+}
+
+/// One undefined symbol and the files that reference it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UndefinedSymbol {
+    /// Symbol name.
+    pub name: String,
+    /// Every input that references it, in input order.
+    pub referenced_by: Vec<String>,
+}
+
+/// Why a link failed.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum LinkError {
+    /// Two strong definitions of one global symbol.
+    #[error("duplicate symbol `{name}`: defined in {first} and in {second}")]
+    DuplicateSymbol {
+        /// Symbol.
+        name: String,
+        /// The file of the first definition.
+        first: String,
+        /// The file of the second.
+        second: String,
+    },
+    /// Live symbols nothing defines.
+    #[error("{}", undefined_message(.0))]
+    Undefined(Vec<UndefinedSymbol>),
+    /// One name used for two kinds of symbol.
+    #[error(
+        "symbol type mismatch: `{name}` is {first_kind} in {first} but {second_kind} in {second}"
+    )]
+    KindMismatch {
+        /// Symbol.
+        name: String,
+        /// Kind in the first file.
+        first_kind: &'static str,
+        /// The first file.
+        first: String,
+        /// Kind in the second file.
+        second_kind: &'static str,
+        /// The second file.
+        second: String,
+    },
+    /// A reference and the definition disagree on a function's or global's type.
+    #[error("type mismatch for `{name}`: {first_type} in {first}, {second_type} in {second}")]
+    TypeMismatch {
+        /// Symbol.
+        name: String,
+        /// Type in the first file.
+        first_type: String,
+        /// The first file.
+        first: String,
+        /// Type in the second file.
+        second_type: String,
+        /// The second file.
+        second: String,
+    },
+    /// Two references import one symbol under different module/field names.
+    #[error(
+        "import name mismatch for `{name}`: `{first_import}` in {first}, `{second_import}` in {second}"
+    )]
+    ImportMismatch {
+        /// Symbol.
+        name: String,
+        /// `module.field` in the first file.
+        first_import: String,
+        /// The first file.
+        first: String,
+        /// `module.field` in the second file.
+        second_import: String,
+        /// The second file.
+        second: String,
+    },
+    /// An input defines a name the linker defines.
+    #[error("symbol `{name}` is defined by the linker; {file} must not define it")]
+    Reserved {
+        /// Symbol.
+        name: String,
+        /// The input defining it.
+        file: String,
+    },
+    /// Two inputs describe one enum differently.
+    #[error("enum description mismatch for `{name}` between {first} and {second}")]
+    EnumMismatch {
+        /// The tag-name symbol.
+        name: String,
+        /// The first file.
+        first: String,
+        /// The second file.
+        second: String,
+    },
+    /// A relocation type a static wasm32 link cannot apply.
+    #[error("unsupported relocation type {ty} in {file} at offset {offset}")]
+    UnsupportedReloc {
+        /// Type, name and number.
+        ty: String,
+        /// The input.
+        file: String,
+        /// Offset in its chunk.
+        offset: u32,
+    },
+    /// A feature the input uses or a construct it contains that this link does not support.
+    #[error("{file}: unsupported: {what}")]
+    Unsupported {
+        /// The input.
+        file: String,
+        /// What.
+        what: String,
+    },
+    /// An inconsistent input: an index out of range, a relocation past its chunk, ...
+    #[error("{file}: invalid object: {msg}")]
+    BadObject {
+        /// The input.
+        file: String,
+        /// What is wrong.
+        msg: String,
+    },
+    /// A name given in the options does not name a defined symbol.
+    #[error("{what} `{name}` is not defined")]
+    NotDefined {
+        /// `entry symbol` or `exported symbol`.
+        what: &'static str,
+        /// Symbol.
+        name: String,
+    },
+    /// Two different things exported under one name.
+    #[error("duplicate export `{0}`")]
+    DuplicateExport(String),
+    /// A bad option value.
+    #[error("invalid option: {0}")]
+    BadOption(String),
+    /// The output exceeds a wasm32 limit.
+    #[error("output too large: {0}")]
+    TooLarge(String),
+    /// A bug in the linker: an invariant it keeps itself does not hold.
+    #[error("internal linker error: {0}")]
+    Internal(String),
+}
+
+fn undefined_message(list: &[UndefinedSymbol]) -> String {
+    let mut out = String::new();
+    for (i, u) in list.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&format!(
+            "undefined symbol `{}` (referenced by {})",
+            u.name,
+            u.referenced_by.join(", ")
+        ));
+    }
+    out
+}
+
+/// Links `inputs` into a final wasm module.
+pub fn link(inputs: &[Object<'_>], opts: &LinkOptions) -> Result<Vec<u8>, LinkError> {
+    if !opts.stack_size.is_multiple_of(16) {
+        return Err(LinkError::BadOption(format!(
+            "stack size {} is not a multiple of 16",
+            opts.stack_size
+        )));
+    }
+    let db = resolve::resolve(inputs, opts)?;
+    let live = resolve::mark_live(inputs, &db, opts)?;
+    let layout = layout::compute_layout(inputs, &db, &live, opts)?;
+    let synth = synth::synthesize(inputs, &db, &layout, opts)?;
+    emit::emit(inputs, &db, &layout, &synth, opts)
+}

@@ -1,0 +1,1013 @@
+//! Symbol resolution and garbage collection.
+//!
+//! [`resolve`] builds one [`SymbolDb`] over all inputs: every local symbol gets its own
+//! entry, global symbols are merged by name. Each input symbol is checked against its
+//! object (index in range, defined/undefined consistent with the index, data inside its
+//! segment). Names the linker defines bind the global symbols that stay undefined.
+//!
+//! [`mark_live`] marks from the roots over relocation edges and then requires every live
+//! undefined symbol to be importable (or weak); the rest are reported in one error, each with
+//! every file that references it.
+
+use indexmap::IndexMap;
+
+use super::{LinkError, LinkOptions, UndefinedSymbol};
+use crate::object::{
+    EnumInfo, FuncType, ImportKind, Object, RelocType, SEG_RETAIN, SYM_EXPLICIT_NAME, SYM_EXPORTED,
+    SYM_NO_STRIP, SYM_TLS, Segment, SymbolKind,
+};
+
+/// Prefix of the tag-name function symbols.
+pub(crate) const TAG_NAME_PREFIX: &str = "__kiln_tag_name.";
+
+/// Kind of a symbol.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub(crate) enum SymKind {
+    Function,
+    Data,
+    Global,
+    Table,
+    Section,
+}
+
+impl SymKind {
+    fn describe(self) -> &'static str {
+        match self {
+            SymKind::Function => "a function",
+            SymKind::Data => "data",
+            SymKind::Global => "a global",
+            SymKind::Table => "a table",
+            SymKind::Section => "a section",
+        }
+    }
+}
+
+/// Something the linker defines.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub(crate) enum LinkerSym<'a> {
+    StackPointer,
+    TlsBase,
+    TlsSize,
+    TlsAlign,
+    Table,
+    CallCtors,
+    /// Index into [`SymbolDb::enums`].
+    TagName(u32),
+    HeapBase,
+    HeapEnd,
+    DataEnd,
+    GlobalBase,
+    DsoHandle,
+    StackLow,
+    StackHigh,
+    /// `__start_NAME` of an output segment.
+    SegStart(&'a str),
+    /// `__stop_NAME` of an output segment.
+    SegStop(&'a str),
+}
+
+/// Where a symbol is defined.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub(crate) enum Def<'a> {
+    Undefined,
+    /// Defined function `index` of `Object::funcs`.
+    Func {
+        input: u32,
+        index: u32,
+    },
+    /// Data at `offset` in segment `segment`.
+    Data {
+        input: u32,
+        segment: u32,
+        offset: u64,
+    },
+    /// Data at an absolute address.
+    AbsData(u64),
+    /// Defined global `index` of `Object::globals`.
+    Global {
+        input: u32,
+        index: u32,
+    },
+    /// Custom section `index` of `Object::customs`.
+    Section {
+        input: u32,
+        index: u32,
+    },
+    Linker(LinkerSym<'a>),
+}
+
+/// One linker-wide symbol.
+#[derive(Clone, Debug)]
+pub(crate) struct Sym<'a> {
+    pub name: &'a str,
+    pub kind: SymKind,
+    pub def: Def<'a>,
+    /// The defining input, or the first referencing one while undefined.
+    pub file: u32,
+    pub weak_def: bool,
+    /// Some undefined reference is strong.
+    pub strong_ref: bool,
+    pub local: bool,
+    pub exported: bool,
+    pub no_strip: bool,
+    pub tls: bool,
+    /// The first undefined reference's import: (input, position in `Object::imports`).
+    pub import: Option<(u32, u32)>,
+    /// Some reference names its import explicitly (or with a module other than `env`).
+    pub explicit_import: bool,
+}
+
+impl Sym<'_> {
+    /// An undefined symbol only weak references name.
+    pub(crate) fn is_weak_undefined(&self) -> bool {
+        self.def == Def::Undefined && !self.strong_ref
+    }
+}
+
+/// Per-input maps.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct InputMaps {
+    /// Input symbol index -> linker symbol id.
+    pub syms: Vec<u32>,
+    /// Function import number -> position in `Object::imports`.
+    pub func_imports: Vec<u32>,
+    /// Global import number -> position in `Object::imports`.
+    pub global_imports: Vec<u32>,
+    /// Table import number -> position in `Object::imports`.
+    pub table_imports: Vec<u32>,
+}
+
+/// An enum whose tag-name function is synthesized.
+#[derive(Clone, Debug)]
+pub(crate) struct EnumDesc<'a> {
+    /// The `__kiln_tag_name.E` symbol.
+    pub sym: u32,
+    pub info: &'a EnumInfo,
+}
+
+/// The symbol table of a link.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SymbolDb<'a> {
+    pub syms: Vec<Sym<'a>>,
+    pub inputs: Vec<InputMaps>,
+    pub globals: IndexMap<&'a str, u32>,
+    pub enums: Vec<EnumDesc<'a>>,
+}
+
+pub(crate) fn bad(obj: &Object<'_>, msg: String) -> LinkError {
+    LinkError::BadObject {
+        file: obj.path.clone(),
+        msg,
+    }
+}
+
+/// The output segment an input segment goes to, as wasm-ld names it.
+pub(crate) fn output_segment_name<'s>(seg: &'s Segment<'_>) -> &'s str {
+    let name: &str = &seg.name;
+    if seg.is_tls() || name.starts_with(".tdata") || name.starts_with(".tbss") {
+        return ".tdata";
+    }
+    for prefix in [".text", ".data", ".bss", ".rodata"] {
+        if let Some(rest) = name.strip_prefix(prefix)
+            && (rest.is_empty() || rest.starts_with('.'))
+        {
+            return prefix;
+        }
+    }
+    name
+}
+
+/// Whether `name` is a C identifier (segments with such names get `__start_`/`__stop_`).
+fn is_c_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+}
+
+fn reserved(name: &str) -> bool {
+    matches!(
+        name,
+        "__stack_pointer"
+            | "__indirect_function_table"
+            | "__tls_base"
+            | "__tls_size"
+            | "__tls_align"
+            | "__wasm_call_ctors"
+            | "__heap_base"
+            | "__heap_end"
+            | "__data_end"
+            | "__global_base"
+            | "__dso_handle"
+            | "__stack_low"
+            | "__stack_high"
+    ) || name.starts_with(TAG_NAME_PREFIX)
+}
+
+/// The type of function symbol `sid`: its definition's, else its first import's.
+pub(crate) fn func_type<'o>(
+    inputs: &'o [Object<'_>],
+    db: &SymbolDb<'_>,
+    sid: u32,
+) -> Option<&'o FuncType> {
+    let sym = db.syms.get(sid as usize)?;
+    match sym.def {
+        Def::Func { input, index } => {
+            let obj = inputs.get(input as usize)?;
+            let f = obj.funcs.get(index as usize)?;
+            obj.types.get(f.type_index as usize)
+        }
+        _ => {
+            let (input, imp) = sym.import?;
+            let obj = inputs.get(input as usize)?;
+            match obj.imports.get(imp as usize)?.kind {
+                ImportKind::Func(t) => obj.types.get(t as usize),
+                _ => None,
+            }
+        }
+    }
+}
+
+/// Builds the symbol table.
+pub(crate) fn resolve<'a>(
+    inputs: &'a [Object<'a>],
+    opts: &LinkOptions,
+) -> Result<SymbolDb<'a>, LinkError> {
+    let mut db = SymbolDb::default();
+    for obj in inputs {
+        for f in &obj.features {
+            let known = opts
+                .features
+                .flags()
+                .iter()
+                .find(|(n, _)| *n == f.name)
+                .map(|(_, on)| *on);
+            if f.prefix == b'+' && known == Some(false) {
+                return Err(LinkError::Unsupported {
+                    file: obj.path.clone(),
+                    what: format!("feature `{}` is used but not enabled", f.name),
+                });
+            }
+        }
+    }
+    for (i, obj) in inputs.iter().enumerate() {
+        let input = i as u32;
+        let mut maps = InputMaps::default();
+        for (pos, imp) in obj.imports.iter().enumerate() {
+            match imp.kind {
+                ImportKind::Func(t) => {
+                    if t as usize >= obj.types.len() {
+                        return Err(bad(
+                            obj,
+                            format!(
+                                "import `{}.{}` has type {t}, but there are {} types",
+                                imp.module,
+                                imp.name,
+                                obj.types.len()
+                            ),
+                        ));
+                    }
+                    maps.func_imports.push(pos as u32);
+                }
+                ImportKind::Global { .. } => maps.global_imports.push(pos as u32),
+                ImportKind::Table { .. } => maps.table_imports.push(pos as u32),
+                ImportKind::Memory { memory64, .. } => {
+                    if memory64 {
+                        return Err(LinkError::Unsupported {
+                            file: obj.path.clone(),
+                            what: "64-bit memory".into(),
+                        });
+                    }
+                }
+                ImportKind::Tag(_) => {
+                    return Err(LinkError::Unsupported {
+                        file: obj.path.clone(),
+                        what: "exception tags".into(),
+                    });
+                }
+            }
+        }
+        for (j, f) in obj.funcs.iter().enumerate() {
+            if f.type_index as usize >= obj.types.len() {
+                return Err(bad(
+                    obj,
+                    format!(
+                        "function {j} has type {}, but there are {} types",
+                        f.type_index,
+                        obj.types.len()
+                    ),
+                ));
+            }
+        }
+        for (j, sym) in obj.symbols.iter().enumerate() {
+            let (kind, def, import) = classify(obj, input, &maps, j, sym)?;
+            let flags = sym.flags;
+            let undefined = def == Def::Undefined;
+            if !undefined && !sym.is_local() && reserved(&sym.name) {
+                return Err(LinkError::Reserved {
+                    name: sym.name.to_string(),
+                    file: obj.path.clone(),
+                });
+            }
+            let explicit = import.is_some_and(|pos| {
+                flags & SYM_EXPLICIT_NAME != 0
+                    || obj
+                        .imports
+                        .get(pos as usize)
+                        .is_some_and(|imp| imp.module != "env")
+            });
+            let fresh = Sym {
+                name: &sym.name,
+                kind,
+                def,
+                file: input,
+                weak_def: !undefined && sym.is_weak(),
+                strong_ref: undefined && !sym.is_weak(),
+                local: sym.is_local(),
+                exported: flags & SYM_EXPORTED != 0,
+                no_strip: flags & SYM_NO_STRIP != 0,
+                tls: flags & SYM_TLS != 0,
+                import: import.map(|pos| (input, pos)),
+                explicit_import: explicit,
+            };
+            let sid = if sym.is_local() {
+                db.syms.push(fresh);
+                (db.syms.len() - 1) as u32
+            } else if let Some(&sid) = db.globals.get(&*sym.name) {
+                merge(inputs, &mut db.syms[sid as usize], fresh, obj)?;
+                sid
+            } else {
+                db.syms.push(fresh);
+                let sid = (db.syms.len() - 1) as u32;
+                db.globals.insert(&sym.name, sid);
+                sid
+            };
+            maps.syms.push(sid);
+        }
+        db.inputs.push(maps);
+    }
+
+    // Enum descriptions, merged by symbol name.
+    let mut by_name: IndexMap<&str, u32> = IndexMap::new();
+    for (i, obj) in inputs.iter().enumerate() {
+        for info in &obj.enums {
+            let sid = *db.inputs[i].syms.get(info.symbol as usize).ok_or_else(|| {
+                bad(
+                    obj,
+                    format!(
+                        "enum description refers to symbol {}, but there are {}",
+                        info.symbol,
+                        obj.symbols.len()
+                    ),
+                )
+            })?;
+            let sym = &db.syms[sid as usize];
+            if sym.kind != SymKind::Function || !sym.name.starts_with(TAG_NAME_PREFIX) {
+                return Err(bad(
+                    obj,
+                    format!(
+                        "enum description refers to `{}`, which is not a `{TAG_NAME_PREFIX}` function symbol",
+                        sym.name
+                    ),
+                ));
+            }
+            match by_name.get(sym.name) {
+                Some(&e) => {
+                    let first = &db.enums[e as usize];
+                    if first.info.tag != info.tag || first.info.variants != info.variants {
+                        let first_file = enum_file(inputs, first.info);
+                        return Err(LinkError::EnumMismatch {
+                            name: sym.name.to_string(),
+                            first: first_file,
+                            second: obj.path.clone(),
+                        });
+                    }
+                }
+                None => {
+                    by_name.insert(sym.name, db.enums.len() as u32);
+                    db.enums.push(EnumDesc { sym: sid, info });
+                }
+            }
+        }
+    }
+
+    // Linker-defined symbols bind what stays undefined.
+    let seg_names: Vec<&str> = inputs
+        .iter()
+        .flat_map(|o| o.segments.iter().map(output_segment_name))
+        .collect();
+    for sid in 0..db.syms.len() {
+        let sym = &db.syms[sid];
+        if sym.def != Def::Undefined || sym.local {
+            continue;
+        }
+        let name = sym.name;
+        let bound = match (sym.kind, name) {
+            (SymKind::Global, "__stack_pointer") => Some(LinkerSym::StackPointer),
+            (SymKind::Global, "__tls_base") => Some(LinkerSym::TlsBase),
+            (SymKind::Global, "__tls_size") => Some(LinkerSym::TlsSize),
+            (SymKind::Global, "__tls_align") => Some(LinkerSym::TlsAlign),
+            (SymKind::Table, "__indirect_function_table") => Some(LinkerSym::Table),
+            (SymKind::Function, "__wasm_call_ctors") => Some(LinkerSym::CallCtors),
+            (SymKind::Function, n) if n.starts_with(TAG_NAME_PREFIX) => {
+                by_name.get(n).map(|&e| LinkerSym::TagName(e))
+            }
+            (SymKind::Data, "__heap_base") => Some(LinkerSym::HeapBase),
+            (SymKind::Data, "__heap_end") => Some(LinkerSym::HeapEnd),
+            (SymKind::Data, "__data_end") => Some(LinkerSym::DataEnd),
+            (SymKind::Data, "__global_base") => Some(LinkerSym::GlobalBase),
+            (SymKind::Data, "__dso_handle") => Some(LinkerSym::DsoHandle),
+            (SymKind::Data, "__stack_low") => Some(LinkerSym::StackLow),
+            (SymKind::Data, "__stack_high") => Some(LinkerSym::StackHigh),
+            (SymKind::Data, n) => {
+                let find = |prefix: &str| {
+                    let rest = n.strip_prefix(prefix)?;
+                    let found = seg_names.iter().find(|s| **s == rest)?;
+                    is_c_identifier(found).then_some(*found)
+                };
+                find("__start_")
+                    .map(LinkerSym::SegStart)
+                    .or_else(|| find("__stop_").map(LinkerSym::SegStop))
+            }
+            _ => None,
+        };
+        if let Some(l) = bound {
+            db.syms[sid].def = Def::Linker(l);
+        }
+    }
+
+    check_types(inputs, &db)?;
+    Ok(db)
+}
+
+fn enum_file(inputs: &[Object<'_>], info: &EnumInfo) -> String {
+    inputs
+        .iter()
+        .find(|o| o.enums.iter().any(|e| std::ptr::eq(e, info)))
+        .map(|o| o.path.clone())
+        .unwrap_or_default()
+}
+
+type Classified<'a> = (SymKind, Def<'a>, Option<u32>);
+
+/// Checks one input symbol against its object and says what it is.
+fn classify<'a>(
+    obj: &'a Object<'a>,
+    input: u32,
+    maps: &InputMaps,
+    j: usize,
+    sym: &'a crate::object::Symbol<'a>,
+) -> Result<Classified<'a>, LinkError> {
+    let undefined = sym.is_undefined();
+    let err = |what: String| bad(obj, format!("symbol {j} `{}`: {what}", sym.name));
+    Ok(match sym.kind {
+        SymbolKind::Function(idx) => {
+            let nimp = maps.func_imports.len() as u32;
+            if undefined {
+                let pos = maps.func_imports.get(idx as usize).ok_or_else(|| {
+                    err(format!(
+                        "undefined, but function {idx} is not an import ({nimp} imports)"
+                    ))
+                })?;
+                (SymKind::Function, Def::Undefined, Some(*pos))
+            } else {
+                let index = idx.checked_sub(nimp).filter(|&k| (k as usize) < obj.funcs.len()).ok_or_else(|| {
+                    err(format!("defined, but function {idx} is not a defined function ({nimp} imports, {} functions)", obj.funcs.len()))
+                })?;
+                (SymKind::Function, Def::Func { input, index }, None)
+            }
+        }
+        SymbolKind::Global(idx) => {
+            let nimp = maps.global_imports.len() as u32;
+            if undefined {
+                let pos = maps.global_imports.get(idx as usize).ok_or_else(|| {
+                    err(format!(
+                        "undefined, but global {idx} is not an import ({nimp} imports)"
+                    ))
+                })?;
+                (SymKind::Global, Def::Undefined, Some(*pos))
+            } else {
+                let index = idx.checked_sub(nimp).filter(|&k| (k as usize) < obj.globals.len()).ok_or_else(|| {
+                    err(format!("defined, but global {idx} is not a defined global ({nimp} imports, {} globals)", obj.globals.len()))
+                })?;
+                (SymKind::Global, Def::Global { input, index }, None)
+            }
+        }
+        SymbolKind::Table(idx) => {
+            if !undefined {
+                return Err(LinkError::Unsupported {
+                    file: obj.path.clone(),
+                    what: format!("defined table `{}`", sym.name),
+                });
+            }
+            let pos = maps
+                .table_imports
+                .get(idx as usize)
+                .ok_or_else(|| err(format!("undefined, but table {idx} is not an import")))?;
+            (SymKind::Table, Def::Undefined, Some(*pos))
+        }
+        SymbolKind::Data(None) => {
+            if !undefined {
+                return Err(err("defined data symbol without a segment".into()));
+            }
+            (SymKind::Data, Def::Undefined, None)
+        }
+        SymbolKind::Data(Some(d)) => {
+            if undefined {
+                return Err(err("undefined data symbol with a segment".into()));
+            }
+            if sym.flags & crate::object::SYM_ABSOLUTE != 0 {
+                (SymKind::Data, Def::AbsData(d.offset), None)
+            } else {
+                let seg = obj.segments.get(d.segment as usize).ok_or_else(|| {
+                    err(format!(
+                        "segment {} out of range ({} segments)",
+                        d.segment,
+                        obj.segments.len()
+                    ))
+                })?;
+                if d.offset
+                    .checked_add(d.size)
+                    .is_none_or(|end| end > seg.size())
+                {
+                    return Err(err(format!(
+                        "offset {} size {} past the end of segment `{}` ({} bytes)",
+                        d.offset,
+                        d.size,
+                        seg.name,
+                        seg.size()
+                    )));
+                }
+                (
+                    SymKind::Data,
+                    Def::Data {
+                        input,
+                        segment: d.segment,
+                        offset: d.offset,
+                    },
+                    None,
+                )
+            }
+        }
+        SymbolKind::Section(idx) => {
+            if (idx as usize) >= obj.customs.len() {
+                return Err(err(format!(
+                    "custom section {idx} out of range ({} custom sections)",
+                    obj.customs.len()
+                )));
+            }
+            (SymKind::Section, Def::Section { input, index: idx }, None)
+        }
+        SymbolKind::Tag(_) => {
+            return Err(LinkError::Unsupported {
+                file: obj.path.clone(),
+                what: format!("exception tag `{}`", sym.name),
+            });
+        }
+    })
+}
+
+/// Merges a further occurrence of a global symbol into its entry.
+fn merge<'a>(
+    inputs: &[Object<'_>],
+    s: &mut Sym<'a>,
+    new: Sym<'a>,
+    obj: &Object<'_>,
+) -> Result<(), LinkError> {
+    let file_of = |i: u32| {
+        inputs
+            .get(i as usize)
+            .map(|o| o.path.clone())
+            .unwrap_or_default()
+    };
+    if s.kind != new.kind {
+        return Err(LinkError::KindMismatch {
+            name: s.name.to_string(),
+            first_kind: s.kind.describe(),
+            first: file_of(s.file),
+            second_kind: new.kind.describe(),
+            second: obj.path.clone(),
+        });
+    }
+    if new.def != Def::Undefined {
+        if s.def == Def::Undefined || (s.weak_def && !new.weak_def) {
+            s.def = new.def;
+            s.file = new.file;
+            s.weak_def = new.weak_def;
+            s.tls = new.tls;
+        } else if !s.weak_def && !new.weak_def {
+            return Err(LinkError::DuplicateSymbol {
+                name: s.name.to_string(),
+                first: file_of(s.file),
+                second: obj.path.clone(),
+            });
+        }
+    } else {
+        s.strong_ref |= new.strong_ref;
+        if let (Some(first), Some(second)) = (s.import, new.import)
+            && s.explicit_import
+            && new.explicit_import
+        {
+            let key = |(i, p): (u32, u32)| {
+                inputs
+                    .get(i as usize)
+                    .and_then(|o| o.imports.get(p as usize))
+                    .map(|imp| format!("{}.{}", imp.module, imp.name))
+                    .unwrap_or_default()
+            };
+            let (a, b) = (key(first), key(second));
+            if a != b {
+                return Err(LinkError::ImportMismatch {
+                    name: s.name.to_string(),
+                    first_import: a,
+                    first: file_of(first.0),
+                    second_import: b,
+                    second: obj.path.clone(),
+                });
+            }
+        }
+        if s.import.is_none() || (!s.explicit_import && new.explicit_import) {
+            s.import = new.import;
+        }
+        s.explicit_import |= new.explicit_import;
+    }
+    s.exported |= new.exported;
+    s.no_strip |= new.no_strip;
+    Ok(())
+}
+
+fn show_type(t: &FuncType) -> String {
+    let list = |v: &[crate::object::ValType]| {
+        v.iter()
+            .map(|t| format!("{t:?}").to_lowercase())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!("({}) -> ({})", list(&t.params), list(&t.results))
+}
+
+/// The type the linker gives a synthesized function.
+pub(crate) fn linker_func_type(db: &SymbolDb<'_>, l: LinkerSym<'_>) -> Option<FuncType> {
+    use crate::object::ValType;
+    match l {
+        LinkerSym::CallCtors => Some(FuncType::default()),
+        LinkerSym::TagName(e) => {
+            let info = db.enums.get(e as usize)?.info;
+            let tag = if info.tag.bits == 64 {
+                ValType::I64
+            } else {
+                ValType::I32
+            };
+            Some(FuncType {
+                params: vec![tag],
+                results: vec![ValType::I32],
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Every undefined function reference must have its definition's type.
+fn check_types(inputs: &[Object<'_>], db: &SymbolDb<'_>) -> Result<(), LinkError> {
+    for (i, obj) in inputs.iter().enumerate() {
+        for (j, sym) in obj.symbols.iter().enumerate() {
+            let (SymbolKind::Function(idx), true) = (sym.kind, sym.is_undefined()) else {
+                continue;
+            };
+            let Some(&sid) = db.inputs[i].syms.get(j) else {
+                continue;
+            };
+            let s = &db.syms[sid as usize];
+            let want = match s.def {
+                Def::Func { .. } => func_type(inputs, db, sid).cloned(),
+                Def::Linker(l) => linker_func_type(db, l),
+                _ => None,
+            };
+            let Some(want) = want else { continue };
+            let have = db.inputs[i]
+                .func_imports
+                .get(idx as usize)
+                .and_then(|&p| obj.imports.get(p as usize))
+                .and_then(|imp| match imp.kind {
+                    ImportKind::Func(t) => obj.types.get(t as usize),
+                    _ => None,
+                });
+            if let Some(have) = have
+                && *have != want
+            {
+                let def_file = match s.def {
+                    Def::Linker(_) => "the linker".to_string(),
+                    _ => inputs
+                        .get(s.file as usize)
+                        .map(|o| o.path.clone())
+                        .unwrap_or_default(),
+                };
+                return Err(LinkError::TypeMismatch {
+                    name: s.name.to_string(),
+                    first_type: show_type(&want),
+                    first: def_file,
+                    second_type: show_type(have),
+                    second: obj.path.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What garbage collection keeps.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Live {
+    pub funcs: Vec<Vec<bool>>,
+    pub segs: Vec<Vec<bool>>,
+    pub globals: Vec<Vec<bool>>,
+    pub syms: Vec<bool>,
+    /// Symbols exported by name (`SYM_EXPORTED`, `LinkOptions::exports`, the entry).
+    pub exported: Vec<bool>,
+    /// The entry function's symbol.
+    pub entry: Option<u32>,
+    /// Some input has init functions.
+    pub has_ctors: bool,
+}
+
+#[derive(Copy, Clone)]
+enum Work {
+    Func(u32, u32),
+    Seg(u32, u32),
+}
+
+struct Marker<'x, 'a> {
+    inputs: &'x [Object<'a>],
+    db: &'x SymbolDb<'a>,
+    live: Live,
+    work: Vec<Work>,
+}
+
+impl Marker<'_, '_> {
+    fn symbol(&mut self, sid: u32) {
+        let Some(flag) = self.live.syms.get_mut(sid as usize) else {
+            return;
+        };
+        if *flag {
+            return;
+        }
+        *flag = true;
+        match self.db.syms[sid as usize].def {
+            Def::Func { input, index } => self.func(input, index),
+            Def::Data { input, segment, .. } => self.seg(input, segment),
+            Def::Global { input, index } => {
+                if let Some(g) = self
+                    .live
+                    .globals
+                    .get_mut(input as usize)
+                    .and_then(|v| v.get_mut(index as usize))
+                {
+                    *g = true;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn func(&mut self, input: u32, index: u32) {
+        if let Some(f) = self
+            .live
+            .funcs
+            .get_mut(input as usize)
+            .and_then(|v| v.get_mut(index as usize))
+            && !*f
+        {
+            *f = true;
+            self.work.push(Work::Func(input, index));
+        }
+    }
+
+    fn seg(&mut self, input: u32, index: u32) {
+        if let Some(f) = self
+            .live
+            .segs
+            .get_mut(input as usize)
+            .and_then(|v| v.get_mut(index as usize))
+            && !*f
+        {
+            *f = true;
+            self.work.push(Work::Seg(input, index));
+        }
+    }
+
+    fn input_symbol(
+        &mut self,
+        input: u32,
+        index: u32,
+        what: &dyn Fn() -> String,
+    ) -> Result<u32, LinkError> {
+        let obj = &self.inputs[input as usize];
+        let sid = *self.db.inputs[input as usize]
+            .syms
+            .get(index as usize)
+            .ok_or_else(|| {
+                bad(
+                    obj,
+                    format!(
+                        "{} refers to symbol {index}, but there are {}",
+                        what(),
+                        obj.symbols.len()
+                    ),
+                )
+            })?;
+        self.symbol(sid);
+        Ok(sid)
+    }
+
+    fn run(&mut self) -> Result<(), LinkError> {
+        while let Some(w) = self.work.pop() {
+            let (input, relocs, what): (u32, &[crate::object::Reloc], &str) = match w {
+                Work::Func(i, j) => (
+                    i,
+                    &self.inputs[i as usize].funcs[j as usize].relocs,
+                    "function",
+                ),
+                Work::Seg(i, j) => (
+                    i,
+                    &self.inputs[i as usize].segments[j as usize].relocs,
+                    "segment",
+                ),
+            };
+            let n = match w {
+                Work::Func(_, j) | Work::Seg(_, j) => j,
+            };
+            for r in relocs {
+                if r.ty == RelocType::TypeIndexLeb {
+                    continue;
+                }
+                self.input_symbol(input, r.index, &|| {
+                    format!("relocation at offset {} in {what} {n}", r.offset)
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Garbage collection, then the undefined-symbol check.
+pub(crate) fn mark_live(
+    inputs: &[Object<'_>],
+    db: &SymbolDb<'_>,
+    opts: &LinkOptions,
+) -> Result<Live, LinkError> {
+    let mut m = Marker {
+        inputs,
+        db,
+        live: Live {
+            funcs: inputs.iter().map(|o| vec![false; o.funcs.len()]).collect(),
+            segs: inputs
+                .iter()
+                .map(|o| vec![false; o.segments.len()])
+                .collect(),
+            globals: inputs
+                .iter()
+                .map(|o| vec![false; o.globals.len()])
+                .collect(),
+            syms: vec![false; db.syms.len()],
+            exported: vec![false; db.syms.len()],
+            entry: None,
+            has_ctors: false,
+        },
+        work: Vec::new(),
+    };
+    for (i, obj) in inputs.iter().enumerate() {
+        let input = i as u32;
+        if !opts.gc {
+            for j in 0..obj.funcs.len() {
+                m.func(input, j as u32);
+            }
+            for j in 0..obj.segments.len() {
+                m.seg(input, j as u32);
+            }
+            for g in &mut m.live.globals[i] {
+                *g = true;
+            }
+        }
+        for (j, seg) in obj.segments.iter().enumerate() {
+            if seg.flags & SEG_RETAIN != 0 {
+                m.seg(input, j as u32);
+            }
+        }
+        for (j, sym) in obj.symbols.iter().enumerate() {
+            if sym.flags & (SYM_EXPORTED | SYM_NO_STRIP) != 0 {
+                let sid = db.inputs[i].syms[j];
+                m.symbol(sid);
+                if sym.flags & SYM_EXPORTED != 0 {
+                    m.live.exported[sid as usize] = true;
+                }
+            }
+        }
+        for (k, init) in obj.init_funcs.iter().enumerate() {
+            let sid = m.input_symbol(input, init.symbol, &|| format!("init function {k}"))?;
+            if db.syms[sid as usize].kind != SymKind::Function {
+                return Err(bad(
+                    obj,
+                    format!(
+                        "init function {k} names `{}`, which is not a function",
+                        db.syms[sid as usize].name
+                    ),
+                ));
+            }
+            m.live.has_ctors = true;
+        }
+        let nimp = obj.num_imported_funcs();
+        for (name, idx) in &obj.exports {
+            let index = idx
+                .checked_sub(nimp)
+                .filter(|&k| (k as usize) < obj.funcs.len())
+                .ok_or_else(|| {
+                    bad(
+                        obj,
+                        format!(
+                            "export `{name}` names function {idx}, which is not a defined function"
+                        ),
+                    )
+                })?;
+            m.func(input, index);
+        }
+    }
+    for name in &opts.exports {
+        let sid = *db
+            .globals
+            .get(name.as_str())
+            .ok_or_else(|| LinkError::NotDefined {
+                what: "exported symbol",
+                name: name.clone(),
+            })?;
+        if db.syms[sid as usize].def == Def::Undefined {
+            return Err(LinkError::NotDefined {
+                what: "exported symbol",
+                name: name.clone(),
+            });
+        }
+        m.symbol(sid);
+        m.live.exported[sid as usize] = true;
+    }
+    if let Some(entry) = &opts.entry {
+        let sid = db
+            .globals
+            .get(entry.as_str())
+            .copied()
+            .filter(|&s| {
+                let s = &db.syms[s as usize];
+                s.kind == SymKind::Function && matches!(s.def, Def::Func { .. })
+            })
+            .ok_or_else(|| LinkError::NotDefined {
+                what: "entry symbol",
+                name: entry.clone(),
+            })?;
+        m.symbol(sid);
+        m.live.exported[sid as usize] = true;
+        m.live.entry = Some(sid);
+    }
+    m.run()?;
+    let live = m.live;
+
+    let mut undefined = Vec::new();
+    for (sid, sym) in db.syms.iter().enumerate() {
+        if !live.syms[sid] || sym.def != Def::Undefined {
+            continue;
+        }
+        let importable = sym.explicit_import || opts.import_undefined;
+        let ok = match sym.kind {
+            SymKind::Function => {
+                sym.is_weak_undefined() || (importable && !sym.name.starts_with(TAG_NAME_PREFIX))
+            }
+            SymKind::Data => sym.is_weak_undefined(),
+            SymKind::Global | SymKind::Table => importable && sym.import.is_some(),
+            SymKind::Section => true,
+        };
+        if !ok {
+            undefined.push(UndefinedSymbol {
+                name: sym.name.to_string(),
+                referenced_by: referencing_files(inputs, db, sid as u32),
+            });
+        }
+    }
+    if !undefined.is_empty() {
+        return Err(LinkError::Undefined(undefined));
+    }
+    Ok(live)
+}
+
+/// The inputs holding an undefined reference to `sid`, in input order.
+fn referencing_files(inputs: &[Object<'_>], db: &SymbolDb<'_>, sid: u32) -> Vec<String> {
+    let mut files = Vec::new();
+    for (i, obj) in inputs.iter().enumerate() {
+        let refs = obj
+            .symbols
+            .iter()
+            .zip(&db.inputs[i].syms)
+            .any(|(s, &id)| id == sid && s.is_undefined());
+        if refs {
+            files.push(obj.path.clone());
+        }
+    }
+    files
+}

@@ -1,0 +1,278 @@
+//! Synthesized functions and data: `__wasm_call_ctors`, the tag-name functions with their
+//! name tables, and trapping stubs for weak undefined functions.
+//!
+//! Runs after layout, so bodies hold final indices and addresses and need no relocations.
+//!
+//! A name table (one per enum, in `.kiln.tag_names`) is the variants' name bytes back to
+//! back, padded to 4, then one 8-byte entry `{ptr name, i32 len}` per distinct value in
+//! ascending value order (the first declared name of a value wins). `__kiln_tag_name.E(tag)`
+//! returns the address of the entry for `tag` and traps for a value with no name:
+//! - narrow tags look at their low bits only (sign- or zero-extended per the tag type);
+//! - dense enums (contiguous values): one subtraction and one bounds check;
+//! - sparse enums whose value range is at most 4 times the number of values (and at most
+//!   4096): a `br_table`;
+//! - other sparse enums: a compare chain.
+
+use wasm_encoder::{BlockType, Function, InstructionSink, ValType as W};
+
+use super::layout::{Layout, OutFunc};
+use super::resolve::SymbolDb;
+use super::{LinkError, LinkOptions};
+use crate::object::{EnumInfo, Object};
+
+/// Synthesized bodies and data.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Synth {
+    /// Per output function after the imports: the body (locals and code) of each
+    /// synthesized one; empty for input functions.
+    pub bodies: Vec<Vec<u8>>,
+    /// Per enum: its name table (empty when unused).
+    pub tag_tables: Vec<Vec<u8>>,
+}
+
+/// Distinct values in ascending order, each with the first name declared for it.
+fn entries(info: &EnumInfo) -> Vec<(i128, &str)> {
+    let mut v: Vec<(i128, &str)> = info
+        .variants
+        .iter()
+        .map(|(n, x)| (*x, n.as_str()))
+        .collect();
+    v.sort_by_key(|e| e.0);
+    v.dedup_by_key(|e| e.0);
+    v
+}
+
+fn names_len(entries: &[(i128, &str)]) -> u64 {
+    let n: u64 = entries.iter().map(|e| e.1.len() as u64).sum();
+    n.next_multiple_of(4)
+}
+
+/// Bytes of an enum's name table.
+pub(crate) fn tag_table_size(info: &EnumInfo) -> u64 {
+    let e = entries(info);
+    names_len(&e) + 8 * e.len() as u64
+}
+
+/// Builds every synthesized body and name table.
+pub(crate) fn synthesize(
+    inputs: &[Object<'_>],
+    db: &SymbolDb<'_>,
+    layout: &Layout<'_>,
+    opts: &LinkOptions,
+) -> Result<Synth, LinkError> {
+    let mut s = Synth {
+        bodies: Vec::with_capacity(layout.funcs.len()),
+        tag_tables: vec![Vec::new(); db.enums.len()],
+    };
+    for f in &layout.funcs {
+        let body = match *f {
+            OutFunc::Input { .. } => Vec::new(),
+            OutFunc::CallCtors => call_ctors(inputs, db, layout)?,
+            OutFunc::WeakStub(_) => {
+                let mut func = Function::new([]);
+                func.instructions().unreachable().end();
+                func.into_raw_body()
+            }
+            OutFunc::TagName(e) => {
+                let info = db
+                    .enums
+                    .get(e as usize)
+                    .map(|d| d.info)
+                    .ok_or_else(|| LinkError::Internal("enum index out of range".into()))?;
+                let base = layout.tag_tables.get(e as usize).copied().unwrap_or(0);
+                let (table, body) = tag_name(info, base, opts)?;
+                s.tag_tables[e as usize] = table;
+                body
+            }
+        };
+        s.bodies.push(body);
+    }
+    Ok(s)
+}
+
+/// `__wasm_call_ctors`: every init function by priority, then input order; results dropped.
+fn call_ctors(
+    inputs: &[Object<'_>],
+    db: &SymbolDb<'_>,
+    layout: &Layout<'_>,
+) -> Result<Vec<u8>, LinkError> {
+    let mut list: Vec<(u32, u32)> = Vec::new();
+    for (i, obj) in inputs.iter().enumerate() {
+        for init in &obj.init_funcs {
+            let sid = db.inputs[i]
+                .syms
+                .get(init.symbol as usize)
+                .copied()
+                .unwrap_or(u32::MAX);
+            let f = layout
+                .sym_index
+                .get(sid as usize)
+                .copied()
+                .unwrap_or(u32::MAX);
+            list.push((init.priority, f));
+        }
+    }
+    list.sort_by_key(|e| e.0);
+    let mut func = Function::new([]);
+    let mut sink = func.instructions();
+    for (_, f) in list {
+        let ty = layout
+            .func_type(f)
+            .ok_or_else(|| LinkError::Internal("init function without an output index".into()))?;
+        if !ty.params.is_empty() {
+            return Err(LinkError::BadObject {
+                file: String::new(),
+                msg: format!(
+                    "init function `{}` takes parameters",
+                    layout.func_names.get(f as usize).copied().unwrap_or("?")
+                ),
+            });
+        }
+        sink.call(f);
+        for _ in &ty.results {
+            sink.drop();
+        }
+    }
+    sink.end();
+    Ok(func.into_raw_body())
+}
+
+/// Pushes the tag, normalized to its type's low bits.
+fn push_tag(sink: &mut InstructionSink<'_>, info: &EnumInfo, opts: &LinkOptions) {
+    sink.local_get(0);
+    match (info.tag.bits, info.tag.signed) {
+        (8, false) => {
+            sink.i32_const(0xff).i32_and();
+        }
+        (16, false) => {
+            sink.i32_const(0xffff).i32_and();
+        }
+        (8 | 16, true) if opts.features.sign_ext => {
+            if info.tag.bits == 8 {
+                sink.i32_extend8_s();
+            } else {
+                sink.i32_extend16_s();
+            }
+        }
+        (b @ (8 | 16), true) => {
+            let sh = 32 - i32::from(b);
+            sink.i32_const(sh).i32_shl().i32_const(sh).i32_shr_s();
+        }
+        _ => {}
+    }
+}
+
+/// The name table of `info` at `base`, and its tag-name function's body.
+fn tag_name(
+    info: &EnumInfo,
+    base: u64,
+    opts: &LinkOptions,
+) -> Result<(Vec<u8>, Vec<u8>), LinkError> {
+    let ents = entries(info);
+    let too = || LinkError::TooLarge("enum name table beyond 4 GiB".into());
+    let entries_at = base.checked_add(names_len(&ents)).ok_or_else(too)?;
+    let mut table = Vec::with_capacity(tag_table_size(info) as usize);
+    for (_, name) in &ents {
+        table.extend_from_slice(name.as_bytes());
+    }
+    table.resize(names_len(&ents) as usize, 0);
+    let mut name_at = base;
+    for (_, name) in &ents {
+        let p = u32::try_from(name_at).map_err(|_| too())?;
+        let len = u32::try_from(name.len()).map_err(|_| too())?;
+        table.extend_from_slice(&p.to_le_bytes());
+        table.extend_from_slice(&len.to_le_bytes());
+        name_at += name.len() as u64;
+    }
+    let entries_addr = u32::try_from(entries_at).map_err(|_| too())? as i32;
+    let entry_addr = |k: usize| entries_addr.wrapping_add((k as i32).wrapping_mul(8));
+
+    let wide = info.tag.bits == 64;
+    let ty = if wide { W::I64 } else { W::I32 };
+    let mut func = Function::new([(1, ty)]);
+    let mut sink = func.instructions();
+    let n = ents.len();
+    let (Some(&(min, _)), Some(&(max, _))) = (ents.first(), ents.last()) else {
+        sink.unreachable().end();
+        return Ok((table, func.into_raw_body()));
+    };
+    let range = max - min + 1;
+    let sub_min = |sink: &mut InstructionSink<'_>| {
+        if wide {
+            sink.i64_const(min as i64).i64_sub();
+        } else {
+            sink.i32_const(min as i32).i32_sub();
+        }
+    };
+    if range == n as i128 {
+        // Dense: entries_addr + (tag - min) * 8 when tag - min < n (unsigned).
+        push_tag(&mut sink, info, opts);
+        sub_min(&mut sink);
+        sink.local_tee(1);
+        if wide {
+            sink.i64_const(n as i64).i64_lt_u();
+        } else {
+            sink.i32_const(n as i32).i32_lt_u();
+        }
+        sink.if_(BlockType::Empty).local_get(1);
+        if wide {
+            sink.i32_wrap_i64();
+        }
+        sink.i32_const(3)
+            .i32_shl()
+            .i32_const(entries_addr)
+            .i32_add()
+            .return_()
+            .end()
+            .unreachable()
+            .end();
+    } else if range <= 4 * n as i128 && range <= 4096 {
+        // br_table over tag - min: block k returns entry k; the outermost block traps.
+        sink.block(BlockType::Empty);
+        for _ in 0..n {
+            sink.block(BlockType::Empty);
+        }
+        push_tag(&mut sink, info, opts);
+        sub_min(&mut sink);
+        if wide {
+            sink.local_tee(1)
+                .i64_const(range as i64)
+                .i64_ge_u()
+                .br_if(n as u32)
+                .local_get(1)
+                .i32_wrap_i64();
+        }
+        let mut targets = Vec::with_capacity(range as usize);
+        let mut k = 0usize;
+        for slot in 0..range {
+            if ents.get(k).is_some_and(|e| e.0 == min + slot) {
+                targets.push(k as u32);
+                k += 1;
+            } else {
+                targets.push(n as u32);
+            }
+        }
+        sink.br_table(targets, n as u32);
+        for k in 0..n {
+            sink.end().i32_const(entry_addr(k)).return_();
+        }
+        sink.end().unreachable().end();
+    } else {
+        push_tag(&mut sink, info, opts);
+        sink.local_set(1);
+        for (k, &(v, _)) in ents.iter().enumerate() {
+            sink.local_get(1);
+            if wide {
+                sink.i64_const(v as i64).i64_eq();
+            } else {
+                sink.i32_const(v as i32).i32_eq();
+            }
+            sink.if_(BlockType::Empty)
+                .i32_const(entry_addr(k))
+                .return_()
+                .end();
+        }
+        sink.unreachable().end();
+    }
+    Ok((table, func.into_raw_body()))
+}
