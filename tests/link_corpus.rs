@@ -6,10 +6,6 @@ use std::path::Path;
 use kiln::link::{LinkOptions, link};
 use kiln::lower::{LowerOptions, lower_module};
 
-/// Programs whose lowering does not terminate at the time of writing (a make_reducible bug
-/// on the `emit` branch, not the link stage); remove when fixed.
-const LOWERING_HANGS: [&str; 2] = ["irreducible_state_machine.ir", "irreducible_two_entries.ir"];
-
 #[test]
 fn corpus_builds_and_validates() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("ir");
@@ -27,10 +23,6 @@ fn corpus_builds_and_validates() {
             .unwrap_or_default()
             .to_string_lossy()
             .into_owned();
-        if LOWERING_HANGS.contains(&name.as_str()) {
-            eprintln!("skipped {name}: lowering does not terminate");
-            continue;
-        }
         let source = std::fs::read_to_string(&path).expect("read");
         let module = kiln::ir::parse(&source).expect("parse");
         kiln::verify::verify(&module).expect("verify");
