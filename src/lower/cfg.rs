@@ -47,6 +47,10 @@ pub struct DomTree {
     children: Vec<u32>,
     /// Scratch: DFS stack of (node, next edge).
     stack: Vec<(u32, u32)>,
+    /// Scratch for the forward pass: depth in the dominator tree and a skew-binary jump
+    /// pointer to an ancestor, by reverse-postorder number (see [`lca`]).
+    depth: Vec<u32>,
+    jump: Vec<u32>,
 }
 
 impl DomTree {
@@ -127,8 +131,17 @@ impl DomTree {
         // Cooper-Harvey-Kennedy. First one pass over the forward edges only: exact when
         // every backward edge targets a dominator of its source (reducible graphs), and
         // linear on loop nests, where the full iteration walks the whole nest per header.
+        // Every forward predecessor of `b` comes earlier in reverse postorder, so its
+        // dominator is final when `b` is reached: the intersection is a lowest common
+        // ancestor in a tree that only grows, answered in O(log n) with jump pointers (a
+        // merge node with many predecessors deep in a chain would make the plain walk
+        // quadratic).
         self.idom.resize(m, NONE);
         self.idom[0] = 0;
+        self.depth.clear();
+        self.depth.resize(m, 0);
+        self.jump.clear();
+        self.jump.resize(m, 0);
         for b in 1..m {
             let mut new = NONE;
             let (lo, hi) = (
@@ -140,11 +153,23 @@ impl DomTree {
                     new = if new == NONE {
                         p
                     } else {
-                        intersect(&self.idom, p, new)
+                        lca(&self.idom, &self.depth, &self.jump, p, new)
                     };
                 }
             }
             self.idom[b] = new;
+            if new != NONE {
+                let parent = new as usize;
+                let up = self.jump[parent] as usize;
+                let upup = self.jump[up] as usize;
+                self.depth[b] = self.depth[parent] + 1;
+                self.jump[b] =
+                    if self.depth[parent] - self.depth[up] == self.depth[up] - self.depth[upup] {
+                        upup as u32
+                    } else {
+                        new
+                    };
+            }
         }
         self.number_tree();
         let exact = (0..m).all(|b| {
@@ -287,6 +312,32 @@ impl DomTree {
 }
 
 /// The nearest common dominator of `a` and `b` (reverse-postorder numbers, both processed).
+/// Lowest common ancestor of `a` and `b` in the tree given by `idom`, with each node's
+/// `depth` and skew-binary `jump` pointer (Myers, 1983: the jump of a node skips to an
+/// ancestor at a depth that depends only on its own depth, so nodes at equal depths jump to
+/// equal depths, and a level-ancestor walk takes O(log depth) jumps).
+fn lca(idom: &[u32], depth: &[u32], jump: &[u32], mut a: u32, mut b: u32) -> u32 {
+    let d = |x: u32| depth[x as usize];
+    if d(a) < d(b) {
+        std::mem::swap(&mut a, &mut b);
+    }
+    while d(a) > d(b) {
+        let j = jump[a as usize];
+        a = if d(j) >= d(b) { j } else { idom[a as usize] };
+    }
+    while a != b {
+        let (ja, jb) = (jump[a as usize], jump[b as usize]);
+        if ja != jb {
+            a = ja;
+            b = jb;
+        } else {
+            a = idom[a as usize];
+            b = idom[b as usize];
+        }
+    }
+    a
+}
+
 fn intersect(idom: &[u32], mut a: u32, mut b: u32) -> u32 {
     while a != b {
         while a > b {

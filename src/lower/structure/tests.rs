@@ -897,7 +897,7 @@ fn ret() -> InstData {
     }
 }
 
-/// 100,000-block chain, 100,000 blocks of diamonds, a 10,000-deep loop nest, and an
+/// 100,000-block chain (plain and with a shared exit), 100,000 blocks of diamonds, a 10,000-deep loop nest, and an
 /// irreducible chain of 50,000 two-entry loops, on a 2 MiB stack; prints the times.
 #[test]
 fn large_and_deep_on_small_stack() {
@@ -906,6 +906,16 @@ fn large_and_deep_on_small_stack() {
         .spawn(|| {
             let n = 100_000;
             let chain = build(n, |i, b, _| if i + 1 < n { jump(b[i + 1]) } else { ret() });
+            // Every block of a chain may also leave to one shared exit: a merge node with
+            // 100,000 predecessors along a deep dominator chain (quadratic for a plain
+            // Cooper-Harvey-Kennedy intersection).
+            let shared_exit = build(n, |i, b, c| {
+                if i + 1 < n {
+                    br_if(c, b[n - 1], b[i + 1])
+                } else {
+                    ret()
+                }
+            });
             // Diamonds: 3k -> 3k+1, 3k+2 -> 3k+3.
             let diamonds = build(n, |i, b, c| match (i % 3, i + 3 < n) {
                 (0, true) => br_if(c, b[i + 1], b[i + 2]),
@@ -947,6 +957,7 @@ fn large_and_deep_on_small_stack() {
             let mut report = String::new();
             for (name, f) in [
                 ("chain", &chain),
+                ("chain with a shared exit", &shared_exit),
                 ("diamonds", &diamonds),
                 ("loop nest", &nest),
                 ("irreducible", &irr),
