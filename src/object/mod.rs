@@ -21,6 +21,9 @@ use std::borrow::Cow;
 
 use crate::ir::TagType;
 
+mod read;
+pub use read::{ObjectError, is_relocatable, read_object};
+
 /// A wasm value type as objects use it.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
 pub enum ValType {
