@@ -374,7 +374,7 @@ pub enum SymbolKind {
     Data(Option<DataDef>),
     /// A global (an import when undefined).
     Global(u32),
-    /// A section (for debug-info relocations): the section's index in the input.
+    /// A custom section (for debug-info relocations): its index in [`Object::customs`].
     Section(u32),
     /// An exception tag.
     Tag(u32),

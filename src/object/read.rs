@@ -137,6 +137,7 @@ impl<'a, 'p> Reader<'a, 'p> {
         }
         self.section = "linking";
         self.apply_segment_info()?;
+        self.rebase_section_symbols()?;
         self.check_symbols()?;
         self.section = "reloc";
         for (reader, offset) in std::mem::take(&mut self.relocs) {
@@ -562,6 +563,24 @@ impl<'a, 'p> Reader<'a, 'p> {
         Ok(())
     }
 
+    /// Section symbols name a section by its index in the file; the object model names the
+    /// custom section by its position in `Object::customs`.
+    fn rebase_section_symbols(&mut self) -> Result<(), ObjectError> {
+        for i in 0..self.obj.symbols.len() {
+            if let SymbolKind::Section(section) = self.obj.symbols[i].kind {
+                let Some(&(_, n, _)) = self.chunks.customs.iter().find(|(s, _, _)| *s == section) else {
+                    return Err(self.err(0, format!("section symbol {i} names section {section}, which is not a custom section")));
+                };
+                let sym = &mut self.obj.symbols[i];
+                sym.kind = SymbolKind::Section(n as u32);
+                if sym.name.is_empty() {
+                    sym.name = self.obj.customs[n].name.clone();
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Checks every symbol's index against the object's index spaces.
     fn check_symbols(&self) -> Result<(), ObjectError> {
         let funcs = self.obj.num_imported_funcs() as usize + self.obj.funcs.len();
@@ -599,7 +618,7 @@ impl<'a, 'p> Reader<'a, 'p> {
                     None => false,
                 },
                 SymbolKind::Data(None) => undefined,
-                SymbolKind::Section(_) => true,
+                SymbolKind::Section(n) => (n as usize) < self.obj.customs.len(),
             };
             if !ok {
                 return Err(self.err(
