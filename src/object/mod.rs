@@ -21,7 +21,9 @@ use std::borrow::Cow;
 
 use crate::ir::TagType;
 
+mod archive;
 mod read;
+pub use archive::{Archive, Member, is_archive, read_archive};
 pub use read::{ObjectError, is_relocatable, read_object};
 
 /// A wasm value type as objects use it.

@@ -568,7 +568,8 @@ impl<'a, 'p> Reader<'a, 'p> {
     fn rebase_section_symbols(&mut self) -> Result<(), ObjectError> {
         for i in 0..self.obj.symbols.len() {
             if let SymbolKind::Section(section) = self.obj.symbols[i].kind {
-                let Some(&(_, n, _)) = self.chunks.customs.iter().find(|(s, _, _)| *s == section) else {
+                let Some(&(_, n, _)) = self.chunks.customs.iter().find(|(s, _, _)| *s == section)
+                else {
                     return Err(self.err(0, format!("section symbol {i} names section {section}, which is not a custom section")));
                 };
                 let sym = &mut self.obj.symbols[i];
