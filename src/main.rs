@@ -7,7 +7,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use kiln::interp::Instance;
 use kiln::ir::Module;
+use kiln::link::{LinkOptions, link};
+use kiln::lower::{LowerOptions, lower_module};
 use kiln::runtest;
+use kiln::target::Features;
 
 #[derive(Parser)]
 #[command(
@@ -51,6 +54,37 @@ enum Command {
         #[arg(allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Compile an IR file and link it into a wasm module.
+    Build {
+        /// The IR file.
+        file: PathBuf,
+        /// The output (default: FILE with the extension `.wasm`).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Target features: `mvp` or `generic` base, then `+name`/`-name`, comma-separated.
+        #[arg(long, short = 'm', value_name = "SPEC")]
+        features: Option<String>,
+        /// Import undefined functions and globals instead of failing.
+        #[arg(long)]
+        import_undefined: bool,
+        /// Export a further symbol.
+        #[arg(long = "export", value_name = "NAME")]
+        exports: Vec<String>,
+        /// The entry function (exported; the constructors are then not the start function).
+        #[arg(long)]
+        entry: Option<String>,
+        /// Free bytes after `__heap_base` in the initial memory.
+        #[arg(long, value_name = "N", default_value_t = 65536)]
+        initial_heap: u64,
+        /// Linker options: `stack-size=N`.
+        #[arg(short = 'z', value_name = "OPTION")]
+        z: Vec<String>,
+    },
+    /// Print a wasm module as WAT.
+    Dump {
+        /// The wasm file.
+        file: PathBuf,
+    },
     /// Check the `; run:` lines and `; error:` markers of IR files or directories.
     Test {
         /// IR files or directories (searched for `*.ir`).
@@ -70,6 +104,28 @@ fn main() -> ExitCode {
         } => fmt(&files, check, write),
         Command::Run { file, invoke, args } => run(&file, &invoke, &args),
         Command::Test { paths } => test(&paths),
+        Command::Build {
+            file,
+            output,
+            features,
+            import_undefined,
+            exports,
+            entry,
+            initial_heap,
+            z,
+        } => {
+            let opts = BuildArgs {
+                output,
+                features,
+                import_undefined,
+                exports,
+                entry,
+                initial_heap,
+                z,
+            };
+            build(&file, opts)
+        }
+        Command::Dump { file } => dump(&file),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -177,6 +233,105 @@ fn run(file: &Path, name: &str, args: &[String]) -> Result<(), Failed> {
         }
         Err(trap) => {
             eprintln!("{shown}: error: {trap}");
+            Err(Failed)
+        }
+    }
+}
+
+/// `kiln build` options besides the file.
+struct BuildArgs {
+    output: Option<PathBuf>,
+    features: Option<String>,
+    import_undefined: bool,
+    exports: Vec<String>,
+    entry: Option<String>,
+    initial_heap: u64,
+    z: Vec<String>,
+}
+
+fn build(file: &Path, args: BuildArgs) -> Result<(), Failed> {
+    let shown = file.display().to_string();
+    let features = match &args.features {
+        Some(spec) => Features::parse(spec).map_err(|e| {
+            eprintln!("error: --features: {e}");
+            Failed
+        })?,
+        None => Features::default(),
+    };
+    let mut link_opts = LinkOptions {
+        entry: args.entry,
+        exports: args.exports,
+        import_undefined: args.import_undefined,
+        initial_heap: args.initial_heap,
+        features,
+        ..LinkOptions::default()
+    };
+    for z in &args.z {
+        let parsed = z
+            .strip_prefix("stack-size=")
+            .and_then(|n| n.parse::<u64>().ok());
+        match parsed {
+            Some(n) => link_opts.stack_size = n,
+            None => {
+                eprintln!("error: unknown or malformed -z option `{z}` (known: stack-size=N)");
+                return Err(Failed);
+            }
+        }
+    }
+    let out = args.output.unwrap_or_else(|| file.with_extension("wasm"));
+    let (_, module) = load(file)?;
+    let lower_opts = LowerOptions {
+        features,
+        path: shown.clone(),
+    };
+    let object = lower_module(&module, &lower_opts).map_err(|e| {
+        eprintln!("{shown}: error: {e}");
+        Failed
+    })?;
+    let bytes = link(std::slice::from_ref(&object), &link_opts).map_err(|e| {
+        for line in e.to_string().lines() {
+            eprintln!("error: {line}");
+        }
+        Failed
+    })?;
+    write_atomically(&out, &bytes).map_err(|e| {
+        eprintln!("{}: error: cannot write: {e}", out.display());
+        Failed
+    })
+}
+
+/// Writes `bytes` to a temporary file next to `path`, then renames it over `path`: a failed
+/// write leaves no partial output and does not touch an existing file.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out.wasm".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn dump(file: &Path) -> Result<(), Failed> {
+    let shown = file.display();
+    let bytes = std::fs::read(file).map_err(|e| {
+        eprintln!("{shown}: error: cannot read: {e}");
+        Failed
+    })?;
+    match wasmprinter::print_bytes(&bytes) {
+        Ok(text) => {
+            print!("{text}");
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("{shown}: error: not a valid wasm module: {e}");
             Err(Failed)
         }
     }

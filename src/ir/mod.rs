@@ -2,6 +2,7 @@
 //!
 //! See `ir/README.md` in the repository for the language reference.
 
+pub mod builder;
 mod entities;
 mod function;
 mod instructions;

@@ -27,9 +27,7 @@ use super::layout::{Chunk, Layout, NONE, OutFunc, OutGlobal, OutImportKind};
 use super::resolve::{Def, LinkerSym, SymKind, SymbolDb, bad};
 use super::synth::Synth;
 use super::{LinkError, LinkOptions};
-use crate::object::{
-    self, ConstExpr as ObjConst, Object, Reloc, RelocType, SegmentData, ValType,
-};
+use crate::object::{self, ConstExpr as ObjConst, Object, Reloc, RelocType, SegmentData, ValType};
 
 fn val_type(t: ValType) -> wasm_encoder::ValType {
     match t {
@@ -109,8 +107,16 @@ struct Patcher<'x, 'a> {
 impl Patcher<'_, '_> {
     fn data_addr(&self, sid: u32) -> Option<u64> {
         match self.db.syms.get(sid as usize)?.def {
-            Def::Data { input, segment, offset } => {
-                let base = *self.layout.seg_addr.get(input as usize)?.get(segment as usize)?;
+            Def::Data {
+                input,
+                segment,
+                offset,
+            } => {
+                let base = *self
+                    .layout
+                    .seg_addr
+                    .get(input as usize)?
+                    .get(segment as usize)?;
                 (base != u64::MAX).then(|| base.wrapping_add(offset))
             }
             Def::Undefined => Some(0),
@@ -119,11 +125,21 @@ impl Patcher<'_, '_> {
     }
 
     fn index(&self, sid: u32) -> Option<u32> {
-        self.layout.sym_index.get(sid as usize).copied().filter(|&i| i != NONE)
+        self.layout
+            .sym_index
+            .get(sid as usize)
+            .copied()
+            .filter(|&i| i != NONE)
     }
 
     /// Patches `relocs` of input `input` into `chunk`.
-    fn apply(&self, input: u32, chunk: &mut [u8], relocs: &[Reloc], place: Place<'_>) -> Result<(), LinkError> {
+    fn apply(
+        &self,
+        input: u32,
+        chunk: &mut [u8],
+        relocs: &[Reloc],
+        place: Place<'_>,
+    ) -> Result<(), LinkError> {
         let obj = &self.inputs[input as usize];
         let describe = |p: Place<'_>| match p {
             Place::Code(j) => format!("function {j}"),
@@ -136,13 +152,16 @@ impl Patcher<'_, '_> {
                 .checked_add(r.ty.width())
                 .filter(|&e| e <= chunk.len())
                 .ok_or_else(|| {
-                    bad(obj, format!(
-                        "relocation {:?} at offset {} runs past the end of {} ({} bytes)",
-                        r.ty,
-                        r.offset,
-                        describe(place),
-                        chunk.len()
-                    ))
+                    bad(
+                        obj,
+                        format!(
+                            "relocation {:?} at offset {} runs past the end of {} ({} bytes)",
+                            r.ty,
+                            r.offset,
+                            describe(place),
+                            chunk.len()
+                        ),
+                    )
                 })?;
             let field = &mut chunk[start..end];
             let unsupported = || LinkError::UnsupportedReloc {
@@ -162,14 +181,34 @@ impl Patcher<'_, '_> {
                 object::write_uleb5(field, t);
                 continue;
             }
-            let sid = *self.db.inputs[input as usize].syms.get(r.index as usize).ok_or_else(|| {
-                bad(obj, format!("relocation at offset {} in {} refers to symbol {}, but there are {}", r.offset, describe(place), r.index, obj.symbols.len()))
-            })?;
+            let sid = *self.db.inputs[input as usize]
+                .syms
+                .get(r.index as usize)
+                .ok_or_else(|| {
+                    bad(
+                        obj,
+                        format!(
+                            "relocation at offset {} in {} refers to symbol {}, but there are {}",
+                            r.offset,
+                            describe(place),
+                            r.index,
+                            obj.symbols.len()
+                        ),
+                    )
+                })?;
             let sym = &self.db.syms[sid as usize];
             use RelocType as R;
             let want = match r.ty {
-                R::FunctionIndexLeb | R::FunctionIndexI32 | R::TableIndexSleb | R::TableIndexI32 | R::FunctionOffsetI32 => SymKind::Function,
-                R::MemoryAddrLeb | R::MemoryAddrSleb | R::MemoryAddrI32 | R::MemoryAddrTlsSleb | R::MemoryAddrLocrelI32 => SymKind::Data,
+                R::FunctionIndexLeb
+                | R::FunctionIndexI32
+                | R::TableIndexSleb
+                | R::TableIndexI32
+                | R::FunctionOffsetI32 => SymKind::Function,
+                R::MemoryAddrLeb
+                | R::MemoryAddrSleb
+                | R::MemoryAddrI32
+                | R::MemoryAddrTlsSleb
+                | R::MemoryAddrLocrelI32 => SymKind::Data,
                 R::GlobalIndexLeb | R::GlobalIndexI32 => SymKind::Global,
                 R::SectionOffsetI32 => SymKind::Section,
                 R::TableNumberLeb => SymKind::Table,
@@ -179,13 +218,39 @@ impl Patcher<'_, '_> {
                 if want == SymKind::Global {
                     return Err(LinkError::Unsupported {
                         file: obj.path.clone(),
-                        what: format!("GOT access to `{}` (relocation {:?} at offset {} in {})", sym.name, r.ty, r.offset, describe(place)),
+                        what: format!(
+                            "GOT access to `{}` (relocation {:?} at offset {} in {})",
+                            sym.name,
+                            r.ty,
+                            r.offset,
+                            describe(place)
+                        ),
                     });
                 }
-                return Err(bad(obj, format!("relocation {:?} at offset {} in {} names `{}`, which is not {}", r.ty, r.offset, describe(place), sym.name, match want { SymKind::Function => "a function", SymKind::Data => "data", SymKind::Global => "a global", SymKind::Table => "a table", SymKind::Section => "a section" })));
+                return Err(bad(
+                    obj,
+                    format!(
+                        "relocation {:?} at offset {} in {} names `{}`, which is not {}",
+                        r.ty,
+                        r.offset,
+                        describe(place),
+                        sym.name,
+                        match want {
+                            SymKind::Function => "a function",
+                            SymKind::Data => "data",
+                            SymKind::Global => "a global",
+                            SymKind::Table => "a table",
+                            SymKind::Section => "a section",
+                        }
+                    ),
+                ));
             }
             let tombstone = match place {
-                Place::Custom { name } if name.starts_with(".debug_ranges") || name.starts_with(".debug_loc") => 0xffff_fffe,
+                Place::Custom { name }
+                    if name.starts_with(".debug_ranges") || name.starts_with(".debug_loc") =>
+                {
+                    0xffff_fffe
+                }
                 Place::Custom { name } if name.starts_with(".debug_") => 0xffff_ffff,
                 _ => r.addend as u32,
             };
@@ -194,7 +259,10 @@ impl Patcher<'_, '_> {
                 if in_custom {
                     Ok(tombstone)
                 } else {
-                    Err(LinkError::Internal(format!("{what} of `{}` not assigned", sym.name)))
+                    Err(LinkError::Internal(format!(
+                        "{what} of `{}` not assigned",
+                        sym.name
+                    )))
                 }
             };
             let addr = || -> Result<u32, LinkError> {
@@ -247,7 +315,15 @@ impl Patcher<'_, '_> {
                         _ => false,
                     };
                     if !in_tls {
-                        return Err(bad(obj, format!("TLS relocation at offset {} in {} names `{}`, which is not defined thread-local data", r.offset, describe(place), sym.name)));
+                        return Err(bad(
+                            obj,
+                            format!(
+                                "TLS relocation at offset {} in {} names `{}`, which is not defined thread-local data",
+                                r.offset,
+                                describe(place),
+                                sym.name
+                            ),
+                        ));
                     }
                     let a = addr()?;
                     let off = a.wrapping_sub(self.layout.mem.tls_base as u32);
@@ -306,8 +382,10 @@ impl Patcher<'_, '_> {
 
 /// Whether a custom section of this name is one the linker writes itself (or drops).
 fn own_custom(name: &str) -> bool {
-    matches!(name, "name" | "producers" | "target_features" | "linking" | "dylink.0")
-        || name.starts_with("reloc.")
+    matches!(
+        name,
+        "name" | "producers" | "target_features" | "linking" | "dylink.0"
+    ) || name.starts_with("reloc.")
 }
 
 /// Writes the module.
@@ -322,9 +400,10 @@ pub(crate) fn emit(
 
     let mut types = TypeSection::new();
     for t in &layout.types {
-        types
-            .ty()
-            .function(t.params.iter().map(|&v| val_type(v)), t.results.iter().map(|&v| val_type(v)));
+        types.ty().function(
+            t.params.iter().map(|&v| val_type(v)),
+            t.results.iter().map(|&v| val_type(v)),
+        );
     }
     if !types.is_empty() {
         types.append_to(&mut head);
@@ -389,23 +468,49 @@ pub(crate) fn emit(
     let i32c = |v: u64| ConstExpr::i32_const(v as u32 as i32);
     for g in &layout.globals {
         let (ty, mutable, init) = match *g {
-            OutGlobal::Linker(LinkerSym::StackPointer) => (ValType::I32, true, i32c(layout.mem.stack_top)),
-            OutGlobal::Linker(LinkerSym::TlsBase) => (ValType::I32, false, i32c(layout.mem.tls_base)),
-            OutGlobal::Linker(LinkerSym::TlsSize) => (ValType::I32, false, i32c(layout.mem.tls_size)),
-            OutGlobal::Linker(LinkerSym::TlsAlign) => (ValType::I32, false, i32c(layout.mem.tls_align.max(1))),
+            OutGlobal::Linker(LinkerSym::StackPointer) => {
+                (ValType::I32, true, i32c(layout.mem.stack_top))
+            }
+            OutGlobal::Linker(LinkerSym::TlsBase) => {
+                (ValType::I32, false, i32c(layout.mem.tls_base))
+            }
+            OutGlobal::Linker(LinkerSym::TlsSize) => {
+                (ValType::I32, false, i32c(layout.mem.tls_size))
+            }
+            OutGlobal::Linker(LinkerSym::TlsAlign) => {
+                (ValType::I32, false, i32c(layout.mem.tls_align.max(1)))
+            }
             OutGlobal::Linker(_) => return Err(internal("linker global of an unknown kind")),
-            OutGlobal::DataAddr(sid) => (ValType::I32, false, i32c(layout.sym_addr.get(sid as usize).copied().unwrap_or(0))),
+            OutGlobal::DataAddr(sid) => (
+                ValType::I32,
+                false,
+                i32c(layout.sym_addr.get(sid as usize).copied().unwrap_or(0)),
+            ),
             OutGlobal::Input { input, index } => {
                 let obj = &inputs[input as usize];
                 let g = &obj.globals[index as usize];
                 let init = match (g.init, g.ty) {
                     (ObjConst::I32(v), ValType::I32) => ConstExpr::i32_const(v),
                     (ObjConst::I64(v), ValType::I64) => ConstExpr::i64_const(v),
-                    (ObjConst::F32(v), ValType::F32) => ConstExpr::f32_const(f32::from_bits(v).into()),
-                    (ObjConst::F64(v), ValType::F64) => ConstExpr::f64_const(f64::from_bits(v).into()),
+                    (ObjConst::F32(v), ValType::F32) => {
+                        ConstExpr::f32_const(f32::from_bits(v).into())
+                    }
+                    (ObjConst::F64(v), ValType::F64) => {
+                        ConstExpr::f64_const(f64::from_bits(v).into())
+                    }
                     (ObjConst::RefNull, ValType::FuncRef) => ConstExpr::ref_null(HeapType::FUNC),
-                    (ObjConst::RefNull, ValType::ExternRef) => ConstExpr::ref_null(HeapType::EXTERN),
-                    _ => return Err(bad(obj, format!("global {index}: initializer does not match its type {:?}", g.ty))),
+                    (ObjConst::RefNull, ValType::ExternRef) => {
+                        ConstExpr::ref_null(HeapType::EXTERN)
+                    }
+                    _ => {
+                        return Err(bad(
+                            obj,
+                            format!(
+                                "global {index}: initializer does not match its type {:?}",
+                                g.ty
+                            ),
+                        ));
+                    }
                 };
                 (g.ty, g.mutable, init)
             }
@@ -473,7 +578,11 @@ pub(crate) fn emit(
     for (k, f) in layout.funcs.iter().enumerate() {
         bodies.push(match *f {
             OutFunc::Input { input, index } => &inputs[input as usize].funcs[index as usize].body,
-            _ => synth.bodies.get(k).map(Vec::as_slice).ok_or_else(|| internal("missing synthesized body"))?,
+            _ => synth
+                .bodies
+                .get(k)
+                .map(Vec::as_slice)
+                .ok_or_else(|| internal("missing synthesized body"))?,
         });
     }
     let mut code_payload = uleb_len(bodies.len() as u64) as u64;
@@ -484,7 +593,11 @@ pub(crate) fn emit(
         code_payload += b.len() as u64;
     }
     let section_len = |payload: u64| 1 + uleb_len(payload) as u64 + payload;
-    let code_len = if bodies.is_empty() { 0 } else { section_len(code_payload) };
+    let code_len = if bodies.is_empty() {
+        0
+    } else {
+        section_len(code_payload)
+    };
 
     // Data section size.
     let mut data_payload = uleb_len(u64::from(num_data)) as u64;
@@ -493,11 +606,16 @@ pub(crate) fn emit(
         put_sleb(&mut header, i64::from(s.addr as u32 as i32));
         data_payload += 1 + 1 + header.len() as u64 + 1 + uleb_len(s.size) as u64 + s.size;
     }
-    let data_len = if num_data == 0 { 0 } else { section_len(data_payload) };
+    let data_len = if num_data == 0 {
+        0
+    } else {
+        section_len(data_payload)
+    };
 
     // Custom sections, merged by name.
     let mut customs: IndexMap<&str, Vec<(u32, u32)>> = IndexMap::new();
-    let mut custom_offsets: Vec<Vec<u64>> = inputs.iter().map(|o| vec![0; o.customs.len()]).collect();
+    let mut custom_offsets: Vec<Vec<u64>> =
+        inputs.iter().map(|o| vec![0; o.customs.len()]).collect();
     let mut custom_sizes: IndexMap<&str, u64> = IndexMap::new();
     for (i, obj) in inputs.iter().enumerate() {
         for (j, c) in obj.customs.iter().enumerate() {
@@ -507,7 +625,10 @@ pub(crate) fn emit(
             let size = custom_sizes.entry(&c.name).or_insert(0);
             custom_offsets[i][j] = *size;
             *size += c.data.len() as u64;
-            customs.entry(&c.name).or_default().push((i as u32, j as u32));
+            customs
+                .entry(&c.name)
+                .or_default()
+                .push((i as u32, j as u32));
         }
     }
     let customs_len: u64 = custom_sizes
@@ -558,11 +679,20 @@ pub(crate) fn emit(
             let seg_start = out.len();
             for c in &s.chunks {
                 let (addr, bytes, zeros): (u64, &[u8], u64) = match *c {
-                    Chunk::Input { input, seg, addr } => match &inputs[input as usize].segments[seg as usize].data {
-                        SegmentData::Bytes(b) => (addr, b, 0),
-                        SegmentData::Zero(n) => (addr, &[], *n),
-                    },
-                    Chunk::TagNames { e, addr } => (addr, synth.tag_tables.get(e as usize).map_or(&[][..], Vec::as_slice), 0),
+                    Chunk::Input { input, seg, addr } => {
+                        match &inputs[input as usize].segments[seg as usize].data {
+                            SegmentData::Bytes(b) => (addr, b, 0),
+                            SegmentData::Zero(n) => (addr, &[], *n),
+                        }
+                    }
+                    Chunk::TagNames { e, addr } => (
+                        addr,
+                        synth
+                            .tag_tables
+                            .get(e as usize)
+                            .map_or(&[][..], Vec::as_slice),
+                        0,
+                    ),
                 };
                 let at = seg_start + (addr - s.addr) as usize;
                 out.resize(at, 0);
@@ -570,7 +700,12 @@ pub(crate) fn emit(
                 out.resize(out.len() + zeros as usize, 0);
                 if let Chunk::Input { input, seg, addr } = *c {
                     let sg = &inputs[input as usize].segments[seg as usize];
-                    patcher.apply(input, &mut out[at..], &sg.relocs, Place::Data { index: seg, addr })?;
+                    patcher.apply(
+                        input,
+                        &mut out[at..],
+                        &sg.relocs,
+                        Place::Data { index: seg, addr },
+                    )?;
                 }
             }
             out.resize(seg_start + s.size as usize, 0);
@@ -579,7 +714,10 @@ pub(crate) fn emit(
     for (name, pieces) in &customs {
         let size = custom_sizes.get(name).copied().unwrap_or(0);
         out.push(0);
-        put_uleb(&mut out, uleb_len(name.len() as u64) as u64 + name.len() as u64 + size);
+        put_uleb(
+            &mut out,
+            uleb_len(name.len() as u64) as u64 + name.len() as u64 + size,
+        );
         put_uleb(&mut out, name.len() as u64);
         out.extend_from_slice(name.as_bytes());
         for &(i, j) in pieces {
@@ -619,7 +757,9 @@ fn tail_sections(
     let mut locals = IndirectNameMap::new();
     let nimp = layout.num_func_imports;
     for (k, f) in layout.funcs.iter().enumerate() {
-        let OutFunc::Input { input, index } = *f else { continue };
+        let OutFunc::Input { input, index } = *f else {
+            continue;
+        };
         let list = &inputs[input as usize].funcs[index as usize].local_names;
         if list.is_empty() {
             continue;
@@ -641,10 +781,13 @@ fn tail_sections(
         .filter(|i| matches!(i.kind, OutImportKind::Global { .. }))
         .map(|i| i.sym_name)
         .collect();
-    let mut input_global_names: Vec<Vec<&str>> = inputs.iter().map(|o| vec![""; o.globals.len()]).collect();
+    let mut input_global_names: Vec<Vec<&str>> =
+        inputs.iter().map(|o| vec![""; o.globals.len()]).collect();
     for s in db.syms.iter().rev() {
         if let Def::Global { input, index } = s.def
-            && let Some(n) = input_global_names.get_mut(input as usize).and_then(|v| v.get_mut(index as usize))
+            && let Some(n) = input_global_names
+                .get_mut(input as usize)
+                .and_then(|v| v.get_mut(index as usize))
         {
             *n = s.name;
         }
@@ -669,7 +812,14 @@ fn tail_sections(
     names.globals(&gmap);
 
     let mut dmap = NameMap::new();
-    for (k, s) in layout.segs.iter().zip(written).filter(|(_, w)| **w).map(|(s, _)| s).enumerate() {
+    for (k, s) in layout
+        .segs
+        .iter()
+        .zip(written)
+        .filter(|(_, w)| **w)
+        .map(|(s, _)| s)
+        .enumerate()
+    {
         dmap.append(k as u32, s.name);
     }
     names.data(&dmap);
@@ -684,7 +834,13 @@ fn tail_sections(
     producers.append_to(&mut tail);
 
     let mut features = Vec::new();
-    let on: Vec<&str> = opts.features.flags().iter().filter(|f| f.1).map(|f| f.0).collect();
+    let on: Vec<&str> = opts
+        .features
+        .flags()
+        .iter()
+        .filter(|f| f.1)
+        .map(|f| f.0)
+        .collect();
     put_uleb(&mut features, on.len() as u64);
     for n in on {
         features.push(b'+');

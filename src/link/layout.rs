@@ -35,15 +35,25 @@ pub(crate) enum OutFunc {
     TagName(u32),
     /// Trapping stub for the weak undefined function symbol.
     WeakStub(u32),
-    Input { input: u32, index: u32 },
+    Input {
+        input: u32,
+        index: u32,
+    },
 }
 
 /// What an output import brings in.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub(crate) enum OutImportKind {
     Func(u32),
-    Global { ty: ValType, mutable: bool },
-    Table { elem: ValType, min: u64, max: Option<u64> },
+    Global {
+        ty: ValType,
+        mutable: bool,
+    },
+    Table {
+        elem: ValType,
+        min: u64,
+        max: Option<u64>,
+    },
 }
 
 /// An output import.
@@ -60,7 +70,10 @@ pub(crate) struct OutImport<'a> {
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
 pub(crate) enum OutGlobal<'a> {
     Linker(LinkerSym<'a>),
-    Input { input: u32, index: u32 },
+    Input {
+        input: u32,
+        index: u32,
+    },
     /// The address of exported data symbol `sid`.
     DataAddr(u32),
 }
@@ -68,9 +81,16 @@ pub(crate) enum OutGlobal<'a> {
 /// A piece of an output data segment.
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
 pub(crate) enum Chunk {
-    Input { input: u32, seg: u32, addr: u64 },
+    Input {
+        input: u32,
+        seg: u32,
+        addr: u64,
+    },
     /// Name table of enum `e`.
-    TagNames { e: u32, addr: u64 },
+    TagNames {
+        e: u32,
+        addr: u64,
+    },
 }
 
 /// An output data segment.
@@ -174,7 +194,10 @@ pub(crate) fn compute_layout<'a>(
         input_globals: inputs.iter().map(|o| vec![NONE; o.globals.len()]).collect(),
         sym_index: vec![NONE; db.syms.len()],
         sym_addr: vec![0; db.syms.len()],
-        seg_addr: inputs.iter().map(|o| vec![u64::MAX; o.segments.len()]).collect(),
+        seg_addr: inputs
+            .iter()
+            .map(|o| vec![u64::MAX; o.segments.len()])
+            .collect(),
         ..Layout::default()
     };
     let intern = |types: &mut IndexSet<FuncType>, t: &FuncType| -> Result<u32, LinkError> {
@@ -195,7 +218,9 @@ pub(crate) fn compute_layout<'a>(
                 continue;
             }
             let importable = sym.explicit_import || opts.import_undefined;
-            if pass == SymKind::Function && (!importable || (sym.is_weak_undefined() && !sym.explicit_import)) {
+            if pass == SymKind::Function
+                && (!importable || (sym.is_weak_undefined() && !sym.explicit_import))
+            {
                 weak_stubs.push(sid as u32);
                 continue;
             }
@@ -204,11 +229,21 @@ pub(crate) fn compute_layout<'a>(
             let obj = &inputs[i as usize];
             let kind = match (&imp.kind, pass) {
                 (ImportKind::Func(t), SymKind::Function) => {
-                    let ty = obj.types.get(*t as usize).ok_or_else(|| bad(obj, format!("import type {t} out of range")))?;
+                    let ty = obj
+                        .types
+                        .get(*t as usize)
+                        .ok_or_else(|| bad(obj, format!("import type {t} out of range")))?;
                     OutImportKind::Func(intern(&mut l.types, ty)?)
                 }
-                (ImportKind::Global { ty, mutable }, SymKind::Global) => OutImportKind::Global { ty: *ty, mutable: *mutable },
-                (ImportKind::Table { elem, min, max }, SymKind::Table) => OutImportKind::Table { elem: *elem, min: *min, max: *max },
+                (ImportKind::Global { ty, mutable }, SymKind::Global) => OutImportKind::Global {
+                    ty: *ty,
+                    mutable: *mutable,
+                },
+                (ImportKind::Table { elem, min, max }, SymKind::Table) => OutImportKind::Table {
+                    elem: *elem,
+                    min: *min,
+                    max: *max,
+                },
                 _ => continue,
             };
             let key = (&*imp.module, &*imp.name, kind.clone());
@@ -254,7 +289,8 @@ pub(crate) fn compute_layout<'a>(
     let mut next = l.num_func_imports;
     if live.has_ctors || ctors_sym_live {
         l.funcs.push(OutFunc::CallCtors);
-        l.func_types.push(intern(&mut l.types, &FuncType::default())?);
+        l.func_types
+            .push(intern(&mut l.types, &FuncType::default())?);
         l.func_names.push("__wasm_call_ctors");
         l.ctors = Some(next);
         next += 1;
@@ -272,18 +308,23 @@ pub(crate) fn compute_layout<'a>(
         next += 1;
     }
     for &sid in &weak_stubs {
-        let ty = resolve::func_type(inputs, db, sid).cloned().unwrap_or_default();
+        let ty = resolve::func_type(inputs, db, sid)
+            .cloned()
+            .unwrap_or_default();
         l.funcs.push(OutFunc::WeakStub(sid));
         l.func_types.push(intern(&mut l.types, &ty)?);
         l.func_names.push(db.syms[sid as usize].name);
         l.sym_index[sid as usize] = next;
         next = next.checked_add(1).ok_or_else(|| too_large("functions"))?;
     }
-    let mut input_func_names: Vec<Vec<&str>> = inputs.iter().map(|o| vec![""; o.funcs.len()]).collect();
+    let mut input_func_names: Vec<Vec<&str>> =
+        inputs.iter().map(|o| vec![""; o.funcs.len()]).collect();
     for s in db.syms.iter().rev() {
         if let Def::Func { input, index } = s.def
             && s.kind == SymKind::Function
-            && let Some(n) = input_func_names.get_mut(input as usize).and_then(|v| v.get_mut(index as usize))
+            && let Some(n) = input_func_names
+                .get_mut(input as usize)
+                .and_then(|v| v.get_mut(index as usize))
         {
             *n = s.name;
         }
@@ -294,7 +335,10 @@ pub(crate) fn compute_layout<'a>(
                 continue;
             }
             let ty = &obj.types[f.type_index as usize];
-            l.funcs.push(OutFunc::Input { input: i as u32, index: j as u32 });
+            l.funcs.push(OutFunc::Input {
+                input: i as u32,
+                index: j as u32,
+            });
             l.func_types.push(intern(&mut l.types, ty)?);
             l.func_names.push(input_func_names[i][j]);
             l.input_funcs[i][j] = next;
@@ -314,7 +358,12 @@ pub(crate) fn compute_layout<'a>(
     let mut gnext = l.num_global_imports;
     let mut linker_globals: Vec<LinkerSym> = vec![LinkerSym::StackPointer];
     for extra in [LinkerSym::TlsBase, LinkerSym::TlsSize, LinkerSym::TlsAlign] {
-        if db.syms.iter().enumerate().any(|(sid, s)| live.syms[sid] && s.def == Def::Linker(extra)) {
+        if db
+            .syms
+            .iter()
+            .enumerate()
+            .any(|(sid, s)| live.syms[sid] && s.def == Def::Linker(extra))
+        {
             linker_globals.push(extra);
         }
     }
@@ -327,7 +376,10 @@ pub(crate) fn compute_layout<'a>(
     for (i, obj) in inputs.iter().enumerate() {
         for j in 0..obj.globals.len() {
             if live.globals[i][j] {
-                l.globals.push(OutGlobal::Input { input: i as u32, index: j as u32 });
+                l.globals.push(OutGlobal::Input {
+                    input: i as u32,
+                    index: j as u32,
+                });
                 l.input_globals[i][j] = gnext;
                 gnext = gnext.checked_add(1).ok_or_else(|| too_large("globals"))?;
             }
@@ -349,10 +401,16 @@ pub(crate) fn compute_layout<'a>(
             continue;
         }
         l.sym_index[sid] = match (s.kind, s.def) {
-            (SymKind::Function, Def::Func { input, index }) => l.input_funcs[input as usize][index as usize],
+            (SymKind::Function, Def::Func { input, index }) => {
+                l.input_funcs[input as usize][index as usize]
+            }
             (SymKind::Function, Def::Linker(LinkerSym::CallCtors)) => l.ctors.unwrap_or(NONE),
-            (SymKind::Function, Def::Linker(LinkerSym::TagName(e))) => tag_funcs.get(e as usize).copied().unwrap_or(NONE),
-            (SymKind::Global, Def::Global { input, index }) => l.input_globals[input as usize][index as usize],
+            (SymKind::Function, Def::Linker(LinkerSym::TagName(e))) => {
+                tag_funcs.get(e as usize).copied().unwrap_or(NONE)
+            }
+            (SymKind::Global, Def::Global { input, index }) => {
+                l.input_globals[input as usize][index as usize]
+            }
             (SymKind::Global, Def::Linker(g)) => linker_global_index
                 .iter()
                 .find(|(x, _)| *x == g)
@@ -373,16 +431,30 @@ pub(crate) fn compute_layout<'a>(
             .enumerate()
             .any(|(sid, s)| live.syms[sid] && s.def == Def::Linker(LinkerSym::Table));
     for (i, obj) in inputs.iter().enumerate() {
-        let funcs = obj.funcs.iter().enumerate().filter(|(j, _)| live.funcs[i][*j]).map(|(_, f)| &f.relocs);
-        let segs = obj.segments.iter().enumerate().filter(|(j, _)| live.segs[i][*j]).map(|(_, s)| &s.relocs);
+        let funcs = obj
+            .funcs
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| live.funcs[i][*j])
+            .map(|(_, f)| &f.relocs);
+        let segs = obj
+            .segments
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| live.segs[i][*j])
+            .map(|(_, s)| &s.relocs);
         for relocs in funcs.chain(segs) {
             for r in relocs {
                 if !matches!(r.ty, RelocType::TableIndexSleb | RelocType::TableIndexI32) {
                     continue;
                 }
-                let Some(&sid) = db.inputs[i].syms.get(r.index as usize) else { continue };
+                let Some(&sid) = db.inputs[i].syms.get(r.index as usize) else {
+                    continue;
+                };
                 let s = &db.syms[sid as usize];
-                if s.kind != SymKind::Function || (s.def == Def::Undefined && weak_stubs.contains(&sid)) {
+                if s.kind != SymKind::Function
+                    || (s.def == Def::Undefined && weak_stubs.contains(&sid))
+                {
                     continue;
                 }
                 let f = l.sym_index[sid as usize];
@@ -406,7 +478,9 @@ pub(crate) fn compute_layout<'a>(
     let mut exports: IndexMap<&str, (wasm_encoder::ExportKind, u32)> = IndexMap::new();
     let mut add = |name: &'a str, kind, index| -> Result<(), LinkError> {
         match exports.get(name) {
-            Some(&prev) if prev != (kind, index) => Err(LinkError::DuplicateExport(name.to_string())),
+            Some(&prev) if prev != (kind, index) => {
+                Err(LinkError::DuplicateExport(name.to_string()))
+            }
             Some(_) => Ok(()),
             None => {
                 exports.insert(name, (kind, index));
@@ -472,7 +546,13 @@ fn layout_memory<'a>(
                 continue;
             }
             if seg.align_log2 > 31 {
-                return Err(bad(obj, format!("segment `{}` alignment 2^{} too large", seg.name, seg.align_log2)));
+                return Err(bad(
+                    obj,
+                    format!(
+                        "segment `{}` alignment 2^{} too large",
+                        seg.name, seg.align_log2
+                    ),
+                ));
             }
             let name = output_segment_name(seg);
             let out = segs.entry(name).or_insert_with(|| OutSeg {
@@ -483,7 +563,11 @@ fn layout_memory<'a>(
                 chunks: Vec::new(),
             });
             out.align_log2 = out.align_log2.max(seg.align_log2);
-            out.chunks.push(Chunk::Input { input: i as u32, seg: j as u32, addr: 0 });
+            out.chunks.push(Chunk::Input {
+                input: i as u32,
+                seg: j as u32,
+                addr: 0,
+            });
         }
     }
     let rank = |name: &str| match name {
@@ -500,7 +584,10 @@ fn layout_memory<'a>(
         .iter()
         .enumerate()
         .filter(|(_, d)| live.syms[d.sym as usize])
-        .map(|(e, _)| Chunk::TagNames { e: e as u32, addr: 0 })
+        .map(|(e, _)| Chunk::TagNames {
+            e: e as u32,
+            addr: 0,
+        })
         .collect();
     if !tag_chunks.is_empty() {
         list.push(OutSeg {
@@ -529,7 +616,10 @@ fn layout_memory<'a>(
                 Chunk::TagNames { e, .. } => (2, synth::tag_table_size(db.enums[e as usize].info)),
             };
             let at = align_up(cursor, align).ok_or_else(|| too_large("memory"))?;
-            cursor = at.checked_add(size).filter(|&c| c <= limit).ok_or_else(|| too_large("data exceeds 4 GiB"))?;
+            cursor = at
+                .checked_add(size)
+                .filter(|&c| c <= limit)
+                .ok_or_else(|| too_large("data exceeds 4 GiB"))?;
             match chunk {
                 Chunk::Input { input, seg, addr } => {
                     *addr = at;
@@ -559,15 +649,24 @@ fn layout_memory<'a>(
     mem.heap_end = want;
     mem.pages = want / PAGE;
     let mem = l.mem;
-    let seg_bounds = |name: &str| list.iter().find(|s| s.name == name).map(|s| (s.addr, s.addr + s.size));
+    let seg_bounds = |name: &str| {
+        list.iter()
+            .find(|s| s.name == name)
+            .map(|s| (s.addr, s.addr + s.size))
+    };
     for (sid, s) in db.syms.iter().enumerate() {
         if !live.syms[sid] || s.kind != SymKind::Data {
             continue;
         }
         l.sym_addr[sid] = match s.def {
-            Def::Data { input, segment, offset } => {
+            Def::Data {
+                input,
+                segment,
+                offset,
+            } => {
                 let base = l.seg_addr[input as usize][segment as usize];
-                base.checked_add(offset).ok_or_else(|| too_large("memory"))?
+                base.checked_add(offset)
+                    .ok_or_else(|| too_large("memory"))?
             }
             Def::AbsData(a) => a,
             Def::Linker(k) => match k {

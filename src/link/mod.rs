@@ -67,6 +67,67 @@ pub struct LinkOptions {
     pub export_table: bool,
     /// Drop functions, data and globals nothing live references (`--gc-sections`).
     pub gc: bool,
+    /// Export these symbols when they are defined; no error when not (`--export-if-defined`).
+    pub export_if_defined: Vec<String>,
+    /// Export every defined global symbol that is not hidden (`--export-all`).
+    pub export_all: bool,
+    /// Export every defined global symbol with default visibility (`--export-dynamic`).
+    pub export_dynamic: bool,
+    /// What to do with symbols that stay undefined (`--unresolved-symbols=`).
+    pub unresolved_symbols: UnresolvedSymbols,
+    /// Import the function table as `env.__indirect_function_table` (`--import-table`).
+    pub import_table: bool,
+    /// Give the table no maximum (`--growable-table`).
+    pub growable_table: bool,
+    /// Import the memory from this module and field, `env.memory` by default
+    /// (`--import-memory[=MODULE,NAME]`).
+    pub import_memory: Option<(String, String)>,
+    /// Export the memory under this name (`--export-memory[=NAME]`); by default the memory
+    /// is exported as `memory` unless it is imported.
+    pub export_memory: Option<String>,
+    /// Shared memory (`--shared-memory`): needs `max_memory`, atomics and bulk memory.
+    pub shared_memory: bool,
+    /// Place the stack before the data (`--stack-first`, the default since LLD 22;
+    /// `--no-stack-first` puts the data first).
+    pub stack_first: bool,
+    /// Where data starts when the stack does not come first (`--global-base=`).
+    pub global_base: Option<u64>,
+    /// Initial memory in bytes, a multiple of 64 KiB (`--initial-memory=`).
+    pub initial_memory: Option<u64>,
+    /// Maximum memory in bytes, a multiple of 64 KiB (`--max-memory=`).
+    pub max_memory: Option<u64>,
+    /// Drop debug-info custom sections (`--strip-debug`).
+    pub strip_debug: bool,
+    /// Drop debug info and the name, producers and target_features sections (`--strip-all`).
+    pub strip_all: bool,
+    /// Write a `build_id` section (`--build-id[=STYLE]`).
+    pub build_id: Option<BuildId>,
+}
+
+/// What happens to symbols that stay undefined (`--unresolved-symbols=`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum UnresolvedSymbols {
+    /// An error naming each symbol and the files that reference it (`report-all`).
+    #[default]
+    ReportAll,
+    /// No error: undefined functions become trapping stubs, data addresses 0
+    /// (`ignore-all`).
+    IgnoreAll,
+    /// Undefined functions and globals become imports (`import-dynamic`).
+    ImportDynamic,
+}
+
+/// The contents of the `build_id` section (`--build-id=`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BuildId {
+    /// A fast hash of the output (`fast`, the default style).
+    Fast,
+    /// SHA-1 of the output (`sha1`, `tree`).
+    Sha1,
+    /// A random UUID (`uuid`).
+    Uuid,
+    /// These bytes (`0xHEX`).
+    Bytes(Vec<u8>),
 }
 
 impl Default for LinkOptions {
@@ -80,6 +141,22 @@ impl Default for LinkOptions {
             features: Features::default(),
             export_table: false,
             gc: true,
+            export_if_defined: Vec::new(),
+            export_all: false,
+            export_dynamic: false,
+            unresolved_symbols: UnresolvedSymbols::ReportAll,
+            import_table: false,
+            growable_table: false,
+            import_memory: None,
+            export_memory: None,
+            shared_memory: false,
+            stack_first: true,
+            global_base: None,
+            initial_memory: None,
+            max_memory: None,
+            strip_debug: false,
+            strip_all: false,
+            build_id: None,
         }
     }
 }
@@ -110,7 +187,9 @@ pub enum LinkError {
     #[error("{}", undefined_message(.0))]
     Undefined(Vec<UndefinedSymbol>),
     /// One name used for two kinds of symbol.
-    #[error("symbol type mismatch: `{name}` is {first_kind} in {first} but {second_kind} in {second}")]
+    #[error(
+        "symbol type mismatch: `{name}` is {first_kind} in {first} but {second_kind} in {second}"
+    )]
     KindMismatch {
         /// Symbol.
         name: String,
@@ -138,7 +217,9 @@ pub enum LinkError {
         second: String,
     },
     /// Two references import one symbol under different module/field names.
-    #[error("import name mismatch for `{name}`: `{first_import}` in {first}, `{second_import}` in {second}")]
+    #[error(
+        "import name mismatch for `{name}`: `{first_import}` in {first}, `{second_import}` in {second}"
+    )]
     ImportMismatch {
         /// Symbol.
         name: String,
@@ -234,15 +315,44 @@ fn undefined_message(list: &[UndefinedSymbol]) -> String {
 
 /// Links `inputs` into a final wasm module.
 pub fn link(inputs: &[Object<'_>], opts: &LinkOptions) -> Result<Vec<u8>, LinkError> {
-    if opts.stack_size % 16 != 0 {
+    if !opts.stack_size.is_multiple_of(16) {
         return Err(LinkError::BadOption(format!(
             "stack size {} is not a multiple of 16",
             opts.stack_size
         )));
     }
+    reject_unimplemented(opts)?;
     let db = resolve::resolve(inputs, opts)?;
     let live = resolve::mark_live(inputs, &db, opts)?;
     let layout = layout::compute_layout(inputs, &db, &live, opts)?;
     let synth = synth::synthesize(inputs, &db, &layout, opts)?;
     emit::emit(inputs, &db, &layout, &synth, opts)
+}
+
+/// Options that have a field but not yet an implementation are refused with their name,
+/// never silently ignored. Each option leaves this list when its behaviour lands.
+fn reject_unimplemented(opts: &LinkOptions) -> Result<(), LinkError> {
+    let d = LinkOptions::default();
+    let unimplemented = [
+        ("--export-if-defined", opts.export_if_defined != d.export_if_defined),
+        ("--export-all", opts.export_all),
+        ("--export-dynamic", opts.export_dynamic),
+        ("--unresolved-symbols", opts.unresolved_symbols != d.unresolved_symbols),
+        ("--import-table", opts.import_table),
+        ("--growable-table", opts.growable_table),
+        ("--import-memory", opts.import_memory.is_some()),
+        ("--export-memory", opts.export_memory.is_some()),
+        ("--shared-memory", opts.shared_memory),
+        ("--no-stack-first", !opts.stack_first),
+        ("--global-base", opts.global_base.is_some()),
+        ("--initial-memory", opts.initial_memory.is_some()),
+        ("--max-memory", opts.max_memory.is_some()),
+        ("--strip-debug", opts.strip_debug),
+        ("--strip-all", opts.strip_all),
+        ("--build-id", opts.build_id.is_some()),
+    ];
+    match unimplemented.iter().find(|(_, set)| *set) {
+        Some((name, _)) => Err(LinkError::BadOption(format!("{name} is not supported yet"))),
+        None => Ok(()),
+    }
 }

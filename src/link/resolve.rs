@@ -13,8 +13,8 @@ use indexmap::IndexMap;
 
 use super::{LinkError, LinkOptions, UndefinedSymbol};
 use crate::object::{
-    EnumInfo, FuncType, ImportKind, Object, RelocType, SYM_EXPLICIT_NAME, SYM_EXPORTED,
-    SYM_NO_STRIP, SYM_TLS, SEG_RETAIN, Segment, SymbolKind,
+    EnumInfo, FuncType, ImportKind, Object, RelocType, SEG_RETAIN, SYM_EXPLICIT_NAME, SYM_EXPORTED,
+    SYM_NO_STRIP, SYM_TLS, Segment, SymbolKind,
 };
 
 /// Prefix of the tag-name function symbols.
@@ -71,15 +71,28 @@ pub(crate) enum LinkerSym<'a> {
 pub(crate) enum Def<'a> {
     Undefined,
     /// Defined function `index` of `Object::funcs`.
-    Func { input: u32, index: u32 },
+    Func {
+        input: u32,
+        index: u32,
+    },
     /// Data at `offset` in segment `segment`.
-    Data { input: u32, segment: u32, offset: u64 },
+    Data {
+        input: u32,
+        segment: u32,
+        offset: u64,
+    },
     /// Data at an absolute address.
     AbsData(u64),
     /// Defined global `index` of `Object::globals`.
-    Global { input: u32, index: u32 },
+    Global {
+        input: u32,
+        index: u32,
+    },
     /// Custom section `index` of `Object::customs`.
-    Section { input: u32, index: u32 },
+    Section {
+        input: u32,
+        index: u32,
+    },
     Linker(LinkerSym<'a>),
 }
 
@@ -193,7 +206,11 @@ fn reserved(name: &str) -> bool {
 }
 
 /// The type of function symbol `sid`: its definition's, else its first import's.
-pub(crate) fn func_type<'o>(inputs: &'o [Object<'_>], db: &SymbolDb<'_>, sid: u32) -> Option<&'o FuncType> {
+pub(crate) fn func_type<'o>(
+    inputs: &'o [Object<'_>],
+    db: &SymbolDb<'_>,
+    sid: u32,
+) -> Option<&'o FuncType> {
     let sym = db.syms.get(sid as usize)?;
     match sym.def {
         Def::Func { input, index } => {
@@ -213,11 +230,19 @@ pub(crate) fn func_type<'o>(inputs: &'o [Object<'_>], db: &SymbolDb<'_>, sid: u3
 }
 
 /// Builds the symbol table.
-pub(crate) fn resolve<'a>(inputs: &'a [Object<'a>], opts: &LinkOptions) -> Result<SymbolDb<'a>, LinkError> {
+pub(crate) fn resolve<'a>(
+    inputs: &'a [Object<'a>],
+    opts: &LinkOptions,
+) -> Result<SymbolDb<'a>, LinkError> {
     let mut db = SymbolDb::default();
     for obj in inputs {
         for f in &obj.features {
-            let known = opts.features.flags().iter().find(|(n, _)| *n == f.name).map(|(_, on)| *on);
+            let known = opts
+                .features
+                .flags()
+                .iter()
+                .find(|(n, _)| *n == f.name)
+                .map(|(_, on)| *on);
             if f.prefix == b'+' && known == Some(false) {
                 return Err(LinkError::Unsupported {
                     file: obj.path.clone(),
@@ -233,7 +258,15 @@ pub(crate) fn resolve<'a>(inputs: &'a [Object<'a>], opts: &LinkOptions) -> Resul
             match imp.kind {
                 ImportKind::Func(t) => {
                     if t as usize >= obj.types.len() {
-                        return Err(bad(obj, format!("import `{}.{}` has type {t}, but there are {} types", imp.module, imp.name, obj.types.len())));
+                        return Err(bad(
+                            obj,
+                            format!(
+                                "import `{}.{}` has type {t}, but there are {} types",
+                                imp.module,
+                                imp.name,
+                                obj.types.len()
+                            ),
+                        ));
                     }
                     maps.func_imports.push(pos as u32);
                 }
@@ -257,7 +290,14 @@ pub(crate) fn resolve<'a>(inputs: &'a [Object<'a>], opts: &LinkOptions) -> Resul
         }
         for (j, f) in obj.funcs.iter().enumerate() {
             if f.type_index as usize >= obj.types.len() {
-                return Err(bad(obj, format!("function {j} has type {}, but there are {} types", f.type_index, obj.types.len())));
+                return Err(bad(
+                    obj,
+                    format!(
+                        "function {j} has type {}, but there are {} types",
+                        f.type_index,
+                        obj.types.len()
+                    ),
+                ));
             }
         }
         for (j, sym) in obj.symbols.iter().enumerate() {
@@ -272,7 +312,10 @@ pub(crate) fn resolve<'a>(inputs: &'a [Object<'a>], opts: &LinkOptions) -> Resul
             }
             let explicit = import.is_some_and(|pos| {
                 flags & SYM_EXPLICIT_NAME != 0
-                    || obj.imports.get(pos as usize).is_some_and(|imp| imp.module != "env")
+                    || obj
+                        .imports
+                        .get(pos as usize)
+                        .is_some_and(|imp| imp.module != "env")
             });
             let fresh = Sym {
                 name: &sym.name,
@@ -310,11 +353,24 @@ pub(crate) fn resolve<'a>(inputs: &'a [Object<'a>], opts: &LinkOptions) -> Resul
     for (i, obj) in inputs.iter().enumerate() {
         for info in &obj.enums {
             let sid = *db.inputs[i].syms.get(info.symbol as usize).ok_or_else(|| {
-                bad(obj, format!("enum description refers to symbol {}, but there are {}", info.symbol, obj.symbols.len()))
+                bad(
+                    obj,
+                    format!(
+                        "enum description refers to symbol {}, but there are {}",
+                        info.symbol,
+                        obj.symbols.len()
+                    ),
+                )
             })?;
             let sym = &db.syms[sid as usize];
             if sym.kind != SymKind::Function || !sym.name.starts_with(TAG_NAME_PREFIX) {
-                return Err(bad(obj, format!("enum description refers to `{}`, which is not a `{TAG_NAME_PREFIX}` function symbol", sym.name)));
+                return Err(bad(
+                    obj,
+                    format!(
+                        "enum description refers to `{}`, which is not a `{TAG_NAME_PREFIX}` function symbol",
+                        sym.name
+                    ),
+                ));
             }
             match by_name.get(sym.name) {
                 Some(&e) => {
@@ -410,7 +466,9 @@ fn classify<'a>(
             let nimp = maps.func_imports.len() as u32;
             if undefined {
                 let pos = maps.func_imports.get(idx as usize).ok_or_else(|| {
-                    err(format!("undefined, but function {idx} is not an import ({nimp} imports)"))
+                    err(format!(
+                        "undefined, but function {idx} is not an import ({nimp} imports)"
+                    ))
                 })?;
                 (SymKind::Function, Def::Undefined, Some(*pos))
             } else {
@@ -424,7 +482,9 @@ fn classify<'a>(
             let nimp = maps.global_imports.len() as u32;
             if undefined {
                 let pos = maps.global_imports.get(idx as usize).ok_or_else(|| {
-                    err(format!("undefined, but global {idx} is not an import ({nimp} imports)"))
+                    err(format!(
+                        "undefined, but global {idx} is not an import ({nimp} imports)"
+                    ))
                 })?;
                 (SymKind::Global, Def::Undefined, Some(*pos))
             } else {
@@ -441,9 +501,10 @@ fn classify<'a>(
                     what: format!("defined table `{}`", sym.name),
                 });
             }
-            let pos = maps.table_imports.get(idx as usize).ok_or_else(|| {
-                err(format!("undefined, but table {idx} is not an import"))
-            })?;
+            let pos = maps
+                .table_imports
+                .get(idx as usize)
+                .ok_or_else(|| err(format!("undefined, but table {idx} is not an import")))?;
             (SymKind::Table, Def::Undefined, Some(*pos))
         }
         SymbolKind::Data(None) => {
@@ -460,9 +521,16 @@ fn classify<'a>(
                 (SymKind::Data, Def::AbsData(d.offset), None)
             } else {
                 let seg = obj.segments.get(d.segment as usize).ok_or_else(|| {
-                    err(format!("segment {} out of range ({} segments)", d.segment, obj.segments.len()))
+                    err(format!(
+                        "segment {} out of range ({} segments)",
+                        d.segment,
+                        obj.segments.len()
+                    ))
                 })?;
-                if d.offset.checked_add(d.size).is_none_or(|end| end > seg.size()) {
+                if d.offset
+                    .checked_add(d.size)
+                    .is_none_or(|end| end > seg.size())
+                {
                     return Err(err(format!(
                         "offset {} size {} past the end of segment `{}` ({} bytes)",
                         d.offset,
@@ -471,12 +539,23 @@ fn classify<'a>(
                         seg.size()
                     )));
                 }
-                (SymKind::Data, Def::Data { input, segment: d.segment, offset: d.offset }, None)
+                (
+                    SymKind::Data,
+                    Def::Data {
+                        input,
+                        segment: d.segment,
+                        offset: d.offset,
+                    },
+                    None,
+                )
             }
         }
         SymbolKind::Section(idx) => {
             if (idx as usize) >= obj.customs.len() {
-                return Err(err(format!("custom section {idx} out of range ({} custom sections)", obj.customs.len())));
+                return Err(err(format!(
+                    "custom section {idx} out of range ({} custom sections)",
+                    obj.customs.len()
+                )));
             }
             (SymKind::Section, Def::Section { input, index: idx }, None)
         }
@@ -490,8 +569,18 @@ fn classify<'a>(
 }
 
 /// Merges a further occurrence of a global symbol into its entry.
-fn merge<'a>(inputs: &[Object<'_>], s: &mut Sym<'a>, new: Sym<'a>, obj: &Object<'_>) -> Result<(), LinkError> {
-    let file_of = |i: u32| inputs.get(i as usize).map(|o| o.path.clone()).unwrap_or_default();
+fn merge<'a>(
+    inputs: &[Object<'_>],
+    s: &mut Sym<'a>,
+    new: Sym<'a>,
+    obj: &Object<'_>,
+) -> Result<(), LinkError> {
+    let file_of = |i: u32| {
+        inputs
+            .get(i as usize)
+            .map(|o| o.path.clone())
+            .unwrap_or_default()
+    };
     if s.kind != new.kind {
         return Err(LinkError::KindMismatch {
             name: s.name.to_string(),
@@ -550,7 +639,10 @@ fn merge<'a>(inputs: &[Object<'_>], s: &mut Sym<'a>, new: Sym<'a>, obj: &Object<
 
 fn show_type(t: &FuncType) -> String {
     let list = |v: &[crate::object::ValType]| {
-        v.iter().map(|t| format!("{t:?}").to_lowercase()).collect::<Vec<_>>().join(", ")
+        v.iter()
+            .map(|t| format!("{t:?}").to_lowercase())
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     format!("({}) -> ({})", list(&t.params), list(&t.results))
 }
@@ -562,7 +654,11 @@ pub(crate) fn linker_func_type(db: &SymbolDb<'_>, l: LinkerSym<'_>) -> Option<Fu
         LinkerSym::CallCtors => Some(FuncType::default()),
         LinkerSym::TagName(e) => {
             let info = db.enums.get(e as usize)?.info;
-            let tag = if info.tag.bits == 64 { ValType::I64 } else { ValType::I32 };
+            let tag = if info.tag.bits == 64 {
+                ValType::I64
+            } else {
+                ValType::I32
+            };
             Some(FuncType {
                 params: vec![tag],
                 results: vec![ValType::I32],
@@ -579,7 +675,9 @@ fn check_types(inputs: &[Object<'_>], db: &SymbolDb<'_>) -> Result<(), LinkError
             let (SymbolKind::Function(idx), true) = (sym.kind, sym.is_undefined()) else {
                 continue;
             };
-            let Some(&sid) = db.inputs[i].syms.get(j) else { continue };
+            let Some(&sid) = db.inputs[i].syms.get(j) else {
+                continue;
+            };
             let s = &db.syms[sid as usize];
             let want = match s.def {
                 Def::Func { .. } => func_type(inputs, db, sid).cloned(),
@@ -600,7 +698,10 @@ fn check_types(inputs: &[Object<'_>], db: &SymbolDb<'_>) -> Result<(), LinkError
             {
                 let def_file = match s.def {
                     Def::Linker(_) => "the linker".to_string(),
-                    _ => inputs.get(s.file as usize).map(|o| o.path.clone()).unwrap_or_default(),
+                    _ => inputs
+                        .get(s.file as usize)
+                        .map(|o| o.path.clone())
+                        .unwrap_or_default(),
                 };
                 return Err(LinkError::TypeMismatch {
                     name: s.name.to_string(),
@@ -645,7 +746,9 @@ struct Marker<'x, 'a> {
 
 impl Marker<'_, '_> {
     fn symbol(&mut self, sid: u32) {
-        let Some(flag) = self.live.syms.get_mut(sid as usize) else { return };
+        let Some(flag) = self.live.syms.get_mut(sid as usize) else {
+            return;
+        };
         if *flag {
             return;
         }
@@ -654,7 +757,12 @@ impl Marker<'_, '_> {
             Def::Func { input, index } => self.func(input, index),
             Def::Data { input, segment, .. } => self.seg(input, segment),
             Def::Global { input, index } => {
-                if let Some(g) = self.live.globals.get_mut(input as usize).and_then(|v| v.get_mut(index as usize)) {
+                if let Some(g) = self
+                    .live
+                    .globals
+                    .get_mut(input as usize)
+                    .and_then(|v| v.get_mut(index as usize))
+                {
                     *g = true;
                 }
             }
@@ -663,7 +771,11 @@ impl Marker<'_, '_> {
     }
 
     fn func(&mut self, input: u32, index: u32) {
-        if let Some(f) = self.live.funcs.get_mut(input as usize).and_then(|v| v.get_mut(index as usize))
+        if let Some(f) = self
+            .live
+            .funcs
+            .get_mut(input as usize)
+            .and_then(|v| v.get_mut(index as usize))
             && !*f
         {
             *f = true;
@@ -672,7 +784,11 @@ impl Marker<'_, '_> {
     }
 
     fn seg(&mut self, input: u32, index: u32) {
-        if let Some(f) = self.live.segs.get_mut(input as usize).and_then(|v| v.get_mut(index as usize))
+        if let Some(f) = self
+            .live
+            .segs
+            .get_mut(input as usize)
+            .and_then(|v| v.get_mut(index as usize))
             && !*f
         {
             *f = true;
@@ -680,11 +796,26 @@ impl Marker<'_, '_> {
         }
     }
 
-    fn input_symbol(&mut self, input: u32, index: u32, what: &dyn Fn() -> String) -> Result<u32, LinkError> {
+    fn input_symbol(
+        &mut self,
+        input: u32,
+        index: u32,
+        what: &dyn Fn() -> String,
+    ) -> Result<u32, LinkError> {
         let obj = &self.inputs[input as usize];
-        let sid = *self.db.inputs[input as usize].syms.get(index as usize).ok_or_else(|| {
-            bad(obj, format!("{} refers to symbol {index}, but there are {}", what(), obj.symbols.len()))
-        })?;
+        let sid = *self.db.inputs[input as usize]
+            .syms
+            .get(index as usize)
+            .ok_or_else(|| {
+                bad(
+                    obj,
+                    format!(
+                        "{} refers to symbol {index}, but there are {}",
+                        what(),
+                        obj.symbols.len()
+                    ),
+                )
+            })?;
         self.symbol(sid);
         Ok(sid)
     }
@@ -692,8 +823,16 @@ impl Marker<'_, '_> {
     fn run(&mut self) -> Result<(), LinkError> {
         while let Some(w) = self.work.pop() {
             let (input, relocs, what): (u32, &[crate::object::Reloc], &str) = match w {
-                Work::Func(i, j) => (i, &self.inputs[i as usize].funcs[j as usize].relocs, "function"),
-                Work::Seg(i, j) => (i, &self.inputs[i as usize].segments[j as usize].relocs, "segment"),
+                Work::Func(i, j) => (
+                    i,
+                    &self.inputs[i as usize].funcs[j as usize].relocs,
+                    "function",
+                ),
+                Work::Seg(i, j) => (
+                    i,
+                    &self.inputs[i as usize].segments[j as usize].relocs,
+                    "segment",
+                ),
             };
             let n = match w {
                 Work::Func(_, j) | Work::Seg(_, j) => j,
@@ -702,7 +841,9 @@ impl Marker<'_, '_> {
                 if r.ty == RelocType::TypeIndexLeb {
                     continue;
                 }
-                self.input_symbol(input, r.index, &|| format!("relocation at offset {} in {what} {n}", r.offset))?;
+                self.input_symbol(input, r.index, &|| {
+                    format!("relocation at offset {} in {what} {n}", r.offset)
+                })?;
             }
         }
         Ok(())
@@ -710,14 +851,24 @@ impl Marker<'_, '_> {
 }
 
 /// Garbage collection, then the undefined-symbol check.
-pub(crate) fn mark_live(inputs: &[Object<'_>], db: &SymbolDb<'_>, opts: &LinkOptions) -> Result<Live, LinkError> {
+pub(crate) fn mark_live(
+    inputs: &[Object<'_>],
+    db: &SymbolDb<'_>,
+    opts: &LinkOptions,
+) -> Result<Live, LinkError> {
     let mut m = Marker {
         inputs,
         db,
         live: Live {
             funcs: inputs.iter().map(|o| vec![false; o.funcs.len()]).collect(),
-            segs: inputs.iter().map(|o| vec![false; o.segments.len()]).collect(),
-            globals: inputs.iter().map(|o| vec![false; o.globals.len()]).collect(),
+            segs: inputs
+                .iter()
+                .map(|o| vec![false; o.segments.len()])
+                .collect(),
+            globals: inputs
+                .iter()
+                .map(|o| vec![false; o.globals.len()])
+                .collect(),
             syms: vec![false; db.syms.len()],
             exported: vec![false; db.syms.len()],
             entry: None,
@@ -755,23 +906,40 @@ pub(crate) fn mark_live(inputs: &[Object<'_>], db: &SymbolDb<'_>, opts: &LinkOpt
         for (k, init) in obj.init_funcs.iter().enumerate() {
             let sid = m.input_symbol(input, init.symbol, &|| format!("init function {k}"))?;
             if db.syms[sid as usize].kind != SymKind::Function {
-                return Err(bad(obj, format!("init function {k} names `{}`, which is not a function", db.syms[sid as usize].name)));
+                return Err(bad(
+                    obj,
+                    format!(
+                        "init function {k} names `{}`, which is not a function",
+                        db.syms[sid as usize].name
+                    ),
+                ));
             }
             m.live.has_ctors = true;
         }
         let nimp = obj.num_imported_funcs();
         for (name, idx) in &obj.exports {
-            let index = idx.checked_sub(nimp).filter(|&k| (k as usize) < obj.funcs.len()).ok_or_else(|| {
-                bad(obj, format!("export `{name}` names function {idx}, which is not a defined function"))
-            })?;
+            let index = idx
+                .checked_sub(nimp)
+                .filter(|&k| (k as usize) < obj.funcs.len())
+                .ok_or_else(|| {
+                    bad(
+                        obj,
+                        format!(
+                            "export `{name}` names function {idx}, which is not a defined function"
+                        ),
+                    )
+                })?;
             m.func(input, index);
         }
     }
     for name in &opts.exports {
-        let sid = *db.globals.get(name.as_str()).ok_or_else(|| LinkError::NotDefined {
-            what: "exported symbol",
-            name: name.clone(),
-        })?;
+        let sid = *db
+            .globals
+            .get(name.as_str())
+            .ok_or_else(|| LinkError::NotDefined {
+                what: "exported symbol",
+                name: name.clone(),
+            })?;
         if db.syms[sid as usize].def == Def::Undefined {
             return Err(LinkError::NotDefined {
                 what: "exported symbol",

@@ -32,7 +32,11 @@ pub(crate) struct Synth {
 
 /// Distinct values in ascending order, each with the first name declared for it.
 fn entries(info: &EnumInfo) -> Vec<(i128, &str)> {
-    let mut v: Vec<(i128, &str)> = info.variants.iter().map(|(n, x)| (*x, n.as_str())).collect();
+    let mut v: Vec<(i128, &str)> = info
+        .variants
+        .iter()
+        .map(|(n, x)| (*x, n.as_str()))
+        .collect();
     v.sort_by_key(|e| e.0);
     v.dedup_by_key(|e| e.0);
     v
@@ -70,9 +74,11 @@ pub(crate) fn synthesize(
                 func.into_raw_body()
             }
             OutFunc::TagName(e) => {
-                let info = db.enums.get(e as usize).map(|d| d.info).ok_or_else(|| {
-                    LinkError::Internal("enum index out of range".into())
-                })?;
+                let info = db
+                    .enums
+                    .get(e as usize)
+                    .map(|d| d.info)
+                    .ok_or_else(|| LinkError::Internal("enum index out of range".into()))?;
                 let base = layout.tag_tables.get(e as usize).copied().unwrap_or(0);
                 let (table, body) = tag_name(info, base, opts)?;
                 s.tag_tables[e as usize] = table;
@@ -85,12 +91,24 @@ pub(crate) fn synthesize(
 }
 
 /// `__wasm_call_ctors`: every init function by priority, then input order; results dropped.
-fn call_ctors(inputs: &[Object<'_>], db: &SymbolDb<'_>, layout: &Layout<'_>) -> Result<Vec<u8>, LinkError> {
+fn call_ctors(
+    inputs: &[Object<'_>],
+    db: &SymbolDb<'_>,
+    layout: &Layout<'_>,
+) -> Result<Vec<u8>, LinkError> {
     let mut list: Vec<(u32, u32)> = Vec::new();
     for (i, obj) in inputs.iter().enumerate() {
         for init in &obj.init_funcs {
-            let sid = db.inputs[i].syms.get(init.symbol as usize).copied().unwrap_or(u32::MAX);
-            let f = layout.sym_index.get(sid as usize).copied().unwrap_or(u32::MAX);
+            let sid = db.inputs[i]
+                .syms
+                .get(init.symbol as usize)
+                .copied()
+                .unwrap_or(u32::MAX);
+            let f = layout
+                .sym_index
+                .get(sid as usize)
+                .copied()
+                .unwrap_or(u32::MAX);
             list.push((init.priority, f));
         }
     }
@@ -98,9 +116,9 @@ fn call_ctors(inputs: &[Object<'_>], db: &SymbolDb<'_>, layout: &Layout<'_>) -> 
     let mut func = Function::new([]);
     let mut sink = func.instructions();
     for (_, f) in list {
-        let ty = layout.func_type(f).ok_or_else(|| {
-            LinkError::Internal("init function without an output index".into())
-        })?;
+        let ty = layout
+            .func_type(f)
+            .ok_or_else(|| LinkError::Internal("init function without an output index".into()))?;
         if !ty.params.is_empty() {
             return Err(LinkError::BadObject {
                 file: String::new(),
@@ -145,7 +163,11 @@ fn push_tag(sink: &mut InstructionSink<'_>, info: &EnumInfo, opts: &LinkOptions)
 }
 
 /// The name table of `info` at `base`, and its tag-name function's body.
-fn tag_name(info: &EnumInfo, base: u64, opts: &LinkOptions) -> Result<(Vec<u8>, Vec<u8>), LinkError> {
+fn tag_name(
+    info: &EnumInfo,
+    base: u64,
+    opts: &LinkOptions,
+) -> Result<(Vec<u8>, Vec<u8>), LinkError> {
     let ents = entries(info);
     let too = || LinkError::TooLarge("enum name table beyond 4 GiB".into());
     let entries_at = base.checked_add(names_len(&ents)).ok_or_else(too)?;
@@ -245,7 +267,10 @@ fn tag_name(info: &EnumInfo, base: u64, opts: &LinkOptions) -> Result<(Vec<u8>, 
             } else {
                 sink.i32_const(v as i32).i32_eq();
             }
-            sink.if_(BlockType::Empty).i32_const(entry_addr(k)).return_().end();
+            sink.if_(BlockType::Empty)
+                .i32_const(entry_addr(k))
+                .return_()
+                .end();
         }
         sink.unreachable().end();
     }

@@ -37,12 +37,20 @@ pub struct DomTree {
     pre: Vec<u32>,
     /// Post-order number in the dominator tree, by reverse-postorder number.
     post: Vec<u32>,
-    /// Scratch: predecessor lists by reverse-postorder number (compressed), then children.
+    /// Scratch: predecessor lists by reverse-postorder number (compressed).
     pred_starts: Vec<u32>,
-    /// Scratch: predecessors, then dominator-tree children.
+    /// Scratch: predecessors.
     preds: Vec<u32>,
+    /// Scratch: dominator-tree children lists by reverse-postorder number (compressed).
+    child_starts: Vec<u32>,
+    /// Scratch: dominator-tree children.
+    children: Vec<u32>,
     /// Scratch: DFS stack of (node, next edge).
     stack: Vec<(u32, u32)>,
+    /// Scratch for the forward pass: depth in the dominator tree and a skew-binary jump
+    /// pointer to an ancestor, by reverse-postorder number (see [`lca`]).
+    depth: Vec<u32>,
+    jump: Vec<u32>,
 }
 
 impl DomTree {
@@ -120,9 +128,64 @@ impl DomTree {
             }
         }
 
-        // Cooper-Harvey-Kennedy: iterate to a fixed point in reverse postorder.
+        // Cooper-Harvey-Kennedy. First one pass over the forward edges only: exact when
+        // every backward edge targets a dominator of its source (reducible graphs), and
+        // linear on loop nests, where the full iteration walks the whole nest per header.
+        // Every forward predecessor of `b` comes earlier in reverse postorder, so its
+        // dominator is final when `b` is reached: the intersection is a lowest common
+        // ancestor in a tree that only grows, answered in O(log n) with jump pointers (a
+        // merge node with many predecessors deep in a chain would make the plain walk
+        // quadratic).
         self.idom.resize(m, NONE);
         self.idom[0] = 0;
+        self.depth.clear();
+        self.depth.resize(m, 0);
+        self.jump.clear();
+        self.jump.resize(m, 0);
+        for b in 1..m {
+            let mut new = NONE;
+            let (lo, hi) = (
+                self.pred_starts[b] as usize,
+                self.pred_starts[b + 1] as usize,
+            );
+            for &p in &self.preds[lo..hi] {
+                if (p as usize) < b {
+                    new = if new == NONE {
+                        p
+                    } else {
+                        lca(&self.idom, &self.depth, &self.jump, p, new)
+                    };
+                }
+            }
+            self.idom[b] = new;
+            if new != NONE {
+                let parent = new as usize;
+                let up = self.jump[parent] as usize;
+                let upup = self.jump[up] as usize;
+                self.depth[b] = self.depth[parent] + 1;
+                self.jump[b] =
+                    if self.depth[parent] - self.depth[up] == self.depth[up] - self.depth[upup] {
+                        upup as u32
+                    } else {
+                        new
+                    };
+            }
+        }
+        self.number_tree();
+        let exact = (0..m).all(|b| {
+            let (lo, hi) = (
+                self.pred_starts[b] as usize,
+                self.pred_starts[b + 1] as usize,
+            );
+            self.preds[lo..hi]
+                .iter()
+                .all(|&p| (p as usize) < b || self.dominates_rpo(b, p as usize))
+        });
+        if exact {
+            return;
+        }
+        // Otherwise iterate to the fixed point, starting from the forward-edge dominators
+        // (a superset of the true ones, so the iteration still converges to them).
         let mut changed = true;
         while changed {
             changed = false;
@@ -148,9 +211,13 @@ impl DomTree {
                 }
             }
         }
+        self.number_tree();
+    }
 
-        // Number the dominator tree: children lists, then an iterative walk.
-        let child_starts = &mut self.pred_starts;
+    /// Numbers the dominator tree given by `idom`: children lists, then an iterative walk.
+    fn number_tree(&mut self) {
+        let m = self.order.len();
+        let child_starts = &mut self.child_starts;
         child_starts.clear();
         child_starts.resize(m + 1, 0);
         for b in 1..m {
@@ -159,7 +226,7 @@ impl DomTree {
         for i in 0..m {
             child_starts[i + 1] += child_starts[i];
         }
-        let children = &mut self.preds;
+        let children = &mut self.children;
         children.clear();
         children.resize(m.saturating_sub(1), 0);
         let mut fill = child_starts.clone();
@@ -168,8 +235,13 @@ impl DomTree {
             children[fill[parent] as usize] = b as u32;
             fill[parent] += 1;
         }
+        self.pre.clear();
         self.pre.resize(m, 0);
+        self.post.clear();
         self.post.resize(m, 0);
+        if m == 0 {
+            return;
+        }
         let (mut pre_n, mut post_n) = (0u32, 0u32);
         self.stack.clear();
         self.stack.push((0, child_starts[0]));
@@ -188,6 +260,19 @@ impl DomTree {
                 post_n += 1;
                 self.stack.pop();
             }
+        }
+    }
+
+    /// Whether the node numbered `a` in reverse postorder dominates the one numbered `b`.
+    fn dominates_rpo(&self, a: usize, b: usize) -> bool {
+        match (
+            self.pre.get(a),
+            self.pre.get(b),
+            self.post.get(a),
+            self.post.get(b),
+        ) {
+            (Some(pa), Some(pb), Some(qa), Some(qb)) => pa <= pb && qb <= qa,
+            _ => false,
         }
     }
 
@@ -219,23 +304,40 @@ impl DomTree {
     /// Whether node `a` dominates node `b` (every node dominates itself). False when
     /// either is unreachable.
     pub fn dominates(&self, a: usize, b: usize) -> bool {
-        let (Some(ra), Some(rb)) = (self.rpo(a), self.rpo(b)) else {
-            return false;
-        };
-        let (ra, rb) = (ra as usize, rb as usize);
-        match (
-            self.pre.get(ra),
-            self.pre.get(rb),
-            self.post.get(ra),
-            self.post.get(rb),
-        ) {
-            (Some(pa), Some(pb), Some(qa), Some(qb)) => pa <= pb && qb <= qa,
+        match (self.rpo(a), self.rpo(b)) {
+            (Some(ra), Some(rb)) => self.dominates_rpo(ra as usize, rb as usize),
             _ => false,
         }
     }
 }
 
 /// The nearest common dominator of `a` and `b` (reverse-postorder numbers, both processed).
+/// Lowest common ancestor of `a` and `b` in the tree given by `idom`, with each node's
+/// `depth` and skew-binary `jump` pointer (Myers, 1983: the jump of a node skips to an
+/// ancestor at a depth that depends only on its own depth, so nodes at equal depths jump to
+/// equal depths, and a level-ancestor walk takes O(log depth) jumps).
+fn lca(idom: &[u32], depth: &[u32], jump: &[u32], mut a: u32, mut b: u32) -> u32 {
+    let d = |x: u32| depth[x as usize];
+    if d(a) < d(b) {
+        std::mem::swap(&mut a, &mut b);
+    }
+    while d(a) > d(b) {
+        let j = jump[a as usize];
+        a = if d(j) >= d(b) { j } else { idom[a as usize] };
+    }
+    while a != b {
+        let (ja, jb) = (jump[a as usize], jump[b as usize]);
+        if ja != jb {
+            a = ja;
+            b = jb;
+        } else {
+            a = idom[a as usize];
+            b = idom[b as usize];
+        }
+    }
+    a
+}
+
 fn intersect(idom: &[u32], mut a: u32, mut b: u32) -> u32 {
     while a != b {
         while a > b {
@@ -435,4 +537,82 @@ fn succ_slice<'a>(starts: &[u32], items: &'a [u32], n: usize) -> &'a [u32] {
     let lo = starts.get(n).copied().unwrap_or(0) as usize;
     let hi = starts.get(n + 1).copied().unwrap_or(0) as usize;
     items.get(lo..hi).unwrap_or(&[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn func(text: &str) -> Function {
+        let m = crate::ir::parse(text).expect("parses");
+        let (_, f) = m
+            .bodies
+            .iter()
+            .find(|(_, f)| !f.layout.is_empty())
+            .expect("a body");
+        f.clone()
+    }
+
+    #[test]
+    fn loop_with_unreachable_block() {
+        let f = func(
+            "func @f(i32) -> i32 {
+block0(v0: i32):
+    jump block1
+block1:
+    br_if v0, block1, block2
+block2:
+    return v0
+block3:
+    jump block1
+}",
+        );
+        let cfg = Cfg::compute(&f);
+        assert_eq!(cfg.len(), 4);
+        assert_eq!(cfg.succs(1), [1, 2]);
+        assert_eq!(
+            cfg.preds(1),
+            [0, 1],
+            "the unreachable block3 is no predecessor"
+        );
+        assert!(!cfg.is_reachable(3));
+        assert_eq!(cfg.rpo(3), None);
+        assert_eq!(cfg.rpo_order(), [0, 1, 2]);
+        assert_eq!(cfg.idom(2), Some(1));
+        assert_eq!(cfg.idom(0), None);
+        assert!(cfg.is_loop_header(1));
+        assert!(!cfg.is_loop_header(2));
+        assert!(cfg.is_backward(1, 1));
+        assert!(cfg.is_reducible());
+        assert_eq!(cfg.node(f.layout[2]), Some(2));
+    }
+
+    #[test]
+    fn two_entry_loop_is_irreducible() {
+        let f = func(
+            "func @f(i32) -> i32 {
+block0(v0: i32):
+    br_if v0, block1, block2
+block1:
+    br_if v0, block2, block3
+block2:
+    jump block1
+block3:
+    return v0
+}",
+        );
+        let cfg = Cfg::compute(&f);
+        assert!(!cfg.is_reducible());
+        assert_eq!(cfg.idom(1), Some(0));
+        assert_eq!(cfg.idom(2), Some(0));
+        assert!(!cfg.is_loop_header(1) && !cfg.is_loop_header(2));
+    }
+
+    #[test]
+    fn empty_function() {
+        let cfg = Cfg::compute(&Function::default());
+        assert!(cfg.is_empty());
+        assert!(cfg.is_reducible());
+        assert!(cfg.rpo_order().is_empty());
+    }
 }

@@ -21,10 +21,14 @@ use super::values::{
     trunc_sat_expanded, uses_sret,
 };
 use crate::ir::{
-    BinaryOp, ConvertOp, FuncRef, Function, Inst, InstData, Intrinsic, LoadKind, MemArg as IrMemArg,
-    StoreWidth, Type, UnaryOp, Value, ValueDef,
+    BinaryOp, ConvertOp, FuncRef, Function, Inst, InstData, Intrinsic, LoadKind,
+    MemArg as IrMemArg, StoreWidth, Type, UnaryOp, Value, ValueDef,
 };
 use crate::object::{Func, Reloc, RelocType, write_sleb5, write_uleb5};
+
+/// Most locals (parameters included) a function may have: the limit of wasmparser, V8 and
+/// wasmtime.
+const MAX_LOCALS: u64 = 50_000;
 
 /// Why a function could not be encoded (turned into a `LowerError` by the caller).
 #[derive(Clone, Debug)]
@@ -33,6 +37,8 @@ pub(crate) enum EmitError {
     Structure(String),
     /// The frame is too large.
     Frame(u64),
+    /// A limit of wasm engines is exceeded.
+    Limit(String),
 }
 
 impl From<AnalyzeError> for EmitError {
@@ -88,6 +94,18 @@ impl Emitter {
         sig_types: &[u32],
     ) -> Result<Func<'static>> {
         self.values.analyze(func, nodes, ctx.features)?;
+        let locals = u64::from(self.values.num_params)
+            + self
+                .values
+                .class_counts
+                .iter()
+                .map(|&n| u64::from(n))
+                .sum::<u64>();
+        if locals > MAX_LOCALS {
+            return Err(EmitError::Limit(format!(
+                "needs {locals} locals, more than the {MAX_LOCALS} that wasm engines accept"
+            )));
+        }
         self.buf.clear();
         self.relocs.clear();
         self.last_set = None;
@@ -109,7 +127,7 @@ impl Emitter {
         let results = ctx.module.decls.funcs[fref].sig.results.len();
         for (i, node) in nodes.iter().enumerate() {
             let last = i + 1 == nodes.len();
-            self.node(&cx, node, nodes.get(i + 1), last)?;
+            self.node(&cx, node, last)?;
         }
         let terminal = matches!(
             nodes.last(),
@@ -135,7 +153,11 @@ impl Emitter {
             return Ok(());
         }
         let (size, align) = (frame.size, frame.align);
-        let fb = self.values.scratch.frame.ok_or("frame without a base local")?;
+        let fb = self
+            .values
+            .scratch
+            .frame
+            .ok_or("frame without a base local")?;
         let sp = cx.ctx.stack_pointer.ok_or("no __stack_pointer symbol")?;
         self.global_get(sp);
         if let Some(saved) = self.values.scratch.saved_sp {
@@ -161,7 +183,11 @@ impl Emitter {
         if let Some(saved) = self.values.scratch.saved_sp {
             self.local_get(saved);
         } else {
-            let fb = self.values.scratch.frame.ok_or("frame without a base local")?;
+            let fb = self
+                .values
+                .scratch
+                .frame
+                .ok_or("frame without a base local")?;
             self.local_get(fb);
             self.i32_const(size as i32);
             self.ins(Instruction::I32Add);
@@ -170,13 +196,7 @@ impl Emitter {
         Ok(())
     }
 
-    fn node(
-        &mut self,
-        cx: &FuncCx<'_>,
-        node: &Node,
-        _next: Option<&Node>,
-        last: bool,
-    ) -> Result<()> {
+    fn node(&mut self, cx: &FuncCx<'_>, node: &Node, last: bool) -> Result<()> {
         let dfg = &cx.func.dfg;
         match *node {
             Node::Block => self.ins(Instruction::Block(BlockType::Empty)),
@@ -217,6 +237,7 @@ impl Emitter {
                 let params = dfg.block_params(d.block);
                 for (&a, &p) in dfg.list(d.args).iter().zip(params) {
                     if let Place::Local(pl) = self.values.place[p]
+                        && self.values.is_live(p)
                         && self.values.place[a] != Place::Local(pl)
                     {
                         copies.push((a, pl));
@@ -455,7 +476,11 @@ impl Emitter {
                 self.reloc_sleb(RelocType::TableIndexSleb, f.sym, 0, 0);
             }
             InstData::StackAddr { slot, offset } => {
-                let fb = self.values.scratch.frame.ok_or("stack slot without a frame")?;
+                let fb = self
+                    .values
+                    .scratch
+                    .frame
+                    .ok_or("stack slot without a frame")?;
                 let base = self.values.frame.slot_offset[slot];
                 let total = u64::from(base) + u64::from(offset);
                 self.local_get(fb);
@@ -490,7 +515,12 @@ impl Emitter {
                         });
                     }
                 } else if intrinsic.results().len() == 2 {
-                    let fb = self.values.scratch.frame.ok_or("i128 call without a frame")?;
+                    let fb = self
+                        .values
+                        .scratch
+                        .frame
+                        .ok_or("i128 call without a frame")?;
+                    self.i128_checks(cx, intrinsic, dfg.list(args))?;
                     self.local_get(fb);
                     for &a in dfg.list(args) {
                         self.value(cx, a)?;
@@ -517,7 +547,11 @@ impl Emitter {
                 }
             }
             InstData::TagName { enum_ref, .. } => {
-                let tmp = self.values.scratch.tmp_i32.ok_or("tag_name without a temporary")?;
+                let tmp = self
+                    .values
+                    .scratch
+                    .tmp_i32
+                    .ok_or("tag_name without a temporary")?;
                 self.call(ctx.tag_name(enum_ref)?);
                 self.local_tee(tmp);
                 self.ins(Instruction::I32Load(mem32(0)));
@@ -529,6 +563,45 @@ impl Emitter {
             | InstData::BrTable { .. }
             | InstData::Return { .. }
             | InstData::Unreachable => return Err("a terminator inside a block's code".into()),
+        }
+        Ok(())
+    }
+
+    /// The traps the IR defines for 128-bit division that compiler-rt does not raise
+    /// itself: a zero divisor, and `MIN / -1` for `div_s`. The operands are locals or
+    /// constants (return-slot calls take no stack operands), so reading them again is free.
+    fn i128_checks(&mut self, cx: &FuncCx<'_>, i: Intrinsic, args: &[Value]) -> Result<()> {
+        use Intrinsic::*;
+        if !matches!(i, I128DivS | I128DivU | I128RemS | I128RemU) {
+            return Ok(());
+        }
+        let [a_lo, a_hi, b_lo, b_hi] = *args else {
+            return Err("an i128 division without four operands".into());
+        };
+        let trap_if = |s: &mut Self| {
+            s.ins(Instruction::If(BlockType::Empty));
+            s.ins(Instruction::Unreachable);
+            s.ins(Instruction::End);
+        };
+        self.value(cx, b_lo)?;
+        self.value(cx, b_hi)?;
+        self.ins(Instruction::I64Or);
+        self.ins(Instruction::I64Eqz);
+        trap_if(self);
+        if i == I128DivS {
+            self.value(cx, a_lo)?;
+            self.ins(Instruction::I64Eqz);
+            self.value(cx, a_hi)?;
+            self.ins(Instruction::I64Const(i64::MIN));
+            self.ins(Instruction::I64Eq);
+            self.ins(Instruction::I32And);
+            self.value(cx, b_lo)?;
+            self.value(cx, b_hi)?;
+            self.ins(Instruction::I64And);
+            self.ins(Instruction::I64Const(-1));
+            self.ins(Instruction::I64Eq);
+            self.ins(Instruction::I32And);
+            trap_if(self);
         }
         Ok(())
     }

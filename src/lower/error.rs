@@ -42,7 +42,7 @@ pub enum LowerError {
         /// What went wrong.
         message: String,
     },
-    /// A limit of the wasm encoding (more than 2^32 locals or the like).
+    /// A limit of wasm engines (more than 50,000 locals).
     #[error("function @{func}: {message}")]
     Limit {
         /// The function.

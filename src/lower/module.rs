@@ -37,8 +37,8 @@ use crate::ir::{
 };
 use crate::object::{
     ConstExpr, DataDef, EnumInfo, Feature, Func, FuncType, Global, Import, ImportKind, InitFunc,
-    Object, Reloc, RelocType, SYM_EXPLICIT_NAME, SYM_EXPORTED, SYM_HIDDEN, SYM_LOCAL,
-    SYM_NO_STRIP, SYM_TLS, SYM_UNDEFINED, Segment, SegmentData, Symbol, SymbolKind, ValType,
+    Object, Reloc, RelocType, SYM_EXPLICIT_NAME, SYM_EXPORTED, SYM_HIDDEN, SYM_LOCAL, SYM_NO_STRIP,
+    SYM_TLS, SYM_UNDEFINED, Segment, SegmentData, Symbol, SymbolKind, ValType,
 };
 
 /// A symbol and the index of what it names, in this object's index space.
@@ -189,7 +189,12 @@ struct Worker {
 }
 
 impl Worker {
-    fn lower(&mut self, ctx: &Ctx<'_>, f: FuncRef, sig_types: &[u32]) -> Result<Func<'static>, LowerError> {
+    fn lower(
+        &mut self,
+        ctx: &Ctx<'_>,
+        f: FuncRef,
+        sig_types: &[u32],
+    ) -> Result<Func<'static>, LowerError> {
         let name = || ctx.module.decls.funcs[f].name.clone();
         let body = ctx
             .module
@@ -215,6 +220,10 @@ impl Worker {
                     message,
                 },
                 EmitError::Frame(size) => LowerError::FrameTooLarge { func: name(), size },
+                EmitError::Limit(message) => LowerError::Limit {
+                    func: name(),
+                    message,
+                },
             })
     }
 }
@@ -277,7 +286,10 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
             if sig.results.len() > 1 && !features.multivalue {
                 return Err(LowerError::MissingFeature {
                     func: decl.name.clone(),
-                    what: format!("calls indirectly a function returning {} values", sig.results.len()),
+                    what: format!(
+                        "calls indirectly a function returning {} values",
+                        sig.results.len()
+                    ),
                     feature: "multivalue",
                 });
             }
@@ -405,7 +417,9 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
             Some(_) => {
                 return Err(conflict(
                     name,
-                    &format!("has another kind or type than the runtime function {name} lowering calls"),
+                    &format!(
+                        "has another kind or type than the runtime function {name} lowering calls"
+                    ),
                 ));
             }
             None => {
@@ -480,7 +494,10 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
         }
     }
     // (name, mutable, needed) -> Some(Ok(reused global)) / Some(Err(import index))
-    let mut synth_global = |name: &str, mutable: bool, needed: bool| -> Result<Option<Result<GlobalRef, u32>>, LowerError> {
+    let mut synth_global = |name: &str,
+                            mutable: bool,
+                            needed: bool|
+     -> Result<Option<Result<GlobalRef, u32>>, LowerError> {
         if !needed {
             return Ok(None);
         }
@@ -628,7 +645,10 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
         }
     }
     // Synthetic symbols.
-    let synth_global_sym = |how: Option<Result<GlobalRef, u32>>, name: &str, symbols: &mut Vec<Symbol<'static>>| -> Option<SymRef> {
+    let synth_global_sym = |how: Option<Result<GlobalRef, u32>>,
+                            name: &str,
+                            symbols: &mut Vec<Symbol<'static>>|
+     -> Option<SymRef> {
         match how? {
             Ok(g) => ctx.globals[g],
             Err(index) => {
@@ -697,7 +717,11 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
             enums.push(EnumInfo {
                 symbol: r.sym,
                 tag: d.tag,
-                variants: d.variants.iter().map(|v| (v.name.clone(), v.value)).collect(),
+                variants: d
+                    .variants
+                    .iter()
+                    .map(|v| (v.name.clone(), v.value))
+                    .collect(),
             });
         }
     }
@@ -721,9 +745,12 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
                 DataItem::Bytes(b) => bytes.extend_from_slice(b),
                 DataItem::Zero(n) => bytes.resize(bytes.len() + *n as usize, 0),
                 DataItem::DataAddr { data, offset } => {
-                    let sym = ctx.data.get(*data).copied().flatten().ok_or_else(|| {
-                        conflict(&d.name, "points to an unknown data object")
-                    })?;
+                    let sym = ctx
+                        .data
+                        .get(*data)
+                        .copied()
+                        .flatten()
+                        .ok_or_else(|| conflict(&d.name, "points to an unknown data object"))?;
                     seg.relocs.push(Reloc {
                         ty: RelocType::MemoryAddrI32,
                         offset: bytes.len() as u32,

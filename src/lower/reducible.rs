@@ -7,41 +7,82 @@
 //! components of the region without its header (Tarjan, iterative) are its loops. A loop
 //! entered at one block becomes a region headed by it; a loop with several entries gets a
 //! dispatcher `d(label: i32, slots...)` with one slot parameter per parameter of each entry,
-//! ending in `br_table label, [entry0(slots0), ...], entryK(slotsK)`, and every edge that
-//! enters the loop from outside goes to `d` instead, with the entry's label, its arguments
-//! in that entry's slots and zero constants in the others; so does every edge from inside
-//! the loop back to an entry, which makes the dispatcher the loop's only header. The constants need instructions:
-//! a `jump` source gets them before its terminator, a `br_if`/`br_table` arm gets a new edge
-//! block holding them (arms of one terminator with the same entry and arguments share it; a
-//! modified `br_table` gets its own copy of the jump table, so shared tables stay intact).
-//! When the function's entry block is one of the entries, a new entry block that jumps to it
-//! is put first. The loop plus its dispatcher is then a region headed by the dispatcher, and
-//! the inner loops are handled the same way.
+//! ending in `br_table label, [entry0(slots0), ...], entryK(slotsK)`. Every edge that enters
+//! the loop from outside goes to `d` instead, with the entry's label, its arguments in that
+//! entry's slots and zero constants in the others; so does every edge from inside the loop
+//! back to an entry, which makes the dispatcher the loop's only header. The constants need
+//! instructions: a `jump` source gets them before its terminator, a `br_if`/`br_table` arm
+//! gets a new edge block holding them (arms of one terminator with the same entry and
+//! arguments share it; a modified `br_table` gets its own copy of the jump table, so shared
+//! tables stay intact). The loop plus its dispatcher is then a region headed by the
+//! dispatcher, and the inner loops are handled the same way.
 //!
 //! The result verifies and behaves like the input (new values are block parameters and
-//! constants; every rerouted path reaches the same entry with the same arguments). It grows
-//! by one block per multi-entry loop and at most one block and a few constants per rerouted
-//! edge. New blocks go at the end of the layout, except a new entry block.
+//! constants; every rerouted path reaches the same entry with the same arguments). Each
+//! original edge is rerouted at most once; the function grows by one block per multi-entry
+//! loop and at most one block and a few constants per rerouted edge (a dispatcher's own
+//! arms can be rerouted again by an inner multi-entry loop). New blocks go at the end of the
+//! layout. Reducible functions are left alone (`None`).
 
 use cranelift_entity::SecondaryMap;
 
 use super::cfg::Cfg;
 use crate::ir::{
-    Block, BlockCall, Function, Inst, InstData, JumpTable, JumpTableData, Type, Value,
+    Block, BlockCall, Function, Inst, InstData, JumpTable, JumpTableData, Type, Value, ValueDef,
 };
 
 /// Rounds of decomposition before giving up (one is enough in theory; the loop is a guard).
 const MAX_ROUNDS: usize = 8;
 
+/// Rounds of node splitting at most.
+const MAX_SPLIT_ROUNDS: usize = 16;
+
+/// Options of [`make_reducible_with`].
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReducibleOptions {
+    /// Instructions that node splitting may copy in all; 0 (the default) means dispatch
+    /// only.
+    pub split_budget: u32,
+}
+
 /// Returns `None` if `func`'s reachable CFG is reducible, else an equivalent function whose
-/// CFG is reducible.
+/// CFG is reducible, by dispatch blocks only.
 pub fn make_reducible(func: &Function) -> Option<Function> {
+    make_reducible_with(func, &ReducibleOptions::default())
+}
+
+/// Like [`make_reducible`], but first tries node splitting within `opts.split_budget`
+/// copied instructions: a secondary entry of a loop whose values are all used only inside
+/// it is copied for the edges that enter it from outside (the copy branches into the loop
+/// where the entry did), which moves that entry one step on; this repeats round after round
+/// while the budget lasts. What remains irreducible gets dispatch blocks.
+pub fn make_reducible_with(func: &Function, opts: &ReducibleOptions) -> Option<Function> {
     let mut cfg = Cfg::compute(func);
     if cfg.is_reducible() {
         return None;
     }
     let mut f = func.clone();
-    let mut r = Reducer::default();
+    let mut r = Reducer {
+        budget: opts.split_budget,
+        ..Reducer::default()
+    };
+    for _ in 0..MAX_SPLIT_ROUNDS {
+        if r.budget == 0 {
+            break;
+        }
+        r.splitting = true;
+        r.split_done = false;
+        r.find_escapes(&f);
+        r.round(&mut f, &cfg);
+        cfg.recompute(&f);
+        if cfg.is_reducible() {
+            return Some(f);
+        }
+        if !r.split_done {
+            break;
+        }
+    }
+    r.splitting = false;
     for _ in 0..MAX_ROUNDS {
         r.round(&mut f, &cfg);
         cfg.recompute(&f);
@@ -102,6 +143,14 @@ struct Reducer {
     regions: Vec<Region>,
     /// Jump tables this transform made (copies it may modify in place).
     owned: SecondaryMap<JumpTable, bool>,
+    /// Whether this round splits nodes (and dispatches nothing).
+    splitting: bool,
+    /// Whether this round split a node.
+    split_done: bool,
+    /// Instructions node splitting may still copy.
+    budget: u32,
+    /// Values used outside the block that defines them (as of the round's start).
+    escapes: SecondaryMap<Value, bool>,
 }
 
 impl Reducer {
@@ -244,6 +293,11 @@ impl Reducer {
                         });
                     }
                 }
+                _ if self.splitting => {
+                    if self.split_entries(f, &entries, edges) {
+                        self.split_done = true;
+                    }
+                }
                 _ => {
                     // Edges from inside the loop back to an entry go through the
                     // dispatcher too, so that it becomes the loop's only header.
@@ -273,6 +327,72 @@ impl Reducer {
                 }
             }
         }
+    }
+
+    /// Marks the values used outside their defining block.
+    fn find_escapes(&mut self, f: &Function) {
+        self.escapes.clear();
+        let mut def_block: SecondaryMap<Inst, Option<Block>> = SecondaryMap::new();
+        for &b in &f.layout {
+            for &i in &f.dfg.blocks[b].insts {
+                def_block[i] = Some(b);
+            }
+        }
+        for &b in &f.layout {
+            for &i in &f.dfg.blocks[b].insts {
+                let escapes = &mut self.escapes;
+                f.dfg.for_each_arg(i, |v| {
+                    let home = match f.dfg.values.get(v).map(|d| d.def) {
+                        Some(ValueDef::Param(pb, _)) => Some(pb),
+                        Some(ValueDef::Result(pi, _)) => def_block[pi],
+                        _ => None,
+                    };
+                    if home != Some(b) {
+                        escapes[v] = true;
+                    }
+                });
+            }
+        }
+    }
+
+    /// Splits the secondary entries (all but the first) of a loop, if they are all small
+    /// enough for the budget and keep their values to themselves. Returns whether it did.
+    fn split_entries(&mut self, f: &mut Function, entries: &[Block], edges: &[Entering]) -> bool {
+        let mut cost = 0u32;
+        for &e in entries.iter().skip(1) {
+            let block = &f.dfg.blocks[e];
+            cost = cost.saturating_add(block.insts.len() as u32);
+            let local = f.dfg.block_params(e).iter().all(|&v| !self.escapes[v])
+                && block
+                    .insts
+                    .iter()
+                    .all(|&i| f.dfg.inst_results(i).iter().all(|&v| !self.escapes[v]));
+            if !local {
+                return false;
+            }
+        }
+        if cost > self.budget {
+            return false;
+        }
+        self.budget -= cost;
+        for &e in entries.iter().skip(1) {
+            let copy = copy_block(f, e);
+            for edge in edges.iter().filter(|x| x.to == e) {
+                let Some(from) = edge.from else { continue };
+                let Some(term) = f.terminator(from) else {
+                    continue;
+                };
+                let Some(old) = dest(f, from, edge.dest as usize) else {
+                    continue;
+                };
+                let new = BlockCall {
+                    block: copy,
+                    args: old.args,
+                };
+                set_dest(f, &mut self.owned, term, edge.dest as usize, new);
+            }
+        }
+        true
     }
 
     /// Starts visiting `b` in Tarjan's search.
@@ -342,30 +462,11 @@ impl Reducer {
         let mut last_from: Option<Block> = None;
         for e in edges {
             let k = self.entry_no[e.to] as usize;
-            let from = match e.from {
-                Some(b) => b,
-                None => {
-                    // The function starts in the loop: a new entry block jumps to it.
-                    let old = e.to;
-                    let new = f.dfg.make_block();
-                    let types: Vec<Type> = f
-                        .dfg
-                        .block_params(old)
-                        .iter()
-                        .map(|&v| f.dfg.value_type(v))
-                        .collect();
-                    let params: Vec<Value> = types
-                        .into_iter()
-                        .map(|ty| f.dfg.append_block_param(new, ty))
-                        .collect();
-                    let args = f.dfg.make_value_list(&params);
-                    let jump = f.dfg.make_inst(InstData::Jump {
-                        dest: BlockCall { block: old, args },
-                    });
-                    f.dfg.blocks[new].insts.push(jump);
-                    f.layout.insert(0, new);
-                    new
-                }
+            // The function start enters only a loop that holds the entry block, and such a
+            // loop has no other entry (whatever reaches it from the entry is in it), so
+            // a dispatched loop never has the start among its entering edges.
+            let Some(from) = e.from else {
+                continue;
             };
             if last_from != Some(from) {
                 shared.clear();
@@ -466,6 +567,107 @@ fn edge_args(
     };
     insts.splice(at..at, consts);
     f.dfg.make_value_list(&vals)
+}
+
+/// Appends a copy of block `b` (fresh parameters and results; operands defined in `b` map to
+/// their copies) to the layout.
+fn copy_block(f: &mut Function, b: Block) -> Block {
+    let copy = f.dfg.make_block();
+    let mut map: std::collections::HashMap<Value, Value> = std::collections::HashMap::new();
+    let params: Vec<Value> = f.dfg.block_params(b).to_vec();
+    for v in params {
+        let ty = f.dfg.value_type(v);
+        map.insert(v, f.dfg.append_block_param(copy, ty));
+    }
+    let insts = f.dfg.blocks[b].insts.clone();
+    for i in insts {
+        let mut data = f.dfg.insts[i];
+        remap_args(f, &mut data, &map);
+        let new = f.dfg.make_inst(data);
+        let results: Vec<Value> = f.dfg.inst_results(i).to_vec();
+        for v in results {
+            let ty = f.dfg.value_type(v);
+            map.insert(v, f.dfg.append_result(new, ty));
+        }
+        f.inst_locs[new] = f.inst_locs[i];
+        f.dfg.blocks[copy].insts.push(new);
+    }
+    f.layout.push(copy);
+    copy
+}
+
+/// Rewrites the operands of `data` through `map` (new lists and jump tables where needed).
+fn remap_args(
+    f: &mut Function,
+    data: &mut InstData,
+    map: &std::collections::HashMap<Value, Value>,
+) {
+    let m = |v: &mut Value| {
+        if let Some(&n) = map.get(v) {
+            *v = n;
+        }
+    };
+    let list = |f: &mut Function, l: &mut crate::ir::ValueList| {
+        let vals: Vec<Value> = f
+            .dfg
+            .list(*l)
+            .iter()
+            .map(|v| map.get(v).copied().unwrap_or(*v))
+            .collect();
+        *l = f.dfg.make_value_list(&vals);
+    };
+    match data {
+        InstData::Const { .. }
+        | InstData::MemorySize
+        | InstData::GlobalGet { .. }
+        | InstData::DataAddr { .. }
+        | InstData::TlsAddr { .. }
+        | InstData::FuncAddr { .. }
+        | InstData::StackAddr { .. }
+        | InstData::EnumConst { .. }
+        | InstData::Unreachable => {}
+        InstData::Unary { arg, .. }
+        | InstData::Convert { arg, .. }
+        | InstData::MemoryGrow { arg }
+        | InstData::GlobalSet { arg, .. }
+        | InstData::TagName { arg, .. } => m(arg),
+        InstData::Load { addr, .. } => m(addr),
+        InstData::Binary { args, .. } | InstData::Store { args, .. } => args.iter_mut().for_each(m),
+        InstData::Select { args }
+        | InstData::MemoryCopy { args }
+        | InstData::MemoryFill { args } => args.iter_mut().for_each(m),
+        InstData::Call { args, .. }
+        | InstData::Intrinsic { args, .. }
+        | InstData::Return { args } => list(f, args),
+        InstData::CallIndirect { callee, args, .. } => {
+            m(callee);
+            list(f, args);
+        }
+        InstData::Jump { dest } => list(f, &mut dest.args),
+        InstData::BrIf {
+            cond,
+            then_dest,
+            else_dest,
+        } => {
+            m(cond);
+            list(f, &mut then_dest.args);
+            list(f, &mut else_dest.args);
+        }
+        InstData::BrTable { index, table } => {
+            m(index);
+            if let Some(jt) = f.dfg.jump_tables.get(*table).cloned() {
+                let mut jt = jt;
+                for d in jt
+                    .targets
+                    .iter_mut()
+                    .chain(std::iter::once(&mut jt.default))
+                {
+                    list(f, &mut d.args);
+                }
+                *table = f.dfg.jump_tables.push(jt);
+            }
+        }
+    }
 }
 
 /// Destination `i` of `b`'s terminator.

@@ -9,6 +9,11 @@
 //! (and an `unreachable` before it when control could fall off a function with results).
 //! All wasm `block`, `loop` and `if` constructs are typed `[] -> []`: values cross them in
 //! locals.
+//!
+//! The structurer also guarantees: `Code(x)` is immediately followed by `If(x)` or
+//! `BrTable { from: x, .. }` when `x` ends in a `br_if` or `br_table` (so the condition or
+//! index can stay on the operand stack); an `Edge` appears only when the target has
+//! parameters; every `Block` and `Loop` is the target of some branch.
 
 use crate::ir::Block;
 

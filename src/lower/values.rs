@@ -13,24 +13,22 @@
 //!    copies of a `jump`). Since only stackified instructions lie inside an operand tree,
 //!    and they write no allocated local, the local reads of a consumer may be emitted
 //!    before its stackified operands' trees.
-//! 3. Live intervals over the linear order: an instruction at position `p` reads at `2p`
-//!    and writes at `2p + 1`; an edge copy reads its arguments at `2p` and writes the
-//!    parameters at `2p + 1` (a parallel copy). A value live at a use inside a loop it was
-//!    defined before lives to the loop's end. This is the convex hull of the exact live
-//!    range, so it never under-approximates.
-//! 4. Linear-scan coloring per value type: a local is reused once the previous value in it
-//!    is dead; a block parameter prefers its edge argument's local (and the reverse), which
-//!    removes the copy. Function parameters are locals `0..n`. Locals are numbered by type
-//!    (i32, i64, f32, f64) so the declaration is at most four entries; scratch locals that
-//!    some expansions need (frame base, saved stack pointer, temporaries) join their type's
+//! 3. SSA liveness of the values left (live-in sets by exploring paths backward from each
+//!    use to the definition). Block parameters are defined at the start of their block;
+//!    edge arguments are used at the end of the branching block. Edge copies are parallel
+//!    copies that run on the edge only, so a parameter interferes exactly with the values
+//!    live into its block.
+//! 4. Coloring per value type, block by block in structured order (a block's dominators
+//!    come first): a value takes a local that no live value holds, preferring the local of
+//!    the value an edge copy connects it to (which removes the copy). Function parameters
+//!    are locals `0..n` and are reused once dead. Locals are numbered by type (i32, i64,
+//!    f32, f64) so the declaration has at most four entries; scratch locals that some
+//!    expansions need (frame base, saved stack pointer, temporaries) join their type's
 //!    group. Every local is written and read: values without uses get none.
 //!
 //! Everything is iterative: deep nesting and long expression chains use heap stacks.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap};
-
-use cranelift_entity::SecondaryMap;
+use cranelift_entity::{EntityRef, SecondaryMap};
 
 use super::structured::Node;
 use crate::ir::{
@@ -133,39 +131,56 @@ pub(crate) struct Values {
     uses: SecondaryMap<Value, u32>,
     /// Blocks that appear in a `Code` node.
     reachable: SecondaryMap<Block, bool>,
-    /// Interval start per value (`u32::MAX` unset).
-    start: SecondaryMap<Value, u32>,
-    /// Interval end per value.
-    end: SecondaryMap<Value, u32>,
-    /// Loop (id + 1) whose end the value must reach, 0 for none.
-    ext: SecondaryMap<Value, u32>,
     /// Coalescing hint: a value connected by an edge copy.
     hint: SecondaryMap<Value, Option<Value>>,
-    /// Open loops: (start position, id).
-    open_loops: Vec<(u32, u32)>,
-    /// End position of each loop id (0 while open).
-    loop_end: Vec<u32>,
-    /// Start position of each loop id.
-    loop_start: Vec<u32>,
-    /// Open constructs: whether each is a loop.
-    constructs: Vec<bool>,
+    /// Per value: read by something other than an edge copy to a dead parameter.
+    param_live: SecondaryMap<Value, bool>,
+    /// (parameter, argument) of every edge copy in reachable code.
+    edge_pairs: Vec<(Value, Value)>,
+    /// Work list of values.
+    work_vals: Vec<Value>,
+    /// The block of each instruction in reachable code.
+    inst_block: SecondaryMap<Inst, Option<Block>>,
+    /// Reachable blocks in structured order.
+    order: Vec<Block>,
+    /// Predecessors (CSR by block index): offsets and blocks.
+    pred_off: Vec<u32>,
+    /// Predecessor blocks.
+    preds: Vec<Block>,
+    /// (value, block) for each use of a value with a local; edge and terminator uses count
+    /// in the branching block.
+    use_pairs: Vec<(Value, Block)>,
+    /// (block, value): the value is live on entry to the block.
+    live_pairs: Vec<(Block, Value)>,
+    /// Live-in sets (CSR by block index): offsets and values.
+    live_off: Vec<u32>,
+    /// Live-in values.
+    live_vals: Vec<Value>,
+    /// Per block: the value (index + 1) last marked live-in there.
+    block_stamp: Vec<u32>,
+    /// Work list of blocks.
+    work: Vec<Block>,
+    /// Per value: stamp of the backward scan that found it live.
+    live_stamp: SecondaryMap<Value, u32>,
+    /// Per value: the instruction of its last use in the current block.
+    last_use: SecondaryMap<Value, Option<Inst>>,
+    /// Per local: the block stamp while its value is live.
+    occupied: Vec<u32>,
+    /// Locals of each class (pre-renumbering indices).
+    class_locals: [Vec<u32>; 4],
+    /// Per local: its position in its class list.
+    pos_in_class: Vec<u32>,
+    /// Per class: no free local lies before this position in the class list.
+    cursor: [usize; 4],
     /// The terminator's operand list in the stackification walk.
     term_ops: Vec<Value>,
     /// Stackification frames: consumer and operands left.
     frames: Vec<(Consumer, usize)>,
-    /// Values needing a colored local: (start, end, value).
-    cands: Vec<(u32, u32, Value)>,
     /// Per local (pre-renumbering): class.
     local_class: Vec<u8>,
-    /// Per local: end of the last value in it.
-    busy: Vec<u32>,
     /// Per local: number of values and the first value, and the number of block params
     /// and the first one, for names.
     local_vals: Vec<(u32, Value, u32, Option<Value>)>,
-    /// Active locals per class by end.
-    active: [BinaryHeap<Reverse<(u32, u32)>>; 4],
-    /// Free locals per class.
-    free: [BTreeSet<u32>; 4],
     /// Renumbering of locals.
     renumber: Vec<u32>,
     /// Number of locals of each class, after the parameters.
@@ -191,7 +206,9 @@ pub(crate) fn operand_count(dfg: &DataFlowGraph, inst: Inst) -> usize {
         | InstData::Load { .. } => 1,
         InstData::Binary { .. } | InstData::Store { .. } => 2,
         InstData::Select { .. } | InstData::MemoryCopy { .. } | InstData::MemoryFill { .. } => 3,
-        InstData::Call { args, .. } | InstData::Intrinsic { args, .. } => args.len(&dfg.value_lists),
+        InstData::Call { args, .. } | InstData::Intrinsic { args, .. } => {
+            args.len(&dfg.value_lists)
+        }
         InstData::CallIndirect { args, .. } => args.len(&dfg.value_lists) + 1,
         _ => 0,
     }
@@ -256,21 +273,30 @@ pub(crate) fn trunc_sat_expanded(op: ConvertOp, features: Features) -> bool {
         )
 }
 
-/// The block call of destination `dest` of `inst`.
-pub(crate) fn dest_of(
-    dfg: &DataFlowGraph,
-    inst: Inst,
-    dest: u32,
-) -> Option<crate::ir::BlockCall> {
-    let mut i = 0;
-    let mut found = None;
-    dfg.for_each_dest(inst, |d| {
-        if i == dest {
-            found = Some(*d);
+/// The block call of destination `dest` of `inst` (in `for_each_dest` order).
+pub(crate) fn dest_of(dfg: &DataFlowGraph, inst: Inst, dest: u32) -> Option<crate::ir::BlockCall> {
+    match &dfg.insts[inst] {
+        InstData::Jump { dest: d } => (dest == 0).then_some(*d),
+        InstData::BrIf {
+            then_dest,
+            else_dest,
+            ..
+        } => match dest {
+            0 => Some(*then_dest),
+            1 => Some(*else_dest),
+            _ => None,
+        },
+        InstData::BrTable { table, .. } => {
+            let jt = dfg.jump_tables.get(*table)?;
+            let n = jt.targets.len();
+            match (dest as usize).cmp(&n) {
+                std::cmp::Ordering::Less => jt.targets.get(dest as usize).copied(),
+                std::cmp::Ordering::Equal => Some(jt.default),
+                std::cmp::Ordering::Greater => None,
+            }
         }
-        i += 1;
-    });
-    found
+        _ => None,
+    }
 }
 
 /// Resets a secondary map to hold `n` default entries.
@@ -292,13 +318,11 @@ impl Values {
         let nv = dfg.values.len();
         reset(&mut self.place, nv);
         reset(&mut self.uses, nv);
-        reset(&mut self.ext, nv);
         reset(&mut self.hint, nv);
         reset(&mut self.reachable, dfg.blocks.len());
-        self.start.clear();
-        self.start.resize(nv);
-        self.end.clear();
-        self.end.resize(nv);
+        reset(&mut self.live_stamp, nv);
+        reset(&mut self.last_use, nv);
+        reset(&mut self.inst_block, dfg.insts.len());
         self.local_names.clear();
         self.scratch = Scratch::default();
         self.class_counts = [0; 4];
@@ -339,21 +363,67 @@ impl Values {
                 }
             }
         }
-        // Arguments for dead block parameters are not uses.
+        // Dead block parameters: a parameter is live when something other than an edge
+        // copy reads it, or when it is the argument for a live parameter. Arguments for
+        // dead parameters are not uses, and dead parameters get no local.
+        self.edge_pairs.clear();
+        reset(&mut self.param_live, nv);
         for node in nodes {
             let Node::Code(b) = *node else { continue };
-            let Some(term) = func.terminator(b) else {
-                continue;
-            };
-            let (uses, lists) = (&mut self.uses, &dfg.value_lists);
-            dfg.for_each_dest(term, |d| {
-                let params = dfg.block_params(d.block);
-                for (&a, &p) in d.args.as_slice(lists).iter().zip(params) {
-                    if uses[p] == 0 {
-                        uses[a] = uses[a].saturating_sub(1);
+            for &inst in &dfg.blocks[b].insts {
+                let live = &mut self.param_live;
+                match dfg.insts[inst] {
+                    InstData::Jump { .. } | InstData::BrIf { .. } | InstData::BrTable { .. } => {
+                        if let InstData::BrIf { cond: v, .. } | InstData::BrTable { index: v, .. } =
+                            dfg.insts[inst]
+                        {
+                            live[v] = true;
+                        }
+                        let pairs = &mut self.edge_pairs;
+                        dfg.for_each_dest(inst, |d| {
+                            let params = dfg.block_params(d.block);
+                            for (&a, &q) in dfg.list(d.args).iter().zip(params) {
+                                pairs.push((q, a));
+                            }
+                        });
+                    }
+                    _ => dfg.for_each_arg(inst, |v| live[v] = true),
+                }
+            }
+        }
+        self.edge_pairs.sort_unstable();
+        self.work_vals.clear();
+        for (v, &live) in self.param_live.iter() {
+            if live {
+                self.work_vals.push(v);
+            }
+        }
+        while let Some(q) = self.work_vals.pop() {
+            let from = self.edge_pairs.partition_point(|&(x, _)| x < q);
+            for k in from..self.edge_pairs.len() {
+                let (x, a) = self.edge_pairs[k];
+                if x != q {
+                    break;
+                }
+                if !self.param_live[a] {
+                    self.param_live[a] = true;
+                    self.work_vals.push(a);
+                }
+            }
+        }
+        for &(q, a) in &self.edge_pairs {
+            if !self.param_live[q] {
+                self.uses[a] = self.uses[a].saturating_sub(1);
+            }
+        }
+        for node in nodes {
+            if let Node::Code(b) = *node {
+                for &p in dfg.block_params(b) {
+                    if !self.param_live[p] {
+                        self.uses[p] = 0;
                     }
                 }
-            });
+            }
         }
 
         // 2. Stackification, block by block.
@@ -388,11 +458,11 @@ impl Values {
             }
         }
 
-        // 3. Intervals.
-        self.intervals(func, nodes, entry)?;
+        // 3. Liveness.
+        self.liveness(func, nodes)?;
 
         // 4. Coloring.
-        self.color(func, entry);
+        self.color(func, entry)?;
 
         // Scratch locals and the frame.
         self.frame_layout(func, needs_slots, needs_sret)
@@ -412,7 +482,7 @@ impl Values {
                 self.local_vals.push((0, Value::from_u32(0), 0, None));
             }
         }
-        self.renumber_locals(dfg);
+        self.renumber_locals();
         let fin = |i: u32| (i != u32::MAX).then(|| self.renumber[i as usize]);
         self.scratch = Scratch {
             frame: fin(scratch_locals[0]),
@@ -465,7 +535,8 @@ impl Values {
                         cursor = c;
                         let inst = body[c];
                         if !is_const(&dfg.insts[inst]) {
-                            self.frames.push((Consumer::Inst(inst), operand_count(dfg, inst)));
+                            self.frames
+                                .push((Consumer::Inst(inst), operand_count(dfg, inst)));
                         }
                         continue;
                     }
@@ -509,220 +580,275 @@ impl Values {
         }
     }
 
-    /// Records a read or write of `v` at position `pos` (loop extension included).
-    fn touch(&mut self, v: Value, pos: u32) {
-        if !matches!(self.place[v], Place::Pending | Place::Local(_)) {
-            return;
-        }
-        let start = self.start[v].min(pos);
-        self.start[v] = start;
-        self.end[v] = self.end[v].max(pos);
-        // The outermost open loop that started after the value did.
-        let i = self.open_loops.partition_point(|&(s, _)| s <= start);
-        if let Some(&(s, id)) = self.open_loops.get(i) {
-            let cur = self.ext[v];
-            let replace = cur == 0 || {
-                let old = (cur - 1) as usize;
-                // A closed loop ended before this open one; of two open ones, the outer.
-                self.loop_end[old] != 0 || self.loop_start.get(old).is_some_and(|&os| s < os)
-            };
-            if replace {
-                self.ext[v] = id + 1;
-            }
-        }
+    /// Whether `v` needs a local.
+    fn has_local(&self, v: Value) -> bool {
+        matches!(self.place[v], Place::Pending | Place::Local(_))
     }
 
-    /// Computes live intervals over the structured order.
-    fn intervals(&mut self, func: &Function, nodes: &[Node], entry: Block) -> Result<(), String> {
+    /// Calls `f` with each value the terminator of `b` reads: its condition, index or
+    /// returned values, and the arguments for live block parameters (with the parameter).
+    fn for_each_term_use(
+        uses: &SecondaryMap<Value, u32>,
+        func: &Function,
+        b: Block,
+        mut f: impl FnMut(Value, Option<Value>),
+    ) {
         let dfg = &func.dfg;
-        for v in self.start.values_mut() {
-            *v = u32::MAX;
+        let Some(term) = func.terminator(b) else {
+            return;
+        };
+        match &dfg.insts[term] {
+            InstData::BrIf { cond, .. } => f(*cond, None),
+            InstData::BrTable { index, .. } => f(*index, None),
+            InstData::Return { args } => dfg.list(*args).iter().for_each(|&a| f(a, None)),
+            _ => {}
         }
-        self.open_loops.clear();
-        self.loop_end.clear();
-        self.loop_start.clear();
-        self.constructs.clear();
-        for &p in dfg.block_params(entry) {
-            self.touch(p, 1);
-        }
-        let mut pos: u32 = 0;
-        fn bump(pos: &mut u32) -> Result<u32, String> {
-            *pos = pos
-                .checked_add(1)
-                .filter(|&p| p < u32::MAX / 2 - 1)
-                .ok_or("too many instructions")?;
-            Ok(*pos)
-        }
+        dfg.for_each_dest(term, |d| {
+            for (&a, &p) in dfg.list(d.args).iter().zip(dfg.block_params(d.block)) {
+                if uses[p] > 0 {
+                    f(a, Some(p));
+                }
+            }
+        });
+    }
+
+    /// Live-in sets of the reachable blocks, by exploring paths backward from each use
+    /// to the definition (SSA liveness; edge arguments are used at the end of the
+    /// branching block, block parameters are defined at the start of their block).
+    fn liveness(&mut self, func: &Function, nodes: &[Node]) -> Result<(), String> {
+        let dfg = &func.dfg;
+        let nb = dfg.blocks.len();
+        self.order.clear();
         for node in nodes {
-            match *node {
-                Node::Block => self.constructs.push(false),
-                Node::If(b) => {
-                    let p = bump(&mut pos)?;
-                    if let Some(InstData::BrIf { cond, .. }) =
-                        func.terminator(b).map(|t| &dfg.insts[t])
-                    {
-                        self.touch(*cond, 2 * p);
-                    }
-                    self.constructs.push(false);
+            if let Node::Code(b) = *node {
+                self.order.push(b);
+                for &inst in &dfg.blocks[b].insts {
+                    self.inst_block[inst] = Some(b);
                 }
-                Node::Loop(_) => {
-                    self.constructs.push(true);
-                    let id = self.loop_end.len() as u32;
-                    self.loop_end.push(0);
-                    self.loop_start.push(2 * pos + 2);
-                    self.open_loops.push((2 * pos + 2, id));
-                }
-                Node::Else => {}
-                Node::End => match self.constructs.pop() {
-                    Some(true) => {
-                        if let Some((_, id)) = self.open_loops.pop() {
-                            self.loop_end[id as usize] = 2 * pos + 1;
-                        }
-                    }
-                    Some(false) => {}
-                    None => return Err("unbalanced `End`".into()),
-                },
-                Node::Code(b) => {
-                    let insts = &dfg.blocks[b].insts;
-                    for &inst in insts.split_last().map_or(&[][..], |(_, body)| body) {
-                        let p = bump(&mut pos)?;
-                        for k in 0..operand_count(dfg, inst) {
-                            if let Some(v) = operand(dfg, inst, k) {
-                                self.touch(v, 2 * p);
-                            }
-                        }
-                        for &r in dfg.inst_results(inst) {
-                            self.touch(r, 2 * p + 1);
-                        }
-                    }
-                }
-                Node::Edge { from, dest } => {
-                    let p = bump(&mut pos)?;
-                    let term = func.terminator(from).ok_or("edge from a block without terminator")?;
-                    let d = dest_of(dfg, term, dest).ok_or("edge to a missing destination")?;
-                    let params = dfg.block_params(d.block);
-                    for (&a, &q) in dfg.list(d.args).iter().zip(params) {
-                        if self.uses[q] > 0 {
-                            self.touch(a, 2 * p);
-                            self.touch(q, 2 * p + 1);
-                            if self.hint[q].is_none() {
-                                self.hint[q] = Some(a);
-                            }
-                            if self.hint[a].is_none() {
-                                self.hint[a] = Some(q);
-                            }
-                        }
-                    }
-                }
-                Node::BrTable { from, .. } => {
-                    let p = bump(&mut pos)?;
-                    if let Some(InstData::BrTable { index, .. }) =
-                        func.terminator(from).map(|t| &dfg.insts[t])
-                    {
-                        self.touch(*index, 2 * p);
-                    }
-                }
-                Node::Return(b) => {
-                    let p = bump(&mut pos)?;
-                    if let Some(InstData::Return { args }) =
-                        func.terminator(b).map(|t| &dfg.insts[t])
-                    {
-                        for &a in dfg.list(*args) {
-                            self.touch(a, 2 * p);
-                        }
-                    }
-                }
-                Node::Br(_) | Node::Unreachable => {}
             }
         }
-        if !self.constructs.is_empty() {
-            return Err("unclosed construct".into());
-        }
-        // Apply loop extensions.
-        for (v, e) in self.ext.iter() {
-            if *e != 0 {
-                let le = self.loop_end.get((*e - 1) as usize).copied().unwrap_or(0);
-                self.end[v] = self.end[v].max(le);
+        // Predecessors.
+        self.pred_off.clear();
+        self.pred_off.resize(nb + 1, 0);
+        for &b in &self.order {
+            if let Some(t) = func.terminator(b) {
+                let off = &mut self.pred_off;
+                dfg.for_each_dest(t, |d| {
+                    if let Some(n) = off.get_mut(d.block.index() + 1) {
+                        *n += 1;
+                    }
+                });
             }
         }
+        for i in 0..nb {
+            self.pred_off[i + 1] += self.pred_off[i];
+        }
+        self.preds.clear();
+        self.preds
+            .resize(self.pred_off[nb] as usize, Block::from_u32(0));
+        {
+            let mut fill: Vec<u32> = self.pred_off[..nb].to_vec();
+            for &b in &self.order {
+                if let Some(t) = func.terminator(b) {
+                    let preds = &mut self.preds;
+                    dfg.for_each_dest(t, |d| {
+                        if let Some(slot) = fill.get_mut(d.block.index()) {
+                            if let Some(p) = preds.get_mut(*slot as usize) {
+                                *p = b;
+                            }
+                            *slot += 1;
+                        }
+                    });
+                }
+            }
+        }
+        // Uses of values with locals, and coalescing hints.
+        self.use_pairs.clear();
+        for i in 0..self.order.len() {
+            let b = self.order[i];
+            let insts = &dfg.blocks[b].insts;
+            for &inst in insts.split_last().map_or(&[][..], |(_, body)| body) {
+                for k in 0..operand_count(dfg, inst) {
+                    if let Some(v) = operand(dfg, inst, k)
+                        && self.has_local(v)
+                    {
+                        self.use_pairs.push((v, b));
+                    }
+                }
+            }
+            let mut pairs = std::mem::take(&mut self.use_pairs);
+            let (hint, place) = (&mut self.hint, &self.place);
+            Self::for_each_term_use(&self.uses, func, b, |a, p| {
+                pairs.push((a, b));
+                let local = |v: Value| matches!(place[v], Place::Pending | Place::Local(_));
+                if let Some(p) = p
+                    && local(a)
+                    && local(p)
+                {
+                    if hint[p].is_none() {
+                        hint[p] = Some(a);
+                    }
+                    if hint[a].is_none() {
+                        hint[a] = Some(p);
+                    }
+                }
+            });
+            self.use_pairs = pairs;
+        }
+        self.use_pairs
+            .retain(|&(v, _)| matches!(self.place[v], Place::Pending | Place::Local(_)));
+        self.use_pairs.sort_unstable();
+        self.use_pairs.dedup();
+        // Path exploration.
+        self.block_stamp.clear();
+        self.block_stamp.resize(nb, 0);
+        self.live_pairs.clear();
+        for i in 0..self.use_pairs.len() {
+            let (v, u) = self.use_pairs[i];
+            let def = match dfg.values[v].def {
+                ValueDef::Param(b, _) => b,
+                ValueDef::Result(inst, _) => {
+                    self.inst_block[inst].ok_or("a value defined in unreachable code is used")?
+                }
+                ValueDef::None => return Err("an undefined value is used".into()),
+            };
+            let stamp = v.as_u32() + 1;
+            self.work.clear();
+            self.work.push(u);
+            while let Some(b) = self.work.pop() {
+                if b == def || self.block_stamp[b.index()] == stamp {
+                    continue;
+                }
+                self.block_stamp[b.index()] = stamp;
+                self.live_pairs.push((b, v));
+                let (s, e) = (self.pred_off[b.index()], self.pred_off[b.index() + 1]);
+                if s == e {
+                    return Err(format!(
+                        "{v} is used in {b} but not defined on every path to it"
+                    ));
+                }
+                self.work
+                    .extend_from_slice(&self.preds[s as usize..e as usize]);
+            }
+        }
+        self.live_pairs.sort_unstable();
+        self.live_off.clear();
+        self.live_off.resize(nb + 1, 0);
+        for &(b, _) in &self.live_pairs {
+            self.live_off[b.index() + 1] += 1;
+        }
+        for i in 0..nb {
+            self.live_off[i + 1] += self.live_off[i];
+        }
+        self.live_vals.clear();
+        self.live_vals
+            .extend(self.live_pairs.iter().map(|&(_, v)| v));
         Ok(())
     }
 
-    /// Linear-scan coloring of the pending values, per class.
-    fn color(&mut self, func: &Function, entry: Block) {
+    /// The values live on entry to `b`.
+    fn live_in(&self, b: Block) -> &[Value] {
+        let (s, e) = (self.live_off[b.index()], self.live_off[b.index() + 1]);
+        &self.live_vals[s as usize..e as usize]
+    }
+
+    /// Colors the pending values block by block in structured order (dominators first):
+    /// a value takes a local of its type that no value live at its definition holds,
+    /// preferring its coalescing hint's.
+    fn color(&mut self, func: &Function, entry: Block) -> Result<(), String> {
         let dfg = &func.dfg;
         self.local_class.clear();
-        self.busy.clear();
         self.local_vals.clear();
-        for heap in &mut self.active {
-            heap.clear();
-        }
-        for set in &mut self.free {
-            set.clear();
+        self.occupied.clear();
+        self.pos_in_class.clear();
+        for list in &mut self.class_locals {
+            list.clear();
         }
         for (i, &p) in dfg.block_params(entry).iter().enumerate() {
             let c = class(dfg.value_type(p));
             self.local_class.push(c as u8);
-            let end = if self.start[p] == u32::MAX { 0 } else { self.end[p] };
-            self.busy.push(end);
             self.local_vals.push((1, p, 0, None));
-            self.active[c].push(Reverse((end, i as u32)));
+            self.occupied.push(0);
+            self.pos_in_class.push(self.class_locals[c].len() as u32);
+            self.class_locals[c].push(i as u32);
         }
-        self.cands.clear();
-        for (v, place) in self.place.iter() {
-            if *place == Place::Pending {
-                let s = self.start[v];
-                if s == u32::MAX {
-                    // Defined but never reached in the order: nothing to hold.
-                    continue;
-                }
-                self.cands.push((s, self.end[v], v));
-            }
-        }
-        self.cands.sort_unstable();
-        for ci in 0..self.cands.len() {
-            let (start, end, v) = self.cands[ci];
-            let c = class(dfg.value_type(v));
-            while let Some(&Reverse((e, l))) = self.active[c].peek() {
-                if e >= start {
-                    break;
-                }
-                self.active[c].pop();
-                // Stale entries (the local was taken again) have a later busy end.
-                if self.busy[l as usize] == e {
-                    self.free[c].insert(l);
+        let mut gen_: u32 = 0;
+        for i in 0..self.order.len() {
+            let b = self.order[i];
+            gen_ += 1;
+            self.cursor = [0; 4];
+            for k in 0..self.live_in(b).len() {
+                let v = self.live_in(b)[k];
+                match self.place[v] {
+                    Place::Local(l) => self.occupied[l as usize] = gen_,
+                    _ => return Err(format!("{v} is live into {b} before its definition")),
                 }
             }
-            let hinted = self.hint[v].and_then(|h| match self.place[h] {
-                Place::Local(l) if self.free[c].contains(&l) => Some(l),
-                _ => None,
-            });
-            let l = match hinted.or_else(|| self.free[c].first().copied()) {
-                Some(l) => {
-                    self.free[c].remove(&l);
-                    l
+            if b == entry {
+                for &p in dfg.block_params(b) {
+                    if self.uses[p] > 0
+                        && let Place::Local(l) = self.place[p]
+                    {
+                        self.occupied[l as usize] = gen_;
+                    }
                 }
-                None => {
-                    let l = self.local_class.len() as u32;
-                    self.local_class.push(c as u8);
-                    self.busy.push(0);
-                    self.local_vals.push((0, v, 0, None));
-                    l
+            } else {
+                for &p in dfg.block_params(b) {
+                    if self.place[p] == Place::Pending {
+                        self.assign(dfg, p, gen_);
+                    }
                 }
-            };
-            self.busy[l as usize] = end;
-            self.active[c].push(Reverse((end, l)));
-            self.place[v] = Place::Local(l);
-            let lv = &mut self.local_vals[l as usize];
-            if lv.0 == 0 {
-                lv.1 = v;
             }
-            lv.0 += 1;
-            if matches!(dfg.values[v].def, ValueDef::Param(..)) {
-                if lv.2 == 0 {
-                    lv.3 = Some(v);
+            // Last uses in this block, scanning backward from what is live out.
+            let live_gen = gen_;
+            let term = func.terminator(b);
+            if let Some(t) = term {
+                let mut succs = std::mem::take(&mut self.work);
+                succs.clear();
+                dfg.for_each_dest(t, |d| succs.push(d.block));
+                for &s in &succs {
+                    for k in 0..self.live_in(s).len() {
+                        let v = self.live_in(s)[k];
+                        self.live_stamp[v] = live_gen;
+                    }
                 }
-                lv.2 += 1;
+                self.work = succs;
+                let stamps = &mut self.live_stamp;
+                Self::for_each_term_use(&self.uses, func, b, |a, _| stamps[a] = live_gen);
+            }
+            let insts = &dfg.blocks[b].insts;
+            let body = insts.split_last().map_or(&[][..], |(_, body)| body);
+            for &inst in body.iter().rev() {
+                for k in 0..operand_count(dfg, inst) {
+                    if let Some(v) = operand(dfg, inst, k)
+                        && self.has_local(v)
+                        && self.live_stamp[v] != live_gen
+                    {
+                        self.live_stamp[v] = live_gen;
+                        self.last_use[v] = Some(inst);
+                    }
+                }
+            }
+            // Forward: free at last uses, then define.
+            for &inst in body {
+                for k in 0..operand_count(dfg, inst) {
+                    if let Some(v) = operand(dfg, inst, k)
+                        && self.last_use[v] == Some(inst)
+                    {
+                        self.last_use[v] = None;
+                        if let Place::Local(l) = self.place[v] {
+                            self.occupied[l as usize] = 0;
+                            let c = usize::from(self.local_class[l as usize]);
+                            let pos = self.pos_in_class[l as usize] as usize;
+                            self.cursor[c] = self.cursor[c].min(pos);
+                        }
+                    }
+                }
+                for &r in dfg.inst_results(inst) {
+                    if self.place[r] == Place::Pending {
+                        self.assign(dfg, r, gen_);
+                    }
+                }
             }
         }
         // Anything pending left (unreached) is unused.
@@ -730,6 +856,55 @@ impl Values {
             if *place == Place::Pending {
                 *place = Place::Unused;
             }
+        }
+        Ok(())
+    }
+
+    /// Gives `v` a local free in block stamp `gen_`.
+    fn assign(&mut self, dfg: &DataFlowGraph, v: Value, gen_: u32) {
+        let c = class(dfg.value_type(v));
+        let hinted = self.hint[v].and_then(|h| match self.place[h] {
+            Place::Local(l)
+                if self.local_class.get(l as usize) == Some(&(c as u8))
+                    && self.occupied[l as usize] != gen_ =>
+            {
+                Some(l)
+            }
+            _ => None,
+        });
+        // The lowest free local at or after the class cursor: everything before the cursor
+        // is occupied (kills move it back), so the scans of a block are linear overall.
+        let found = hinted.or_else(|| {
+            let list = &self.class_locals[c];
+            let start = self.cursor[c].min(list.len());
+            let k = list[start..]
+                .iter()
+                .position(|&l| self.occupied[l as usize] != gen_)?;
+            self.cursor[c] = start + k;
+            list.get(start + k).copied()
+        });
+        let l = found.unwrap_or_else(|| {
+            let l = self.local_class.len() as u32;
+            self.local_class.push(c as u8);
+            self.local_vals.push((0, v, 0, None));
+            self.occupied.push(0);
+            self.pos_in_class.push(self.class_locals[c].len() as u32);
+            self.class_locals[c].push(l);
+            self.cursor[c] = self.class_locals[c].len();
+            l
+        });
+        self.occupied[l as usize] = gen_;
+        self.place[v] = Place::Local(l);
+        let lv = &mut self.local_vals[l as usize];
+        if lv.0 == 0 {
+            lv.1 = v;
+        }
+        lv.0 += 1;
+        if matches!(dfg.values[v].def, ValueDef::Param(..)) {
+            if lv.2 == 0 {
+                lv.3 = Some(v);
+            }
+            lv.2 += 1;
         }
     }
 
@@ -763,7 +938,7 @@ impl Values {
     }
 
     /// Numbers locals by class (parameters stay first) and names them.
-    fn renumber_locals(&mut self, dfg: &DataFlowGraph) {
+    fn renumber_locals(&mut self) {
         let np = self.num_params as usize;
         self.renumber.clear();
         self.renumber.resize(self.local_class.len(), 0);
@@ -787,7 +962,6 @@ impl Values {
                 *l = self.renumber.get(*l as usize).copied().unwrap_or(*l);
             }
         }
-        let _ = dfg;
         for (i, &(n, v, np_, param)) in self.local_vals.iter().enumerate() {
             let name = if i < np || n == 1 {
                 Some(v)
@@ -803,6 +977,11 @@ impl Values {
         self.local_names.sort_unstable_by_key(|(i, _)| *i);
     }
 
+    /// Whether the block parameter (or value) `v` is read at all.
+    pub fn is_live(&self, v: Value) -> bool {
+        self.uses[v] > 0
+    }
+
     /// The local declaration groups after the parameters: (count, type).
     pub fn local_groups(&self) -> impl Iterator<Item = (u32, Type)> + '_ {
         self.class_counts
@@ -815,5 +994,9 @@ impl Values {
 
 /// Whether `i` is an intrinsic that lowering inlines with `features`.
 pub(crate) fn intrinsic_inlined(i: Intrinsic, features: Features) -> bool {
-    features.bulk_memory && matches!(i, Intrinsic::Memcpy | Intrinsic::Memmove | Intrinsic::Memset)
+    features.bulk_memory
+        && matches!(
+            i,
+            Intrinsic::Memcpy | Intrinsic::Memmove | Intrinsic::Memset
+        )
 }

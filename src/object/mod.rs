@@ -21,6 +21,11 @@ use std::borrow::Cow;
 
 use crate::ir::TagType;
 
+mod archive;
+mod read;
+pub use archive::{Archive, Member, is_archive, read_archive};
+pub use read::{ObjectError, is_relocatable, read_object};
+
 /// A wasm value type as objects use it.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
 pub enum ValType {
@@ -371,7 +376,7 @@ pub enum SymbolKind {
     Data(Option<DataDef>),
     /// A global (an import when undefined).
     Global(u32),
-    /// A section (for debug-info relocations): the section's index in the input.
+    /// A custom section (for debug-info relocations): its index in [`Object::customs`].
     Section(u32),
     /// An exception tag.
     Tag(u32),

@@ -15,8 +15,10 @@
 //! - `br_if` becomes `If`/`Else`/`End`, each arm handling its edge (the `Else` is left out
 //!   when the else arm has nothing to do); `br_table` gets one extra `Block` per distinct
 //!   destination that needs code on its edge (copies, or an inlined target), so the copies
-//!   run before the final `Br`; table entries with the same target and the same arguments
-//!   share one; entries without copies to a `Loop` or merge `Block` branch there directly.
+//!   run before the final `Br`; these pads open right before the block's code (inside its
+//!   merge-child blocks), so `Code` and `BrTable` are adjacent like `Code` and `If`;
+//!   entries with the same target and the same arguments share one; entries without
+//!   copies to a `Loop` or merge `Block` branch there directly.
 //!
 //! Every reachable block is emitted once (its `tree` is entered either from its idom's merge
 //! list or inlined at its unique forward in-edge), so the output is linear in the function,
@@ -144,6 +146,8 @@ pub struct Structurer {
     frames: Vec<Frame>,
     /// Pending work.
     tasks: Vec<Task>,
+    /// The `BrTable` node of the block whose body comes next.
+    pending: Option<Node>,
     /// Post-pass: which output positions are branch targets.
     used: Vec<bool>,
     /// Post-pass: open constructs (positions), then (kept, kept count so far).
@@ -161,10 +165,11 @@ impl Structurer {
         self.analyze()?;
         self.frames.clear();
         self.tasks.clear();
+        self.pending = None;
         self.tasks.push(Task::Tree { node: 0, ft: NONE });
         while let Some(task) = self.tasks.pop() {
             match task {
-                Task::Tree { node, ft } => self.tree(node, ft, out)?,
+                Task::Tree { node, ft } => self.tree(func, node, ft, out)?,
                 Task::Body { node, ft } => self.body(func, node, ft, out)?,
                 Task::End => {
                     match self.frames.pop() {
@@ -255,7 +260,13 @@ impl Structurer {
     }
 
     /// Opens `node`'s loop and merge-child blocks and schedules the rest of its tree.
-    fn tree(&mut self, node: u32, ft: u32, out: &mut Vec<Node>) -> Result<(), StructureError> {
+    fn tree(
+        &mut self,
+        func: &Function,
+        node: u32,
+        ft: u32,
+        out: &mut Vec<Node>,
+    ) -> Result<(), StructureError> {
         let n = node as usize;
         match self.emitted.get_mut(n) {
             Some(e) if !*e => *e = true,
@@ -282,6 +293,22 @@ impl Structurer {
             });
             self.tasks.push(Task::End);
             next_ft = c;
+        }
+        // A br_table's landing pads open before the code, so that the code and the
+        // `BrTable` are adjacent (the index may stay on the operand stack).
+        if let Some(InstData::BrTable { table, .. }) = func
+            .dfg
+            .blocks
+            .get(block)
+            .and_then(|b| b.insts.last())
+            .and_then(|&i| func.dfg.insts.get(i))
+        {
+            let jt = func
+                .dfg
+                .jump_tables
+                .get(*table)
+                .ok_or(StructureError::NoTerminator(block))?;
+            self.br_table(func, node, jt, next_ft, out)?;
         }
         self.tasks.push(Task::Body { node, ft: next_ft });
         Ok(())
@@ -337,13 +364,12 @@ impl Structurer {
                     ft,
                 });
             }
-            InstData::BrTable { table, .. } => {
-                let jt = func
-                    .dfg
-                    .jump_tables
-                    .get(*table)
-                    .ok_or(StructureError::NoTerminator(block))?;
-                self.br_table(func, node, jt, ft, out)?;
+            InstData::BrTable { .. } => {
+                let table = self
+                    .pending
+                    .take()
+                    .ok_or(StructureError::Internal("br_table not prepared"))?;
+                out.push(table);
             }
             InstData::Return { .. } => out.push(Node::Return(block)),
             InstData::Unreachable => out.push(Node::Unreachable),
@@ -352,7 +378,8 @@ impl Structurer {
         Ok(())
     }
 
-    /// Emits a `br_table` with its landing pads and schedules the pads' branches.
+    /// Opens the landing pads of `node`'s `br_table`, prepares the `BrTable` node (in
+    /// `pending`) and schedules the pads' branches, all before `node`'s body.
     fn br_table(
         &mut self,
         func: &Function,
@@ -421,7 +448,7 @@ impl Structurer {
             })
             .collect();
         let default = depths.pop().unwrap_or(0);
-        out.push(Node::BrTable {
+        self.pending = Some(Node::BrTable {
             from: block,
             depths,
             default,

@@ -2,7 +2,6 @@
 //! it, takes the same paths as the IR CFG, for random and hand-written CFGs, reducible and
 //! irreducible (after `make_reducible`), plus the deep and large cases.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use cranelift_entity::EntityRef;
@@ -10,7 +9,7 @@ use cranelift_entity::EntityRef;
 use crate::interp::{Instance, Val};
 use crate::ir::{Block, BlockCall, Function, InstData, Module, Type, Value};
 use crate::lower::cfg::Cfg;
-use crate::lower::reducible::make_reducible;
+use crate::lower::reducible::{ReducibleOptions, make_reducible, make_reducible_with};
 use crate::lower::structure::{Structurer, structure};
 use crate::lower::structured::Node;
 
@@ -53,44 +52,50 @@ enum Event {
 /// walk knows (constants and block parameters copied from them) decide instead.
 struct Oracle {
     rng: Rng,
-    /// Known values: constants, and parameters that received known values.
-    env: HashMap<Value, u64>,
+    /// Known values (by value index): constants, and parameters that received known values.
+    env: Vec<Option<u64>>,
 }
 
 impl Oracle {
     fn new(seed: u64) -> Oracle {
         Oracle {
             rng: Rng(seed | 1),
-            env: HashMap::new(),
+            env: Vec::new(),
         }
     }
     /// Evaluates the constants of `b`.
     fn enter(&mut self, f: &Function, b: Block) {
         for &i in &f.dfg.blocks[b].insts {
             if let InstData::Const { bits, .. } = f.dfg.insts[i] {
-                self.env.insert(f.dfg.inst_results(i)[0], bits);
+                self.set(f.dfg.inst_results(i)[0], Some(bits));
             }
         }
     }
     /// Assigns `to`'s parameters from `args` (a parallel copy).
     fn copy(&mut self, f: &Function, to: Block, args: &[Value]) {
-        let vals: Vec<Option<u64>> = args.iter().map(|a| self.env.get(a).copied()).collect();
+        let vals: Vec<Option<u64>> = args.iter().map(|&a| self.get(a)).collect();
         for (&p, v) in f.dfg.block_params(to).iter().zip(vals) {
-            match v {
-                Some(v) => self.env.insert(p, v),
-                None => self.env.remove(&p),
-            };
+            self.set(p, v);
         }
     }
+    fn get(&self, v: Value) -> Option<u64> {
+        self.env.get(v.index()).copied().flatten()
+    }
+    fn set(&mut self, v: Value, x: Option<u64>) {
+        if self.env.len() <= v.index() {
+            self.env.resize(v.index() + 1, None);
+        }
+        self.env[v.index()] = x;
+    }
     fn cond(&mut self, v: Value) -> bool {
-        match self.env.get(&v) {
-            Some(&x) => x as u32 != 0,
+        match self.get(v) {
+            Some(x) => x as u32 != 0,
             None => self.rng.chance(50),
         }
     }
     fn index(&mut self, v: Value, n: usize) -> usize {
-        match self.env.get(&v) {
-            Some(&x) => (x as u32 as usize).min(n - 1),
+        match self.get(v) {
+            Some(x) => (x as u32 as usize).min(n - 1),
             None => self.rng.below(n as u64) as usize,
         }
     }
@@ -153,6 +158,15 @@ fn check_nesting(f: &Function, nodes: &[Node]) -> (Vec<usize>, Vec<Option<usize>
     let mut stack: Vec<usize> = Vec::new();
     let mut seen = vec![0u32; f.dfg.blocks.len()];
     for (i, n) in nodes.iter().enumerate() {
+        // The condition or index of a terminator is computed by its block's code, right
+        // before: nothing may come between them.
+        if let Node::If(b) | Node::BrTable { from: b, .. } = n {
+            assert_eq!(
+                nodes.get(i.wrapping_sub(1)),
+                Some(&Node::Code(*b)),
+                "at {i}"
+            );
+        }
         match n {
             Node::Block | Node::Loop(_) | Node::If(_) => stack.push(i),
             Node::Else => {
@@ -186,7 +200,12 @@ fn check_nesting(f: &Function, nodes: &[Node]) -> (Vec<usize>, Vec<Option<usize>
     let cfg = Cfg::compute(f);
     for (n, &b) in f.layout.iter().enumerate() {
         let want = u32::from(cfg.is_reachable(n));
-        assert_eq!(seen[b.index()], want, "{b} emitted {} times", seen[b.index()]);
+        assert_eq!(
+            seen[b.index()],
+            want,
+            "{b} emitted {} times",
+            seen[b.index()]
+        );
     }
     for (i, n) in nodes.iter().enumerate() {
         match n {
@@ -204,9 +223,16 @@ fn check_nesting(f: &Function, nodes: &[Node]) -> (Vec<usize>, Vec<Option<usize>
     (end, els)
 }
 
-/// Runs the node sequence like a wasm machine, for up to `limit` blocks.
-fn walk_nodes(f: &Function, nodes: &[Node], seed: u64, limit: usize) -> Vec<Event> {
-    let (end, els) = check_nesting(f, nodes);
+/// Runs the node sequence like a wasm machine, for up to `limit` blocks; `shape` is what
+/// [`check_nesting`] returned for it.
+fn walk_nodes(
+    f: &Function,
+    nodes: &[Node],
+    shape: &(Vec<usize>, Vec<Option<usize>>),
+    seed: u64,
+    limit: usize,
+) -> Vec<Event> {
+    let (end, els) = shape;
     let mut o = Oracle::new(seed);
     let mut ev = Vec::new();
     let mut stack: Vec<usize> = Vec::new(); // positions of open constructs
@@ -333,13 +359,21 @@ fn args_for(
 ) -> String {
     let mut a = vec![base.0.to_string(), base.1.to_string()];
     for &ty in &extras[t] {
-        let mine: Vec<&String> = own.iter().filter(|(_, pt)| *pt == ty).map(|(p, _)| p).collect();
+        let mine: Vec<&String> = own
+            .iter()
+            .filter(|(_, pt)| *pt == ty)
+            .map(|(p, _)| p)
+            .collect();
         if !mine.is_empty() && rng.chance(50) {
             a.push(mine[rng.below(mine.len() as u64) as usize].clone());
         } else {
             let c = names.fresh();
             let val = rng.below(1000);
-            let lit = if ty == "f64" { format!("{val}.5") } else { val.to_string() };
+            let lit = if ty == "f64" {
+                format!("{val}.5")
+            } else {
+                val.to_string()
+            };
             writeln!(s, "    {c} = {ty}.const {lit}").unwrap();
             a.push(c);
         }
@@ -358,7 +392,9 @@ fn random_func(rng: &mut Rng, name: &str) -> String {
             if i == 0 {
                 Vec::new()
             } else {
-                (0..rng.below(3)).map(|_| types[rng.below(3) as usize]).collect()
+                (0..rng.below(3))
+                    .map(|_| types[rng.below(3) as usize])
+                    .collect()
             }
         })
         .collect();
@@ -474,10 +510,11 @@ fn only_func(m: &Module) -> &Function {
 /// Structures `f` and checks both walks agree for `runs` oracles.
 fn check_walks(f: &Function, s: &mut Structurer, nodes: &mut Vec<Node>, seed: u64, runs: u64) {
     s.run(f, nodes).unwrap_or_else(|e| panic!("{e}"));
+    let shape = check_nesting(f, nodes);
     for r in 0..runs {
         let seed = seed.wrapping_mul(31).wrapping_add(r + 1);
-        let a = walk_ir(f, seed, 200);
-        let b = walk_nodes(f, nodes, seed, 200);
+        let a = walk_ir(f, seed, 80);
+        let b = walk_nodes(f, nodes, &shape, seed, 80);
         assert_eq!(a, b, "walks differ, seed {seed}\nnodes {nodes:?}");
     }
 }
@@ -500,10 +537,25 @@ fn random_cfgs_walk_the_same() {
     let mut s = Structurer::default();
     let mut nodes = Vec::new();
     let (mut reducible, mut irreducible) = (0, 0);
+    // Shapes covered: entry is a loop header, self loop, unreachable block, br_table with a
+    // repeated target, two or more loop headers.
+    let mut shapes = [0u32; 5];
     for case in 0..3000 {
         let text = random_func(&mut rng, "f");
         let m = parse(&text);
         let f = only_func(&m);
+        let cfg = Cfg::compute(f);
+        let n = cfg.len();
+        shapes[0] += u32::from(cfg.is_loop_header(0));
+        shapes[1] += u32::from((0..n).any(|b| cfg.succs(b).contains(&(b as u32))));
+        shapes[2] += u32::from((0..n).any(|b| !cfg.is_reachable(b)));
+        shapes[3] += u32::from(f.dfg.jump_tables.values().any(|jt| {
+            let mut t: Vec<Block> = jt.targets.iter().map(|d| d.block).collect();
+            t.push(jt.default.block);
+            t.sort();
+            t.windows(2).any(|w| w[0] == w[1])
+        }));
+        shapes[4] += u32::from((0..n).filter(|&b| cfg.is_loop_header(b)).count() >= 2);
         match make_reducible(f) {
             None => {
                 reducible += 1;
@@ -511,16 +563,20 @@ fn random_cfgs_walk_the_same() {
             }
             Some(g) => {
                 irreducible += 1;
-                assert!(Cfg::compute(&g).is_reducible(), "still irreducible:\n{text}");
+                assert!(
+                    Cfg::compute(&g).is_reducible(),
+                    "still irreducible:\n{text}"
+                );
                 // The structurer refuses the original.
                 assert!(structure(f, &mut Vec::new()).is_err());
                 check_walks(&g, &mut s, &mut nodes, case, 8);
+                let shape = check_nesting(&g, &nodes);
                 let nblocks = f.dfg.blocks.len();
                 let original = |b: Block| b.index() < nblocks;
                 for r in 0..8u64 {
                     let seed = case * 7 + r + 1;
-                    let a = walk_ir(f, seed, 100);
-                    let b = walk_nodes(&g, &nodes, seed, 1000);
+                    let a = walk_ir(f, seed, 40);
+                    let b = walk_nodes(&g, &nodes, &shape, seed, 400);
                     let (pa, pb) = (project(&a, &original), project(&b, &original));
                     if a.last() == Some(&Event::Limit) {
                         let k = pa.len() - 1;
@@ -532,16 +588,23 @@ fn random_cfgs_walk_the_same() {
             }
         }
     }
-    eprintln!("random CFGs: {reducible} reducible, {irreducible} irreducible");
+    eprintln!("random CFGs: {reducible} reducible, {irreducible} irreducible, shapes {shapes:?}");
     assert!(irreducible > 100 && reducible > 100);
+    assert!(shapes.iter().all(|&c| c > 50), "{shapes:?}");
 }
 
 /// Replaces every irreducible body of `m` by its reducible version.
 fn reduce_module(m: &Module) -> (Module, usize) {
+    reduce_module_with(m, 0)
+}
+
+/// Like `reduce_module`, with a node-splitting budget.
+fn reduce_module_with(m: &Module, split_budget: u32) -> (Module, usize) {
+    let opts = ReducibleOptions { split_budget };
     let mut out = m.clone();
     let mut changed = 0;
     for (fr, f) in m.bodies.iter() {
-        if let Some(g) = make_reducible(f) {
+        if let Some(g) = make_reducible_with(f, &opts) {
             out.bodies[fr] = g;
             changed += 1;
         }
@@ -550,17 +613,22 @@ fn reduce_module(m: &Module) -> (Module, usize) {
 }
 
 fn vals(rng: &mut Rng) -> [Val; 2] {
-    [Val::I32(rng.next() as i32), Val::I32(rng.below(1000) as i32)]
+    [
+        Val::I32(rng.next() as i32),
+        Val::I32(rng.below(1000) as i32),
+    ]
 }
 
 #[test]
 fn make_reducible_preserves_behavior() {
     let mut rng = Rng(0x1234_5678_9abc_def1);
     let mut done = 0;
+    let (mut split_only, mut dispatch_only) = (0, 0);
     for _ in 0..4000 {
         let text = random_func(&mut rng, "f");
         let m = parse(&text);
-        let (g, changed) = reduce_module(&m);
+        let budget = [0, 8, 64][done % 3];
+        let (g, changed) = reduce_module_with(&m, budget);
         if changed == 0 {
             continue;
         }
@@ -568,6 +636,20 @@ fn make_reducible_preserves_behavior() {
         if let Err(e) = crate::verify::verify(&g) {
             panic!("{e:?}\n{text}");
         }
+        let gf = only_func(&g);
+        assert!(Cfg::compute(gf).is_reducible(), "budget {budget}\n{text}");
+        let mut nodes = Vec::new();
+        check_walks(gf, &mut Structurer::default(), &mut nodes, done as u64, 4);
+        // Count the functions that node splitting alone made reducible (no dispatcher: a new
+        // block whose br_table switches on its own first parameter).
+        let nblocks = only_func(&m).dfg.blocks.len();
+        let dispatched = gf.layout.iter().any(|&b| {
+            b.index() >= nblocks
+                && matches!(gf.terminator(b).map(|t| gf.dfg.insts[t]),
+                    Some(InstData::BrTable { index, .. }) if gf.dfg.block_params(b).first() == Some(&index))
+        });
+        split_only += u32::from(budget > 0 && !dispatched);
+        dispatch_only += u32::from(budget == 0 && dispatched);
         for _ in 0..4 {
             let args = vals(&mut rng);
             let mut a = Instance::new(&m).unwrap();
@@ -586,8 +668,14 @@ fn make_reducible_preserves_behavior() {
             }
         }
     }
-    eprintln!("irreducible functions run: {done}");
+    eprintln!("irreducible functions run: {done}, {split_only} by splitting only");
     assert!(done > 300);
+    assert!(split_only > 20);
+    assert_eq!(
+        dispatch_only,
+        (done as u32).div_ceil(3),
+        "budget 0 always dispatches"
+    );
 }
 
 #[test]
@@ -613,9 +701,13 @@ fn corpus_structures_and_runs() {
                 check_walks(f, &mut s, &mut nodes, 5, 20);
             }
         }
+        let (split, _) = reduce_module_with(&m, 64);
+        crate::verify::verify(&split).unwrap();
         for rl in crate::runtest::parse_run_lines(&text).unwrap() {
-            crate::runtest::run_line(&g, &rl)
-                .unwrap_or_else(|e| panic!("{}: {}: {e}", p.display(), rl.text));
+            for g in [&g, &split] {
+                crate::runtest::run_line(g, &rl)
+                    .unwrap_or_else(|e| panic!("{}: {}: {e}", p.display(), rl.text));
+            }
         }
     }
     assert!(irreducible >= 2, "the corpus has irreducible functions");
@@ -652,7 +744,12 @@ block3:
     // entry's two arms and the back edge block2 -> block1.
     assert_eq!(g.layout.len(), f.layout.len() + 4);
     let d = g.layout[f.layout.len()];
-    let tys: Vec<Type> = g.dfg.block_params(d).iter().map(|&v| g.dfg.value_type(v)).collect();
+    let tys: Vec<Type> = g
+        .dfg
+        .block_params(d)
+        .iter()
+        .map(|&v| g.dfg.value_type(v))
+        .collect();
     assert_eq!(tys, [Type::I32, Type::I32, Type::I32]);
     let mut nodes = Vec::new();
     structure(&g, &mut nodes).unwrap();
@@ -800,7 +897,7 @@ fn ret() -> InstData {
     }
 }
 
-/// 100,000-block chain, 100,000 blocks of diamonds, a 10,000-deep loop nest, and an
+/// 100,000-block chain (plain and with a shared exit), 100,000 blocks of diamonds, a 10,000-deep loop nest, and an
 /// irreducible chain of 50,000 two-entry loops, on a 2 MiB stack; prints the times.
 #[test]
 fn large_and_deep_on_small_stack() {
@@ -809,6 +906,16 @@ fn large_and_deep_on_small_stack() {
         .spawn(|| {
             let n = 100_000;
             let chain = build(n, |i, b, _| if i + 1 < n { jump(b[i + 1]) } else { ret() });
+            // Every block of a chain may also leave to one shared exit: a merge node with
+            // 100,000 predecessors along a deep dominator chain (quadratic for a plain
+            // Cooper-Harvey-Kennedy intersection).
+            let shared_exit = build(n, |i, b, c| {
+                if i + 1 < n {
+                    br_if(c, b[n - 1], b[i + 1])
+                } else {
+                    ret()
+                }
+            });
             // Diamonds: 3k -> 3k+1, 3k+2 -> 3k+3.
             let diamonds = build(n, |i, b, c| match (i % 3, i + 3 < n) {
                 (0, true) => br_if(c, b[i + 1], b[i + 2]),
@@ -826,7 +933,11 @@ fn large_and_deep_on_small_stack() {
                     br_if(c, b[i], b[d + i])
                 } else {
                     let k = i - d;
-                    if k == 0 { ret() } else { br_if(c, b[k - 1], b[d + k - 1]) }
+                    if k == 0 {
+                        ret()
+                    } else {
+                        br_if(c, b[k - 1], b[d + k - 1])
+                    }
                 }
             });
             // Two-entry loops in sequence: e_k -> a_k | b_k; a_k <-> b_k; b_k -> e_{k+1}.
@@ -846,6 +957,7 @@ fn large_and_deep_on_small_stack() {
             let mut report = String::new();
             for (name, f) in [
                 ("chain", &chain),
+                ("chain with a shared exit", &shared_exit),
                 ("diamonds", &diamonds),
                 ("loop nest", &nest),
                 ("irreducible", &irr),
@@ -866,9 +978,9 @@ fn large_and_deep_on_small_stack() {
                     nodes.len()
                 )
                 .unwrap();
-                let (_, _) = check_nesting(f, &nodes);
+                let shape = check_nesting(f, &nodes);
                 let a = walk_ir(f, 9, 5000);
-                let b = walk_nodes(f, &nodes, 9, 5000);
+                let b = walk_nodes(f, &nodes, &shape, 9, 5000);
                 assert_eq!(a, b, "{name}");
             }
             report
@@ -876,4 +988,51 @@ fn large_and_deep_on_small_stack() {
         .unwrap();
     let report = t.join().expect("no stack overflow");
     eprint!("{report}");
+}
+
+/// The simulator notices a wrong branch depth and a wrong arm order.
+#[test]
+fn simulator_catches_mistakes() {
+    let m = parse(
+        "func @f(i32) -> i32 {
+block0(v0: i32):
+    jump block1(v0)
+block1(v1: i32):
+    br_if v1, block2, block3
+block2:
+    v2 = i32.const 1
+    v3 = i32.sub v1, v2
+    jump block1(v3)
+block3:
+    return v1
+}",
+    );
+    let f = only_func(&m);
+    let mut nodes = Vec::new();
+    structure(f, &mut nodes).unwrap();
+    // A mistake shows as a failed nesting check (a panic) or as different walks.
+    let differs = |nodes: &[Node]| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let shape = check_nesting(f, nodes);
+            (1..20).any(|seed| walk_ir(f, seed, 50) != walk_nodes(f, nodes, &shape, seed, 50))
+        }))
+        .unwrap_or(true)
+    };
+    assert!(!differs(&nodes));
+    let mut wrong = nodes.clone();
+    let br = wrong.iter().position(|n| *n == Node::Br(1)).unwrap();
+    wrong[br] = Node::Br(0);
+    assert!(differs(&wrong));
+    // Swap the arms of the if.
+    let mut wrong = nodes.clone();
+    let i = wrong
+        .iter()
+        .position(|n| *n == Node::Code(Block::new(2)))
+        .unwrap();
+    let j = wrong
+        .iter()
+        .position(|n| *n == Node::Code(Block::new(3)))
+        .unwrap();
+    wrong.swap(i, j);
+    assert!(differs(&wrong));
 }
