@@ -184,11 +184,11 @@ fn main() -> ExitCode {
         mb(extra),
         extra as f64 / out.max(1) as f64
     );
-    if let Some(path) = args.out {
-        if let Err(e) = std::fs::write(&path, &wasm) {
-            eprintln!("kiln-bench: {path}: {e}");
-            return ExitCode::FAILURE;
-        }
+    if let Some(path) = args.out
+        && let Err(e) = std::fs::write(&path, &wasm)
+    {
+        eprintln!("kiln-bench: {path}: {e}");
+        return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
 }

@@ -306,7 +306,8 @@ fn define_host(l: &mut wasmtime::Linker<()>) -> wasmtime::Result<()> {
     l.func_wrap("env", "atan2f", |a: f32, b: f32| a.atan2(b))?;
     l.func_wrap("env", "fma", |a: f64, b: f64, c: f64| a.mul_add(b, c))?;
     l.func_wrap("env", "fmaf", |a: f32, b: f32, c: f32| a.mul_add(b, c))?;
-    let f64s: [(&str, fn(f64) -> f64); 9] = [
+    type F64Fn = fn(f64) -> f64;
+    let f64s: [(&str, F64Fn); 9] = [
         ("exp", f64::exp),
         ("exp2", f64::exp2),
         ("log", f64::ln),
@@ -320,7 +321,8 @@ fn define_host(l: &mut wasmtime::Linker<()>) -> wasmtime::Result<()> {
     for (name, f) in f64s {
         l.func_wrap("env", name, move |x: f64| f(x))?;
     }
-    let f32s: [(&str, fn(f32) -> f32); 9] = [
+    type F32Fn = fn(f32) -> f32;
+    let f32s: [(&str, F32Fn); 9] = [
         ("expf", f32::exp),
         ("exp2f", f32::exp2),
         ("logf", f32::ln),
