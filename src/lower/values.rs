@@ -160,6 +160,20 @@ pub(crate) struct Values {
     block_stamp: Vec<u32>,
     /// Work list of blocks.
     work: Vec<Block>,
+    /// Per block: in the work list of the bit-set liveness.
+    in_work: Vec<bool>,
+    /// Values with a local, by dense number (bit-set liveness).
+    dense_vals: Vec<Value>,
+    /// Dense number of each value with a local.
+    dense: SecondaryMap<Value, u32>,
+    /// Bit rows by block: values used before any definition in the block.
+    gen_bits: Vec<u64>,
+    /// Bit rows by block: values defined in the block.
+    kill_bits: Vec<u64>,
+    /// Bit rows by block: values live on entry.
+    live_bits: Vec<u64>,
+    /// One row of bits: live out of the block at hand.
+    row: Vec<u64>,
     /// Per value: stamp of the backward scan that found it live.
     live_stamp: SecondaryMap<Value, u32>,
     /// Per value: the instruction of its last use in the current block.
@@ -393,8 +407,9 @@ impl Values {
         }
         self.edge_pairs.sort_unstable();
         self.work_vals.clear();
+        // Only block parameters receive edge copies, so only they can make arguments live.
         for (v, &live) in self.param_live.iter() {
-            if live {
+            if live && matches!(dfg.values[v].def, ValueDef::Param(..)) {
                 self.work_vals.push(v);
             }
         }
@@ -407,7 +422,9 @@ impl Values {
                 }
                 if !self.param_live[a] {
                     self.param_live[a] = true;
-                    self.work_vals.push(a);
+                    if matches!(dfg.values[a].def, ValueDef::Param(..)) {
+                        self.work_vals.push(a);
+                    }
                 }
             }
         }
@@ -697,6 +714,9 @@ impl Values {
         }
         self.use_pairs
             .retain(|&(v, _)| matches!(self.place[v], Place::Pending | Place::Local(_)));
+        if self.liveness_bits(func)? {
+            return Ok(());
+        }
         self.use_pairs.sort_unstable();
         self.use_pairs.dedup();
         // Path exploration.
@@ -744,6 +764,141 @@ impl Values {
         self.live_vals
             .extend(self.live_pairs.iter().map(|&(_, v)| v));
         Ok(())
+    }
+
+    /// The block of the definition of `v`, a value used in reachable code.
+    fn def_block(&self, dfg: &DataFlowGraph, v: Value) -> Result<Block, String> {
+        match dfg.values[v].def {
+            ValueDef::Param(b, _) => Ok(b),
+            ValueDef::Result(inst, _) => {
+                Ok(self.inst_block[inst].ok_or("a value defined in unreachable code is used")?)
+            }
+            ValueDef::None => Err("an undefined value is used".into()),
+        }
+    }
+
+    /// Live-in sets by backward dataflow over bit sets (one row of bits per block, one bit
+    /// per value with a local), with a work list of blocks; then the same compressed sets as
+    /// the path exploration. Returns `false` without doing anything when the rows would be
+    /// large for the function (many blocks and many values), where the path exploration,
+    /// linear in the size of the sets, is the better choice. Needs `order`, `inst_block`,
+    /// the predecessors and `use_pairs`.
+    fn liveness_bits(&mut self, func: &Function) -> Result<bool, String> {
+        let dfg = &func.dfg;
+        let nb = dfg.blocks.len();
+        // Dense numbers of the values with a local, in value order.
+        self.dense_vals.clear();
+        for (v, place) in self.place.iter() {
+            if matches!(place, Place::Pending | Place::Local(_)) {
+                self.dense_vals.push(v);
+            }
+        }
+        let w = self.dense_vals.len().div_ceil(64);
+        let size: usize = self.order.iter().map(|&b| dfg.blocks[b].insts.len()).sum();
+        if w > 64 || nb.saturating_mul(w) > 4 * (size + nb) + 1024 {
+            return Ok(false);
+        }
+        reset(&mut self.dense, dfg.values.len());
+        for (i, &v) in self.dense_vals.iter().enumerate() {
+            self.dense[v] = i as u32;
+        }
+        let rows = nb * w;
+        for m in [&mut self.gen_bits, &mut self.kill_bits, &mut self.live_bits] {
+            m.clear();
+            m.resize(rows, 0);
+        }
+        // Uses not preceded by the definition in the block, and definitions.
+        for k in 0..self.use_pairs.len() {
+            let (v, u) = self.use_pairs[k];
+            if self.def_block(dfg, v)? != u {
+                let i = self.dense[v] as usize;
+                self.gen_bits[u.index() * w + i / 64] |= 1 << (i % 64);
+            }
+        }
+        for k in 0..self.dense_vals.len() {
+            let v = self.dense_vals[k];
+            let b = match dfg.values[v].def {
+                ValueDef::Param(b, _) => Some(b),
+                ValueDef::Result(inst, _) => self.inst_block[inst],
+                ValueDef::None => None,
+            };
+            if let Some(b) = b {
+                self.kill_bits[b.index() * w + k / 64] |= 1 << (k % 64);
+            }
+        }
+        // Work list, blocks in reverse structured order first.
+        self.in_work.clear();
+        self.in_work.resize(nb, false);
+        self.work.clear();
+        for &b in &self.order {
+            self.work.push(b);
+            self.in_work[b.index()] = true;
+        }
+        self.row.clear();
+        self.row.resize(w, 0);
+        while let Some(b) = self.work.pop() {
+            self.in_work[b.index()] = false;
+            self.row.iter_mut().for_each(|x| *x = 0);
+            if let Some(t) = func.terminator(b) {
+                let (row, live) = (&mut self.row, &self.live_bits);
+                dfg.for_each_dest(t, |d| {
+                    let s = d.block.index() * w;
+                    if let Some(src) = live.get(s..s + w) {
+                        row.iter_mut().zip(src).for_each(|(x, y)| *x |= y);
+                    }
+                });
+            }
+            let base = b.index() * w;
+            let mut changed = false;
+            for j in 0..w {
+                let new = self.gen_bits[base + j] | (self.row[j] & !self.kill_bits[base + j]);
+                if new != self.live_bits[base + j] {
+                    self.live_bits[base + j] = new;
+                    changed = true;
+                }
+            }
+            if changed {
+                let (s, e) = (self.pred_off[b.index()], self.pred_off[b.index() + 1]);
+                if s == e {
+                    let first = self.live_bits[base..base + w]
+                        .iter()
+                        .enumerate()
+                        .find(|(_, x)| **x != 0)
+                        .and_then(|(j, x)| {
+                            self.dense_vals.get(j * 64 + x.trailing_zeros() as usize)
+                        });
+                    let v = first.map_or_else(String::new, |v| v.to_string());
+                    return Err(format!(
+                        "{v} is used in {b} but not defined on every path to it"
+                    ));
+                }
+                for k in s as usize..e as usize {
+                    let p = self.preds[k];
+                    if !self.in_work[p.index()] {
+                        self.in_work[p.index()] = true;
+                        self.work.push(p);
+                    }
+                }
+            }
+        }
+        // The compressed sets, values in increasing order within a block.
+        self.live_off.clear();
+        self.live_off.push(0);
+        self.live_vals.clear();
+        for b in 0..nb {
+            for j in 0..w {
+                let mut x = self.live_bits[b * w + j];
+                while x != 0 {
+                    let i = j * 64 + x.trailing_zeros() as usize;
+                    x &= x - 1;
+                    if let Some(&v) = self.dense_vals.get(i) {
+                        self.live_vals.push(v);
+                    }
+                }
+            }
+            self.live_off.push(self.live_vals.len() as u32);
+        }
+        Ok(true)
     }
 
     /// The values live on entry to `b`.
