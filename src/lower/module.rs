@@ -27,7 +27,7 @@ use rayon::prelude::*;
 use super::LowerOptions;
 use super::emit::{EmitError, Emitter};
 use super::error::LowerError;
-use super::reducible::make_reducible;
+use super::reducible::{ReducibleOptions, make_reducible_in};
 use super::structure::Structurer;
 use super::structured::Node;
 use super::values::intrinsic_inlined;
@@ -204,10 +204,14 @@ impl Worker {
                 func: name(),
                 message: "no body".into(),
             })?;
-        let reduced = make_reducible(body);
+        let reduced = make_reducible_in(
+            body,
+            &ReducibleOptions::default(),
+            self.structurer.cfg_mut(),
+        );
         let func = reduced.as_ref().unwrap_or(body);
         self.structurer
-            .run(func, &mut self.nodes)
+            .run_prepared(func, &mut self.nodes)
             .map_err(|e| LowerError::Structure {
                 func: name(),
                 message: e.to_string(),

@@ -57,7 +57,17 @@ pub fn make_reducible(func: &Function) -> Option<Function> {
 /// where the entry did), which moves that entry one step on; this repeats round after round
 /// while the budget lasts. What remains irreducible gets dispatch blocks.
 pub fn make_reducible_with(func: &Function, opts: &ReducibleOptions) -> Option<Function> {
-    let mut cfg = Cfg::compute(func);
+    make_reducible_in(func, opts, &mut Cfg::default())
+}
+
+/// Like [`make_reducible_with`], reusing `cfg`'s buffers; on return `cfg` describes the
+/// result (`func` itself when `None`), so a caller need not compute it again.
+pub fn make_reducible_in(
+    func: &Function,
+    opts: &ReducibleOptions,
+    cfg: &mut Cfg,
+) -> Option<Function> {
+    cfg.recompute(func);
     if cfg.is_reducible() {
         return None;
     }
@@ -73,7 +83,7 @@ pub fn make_reducible_with(func: &Function, opts: &ReducibleOptions) -> Option<F
         r.splitting = true;
         r.split_done = false;
         r.find_escapes(&f);
-        r.round(&mut f, &cfg);
+        r.round(&mut f, cfg);
         cfg.recompute(&f);
         if cfg.is_reducible() {
             return Some(f);
@@ -84,7 +94,7 @@ pub fn make_reducible_with(func: &Function, opts: &ReducibleOptions) -> Option<F
     }
     r.splitting = false;
     for _ in 0..MAX_ROUNDS {
-        r.round(&mut f, &cfg);
+        r.round(&mut f, cfg);
         cfg.recompute(&f);
         if cfg.is_reducible() {
             break;

@@ -901,12 +901,6 @@ impl Values {
         Ok(true)
     }
 
-    /// The values live on entry to `b`.
-    fn live_in(&self, b: Block) -> &[Value] {
-        let (s, e) = (self.live_off[b.index()], self.live_off[b.index() + 1]);
-        &self.live_vals[s as usize..e as usize]
-    }
-
     /// Colors the pending values block by block in structured order (dominators first):
     /// a value takes a local of its type that no value live at its definition holds,
     /// preferring its coalescing hint's.
@@ -932,8 +926,8 @@ impl Values {
             let b = self.order[i];
             gen_ += 1;
             self.cursor = [0; 4];
-            for k in 0..self.live_in(b).len() {
-                let v = self.live_in(b)[k];
+            let (s, e) = (self.live_off[b.index()], self.live_off[b.index() + 1]);
+            for &v in self.live_vals.get(s as usize..e as usize).unwrap_or(&[]) {
                 match self.place[v] {
                     Place::Local(l) => self.occupied[l as usize] = gen_,
                     _ => return Err(format!("{v} is live into {b} before its definition")),
@@ -962,8 +956,8 @@ impl Values {
                 succs.clear();
                 dfg.for_each_dest(t, |d| succs.push(d.block));
                 for &s in &succs {
-                    for k in 0..self.live_in(s).len() {
-                        let v = self.live_in(s)[k];
+                    let (lo, hi) = (self.live_off[s.index()], self.live_off[s.index() + 1]);
+                    for &v in self.live_vals.get(lo as usize..hi as usize).unwrap_or(&[]) {
                         self.live_stamp[v] = live_gen;
                     }
                 }

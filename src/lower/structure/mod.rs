@@ -157,8 +157,24 @@ pub struct Structurer {
 impl Structurer {
     /// Structures `func` into `out` (cleared first). See [`structure`].
     pub fn run(&mut self, func: &Function, out: &mut Vec<Node>) -> Result<(), StructureError> {
-        out.clear();
         self.cfg.recompute(func);
+        self.run_prepared(func, out)
+    }
+
+    /// The graph [`Structurer::run_prepared`] works on.
+    pub fn cfg_mut(&mut self) -> &mut Cfg {
+        &mut self.cfg
+    }
+
+    /// Like [`Structurer::run`], with the graph of `func` already in
+    /// [`Structurer::cfg_mut`] (as [`make_reducible_in`](super::reducible::make_reducible_in)
+    /// leaves it).
+    pub fn run_prepared(
+        &mut self,
+        func: &Function,
+        out: &mut Vec<Node>,
+    ) -> Result<(), StructureError> {
+        out.clear();
         if self.cfg.is_empty() {
             return Err(StructureError::NoBlocks);
         }
