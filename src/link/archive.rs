@@ -26,9 +26,14 @@ use crate::object::{Archive, Object, read_object};
 enum State {
     Defined,
     /// Referenced but not defined; `strong` when some reference is not weak.
-    Undefined { strong: bool },
+    Undefined {
+        strong: bool,
+    },
     /// Member `member` of archive `archive` defines it (per the archive's index).
-    Lazy { archive: usize, member: usize },
+    Lazy {
+        archive: usize,
+        member: usize,
+    },
 }
 
 /// One loaded object and whether it came from an archive without `--whole-archive`
@@ -55,7 +60,12 @@ impl<'a> Loader<'a> {
                 self.names.insert(name, State::Undefined { strong });
             }
             Some(State::Undefined { strong: s }) => {
-                self.names.insert(name, State::Undefined { strong: s || strong });
+                self.names.insert(
+                    name,
+                    State::Undefined {
+                        strong: s || strong,
+                    },
+                );
             }
             Some(State::Lazy { archive, member }) => {
                 if strong {

@@ -15,8 +15,8 @@ use indexmap::IndexMap;
 
 use super::{LinkError, LinkOptions, UndefinedSymbol, UnresolvedSymbols};
 use crate::object::{
-    ComdatMember, EnumInfo, FuncType, ImportKind, Object, RelocType, SEG_RETAIN,
-    SYM_EXPLICIT_NAME, SYM_EXPORTED, SYM_HIDDEN, SYM_NO_STRIP, SYM_TLS, Segment, SymbolKind,
+    ComdatMember, EnumInfo, FuncType, ImportKind, Object, RelocType, SEG_RETAIN, SYM_EXPLICIT_NAME,
+    SYM_EXPORTED, SYM_HIDDEN, SYM_NO_STRIP, SYM_TLS, Segment, SymbolKind,
 };
 
 /// Prefix of the tag-name function symbols.
@@ -219,12 +219,17 @@ fn comdat_discards<'a>(
                     });
                 }
             };
-            let slot = index.and_then(|i| list.get_mut(i as usize)).ok_or_else(|| {
-                bad(
-                    obj,
-                    format!("comdat `{}` names {what} {m:?}, which is not defined", c.name),
-                )
-            })?;
+            let slot = index
+                .and_then(|i| list.get_mut(i as usize))
+                .ok_or_else(|| {
+                    bad(
+                        obj,
+                        format!(
+                            "comdat `{}` names {what} {m:?}, which is not defined",
+                            c.name
+                        ),
+                    )
+                })?;
             *slot = true;
         }
     }
@@ -768,7 +773,10 @@ fn lld_type(t: &FuncType) -> String {
     let results = match t.results.as_slice() {
         [] => "void".to_string(),
         [one] => name(one),
-        many => format!("{{{}}}", many.iter().map(name).collect::<Vec<_>>().join(", ")),
+        many => format!(
+            "{{{}}}",
+            many.iter().map(name).collect::<Vec<_>>().join(", ")
+        ),
     };
     format!("({}) -> {results}", params.join(", "))
 }
