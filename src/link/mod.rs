@@ -319,6 +319,8 @@ fn undefined_message(list: &[UndefinedSymbol]) -> String {
 }
 
 /// One input of a link, in command-line order.
+// Inputs are few and moved once; boxing the object would only add an allocation per input.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Input<'a> {
     /// A relocatable object: always linked.
