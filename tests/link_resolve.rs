@@ -86,7 +86,11 @@ fn libc_inputs() -> Vec<In> {
 }
 
 /// Links with kiln.
-fn kiln_link(inputs: &[In], opts: &LinkOptions) -> Result<LinkOutput, LinkError> {
+fn kiln_link(inputs: &[In], opts: &LinkOptions) -> Result<LinkOutput, String> {
+    kiln_link_inner(inputs, opts).map_err(|e| e.to_string())
+}
+
+fn kiln_link_inner(inputs: &[In], opts: &LinkOptions) -> Result<LinkOutput, LinkError> {
     let bytes: Vec<Vec<u8>> = inputs
         .iter()
         .map(|i| {

@@ -297,10 +297,16 @@ pub enum LinkError {
     /// An input object or archive member that cannot be read; its path names the member
     /// as `lib.a(member.o)`.
     #[error("{0}")]
-    Read(#[from] ObjectError),
+    Read(Box<ObjectError>),
     /// A bug in the linker: an invariant it keeps itself does not hold.
     #[error("internal linker error: {0}")]
     Internal(String),
+}
+
+impl From<ObjectError> for LinkError {
+    fn from(e: ObjectError) -> LinkError {
+        LinkError::Read(Box::new(e))
+    }
 }
 
 fn undefined_message(list: &[UndefinedSymbol]) -> String {
