@@ -87,10 +87,6 @@ fn libc_inputs() -> Vec<In> {
 
 /// Links with kiln.
 fn kiln_link(inputs: &[In], opts: &LinkOptions) -> Result<LinkOutput, String> {
-    kiln_link_inner(inputs, opts).map_err(|e| e.to_string())
-}
-
-fn kiln_link_inner(inputs: &[In], opts: &LinkOptions) -> Result<LinkOutput, LinkError> {
     let bytes: Vec<Vec<u8>> = inputs
         .iter()
         .map(|i| {
@@ -102,14 +98,16 @@ fn kiln_link_inner(inputs: &[In], opts: &LinkOptions) -> Result<LinkOutput, Link
         let path = i.path.display().to_string();
         if is_archive(b) {
             list.push(Input::Archive {
-                archive: read_archive(&path, b)?,
+                archive: read_archive(&path, b).map_err(|e| e.to_string())?,
                 whole: i.whole,
             });
         } else {
-            list.push(Input::Object(read_object(&path, b)?));
+            list.push(Input::Object(
+                read_object(&path, b).map_err(|e| e.to_string())?,
+            ));
         }
     }
-    link_inputs_with_warnings(list, opts)
+    link_inputs_with_warnings(list, opts).map_err(|e: LinkError| e.to_string())
 }
 
 /// Links with wasm-ld 22; `extra` are further flags.
