@@ -39,6 +39,8 @@ mod archive;
 mod emit;
 mod layout;
 mod resolve;
+#[cfg(test)]
+mod resolve_tests;
 mod synth;
 #[cfg(test)]
 mod tests;

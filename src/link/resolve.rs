@@ -843,6 +843,22 @@ pub(crate) fn linker_func_type(db: &SymbolDb<'_>, l: LinkerSym<'_>) -> Option<Fu
     }
 }
 
+/// Whether some function of `obj` calls symbol `j` (a `FUNCTION_INDEX_LEB` relocation);
+/// `called` caches the answer for every symbol, filled on first use.
+fn directly_called(obj: &Object<'_>, called: &mut Vec<bool>, j: usize) -> bool {
+    if called.is_empty() {
+        *called = vec![false; obj.symbols.len()];
+        for r in obj.funcs.iter().flat_map(|f| &f.relocs) {
+            if r.ty == RelocType::FunctionIndexLeb
+                && let Some(c) = called.get_mut(r.index as usize)
+            {
+                *c = true;
+            }
+        }
+    }
+    called.get(j).copied().unwrap_or(false)
+}
+
 /// A type as wasm-ld prints it in warnings: `(i32, i32) -> i32`, `() -> void`.
 fn lld_type(t: &FuncType) -> String {
     let name = |v: &crate::object::ValType| format!("{v:?}").to_lowercase();
@@ -878,6 +894,9 @@ fn check_types(inputs: &[Object<'_>], db: &mut SymbolDb<'_>) -> Result<(), LinkE
             let want = match s.def {
                 Def::Func { .. } => func_type(inputs, db, sid).cloned(),
                 Def::Linker(l) => linker_func_type(db, l),
+                // Undefined: every direct call must agree with the first reference (whose
+                // type the import or stub gets).
+                Def::Undefined => func_type(inputs, db, sid).cloned(),
                 _ => None,
             };
             let Some(want) = want else { continue };
@@ -901,26 +920,27 @@ fn check_types(inputs: &[Object<'_>], db: &mut SymbolDb<'_>) -> Result<(), LinkE
                     .map(|o| o.path.clone())
                     .unwrap_or_default(),
             };
-            if matches!(s.def, Def::Linker(_)) {
+            let undefined_only = s.def == Def::Undefined;
+            if matches!(s.def, Def::Linker(_)) || undefined_only {
+                if undefined_only && !directly_called(obj, &mut called, j) {
+                    continue;
+                }
+                let first = match s.import {
+                    Some((f, _)) if undefined_only => inputs
+                        .get(f as usize)
+                        .map(|o| o.path.clone())
+                        .unwrap_or_default(),
+                    _ => def_file,
+                };
                 return Err(LinkError::TypeMismatch {
                     name: s.name.to_string(),
                     first_type: show_type(&want),
-                    first: def_file,
+                    first,
                     second_type: show_type(have),
                     second: obj.path.clone(),
                 });
             }
-            if called.is_empty() {
-                called = vec![false; obj.symbols.len()];
-                for r in obj.funcs.iter().flat_map(|f| &f.relocs) {
-                    if r.ty == RelocType::FunctionIndexLeb
-                        && let Some(c) = called.get_mut(r.index as usize)
-                    {
-                        *c = true;
-                    }
-                }
-            }
-            if !called[j] {
+            if !directly_called(obj, &mut called, j) {
                 continue;
             }
             db.warnings.push(format!(
