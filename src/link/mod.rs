@@ -2,7 +2,7 @@
 //!
 //! Straight-line stages, each a function over the previous one's result:
 //!
-//! 0. [`load`](archive::load) (for [`link_inputs`]): objects in command-line order, plus the
+//! 0. `archive::load` (for [`link_inputs`]): objects in command-line order, plus the
 //!    archive members they need, loaded lazily as wasm-ld does (a member is read only when a
 //!    strong undefined reference meets a name its archive's index gives it; weak references
 //!    never load members; `--whole-archive` loads all). Loaded members join in load order.
