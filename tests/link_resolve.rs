@@ -557,7 +557,6 @@ fn undefined_symbols_report_every_referencing_file() {
         e,
         format!("undefined symbol `missing_data` (referenced by {a})")
     );
-    let _ = c;
 }
 
 #[test]
