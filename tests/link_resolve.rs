@@ -642,3 +642,51 @@ fn weak_explicit_imports_are_not_imported() {
     assert_eq!(imports.into_iter().collect::<Vec<_>>(), ["m.g func"]);
     assert_eq!(interface(&ours.wasm), interface(&theirs));
 }
+
+#[test]
+fn cxx_iostream_containers_tls_match_wasm_ld() {
+    let dir = scratch("iostream");
+    let src = r#"
+#include <iostream>
+#include <vector>
+#include <string>
+#include <map>
+#include <memory>
+struct Base { virtual ~Base() = default; virtual std::string name() const = 0; };
+struct D : Base { std::string name() const override { return "derived"; } };
+thread_local int tl = 5;
+static std::map<std::string, int> table = {{"a", 1}, {"b", 2}};
+int main() {
+  std::vector<std::unique_ptr<Base>> v;
+  v.push_back(std::make_unique<D>());
+  for (auto &p : v) std::cout << p->name() << " " << table["b"] << " " << tl << std::endl;
+  return 0;
+}
+"#;
+    let main = cc(&dir, "main.cpp", src);
+    let mut inputs = vec![obj(format!("{SYSROOT}/crt1-command.o")), obj(&main)];
+    inputs.push(obj(format!("{SYSROOT}/libc++.a")));
+    inputs.push(obj(format!("{SYSROOT}/libc++abi.a")));
+    inputs.extend(libc_inputs());
+    let ours = kiln_link(&inputs, &command_opts()).expect("kiln link");
+    std::fs::write(dir.join("kiln.wasm"), &ours.wasm).expect("write kiln.wasm");
+    let theirs = lld_link(&dir, &inputs, &[]);
+    assert_eq!(interface(&ours.wasm), interface(&theirs));
+    // libc and libc++ define many functions under two names (`__isdigit_l` and its weak
+    // alias `isdigit_l`, C1/C2 constructors), which the linkers pick differently for the
+    // name section; the same functions are there when the counts agree.
+    let count = |wasm: &[u8]| {
+        func_name_list(wasm)
+            .iter()
+            .filter(|n| !n.ends_with(".command_export"))
+            .count()
+    };
+    let (ours_names, their_names) = (func_names(&ours.wasm), func_names(&theirs));
+    assert_eq!(
+        count(&ours.wasm),
+        count(&theirs),
+        "only kiln: {:?}\nonly wasm-ld: {:?}",
+        ours_names.difference(&their_names).collect::<Vec<_>>(),
+        their_names.difference(&ours_names).collect::<Vec<_>>()
+    );
+}

@@ -7,7 +7,10 @@
 //! the archive (the member is loaded when the archive is reached) or after it (lazy names stay
 //! visible, so later inputs still pull members of earlier archives, without `--start-group`).
 //! A weak reference never loads a member. `--whole-archive` loads every member, in archive
-//! order. Loaded members join the link in load order, after the inputs read before them.
+//! order. As in wasm-ld, a member is loaded the moment a reference needs it and its symbols
+//! are entered before the rest of the needing object's, so which of two members defining a
+//! name gets loaded (a weak definition arriving first satisfies later references) is
+//! wasm-ld's choice. Loaded objects join the link in load order.
 //!
 //! The entry symbol and `--export` names count as strong references made after the last
 //! input (wasm-ld extracts lazy symbols for them then too); `--export-if-defined` does not.
@@ -16,7 +19,7 @@
 //! naming it as `lib.a(member.o)`.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 use super::resolve::{CALL_CTORS, CALL_DTORS};
 use super::{Input, LinkError, LinkOptions};
@@ -44,21 +47,29 @@ pub(crate) struct Loaded<'a> {
     pub lazy_member: bool,
 }
 
+/// An object whose global symbols are being entered: (name, `None` when defined, else
+/// whether the reference is strong), and how many are done.
+type Pending<'a> = (Vec<(Cow<'a, str>, Option<bool>)>, usize);
+
 struct Loader<'a> {
     /// Each archive and which of its members have been read.
     archives: Vec<(Archive<'a>, Vec<bool>)>,
     names: HashMap<Cow<'a, str>, State>,
     out: Vec<Loaded<'a>>,
-    /// Members to read, in the order their names were needed.
-    pending: VecDeque<(usize, usize)>,
+    /// Objects whose symbols are being entered, innermost last: a member loaded for a
+    /// reference is entered completely before the rest of the object that needed it, as
+    /// wasm-ld extracts members at once. (A stack, not recursion, so that long chains of
+    /// members cannot overflow the call stack.)
+    stack: Vec<Pending<'a>>,
 }
 
 impl<'a> Loader<'a> {
-    /// Records a reference to `name` from the command line or an object.
-    fn reference(&mut self, name: Cow<'a, str>, strong: bool) {
+    /// Records a reference to `name`; returns the member to load now, if any.
+    fn reference(&mut self, name: Cow<'a, str>, strong: bool) -> Option<(usize, usize)> {
         match self.names.get(&*name).copied() {
             None => {
                 self.names.insert(name, State::Undefined { strong });
+                None
             }
             Some(State::Undefined { strong: s }) => {
                 self.names.insert(
@@ -67,64 +78,89 @@ impl<'a> Loader<'a> {
                         strong: s || strong,
                     },
                 );
+                None
             }
-            Some(State::Lazy { archive, member }) => {
-                if strong {
-                    self.fetch(archive, member);
-                }
-            }
-            Some(State::Defined) => {}
+            Some(State::Lazy { archive, member }) if strong => self.claim(archive, member),
+            Some(State::Lazy { .. } | State::Defined) => None,
         }
     }
 
-    /// Queues a member for reading unless it has been already.
-    fn fetch(&mut self, archive: usize, member: usize) {
-        if let Some(flag) = self
+    /// Marks a member read; `Some` unless it was already.
+    fn claim(&mut self, archive: usize, member: usize) -> Option<(usize, usize)> {
+        let flag = self
             .archives
             .get_mut(archive)
-            .and_then(|(_, loaded)| loaded.get_mut(member))
-            && !*flag
-        {
-            *flag = true;
-            self.pending.push_back((archive, member));
+            .and_then(|(_, loaded)| loaded.get_mut(member))?;
+        if *flag {
+            return None;
         }
+        *flag = true;
+        Some((archive, member))
     }
 
-    /// Reads the queued members, each of which may queue more.
-    fn drain(&mut self) -> Result<(), LinkError> {
-        while let Some((a, m)) = self.pending.pop_front() {
-            let Some((archive, _)) = self.archives.get(a) else {
-                return Err(LinkError::Internal(format!("no archive {a}")));
+    /// Reads a member as an object.
+    fn read_member(&self, archive: usize, member: usize) -> Result<Object<'a>, LinkError> {
+        let Some((a, _)) = self.archives.get(archive) else {
+            return Err(LinkError::Internal(format!("no archive {archive}")));
+        };
+        let Some(m) = a.members.get(member) else {
+            return Err(LinkError::Internal(format!(
+                "archive {} has no member {member}",
+                a.path
+            )));
+        };
+        Ok(read_object(&a.member_path(member), m.data)?)
+    }
+
+    /// Reads a member and enters it (and whatever it needs).
+    fn load_member(&mut self, archive: usize, member: usize, lazy: bool) -> Result<(), LinkError> {
+        let object = self.read_member(archive, member)?;
+        self.add_object(object, lazy)
+    }
+
+    /// Adds an object to the link and enters its global symbols, loading the members its
+    /// strong references need at once.
+    fn add_object(&mut self, object: Object<'a>, lazy_member: bool) -> Result<(), LinkError> {
+        self.push(object, lazy_member);
+        while let Some((syms, done)) = self.stack.last_mut() {
+            let Some((name, undefined)) = syms.get(*done).cloned() else {
+                self.stack.pop();
+                continue;
             };
-            let Some(member) = archive.members.get(m) else {
-                return Err(LinkError::Internal(format!(
-                    "archive {} has no member {m}",
-                    archive.path
-                )));
+            *done += 1;
+            let load = match undefined {
+                None => {
+                    self.names.insert(name, State::Defined);
+                    None
+                }
+                Some(strong) => self.reference(name, strong),
             };
-            let object = read_object(&archive.member_path(m), member.data)?;
-            self.add_object(object, true);
+            if let Some((a, m)) = load {
+                let object = self.read_member(a, m)?;
+                self.push(object, true);
+            }
         }
         Ok(())
     }
 
-    /// Adds an object's global symbols to the name table; the object joins the link.
-    fn add_object(&mut self, object: Object<'a>, lazy_member: bool) {
-        for s in object.symbols.iter().filter(|s| !s.is_local()) {
-            if s.is_undefined() {
-                self.reference(s.name.clone(), !s.is_weak());
-            } else {
-                self.names.insert(s.name.clone(), State::Defined);
-            }
-        }
+    /// Puts an object in the link and its global symbols on the stack.
+    fn push(&mut self, object: Object<'a>, lazy_member: bool) {
+        let syms = object
+            .symbols
+            .iter()
+            .filter(|s| !s.is_local())
+            .map(|s| (s.name.clone(), s.is_undefined().then(|| !s.is_weak())))
+            .collect();
+        self.stack.push((syms, 0));
         self.out.push(Loaded {
             object,
             lazy_member,
         });
     }
 
-    /// Makes an archive's indexed names lazy, loading at once the members that define names
-    /// already strongly referenced.
+    /// Makes an archive's indexed names lazy, in index order, loading at once each member
+    /// that defines a name already strongly referenced (wasm-ld walks the members the same
+    /// way).
     fn add_archive(&mut self, archive: Archive<'a>, whole: bool) -> Result<(), LinkError> {
         let a = self.archives.len();
         let members = archive.members.len();
@@ -132,42 +168,37 @@ impl<'a> Loader<'a> {
         self.archives.push((archive, vec![false; members]));
         if whole {
             for m in 0..members {
-                let Some((archive, loaded)) = self.archives.get_mut(a) else {
-                    break;
-                };
-                if let Some(flag) = loaded.get_mut(m) {
-                    *flag = true;
+                if self.claim(a, m).is_some() {
+                    self.load_member(a, m, false)?;
                 }
-                let Some(member) = archive.members.get(m) else {
-                    break;
-                };
-                let object = read_object(&archive.member_path(m), member.data)?;
-                self.add_object(object, false);
             }
             return Ok(());
         }
         for (name, member) in index {
             match self.names.get(name).copied() {
-                None => {
+                None | Some(State::Undefined { strong: false }) => {
+                    // A weak reference keeps the lazy definition in mind (wasm-ld's lazy
+                    // symbol marked weak); a later strong reference loads it.
                     self.names
                         .insert(Cow::Borrowed(name), State::Lazy { archive: a, member });
                 }
                 Some(State::Undefined { strong: true }) => {
-                    self.fetch(a, member);
-                    // Later index entries for the same name see it as taken.
-                    self.names
-                        .insert(Cow::Borrowed(name), State::Lazy { archive: a, member });
-                }
-                Some(State::Undefined { strong: false }) => {
-                    // wasm-ld keeps the weak reference and remembers the lazy definition; a
-                    // later strong reference extracts it.
-                    self.names
-                        .insert(Cow::Borrowed(name), State::Lazy { archive: a, member });
+                    if self.claim(a, member).is_some() {
+                        self.load_member(a, member, true)?;
+                    }
                 }
                 Some(State::Defined | State::Lazy { .. }) => {}
             }
         }
-        self.drain()
+        Ok(())
+    }
+
+    /// A reference from the command line (after every input): loads what it needs.
+    fn command_line_reference(&mut self, name: &str) -> Result<(), LinkError> {
+        if let Some((a, m)) = self.reference(Cow::Owned(name.to_string()), true) {
+            self.load_member(a, m, true)?;
+        }
+        Ok(())
     }
 }
 
@@ -180,20 +211,17 @@ pub(crate) fn load<'a>(
         archives: Vec::new(),
         names: HashMap::new(),
         out: Vec::new(),
-        pending: VecDeque::new(),
+        stack: Vec::new(),
     };
     for input in inputs {
         match input {
-            Input::Object(object) => {
-                l.add_object(object, false);
-                l.drain()?;
-            }
+            Input::Object(object) => l.add_object(object, false)?,
             Input::Archive { archive, whole } => l.add_archive(archive, whole)?,
         }
     }
     // After every input, as wasm-ld's driver does: a name an input defines loads nothing.
     for name in opts.entry.iter().chain(&opts.exports) {
-        l.reference(Cow::Owned(name.clone()), true);
+        l.command_line_reference(name)?;
     }
     // When nothing calls `__wasm_call_ctors`, the command-export wrappers call libc's
     // `__wasm_call_dtors` after the export: wasm-ld loads its member if an archive has it
@@ -201,10 +229,11 @@ pub(crate) fn load<'a>(
     let ctors_called = matches!(l.names.get(CALL_CTORS), Some(State::Undefined { .. }))
         || opts.entry.as_deref() == Some(CALL_CTORS)
         || opts.exports.iter().any(|e| e == CALL_CTORS);
-    if !ctors_called && let Some(State::Lazy { archive, member }) = l.names.get(CALL_DTORS).copied()
+    if !ctors_called
+        && let Some(State::Lazy { archive, member }) = l.names.get(CALL_DTORS).copied()
+        && l.claim(archive, member).is_some()
     {
-        l.fetch(archive, member);
+        l.load_member(archive, member, true)?;
     }
-    l.drain()?;
     Ok(l.out)
 }
