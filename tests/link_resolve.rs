@@ -670,6 +670,13 @@ int main() {
     inputs.extend(libc_inputs());
     let ours = kiln_link(&inputs, &command_opts()).expect("kiln link");
     std::fs::write(dir.join("kiln.wasm"), &ours.wasm).expect("write kiln.wasm");
+    // For running by hand with a host that calls `__wasm_call_ctors` before `_start`.
+    let with_ctors = LinkOptions {
+        exports: vec!["__wasm_call_ctors".into()],
+        ..command_opts()
+    };
+    let ctors = kiln_link(&inputs, &with_ctors).expect("kiln link, ctors exported");
+    std::fs::write(dir.join("kiln-ctors.wasm"), &ctors.wasm).expect("write kiln-ctors.wasm");
     let theirs = lld_link(&dir, &inputs, &[]);
     assert_eq!(interface(&ours.wasm), interface(&theirs));
     // libc and libc++ define many functions under two names (`__isdigit_l` and its weak

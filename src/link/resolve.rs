@@ -573,17 +573,19 @@ pub(crate) fn resolve<'a>(
         }
     }
 
-    if opts.export_all {
-        add_exportable_linker_symbols(&mut db);
-    }
+    add_exportable_linker_symbols(&mut db, |name| {
+        opts.export_all
+            || opts.exports.iter().any(|e| e == name)
+            || opts.export_if_defined.iter().any(|e| e == name)
+    });
     check_types(inputs, &mut db)?;
     Ok(db)
 }
 
-/// The symbols wasm-ld 22 defines in every non-PIC link, so that `--export-all` exports them
-/// even when no input references them (hidden; the mutable `__stack_pointer` is never
-/// exported by `--export-all`).
-fn add_exportable_linker_symbols(db: &mut SymbolDb<'_>) {
+/// The symbols wasm-ld 22 defines in every non-PIC link, so that `--export-all` and
+/// `--export=NAME` export them even when no input references them (hidden; the mutable
+/// `__stack_pointer` is never exported by `--export-all`). `wanted` picks the names.
+fn add_exportable_linker_symbols(db: &mut SymbolDb<'_>, wanted: impl Fn(&str) -> bool) {
     let list = [
         (
             "__wasm_call_ctors",
@@ -626,7 +628,7 @@ fn add_exportable_linker_symbols(db: &mut SymbolDb<'_>) {
         ("__wasm_first_page_end", SymKind::Data, Def::AbsData(65536)),
     ];
     for (name, kind, def) in list {
-        if db.globals.contains_key(name) {
+        if !wanted(name) || db.globals.contains_key(name) {
             continue;
         }
         db.syms.push(Sym {
