@@ -6,6 +6,7 @@
 pub mod error;
 pub mod interp;
 pub mod ir;
+pub mod driver;
 pub mod link;
 pub mod lower;
 pub mod object;

@@ -1,0 +1,92 @@
+//! The wasm-ld-compatible driver: command line in, module file out.
+//!
+//! [`args`] parses wasm-ld's command line into [`LinkOptions`](crate::link::LinkOptions)
+//! and an ordered input list; [`inputs`] maps the files and reads them as objects, archives
+//! or IR; [`link_files`] runs the link stage over them; [`write_atomically`] writes the
+//! result so that a failed link never leaves a partial file or touches an existing one.
+//! The `kiln link` and `kiln build` commands, and the binary invoked as `wasm-ld` or
+//! `kiln-ld`, are thin wrappers over these.
+
+pub mod args;
+pub mod inputs;
+mod link_api;
+
+use std::path::{Path, PathBuf};
+
+pub use args::{ArgError, InputArg, LinkArgs, Mode, expand_response_files, parse_args};
+pub use inputs::{InputFile, load_inputs, open_inputs};
+pub use link_api::{Input, link_inputs};
+
+use crate::link::LinkError;
+use crate::object::ObjectError;
+
+/// Why the driver failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    /// A bad command line.
+    #[error("{0}")]
+    Args(#[from] ArgError),
+    /// An input cannot be opened or is of the wrong kind.
+    #[error("{0}")]
+    Input(String),
+    /// An input object or archive is malformed.
+    #[error("{0}")]
+    Object(#[from] ObjectError),
+    /// The link failed.
+    #[error("{0}")]
+    Link(#[from] LinkError),
+    /// Diagnostics of an IR input, already rendered with `path:line:col: error:`.
+    #[error("{0}")]
+    Diagnostics(String),
+    /// The output cannot be written.
+    #[error("cannot write {path}: {error}")]
+    Write {
+        /// The output path.
+        path: String,
+        /// The I/O error.
+        error: String,
+    },
+}
+
+/// Opens, reads and links every input of `args`; returns the module's bytes.
+pub fn link_files(args: &LinkArgs) -> Result<Vec<u8>, DriverError> {
+    let files = open_inputs(args)?;
+    let inputs = load_inputs(&files, &args.options)?;
+    Ok(link_inputs(inputs, &args.options)?)
+}
+
+/// Links and writes the output (`a.out` when `-o` is missing, as wasm-ld).
+pub fn link_and_write(args: &LinkArgs) -> Result<PathBuf, DriverError> {
+    if args.inputs.is_empty() {
+        return Err(DriverError::Input("no input files".into()));
+    }
+    let bytes = link_files(args)?;
+    let out = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("a.out"));
+    write_atomically(&out, &bytes).map_err(|e| DriverError::Write {
+        path: out.display().to_string(),
+        error: e.to_string(),
+    })?;
+    Ok(out)
+}
+
+/// Writes `bytes` to a temporary file next to `path`, then renames it over `path`: a failed
+/// write leaves no partial output and does not touch an existing file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out.wasm".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
