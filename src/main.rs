@@ -73,9 +73,10 @@ enum Command {
         #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
         args: Vec<String>,
     },
-    /// Print a wasm module as WAT.
+    /// Print a relocatable object (or each member of an archive) as a listing of its
+    /// sections, symbols and relocations, or a linked module as WAT.
     Dump {
-        /// The wasm file.
+        /// The object, archive or module.
         file: PathBuf,
     },
     /// Check the `; run:` lines and `; error:` markers of IR files or directories.
@@ -285,11 +286,30 @@ fn build(file: &Path, rest: &[String]) -> Result<(), Failed> {
 }
 
 fn dump(file: &Path) -> Result<(), Failed> {
-    let shown = file.display();
+    let shown = file.display().to_string();
     let bytes = std::fs::read(file).map_err(|e| {
         eprintln!("{shown}: error: cannot read: {e}");
         Failed
     })?;
+    let object_error = |e: kiln::object::ObjectError| {
+        eprintln!("error: {e}");
+        Failed
+    };
+    if kiln::object::is_archive(&bytes) {
+        let archive = kiln::object::read_archive(&shown, &bytes).map_err(object_error)?;
+        for (i, member) in archive.members.iter().enumerate() {
+            let path = archive.member_path(i);
+            println!("member {}:", member.name);
+            let obj = kiln::object::read_object(&path, member.data).map_err(object_error)?;
+            print!("{}", kiln::object::dump_object(&obj));
+        }
+        return Ok(());
+    }
+    if kiln::object::is_relocatable(&bytes) {
+        let obj = kiln::object::read_object(&shown, &bytes).map_err(object_error)?;
+        print!("{}", kiln::object::dump_object(&obj));
+        return Ok(());
+    }
     match wasmprinter::print_bytes(&bytes) {
         Ok(text) => {
             print!("{text}");
