@@ -3,10 +3,10 @@
 
 #![deny(missing_docs)]
 
+pub mod driver;
 pub mod error;
 pub mod interp;
 pub mod ir;
-pub mod driver;
 pub mod link;
 pub mod lower;
 pub mod object;

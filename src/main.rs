@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use kiln::interp::Instance;
-use kiln::ir::Module;
 use kiln::driver::{
     DriverError, InputArg, Mode, expand_response_files, link_and_write, parse_args,
 };
+use kiln::interp::Instance;
+use kiln::ir::Module;
 use kiln::runtest;
 
 #[derive(Parser)]
@@ -89,9 +89,11 @@ enum Command {
 
 fn main() -> ExitCode {
     let mut argv = std::env::args_os().map(|a| a.to_string_lossy().into_owned());
-    let invoked_as = argv
-        .next()
-        .and_then(|a| Path::new(&a).file_name().map(|n| n.to_string_lossy().into_owned()));
+    let invoked_as = argv.next().and_then(|a| {
+        Path::new(&a)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+    });
     if let Some(name) = invoked_as
         && (name == "wasm-ld" || name == "kiln-ld" || name.starts_with("wasm-ld-"))
     {
@@ -252,7 +254,10 @@ fn link_command(argv: &[String]) -> Result<(), Failed> {
         return Ok(());
     }
     if args.version {
-        println!("kiln {} (compatible with wasm-ld)", env!("CARGO_PKG_VERSION"));
+        println!(
+            "kiln {} (compatible with wasm-ld)",
+            env!("CARGO_PKG_VERSION")
+        );
         if args.inputs.is_empty() {
             return Ok(());
         }

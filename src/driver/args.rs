@@ -69,8 +69,8 @@ pub struct LinkArgs {
 pub enum Mode {
     /// wasm-ld: entry `_start`, no free heap beyond `__heap_base`.
     Link,
-    /// `kiln build`: no entry, 64 KiB of initial heap, and `-m SPEC` (other than `wasm32`)
-    /// still means target features, as before.
+    /// `kiln build`: no entry, 64 KiB of initial heap; `--features=SPEC` and `-m SPEC`
+    /// (other than `wasm32`) take a `Features::parse` spec (`mvp,+bulk-memory`), as before.
     Build,
 }
 
@@ -122,13 +122,25 @@ const fn optional(names: &'static [&'static str], help: &'static str) -> Spec {
 const LONG: &[Spec] = &[
     value(&["output"], "=FILE: write the module to FILE (-o)"),
     value(&["library-path"], "=DIR: search DIR for -l libraries (-L)"),
-    value(&["library"], "=NAME: link libNAME.a from the -L directories (-l)"),
+    value(
+        &["library"],
+        "=NAME: link libNAME.a from the -L directories (-l)",
+    ),
     value(&["entry"], "=SYM: the entry function (-e; default _start)"),
     flag(&["no-entry"], "no entry function"),
-    value(&["export"], "=SYM: export SYM; an error if it is not defined"),
+    value(
+        &["export"],
+        "=SYM: export SYM; an error if it is not defined",
+    ),
     value(&["export-if-defined"], "=SYM: export SYM if it is defined"),
-    flag(&["export-all"], "export every defined symbol, hidden ones too"),
-    flag(&["export-dynamic"], "export every defined non-hidden symbol (-E)"),
+    flag(
+        &["export-all"],
+        "export every defined symbol, hidden ones too",
+    ),
+    flag(
+        &["export-dynamic"],
+        "export every defined non-hidden symbol (-E)",
+    ),
     flag(&["export-table"], "export the function table"),
     flag(&["import-table"], "import the function table"),
     flag(&["growable-table"], "give the function table no maximum"),
@@ -141,14 +153,23 @@ const LONG: &[Spec] = &[
         "[=NAME]: export the memory (default memory)",
     ),
     flag(&["shared-memory"], "make the memory shared"),
-    flag(&["stack-first"], "place the stack before the data (default)"),
+    flag(
+        &["stack-first"],
+        "place the stack before the data (default)",
+    ),
     flag(&["no-stack-first"], "place the data before the stack"),
     value(&["global-base"], "=N: where data starts"),
     value(&["initial-memory"], "=N: initial memory in bytes (-i)"),
     value(&["max-memory"], "=N: maximum memory in bytes"),
     value(&["initial-heap"], "=N: free bytes after __heap_base"),
-    flag(&["allow-undefined"], "import undefined functions and globals"),
-    flag(&["import-undefined"], "import undefined symbols where possible"),
+    flag(
+        &["allow-undefined"],
+        "import undefined functions and globals",
+    ),
+    flag(
+        &["import-undefined"],
+        "import undefined symbols where possible",
+    ),
     value(
         &["unresolved-symbols"],
         "=report-all|ignore-all|import-dynamic: what undefined symbols do",
@@ -157,7 +178,10 @@ const LONG: &[Spec] = &[
         &["error-unresolved-symbols"],
         "report undefined symbols (default)",
     ),
-    flag(&["gc-sections"], "drop unreferenced code and data (default)"),
+    flag(
+        &["gc-sections"],
+        "drop unreferenced code and data (default)",
+    ),
     flag(&["no-gc-sections"], "keep everything"),
     flag(&["strip-debug"], "drop debug info (-S)"),
     flag(&["strip-all"], "drop debug info and symbol names (-s)"),
@@ -165,12 +189,21 @@ const LONG: &[Spec] = &[
         &["build-id"],
         "[=fast|sha1|tree|uuid|0xHEX|none]: write a build_id section",
     ),
-    flag(&["whole-archive"], "load every member of the archives that follow"),
-    flag(&["no-whole-archive"], "load archive members on demand (default)"),
+    flag(
+        &["whole-archive"],
+        "load every member of the archives that follow",
+    ),
+    flag(
+        &["no-whole-archive"],
+        "load archive members on demand (default)",
+    ),
     value(&["features"], "=A,B: the target features, exactly these"),
     flag(&["check-features"], "check the inputs' features (default)"),
     flag(&["no-check-features"], "do not check the inputs' features"),
-    value(&["threads"], "=N: accepted, no effect (kiln's link is sequential)"),
+    value(
+        &["threads"],
+        "=N: accepted, no effect (kiln's link is sequential)",
+    ),
     flag(&["help"], "print this help"),
     flag(&["version"], "print the version (-v)"),
 ];
@@ -196,10 +229,22 @@ const SHORT: &[(char, &str, bool)] = &[
 const NO_EFFECT: &[(&str, &str)] = &[
     // wasm-ld's -O1/-O2 merge identical strings of SEG_STRINGS segments; kiln does not merge
     // strings, so every level produces the same output. clang passes -O with -flto.
-    ("O0", "optimization level: only string merging, which kiln does not do"),
-    ("O1", "optimization level: only string merging, which kiln does not do"),
-    ("O2", "optimization level: only string merging, which kiln does not do"),
-    ("O3", "optimization level: only string merging, which kiln does not do"),
+    (
+        "O0",
+        "optimization level: only string merging, which kiln does not do",
+    ),
+    (
+        "O1",
+        "optimization level: only string merging, which kiln does not do",
+    ),
+    (
+        "O2",
+        "optimization level: only string merging, which kiln does not do",
+    ),
+    (
+        "O3",
+        "optimization level: only string merging, which kiln does not do",
+    ),
     ("no-threads", "kiln's link is sequential"),
     ("color-diagnostics", "kiln's diagnostics have no colour"),
     ("no-color-diagnostics", "kiln's diagnostics have no colour"),
@@ -221,8 +266,12 @@ pub fn help_text() -> String {
         };
         out.push_str(&format!("  {name:<44} {rest}\n"));
     }
-    out.push_str("  -m wasm32                                    the target (wasm64 is not supported)\n");
-    out.push_str("  -z stack-size=N                              shadow stack size (default 65536)\n");
+    out.push_str(
+        "  -m wasm32                                    the target (wasm64 is not supported)\n",
+    );
+    out.push_str(
+        "  -z stack-size=N                              shadow stack size (default 65536)\n",
+    );
     out.push_str("Accepted with no effect:\n");
     for (name, why) in NO_EFFECT {
         let shown = if name.starts_with('O') {
@@ -371,7 +420,10 @@ pub fn parse_args(args: &[String], mode: Mode) -> Result<LinkArgs, ArgError> {
         if !arg.starts_with("--") && NO_EFFECT.iter().any(|(n, _)| *n == body) {
             continue;
         }
-        if NO_EFFECT.iter().any(|(n, _)| *n == name && !n.starts_with('O')) {
+        if NO_EFFECT
+            .iter()
+            .any(|(n, _)| *n == name && !n.starts_with('O'))
+        {
             continue;
         }
         // Single-letter options: `-oFILE`, `-o FILE`, `-E`.
@@ -452,9 +504,7 @@ fn apply(
                 }
             })
         }
-        "export-memory" => {
-            o.export_memory = Some(if v.is_empty() { "memory".into() } else { v })
-        }
+        "export-memory" => o.export_memory = Some(if v.is_empty() { "memory".into() } else { v }),
         "shared-memory" => o.shared_memory = true,
         "stack-first" => o.stack_first = true,
         "no-stack-first" => o.stack_first = false,
@@ -486,7 +536,12 @@ fn apply(
         "whole-archive" => *whole = true,
         "no-whole-archive" => *whole = false,
         "features" => {
-            o.features = parse_feature_list(&v)?;
+            o.features = match mode {
+                Mode::Link => parse_feature_list(&v)?,
+                Mode::Build => {
+                    Features::parse(&v).map_err(|e| ArgError(format!("--features={v}: {e}")))?
+                }
+            };
             p.explicit_features = true;
         }
         "check-features" => {}
@@ -505,7 +560,11 @@ fn apply(
                 o.features = Features::parse(&v).map_err(|e| ArgError(format!("-m {v}: {e}")))?;
                 p.explicit_features = true;
             }
-            _ => return err(format!("-m {v}: unknown emulation (only wasm32 is supported)")),
+            _ => {
+                return err(format!(
+                    "-m {v}: unknown emulation (only wasm32 is supported)"
+                ));
+            }
         },
         "-z" => match v.split_once('=') {
             Some(("stack-size", n)) => o.stack_size = number("-z stack-size", n)?,
@@ -539,7 +598,9 @@ fn parse_build_id(v: &str) -> Result<Option<BuildId>, ArgError> {
                 ));
             };
             if hex.is_empty() || hex.len() % 2 != 0 {
-                return err(format!("--build-id={v}: expected an even number of hex digits"));
+                return err(format!(
+                    "--build-id={v}: expected an even number of hex digits"
+                ));
             }
             let mut bytes = Vec::with_capacity(hex.len() / 2);
             for pair in hex.as_bytes().chunks(2) {
@@ -576,5 +637,283 @@ pub fn find_library(name: &str, dirs: &[PathBuf]) -> Result<PathBuf, ArgError> {
             "unable to find library -l{name} ({file}) in: {}",
             searched.join(", ")
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    fn parse(s: &str) -> Result<LinkArgs, ArgError> {
+        parse_args(&words(s), Mode::Link)
+    }
+
+    fn opts(s: &str) -> LinkOptions {
+        match parse(s) {
+            Ok(a) => a.options,
+            Err(e) => panic!("`{s}`: {e}"),
+        }
+    }
+
+    fn error(s: &str) -> String {
+        match parse(s) {
+            Ok(_) => panic!("`{s}` parsed"),
+            Err(e) => e.0,
+        }
+    }
+
+    #[test]
+    fn defaults_follow_wasm_ld() {
+        let a = parse("a.o").map_err(|e| e.0);
+        let Ok(a) = a else { panic!("{a:?}") };
+        assert_eq!(a.options.entry.as_deref(), Some("_start"));
+        assert!(a.options.gc && a.options.stack_first);
+        assert_eq!(a.output, None);
+        let b = parse_args(&words("x.o"), Mode::Build).map_err(|e| e.0);
+        let Ok(b) = b else { panic!("{b:?}") };
+        assert_eq!(b.options.entry, None);
+        assert_eq!(b.options.initial_heap, 65536);
+    }
+
+    #[test]
+    fn inputs_output_and_paths_in_every_spelling() {
+        let Ok(a) = parse("-o out.wasm a.o -L d1 -Ld2 --library-path=d3 -lc -l m --library=x b.o")
+        else {
+            panic!()
+        };
+        assert_eq!(a.output, Some(PathBuf::from("out.wasm")));
+        assert_eq!(a.search_dirs, ["d1", "d2", "d3"].map(PathBuf::from));
+        let lib = |n: &str| InputArg::Library {
+            name: n.into(),
+            whole_archive: false,
+        };
+        let file = |p: &str| InputArg::File {
+            path: p.into(),
+            whole_archive: false,
+        };
+        assert_eq!(
+            a.inputs,
+            vec![file("a.o"), lib("c"), lib("m"), lib("x"), file("b.o")]
+        );
+        for s in [
+            "-oout.wasm",
+            "--output=out.wasm",
+            "--output out.wasm",
+            "-output=out.wasm",
+        ] {
+            let Ok(a) = parse(s) else { panic!("{s}") };
+            assert_eq!(a.output, Some(PathBuf::from("out.wasm")), "{s}");
+        }
+    }
+
+    #[test]
+    fn whole_archive_applies_to_what_follows() {
+        let Ok(a) = parse("a.a --whole-archive b.a -lc --no-whole-archive c.a") else {
+            panic!()
+        };
+        let wholes: Vec<bool> =
+            a.inputs
+                .iter()
+                .map(|i| match i {
+                    InputArg::File { whole_archive, .. }
+                    | InputArg::Library { whole_archive, .. } => *whole_archive,
+                })
+                .collect();
+        assert_eq!(wholes, [false, true, true, false]);
+    }
+
+    #[test]
+    fn every_option_sets_its_field() {
+        assert_eq!(opts("-e main").entry.as_deref(), Some("main"));
+        assert_eq!(opts("--entry=main").entry.as_deref(), Some("main"));
+        assert_eq!(opts("--entry main").entry.as_deref(), Some("main"));
+        assert_eq!(opts("--no-entry").entry, None);
+        assert_eq!(
+            opts("--export=a -export b --export c").exports,
+            ["a", "b", "c"]
+        );
+        assert_eq!(opts("--export-if-defined=a").export_if_defined, ["a"]);
+        assert!(opts("--export-all").export_all);
+        assert!(opts("--export-dynamic").export_dynamic);
+        assert!(opts("-E").export_dynamic);
+        assert!(opts("--export-table").export_table);
+        assert!(opts("--import-table").import_table);
+        assert!(opts("--growable-table").growable_table);
+        assert_eq!(
+            opts("--import-memory").import_memory,
+            Some(("env".into(), "memory".into()))
+        );
+        assert_eq!(
+            opts("--import-memory=m,n").import_memory,
+            Some(("m".into(), "n".into()))
+        );
+        assert_eq!(
+            opts("--export-memory").export_memory.as_deref(),
+            Some("memory")
+        );
+        assert_eq!(
+            opts("--export-memory=mem").export_memory.as_deref(),
+            Some("mem")
+        );
+        assert!(opts("--shared-memory").shared_memory);
+        assert!(!opts("--no-stack-first").stack_first);
+        assert!(opts("--no-stack-first --stack-first").stack_first);
+        assert_eq!(opts("--global-base=1024").global_base, Some(1024));
+        assert_eq!(opts("--initial-memory=131072").initial_memory, Some(131072));
+        assert_eq!(opts("-i 0x20000").initial_memory, Some(131072));
+        assert_eq!(opts("--max-memory 65536").max_memory, Some(65536));
+        assert_eq!(opts("--initial-heap=4096").initial_heap, 4096);
+        assert!(opts("--allow-undefined").import_undefined);
+        assert!(opts("--import-undefined").import_undefined);
+        assert_eq!(
+            opts("--unresolved-symbols=ignore-all").unresolved_symbols,
+            UnresolvedSymbols::IgnoreAll
+        );
+        assert_eq!(
+            opts("--unresolved-symbols import-dynamic").unresolved_symbols,
+            UnresolvedSymbols::ImportDynamic
+        );
+        assert_eq!(
+            opts("--unresolved-symbols=ignore-all --error-unresolved-symbols").unresolved_symbols,
+            UnresolvedSymbols::ReportAll
+        );
+        assert!(!opts("--no-gc-sections").gc);
+        assert!(opts("--no-gc-sections --gc-sections").gc);
+        assert!(opts("--strip-debug").strip_debug && opts("-S").strip_debug);
+        assert!(opts("--strip-all").strip_all && opts("-s").strip_all);
+        assert_eq!(opts("--build-id").build_id, Some(BuildId::Fast));
+        assert_eq!(opts("--build-id=fast").build_id, Some(BuildId::Fast));
+        assert_eq!(opts("--build-id=sha1").build_id, Some(BuildId::Sha1));
+        assert_eq!(opts("--build-id=tree").build_id, Some(BuildId::Sha1));
+        assert_eq!(opts("--build-id=uuid").build_id, Some(BuildId::Uuid));
+        assert_eq!(opts("--build-id --build-id=none").build_id, None);
+        assert_eq!(
+            opts("--build-id=0xC0FFee").build_id,
+            Some(BuildId::Bytes(vec![0xc0, 0xff, 0xee]))
+        );
+        let f = opts("--features=bulk-memory,atomics").features;
+        assert!(f.bulk_memory && f.atomics && !f.sign_ext && !f.multivalue);
+        assert_eq!(opts("-z stack-size=1024").stack_size, 1024);
+        assert_eq!(opts("-zstack-size=2048").stack_size, 2048);
+        assert_eq!(opts("-m wasm32 -mwasm32 --check-features"), opts(""));
+        assert_eq!(opts("-O0 -O1 -O2 --threads=4 --threads 2"), opts(""));
+        let Ok(a) = parse("--help") else { panic!() };
+        assert!(a.help);
+        let Ok(a) = parse("-v") else { panic!() };
+        assert!(a.version);
+    }
+
+    #[test]
+    fn bad_options_are_named() {
+        assert_eq!(error("--frobnicate"), "unknown option: --frobnicate");
+        assert_eq!(error("-q"), "unknown option: -q");
+        assert_eq!(error("--Map=x"), "unknown option: --Map=x");
+        assert!(error("-m wasm64").contains("64-bit wasm is not supported"));
+        assert!(error("-m elf_x86_64").contains("unknown emulation"));
+        assert!(error("-z now").contains("unknown -z option"));
+        assert!(error("-z stack-size=big").contains("not a number"));
+        assert!(error("--export-all=1").contains("takes no value"));
+        assert!(error("-o").contains("needs a value"));
+        assert!(error("--entry").contains("needs a value"));
+        assert!(error("--unresolved-symbols=warn").contains("report-all"));
+        assert!(error("--import-memory=env").contains("MODULE,NAME"));
+        assert!(error("--build-id=0xabc").contains("even number"));
+        assert!(error("--build-id=md5").contains("expected fast"));
+        assert!(error("--features=+atomics").contains("without +/-"));
+        assert!(error("--features=nope").contains("unknown feature"));
+        assert!(error("--no-check-features").contains("not supported yet"));
+        assert!(error("--threads=many").contains("not a number"));
+    }
+
+    #[test]
+    fn double_dash_ends_options() {
+        let Ok(a) = parse("-- -weird.o") else {
+            panic!()
+        };
+        assert_eq!(
+            a.inputs,
+            vec![InputArg::File {
+                path: "-weird.o".into(),
+                whole_archive: false
+            }]
+        );
+    }
+
+    #[test]
+    fn gnu_quoting() {
+        let split = |s: &str| split_gnu(s).map_err(|e| e.0);
+        assert_eq!(
+            split("a  b\n\t'c d' \"e \\\"f\\\" g\" h\\ i 'j\\k' \"\"").as_deref(),
+            Ok(&["a", "b", "c d", "e \"f\" g", "h i", "j\\k", ""].map(String::from)[..])
+        );
+        assert_eq!(split("x'y'z").as_deref(), Ok(&["xyz".to_string()][..]));
+        assert_eq!(split("").as_deref(), Ok(&[][..]));
+        assert!(split("'open").is_err_and(|e| e.contains("unterminated")));
+        assert!(split("\"open\\\"").is_err_and(|e| e.contains("unterminated")));
+    }
+
+    #[test]
+    fn response_files_nest_and_missing_ones_fail() {
+        let dir = std::env::temp_dir().join(format!("kiln-rsp-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let inner = dir.join("inner.rsp");
+        let outer = dir.join("outer.rsp");
+        let looped = dir.join("loop.rsp");
+        let write = |p: &PathBuf, s: &str| std::fs::write(p, s).is_ok();
+        assert!(write(&inner, "'b c.o' --export=\"x y\""));
+        assert!(write(&outer, &format!("a.o @{}\n-o out", inner.display())));
+        assert!(write(&looped, &format!("@{}", looped.display())));
+        let args = vec!["first".to_string(), format!("@{}", outer.display())];
+        assert_eq!(
+            expand_response_files(&args).map_err(|e| e.0),
+            Ok(words("first a.o")
+                .into_iter()
+                .chain([
+                    "b c.o".to_string(),
+                    "--export=x y".into(),
+                    "-o".into(),
+                    "out".into()
+                ])
+                .collect())
+        );
+        let missing = vec![format!("@{}", dir.join("nope.rsp").display())];
+        assert!(
+            expand_response_files(&missing)
+                .is_err_and(|e| e.0.contains("cannot read response file"))
+        );
+        let cyc = vec![format!("@{}", looped.display())];
+        assert!(expand_response_files(&cyc).is_err_and(|e| e.0.contains("nested too deeply")));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn library_search_order_and_error() {
+        let dir = std::env::temp_dir().join(format!("kiln-lib-{}", std::process::id()));
+        let (d1, d2) = (dir.join("one"), dir.join("two"));
+        assert!(std::fs::create_dir_all(&d1).is_ok() && std::fs::create_dir_all(&d2).is_ok());
+        assert!(std::fs::write(d2.join("libm.a"), "!<arch>\n").is_ok());
+        assert!(std::fs::write(d1.join("libc.a"), "!<arch>\n").is_ok());
+        assert!(std::fs::write(d2.join("libc.a"), "!<arch>\n").is_ok());
+        assert!(std::fs::write(d1.join("libz.so"), "").is_ok());
+        assert!(std::fs::write(d2.join("crt.o"), "").is_ok());
+        let dirs = [d1.clone(), d2.clone()];
+        assert_eq!(find_library("c", &dirs), Ok(d1.join("libc.a")));
+        assert_eq!(find_library("m", &dirs), Ok(d2.join("libm.a")));
+        assert_eq!(find_library(":crt.o", &dirs), Ok(d2.join("crt.o")));
+        let e = find_library("z", &dirs).map_err(|e| e.0);
+        assert_eq!(
+            e,
+            Err(format!(
+                "unable to find library -lz (libz.a) in: {}, {}",
+                d1.display(),
+                d2.display()
+            ))
+        );
+        assert!(find_library("c", &[]).is_err_and(|e| e.0.contains("no -L directories")));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

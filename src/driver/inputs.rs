@@ -126,7 +126,9 @@ fn load_one<'a>(file: &'a InputFile, opts: &LinkOptions) -> Result<Input<'a>, Dr
     }
     if Path::new(path).extension().is_some_and(|e| e == "ir") {
         let Ok(source) = std::str::from_utf8(bytes) else {
-            return Err(DriverError::Input(format!("{path}: IR file is not UTF-8 text")));
+            return Err(DriverError::Input(format!(
+                "{path}: IR file is not UTF-8 text"
+            )));
         };
         let module =
             crate::ir::parse(source).map_err(|d| DriverError::Diagnostics(d.render(path)))?;

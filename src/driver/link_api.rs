@@ -77,7 +77,10 @@ pub fn link_inputs(inputs: Vec<Input<'_>>, opts: &LinkOptions) -> Result<Vec<u8>
                 }
             }
         }
-        let needed: HashSet<String> = wanted.into_iter().filter(|n| !defined.contains(n)).collect();
+        let needed: HashSet<String> = wanted
+            .into_iter()
+            .filter(|n| !defined.contains(n))
+            .collect();
         let mut changed = false;
         for (archive, loaded) in &mut lazy {
             for &(name, m) in &archive.index {

@@ -334,10 +334,16 @@ pub fn link(inputs: &[Object<'_>], opts: &LinkOptions) -> Result<Vec<u8>, LinkEr
 fn reject_unimplemented(opts: &LinkOptions) -> Result<(), LinkError> {
     let d = LinkOptions::default();
     let unimplemented = [
-        ("--export-if-defined", opts.export_if_defined != d.export_if_defined),
+        (
+            "--export-if-defined",
+            opts.export_if_defined != d.export_if_defined,
+        ),
         ("--export-all", opts.export_all),
         ("--export-dynamic", opts.export_dynamic),
-        ("--unresolved-symbols", opts.unresolved_symbols != d.unresolved_symbols),
+        (
+            "--unresolved-symbols",
+            opts.unresolved_symbols != d.unresolved_symbols,
+        ),
         ("--import-table", opts.import_table),
         ("--growable-table", opts.growable_table),
         ("--import-memory", opts.import_memory.is_some()),

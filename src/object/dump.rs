@@ -108,7 +108,11 @@ pub fn symbol_flags(flags: u32) -> String {
 
 fn segment_flags(flags: u32) -> String {
     let mut parts = Vec::new();
-    for (bit, name) in [(SEG_STRINGS, "STRINGS"), (SEG_TLS, "TLS"), (SEG_RETAIN, "RETAIN")] {
+    for (bit, name) in [
+        (SEG_STRINGS, "STRINGS"),
+        (SEG_TLS, "TLS"),
+        (SEG_RETAIN, "RETAIN"),
+    ] {
         if flags & bit != 0 {
             parts.push(name.to_string());
         }
@@ -135,7 +139,12 @@ fn relocs(out: &mut String, obj: &Object<'_>, relocs: &[Reloc]) {
         } else {
             format!("symbol {} `{}`", r.index, symbol_name(obj, r.index))
         };
-        let _ = write!(out, "    reloc {} at {:#x} {target}", reloc_name(r.ty), r.offset);
+        let _ = write!(
+            out,
+            "    reloc {} at {:#x} {target}",
+            reloc_name(r.ty),
+            r.offset
+        );
         if r.ty.has_addend() {
             let _ = write!(out, " addend {}", r.addend);
         }
