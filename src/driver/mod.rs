@@ -31,10 +31,10 @@ pub enum DriverError {
     Input(String),
     /// An input object or archive is malformed.
     #[error("{0}")]
-    Object(#[from] ObjectError),
+    Object(Box<ObjectError>),
     /// The link failed.
     #[error("{0}")]
-    Link(#[from] LinkError),
+    Link(Box<LinkError>),
     /// Diagnostics of an IR input, already rendered with `path:line:col: error:`.
     #[error("{0}")]
     Diagnostics(String),
@@ -46,6 +46,18 @@ pub enum DriverError {
         /// The I/O error.
         error: String,
     },
+}
+
+impl From<ObjectError> for DriverError {
+    fn from(e: ObjectError) -> DriverError {
+        DriverError::Object(Box::new(e))
+    }
+}
+
+impl From<LinkError> for DriverError {
+    fn from(e: LinkError) -> DriverError {
+        DriverError::Link(Box::new(e))
+    }
 }
 
 /// Opens, reads and links every input of `args`; returns the module's bytes.
