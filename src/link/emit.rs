@@ -619,7 +619,7 @@ pub(crate) fn emit(
     let mut custom_sizes: IndexMap<&str, u64> = IndexMap::new();
     for (i, obj) in inputs.iter().enumerate() {
         for (j, c) in obj.customs.iter().enumerate() {
-            if own_custom(&c.name) || c.data.is_empty() {
+            if own_custom(&c.name) || c.data.is_empty() || db.custom_discarded(i, j) {
                 continue;
             }
             let size = custom_sizes.entry(&c.name).or_insert(0);

@@ -35,6 +35,7 @@
 //! Limits: wasm32 only (64-bit relocations, PIC relocations and tags are reported as
 //! unsupported); no archives, comdats or GOT entries yet.
 
+mod archive;
 mod emit;
 mod layout;
 mod resolve;
@@ -44,7 +45,7 @@ mod tests;
 
 use thiserror::Error;
 
-use crate::object::Object;
+use crate::object::{Archive, Object, ObjectError};
 use crate::target::Features;
 
 /// What the link stage is asked to do.
@@ -293,6 +294,10 @@ pub enum LinkError {
     /// The output exceeds a wasm32 limit.
     #[error("output too large: {0}")]
     TooLarge(String),
+    /// An input object or archive member that cannot be read; its path names the member
+    /// as `lib.a(member.o)`.
+    #[error("{0}")]
+    Read(#[from] ObjectError),
     /// A bug in the linker: an invariant it keeps itself does not hold.
     #[error("internal linker error: {0}")]
     Internal(String),
@@ -313,37 +318,111 @@ fn undefined_message(list: &[UndefinedSymbol]) -> String {
     out
 }
 
-/// Links `inputs` into a final wasm module.
+/// One input of a link, in command-line order.
+// Inputs are few and moved once; boxing the object would only add an allocation per input.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug)]
+pub enum Input<'a> {
+    /// A relocatable object: always linked.
+    Object(Object<'a>),
+    /// A static archive: members are loaded when they define a symbol still strongly
+    /// needed (every member with `whole`, as `--whole-archive`).
+    Archive {
+        /// The archive.
+        archive: Archive<'a>,
+        /// Load every member.
+        whole: bool,
+    },
+}
+
+/// A finished link: the module and the warnings wasm-ld would print.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LinkOutput {
+    /// The final wasm module.
+    pub wasm: Vec<u8>,
+    /// Warnings, one line each without a `warning:` prefix (for example function signature
+    /// mismatches, which link a trapping `signature_mismatch:NAME` stub).
+    pub warnings: Vec<String>,
+}
+
+/// Links `inputs` (objects and archives, in command-line order) into a final wasm module.
+/// Warnings are written to standard error as `warning: MESSAGE`, as wasm-ld does; use
+/// [`link_inputs_with_warnings`] to receive them instead.
+pub fn link_inputs(inputs: Vec<Input<'_>>, opts: &LinkOptions) -> Result<Vec<u8>, LinkError> {
+    let out = link_inputs_with_warnings(inputs, opts)?;
+    for w in &out.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(out.wasm)
+}
+
+/// Links `inputs` as [`link_inputs`] does and returns the warnings with the module.
+pub fn link_inputs_with_warnings(
+    inputs: Vec<Input<'_>>,
+    opts: &LinkOptions,
+) -> Result<LinkOutput, LinkError> {
+    check_options(opts)?;
+    let loaded = archive::load(inputs, opts)?;
+    let lazy: Vec<bool> = loaded.iter().map(|l| l.lazy_member).collect();
+    let objects: Vec<Object<'_>> = loaded.into_iter().map(|l| l.object).collect();
+    link_objects(&objects, &lazy, opts)
+}
+
+/// Links `inputs` into a final wasm module (every object is linked; warnings go to standard
+/// error as with [`link_inputs`]).
 pub fn link(inputs: &[Object<'_>], opts: &LinkOptions) -> Result<Vec<u8>, LinkError> {
+    check_options(opts)?;
+    let out = link_objects(inputs, &vec![false; inputs.len()], opts)?;
+    for w in &out.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(out.wasm)
+}
+
+fn check_options(opts: &LinkOptions) -> Result<(), LinkError> {
     if !opts.stack_size.is_multiple_of(16) {
         return Err(LinkError::BadOption(format!(
             "stack size {} is not a multiple of 16",
             opts.stack_size
         )));
     }
-    reject_unimplemented(opts)?;
+    reject_unimplemented(opts)
+}
+
+/// The pipeline over loaded objects; `lazy_member[i]` says input `i` is an archive member
+/// loaded on demand (its init functions are roots only once something in it is live).
+fn link_objects(
+    inputs: &[Object<'_>],
+    lazy_member: &[bool],
+    opts: &LinkOptions,
+) -> Result<LinkOutput, LinkError> {
+    // `import-dynamic` imports what stays undefined, as `--import-undefined` does in a
+    // static link; the later stages only look at `import_undefined`.
+    let effective;
+    let opts = if opts.unresolved_symbols == UnresolvedSymbols::ImportDynamic {
+        effective = LinkOptions {
+            import_undefined: true,
+            ..opts.clone()
+        };
+        &effective
+    } else {
+        opts
+    };
     let db = resolve::resolve(inputs, opts)?;
-    let live = resolve::mark_live(inputs, &db, opts)?;
+    let live = resolve::mark_live(inputs, &db, lazy_member, opts)?;
     let layout = layout::compute_layout(inputs, &db, &live, opts)?;
     let synth = synth::synthesize(inputs, &db, &layout, opts)?;
-    emit::emit(inputs, &db, &layout, &synth, opts)
+    let wasm = emit::emit(inputs, &db, &layout, &synth, opts)?;
+    Ok(LinkOutput {
+        wasm,
+        warnings: db.warnings,
+    })
 }
 
 /// Options that have a field but not yet an implementation are refused with their name,
 /// never silently ignored. Each option leaves this list when its behaviour lands.
 fn reject_unimplemented(opts: &LinkOptions) -> Result<(), LinkError> {
-    let d = LinkOptions::default();
     let unimplemented = [
-        (
-            "--export-if-defined",
-            opts.export_if_defined != d.export_if_defined,
-        ),
-        ("--export-all", opts.export_all),
-        ("--export-dynamic", opts.export_dynamic),
-        (
-            "--unresolved-symbols",
-            opts.unresolved_symbols != d.unresolved_symbols,
-        ),
         ("--import-table", opts.import_table),
         ("--growable-table", opts.growable_table),
         ("--import-memory", opts.import_memory.is_some()),

@@ -622,12 +622,25 @@ fn enum_descriptions_merge_or_conflict() {
 }
 
 #[test]
-fn signature_mismatch_is_an_error() {
+fn signature_mismatch_links_a_trapping_stub() {
     let (a, mut b) = two_objects();
     b.types[0] = ty(&[ValType::I32], &[ValType::I32]);
     b.funcs[0] = func(&[0x41, 1, 0x0b], vec![]);
-    let e = link(&[a, b], &LinkOptions::default())
-        .unwrap_err()
-        .to_string();
-    assert!(e.starts_with("type mismatch for `b`"), "{e}");
+    let out = link_inputs_with_warnings(
+        vec![Input::Object(a), Input::Object(b)],
+        &LinkOptions::default(),
+    )
+    .expect("link");
+    assert_eq!(
+        out.warnings,
+        [
+            "function signature mismatch: b\n>>> defined as (i32) -> i32 in b.o\n>>> defined as () -> i32 in a.o",
+            // b.o's changed type 0 is also its import type of `f`.
+            "function signature mismatch: f\n>>> defined as () -> i32 in a.o\n>>> defined as (i32) -> i32 in b.o",
+        ]
+    );
+    let wat = validate(&out.wasm);
+    // `f` calls the stub (type () -> i32), which traps; b.o's own `b` is not reached.
+    assert!(wat.contains("unreachable"), "{wat}");
+    assert!(wat.contains("call $b"), "{wat}");
 }
