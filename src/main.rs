@@ -262,7 +262,15 @@ fn link_command(argv: &[String]) -> Result<(), Failed> {
             return Ok(());
         }
     }
-    link_and_write(&args).map(|_| ()).map_err(fail)
+    link_and_write(&args)
+        .map(|(_, warnings)| print_warnings("link", &warnings))
+        .map_err(fail)
+}
+
+fn print_warnings(command: &str, warnings: &[String]) {
+    for w in warnings {
+        eprintln!("kiln {command}: warning: {w}");
+    }
 }
 
 /// `kiln build FILE.ir [INPUTS/OPTIONS...]`.
@@ -287,7 +295,9 @@ fn build(file: &Path, rest: &[String]) -> Result<(), Failed> {
     if args.output.is_none() {
         args.output = Some(file.with_extension("wasm"));
     }
-    link_and_write(&args).map(|_| ()).map_err(fail)
+    link_and_write(&args)
+        .map(|(_, warnings)| print_warnings("build", &warnings))
+        .map_err(fail)
 }
 
 fn dump(file: &Path) -> Result<(), Failed> {

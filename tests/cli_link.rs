@@ -79,7 +79,7 @@ fn run_wasi(wasm: &Path) -> String {
     text(&out.stdout)
 }
 
-fn libc_args<'a>(crt: &'a str) -> Vec<&'a str> {
+fn libc_args(crt: &str) -> Vec<&str> {
     vec!["-m", "wasm32", "-L", SYSROOT_LIB, crt]
 }
 

@@ -13,8 +13,7 @@ use std::path::Path;
 
 use super::DriverError;
 use super::args::{InputArg, LinkArgs, find_library};
-use super::link_api::Input;
-use crate::link::LinkOptions;
+use crate::link::{Input, LinkOptions};
 use crate::lower::{LowerOptions, lower_module};
 use crate::object::{is_archive, is_relocatable, read_archive, read_object};
 

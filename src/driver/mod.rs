@@ -9,15 +9,13 @@
 
 pub mod args;
 pub mod inputs;
-mod link_api;
 
 use std::path::{Path, PathBuf};
 
 pub use args::{ArgError, InputArg, LinkArgs, Mode, expand_response_files, parse_args};
 pub use inputs::{InputFile, load_inputs, open_inputs};
-pub use link_api::{Input, link_inputs};
 
-use crate::link::LinkError;
+use crate::link::{LinkError, LinkOutput, link_inputs_with_warnings};
 use crate::object::ObjectError;
 
 /// Why the driver failed.
@@ -60,19 +58,23 @@ impl From<LinkError> for DriverError {
     }
 }
 
-/// Opens, reads and links every input of `args`; returns the module's bytes.
-pub fn link_files(args: &LinkArgs) -> Result<Vec<u8>, DriverError> {
+/// Opens, reads and links every input of `args`; returns the module and the warnings.
+pub fn link_files(args: &LinkArgs) -> Result<LinkOutput, DriverError> {
     let files = open_inputs(args)?;
     let inputs = load_inputs(&files, &args.options)?;
-    Ok(link_inputs(inputs, &args.options)?)
+    Ok(link_inputs_with_warnings(inputs, &args.options)?)
 }
 
-/// Links and writes the output (`a.out` when `-o` is missing, as wasm-ld).
-pub fn link_and_write(args: &LinkArgs) -> Result<PathBuf, DriverError> {
+/// Links and writes the output (`a.out` when `-o` is missing, as wasm-ld); returns the
+/// output path and the link's warnings (one line each, no prefix) for the caller to print.
+pub fn link_and_write(args: &LinkArgs) -> Result<(PathBuf, Vec<String>), DriverError> {
     if args.inputs.is_empty() {
         return Err(DriverError::Input("no input files".into()));
     }
-    let bytes = link_files(args)?;
+    let LinkOutput {
+        wasm: bytes,
+        warnings,
+    } = link_files(args)?;
     let out = args
         .output
         .clone()
@@ -81,7 +83,7 @@ pub fn link_and_write(args: &LinkArgs) -> Result<PathBuf, DriverError> {
         path: out.display().to_string(),
         error: e.to_string(),
     })?;
-    Ok(out)
+    Ok((out, warnings))
 }
 
 /// Writes `bytes` to a temporary file next to `path`, then renames it over `path`: a failed
