@@ -233,9 +233,18 @@ fn run(file: &Path, name: &str, args: &[String]) -> Result<(), Failed> {
 fn report(command: &str, e: &DriverError) {
     match e {
         DriverError::Diagnostics(text) => eprint!("{text}"),
+        DriverError::FatalWarnings(warnings) => {
+            print_warnings(command, warnings);
+            eprintln!("kiln {command}: error: {e}");
+        }
         _ => {
             for line in e.to_string().lines() {
-                eprintln!("kiln {command}: error: {line}");
+                // wasm-ld's continuation lines (`>>> defined in a.o`) stay unprefixed.
+                if line.starts_with(">>>") {
+                    eprintln!("{line}");
+                } else {
+                    eprintln!("kiln {command}: error: {line}");
+                }
             }
         }
     }

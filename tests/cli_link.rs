@@ -381,3 +381,41 @@ fn dump_lists_a_relocatable_object() {
         "{listing}"
     );
 }
+
+#[test]
+fn fatal_warnings_fail_the_link() {
+    let dir = scratch("fatal");
+    let main = compile(&dir, "main");
+    let wrong = compile(&dir, "twice_i64");
+    let crt = format!("{SYSROOT_LIB}/crt1-command.o");
+    let out = dir.join("w.wasm");
+    let out_s = out.display().to_string();
+    let base = [
+        "link",
+        "-L",
+        SYSROOT_LIB,
+        crt.as_str(),
+        &main,
+        &wrong,
+        "-lc",
+        "-o",
+        &out_s,
+    ];
+    let r = kiln(&base);
+    ok(&r);
+    assert!(
+        text(&r.stderr).starts_with("kiln link: warning: function signature mismatch: twice\n>>> "),
+        "{}",
+        text(&r.stderr)
+    );
+    fs::remove_file(&out).unwrap();
+    let r = kiln(&[&base[..], &["--fatal-warnings"]].concat());
+    assert_eq!(r.status.code(), Some(1));
+    assert!(
+        text(&r.stderr)
+            .ends_with("kiln link: error: 1 warning(s) and --fatal-warnings: no output written\n"),
+        "{}",
+        text(&r.stderr)
+    );
+    assert!(!out.exists());
+}

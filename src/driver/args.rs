@@ -57,6 +57,8 @@ pub struct LinkArgs {
     pub search_dirs: Vec<PathBuf>,
     /// `--features=` was given: the features are exactly the list.
     pub explicit_features: bool,
+    /// `--fatal-warnings`: a link with warnings fails and writes nothing.
+    pub fatal_warnings: bool,
     /// `--help` was given.
     pub help: bool,
     /// `--version` or `-v` was given.
@@ -199,7 +201,22 @@ const LONG: &[Spec] = &[
     ),
     value(&["features"], "=A,B: the target features, exactly these"),
     flag(&["check-features"], "check the inputs' features (default)"),
-    flag(&["no-check-features"], "do not check the inputs' features"),
+    flag(
+        &["no-check-features"],
+        "do not check the inputs' features (not supported yet)",
+    ),
+    flag(
+        &["fatal-warnings"],
+        "treat link warnings as errors (no output is written)",
+    ),
+    flag(
+        &["no-fatal-warnings"],
+        "link warnings are only printed (default)",
+    ),
+    flag(
+        &["no-export-dynamic"],
+        "do not export every symbol (default)",
+    ),
     value(
         &["threads"],
         "=N: accepted, no effect (kiln's link is sequential)",
@@ -248,8 +265,53 @@ const NO_EFFECT: &[(&str, &str)] = &[
     ("no-threads", "kiln's link is sequential"),
     ("color-diagnostics", "kiln's diagnostics have no colour"),
     ("no-color-diagnostics", "kiln's diagnostics have no colour"),
-    ("fatal-warnings", "kiln's link emits no warnings"),
-    ("no-fatal-warnings", "kiln's link emits no warnings"),
+];
+
+/// wasm-ld options kiln knows but does not implement: refused with a message of their
+/// own rather than "unknown option". Names without dashes.
+const UNSUPPORTED: &[&str] = &[
+    "shared",
+    "pie",
+    "no-pie",
+    "relocatable",
+    "r",
+    "experimental-pic",
+    "emit-relocs",
+    "undefined",
+    "u",
+    "allow-undefined-file",
+    "wrap",
+    "Map",
+    "print-map",
+    "M",
+    "print-gc-sections",
+    "extra-features",
+    "no-growable-memory",
+    "page-size",
+    "table-base",
+    "compress-relocations",
+    "keep-section",
+    "merge-data-segments",
+    "no-merge-data-segments",
+    "start-lib",
+    "end-lib",
+    "Bsymbolic",
+    "Bstatic",
+    "Bdynamic",
+    "static",
+    "soname",
+    "reproduce",
+    "trace",
+    "trace-symbol",
+    "y",
+    "why-extract",
+    "warn-unresolved-symbols",
+    "allow-multiple-definition",
+    "rsp-quoting",
+    "lto-O0",
+    "lto-O1",
+    "lto-O2",
+    "lto-O3",
 ];
 
 /// The `--help` text of `kiln link`.
@@ -370,6 +432,7 @@ pub fn parse_args(args: &[String], mode: Mode) -> Result<LinkArgs, ArgError> {
         inputs: Vec::new(),
         search_dirs: Vec::new(),
         explicit_features: false,
+        fatal_warnings: false,
         help: false,
         version: false,
     };
@@ -416,6 +479,11 @@ pub fn parse_args(args: &[String], mode: Mode) -> Result<LinkArgs, ArgError> {
             };
             apply(&mut p, spec.names[0], value, &mut whole, mode)?;
             continue;
+        }
+        if UNSUPPORTED.contains(&name) {
+            return err(format!(
+                "{arg}: this wasm-ld option is not supported by kiln (static wasm32 executables only)"
+            ));
         }
         if !arg.starts_with("--") && NO_EFFECT.iter().any(|(n, _)| *n == body) {
             continue;
@@ -491,6 +559,9 @@ fn apply(
         "export-if-defined" => o.export_if_defined.push(v),
         "export-all" => o.export_all = true,
         "export-dynamic" => o.export_dynamic = true,
+        "no-export-dynamic" => o.export_dynamic = false,
+        "fatal-warnings" => p.fatal_warnings = true,
+        "no-fatal-warnings" => p.fatal_warnings = false,
         "export-table" => o.export_table = true,
         "import-table" => o.import_table = true,
         "growable-table" => o.growable_table = true,
@@ -740,6 +811,7 @@ mod tests {
         assert!(opts("--export-all").export_all);
         assert!(opts("--export-dynamic").export_dynamic);
         assert!(opts("-E").export_dynamic);
+        assert!(!opts("-E --no-export-dynamic").export_dynamic);
         assert!(opts("--export-table").export_table);
         assert!(opts("--import-table").import_table);
         assert!(opts("--growable-table").growable_table);
@@ -801,6 +873,14 @@ mod tests {
         assert_eq!(opts("-zstack-size=2048").stack_size, 2048);
         assert_eq!(opts("-m wasm32 -mwasm32 --check-features"), opts(""));
         assert_eq!(opts("-O0 -O1 -O2 --threads=4 --threads 2"), opts(""));
+        let Ok(a) = parse("--fatal-warnings") else {
+            panic!()
+        };
+        assert!(a.fatal_warnings);
+        let Ok(a) = parse("--fatal-warnings --no-fatal-warnings") else {
+            panic!()
+        };
+        assert!(!a.fatal_warnings);
         let Ok(a) = parse("--help") else { panic!() };
         assert!(a.help);
         let Ok(a) = parse("-v") else { panic!() };
@@ -811,7 +891,24 @@ mod tests {
     fn bad_options_are_named() {
         assert_eq!(error("--frobnicate"), "unknown option: --frobnicate");
         assert_eq!(error("-q"), "unknown option: -q");
-        assert_eq!(error("--Map=x"), "unknown option: --Map=x");
+        assert_eq!(error("--Mop=x"), "unknown option: --Mop=x");
+        for unsupported in [
+            "-shared",
+            "--shared",
+            "-pie",
+            "-r",
+            "--relocatable",
+            "--Map=x",
+            "-u",
+            "--wrap=f",
+        ] {
+            assert!(
+                error(unsupported).starts_with(&format!(
+                    "{unsupported}: this wasm-ld option is not supported"
+                )),
+                "{unsupported}"
+            );
+        }
         assert!(error("-m wasm64").contains("64-bit wasm is not supported"));
         assert!(error("-m elf_x86_64").contains("unknown emulation"));
         assert!(error("-z now").contains("unknown -z option"));

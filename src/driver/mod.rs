@@ -36,6 +36,9 @@ pub enum DriverError {
     /// Diagnostics of an IR input, already rendered with `path:line:col: error:`.
     #[error("{0}")]
     Diagnostics(String),
+    /// The link had warnings and `--fatal-warnings` was given; nothing was written.
+    #[error("{} warning(s) and --fatal-warnings: no output written", .0.len())]
+    FatalWarnings(Vec<String>),
     /// The output cannot be written.
     #[error("cannot write {path}: {error}")]
     Write {
@@ -75,6 +78,9 @@ pub fn link_and_write(args: &LinkArgs) -> Result<(PathBuf, Vec<String>), DriverE
         wasm: bytes,
         warnings,
     } = link_files(args)?;
+    if args.fatal_warnings && !warnings.is_empty() {
+        return Err(DriverError::FatalWarnings(warnings));
+    }
     let out = args
         .output
         .clone()
