@@ -86,7 +86,7 @@ fn libc_inputs() -> Vec<In> {
 }
 
 /// Links with kiln.
-fn kiln_link(inputs: &[In], opts: &LinkOptions) -> Result<LinkOutput, LinkError> {
+fn kiln_link(inputs: &[In], opts: &LinkOptions) -> Result<LinkOutput, String> {
     let bytes: Vec<Vec<u8>> = inputs
         .iter()
         .map(|i| {
@@ -98,21 +98,23 @@ fn kiln_link(inputs: &[In], opts: &LinkOptions) -> Result<LinkOutput, LinkError>
         let path = i.path.display().to_string();
         if is_archive(b) {
             list.push(Input::Archive {
-                archive: read_archive(&path, b)?,
+                archive: read_archive(&path, b).map_err(|e| e.to_string())?,
                 whole: i.whole,
             });
         } else {
-            list.push(Input::Object(read_object(&path, b)?));
+            list.push(Input::Object(
+                read_object(&path, b).map_err(|e| e.to_string())?,
+            ));
         }
     }
-    link_inputs_with_warnings(list, opts)
+    link_inputs_with_warnings(list, opts).map_err(|e: LinkError| e.to_string())
 }
 
 /// Links with wasm-ld 22; `extra` are further flags.
 fn lld_link(dir: &Path, inputs: &[In], extra: &[&str]) -> Vec<u8> {
     let out = dir.join("lld.wasm");
     let mut cmd = Command::new("python3");
-    cmd.args(["-m", "ziglang", "wasm-ld", "-m", "wasm32"]);
+    cmd.args(["-m", "ziglang", "wasm-ld", "-m", "wasm32", "--no-demangle"]);
     cmd.args(extra);
     for i in inputs {
         if i.whole {
@@ -165,7 +167,12 @@ fn interface(wasm: &[u8]) -> (BTreeSet<String>, BTreeSet<String>) {
 
 /// Names of the functions in the `name` section.
 fn func_names(wasm: &[u8]) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
+    func_name_list(wasm).into_iter().collect()
+}
+
+/// Names of the functions in the `name` section, in index order, with repeats.
+fn func_name_list(wasm: &[u8]) -> Vec<String> {
+    let mut names = Vec::new();
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {
         if let Ok(wasmparser::Payload::CustomSection(c)) = payload
             && let wasmparser::KnownCustom::Name(reader) = c.as_known()
@@ -173,7 +180,7 @@ fn func_names(wasm: &[u8]) -> BTreeSet<String> {
             for sub in reader {
                 if let Ok(wasmparser::Name::Function(map)) = sub {
                     for n in map.into_iter().flatten() {
-                        names.insert(n.name.to_string());
+                        names.push(n.name.to_string());
                     }
                 }
             }
@@ -235,7 +242,21 @@ fn export_options_against_libc_match_wasm_ld() {
     let hello = cc(&dir, "hello.c", HELLO);
     let mut inputs = vec![obj(format!("{SYSROOT}/crt1-command.o")), obj(&hello)];
     inputs.extend(libc_inputs());
-    let cases: [(&[&str], LinkOptions); 3] = [
+    let cases: [(&[&str], LinkOptions); 5] = [
+        (
+            &["--export-all"],
+            LinkOptions {
+                export_all: true,
+                ..command_opts()
+            },
+        ),
+        (
+            &["--no-gc-sections"],
+            LinkOptions {
+                gc: false,
+                ..command_opts()
+            },
+        ),
         (
             &["--export-if-defined=strlen", "--export-if-defined=no_such"],
             LinkOptions {
@@ -314,9 +335,60 @@ int from_b() {{ Square<3> s; Shape *p = &s; return p->area() + twice(1) + bigges
     let theirs = lld_link(&dir, &inputs, &[]);
     assert_eq!(interface(&ours.wasm), interface(&theirs));
     let names = func_names(&ours.wasm);
-    // One copy of each comdat function.
     assert!(names.contains("_Z5twicei"), "{names:?}");
     assert!(names.contains("_ZNK6SquareILi3EE4areaEv"), "{names:?}");
+
+    // Without GC every function stays, so a second copy of a comdat would show. kiln keeps
+    // one copy of each group; wasm-ld 22 with --no-gc-sections also emits the discarded
+    // copies (its chunks start live and nothing drops discarded ones), a difference kept on
+    // purpose: the copies are unreachable.
+    let nogc = LinkOptions {
+        gc: false,
+        ..command_opts()
+    };
+    let ours = kiln_link(&inputs, &nogc).expect("kiln link --no-gc-sections");
+    let theirs = lld_link(&dir, &inputs, &["--no-gc-sections"]);
+    assert_eq!(interface(&ours.wasm), interface(&theirs));
+    let (ours_names, their_names) = (func_name_list(&ours.wasm), func_name_list(&theirs));
+    let (ours_set, their_set) = (multiset(ours_names.clone()), multiset(their_names));
+    assert_eq!(ours_set.difference(&their_set).count(), 0);
+    let comdat_fns: BTreeSet<String> = [&a, &b]
+        .iter()
+        .flat_map(|p| {
+            let bytes = std::fs::read(p).expect("read object");
+            let o = read_object(&p.display().to_string(), &bytes).expect("read object");
+            assert!(!o.comdats.is_empty(), "{} has no comdats", p.display());
+            o.comdats
+                .iter()
+                .map(|c| c.name.to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for (name, copy) in their_set.difference(&ours_set) {
+        assert!(
+            name == "_start.command_export" || (*copy == 2 && comdat_fns.contains(name)),
+            "wasm-ld has {name} #{copy}, kiln does not"
+        );
+    }
+    for name in ["_Z5twicei", "_ZNK6SquareILi3EE4areaEv", "_ZN5ShapeD2Ev"] {
+        assert_eq!(
+            ours_names.iter().filter(|n| *n == name).count(),
+            1,
+            "{name}"
+        );
+    }
+}
+
+fn multiset(names: Vec<String>) -> BTreeSet<(String, usize)> {
+    let mut seen = std::collections::BTreeMap::<String, usize>::new();
+    names
+        .into_iter()
+        .map(|n| {
+            let k = seen.entry(n.clone()).or_insert(0);
+            *k += 1;
+            (n, *k)
+        })
+        .collect()
 }
 
 #[test]

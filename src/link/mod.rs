@@ -297,10 +297,16 @@ pub enum LinkError {
     /// An input object or archive member that cannot be read; its path names the member
     /// as `lib.a(member.o)`.
     #[error("{0}")]
-    Read(#[from] ObjectError),
+    Read(Box<ObjectError>),
     /// A bug in the linker: an invariant it keeps itself does not hold.
     #[error("internal linker error: {0}")]
     Internal(String),
+}
+
+impl From<ObjectError> for LinkError {
+    fn from(e: ObjectError) -> LinkError {
+        LinkError::Read(Box::new(e))
+    }
 }
 
 fn undefined_message(list: &[UndefinedSymbol]) -> String {
@@ -398,10 +404,14 @@ fn link_objects(
 ) -> Result<LinkOutput, LinkError> {
     // `import-dynamic` imports what stays undefined, as `--import-undefined` does in a
     // static link; the later stages only look at `import_undefined`.
+    // `--export-all` exports the function table too (wasm-ld defines and exports
+    // `__indirect_function_table` in such links).
     let effective;
-    let opts = if opts.unresolved_symbols == UnresolvedSymbols::ImportDynamic {
+    let import_dynamic = opts.unresolved_symbols == UnresolvedSymbols::ImportDynamic;
+    let opts = if import_dynamic || (opts.export_all && !opts.export_table) {
         effective = LinkOptions {
-            import_undefined: true,
+            import_undefined: opts.import_undefined || import_dynamic,
+            export_table: opts.export_table || opts.export_all,
             ..opts.clone()
         };
         &effective

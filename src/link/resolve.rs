@@ -517,6 +517,12 @@ pub(crate) fn resolve<'a>(
             (SymKind::Data, "__dso_handle") => Some(LinkerSym::DsoHandle),
             (SymKind::Data, "__stack_low") => Some(LinkerSym::StackLow),
             (SymKind::Data, "__stack_high") => Some(LinkerSym::StackHigh),
+            // wasm-ld defines these as absolute data symbols in a non-PIC link.
+            (SymKind::Data, "__memory_base") => Some(LinkerSym::GlobalBase),
+            (SymKind::Data, "__table_base" | "__wasm_first_page_end") => {
+                db.syms[sid].def = Def::AbsData(if name == "__table_base" { 1 } else { 65536 });
+                None
+            }
             (SymKind::Data, n) => {
                 let find = |prefix: &str| {
                     let rest = n.strip_prefix(prefix)?;
@@ -534,8 +540,79 @@ pub(crate) fn resolve<'a>(
         }
     }
 
+    if opts.export_all {
+        add_exportable_linker_symbols(&mut db);
+    }
     check_types(inputs, &mut db)?;
     Ok(db)
+}
+
+/// The symbols wasm-ld 22 defines in every non-PIC link, so that `--export-all` exports them
+/// even when no input references them (hidden; the mutable `__stack_pointer` is never
+/// exported by `--export-all`).
+fn add_exportable_linker_symbols(db: &mut SymbolDb<'_>) {
+    let list = [
+        (
+            "__wasm_call_ctors",
+            SymKind::Function,
+            Def::Linker(LinkerSym::CallCtors),
+        ),
+        ("__data_end", SymKind::Data, Def::Linker(LinkerSym::DataEnd)),
+        (
+            "__dso_handle",
+            SymKind::Data,
+            Def::Linker(LinkerSym::DsoHandle),
+        ),
+        (
+            "__global_base",
+            SymKind::Data,
+            Def::Linker(LinkerSym::GlobalBase),
+        ),
+        (
+            "__heap_base",
+            SymKind::Data,
+            Def::Linker(LinkerSym::HeapBase),
+        ),
+        ("__heap_end", SymKind::Data, Def::Linker(LinkerSym::HeapEnd)),
+        (
+            "__memory_base",
+            SymKind::Data,
+            Def::Linker(LinkerSym::GlobalBase),
+        ),
+        (
+            "__stack_high",
+            SymKind::Data,
+            Def::Linker(LinkerSym::StackHigh),
+        ),
+        (
+            "__stack_low",
+            SymKind::Data,
+            Def::Linker(LinkerSym::StackLow),
+        ),
+        ("__table_base", SymKind::Data, Def::AbsData(1)),
+        ("__wasm_first_page_end", SymKind::Data, Def::AbsData(65536)),
+    ];
+    for (name, kind, def) in list {
+        if db.globals.contains_key(name) {
+            continue;
+        }
+        db.syms.push(Sym {
+            name,
+            kind,
+            def,
+            file: 0,
+            weak_def: false,
+            strong_ref: false,
+            local: false,
+            hidden: true,
+            exported: false,
+            no_strip: false,
+            tls: false,
+            import: None,
+            explicit_import: false,
+        });
+        db.globals.insert(name, (db.syms.len() - 1) as u32);
+    }
 }
 
 fn enum_file(inputs: &[Object<'_>], info: &EnumInfo) -> String {
@@ -1093,7 +1170,12 @@ fn exported_by_option(sym: &Sym<'_>, opts: &LinkOptions) -> bool {
     ) {
         return false;
     }
-    let hidden = sym.hidden || matches!(sym.def, Def::Linker(_));
+    let hidden = sym.hidden
+        || matches!(sym.def, Def::Linker(_))
+        || matches!(
+            sym.name,
+            "__table_base" | "__wasm_first_page_end" | "__memory_base"
+        );
     opts.export_all || (opts.export_dynamic && !hidden)
 }
 
