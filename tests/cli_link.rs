@@ -419,3 +419,32 @@ fn fatal_warnings_fail_the_link() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn features_follow_the_objects_unless_given() {
+    let dir = scratch("features");
+    let obj = dir.join("simd.o");
+    ok(&run(Command::new("clang")
+        .args(["--target=wasm32-wasi", "-msimd128", "-O1", "-c"])
+        .arg(source("simd.c"))
+        .arg("-o")
+        .arg(&obj)));
+    let obj_s = obj.display().to_string();
+    let out = dir.join("simd.wasm").display().to_string();
+    let base = [
+        "link",
+        "--no-entry",
+        "--export=vsum",
+        obj_s.as_str(),
+        "-o",
+        &out,
+    ];
+    ok(&kiln(&base));
+    let r = kiln(&[&base[..], &["--features=bulk-memory"]].concat());
+    assert_eq!(r.status.code(), Some(1));
+    assert!(
+        text(&r.stderr).contains("feature `simd128` is used but not enabled"),
+        "{}",
+        text(&r.stderr)
+    );
+}
