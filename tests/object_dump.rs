@@ -28,3 +28,28 @@ fn dump_of_a_clang_object() {
         insta::assert_snapshot!("dump_sample_o", text);
     });
 }
+
+/// A kiln-lowered object: enum descriptions, exports and the data kiln writes.
+#[test]
+fn dump_of_a_lowered_ir_object() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/ir/enum_quoted.ir");
+    let source = std::fs::read_to_string(path).unwrap();
+    let module = kiln::ir::parse(&source).unwrap();
+    kiln::verify::verify(&module).unwrap();
+    let opts = kiln::lower::LowerOptions {
+        features: kiln::target::Features::default(),
+        path: "enum_quoted.ir".into(),
+    };
+    let obj = kiln::lower::lower_module(&module, &opts).unwrap();
+    let text = kiln::object::dump_object(&obj);
+    assert!(
+        text.contains("enums (") && !text.contains("enums (0)"),
+        "{text}"
+    );
+    insta::with_settings!({
+        snapshot_path => "../snapshots",
+        prepend_module_to_snapshot => false,
+    }, {
+        insta::assert_snapshot!("dump_enum_quoted_ir", text);
+    });
+}

@@ -4,7 +4,8 @@
 //!
 //! The listing depends only on the object's contents (not its path) and prints every index
 //! next to the name it resolves to; an index that points nowhere prints as `?`, so a
-//! malformed object still dumps.
+//! malformed object still dumps. Names are escaped (see `esc`) so each item stays on one
+//! line.
 
 use std::fmt::Write;
 
@@ -42,6 +43,21 @@ pub fn reloc_name(ty: RelocType) -> &'static str {
         MemoryAddrTlsSleb64 => "R_WASM_MEMORY_ADDR_TLS_SLEB64",
         FunctionIndexI32 => "R_WASM_FUNCTION_INDEX_I32",
     }
+}
+
+/// A name as the listing shows it: Rust's debug escapes (tabs, newlines, quotes,
+/// backslashes, non-printable characters) plus `` \` `` for backticks, so that every name
+/// stays on its line and between its delimiters.
+fn esc(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if c == '`' {
+            out.push_str("\\`");
+        } else {
+            out.extend(c.escape_debug());
+        }
+    }
+    out
 }
 
 fn val(t: ValType) -> &'static str {
@@ -128,8 +144,10 @@ fn segment_flags(flags: u32) -> String {
     }
 }
 
-fn symbol_name<'o>(obj: &'o Object<'_>, index: u32) -> &'o str {
-    obj.symbols.get(index as usize).map_or("?", |s| &s.name)
+fn symbol_name(obj: &Object<'_>, index: u32) -> String {
+    obj.symbols
+        .get(index as usize)
+        .map_or("?".into(), |s| esc(&s.name))
 }
 
 fn relocs(out: &mut String, obj: &Object<'_>, relocs: &[Reloc]) {
@@ -183,7 +201,7 @@ pub fn dump_object(obj: &Object<'_>) -> String {
             ),
             ImportKind::Tag(t) => format!("tag type {t}"),
         };
-        let _ = writeln!(o, "  {}.{}: {what}", imp.module, imp.name);
+        let _ = writeln!(o, "  {}.{}: {what}", esc(&imp.module), esc(&imp.name));
     }
     let base = obj.num_imported_funcs();
     let _ = writeln!(o, "functions ({}):", obj.funcs.len());
@@ -193,7 +211,7 @@ pub fn dump_object(obj: &Object<'_>) -> String {
             .symbols
             .iter()
             .find(|s| s.kind == SymbolKind::Function(index) && !s.is_undefined())
-            .map_or("", |s| &s.name);
+            .map_or(String::new(), |s| esc(&s.name));
         let _ = writeln!(
             o,
             "  func {index} `{name}`: type {}, body {} bytes, {} relocs",
@@ -223,7 +241,7 @@ pub fn dump_object(obj: &Object<'_>) -> String {
         let _ = writeln!(
             o,
             "  {i}: {} align {} flags {} size {} ({kind}), {} relocs",
-            s.name,
+            esc(&s.name),
             1u64.checked_shl(s.align_log2).unwrap_or(0),
             segment_flags(s.flags),
             s.size(),
@@ -243,12 +261,19 @@ pub fn dump_object(obj: &Object<'_>) -> String {
             SymbolKind::Global(g) => format!("global {g}"),
             SymbolKind::Section(c) => format!(
                 "section {c} `{}`",
-                obj.customs.get(c as usize).map_or("?", |c| &c.name)
+                obj.customs
+                    .get(c as usize)
+                    .map_or("?".into(), |c| esc(&c.name))
             ),
             SymbolKind::Tag(t) => format!("tag {t}"),
             SymbolKind::Table(t) => format!("table {t}"),
         };
-        let _ = writeln!(o, "  {i}: `{}` {def} [{}]", s.name, symbol_flags(s.flags));
+        let _ = writeln!(
+            o,
+            "  {i}: `{}` {def} [{}]",
+            esc(&s.name),
+            symbol_flags(s.flags)
+        );
     }
     let _ = writeln!(o, "init funcs ({}):", obj.init_funcs.len());
     for f in &obj.init_funcs {
@@ -274,14 +299,14 @@ pub fn dump_object(obj: &Object<'_>) -> String {
                 ComdatMember::Section(i) => format!("section {i}"),
             })
             .collect();
-        let _ = writeln!(o, "  {}: {}", c.name, members.join(", "));
+        let _ = writeln!(o, "  {}: {}", esc(&c.name), members.join(", "));
     }
     let _ = writeln!(o, "custom sections ({}):", obj.customs.len());
     for c in &obj.customs {
         let _ = writeln!(
             o,
             "  {}: {} bytes, {} relocs",
-            c.name,
+            esc(&c.name),
             c.data.len(),
             c.relocs.len()
         );
@@ -289,7 +314,7 @@ pub fn dump_object(obj: &Object<'_>) -> String {
     let features: Vec<String> = obj
         .features
         .iter()
-        .map(|f| format!("{}{}", char::from(f.prefix), f.name))
+        .map(|f| format!("{}{}", char::from(f.prefix), esc(&f.name)))
         .collect();
     if features.is_empty() {
         let _ = writeln!(o, "features: -");
@@ -298,11 +323,15 @@ pub fn dump_object(obj: &Object<'_>) -> String {
     }
     let _ = writeln!(o, "exports ({}):", obj.exports.len());
     for (name, f) in &obj.exports {
-        let _ = writeln!(o, "  {name}: function {f}");
+        let _ = writeln!(o, "  {}: function {f}", esc(name));
     }
     let _ = writeln!(o, "enums ({}):", obj.enums.len());
     for e in &obj.enums {
-        let variants: Vec<String> = e.variants.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        let variants: Vec<String> = e
+            .variants
+            .iter()
+            .map(|(n, v)| format!("\"{}\"={v}", esc(n)))
+            .collect();
         let _ = writeln!(
             o,
             "  symbol {} `{}` {}: {}",
@@ -313,4 +342,58 @@ pub fn dump_object(obj: &Object<'_>) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_stay_on_their_line() {
+        assert_eq!(esc("plain.name"), "plain.name");
+        assert_eq!(esc("a\tb\nc`d\"e\\"), "a\\tb\\nc\\`d\\\"e\\\\");
+    }
+
+    #[test]
+    fn flags_are_spelled_out() {
+        assert_eq!(symbol_flags(0), "-");
+        assert_eq!(symbol_flags(SYM_WEAK | SYM_HIDDEN), "WEAK|HIDDEN");
+        assert_eq!(
+            symbol_flags(SYM_UNDEFINED | SYM_EXPLICIT_NAME | 0x8 | 0x1000),
+            "UNDEFINED|EXPLICIT_NAME|0x1008"
+        );
+        assert_eq!(segment_flags(SEG_STRINGS | SEG_RETAIN), "STRINGS|RETAIN");
+        assert_eq!(segment_flags(0x10), "0x10");
+        assert_eq!(
+            reloc_name(RelocType::FunctionIndexI32),
+            "R_WASM_FUNCTION_INDEX_I32"
+        );
+    }
+
+    #[test]
+    fn dangling_indices_print_as_question_marks() {
+        let obj = Object {
+            funcs: vec![Func {
+                type_index: 0,
+                body: Cow::Borrowed(&[0, 0x0b]),
+                relocs: vec![Reloc {
+                    ty: RelocType::FunctionIndexLeb,
+                    offset: 1,
+                    index: 9,
+                    addend: 0,
+                }],
+                input_offset: 0,
+                local_names: Vec::new(),
+            }],
+            symbols: vec![Symbol {
+                name: Cow::Borrowed("s"),
+                flags: 0,
+                kind: SymbolKind::Section(4),
+            }],
+            ..Object::default()
+        };
+        let text = dump_object(&obj);
+        assert!(text.contains("symbol 9 `?`"), "{text}");
+        assert!(text.contains("`s` section 4 `?`"), "{text}");
+    }
 }
