@@ -95,6 +95,9 @@ fn links_two_clang_objects_and_libc_and_runs() {
     args.extend([main.as_str(), twice.as_str(), "-lc", BUILTINS, "-o", &out_s]);
     ok(&kiln(&[&["link"], &args[..]].concat()));
     assert_eq!(run_wasi(&out), "twice(21) = 42\n");
+    // Executable, as wasm-ld's output (mode 0777 minus the umask).
+    use std::os::unix::fs::PermissionsExt;
+    assert_ne!(fs::metadata(&out).unwrap().permissions().mode() & 0o100, 0);
 }
 
 #[test]
@@ -316,6 +319,16 @@ fn bad_command_lines_and_inputs_are_clear_errors() {
     assert_eq!(
         text(&r.stderr),
         format!("kiln link: error: {linked_s} is a linked module, not a relocatable object\n")
+    );
+    // IR inputs report their diagnostics with line and column.
+    let bad_ir = dir.join("bad.ir");
+    fs::write(&bad_ir, "func @f() -> i32 {\nblock0:\n    return\n}\n").unwrap();
+    let r = kiln(&["link", "--no-entry", &bad_ir.display().to_string()]);
+    assert_eq!(r.status.code(), Some(1));
+    let err = text(&r.stderr);
+    assert!(
+        err.starts_with(&format!("{}:3:", bad_ir.display())) && err.contains(": error: "),
+        "{err}"
     );
     // A corrupt object names the file and the offset.
     let corrupt = dir.join("corrupt.o");

@@ -124,7 +124,8 @@ pub fn link_and_write(args: &LinkArgs) -> Result<(PathBuf, Vec<String>), DriverE
 }
 
 /// Writes `bytes` to a temporary file next to `path`, then renames it over `path`: a failed
-/// write leaves no partial output and does not touch an existing file.
+/// write leaves no partial output and does not touch an existing file. On Unix the file is
+/// created with mode 0777 minus the umask, executable as wasm-ld's output is.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -135,11 +136,22 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out.wasm".into());
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    let result = write_new(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o777);
+    let mut file = options.open(path)?;
+    // No fsync: like wasm-ld, the rename protects against failed links, not power loss.
+    file.write_all(bytes)
 }
 
 #[cfg(test)]
