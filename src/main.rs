@@ -267,7 +267,7 @@ fn link_command(argv: &[String]) -> Result<(), Failed> {
             "kiln {} (compatible with wasm-ld)",
             env!("CARGO_PKG_VERSION")
         );
-        if args.inputs.is_empty() {
+        if args.version_only || args.inputs.is_empty() {
             return Ok(());
         }
     }

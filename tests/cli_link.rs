@@ -210,7 +210,15 @@ fn archive_members_load_on_demand_or_whole() {
     let wat = |p: &Path| text(&kiln(&["dump", &p.display().to_string()]).stdout);
     assert!(!wat(&lazy).contains("$unreferenced_helper"));
     assert!(wat(&whole).contains("$unreferenced_helper"));
-    let missing = kiln(&["link", &main, "-lnothere", "-L", &dir.display().to_string()]);
+    let missing = kiln(&[
+        "link",
+        &main,
+        "-lnothere",
+        "-L",
+        &dir.display().to_string(),
+        "-o",
+        "-",
+    ]);
     assert_eq!(missing.status.code(), Some(1));
     assert_eq!(
         text(&missing.stderr),
@@ -275,9 +283,11 @@ fn bad_command_lines_and_inputs_are_clear_errors() {
         ),
         (
             vec!["-z".into(), "now".into()],
-            "-z now: unknown -z option (known: stack-size=N)".into(),
+            "unknown -z value: now (known: stack-size=N)".into(),
         ),
         (vec![], "no input files".into()),
+        (vec!["-o".into(), "x.wasm".into()], "no input files".into()),
+        (vec![twice.clone()], "no output file specified".into()),
         (
             vec![source("main.c").display().to_string()],
             format!(
@@ -296,6 +306,12 @@ fn bad_command_lines_and_inputs_are_clear_errors() {
     for (args, want) in cases {
         let mut full = vec!["link".to_string()];
         full.extend(args.iter().cloned());
+        if args.len() == 1 && !args[0].ends_with("twice.o") {
+            full.extend([
+                "-o".to_string(),
+                dir.join("never.wasm").display().to_string(),
+            ]);
+        }
         let r = run(Command::new(kiln_exe()).args(&full));
         assert_eq!(r.status.code(), Some(1), "{full:?}");
         let err = text(&r.stderr);
@@ -315,7 +331,7 @@ fn bad_command_lines_and_inputs_are_clear_errors() {
         "-o",
         &linked_s,
     ]));
-    let r = kiln(&["link", &linked_s]);
+    let r = kiln(&["link", &linked_s, "-o", "-"]);
     assert_eq!(
         text(&r.stderr),
         format!("kiln link: error: {linked_s} is a linked module, not a relocatable object\n")
@@ -323,7 +339,13 @@ fn bad_command_lines_and_inputs_are_clear_errors() {
     // IR inputs report their diagnostics with line and column.
     let bad_ir = dir.join("bad.ir");
     fs::write(&bad_ir, "func @f() -> i32 {\nblock0:\n    return\n}\n").unwrap();
-    let r = kiln(&["link", "--no-entry", &bad_ir.display().to_string()]);
+    let r = kiln(&[
+        "link",
+        "--no-entry",
+        &bad_ir.display().to_string(),
+        "-o",
+        "-",
+    ]);
     assert_eq!(r.status.code(), Some(1));
     let err = text(&r.stderr);
     assert!(
@@ -335,7 +357,13 @@ fn bad_command_lines_and_inputs_are_clear_errors() {
     let mut bytes = fs::read(&twice).unwrap();
     bytes.truncate(bytes.len() / 2);
     fs::write(&corrupt, bytes).unwrap();
-    let r = kiln(&["link", "--no-entry", &corrupt.display().to_string()]);
+    let r = kiln(&[
+        "link",
+        "--no-entry",
+        &corrupt.display().to_string(),
+        "-o",
+        "-",
+    ]);
     assert_eq!(r.status.code(), Some(1));
     assert!(text(&r.stderr).contains("corrupt.o"), "{}", text(&r.stderr));
 }
@@ -460,4 +488,21 @@ fn features_follow_the_objects_unless_given() {
         "{}",
         text(&r.stderr)
     );
+}
+
+#[test]
+fn output_to_stdout_and_to_dev_null() {
+    let dir = scratch("stdout");
+    let twice = compile(&dir, "twice");
+    let file = dir.join("twice.wasm").display().to_string();
+    let base = ["link", "--no-entry", "--export=twice", twice.as_str()];
+    ok(&kiln(&[&base[..], &["-o", &file]].concat()));
+    for dash in [&["-o", "-"][..], &["-o-"][..]] {
+        let r = kiln(&[&base[..], dash].concat());
+        ok(&r);
+        assert_eq!(r.stdout, fs::read(&file).unwrap(), "{dash:?}");
+    }
+    // A device stays a device: no temporary file and rename over it.
+    ok(&kiln(&[&base[..], &["-o", "/dev/null"]].concat()));
+    assert!(!fs::metadata("/dev/null").unwrap().is_file());
 }

@@ -49,7 +49,7 @@ pub enum InputArg {
 pub struct LinkArgs {
     /// The link options.
     pub options: LinkOptions,
-    /// `-o FILE` (wasm-ld's default is `a.out`).
+    /// `-o FILE` (required by `kiln link`, as by wasm-ld; `-` is standard output).
     pub output: Option<PathBuf>,
     /// Inputs in command-line order.
     pub inputs: Vec<InputArg>,
@@ -61,8 +61,10 @@ pub struct LinkArgs {
     pub fatal_warnings: bool,
     /// `--help` was given.
     pub help: bool,
-    /// `--version` or `-v` was given.
+    /// `--version` or `-v` was given: print the version.
     pub version: bool,
+    /// `--version` was given: print the version and link nothing (`-v` links on).
+    pub version_only: bool,
 }
 
 /// Which command is parsing: `kiln link` follows wasm-ld's defaults; `kiln build FILE.ir`
@@ -222,7 +224,10 @@ const LONG: &[Spec] = &[
         "=N: accepted, no effect (kiln's link is sequential)",
     ),
     flag(&["help"], "print this help"),
-    flag(&["version"], "print the version (-v)"),
+    flag(
+        &["version"],
+        "print the version and exit (-v: print it and link)",
+    ),
 ];
 
 /// Single-letter options: the letter, the long option it means (or a special name), and
@@ -238,7 +243,7 @@ const SHORT: &[(char, &str, bool)] = &[
     ('i', "initial-memory", true),
     ('m', "-m", true),
     ('z', "-z", true),
-    ('v', "version", false),
+    ('v', "-v", false),
 ];
 
 /// Options clang or build systems pass that change nothing in kiln's output, accepted so
@@ -263,6 +268,8 @@ const NO_EFFECT: &[(&str, &str)] = &[
         "optimization level: only string merging, which kiln does not do",
     ),
     ("no-threads", "kiln's link is sequential"),
+    ("demangle", "kiln prints symbol names as they are"),
+    ("no-demangle", "kiln prints symbol names as they are"),
     ("color-diagnostics", "kiln's diagnostics have no colour"),
     ("no-color-diagnostics", "kiln's diagnostics have no colour"),
 ];
@@ -302,6 +309,7 @@ const UNSUPPORTED: &[&str] = &[
     "soname",
     "reproduce",
     "trace",
+    "t",
     "trace-symbol",
     "y",
     "why-extract",
@@ -435,6 +443,7 @@ pub fn parse_args(args: &[String], mode: Mode) -> Result<LinkArgs, ArgError> {
         fatal_warnings: false,
         help: false,
         version: false,
+        version_only: false,
     };
     match mode {
         Mode::Link => p.options.entry = Some("_start".into()),
@@ -623,7 +632,11 @@ fn apply(
             number("--threads", &v)?;
         }
         "help" => p.help = true,
-        "version" => p.version = true,
+        "version" => {
+            p.version = true;
+            p.version_only = true;
+        }
+        "-v" => p.version = true,
         "-m" => match v.as_str() {
             "wasm32" => {}
             "wasm64" => return err("-m wasm64: 64-bit wasm is not supported (only wasm32)"),
@@ -639,7 +652,8 @@ fn apply(
         },
         "-z" => match v.split_once('=') {
             Some(("stack-size", n)) => o.stack_size = number("-z stack-size", n)?,
-            _ => return err(format!("-z {v}: unknown -z option (known: stack-size=N)")),
+            // wasm-ld only warns; an ignored option is worse than a refused one here.
+            _ => return err(format!("unknown -z value: {v} (known: stack-size=N)")),
         },
         _ => return err(format!("internal error: option --{name} has no handler")),
     }
@@ -884,7 +898,10 @@ mod tests {
         let Ok(a) = parse("--help") else { panic!() };
         assert!(a.help);
         let Ok(a) = parse("-v") else { panic!() };
-        assert!(a.version);
+        assert!(a.version && !a.version_only);
+        let Ok(a) = parse("--version") else { panic!() };
+        assert!(a.version && a.version_only);
+        assert_eq!(opts("--demangle --no-demangle"), opts(""));
     }
 
     #[test]
@@ -911,7 +928,11 @@ mod tests {
         }
         assert!(error("-m wasm64").contains("64-bit wasm is not supported"));
         assert!(error("-m elf_x86_64").contains("unknown emulation"));
-        assert!(error("-z now").contains("unknown -z option"));
+        assert_eq!(
+            error("-z now"),
+            "unknown -z value: now (known: stack-size=N)"
+        );
+        assert!(error("-z stack-size").starts_with("unknown -z value: stack-size"));
         assert!(error("-z stack-size=big").contains("not a number"));
         assert!(error("--export-all=1").contains("takes no value"));
         assert!(error("-o").contains("needs a value"));

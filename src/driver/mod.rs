@@ -99,12 +99,16 @@ fn with_feature(features: Features, name: &str) -> Features {
     Features::parse(&spec).unwrap_or(features)
 }
 
-/// Links and writes the output (`a.out` when `-o` is missing, as wasm-ld); returns the
-/// output path and the link's warnings (one line each, no prefix) for the caller to print.
+/// Links and writes the output (`-o -`: standard output); returns the output path and the
+/// link's warnings (one line each, no prefix) for the caller to print. Without inputs:
+/// "no input files"; without `-o`: "no output file specified", as wasm-ld.
 pub fn link_and_write(args: &LinkArgs) -> Result<(PathBuf, Vec<String>), DriverError> {
     if args.inputs.is_empty() {
         return Err(DriverError::Input("no input files".into()));
     }
+    let Some(out) = args.output.clone() else {
+        return Err(DriverError::Input("no output file specified".into()));
+    };
     let LinkOutput {
         wasm: bytes,
         warnings,
@@ -112,15 +116,26 @@ pub fn link_and_write(args: &LinkArgs) -> Result<(PathBuf, Vec<String>), DriverE
     if args.fatal_warnings && !warnings.is_empty() {
         return Err(DriverError::FatalWarnings(warnings));
     }
-    let out = args
-        .output
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("a.out"));
-    write_atomically(&out, &bytes).map_err(|e| DriverError::Write {
+    write_output(&out, &bytes).map_err(|e| DriverError::Write {
         path: out.display().to_string(),
         error: e.to_string(),
     })?;
     Ok((out, warnings))
+}
+
+/// Writes the output: `-` to standard output; an existing path that is not a regular file
+/// (`/dev/null`, a pipe) directly; anything else with [`write_atomically`].
+pub fn write_output(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    if path.as_os_str() == "-" {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(bytes)?;
+        return stdout.flush();
+    }
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() && !meta.is_dir() => std::fs::write(path, bytes),
+        _ => write_atomically(path, bytes),
+    }
 }
 
 /// Writes `bytes` to a temporary file next to `path`, then renames it over `path`: a failed
