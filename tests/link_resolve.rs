@@ -220,6 +220,8 @@ fn hello_printf_against_libc_matches_wasm_ld() {
     inputs.extend(libc_inputs());
     let ours = kiln_link(&inputs, &command_opts()).expect("kiln link");
     assert!(ours.warnings.is_empty(), "{:?}", ours.warnings);
+    // Kept next to wasm-ld's output for running by hand.
+    std::fs::write(dir.join("kiln.wasm"), &ours.wasm).expect("write kiln.wasm");
     let theirs = lld_link(&dir, &inputs, &[]);
     assert_eq!(interface(&ours.wasm), interface(&theirs));
     let names = func_names(&ours.wasm);
@@ -332,6 +334,8 @@ int from_b() {{ Square<3> s; Shape *p = &s; return p->area() + twice(1) + bigges
     inputs.extend(libc_inputs());
     let ours = kiln_link(&inputs, &command_opts()).expect("kiln link");
     assert!(ours.warnings.is_empty(), "{:?}", ours.warnings);
+    // Kept next to wasm-ld's output for running by hand.
+    std::fs::write(dir.join("kiln.wasm"), &ours.wasm).expect("write kiln.wasm");
     let theirs = lld_link(&dir, &inputs, &[]);
     assert_eq!(interface(&ours.wasm), interface(&theirs));
     let names = func_names(&ours.wasm);
@@ -448,6 +452,33 @@ fn archive_members_load_lazily() {
             "duplicate symbol `needed`: defined in {lib_name}(needed.c.o) and in {lib_name}(unused.c.o)"
         )
     );
+
+    // The entry and --export load members after all inputs: `_start` from an archive, and
+    // `unused` from libx.a...
+    let libmain = ar(&dir, "libmain.a", &[&main]);
+    let opts = LinkOptions {
+        exports: vec!["unused".into()],
+        ..command_opts()
+    };
+    let e = kiln_link(&[obj(&libmain), obj(&lib), obj(&libdeep)], &opts)
+        .unwrap_err()
+        .to_string();
+    // ...which here is the member that defines `needed` a second time.
+    assert!(e.starts_with("duplicate symbol `needed`"), "{e}");
+    let opts = LinkOptions {
+        exports: vec!["deep".into()],
+        ..command_opts()
+    };
+    let inputs = [obj(&libmain), obj(&libdeep), obj(&needed)];
+    let ours = kiln_link(&inputs, &opts).expect("entry from an archive");
+    let theirs = lld_link(&dir, &inputs, &["--export=deep"]);
+    assert_eq!(interface(&ours.wasm), interface(&theirs));
+    // A name an input defines is not loaded for --export: `deep.c.o` given directly comes
+    // after the archive that also has it, and no duplicate arises.
+    let inputs = [obj(&libmain), obj(&libdeep), obj(&deep), obj(&needed)];
+    let ours = kiln_link(&inputs, &opts).expect("no member load for a defined export");
+    let theirs = lld_link(&dir, &inputs, &["--export=deep"]);
+    assert_eq!(interface(&ours.wasm), interface(&theirs));
 
     // A member that is not an object is an error naming it once it is needed.
     let libbad = ar(&dir, "libbad.a", &[&bad, &deep]);

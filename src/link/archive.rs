@@ -9,8 +9,8 @@
 //! A weak reference never loads a member. `--whole-archive` loads every member, in archive
 //! order. Loaded members join the link in load order, after the inputs read before them.
 //!
-//! The entry symbol and `--export` names count as strong references from the command line
-//! (wasm-ld extracts lazy symbols for them too); `--export-if-defined` does not.
+//! The entry symbol and `--export` names count as strong references made after the last
+//! input (wasm-ld extracts lazy symbols for them then too); `--export-if-defined` does not.
 //!
 //! Invariant: every member is read at most once; a member that fails to read is an error
 //! naming it as `lib.a(member.o)`.
@@ -181,9 +181,6 @@ pub(crate) fn load<'a>(
         out: Vec::new(),
         pending: VecDeque::new(),
     };
-    for name in opts.entry.iter().chain(&opts.exports) {
-        l.reference(Cow::Owned(name.clone()), true);
-    }
     for input in inputs {
         match input {
             Input::Object(object) => {
@@ -193,5 +190,10 @@ pub(crate) fn load<'a>(
             Input::Archive { archive, whole } => l.add_archive(archive, whole)?,
         }
     }
+    // After every input, as wasm-ld's driver does: a name an input defines loads nothing.
+    for name in opts.entry.iter().chain(&opts.exports) {
+        l.reference(Cow::Owned(name.clone()), true);
+    }
+    l.drain()?;
     Ok(l.out)
 }

@@ -1,15 +1,25 @@
-//! The link stage: one or more relocatable [`Object`]s in, one final wasm module out.
+//! The link stage: relocatable [`Object`]s and static archives in, one final wasm module out.
 //!
 //! Straight-line stages, each a function over the previous one's result:
 //!
-//! 1. [`resolve`](resolve::resolve): one symbol table over all inputs. Local symbols stay
+//! 0. `archive::load` (for [`link_inputs`]): objects in command-line order, plus the
+//!    archive members they need, loaded lazily as wasm-ld does (a member is read only when a
+//!    strong undefined reference meets a name its archive's index gives it; weak references
+//!    never load members; `--whole-archive` loads all). Loaded members join in load order.
+//! 1. [`resolve`](resolve::resolve): one symbol table over all inputs. Comdat groups are
+//!    deduplicated first (the first input with a group keeps it; later inputs' members are
+//!    dropped and their definitions become references to the kept ones). Local symbols stay
 //!    per input; global ones are merged by name (defined beats undefined, strong beats weak,
 //!    the first of two weak definitions wins, two strong definitions are an error). Names the
 //!    linker defines (`__stack_pointer`, `__heap_base`, `__wasm_call_ctors`,
-//!    `__kiln_tag_name.E`, ...) bind what stays undefined.
+//!    `__kiln_tag_name.E`, ...) bind what stays undefined. A file that calls a function with
+//!    another type than its definition's gets a trapping stub and a warning (wasm-ld's
+//!    `signature_mismatch:`); calls that disagree on an undefined function are an error.
 //! 2. [`mark_live`](resolve::mark_live): garbage collection from the roots (exported and
-//!    no-strip symbols, `LinkOptions::exports`, the entry, init functions, retained segments)
-//!    over relocation edges; then every live symbol left undefined is imported or reported.
+//!    no-strip symbols, `--export`, `--export-if-defined`, `--export-all`/`--export-dynamic`,
+//!    the entry, and the init functions and retained segments of live inputs: every input
+//!    given directly, and an archive member once one of its symbols is live) over relocation
+//!    edges; then every live symbol left undefined is imported, stubbed or reported.
 //! 3. [`compute_layout`](layout::compute_layout): output index spaces (types deduplicated,
 //!    imports deduplicated, functions, globals, table slots) and memory (stack first, then the
 //!    merged data segments, then the heap).
@@ -22,23 +32,33 @@
 //! end of their chunk, symbols of the wrong kind are [`LinkError`]s); the output depends only
 //! on the inputs and options (no hash-map iteration order reaches it).
 //!
+//! Warnings (signature mismatches) come back in [`LinkOutput::warnings`] from
+//! [`link_inputs_with_warnings`]; [`link_inputs`] and [`link`] print them to standard error
+//! as `warning: MESSAGE`, as wasm-ld does.
+//!
 //! Deliberate differences from wasm-ld 22:
 //! - When no input references `__wasm_call_ctors` and there is no entry function, the
 //!   synthesized `__wasm_call_ctors` becomes the module's start function (wasm-ld wraps every
 //!   export in a "command export" instead). With an entry, nothing calls it implicitly.
-//! - A function signature mismatch between a reference and the definition is an error
-//!   (wasm-ld links a trapping `signature_mismatch:` stub and warns).
+//! - A signature-mismatch stub appears in the name section under the function's own name
+//!   (wasm-ld: `signature_mismatch:NAME`).
+//! - With `--no-gc-sections`, the members of dropped comdat groups are not emitted (wasm-ld
+//!   22 emits them, unreachable).
+//! - Archive members are found through the archive's symbol index (wasm-ld 22 parses every
+//!   member); the index llvm-ar/ranlib write lists the same defined global names.
 //! - The enum name tables form their own read-only output segment `.kiln.tag_names`, placed
 //!   after `.bss`, as the interpreter lays memory out (`ir/README.md`).
 //! - The DataCount section is written whenever bulk memory is enabled and there is data.
 //!
 //! Limits: wasm32 only (64-bit relocations, PIC relocations and tags are reported as
-//! unsupported); no archives, comdats or GOT entries yet.
+//! unsupported); no GOT entries; tags and tables in comdat groups are refused.
 
 mod archive;
 mod emit;
 mod layout;
 mod resolve;
+#[cfg(test)]
+mod resolve_tests;
 mod synth;
 #[cfg(test)]
 mod tests;

@@ -1,13 +1,21 @@
 //! Symbol resolution and garbage collection.
 //!
 //! [`resolve`] builds one [`SymbolDb`] over all inputs: every local symbol gets its own
-//! entry, global symbols are merged by name. Each input symbol is checked against its
-//! object (index in range, defined/undefined consistent with the index, data inside its
-//! segment). Names the linker defines bind the global symbols that stay undefined.
+//! entry, global symbols are merged by name. Comdat groups are kept from the first input
+//! that has them ([`Discarded`] lists the members of later copies; a definition in a dropped
+//! member is treated as an undefined reference, so it resolves to the kept copy). Each input
+//! symbol is checked against its object (index in range, defined/undefined consistent with
+//! the index, data inside its segment). Names the linker defines bind the global symbols
+//! that stay undefined. Function types are checked last: a direct call with another type
+//! than the definition's is redirected to a trapping stub (a weak-undefined-like local
+//! symbol with the caller's type) and a warning is recorded in [`SymbolDb::warnings`].
 //!
 //! [`mark_live`] marks from the roots over relocation edges and then requires every live
-//! undefined symbol to be importable (or weak); the rest are reported in one error, each with
-//! every file that references it.
+//! undefined symbol to be importable, weak, or ignored (`--unresolved-symbols=ignore-all`);
+//! the rest are reported in one error, each with every file that references it. Inputs
+//! become live when given directly or when one of their symbols is marked; a live input's
+//! init functions and retained segments are roots (wasm-ld's rule, which keeps
+//! constructor-only objects given on the command line).
 
 use std::collections::HashMap;
 
@@ -843,6 +851,22 @@ pub(crate) fn linker_func_type(db: &SymbolDb<'_>, l: LinkerSym<'_>) -> Option<Fu
     }
 }
 
+/// Whether some function of `obj` calls symbol `j` (a `FUNCTION_INDEX_LEB` relocation);
+/// `called` caches the answer for every symbol, filled on first use.
+fn directly_called(obj: &Object<'_>, called: &mut Vec<bool>, j: usize) -> bool {
+    if called.is_empty() {
+        *called = vec![false; obj.symbols.len()];
+        for r in obj.funcs.iter().flat_map(|f| &f.relocs) {
+            if r.ty == RelocType::FunctionIndexLeb
+                && let Some(c) = called.get_mut(r.index as usize)
+            {
+                *c = true;
+            }
+        }
+    }
+    called.get(j).copied().unwrap_or(false)
+}
+
 /// A type as wasm-ld prints it in warnings: `(i32, i32) -> i32`, `() -> void`.
 fn lld_type(t: &FuncType) -> String {
     let name = |v: &crate::object::ValType| format!("{v:?}").to_lowercase();
@@ -878,6 +902,9 @@ fn check_types(inputs: &[Object<'_>], db: &mut SymbolDb<'_>) -> Result<(), LinkE
             let want = match s.def {
                 Def::Func { .. } => func_type(inputs, db, sid).cloned(),
                 Def::Linker(l) => linker_func_type(db, l),
+                // Undefined: every direct call must agree with the first reference (whose
+                // type the import or stub gets).
+                Def::Undefined => func_type(inputs, db, sid).cloned(),
                 _ => None,
             };
             let Some(want) = want else { continue };
@@ -901,26 +928,27 @@ fn check_types(inputs: &[Object<'_>], db: &mut SymbolDb<'_>) -> Result<(), LinkE
                     .map(|o| o.path.clone())
                     .unwrap_or_default(),
             };
-            if matches!(s.def, Def::Linker(_)) {
+            let undefined_only = s.def == Def::Undefined;
+            if matches!(s.def, Def::Linker(_)) || undefined_only {
+                if undefined_only && !directly_called(obj, &mut called, j) {
+                    continue;
+                }
+                let first = match s.import {
+                    Some((f, _)) if undefined_only => inputs
+                        .get(f as usize)
+                        .map(|o| o.path.clone())
+                        .unwrap_or_default(),
+                    _ => def_file,
+                };
                 return Err(LinkError::TypeMismatch {
                     name: s.name.to_string(),
                     first_type: show_type(&want),
-                    first: def_file,
+                    first,
                     second_type: show_type(have),
                     second: obj.path.clone(),
                 });
             }
-            if called.is_empty() {
-                called = vec![false; obj.symbols.len()];
-                for r in obj.funcs.iter().flat_map(|f| &f.relocs) {
-                    if r.ty == RelocType::FunctionIndexLeb
-                        && let Some(c) = called.get_mut(r.index as usize)
-                    {
-                        *c = true;
-                    }
-                }
-            }
-            if !called[j] {
+            if !directly_called(obj, &mut called, j) {
                 continue;
             }
             db.warnings.push(format!(

@@ -109,6 +109,11 @@ fn call_ctors(
                 .get(sid as usize)
                 .copied()
                 .unwrap_or(u32::MAX);
+            // Init functions GC did not keep (in a dropped comdat group, or in an archive
+            // member nothing else of which is live) have no index and are not called.
+            if f == u32::MAX {
+                continue;
+            }
             list.push((init.priority, f));
         }
     }
