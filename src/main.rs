@@ -54,17 +54,15 @@ enum Command {
         #[arg(allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Compile an IR file and link it into a wasm module, with further inputs (objects,
-    /// archives, IR files, `-l`/`-L`) and wasm-ld options (`kiln link --help`) after it.
-    /// Defaults differ from `kiln link`: no entry, `--initial-heap=65536`, output FILE.wasm;
-    /// `-m SPEC` other than `wasm32` means target features.
+    /// Compile an IR file and link it into a wasm module (`kiln build --help`).
+    ///
+    /// Further inputs (objects, archives, IR files, `-l`/`-L`) and wasm-ld options may follow
+    /// the file.
     #[command(disable_help_flag = true)]
     Build {
-        /// The IR file.
-        file: PathBuf,
-        /// Further inputs and link options.
-        #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
-        rest: Vec<String>,
+        /// The IR file, further inputs and link options.
+        #[arg(allow_hyphen_values = true, trailing_var_arg = true, required = true)]
+        args: Vec<String>,
     },
     /// Link objects, archives and IR files with wasm-ld's command line (`kiln link --help`).
     #[command(disable_help_flag = true)]
@@ -113,7 +111,7 @@ fn main() -> ExitCode {
         } => fmt(&files, check, write),
         Command::Run { file, invoke, args } => run(&file, &invoke, &args),
         Command::Test { paths } => test(&paths),
-        Command::Build { file, rest } => build(&file, &rest),
+        Command::Build { args } => build(&args),
         Command::Link { args } => link_command(&args),
         Command::Dump { file } => dump(&file),
     };
@@ -282,27 +280,43 @@ fn print_warnings(command: &str, warnings: &[String]) {
     }
 }
 
-/// `kiln build FILE.ir [INPUTS/OPTIONS...]`.
-fn build(file: &Path, rest: &[String]) -> Result<(), Failed> {
+const BUILD_HELP: &str = "\
+Usage: kiln build FILE.ir [INPUTS...] [OPTIONS...]
+Compiles FILE.ir and links it with the further inputs. The options are `kiln link`'s, with
+other defaults: no entry function, --initial-heap=65536, -o FILE.wasm; --features=SPEC and
+-m SPEC take kiln's feature spec (`mvp,+bulk-memory`, `-multivalue`).
+
+";
+
+/// `kiln build FILE.ir [INPUTS/OPTIONS...]`: the first input must be an IR file; options
+/// may come before or after it.
+fn build(argv: &[String]) -> Result<(), Failed> {
     let fail = |e: DriverError| {
         report("build", &e);
         Failed
     };
-    let expanded = expand_response_files(rest).map_err(|e| fail(e.into()))?;
-    let mut args = parse_args(&expanded, Mode::Build).map_err(|e| fail(e.into()))?;
-    if args.help {
-        print!("{}", kiln::driver::args::help_text());
+    if argv.first().is_some_and(|a| a == "-h") {
+        print!("{BUILD_HELP}{}", kiln::driver::args::help_text());
         return Ok(());
     }
-    args.inputs.insert(
-        0,
-        InputArg::File {
-            path: file.to_path_buf(),
-            whole_archive: false,
-        },
-    );
+    let expanded = expand_response_files(argv).map_err(|e| fail(e.into()))?;
+    let mut args = parse_args(&expanded, Mode::Build).map_err(|e| fail(e.into()))?;
+    if args.help {
+        print!("{BUILD_HELP}{}", kiln::driver::args::help_text());
+        return Ok(());
+    }
+    let ir = match args.inputs.first() {
+        Some(InputArg::File { path, .. }) if path.extension().is_some_and(|e| e == "ir") => {
+            path.clone()
+        }
+        _ => {
+            return Err(fail(DriverError::Input(
+                "the first input must be an IR file (kiln build FILE.ir [INPUTS...])".into(),
+            )));
+        }
+    };
     if args.output.is_none() {
-        args.output = Some(file.with_extension("wasm"));
+        args.output = Some(ir.with_extension("wasm"));
     }
     link_and_write(&args)
         .map(|(_, warnings)| print_warnings("build", &warnings))

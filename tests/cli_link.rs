@@ -506,3 +506,24 @@ fn output_to_stdout_and_to_dev_null() {
     ok(&kiln(&[&base[..], &["-o", "/dev/null"]].concat()));
     assert!(!fs::metadata("/dev/null").unwrap().is_file());
 }
+
+#[test]
+fn build_defaults_and_argument_order() {
+    let dir = scratch("build_defaults");
+    let ir = dir.join("twice.ir");
+    fs::copy(source("twice.ir"), &ir).unwrap();
+    let ir_s = ir.display().to_string();
+    // Options may precede the file; the output defaults to FILE.wasm; no entry needed.
+    ok(&kiln(&["build", "-z", "stack-size=1024", &ir_s]));
+    assert!(dir.join("twice.wasm").is_file());
+    let r = kiln(&["build", "--help"]);
+    ok(&r);
+    assert!(text(&r.stdout).starts_with("Usage: kiln build FILE.ir"));
+    let twice = compile(&dir, "twice");
+    let r = kiln(&["build", &twice]);
+    assert_eq!(r.status.code(), Some(1));
+    assert_eq!(
+        text(&r.stderr),
+        "kiln build: error: the first input must be an IR file (kiln build FILE.ir [INPUTS...])\n"
+    );
+}
