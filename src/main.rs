@@ -71,8 +71,8 @@ enum Command {
         #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
         args: Vec<String>,
     },
-    /// Print a relocatable object (or each member of an archive) as a listing of its
-    /// sections, symbols and relocations, or a linked module as WAT.
+    /// Print a relocatable object, each member of an archive, or the object an IR file
+    /// lowers to, as a listing of its sections, symbols and relocations; a linked module as WAT.
     Dump {
         /// The object, archive or module.
         file: PathBuf,
@@ -325,6 +325,19 @@ fn build(argv: &[String]) -> Result<(), Failed> {
 
 fn dump(file: &Path) -> Result<(), Failed> {
     let shown = file.display().to_string();
+    if file.extension().is_some_and(|e| e == "ir") {
+        let (_, module) = load(file)?;
+        let opts = kiln::lower::LowerOptions {
+            features: kiln::target::Features::default(),
+            path: shown.clone(),
+        };
+        let obj = kiln::lower::lower_module(&module, &opts).map_err(|e| {
+            eprintln!("{shown}: error: {e}");
+            Failed
+        })?;
+        print!("{}", kiln::object::dump_object(&obj));
+        return Ok(());
+    }
     let bytes = std::fs::read(file).map_err(|e| {
         eprintln!("{shown}: error: cannot read: {e}");
         Failed

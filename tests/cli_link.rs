@@ -421,6 +421,14 @@ fn dump_lists_a_relocatable_object() {
             && listing.contains("`twice` function 0 [UNDEFINED]"),
         "{listing}"
     );
+    // An IR file dumps as the object it lowers to.
+    let r = kiln(&["dump", &source("twice.ir").display().to_string()]);
+    ok(&r);
+    assert!(
+        text(&r.stdout).contains("`twice` function 0 [EXPORTED|NO_STRIP]"),
+        "{}",
+        text(&r.stdout)
+    );
 }
 
 #[test]
