@@ -18,6 +18,7 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 
+use super::resolve::{CALL_CTORS, CALL_DTORS};
 use super::{Input, LinkError, LinkOptions};
 use crate::object::{Archive, Object, read_object};
 
@@ -193,6 +194,16 @@ pub(crate) fn load<'a>(
     // After every input, as wasm-ld's driver does: a name an input defines loads nothing.
     for name in opts.entry.iter().chain(&opts.exports) {
         l.reference(Cow::Owned(name.clone()), true);
+    }
+    // When nothing calls `__wasm_call_ctors`, the command-export wrappers call libc's
+    // `__wasm_call_dtors` after the export: wasm-ld loads its member if an archive has it
+    // (without making it an undefined symbol when none does).
+    let ctors_called = matches!(l.names.get(CALL_CTORS), Some(State::Undefined { .. }))
+        || opts.entry.as_deref() == Some(CALL_CTORS)
+        || opts.exports.iter().any(|e| e == CALL_CTORS);
+    if !ctors_called && let Some(State::Lazy { archive, member }) = l.names.get(CALL_DTORS).copied()
+    {
+        l.fetch(archive, member);
     }
     l.drain()?;
     Ok(l.out)

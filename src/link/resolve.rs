@@ -27,6 +27,23 @@ use crate::object::{
     SYM_EXPORTED, SYM_HIDDEN, SYM_NO_STRIP, SYM_TLS, Segment, SymbolKind,
 };
 
+/// The constructor-calling function the linker synthesizes.
+pub(crate) const CALL_CTORS: &str = "__wasm_call_ctors";
+/// libc's destructor-calling function, which command-export wrappers call.
+pub(crate) const CALL_DTORS: &str = "__wasm_call_dtors";
+
+/// Whether some input calls `__wasm_call_ctors` itself or the options name it (otherwise
+/// wasm-ld wraps the exports in command-export wrappers, which call `__wasm_call_dtors`).
+pub(crate) fn ctors_called(inputs: &[Object<'_>], opts: &LinkOptions) -> bool {
+    opts.entry.as_deref() == Some(CALL_CTORS)
+        || opts.exports.iter().any(|e| e == CALL_CTORS)
+        || inputs.iter().any(|o| {
+            o.symbols
+                .iter()
+                .any(|s| s.is_undefined() && !s.is_local() && s.name == CALL_CTORS)
+        })
+}
+
 /// Prefix of the tag-name function symbols.
 pub(crate) const TAG_NAME_PREFIX: &str = "__kiln_tag_name.";
 
@@ -494,6 +511,14 @@ pub(crate) fn resolve<'a>(
                     db.enums.push(EnumDesc { sym: sid, info });
                 }
             }
+        }
+    }
+
+    // wasm-ld never imports a weak undefined symbol in a static link, explicit import name
+    // or not: it becomes a trapping stub (functions) or address 0 (data).
+    for sym in &mut db.syms {
+        if sym.is_weak_undefined() {
+            sym.explicit_import = false;
         }
     }
 
@@ -1336,6 +1361,14 @@ pub(crate) fn mark_live(
         m.symbol(sid);
         m.live.exported[sid as usize] = true;
         m.live.entry = Some(sid);
+    }
+    // The command-export wrappers call libc's `__wasm_call_dtors`: a root when defined and
+    // nothing calls `__wasm_call_ctors` itself (wasm-ld's rule).
+    if !ctors_called(inputs, opts)
+        && let Some(&sid) = db.globals.get(CALL_DTORS)
+        && matches!(db.syms[sid as usize].def, Def::Func { .. })
+    {
+        m.symbol(sid);
     }
     m.run()?;
     let live = m.live;
