@@ -22,8 +22,10 @@ use std::borrow::Cow;
 use crate::ir::TagType;
 
 mod archive;
+pub mod dump;
 mod read;
 pub use archive::{Archive, Member, is_archive, read_archive};
+pub use dump::dump_object;
 pub use read::{ObjectError, is_relocatable, read_object};
 
 /// A wasm value type as objects use it.
