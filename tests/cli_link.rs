@@ -510,9 +510,23 @@ fn output_to_stdout_and_to_dev_null() {
         ok(&r);
         assert_eq!(r.stdout, fs::read(&file).unwrap(), "{dash:?}");
     }
-    // A device stays a device: no temporary file and rename over it.
-    ok(&kiln(&[&base[..], &["-o", "/dev/null"]].concat()));
-    assert!(!fs::metadata("/dev/null").unwrap().is_file());
+    // An output that is not a regular file (a device such as /dev/null, a pipe) is written
+    // in place, not replaced by a rename. Tested on a FIFO of our own, read by a thread.
+    let fifo = dir.join("out.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo failed");
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::read(fifo).unwrap())
+    };
+    ok(&kiln(
+        &[&base[..], &["-o", fifo.to_str().unwrap()]].concat(),
+    ));
+    assert_eq!(reader.join().unwrap(), fs::read(&file).unwrap());
+    assert!(
+        !fs::metadata(&fifo).unwrap().is_file(),
+        "the FIFO was replaced"
+    );
 }
 
 #[test]
