@@ -1,0 +1,194 @@
+//! kiln-bench: the lowering and link throughput benchmark of BENCHMARKS.md.
+//!
+//! Generates a large IR module with the test suite's random program generator
+//! (`tests/common/gen.rs`: realistic mixed code, random CFGs, calls, memory, floats), parses
+//! and verifies it, then times `lower_module` and `link` over it several times and reports
+//! MB/s of wasm produced and peak memory. The thread count is rayon's: set
+//! `RAYON_NUM_THREADS`.
+//!
+//! Peak memory is read from `/proc/self/status` (`VmHWM`); before timing, the peak is reset
+//! through `/proc/self/clear_refs` so that the figure covers lowering and linking only (the
+//! input module stays resident and is included, as it would be in `kiln build`).
+//!
+//! Usage: `kiln-bench [--funcs N (default 6500)] [--seed S] [--repeat R] [--out FILE.wasm]`.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use kiln::link::{LinkOptions, link};
+use kiln::lower::{LowerOptions, lower_module};
+
+#[allow(dead_code)]
+#[path = "../../tests/common/gen.rs"]
+mod irgen;
+
+struct Args {
+    funcs: usize,
+    seed: u64,
+    repeat: usize,
+    out: Option<String>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        funcs: 6_500,
+        seed: 1,
+        repeat: 3,
+        out: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--funcs" => args.funcs = value()?.parse().map_err(|e| format!("--funcs: {e}"))?,
+            "--seed" => args.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
+            "--repeat" => args.repeat = value()?.parse().map_err(|e| format!("--repeat: {e}"))?,
+            "--out" => args.out = Some(value()?),
+            "--bench" => {} // passed by `cargo bench`
+            _ => return Err(format!("unknown argument `{a}`")),
+        }
+    }
+    Ok(args)
+}
+
+/// A field of `/proc/self/status` in KiB.
+fn status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn reset_peak() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+fn mb(bytes: usize) -> f64 {
+    bytes as f64 / 1e6
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("kiln-bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "default".into());
+    let t0 = Instant::now();
+    let mut rng = irgen::Rng::new(args.seed);
+    let config = irgen::Config {
+        funcs: args.funcs,
+        min_blocks: 2,
+        max_blocks: 24,
+        max_insts: 14,
+        max_params: 3,
+        trap_percent: 2,
+        budget: 1000,
+        main: true,
+        local_edges: true,
+    };
+    let text = irgen::generate_with(&mut rng, &config).text;
+    let gen_time = t0.elapsed();
+    let t1 = Instant::now();
+    let module = match kiln::ir::parse(&text) {
+        Ok(m) => m,
+        Err(d) => {
+            eprintln!("{}", d.render("bench.ir"));
+            return ExitCode::FAILURE;
+        }
+    };
+    let parse_time = t1.elapsed();
+    if let Err(d) = kiln::verify::verify(&module) {
+        eprintln!("{}", d.render("bench.ir"));
+        return ExitCode::FAILURE;
+    }
+    let ir_bytes = text.len();
+    drop(text);
+    println!(
+        "input: {} functions, {:.1} MB of IR text (generated in {:.2} s, parsed in {:.2} s)",
+        module.decls.funcs.len(),
+        mb(ir_bytes),
+        secs(gen_time),
+        secs(parse_time)
+    );
+    let rss_before = status_kib("VmRSS:").unwrap_or(0);
+    let peak_reset = reset_peak();
+    let mut best: Option<(Duration, Duration)> = None;
+    let mut wasm = Vec::new();
+    for _ in 0..args.repeat.max(1) {
+        let t = Instant::now();
+        let object = match lower_module(&module, &LowerOptions::default()) {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("lower: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let lower = t.elapsed();
+        let t = Instant::now();
+        // No garbage collection: most generated functions are not reachable from `@main`,
+        // and the benchmark is about producing all of them.
+        let opts = LinkOptions {
+            import_undefined: true,
+            gc: false,
+            ..LinkOptions::default()
+        };
+        wasm = match link(&[object], &opts) {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("link: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let link_time = t.elapsed();
+        if best.is_none_or(|(l, k)| lower + link_time < l + k) {
+            best = Some((lower, link_time));
+        }
+    }
+    let peak = status_kib("VmHWM:").unwrap_or(0);
+    let (lower, link_time) = best.unwrap_or_default();
+    let total = lower + link_time;
+    let out = wasm.len();
+    println!("threads (RAYON_NUM_THREADS): {threads}");
+    println!("output: {out} bytes ({:.2} MB) of wasm", mb(out));
+    println!(
+        "best of {}: lower {:.3} s, link {:.3} s, total {:.3} s",
+        args.repeat.max(1),
+        secs(lower),
+        secs(link_time),
+        secs(total)
+    );
+    println!(
+        "throughput: {:.1} MB/s of wasm (lower + link), lower alone {:.1} MB/s",
+        mb(out) / secs(total).max(1e-9),
+        mb(out) / secs(lower).max(1e-9)
+    );
+    let peak_bytes = peak as usize * 1024;
+    let extra = peak.saturating_sub(rss_before) as usize * 1024;
+    println!(
+        "memory: resident before lowering {:.1} MB; peak{} {:.1} MB = {:.1}x output; \
+         peak above the input module {:.1} MB = {:.1}x output",
+        mb(rss_before as usize * 1024),
+        if peak_reset {
+            " during lower+link"
+        } else {
+            " of the process"
+        },
+        mb(peak_bytes),
+        peak_bytes as f64 / out.max(1) as f64,
+        mb(extra),
+        extra as f64 / out.max(1) as f64
+    );
+    if let Some(path) = args.out
+        && let Err(e) = std::fs::write(&path, &wasm)
+    {
+        eprintln!("kiln-bench: {path}: {e}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
