@@ -290,7 +290,10 @@ fn deep_random(local_edges: bool, what: &str) {
     let n: usize = std::env::var("KILN_DEEP_BLOCKS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(100_000);
+        // Random edges make the whole function one irreducible region, whose dispatch copies
+        // make the code grow faster than the block count: at 100,000 blocks it passes wasm's
+        // 7.6 MB limit per function body (lowering reports that as an error).
+        .unwrap_or(if local_edges { 100_000 } else { 50_000 });
     let mut rng = common::irgen::Rng::new(100_000);
     let config = common::irgen::Config {
         funcs: 1,
@@ -315,11 +318,11 @@ fn deep_random(local_edges: bool, what: &str) {
     println!("{what}: {size} bytes of wasm");
 }
 
-/// A function of 100,000 blocks with edges between any blocks: loops with many side
-/// entries, so a large irreducible CFG.
+/// A function of 50,000 blocks with edges between any blocks: loops with many side
+/// entries, so one large irreducible CFG.
 #[test]
-fn deep_function_of_100k_blocks() {
-    deep_random(false, "100k blocks, any edges");
+fn deep_function_of_50k_blocks_any_edges() {
+    deep_random(false, "50k blocks, any edges");
 }
 
 /// A function of 100,000 blocks with short loops and short forward jumps, as compiled code
