@@ -409,7 +409,31 @@ pub(crate) fn emit(
         types.append_to(&mut head);
     }
 
+    let memory_type = MemoryType {
+        minimum: layout.mem.pages,
+        maximum: layout.mem.max_pages,
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    };
+    let table_size = layout.elems.len() as u64 + 1;
     let mut imports = ImportSection::new();
+    if let Some((module, field)) = &opts.import_memory {
+        imports.import(module, field, EntityType::Memory(memory_type));
+    }
+    if layout.table_imported {
+        imports.import(
+            "env",
+            "__indirect_function_table",
+            EntityType::Table(TableType {
+                element_type: RefType::FUNCREF,
+                table64: false,
+                minimum: table_size,
+                maximum: None,
+                shared: false,
+            }),
+        );
+    }
     for imp in &layout.imports {
         let ty = match imp.kind {
             OutImportKind::Func(t) => EntityType::Function(t),
@@ -441,28 +465,23 @@ pub(crate) fn emit(
         functions.append_to(&mut head);
     }
 
-    if layout.table.is_some() {
-        let size = layout.elems.len() as u64 + 1;
+    if layout.table.is_some() && !layout.table_imported {
         let mut tables = TableSection::new();
         tables.table(TableType {
             element_type: RefType::FUNCREF,
             table64: false,
-            minimum: size,
-            maximum: Some(size),
+            minimum: table_size,
+            maximum: (!opts.growable_table).then_some(table_size),
             shared: false,
         });
         tables.append_to(&mut head);
     }
 
-    let mut memories = MemorySection::new();
-    memories.memory(MemoryType {
-        minimum: layout.mem.pages,
-        maximum: None,
-        memory64: false,
-        shared: false,
-        page_size_log2: None,
-    });
-    memories.append_to(&mut head);
+    if opts.import_memory.is_none() {
+        let mut memories = MemorySection::new();
+        memories.memory(memory_type);
+        memories.append_to(&mut head);
+    }
 
     let mut globals = GlobalSection::new();
     let i32c = |v: u64| ConstExpr::i32_const(v as u32 as i32);
@@ -529,6 +548,9 @@ pub(crate) fn emit(
     }
 
     let mut exports = ExportSection::new();
+    if let Some(name) = &layout.memory_export {
+        exports.export(name, wasm_encoder::ExportKind::Memory, 0);
+    }
     for e in &layout.exports {
         exports.export(e.name, e.kind, e.index);
     }

@@ -115,6 +115,9 @@ pub(crate) struct Memory {
     pub tls_base: u64,
     pub tls_size: u64,
     pub tls_align: u64,
+    pub stack_low: u64,
+    /// Maximum pages (`--max-memory`).
+    pub max_pages: Option<u64>,
 }
 
 /// An export.
@@ -150,8 +153,13 @@ pub(crate) struct Layout<'a> {
     pub sym_index: Vec<u32>,
     /// Per symbol: data address (0 for weak undefined data).
     pub sym_addr: Vec<u64>,
-    /// Whether the module has a defined table, and its index.
+    /// Whether the module has the indirect function table, and its index.
     pub table: Option<u32>,
+    /// The indirect function table is imported (`env.__indirect_function_table`, the first
+    /// table import) rather than defined.
+    pub table_imported: bool,
+    /// The memory's export name, when it is exported.
+    pub memory_export: Option<String>,
     /// Table slots 1.. : output function indices.
     pub elems: Vec<u32>,
     /// Per output function: its table slot, 0 for none.
@@ -166,6 +174,27 @@ pub(crate) struct Layout<'a> {
     pub start: Option<u32>,
     /// Output index of `__wasm_call_ctors`, when there is one.
     pub ctors: Option<u32>,
+}
+
+/// Where data starts when the stack does not come first, as wasm-ld.
+const DEFAULT_GLOBAL_BASE: u64 = 1024;
+
+/// wasm-ld's checks of `--initial-memory` and `--max-memory`: page-aligned, at least
+/// `needed`, at most 4 GiB.
+fn check_memory_option(what: &str, value: u64, needed: u64) -> Result<(), LinkError> {
+    let msg = if !value.is_multiple_of(PAGE) {
+        format!("{what} memory must be {PAGE}-byte aligned")
+    } else if needed > value {
+        format!("{what} memory too small, {needed} bytes needed")
+    } else if value > 1 << 32 {
+        format!(
+            "{what} memory too large, cannot be greater than {}",
+            1u64 << 32
+        )
+    } else {
+        return Ok(());
+    };
+    Err(LinkError::BadOption(msg))
 }
 
 fn align_up(x: u64, log2: u32) -> Option<u64> {
@@ -207,6 +236,15 @@ pub(crate) fn compute_layout<'a>(
 
     // Imports: functions, globals, tables; deduplicated by (module, field, type).
     let mut import_keys: IndexMap<(&str, &str, OutImportKind), u32> = IndexMap::new();
+    if opts.import_table {
+        if opts.export_table {
+            return Err(LinkError::BadOption(
+                "--import-table and --export-table may not be used together".into(),
+            ));
+        }
+        l.num_table_imports = 1;
+        l.table_imported = true;
+    }
     let mut weak_stubs = Vec::new();
     let import_of = |sid: usize| -> Option<&'a crate::object::Import<'a>> {
         let (i, p) = db.syms[sid].import?;
@@ -395,7 +433,11 @@ pub(crate) fn compute_layout<'a>(
     }
 
     // Table.
-    let table_index = l.num_table_imports;
+    let table_index = if l.table_imported {
+        0
+    } else {
+        l.num_table_imports
+    };
     for (sid, s) in db.syms.iter().enumerate() {
         if !live.syms[sid] {
             continue;
@@ -425,6 +467,7 @@ pub(crate) fn compute_layout<'a>(
     }
     l.func_slot = vec![0; next as usize];
     let mut table_needed = opts.export_table
+        || opts.import_table
         || db
             .syms
             .iter()
@@ -475,8 +518,15 @@ pub(crate) fn compute_layout<'a>(
     layout_memory(inputs, db, live, opts, &mut l)?;
 
     // Exports.
+    // The memory comes first (`memory`, or `--export-memory=NAME`) unless it is imported.
+    l.memory_export = (opts.import_memory.is_none() || opts.export_memory.is_some())
+        .then(|| opts.export_memory.as_deref().unwrap_or("memory").to_string());
+    let memory_export = l.memory_export.clone();
     let mut exports: IndexMap<&str, (wasm_encoder::ExportKind, u32)> = IndexMap::new();
     let mut add = |name: &'a str, kind, index| -> Result<(), LinkError> {
+        if memory_export.as_deref() == Some(name) {
+            return Err(LinkError::DuplicateExport(name.to_string()));
+        }
         match exports.get(name) {
             Some(&prev) if prev != (kind, index) => {
                 Err(LinkError::DuplicateExport(name.to_string()))
@@ -489,7 +539,6 @@ pub(crate) fn compute_layout<'a>(
         }
     };
     use wasm_encoder::ExportKind as K;
-    add("memory", K::Memory, 0)?;
     for (sid, s) in db.syms.iter().enumerate() {
         if !live.exported[sid] || s.def == Def::Undefined {
             continue;
@@ -600,9 +649,28 @@ fn layout_memory<'a>(
     }
 
     let mem = &mut l.mem;
-    mem.stack_top = opts.stack_size;
-    mem.global_base = opts.stack_size;
-    let mut cursor = opts.stack_size;
+    // wasm-ld's `layoutMemory`: the stack first (by default), or the data at
+    // `--global-base` (1024 by default) with the stack after it.
+    let mut cursor = if opts.stack_first {
+        mem.stack_low = 0;
+        mem.stack_top = opts.stack_size;
+        match opts.global_base {
+            Some(base) if base < opts.stack_size => {
+                return Err(LinkError::BadOption(
+                    "--global-base cannot be less than stack size when --stack-first is used"
+                        .into(),
+                ));
+            }
+            Some(base) => base,
+            None => opts.stack_size,
+        }
+    } else {
+        opts.global_base.unwrap_or(DEFAULT_GLOBAL_BASE)
+    };
+    if cursor > limit {
+        return Err(too_large("--global-base beyond 4 GiB"));
+    }
+    mem.global_base = cursor;
     l.tag_tables = vec![0; db.enums.len()];
     for seg in &mut list {
         seg.addr = align_up(cursor, seg.align_log2).ok_or_else(|| too_large("memory"))?;
@@ -639,15 +707,47 @@ fn layout_memory<'a>(
         }
     }
     mem.data_end = cursor;
+    if !opts.stack_first {
+        mem.stack_low = align_up(cursor, 4).ok_or_else(|| too_large("memory"))?;
+        cursor = mem
+            .stack_low
+            .checked_add(opts.stack_size)
+            .filter(|&c| c <= limit)
+            .ok_or_else(|| too_large("stack beyond 4 GiB"))?;
+        mem.stack_top = cursor;
+    }
     mem.heap_base = align_up(cursor, 4).ok_or_else(|| too_large("memory"))?;
-    let want = mem
-        .heap_base
-        .checked_add(opts.initial_heap)
-        .and_then(|w| w.checked_next_multiple_of(PAGE))
-        .filter(|&w| w <= limit)
+    let mut end = mem.heap_base;
+    if opts.initial_heap != 0 {
+        if !opts.initial_heap.is_multiple_of(PAGE) {
+            return Err(LinkError::BadOption(
+                "initial heap must be aligned to the page size (65536 bytes)".into(),
+            ));
+        }
+        end = end
+            .checked_add(opts.initial_heap)
+            .filter(|&e| e <= limit)
+            .ok_or_else(|| {
+                LinkError::BadOption(format!(
+                    "initial heap too large, cannot be greater than {}",
+                    limit - mem.heap_base
+                ))
+            })?;
+    }
+    if let Some(initial) = opts.initial_memory {
+        check_memory_option("initial", initial, end)?;
+        end = initial;
+    }
+    let end = end
+        .checked_next_multiple_of(PAGE)
+        .filter(|&e| e <= limit)
         .ok_or_else(|| too_large("memory exceeds 4 GiB"))?;
-    mem.heap_end = want;
-    mem.pages = want / PAGE;
+    mem.heap_end = end;
+    mem.pages = end / PAGE;
+    if let Some(max) = opts.max_memory {
+        check_memory_option("maximum", max, end)?;
+        mem.max_pages = Some(max / PAGE);
+    }
     let mem = l.mem;
     let seg_bounds = |name: &str| {
         list.iter()
@@ -674,7 +774,7 @@ fn layout_memory<'a>(
                 LinkerSym::HeapEnd => mem.heap_end,
                 LinkerSym::DataEnd => mem.data_end,
                 LinkerSym::GlobalBase | LinkerSym::DsoHandle => mem.global_base,
-                LinkerSym::StackLow => 0,
+                LinkerSym::StackLow => mem.stack_low,
                 LinkerSym::StackHigh => mem.stack_top,
                 LinkerSym::SegStart(n) => seg_bounds(n).map_or(0, |b| b.0),
                 LinkerSym::SegStop(n) => seg_bounds(n).map_or(0, |b| b.1),
