@@ -19,12 +19,13 @@ use indexmap::IndexMap;
 use wasm_encoder::{
     ConstExpr, DataCountSection, ElementSection, Elements, EntityType, ExportSection,
     FunctionSection, GlobalSection, GlobalType, HeapType, ImportSection, IndirectNameMap,
-    MemorySection, MemoryType, NameMap, NameSection, ProducersField, ProducersSection, RefType,
+    MemorySection, MemoryType, NameMap, NameSection, RefType,
     Section, StartSection, TableSection, TableType, TypeSection,
 };
 
 use super::layout::{Chunk, Layout, NONE, OutFunc, OutGlobal, OutImportKind};
 use super::resolve::{Def, LinkerSym, SymKind, SymbolDb, bad};
+use super::custom;
 use super::synth::Synth;
 use super::{LinkError, LinkOptions};
 use crate::object::{self, ConstExpr as ObjConst, Object, Reloc, RelocType, SegmentData, ValType};
@@ -384,7 +385,13 @@ impl Patcher<'_, '_> {
 fn own_custom(name: &str) -> bool {
     matches!(
         name,
-        "name" | "producers" | "target_features" | "linking" | "dylink.0"
+        "name"
+            | "producers"
+            | "target_features"
+            | "linking"
+            | "dylink.0"
+            | ".llvmbc"
+            | ".llvmcmd"
     ) || name.starts_with("reloc.")
 }
 
@@ -572,23 +579,12 @@ pub(crate) fn emit(
         elems.append_to(&mut head);
     }
 
-    // Which output segments are written: all-zero ones are not (memory starts zeroed).
+    // Which output segments are written: as wasm-ld, all but `.bss*` (memory starts
+    // zeroed); with an imported memory, which may hold anything, `.bss` is written too.
     let written: Vec<bool> = layout
         .segs
         .iter()
-        .map(|s| {
-            s.chunks.iter().any(|c| match *c {
-                Chunk::Input { input, seg, .. } => {
-                    let sg = &inputs[input as usize].segments[seg as usize];
-                    !sg.relocs.is_empty()
-                        || match &sg.data {
-                            SegmentData::Bytes(b) => b.iter().any(|&x| x != 0),
-                            SegmentData::Zero(_) => false,
-                        }
-                }
-                Chunk::TagNames { .. } => true,
-            })
-        })
+        .map(|s| opts.import_memory.is_some() || !s.name.starts_with(".bss"))
         .collect();
     let num_data = written.iter().filter(|w| **w).count() as u32;
     if opts.features.bulk_memory && num_data > 0 {
@@ -641,7 +637,10 @@ pub(crate) fn emit(
     let mut custom_sizes: IndexMap<&str, u64> = IndexMap::new();
     for (i, obj) in inputs.iter().enumerate() {
         for (j, c) in obj.customs.iter().enumerate() {
-            if own_custom(&c.name) || c.data.is_empty() {
+            if own_custom(&c.name)
+                || c.data.is_empty()
+                || ((opts.strip_debug || opts.strip_all) && c.name.starts_with(".debug_"))
+            {
                 continue;
             }
             let size = custom_sizes.entry(&c.name).or_insert(0);
@@ -658,9 +657,24 @@ pub(crate) fn emit(
         .map(|(n, &s)| section_len(uleb_len(n.len() as u64) as u64 + n.len() as u64 + s))
         .sum();
 
-    let tail = tail_sections(inputs, db, layout, opts, &written);
+    let tail = if opts.strip_all {
+        Vec::new()
+    } else {
+        tail_sections(inputs, db, layout, opts, &written)?
+    };
+    let build_id_len = opts.build_id.as_ref().map(custom::build_id_len);
+    let build_id_section = build_id_len.map_or(0, |n| {
+        let payload = uleb_len(8) as u64 + 8 + uleb_len(n as u64) as u64 + n as u64;
+        section_len(payload)
+    });
 
-    let total = 8 + head.len() as u64 + code_len + data_len + customs_len + tail.len() as u64;
+    let total = 8
+        + head.len() as u64
+        + code_len
+        + data_len
+        + customs_len
+        + tail.len() as u64
+        + build_id_section;
     let total = usize::try_from(total).map_err(|_| LinkError::TooLarge("module".into()))?;
     let mut out = Vec::with_capacity(total);
     out.extend_from_slice(b"\0asm");
@@ -750,6 +764,23 @@ pub(crate) fn emit(
         }
     }
     out.extend_from_slice(&tail);
+    if let (Some(style), Some(n)) = (&opts.build_id, build_id_len) {
+        out.push(0);
+        put_uleb(
+            &mut out,
+            uleb_len(8) as u64 + 8 + uleb_len(n as u64) as u64 + n as u64,
+        );
+        put_uleb(&mut out, 8);
+        out.extend_from_slice(b"build_id");
+        put_uleb(&mut out, n as u64);
+        let at = out.len();
+        out.resize(at + n, 0);
+        let id = custom::build_id(style, &out);
+        match out.get_mut(at..) {
+            Some(slot) if slot.len() == id.len() => slot.copy_from_slice(&id),
+            _ => return Err(internal("build id size")),
+        }
+    }
     if out.len() != total {
         return Err(LinkError::Internal(format!(
             "wrote {} bytes, reserved {total}",
@@ -766,7 +797,7 @@ fn tail_sections(
     layout: &Layout<'_>,
     opts: &LinkOptions,
     written: &[bool],
-) -> Vec<u8> {
+) -> Result<Vec<u8>, LinkError> {
     let mut names = NameSection::new();
     let mut funcs = NameMap::new();
     for (i, n) in layout.func_names.iter().enumerate() {
@@ -849,11 +880,14 @@ fn tail_sections(
     let mut tail = Vec::new();
     names.append_to(&mut tail);
 
-    let mut producers = ProducersSection::new();
-    let mut field = ProducersField::new();
-    field.value("kiln", env!("CARGO_PKG_VERSION"));
-    producers.field("processed-by", &field);
-    producers.append_to(&mut tail);
+    let producers = custom::merge_producers(inputs)?;
+    if let Some(payload) = custom::producers_payload(&producers) {
+        wasm_encoder::CustomSection {
+            name: Cow::Borrowed("producers"),
+            data: Cow::Owned(payload),
+        }
+        .append_to(&mut tail);
+    }
 
     let mut features = Vec::new();
     let on: Vec<&str> = opts
@@ -874,5 +908,5 @@ fn tail_sections(
         data: Cow::Owned(features),
     }
     .append_to(&mut tail);
-    tail
+    Ok(tail)
 }

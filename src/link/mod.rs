@@ -35,6 +35,7 @@
 //! Limits: wasm32 only (64-bit relocations, PIC relocations and tags are reported as
 //! unsupported); no archives, comdats or GOT entries yet.
 
+mod custom;
 mod emit;
 mod layout;
 mod resolve;
@@ -339,9 +340,6 @@ fn reject_unimplemented(opts: &LinkOptions) -> Result<(), LinkError> {
         ("--export-dynamic", opts.export_dynamic),
         ("--unresolved-symbols", opts.unresolved_symbols != d.unresolved_symbols),
         ("--shared-memory", opts.shared_memory),
-        ("--strip-debug", opts.strip_debug),
-        ("--strip-all", opts.strip_all),
-        ("--build-id", opts.build_id.is_some()),
     ];
     match unimplemented.iter().find(|(_, set)| *set) {
         Some((name, _)) => Err(LinkError::BadOption(format!("{name} is not supported yet"))),
