@@ -125,6 +125,44 @@ impl Patcher<'_, '_> {
         }
     }
 
+    /// Whether `sid` survived garbage collection: its function, segment or global did (as
+    /// wasm-ld's `Symbol::isLive`), or, for other symbols, it was reached.
+    fn is_live(&self, sid: u32) -> bool {
+        let l = self.layout;
+        let kept = |v: &Vec<Vec<u32>>, i: u32, j: u32| {
+            v.get(i as usize)
+                .and_then(|x| x.get(j as usize))
+                .is_some_and(|&x| x != NONE)
+        };
+        match self.db.syms.get(sid as usize).map(|s| s.def) {
+            Some(Def::Func { input, index }) => kept(&l.input_funcs, input, index),
+            Some(Def::Global { input, index }) => kept(&l.input_globals, input, index),
+            Some(Def::Data { input, segment, .. }) => l
+                .seg_addr
+                .get(input as usize)
+                .and_then(|x| x.get(segment as usize))
+                .is_some_and(|&a| a != u64::MAX),
+            Some(_) => l.live_syms.get(sid as usize).copied() == Some(true),
+            None => false,
+        }
+    }
+
+    /// Whether `sid` is thread-local data (by flag, or by its segment for older objects).
+    fn is_tls(&self, sid: u32) -> bool {
+        let Some(sym) = self.db.syms.get(sid as usize) else {
+            return false;
+        };
+        sym.tls
+            || match sym.def {
+                Def::Data { input, segment, .. } => self
+                    .inputs
+                    .get(input as usize)
+                    .and_then(|o| o.segments.get(segment as usize))
+                    .is_some_and(|s| super::resolve::output_segment_name(s) == ".tdata"),
+                _ => false,
+            }
+    }
+
     fn index(&self, sid: u32) -> Option<u32> {
         self.layout
             .sym_index
@@ -204,30 +242,32 @@ impl Patcher<'_, '_> {
                 | R::FunctionIndexI32
                 | R::TableIndexSleb
                 | R::TableIndexI32
-                | R::FunctionOffsetI32 => SymKind::Function,
+                | R::TableIndexSleb64
+                | R::TableIndexI64
+                | R::TableIndexRelSleb
+                | R::TableIndexRelSleb64
+                | R::FunctionOffsetI32
+                | R::FunctionOffsetI64 => SymKind::Function,
                 R::MemoryAddrLeb
                 | R::MemoryAddrSleb
                 | R::MemoryAddrI32
+                | R::MemoryAddrLeb64
+                | R::MemoryAddrSleb64
+                | R::MemoryAddrI64
+                | R::MemoryAddrRelSleb
+                | R::MemoryAddrRelSleb64
                 | R::MemoryAddrTlsSleb
+                | R::MemoryAddrTlsSleb64
                 | R::MemoryAddrLocrelI32 => SymKind::Data,
                 R::GlobalIndexLeb | R::GlobalIndexI32 => SymKind::Global,
                 R::SectionOffsetI32 => SymKind::Section,
                 R::TableNumberLeb => SymKind::Table,
-                _ => return Err(unsupported()),
+                R::TypeIndexLeb | R::TagIndexLeb => return Err(unsupported()),
             };
-            if sym.kind != want {
-                if want == SymKind::Global {
-                    return Err(LinkError::Unsupported {
-                        file: obj.path.clone(),
-                        what: format!(
-                            "GOT access to `{}` (relocation {:?} at offset {} in {})",
-                            sym.name,
-                            r.ty,
-                            r.offset,
-                            describe(place)
-                        ),
-                    });
-                }
+            // GLOBAL_INDEX against data or a function: its GOT entry.
+            let got = want == SymKind::Global
+                && matches!(sym.kind, SymKind::Data | SymKind::Function);
+            if sym.kind != want && !got {
                 return Err(bad(
                     obj,
                     format!(
@@ -246,138 +286,155 @@ impl Patcher<'_, '_> {
                     ),
                 ));
             }
-            let tombstone = match place {
-                Place::Custom { name }
-                    if name.starts_with(".debug_ranges") || name.starts_with(".debug_loc") =>
-                {
-                    0xffff_fffe
+            let addend = r.addend as u64;
+            let live = sym.kind == SymKind::Section || self.is_live(sid);
+            let value: u64 = if !live {
+                // Only debug info and other custom sections reach symbols garbage
+                // collection dropped: wasm-ld's tombstones.
+                match place {
+                    Place::Custom { name } => tombstone(name).unwrap_or(addend),
+                    _ => {
+                        return Err(LinkError::Internal(format!(
+                            "relocation against `{}`, which is not live",
+                            sym.name
+                        )));
+                    }
                 }
-                Place::Custom { name } if name.starts_with(".debug_") => 0xffff_ffff,
-                _ => r.addend as u32,
-            };
-            let in_custom = matches!(place, Place::Custom { .. });
-            let missing = |what: &str| -> Result<u32, LinkError> {
-                if in_custom {
-                    Ok(tombstone)
-                } else {
-                    Err(LinkError::Internal(format!(
-                        "{what} of `{}` not assigned",
-                        sym.name
-                    )))
-                }
-            };
-            let addr = || -> Result<u32, LinkError> {
-                match self.data_addr(sid) {
-                    Some(_) if sym.def == Def::Undefined => Ok(0),
-                    Some(a) => Ok(a.wrapping_add(r.addend as u64) as u32),
-                    None => missing("address"),
+            } else {
+                let missing = |what: &str| {
+                    LinkError::Internal(format!("{what} of `{}` not assigned", sym.name))
+                };
+                match r.ty {
+                    R::FunctionIndexLeb | R::FunctionIndexI32 | R::TableNumberLeb => {
+                        u64::from(self.index(sid).ok_or_else(|| missing("index"))?)
+                    }
+                    R::GlobalIndexLeb | R::GlobalIndexI32 => {
+                        let g = if got {
+                            self.layout.got.get(&sid).copied()
+                        } else {
+                            self.index(sid)
+                        };
+                        u64::from(g.ok_or_else(|| missing("global index"))?)
+                    }
+                    R::TableIndexSleb
+                    | R::TableIndexI32
+                    | R::TableIndexSleb64
+                    | R::TableIndexI64
+                    | R::TableIndexRelSleb
+                    | R::TableIndexRelSleb64 => {
+                        let slot = self
+                            .index(sid)
+                            .and_then(|f| self.layout.func_slot.get(f as usize).copied())
+                            .unwrap_or(0);
+                        // Relative to `__table_base`, 1 in a non-PIC link.
+                        if matches!(r.ty, R::TableIndexRelSleb | R::TableIndexRelSleb64) {
+                            u64::from(slot).wrapping_sub(1)
+                        } else {
+                            u64::from(slot)
+                        }
+                    }
+                    R::MemoryAddrLeb
+                    | R::MemoryAddrSleb
+                    | R::MemoryAddrI32
+                    | R::MemoryAddrLeb64
+                    | R::MemoryAddrSleb64
+                    | R::MemoryAddrI64
+                    | R::MemoryAddrRelSleb
+                    | R::MemoryAddrRelSleb64
+                    | R::MemoryAddrTlsSleb
+                    | R::MemoryAddrTlsSleb64
+                    | R::MemoryAddrLocrelI32 => {
+                        if sym.def == Def::Undefined {
+                            0
+                        } else {
+                            let a = self.data_addr(sid).ok_or_else(|| missing("address"))?;
+                            let mut v = a.wrapping_add(addend);
+                            // `__memory_base` is 0 in a non-PIC link; TLS symbols are offsets
+                            // from `__tls_base` (other symbols keep their address, as wasm-ld
+                            // without shared memory).
+                            if matches!(r.ty, R::MemoryAddrTlsSleb | R::MemoryAddrTlsSleb64)
+                                && self.is_tls(sid)
+                            {
+                                v = v.wrapping_sub(self.layout.mem.tls_base);
+                            }
+                            if r.ty == R::MemoryAddrLocrelI32 {
+                                let Place::Data { addr: base, .. } = place else {
+                                    return Err(unsupported());
+                                };
+                                v = v.wrapping_sub(base.wrapping_add(u64::from(r.offset)));
+                            }
+                            v
+                        }
+                    }
+                    R::FunctionOffsetI32 | R::FunctionOffsetI64 => {
+                        let off = self
+                            .index(sid)
+                            .and_then(|f| f.checked_sub(self.layout.num_func_imports))
+                            .and_then(|k| self.func_offsets.get(k as usize).copied())
+                            .ok_or_else(|| missing("code offset"))?;
+                        off.wrapping_add(addend)
+                    }
+                    R::SectionOffsetI32 => {
+                        let off = match sym.def {
+                            Def::Section { input, index } => self
+                                .custom_offsets
+                                .get(input as usize)
+                                .and_then(|v| v.get(index as usize))
+                                .copied(),
+                            _ => None,
+                        };
+                        match (off, place) {
+                            (Some(o), _) => o.wrapping_add(addend),
+                            (None, Place::Custom { name }) => tombstone(name).unwrap_or(addend),
+                            (None, _) => return Err(missing("section offset")),
+                        }
+                    }
+                    R::TypeIndexLeb | R::TagIndexLeb => return Err(unsupported()),
                 }
             };
             match r.ty {
-                R::FunctionIndexLeb | R::FunctionIndexI32 => {
-                    let f = match self.index(sid) {
-                        Some(f) => f,
-                        None => missing("function index")?,
-                    };
-                    if r.ty == R::FunctionIndexLeb {
-                        object::write_uleb5(field, f);
-                    } else {
-                        field.copy_from_slice(&f.to_le_bytes());
-                    }
+                R::FunctionIndexLeb
+                | R::MemoryAddrLeb
+                | R::GlobalIndexLeb
+                | R::TableNumberLeb
+                | R::TypeIndexLeb
+                | R::TagIndexLeb => object::write_uleb5(field, value as u32),
+                R::TableIndexSleb
+                | R::MemoryAddrSleb
+                | R::MemoryAddrRelSleb
+                | R::TableIndexRelSleb
+                | R::MemoryAddrTlsSleb => object::write_sleb5(field, value as u32 as i32),
+                R::TableIndexI32
+                | R::MemoryAddrI32
+                | R::FunctionOffsetI32
+                | R::SectionOffsetI32
+                | R::GlobalIndexI32
+                | R::MemoryAddrLocrelI32
+                | R::FunctionIndexI32 => field.copy_from_slice(&(value as u32).to_le_bytes()),
+                R::MemoryAddrLeb64 => object::write_uleb10(field, value),
+                R::MemoryAddrSleb64
+                | R::MemoryAddrRelSleb64
+                | R::TableIndexSleb64
+                | R::TableIndexRelSleb64
+                | R::MemoryAddrTlsSleb64 => object::write_sleb10(field, value as i64),
+                R::MemoryAddrI64 | R::TableIndexI64 | R::FunctionOffsetI64 => {
+                    field.copy_from_slice(&value.to_le_bytes())
                 }
-                R::TableIndexSleb | R::TableIndexI32 => {
-                    let slot = self
-                        .index(sid)
-                        .and_then(|f| self.layout.func_slot.get(f as usize).copied())
-                        .unwrap_or(0);
-                    if r.ty == R::TableIndexSleb {
-                        object::write_sleb5(field, slot as i32);
-                    } else {
-                        field.copy_from_slice(&slot.to_le_bytes());
-                    }
-                }
-                R::MemoryAddrLeb => object::write_uleb5(field, addr()?),
-                R::MemoryAddrSleb => object::write_sleb5(field, addr()? as i32),
-                R::MemoryAddrI32 => field.copy_from_slice(&addr()?.to_le_bytes()),
-                R::MemoryAddrLocrelI32 => {
-                    let Place::Data { addr: base, .. } = place else {
-                        return Err(unsupported());
-                    };
-                    let p = base.wrapping_add(u64::from(r.offset)) as u32;
-                    field.copy_from_slice(&addr()?.wrapping_sub(p).to_le_bytes());
-                }
-                R::MemoryAddrTlsSleb => {
-                    let in_tls = match sym.def {
-                        Def::Data { input, segment, .. } => self
-                            .inputs
-                            .get(input as usize)
-                            .and_then(|o| o.segments.get(segment as usize))
-                            .is_some_and(|s| super::resolve::output_segment_name(s) == ".tdata"),
-                        _ => false,
-                    };
-                    if !in_tls {
-                        return Err(bad(
-                            obj,
-                            format!(
-                                "TLS relocation at offset {} in {} names `{}`, which is not defined thread-local data",
-                                r.offset,
-                                describe(place),
-                                sym.name
-                            ),
-                        ));
-                    }
-                    let a = addr()?;
-                    let off = a.wrapping_sub(self.layout.mem.tls_base as u32);
-                    object::write_sleb5(field, off as i32);
-                }
-                R::GlobalIndexLeb | R::GlobalIndexI32 => {
-                    let g = match self.index(sid) {
-                        Some(g) => g,
-                        None => missing("global index")?,
-                    };
-                    if r.ty == R::GlobalIndexLeb {
-                        object::write_uleb5(field, g);
-                    } else {
-                        field.copy_from_slice(&g.to_le_bytes());
-                    }
-                }
-                R::TableNumberLeb => {
-                    let t = match self.index(sid) {
-                        Some(t) => t,
-                        None => missing("table number")?,
-                    };
-                    object::write_uleb5(field, t);
-                }
-                R::FunctionOffsetI32 => {
-                    let off = self
-                        .index(sid)
-                        .and_then(|f| f.checked_sub(self.layout.num_func_imports))
-                        .and_then(|k| self.func_offsets.get(k as usize).copied());
-                    let v = match off {
-                        Some(o) => o.wrapping_add(r.addend as u64) as u32,
-                        None => missing("code offset")?,
-                    };
-                    field.copy_from_slice(&v.to_le_bytes());
-                }
-                R::SectionOffsetI32 => {
-                    let off = match sym.def {
-                        Def::Section { input, index } => self
-                            .custom_offsets
-                            .get(input as usize)
-                            .and_then(|v| v.get(index as usize))
-                            .copied(),
-                        _ => None,
-                    };
-                    let v = match off {
-                        Some(o) => o.wrapping_add(r.addend as u64) as u32,
-                        None => missing("section offset")?,
-                    };
-                    field.copy_from_slice(&v.to_le_bytes());
-                }
-                _ => return Err(unsupported()),
             }
         }
         Ok(())
+    }
+}
+
+/// wasm-ld's tombstone for a relocation in custom section `name` against something garbage
+/// collection dropped (`InputSection::getTombstoneForSection`); `None`: the addend.
+fn tombstone(name: &str) -> Option<u64> {
+    if name == ".debug_ranges" || name == ".debug_loc" {
+        Some(u64::MAX - 1)
+    } else if name.starts_with(".debug_") || name.starts_with("llvm.func_attr.") {
+        Some(u64::MAX)
+    } else {
+        None
     }
 }
 
@@ -512,6 +569,18 @@ pub(crate) fn emit(
                 false,
                 i32c(layout.sym_addr.get(sid as usize).copied().unwrap_or(0)),
             ),
+            OutGlobal::Got(sid) => {
+                let value = match db.syms.get(sid as usize) {
+                    Some(s) if s.kind == SymKind::Function => layout
+                        .sym_index
+                        .get(sid as usize)
+                        .and_then(|&f| layout.func_slot.get(f as usize))
+                        .map_or(0, |&slot| u64::from(slot)),
+                    Some(s) if s.def == Def::Undefined => 0,
+                    _ => layout.sym_addr.get(sid as usize).copied().unwrap_or(0),
+                };
+                (ValType::I32, false, i32c(value))
+            }
             OutGlobal::Input { input, index } => {
                 let obj = &inputs[input as usize];
                 let g = &obj.globals[index as usize];
@@ -828,11 +897,11 @@ fn tail_sections(
     }
     names.locals(&locals);
 
-    let mut gnames: Vec<&str> = layout
+    let mut gnames: Vec<Cow<'_, str>> = layout
         .imports
         .iter()
         .filter(|i| matches!(i.kind, OutImportKind::Global { .. }))
-        .map(|i| i.sym_name)
+        .map(|i| Cow::Borrowed(i.sym_name))
         .collect();
     let mut input_global_names: Vec<Vec<&str>> =
         inputs.iter().map(|o| vec![""; o.globals.len()]).collect();
@@ -847,13 +916,24 @@ fn tail_sections(
     }
     for g in &layout.globals {
         gnames.push(match *g {
-            OutGlobal::Linker(LinkerSym::StackPointer) => "__stack_pointer",
-            OutGlobal::Linker(LinkerSym::TlsBase) => "__tls_base",
-            OutGlobal::Linker(LinkerSym::TlsSize) => "__tls_size",
-            OutGlobal::Linker(LinkerSym::TlsAlign) => "__tls_align",
-            OutGlobal::Linker(_) => "",
-            OutGlobal::DataAddr(sid) => db.syms.get(sid as usize).map_or("", |s| s.name),
-            OutGlobal::Input { input, index } => input_global_names[input as usize][index as usize],
+            OutGlobal::Linker(LinkerSym::StackPointer) => Cow::Borrowed("__stack_pointer"),
+            OutGlobal::Linker(LinkerSym::TlsBase) => Cow::Borrowed("__tls_base"),
+            OutGlobal::Linker(LinkerSym::TlsSize) => Cow::Borrowed("__tls_size"),
+            OutGlobal::Linker(LinkerSym::TlsAlign) => Cow::Borrowed("__tls_align"),
+            OutGlobal::Linker(_) => Cow::Borrowed(""),
+            OutGlobal::DataAddr(sid) => {
+                Cow::Borrowed(db.syms.get(sid as usize).map_or("", |s| s.name))
+            }
+            OutGlobal::Got(sid) => match db.syms.get(sid as usize) {
+                Some(s) if s.kind == SymKind::Function => {
+                    Cow::Owned(format!("GOT.func.internal.{}", s.name))
+                }
+                Some(s) => Cow::Owned(format!("GOT.data.internal.{}", s.name)),
+                None => Cow::Borrowed(""),
+            },
+            OutGlobal::Input { input, index } => {
+                Cow::Borrowed(input_global_names[input as usize][index as usize])
+            }
         });
     }
     let mut gmap = NameMap::new();

@@ -76,6 +76,10 @@ pub(crate) enum OutGlobal<'a> {
     },
     /// The address of exported data symbol `sid`.
     DataAddr(u32),
+    /// Internal GOT entry of data or function symbol `sid` (`GOT.data.internal.NAME`,
+    /// `GOT.func.internal.NAME`): its address or table slot, for `GLOBAL_INDEX` relocations
+    /// against it.
+    Got(u32),
 }
 
 /// A piece of an output data segment.
@@ -153,6 +157,10 @@ pub(crate) struct Layout<'a> {
     pub sym_index: Vec<u32>,
     /// Per symbol: data address (0 for weak undefined data).
     pub sym_addr: Vec<u64>,
+    /// Per symbol: reached by garbage collection.
+    pub live_syms: Vec<bool>,
+    /// Data or function symbol -> its internal GOT global.
+    pub got: IndexMap<u32, u32>,
     /// Whether the module has the indirect function table, and its index.
     pub table: Option<u32>,
     /// The indirect function table is imported (`env.__indirect_function_table`, the first
@@ -223,6 +231,7 @@ pub(crate) fn compute_layout<'a>(
         input_globals: inputs.iter().map(|o| vec![NONE; o.globals.len()]).collect(),
         sym_index: vec![NONE; db.syms.len()],
         sym_addr: vec![0; db.syms.len()],
+        live_syms: live.syms.clone(),
         seg_addr: inputs
             .iter()
             .map(|o| vec![u64::MAX; o.segments.len()])
@@ -423,6 +432,36 @@ pub(crate) fn compute_layout<'a>(
             }
         }
     }
+    // Internal GOT entries: `GLOBAL_INDEX` relocations against data or functions, in scan
+    // order (functions, then segments, per input).
+    for (i, obj) in inputs.iter().enumerate() {
+        let funcs = obj
+            .funcs
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| live.funcs[i][*j])
+            .map(|(_, f)| &f.relocs);
+        let segs = obj
+            .segments
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| live.segs[i][*j])
+            .map(|(_, s)| &s.relocs);
+        for r in funcs.chain(segs).flatten() {
+            if !matches!(r.ty, RelocType::GlobalIndexLeb | RelocType::GlobalIndexI32) {
+                continue;
+            }
+            let Some(&sid) = db.inputs[i].syms.get(r.index as usize) else {
+                continue;
+            };
+            let s = &db.syms[sid as usize];
+            if matches!(s.kind, SymKind::Data | SymKind::Function) && !l.got.contains_key(&sid) {
+                l.globals.push(OutGlobal::Got(sid));
+                l.got.insert(sid, gnext);
+                gnext = gnext.checked_add(1).ok_or_else(|| too_large("globals"))?;
+            }
+        }
+    }
     let mut data_export_globals = Vec::new();
     for (sid, s) in db.syms.iter().enumerate() {
         if live.exported[sid] && s.kind == SymKind::Data && s.def != Def::Undefined {
@@ -488,7 +527,17 @@ pub(crate) fn compute_layout<'a>(
             .map(|(_, s)| &s.relocs);
         for relocs in funcs.chain(segs) {
             for r in relocs {
-                if !matches!(r.ty, RelocType::TableIndexSleb | RelocType::TableIndexI32) {
+                let got_func = matches!(r.ty, RelocType::GlobalIndexLeb | RelocType::GlobalIndexI32);
+                if !matches!(
+                    r.ty,
+                    RelocType::TableIndexSleb
+                        | RelocType::TableIndexI32
+                        | RelocType::TableIndexSleb64
+                        | RelocType::TableIndexI64
+                        | RelocType::TableIndexRelSleb
+                        | RelocType::TableIndexRelSleb64
+                ) && !got_func
+                {
                     continue;
                 }
                 let Some(&sid) = db.inputs[i].syms.get(r.index as usize) else {
