@@ -14,6 +14,7 @@
 //! the addend elsewhere).
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use indexmap::IndexMap;
 use wasm_encoder::{
@@ -26,6 +27,7 @@ use wasm_encoder::{
 use super::layout::{Chunk, Layout, NONE, OutFunc, OutGlobal, OutImportKind};
 use super::resolve::{Def, LinkerSym, SymKind, SymbolDb, bad};
 use super::custom;
+use super::merge::{self, PieceMap};
 use super::synth::Synth;
 use super::{LinkError, LinkOptions};
 use crate::object::{self, ConstExpr as ObjConst, Object, Reloc, RelocType, SegmentData, ValType};
@@ -103,6 +105,8 @@ struct Patcher<'x, 'a> {
     func_offsets: Vec<u64>,
     /// Per input, per custom section: offset in its merged output section.
     custom_offsets: Vec<Vec<u64>>,
+    /// Custom sections whose strings were merged: (input, custom) -> where they went.
+    custom_pieces: HashMap<(u32, u32), PieceMap>,
 }
 
 impl Patcher<'_, '_> {
@@ -112,14 +116,7 @@ impl Patcher<'_, '_> {
                 input,
                 segment,
                 offset,
-            } => {
-                let base = *self
-                    .layout
-                    .seg_addr
-                    .get(input as usize)?
-                    .get(segment as usize)?;
-                (base != u64::MAX).then(|| base.wrapping_add(offset))
-            }
+            } => self.layout.data_address(input, segment, offset),
             Def::Undefined => Some(0),
             _ => self.layout.sym_addr.get(sid as usize).copied(),
         }
@@ -142,6 +139,11 @@ impl Patcher<'_, '_> {
                 .get(input as usize)
                 .and_then(|x| x.get(segment as usize))
                 .is_some_and(|&a| a != u64::MAX),
+            // `__stack_pointer` is always there, as in wasm-ld 22, even when only debug
+            // info names it.
+            Some(Def::Linker(_)) => {
+                l.live_syms.get(sid as usize).copied() == Some(true) || self.index(sid).is_some()
+            }
             Some(_) => l.live_syms.get(sid as usize).copied() == Some(true),
             None => false,
         }
@@ -375,7 +377,16 @@ impl Patcher<'_, '_> {
                         off.wrapping_add(addend)
                     }
                     R::SectionOffsetI32 => {
+                        let merged = match sym.def {
+                            Def::Section { input, index } => {
+                                self.custom_pieces.get(&(input, index))
+                            }
+                            _ => None,
+                        };
                         let off = match sym.def {
+                            _ if merged.is_some() => {
+                                merged.and_then(|m| m.translate(addend))
+                            }
                             Def::Section { input, index } => self
                                 .custom_offsets
                                 .get(input as usize)
@@ -384,6 +395,7 @@ impl Patcher<'_, '_> {
                             _ => None,
                         };
                         match (off, place) {
+                            (Some(o), _) if merged.is_some() => o,
                             (Some(o), _) => o.wrapping_add(addend),
                             (None, Place::Custom { name }) => tombstone(name).unwrap_or(addend),
                             (None, _) => return Err(missing("section offset")),
@@ -721,6 +733,27 @@ pub(crate) fn emit(
                 .push((i as u32, j as u32));
         }
     }
+    // `.debug_str` and friends: strings merged, as wasm-ld at -O1.
+    let mut merged_customs: HashMap<&str, Vec<u8>> = HashMap::new();
+    let mut custom_pieces = HashMap::new();
+    for (name, pieces) in &customs {
+        let all_plain = pieces
+            .iter()
+            .all(|&(i, j)| inputs[i as usize].customs[j as usize].relocs.is_empty());
+        if !merge::is_mergeable_custom(name) || !all_plain {
+            continue;
+        }
+        let datas: Vec<&[u8]> = pieces
+            .iter()
+            .map(|&(i, j)| &*inputs[i as usize].customs[j as usize].data)
+            .collect();
+        let (data, maps) = merge::merge_strings(&datas);
+        for (&key, map) in pieces.iter().zip(maps) {
+            custom_pieces.insert(key, map);
+        }
+        custom_sizes.insert(name, data.len() as u64);
+        merged_customs.insert(name, data);
+    }
     let customs_len: u64 = custom_sizes
         .iter()
         .map(|(n, &s)| section_len(uleb_len(n.len() as u64) as u64 + n.len() as u64 + s))
@@ -756,6 +789,7 @@ pub(crate) fn emit(
         layout,
         func_offsets,
         custom_offsets,
+        custom_pieces,
     };
     if !bodies.is_empty() {
         out.push(10);
@@ -798,6 +832,14 @@ pub(crate) fn emit(
                             .map_or(&[][..], Vec::as_slice),
                         0,
                     ),
+                    Chunk::Merged { index, addr } => (
+                        addr,
+                        layout
+                            .merged
+                            .get(index as usize)
+                            .map_or(&[][..], |m| m.1.as_slice()),
+                        0,
+                    ),
                 };
                 let at = seg_start + (addr - s.addr) as usize;
                 out.resize(at, 0);
@@ -825,6 +867,10 @@ pub(crate) fn emit(
         );
         put_uleb(&mut out, name.len() as u64);
         out.extend_from_slice(name.as_bytes());
+        if let Some(data) = merged_customs.get(name) {
+            out.extend_from_slice(data);
+            continue;
+        }
         for &(i, j) in pieces {
             let c = &inputs[i as usize].customs[j as usize];
             let start = out.len();

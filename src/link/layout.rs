@@ -14,12 +14,16 @@
 //! them, `__heap_base` aligned to 16, the initial memory rounded up to a page after
 //! `__heap_base + initial_heap`.
 
+use std::collections::HashMap;
+
 use indexmap::{IndexMap, IndexSet};
+
+use super::merge::{PieceMap, merge_strings};
 
 use super::resolve::{self, Def, LinkerSym, Live, SymKind, SymbolDb, bad, output_segment_name};
 use super::synth;
 use super::{LinkError, LinkOptions};
-use crate::object::{FuncType, ImportKind, Object, RelocType, ValType};
+use crate::object::{FuncType, ImportKind, Object, RelocType, SEG_STRINGS, SegmentData, ValType};
 
 /// Not assigned.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -93,6 +97,11 @@ pub(crate) enum Chunk {
     /// Name table of enum `e`.
     TagNames {
         e: u32,
+        addr: u64,
+    },
+    /// The merged strings [`Layout::merged`]`[index]`.
+    Merged {
+        index: u32,
         addr: u64,
     },
 }
@@ -173,8 +182,13 @@ pub(crate) struct Layout<'a> {
     /// Per output function: its table slot, 0 for none.
     pub func_slot: Vec<u32>,
     pub segs: Vec<OutSeg<'a>>,
-    /// Per input: segment -> address (`u64::MAX` when dropped).
+    /// Per input: segment -> address (`u64::MAX` when dropped; for a merged string segment,
+    /// the address of its merged chunk).
     pub seg_addr: Vec<Vec<u64>>,
+    /// Merged string chunks: address and bytes.
+    pub merged: Vec<(u64, Vec<u8>)>,
+    /// Merged input segments: (input, segment) -> (merged chunk, where its strings went).
+    pub pieces: HashMap<(u32, u32), (u32, PieceMap)>,
     /// Per enum: address of its name table chunk.
     pub tag_tables: Vec<u64>,
     pub mem: Memory,
@@ -478,7 +492,11 @@ pub(crate) fn compute_layout<'a>(
         l.num_table_imports
     };
     for (sid, s) in db.syms.iter().enumerate() {
-        if !live.syms[sid] {
+        // Linker globals that exist anyway (`__stack_pointer`) keep their index for the
+        // relocations in debug info, as in wasm-ld.
+        let present = matches!((s.kind, s.def), (SymKind::Global, Def::Linker(g))
+            if linker_global_index.iter().any(|(x, _)| *x == g));
+        if !live.syms[sid] && !present {
             continue;
         }
         l.sym_index[sid] = match (s.kind, s.def) {
@@ -677,6 +695,48 @@ fn layout_memory<'a>(
     };
     let mut list: Vec<OutSeg<'a>> = segs.into_values().collect();
     list.sort_by_key(|s| rank(s.name));
+    // String merging (wasm-ld at -O1): the `STRINGS` segments of alignment 1 of an output
+    // segment become one chunk where the first of them was.
+    for seg in &mut list {
+        let mut datas: Vec<&[u8]> = Vec::new();
+        let mut members = Vec::new();
+        let mut first = None;
+        let mut kept = Vec::with_capacity(seg.chunks.len());
+        for (k, c) in seg.chunks.iter().enumerate() {
+            if let Chunk::Input { input, seg: j, .. } = *c {
+                let sg = &inputs[input as usize].segments[j as usize];
+                if let (true, SegmentData::Bytes(b)) = (
+                    sg.flags & SEG_STRINGS != 0
+                        && sg.align_log2 == 0
+                        && sg.relocs.is_empty()
+                        && !sg.is_tls(),
+                    &sg.data,
+                ) {
+                    datas.push(b);
+                    members.push((input, j));
+                    if first.is_none() {
+                        first = Some(k);
+                        kept.push(Chunk::Merged {
+                            index: l.merged.len() as u32,
+                            addr: 0,
+                        });
+                    }
+                    continue;
+                }
+            }
+            kept.push(*c);
+        }
+        if first.is_none() {
+            continue;
+        }
+        let (data, maps) = merge_strings(&datas);
+        let index = l.merged.len() as u32;
+        for (m, map) in members.into_iter().zip(maps) {
+            l.pieces.insert(m, (index, map));
+        }
+        l.merged.push((0, data));
+        seg.chunks = kept;
+    }
     let tag_chunks: Vec<Chunk> = db
         .enums
         .iter()
@@ -731,6 +791,10 @@ fn layout_memory<'a>(
                     (s.align_log2, s.size())
                 }
                 Chunk::TagNames { e, .. } => (2, synth::tag_table_size(db.enums[e as usize].info)),
+                Chunk::Merged { index, .. } => (
+                    0,
+                    l.merged.get(index as usize).map_or(0, |m| m.1.len() as u64),
+                ),
             };
             let at = align_up(cursor, align).ok_or_else(|| too_large("memory"))?;
             cursor = at
@@ -746,6 +810,12 @@ fn layout_memory<'a>(
                     *addr = at;
                     l.tag_tables[*e as usize] = at;
                 }
+                Chunk::Merged { index, addr } => {
+                    *addr = at;
+                    if let Some(m) = l.merged.get_mut(*index as usize) {
+                        m.0 = at;
+                    }
+                }
             }
         }
         seg.size = cursor - seg.addr;
@@ -753,6 +823,14 @@ fn layout_memory<'a>(
             mem.tls_base = seg.addr;
             mem.tls_size = seg.size;
             mem.tls_align = 1u64 << seg.align_log2;
+        }
+    }
+    for (&(i, j), (index, _)) in &l.pieces {
+        if let (Some(slot), Some(m)) = (
+            l.seg_addr.get_mut(i as usize).and_then(|v| v.get_mut(j as usize)),
+            l.merged.get(*index as usize),
+        ) {
+            *slot = m.0;
         }
     }
     mem.data_end = cursor;
@@ -812,11 +890,9 @@ fn layout_memory<'a>(
                 input,
                 segment,
                 offset,
-            } => {
-                let base = l.seg_addr[input as usize][segment as usize];
-                base.checked_add(offset)
-                    .ok_or_else(|| too_large("memory"))?
-            }
+            } => l
+                .data_address(input, segment, offset)
+                .ok_or_else(|| too_large("memory"))?,
             Def::AbsData(a) => a,
             Def::Linker(k) => match k {
                 LinkerSym::HeapBase => mem.heap_base,
@@ -837,6 +913,17 @@ fn layout_memory<'a>(
 }
 
 impl Layout<'_> {
+    /// The address of `offset` in segment `seg` of input `input`; `None` when the segment
+    /// was dropped.
+    pub(crate) fn data_address(&self, input: u32, seg: u32, offset: u64) -> Option<u64> {
+        if let Some((index, map)) = self.pieces.get(&(input, seg)) {
+            let base = self.merged.get(*index as usize)?.0;
+            return base.checked_add(map.translate(offset)?);
+        }
+        let base = *self.seg_addr.get(input as usize)?.get(seg as usize)?;
+        (base != u64::MAX).then(|| base.wrapping_add(offset))
+    }
+
     /// Output type of function `f`.
     pub(crate) fn func_type(&self, f: u32) -> Option<&FuncType> {
         let t = *self.func_types.get(f as usize)?;

@@ -38,8 +38,11 @@
 mod custom;
 mod emit;
 mod layout;
+mod merge;
 mod resolve;
 mod synth;
+#[cfg(test)]
+mod clang_tests;
 #[cfg(test)]
 mod tests;
 
