@@ -459,3 +459,52 @@ fn clang_producers_and_build_id() {
     assert_eq!(ours, kiln(&objs, &opts), "deterministic");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Equal string literals in two objects are kept once and tail-merged as wasm-ld does; the
+/// pointers to them, function pointers across objects and `-g` debug info agree.
+#[test]
+fn clang_strings_merged_across_objects() {
+    let dir = scratch("strings");
+    let a = compile(
+        &dir,
+        "a",
+        r#"
+int twice(int);
+const char *a_names[] = { "hello", "world", "lo", "shared string" };
+int (*a_fp)(int) = twice;
+__attribute__((export_name("get_a"))) const char *get_a(int i) { return a_names[i & 3]; }
+"#,
+        &["-g"],
+    );
+    let b = compile(
+        &dir,
+        "b",
+        r#"
+const char *b_names[] = { "shared string", "string", "world!", "hello" };
+int twice(int x) { return x * 2; }
+__attribute__((export_name("get_b"))) const char *get_b(int i) { return b_names[i & 3]; }
+"#,
+        &["-g"],
+    );
+    let objs = [a, b];
+    let reference = wasm_ld22(&dir, &objs, &["--no-entry"]);
+    let ours = kiln(&objs, &LinkOptions::default());
+    let (r, o) = (summarize(&reference), summarize(&ours));
+    assert_eq!(o.memory, r.memory, "memory image");
+    assert_eq!(o.globals, r.globals);
+    assert_eq!(o.exports, r.exports);
+    assert_eq!(o.table_limits, r.table_limits);
+    let debug = |bytes: &[u8]| -> Vec<(String, Vec<u8>)> {
+        Parser::new(0)
+            .parse_all(bytes)
+            .filter_map(|p| match p.expect("parse") {
+                Payload::CustomSection(c) if c.name().starts_with(".debug") => {
+                    Some((c.name().to_string(), c.data().to_vec()))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    assert!(debug(&ours) == debug(&reference), "debug sections differ");
+    let _ = std::fs::remove_dir_all(&dir);
+}
