@@ -508,3 +508,71 @@ __attribute__((export_name("get_b"))) const char *get_b(int i) { return b_names[
     assert!(debug(&ours) == debug(&reference), "debug sections differ");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `sym@GOT` in a non-PIC link: internal constant globals holding the address or the table
+/// slot (`GOT.data.internal.*`, `GOT.func.internal.*`), as wasm-ld 22.
+#[test]
+fn got_entries_match_wasm_ld22() {
+    let dir = scratch("got");
+    let src = dir.join("got.s");
+    std::fs::write(
+        &src,
+        r#"
+.functype helper (i32) -> (i32)
+.globl get_data
+get_data:
+  .functype get_data () -> (i32)
+  global.get data_sym@GOT
+  i32.load 0
+  global.get helper@GOT
+  i32.add
+  global.get data_sym@GOT
+  i32.add
+  end_function
+.globl helper
+helper:
+  .functype helper (i32) -> (i32)
+  local.get 0
+  end_function
+.section .data.data_sym,"",@
+.globl data_sym
+data_sym: .int32 42
+.size data_sym, 4
+"#,
+    )
+    .expect("write");
+    let obj = dir.join("got.o");
+    let out = Command::new("llvm-mc-14")
+        .args(["-triple=wasm32-wasi", "-filetype=obj"])
+        .arg(&src)
+        .arg("-o")
+        .arg(&obj)
+        .output()
+        .expect("llvm-mc-14 must be installed for this test");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let objs = [obj];
+    let reference = wasm_ld22(&dir, &objs, &["--no-entry", "--export=get_data"]);
+    let ours = kiln(
+        &objs,
+        &LinkOptions {
+            exports: vec!["get_data".into()],
+            ..LinkOptions::default()
+        },
+    );
+    let (r, o) = (summarize(&reference), summarize(&ours));
+    assert_eq!(o, Summary { custom_names: o.custom_names.clone(), ..r });
+    let code = |bytes: &[u8]| {
+        Parser::new(0)
+            .parse_all(bytes)
+            .find_map(|p| match p.expect("parse") {
+                Payload::CodeSectionEntry(body) => Some(body.as_bytes().to_vec()),
+                _ => None,
+            })
+            .expect("code")
+    };
+    assert_eq!(code(&ours), code(&reference));
+    let wat = wasmprinter::print_bytes(&ours).expect("print");
+    assert!(wat.contains("GOT.data.internal.data_sym"), "{wat}");
+    assert!(wat.contains("GOT.func.internal.helper"), "{wat}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
