@@ -661,11 +661,12 @@ pub(crate) fn emit(
     }
 
     // Which output segments are written: as wasm-ld, all but `.bss*` (memory starts
-    // zeroed); with an imported memory, which may hold anything, `.bss` is written too.
+    // zeroed); an imported memory may hold anything, so there `.bss` is zeroed by
+    // `__wasm_init_memory` (bulk memory) or written as zeros (without).
     let written: Vec<bool> = layout
         .segs
         .iter()
-        .map(|s| opts.import_memory.is_some() || !s.name.starts_with(".bss"))
+        .map(|s| (opts.import_memory.is_some() && !layout.bss_zeroed) || !s.name.starts_with(".bss"))
         .collect();
     let num_data = written.iter().filter(|w| **w).count() as u32;
     if opts.features.bulk_memory && num_data > 0 {

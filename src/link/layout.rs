@@ -39,6 +39,9 @@ pub(crate) enum OutFunc {
     TagName(u32),
     /// Trapping stub for the weak undefined function symbol.
     WeakStub(u32),
+    /// `__wasm_init_memory`: zeroes `.bss` in an imported memory (`memory.fill`), as
+    /// wasm-ld with bulk memory; the start function.
+    InitMemory,
     Input {
         input: u32,
         index: u32,
@@ -196,6 +199,11 @@ pub(crate) struct Layout<'a> {
     pub start: Option<u32>,
     /// Output index of `__wasm_call_ctors`, when there is one.
     pub ctors: Option<u32>,
+    /// `.bss` is zeroed by `__wasm_init_memory` rather than written.
+    pub bss_zeroed: bool,
+    /// `__wasm_init_memory` ends by calling `__wasm_call_ctors` (which would otherwise have
+    /// been the start function).
+    pub ctors_from_init_memory: bool,
 }
 
 /// Where data starts when the stack does not come first, as wasm-ld.
@@ -378,6 +386,24 @@ pub(crate) fn compute_layout<'a>(
         l.sym_index[sid as usize] = next;
         next = next.checked_add(1).ok_or_else(|| too_large("functions"))?;
     }
+    let zero_bss = opts.import_memory.is_some()
+        && opts.features.bulk_memory
+        && inputs.iter().enumerate().any(|(i, o)| {
+            o.segments
+                .iter()
+                .enumerate()
+                .any(|(j, s)| live.segs[i][j] && output_segment_name(s).starts_with(".bss"))
+        });
+    let mut init_memory = None;
+    if zero_bss {
+        l.funcs.push(OutFunc::InitMemory);
+        l.func_types
+            .push(intern(&mut l.types, &FuncType::default())?);
+        l.func_names.push("__wasm_init_memory");
+        init_memory = Some(next);
+        next = next.checked_add(1).ok_or_else(|| too_large("functions"))?;
+    }
+    l.bss_zeroed = zero_bss;
     let mut input_func_names: Vec<Vec<&str>> =
         inputs.iter().map(|o| vec![""; o.funcs.len()]).collect();
     for s in db.syms.iter().rev() {
@@ -650,6 +676,12 @@ pub(crate) fn compute_layout<'a>(
 
     if live.entry.is_none() && !ctors_sym_live {
         l.start = l.ctors;
+    }
+    if init_memory.is_some() {
+        // `__wasm_init_memory` is the start function; it calls `__wasm_call_ctors` itself
+        // when that would have been the start function.
+        l.ctors_from_init_memory = l.start.is_some();
+        l.start = init_memory;
     }
     Ok(l)
 }
