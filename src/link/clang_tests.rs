@@ -6,9 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use wasmparser::{
-    DataKind, ExternalKind, Operator, Parser, Payload, TypeRef, ValType as WV,
-};
+use wasmparser::{DataKind, ExternalKind, Operator, Parser, Payload, TypeRef, ValType as WV};
 
 use super::{BuildId, LinkOptions, link};
 use crate::object::read_object;
@@ -59,7 +57,10 @@ fn wasm_ld22(dir: &Path, objs: &[PathBuf], args: &[&str]) -> Vec<u8> {
 }
 
 fn kiln(objs: &[PathBuf], opts: &LinkOptions) -> Vec<u8> {
-    let bytes: Vec<Vec<u8>> = objs.iter().map(|p| std::fs::read(p).expect("read")).collect();
+    let bytes: Vec<Vec<u8>> = objs
+        .iter()
+        .map(|p| std::fs::read(p).expect("read"))
+        .collect();
     let inputs: Vec<_> = objs
         .iter()
         .zip(&bytes)
@@ -98,17 +99,20 @@ fn summarize(bytes: &[u8]) -> Summary {
             Payload::ImportSection(r) => {
                 for imp in r.into_imports() {
                     let imp = imp.expect("import");
-                    s.imports.push((format!("{}.{}", imp.module, imp.name), match imp.ty {
-                        TypeRef::Memory(m) => {
-                            s.mem_limits = (m.initial, m.maximum);
-                            "memory".to_string()
-                        }
-                        TypeRef::Table(t) => {
-                            s.table_limits = Some((t.initial, t.maximum));
-                            "table".to_string()
-                        }
-                        other => format!("{other:?}"),
-                    }));
+                    s.imports.push((
+                        format!("{}.{}", imp.module, imp.name),
+                        match imp.ty {
+                            TypeRef::Memory(m) => {
+                                s.mem_limits = (m.initial, m.maximum);
+                                "memory".to_string()
+                            }
+                            TypeRef::Table(t) => {
+                                s.table_limits = Some((t.initial, t.maximum));
+                                "table".to_string()
+                            }
+                            other => format!("{other:?}"),
+                        },
+                    ));
                 }
             }
             Payload::MemorySection(r) => {
@@ -149,7 +153,8 @@ fn summarize(bytes: &[u8]) -> Summary {
                         ExternalKind::Table => "table",
                         _ => "other",
                     };
-                    s.exports.push((e.name.to_string(), kind.to_string(), e.index));
+                    s.exports
+                        .push((e.name.to_string(), kind.to_string(), e.index));
                 }
             }
             Payload::DataSection(r) => {
@@ -261,7 +266,12 @@ fn clang_layout_data_first_matches_wasm_ld22() {
         "data-first",
     );
     layout_case(
-        &["--no-stack-first", "--global-base=4096", "--initial-memory=262144", "--max-memory=1048576"],
+        &[
+            "--no-stack-first",
+            "--global-base=4096",
+            "--initial-memory=262144",
+            "--max-memory=1048576",
+        ],
         LinkOptions {
             stack_first: false,
             global_base: Some(4096),
@@ -276,7 +286,12 @@ fn clang_layout_data_first_matches_wasm_ld22() {
 #[test]
 fn clang_memory_and_table_options_match_wasm_ld22() {
     layout_case(
-        &["--import-memory", "--export-memory=mem", "--growable-table", "--global-base=131072"],
+        &[
+            "--import-memory",
+            "--export-memory=mem",
+            "--growable-table",
+            "--global-base=131072",
+        ],
         LinkOptions {
             import_memory: Some(("env".into(), "memory".into())),
             export_memory: Some("mem".into()),
@@ -438,7 +453,11 @@ fn clang_producers_and_build_id() {
     let dir = scratch("producers");
     let a = compile(&dir, "a", "int f(void) { return 1; }", &[]);
     let objs = [a];
-    let reference = wasm_ld22(&dir, &objs, &["--no-entry", "--export=f", "--build-id=sha1"]);
+    let reference = wasm_ld22(
+        &dir,
+        &objs,
+        &["--no-entry", "--export=f", "--build-id=sha1"],
+    );
     let opts = LinkOptions {
         exports: vec!["f".into()],
         build_id: Some(BuildId::Sha1),
@@ -551,7 +570,11 @@ data_sym: .int32 42
         .arg(&obj)
         .output()
         .expect("llvm-mc-14 must be installed for this test");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let objs = [obj];
     let reference = wasm_ld22(&dir, &objs, &["--no-entry", "--export=get_data"]);
     let ours = kiln(
@@ -562,7 +585,13 @@ data_sym: .int32 42
         },
     );
     let (r, o) = (summarize(&reference), summarize(&ours));
-    assert_eq!(o, Summary { custom_names: o.custom_names.clone(), ..r });
+    assert_eq!(
+        o,
+        Summary {
+            custom_names: o.custom_names.clone(),
+            ..r
+        }
+    );
     let code = |bytes: &[u8]| {
         Parser::new(0)
             .parse_all(bytes)

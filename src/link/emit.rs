@@ -20,14 +20,14 @@ use indexmap::IndexMap;
 use wasm_encoder::{
     ConstExpr, DataCountSection, ElementSection, Elements, EntityType, ExportSection,
     FunctionSection, GlobalSection, GlobalType, HeapType, ImportSection, IndirectNameMap,
-    MemorySection, MemoryType, NameMap, NameSection, RefType,
-    Section, StartSection, TableSection, TableType, TypeSection,
+    MemorySection, MemoryType, NameMap, NameSection, RefType, Section, StartSection, TableSection,
+    TableType, TypeSection,
 };
 
-use super::layout::{Chunk, Layout, NONE, OutFunc, OutGlobal, OutImportKind};
-use super::resolve::{Def, LinkerSym, SymKind, SymbolDb, bad};
 use super::custom;
+use super::layout::{Chunk, Layout, NONE, OutFunc, OutGlobal, OutImportKind};
 use super::merge::{self, PieceMap};
+use super::resolve::{Def, LinkerSym, SymKind, SymbolDb, bad};
 use super::synth::Synth;
 use super::{LinkError, LinkOptions};
 use crate::object::{self, ConstExpr as ObjConst, Object, Reloc, RelocType, SegmentData, ValType};
@@ -267,8 +267,8 @@ impl Patcher<'_, '_> {
                 R::TypeIndexLeb | R::TagIndexLeb => return Err(unsupported()),
             };
             // GLOBAL_INDEX against data or a function: its GOT entry.
-            let got = want == SymKind::Global
-                && matches!(sym.kind, SymKind::Data | SymKind::Function);
+            let got =
+                want == SymKind::Global && matches!(sym.kind, SymKind::Data | SymKind::Function);
             if sym.kind != want && !got {
                 return Err(bad(
                     obj,
@@ -384,9 +384,7 @@ impl Patcher<'_, '_> {
                             _ => None,
                         };
                         let off = match sym.def {
-                            _ if merged.is_some() => {
-                                merged.and_then(|m| m.translate(addend))
-                            }
+                            _ if merged.is_some() => merged.and_then(|m| m.translate(addend)),
                             Def::Section { input, index } => self
                                 .custom_offsets
                                 .get(input as usize)
@@ -454,13 +452,7 @@ fn tombstone(name: &str) -> Option<u64> {
 fn own_custom(name: &str) -> bool {
     matches!(
         name,
-        "name"
-            | "producers"
-            | "target_features"
-            | "linking"
-            | "dylink.0"
-            | ".llvmbc"
-            | ".llvmcmd"
+        "name" | "producers" | "target_features" | "linking" | "dylink.0" | ".llvmbc" | ".llvmcmd"
     ) || name.starts_with("reloc.")
 }
 
@@ -666,7 +658,9 @@ pub(crate) fn emit(
     let written: Vec<bool> = layout
         .segs
         .iter()
-        .map(|s| (opts.import_memory.is_some() && !layout.bss_zeroed) || !s.name.starts_with(".bss"))
+        .map(|s| {
+            (opts.import_memory.is_some() && !layout.bss_zeroed) || !s.name.starts_with(".bss")
+        })
         .collect();
     let num_data = written.iter().filter(|w| **w).count() as u32;
     if opts.features.bulk_memory && num_data > 0 {

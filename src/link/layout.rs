@@ -579,7 +579,8 @@ pub(crate) fn compute_layout<'a>(
             .map(|(_, s)| &s.relocs);
         for relocs in funcs.chain(segs) {
             for r in relocs {
-                let got_func = matches!(r.ty, RelocType::GlobalIndexLeb | RelocType::GlobalIndexI32);
+                let got_func =
+                    matches!(r.ty, RelocType::GlobalIndexLeb | RelocType::GlobalIndexI32);
                 if !matches!(
                     r.ty,
                     RelocType::TableIndexSleb
@@ -620,8 +621,12 @@ pub(crate) fn compute_layout<'a>(
 
     // Exports.
     // The memory comes first (`memory`, or `--export-memory=NAME`) unless it is imported.
-    l.memory_export = (opts.import_memory.is_none() || opts.export_memory.is_some())
-        .then(|| opts.export_memory.as_deref().unwrap_or("memory").to_string());
+    l.memory_export = (opts.import_memory.is_none() || opts.export_memory.is_some()).then(|| {
+        opts.export_memory
+            .as_deref()
+            .unwrap_or("memory")
+            .to_string()
+    });
     let memory_export = l.memory_export.clone();
     let mut exports: IndexMap<&str, (wasm_encoder::ExportKind, u32)> = IndexMap::new();
     let mut add = |name: &'a str, kind, index| -> Result<(), LinkError> {
@@ -867,7 +872,9 @@ fn layout_memory<'a>(
     }
     for (&(i, j), (index, _)) in &l.pieces {
         if let (Some(slot), Some(m)) = (
-            l.seg_addr.get_mut(i as usize).and_then(|v| v.get_mut(j as usize)),
+            l.seg_addr
+                .get_mut(i as usize)
+                .and_then(|v| v.get_mut(j as usize)),
             l.merged.get(*index as usize),
         ) {
             *slot = m.0;

@@ -41,7 +41,10 @@ pub(crate) fn merge_strings(chunks: &[&[u8]]) -> (Vec<u8>, Vec<PieceMap>) {
         let mut list = Vec::new();
         let mut pos = 0usize;
         while let Some(rest) = data.get(pos..).filter(|r| !r.is_empty()) {
-            let len = rest.iter().position(|&b| b == 0).map_or(rest.len(), |n| n + 1);
+            let len = rest
+                .iter()
+                .position(|&b| b == 0)
+                .map_or(rest.len(), |n| n + 1);
             let s = &rest[..len];
             unique.insert(s, 0);
             list.push((pos as u64, s));

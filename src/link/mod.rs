@@ -35,14 +35,14 @@
 //! Limits: wasm32 only (64-bit relocations, PIC relocations and tags are reported as
 //! unsupported); no archives, comdats or GOT entries yet.
 
+#[cfg(test)]
+mod clang_tests;
 mod custom;
 mod emit;
 mod layout;
 mod merge;
 mod resolve;
 mod synth;
-#[cfg(test)]
-mod clang_tests;
 #[cfg(test)]
 mod tests;
 
@@ -338,10 +338,16 @@ pub fn link(inputs: &[Object<'_>], opts: &LinkOptions) -> Result<Vec<u8>, LinkEr
 fn reject_unimplemented(opts: &LinkOptions) -> Result<(), LinkError> {
     let d = LinkOptions::default();
     let unimplemented = [
-        ("--export-if-defined", opts.export_if_defined != d.export_if_defined),
+        (
+            "--export-if-defined",
+            opts.export_if_defined != d.export_if_defined,
+        ),
         ("--export-all", opts.export_all),
         ("--export-dynamic", opts.export_dynamic),
-        ("--unresolved-symbols", opts.unresolved_symbols != d.unresolved_symbols),
+        (
+            "--unresolved-symbols",
+            opts.unresolved_symbols != d.unresolved_symbols,
+        ),
         ("--shared-memory", opts.shared_memory),
     ];
     match unimplemented.iter().find(|(_, set)| *set) {
