@@ -1,17 +1,30 @@
 //! Writing the module: every section's size is computed first, the output is allocated once,
-//! then function bodies and data are copied and their relocations patched in place.
+//! then function bodies, data and custom sections are copied and their relocations patched in
+//! place; a written size other than the computed one is a [`LinkError::Internal`]. (The small
+//! sections before the code section and after the custom ones are encoded first and copied.)
 //!
-//! Section order: type, import, function, table, memory, global, export, start, elem,
-//! datacount, code, data, the inputs' custom sections (merged by name, in input order), then
-//! `name`, `producers` and `target_features`.
+//! Section order (wasm-ld's): type, import, function, table, memory, global, export, start,
+//! elem, datacount, code, data, the inputs' custom sections (concatenated per name in input
+//! order; `.debug_str`, `.debug_str.dwo`, `.debug_line_str` string-merged as wasm-ld at -O1;
+//! `.debug_*` dropped by `--strip-debug`/`--strip-all`; `.llvmbc`/`.llvmcmd` dropped), then
+//! `name` (functions, globals, data segments), `producers` (merged from the inputs, see
+//! `custom`) and `target_features` (all three dropped by `--strip-all`), and `build_id`.
 //!
-//! Relocations applied (numbers from `Linking.md`): 0 function index, 1/2 table slot, 3/4/5
-//! address, 6 type index, 7/13 global index, 8 function code offset, 9 section offset,
-//! 20 table number, 21 TLS offset, 23 address relative to the patched word (data only),
-//! 26 function index in custom sections. Any other is an error naming the type, the file and
-//! the offset. In custom sections, a relocation against something garbage collection dropped
-//! gets wasm-ld's tombstone (-2 in `.debug_ranges`/`.debug_loc`, -1 in other `.debug_*`,
-//! the addend elsewhere).
+//! Data segments: all but `.bss*` are written (active, `i32.const` offsets). With an imported
+//! memory, `.bss` is zeroed by `__wasm_init_memory` (bulk memory) or written as zeros.
+//!
+//! Relocations 0 to 26 are applied with the values wasm-ld 22 writes
+//! (`ObjFile::calcNewValue`), except 10 (tags: not supported, an error naming the type, the
+//! file and the offset): function index, table slot (0 for none; `_REL` ones minus
+//! `__table_base` = 1), addresses (0 for undefined data; `_REL` ones relative to
+//! `__memory_base` = 0; TLS ones relative to `__tls_base` for thread-local symbols;
+//! `LOCREL` minus the patched word's address), type index, global index (for data and
+//! function symbols: their internal GOT global), function code offsets (after the body's
+//! size), section offsets (through the string map for merged sections), table number. In 64-bit
+//! encodings too. A relocation against a symbol garbage collection dropped (its function,
+//! segment or global is gone) can only come from a custom section and gets wasm-ld's
+//! tombstone: -2 in `.debug_ranges`/`.debug_loc`, -1 in other `.debug_*` and
+//! `llvm.func_attr.*`, the addend elsewhere.
 
 use std::borrow::Cow;
 use std::collections::HashMap;

@@ -1,18 +1,29 @@
 //! Layout: output index spaces and memory.
 //!
 //! Index spaces, in this order: types (deduplicated, in first-use order: imports, defined
-//! functions, `call_indirect` types); imports (functions, then globals, then tables, each
-//! deduplicated by module, field and type); functions (imports, the synthesized ones, then
+//! functions, `call_indirect` types); imports (the memory with `--import-memory`, the table
+//! `env.__indirect_function_table` with `--import-table`, then functions, globals and tables,
+//! each deduplicated by module, field and type); functions (imports, the synthesized ones:
+//! `__wasm_call_ctors`, tag-name functions, weak-undefined stubs, `__wasm_init_memory`; then
 //! each input's live functions in input order); globals (imports, `__stack_pointer`, the
-//! other linker globals that are used, input globals, one global per exported data symbol
-//! holding its address); the table (slot 0 null, then every function a live `TABLE_INDEX`
-//! relocation names, in scan order).
+//! other linker globals that are used, input globals, internal GOT entries, one global per
+//! exported data symbol holding its address); the table (slot 0 null, then every function a
+//! live `TABLE_INDEX` relocation or GOT entry names, in scan order). The table exists when
+//! asked for (`--export-table`, `--import-table`), when a live symbol names it, or when an
+//! input imports it (as wasm-ld); its maximum is its size unless `--growable-table`.
 //!
-//! Memory, as wasm-ld 22 (stack first): the shadow stack `[0, stack_size)`, then the output
-//! data segments (`.tdata`, `.rodata`, `.data`, other names in first-seen order, `.bss`,
-//! then kiln's `.kiln.tag_names`), each input segment at its alignment; `__data_end` after
-//! them, `__heap_base` aligned to 16, the initial memory rounded up to a page after
-//! `__heap_base + initial_heap`.
+//! Memory, as wasm-ld 22's `layoutMemory`. Stack first (the default): the shadow stack
+//! `[0, stack_size)`, then the data from `--global-base` (which must not be below the stack
+//! top) or right after the stack. `--no-stack-first`: the data from `--global-base` (1024 by
+//! default), then the stack, 16-aligned. The output data segments are ordered `.tdata`,
+//! `.rodata`, `.data`, other names in first-seen order, `.bss` (a stable sort), then kiln's
+//! `.kiln.tag_names`; each input segment at its alignment, strings merged (see `merge`).
+//! `__data_end` after the data, `__heap_base` 16-aligned after data and stack, plus
+//! `--initial-heap`; `--initial-memory` replaces that when big enough; the result rounded up
+//! to a page is the initial memory and `__heap_end`. `--initial-memory`/`--max-memory`
+//! are checked as wasm-ld checks them, with its messages. `__tls_base` (immutable, as
+//! wasm-ld without shared memory) is the address of `.tdata`; `__tls_size`/`__tls_align` are
+//! defined when referenced (wasm-ld defines them only with shared memory).
 
 use std::collections::HashMap;
 

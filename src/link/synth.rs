@@ -1,5 +1,8 @@
 //! Synthesized functions and data: `__wasm_call_ctors`, the tag-name functions with their
-//! name tables, and trapping stubs for weak undefined functions.
+//! name tables, trapping stubs for weak undefined functions, and `__wasm_init_memory` (one
+//! `memory.fill` per `.bss` segment of an imported memory, as wasm-ld 22 without shared
+//! memory). `__wasm_init_tls` is not synthesized: wasm-ld 22 defines it only with shared
+//! memory, which is not supported yet; single-threaded TLS needs only `__tls_base`.
 //!
 //! Runs after layout, so bodies hold final indices and addresses and need no relocations.
 //!
