@@ -607,3 +607,66 @@ data_sym: .int32 42
     assert!(wat.contains("GOT.func.internal.helper"), "{wat}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn names(bytes: &[u8]) -> (Vec<(u32, String)>, Vec<(u32, String)>, Vec<(u32, String)>) {
+    let mut out = (Vec::new(), Vec::new(), Vec::new());
+    for p in Parser::new(0).parse_all(bytes) {
+        let Payload::CustomSection(c) = p.expect("parse") else {
+            continue;
+        };
+        let wasmparser::KnownCustom::Name(reader) = c.as_known() else {
+            continue;
+        };
+        for n in reader {
+            let list = |m: wasmparser::NameMap<'_>| -> Vec<(u32, String)> {
+                m.into_iter()
+                    .map(|x| x.expect("name"))
+                    .map(|x| (x.index, x.name.to_string()))
+                    .collect()
+            };
+            match n.expect("subsection") {
+                wasmparser::Name::Function(m) => out.0 = list(m),
+                wasmparser::Name::Global(m) => out.1 = list(m),
+                wasmparser::Name::Data(m) => out.2 = list(m),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// A weak undefined function: a trapping stub `undefined_weak:NAME` without a table slot;
+/// the name section (functions, globals, data segments) as wasm-ld 22 writes it.
+#[test]
+fn clang_weak_undefined_and_names_match_wasm_ld22() {
+    let dir = scratch("weak");
+    let a = compile(
+        &dir,
+        "a",
+        r#"
+__attribute__((weak)) int maybe(int);
+static int counter = 3;
+const char *label = "label";
+int zeroes[4];
+__attribute__((export_name("run"))) int run(int x) {
+  counter += x;
+  zeroes[x & 3] = counter;
+  if (maybe) return maybe(x) + label[0];
+  return counter + zeroes[0];
+}
+__attribute__((export_name("call_maybe"))) int call_maybe(int x) { return maybe(x); }
+"#,
+        &[],
+    );
+    let objs = [a];
+    let reference = wasm_ld22(&dir, &objs, &["--no-entry"]);
+    let ours = kiln(&objs, &LinkOptions::default());
+    let (r, o) = (summarize(&reference), summarize(&ours));
+    assert_eq!(o.memory, r.memory);
+    assert_eq!(o.globals, r.globals);
+    assert_eq!(o.exports, r.exports);
+    assert_eq!(o.table_limits, r.table_limits);
+    assert_eq!(o.first_body, r.first_body);
+    assert_eq!(names(&ours), names(&reference));
+    let _ = std::fs::remove_dir_all(&dir);
+}

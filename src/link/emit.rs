@@ -923,8 +923,16 @@ fn tail_sections(
 ) -> Result<Vec<u8>, LinkError> {
     let mut names = NameSection::new();
     let mut funcs = NameMap::new();
+    let nimp = layout.num_func_imports as usize;
     for (i, n) in layout.func_names.iter().enumerate() {
-        if !n.is_empty() {
+        if n.is_empty() {
+            continue;
+        }
+        let defined = i.checked_sub(nimp).and_then(|k| layout.funcs.get(k));
+        if let Some(OutFunc::WeakStub(_)) = defined {
+            // wasm-ld's name for the trapping stub.
+            funcs.append(i as u32, &format!("undefined_weak:{n}"));
+        } else {
             funcs.append(i as u32, n);
         }
     }
