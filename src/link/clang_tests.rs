@@ -670,3 +670,68 @@ __attribute__((export_name("call_maybe"))) int call_maybe(int x) { return maybe(
     assert_eq!(names(&ours), names(&reference));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// C++ `thread_local` with a dynamic initializer (a TLS guard and `_ZTH`), single-threaded:
+/// `__tls_base` and the TLS offsets as wasm-ld 22.
+#[test]
+fn clang_cxx_thread_local_matches_wasm_ld22() {
+    let dir = scratch("cxx-tls");
+    let src = dir.join("t.cpp");
+    std::fs::write(
+        &src,
+        r#"
+int init_value(int);
+struct Counter { int n; Counter() : n(init_value(3)) {} };
+thread_local Counter tc;
+thread_local int plain = 4;
+int global_data = 9;
+extern "C" __attribute__((export_name("bump"))) int bump(int x) {
+  tc.n += x; plain++; return tc.n + plain + global_data;
+}
+int init_value(int v) { return v * 10; }
+"#,
+    )
+    .expect("write");
+    let obj = dir.join("t.o");
+    let out = Command::new("clang++")
+        .args([
+            "--target=wasm32-wasi",
+            "-O1",
+            "-matomics",
+            "-mbulk-memory",
+            "-ftls-model=local-exec",
+            "-fno-exceptions",
+            "-c",
+        ])
+        .arg(&src)
+        .arg("-o")
+        .arg(&obj)
+        .output()
+        .expect("clang++ must be installed for this test");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let objs = [obj];
+    let reference = wasm_ld22(&dir, &objs, &["--no-entry"]);
+    let ours = kiln(
+        &objs,
+        &LinkOptions {
+            features: features(),
+            ..LinkOptions::default()
+        },
+    );
+    let (r, o) = (summarize(&reference), summarize(&ours));
+    assert_eq!(o.memory, r.memory);
+    assert_eq!(o.globals, r.globals);
+    assert_eq!(o.exports, r.exports);
+    let bodies = |bytes: &[u8]| -> Vec<Vec<u8>> {
+        Parser::new(0)
+            .parse_all(bytes)
+            .filter_map(|p| match p.expect("parse") {
+                Payload::CodeSectionEntry(b) => Some(b.as_bytes().to_vec()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(bodies(&ours), bodies(&reference));
+    assert_eq!(names(&ours), names(&reference));
+    let _ = std::fs::remove_dir_all(&dir);
+}
