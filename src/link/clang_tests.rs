@@ -382,7 +382,13 @@ fn memory_option_errors() {
 /// for the function garbage collection drops), and stripping options drop what wasm-ld drops.
 #[test]
 fn clang_debug_info_matches_wasm_ld22() {
-    let dir = scratch("debug");
+    for opt in ["-O1", "-O0", "-O2"] {
+        debug_case(opt);
+    }
+}
+
+fn debug_case(opt: &str) {
+    let dir = scratch(&format!("debug{opt}"));
     let a = compile(
         &dir,
         "a",
@@ -708,7 +714,11 @@ int init_value(int v) { return v * 10; }
         .arg(&obj)
         .output()
         .expect("clang++ must be installed for this test");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let objs = [obj];
     let reference = wasm_ld22(&dir, &objs, &["--no-entry"]);
     let ours = kiln(
