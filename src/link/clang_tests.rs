@@ -614,7 +614,11 @@ data_sym: .int32 42
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn names(bytes: &[u8]) -> (Vec<(u32, String)>, Vec<(u32, String)>, Vec<(u32, String)>) {
+/// Index -> name pairs of one name subsection.
+type NameList = Vec<(u32, String)>;
+
+/// The function, global and data segment names.
+fn names(bytes: &[u8]) -> (NameList, NameList, NameList) {
     let mut out = (Vec::new(), Vec::new(), Vec::new());
     for p in Parser::new(0).parse_all(bytes) {
         let Payload::CustomSection(c) = p.expect("parse") else {
