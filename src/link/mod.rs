@@ -41,6 +41,8 @@ mod custom;
 mod emit;
 mod layout;
 mod merge;
+#[cfg(test)]
+mod reloc_tests;
 mod resolve;
 mod synth;
 #[cfg(test)]
