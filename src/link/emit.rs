@@ -162,6 +162,29 @@ impl Patcher<'_, '_> {
         }
     }
 
+    /// Whether a custom-section relocation against `sid` has a value (else: tombstone).
+    fn custom_value(&self, r: &Reloc, sid: u32, kind: SymKind, got: bool) -> Option<()> {
+        use RelocType as R;
+        match r.ty {
+            R::FunctionOffsetI32 | R::FunctionOffsetI64 => {
+                let f = self.index(sid)?;
+                let k = f.checked_sub(self.layout.num_func_imports)?;
+                self.func_offsets.get(k as usize).map(|_| ())
+            }
+            R::GlobalIndexLeb | R::GlobalIndexI32 if got => self.layout.got.get(&sid).map(|_| ()),
+            R::FunctionIndexLeb
+            | R::FunctionIndexI32
+            | R::GlobalIndexLeb
+            | R::GlobalIndexI32
+            | R::TableNumberLeb => self.index(sid).map(|_| ()),
+            _ if kind == SymKind::Data => match self.db.syms.get(sid as usize)?.def {
+                Def::Undefined => Some(()),
+                _ => self.data_addr(sid).map(|_| ()),
+            },
+            _ => Some(()),
+        }
+    }
+
     /// Whether `sid` is thread-local data (by flag, or by its segment for older objects).
     fn is_tls(&self, sid: u32) -> bool {
         let Some(sym) = self.db.syms.get(sid as usize) else {
@@ -303,7 +326,14 @@ impl Patcher<'_, '_> {
             }
             let addend = r.addend as u64;
             let live = sym.kind == SymKind::Section || self.is_live(sid);
-            let value: u64 = if !live {
+            // In a custom section, a symbol with no output index, code offset or address
+            // (garbage-collected, or an import: `FUNCTION_OFFSET` against an undefined
+            // function) gets the tombstone, as wasm-ld.
+            let dead = match place {
+                Place::Custom { .. } => self.custom_value(r, sid, sym.kind, got).is_none(),
+                _ => false,
+            };
+            let value: u64 = if !live || dead {
                 // Only debug info and other custom sections reach symbols garbage
                 // collection dropped: wasm-ld's tombstones.
                 match place {

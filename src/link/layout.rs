@@ -531,8 +531,17 @@ pub(crate) fn compute_layout<'a>(
     for (sid, s) in db.syms.iter().enumerate() {
         // Linker globals that exist anyway (`__stack_pointer`) keep their index for the
         // relocations in debug info, as in wasm-ld.
-        let present = matches!((s.kind, s.def), (SymKind::Global, Def::Linker(g))
-            if linker_global_index.iter().any(|(x, _)| *x == g));
+        // So do kept definitions that no relocation reached (`--no-gc-sections`).
+        let present = match (s.kind, s.def) {
+            (SymKind::Global, Def::Linker(g)) => linker_global_index.iter().any(|(x, _)| *x == g),
+            (SymKind::Function, Def::Func { input, index }) => {
+                l.input_funcs[input as usize][index as usize] != NONE
+            }
+            (SymKind::Global, Def::Global { input, index }) => {
+                l.input_globals[input as usize][index as usize] != NONE
+            }
+            _ => false,
+        };
         if !live.syms[sid] && !present {
             continue;
         }

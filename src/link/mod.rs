@@ -357,3 +357,5 @@ fn reject_unimplemented(opts: &LinkOptions) -> Result<(), LinkError> {
         None => Ok(()),
     }
 }
+#[cfg(test)]
+mod sweep_tmp;
