@@ -357,5 +357,3 @@ fn reject_unimplemented(opts: &LinkOptions) -> Result<(), LinkError> {
         None => Ok(()),
     }
 }
-#[cfg(test)]
-mod sweep_tmp;
