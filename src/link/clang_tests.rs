@@ -749,3 +749,71 @@ int init_value(int v) { return v * 10; }
     assert_eq!(names(&ours), names(&reference));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every 8th member of Debian's wasi-libc `libc.a` and of libc++/libc++abi (optimized code
+/// with DWARF), linked alone with `--no-gc-sections --allow-undefined --no-entry`: the type,
+/// table, memory, code, data and `.debug_*` sections equal wasm-ld 22's byte for byte. Members
+/// that reference undefined data (which cannot be imported) are skipped, as wasm-ld fails
+/// on them too.
+#[test]
+fn wasi_libc_members_match_wasm_ld22() {
+    let dir = scratch("libc");
+    let mut compared = 0;
+    for lib in ["libc.a", "libc++.a", "libc++abi.a"] {
+        let path = format!("/usr/lib/wasm32-wasi/{lib}");
+        let bytes = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("{path} (Debian's wasi-libc) must be installed: {e}"));
+        let archive = crate::object::read_archive(&path, &bytes).expect("archive");
+        for member in archive.members.iter().step_by(8) {
+            let obj = read_object(member.name, member.data).expect("member");
+            let opts = LinkOptions {
+                gc: false,
+                import_undefined: true,
+                features: Features {
+                    exception_handling: true,
+                    ..features()
+                },
+                ..LinkOptions::default()
+            };
+            let Ok(ours) = link(std::slice::from_ref(&obj), &opts) else {
+                continue;
+            };
+            let file = dir.join("m.o");
+            std::fs::write(&file, member.data).expect("write member");
+            let reference = wasm_ld22(
+                &dir,
+                &[file],
+                &["--no-gc-sections", "--allow-undefined", "--no-entry"],
+            );
+            let pick = |bytes: &[u8]| -> Vec<(u8, String, Vec<u8>)> {
+                Parser::new(0)
+                    .parse_all(bytes)
+                    .filter_map(|p| {
+                        let p = p.expect("parse");
+                        let (id, range) = p.as_section()?;
+                        let data = bytes
+                            .get(range.start as usize..range.end as usize)?
+                            .to_vec();
+                        match p {
+                            Payload::CustomSection(c) if c.name().starts_with(".debug") => {
+                                Some((0, c.name().to_string(), c.data().to_vec()))
+                            }
+                            _ if matches!(id, 1 | 4 | 5 | 6 | 10 | 11) => {
+                                Some((id, String::new(), data))
+                            }
+                            _ => None,
+                        }
+                    })
+                    .collect()
+            };
+            assert!(
+                pick(&ours) == pick(&reference),
+                "{lib}({}) differs from wasm-ld 22",
+                member.name
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 60, "only {compared} members compared");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -706,7 +706,8 @@ pub(crate) fn emit(
         })
         .collect();
     let num_data = written.iter().filter(|w| **w).count() as u32;
-    if opts.features.bulk_memory && num_data > 0 {
+    // As wasm-ld: only passive segments (shared memory) need it.
+    if opts.shared_memory && num_data > 0 {
         DataCountSection { count: num_data }.append_to(&mut head);
     }
 

@@ -276,6 +276,22 @@ pub(crate) fn compute_layout<'a>(
         to_u32(i, "types")
     };
 
+    // Types, as wasm-ld: first the types `TYPE_INDEX` relocations of live code use (in
+    // relocation order, per input), then those of imports and of defined functions as they
+    // come.
+    for (i, obj) in inputs.iter().enumerate() {
+        for (j, f) in obj.funcs.iter().enumerate() {
+            if !live.funcs[i][j] {
+                continue;
+            }
+            for r in f.relocs.iter().filter(|r| r.ty == RelocType::TypeIndexLeb) {
+                if let Some(ty) = obj.types.get(r.index as usize) {
+                    l.type_map[i][r.index as usize] = intern(&mut l.types, ty)?;
+                }
+            }
+        }
+    }
+
     // Imports: functions, globals, tables; deduplicated by (module, field, type).
     let mut import_keys: IndexMap<(&str, &str, OutImportKind), u32> = IndexMap::new();
     if opts.import_table {
@@ -367,7 +383,8 @@ pub(crate) fn compute_layout<'a>(
         .enumerate()
         .any(|(sid, s)| live.syms[sid] && s.def == Def::Linker(LinkerSym::CallCtors));
     let mut next = l.num_func_imports;
-    if live.has_ctors || ctors_sym_live {
+    // Without garbage collection wasm-ld keeps its synthetic `__wasm_call_ctors` too.
+    if live.has_ctors || ctors_sym_live || !opts.gc {
         l.funcs.push(OutFunc::CallCtors);
         l.func_types
             .push(intern(&mut l.types, &FuncType::default())?);
@@ -699,7 +716,7 @@ pub(crate) fn compute_layout<'a>(
         .map(|(name, (kind, index))| Export { name, kind, index })
         .collect();
 
-    if live.entry.is_none() && !ctors_sym_live {
+    if live.entry.is_none() && !ctors_sym_live && live.has_ctors {
         l.start = l.ctors;
     }
     if init_memory.is_some() {
