@@ -10,7 +10,8 @@
 //! `name` (functions, globals, data segments), `producers` (merged from the inputs, see
 //! `custom`) and `target_features` (all three dropped by `--strip-all`), and `build_id`.
 //!
-//! Data segments: all but `.bss*` are written (active, `i32.const` offsets). With an imported
+//! Data segments: all but `.bss*` are written (active, `i32.const` offsets; no DataCount
+//! section, which wasm-ld writes only for the passive segments of shared memory). With an imported
 //! memory, `.bss` is zeroed by `__wasm_init_memory` (bulk memory) or written as zeros.
 //!
 //! Relocations 0 to 26 are applied with the values wasm-ld 22 writes

@@ -1,7 +1,8 @@
 //! Layout: output index spaces and memory.
 //!
-//! Index spaces, in this order: types (deduplicated, in first-use order: imports, defined
-//! functions, `call_indirect` types); imports (the memory with `--import-memory`, the table
+//! Index spaces, in this order: types (deduplicated, in wasm-ld's first-use order: the types
+//! of live `TYPE_INDEX` relocations in relocation order, then imports, then defined
+//! functions); imports (the memory with `--import-memory`, the table
 //! `env.__indirect_function_table` with `--import-table`, then functions, globals and tables,
 //! each deduplicated by module, field and type); functions (imports, the synthesized ones:
 //! `__wasm_call_ctors`, tag-name functions, weak-undefined stubs, `__wasm_init_memory`; then

@@ -30,7 +30,6 @@
 //!   (wasm-ld links a trapping `signature_mismatch:` stub and warns).
 //! - The enum name tables form their own read-only output segment `.kiln.tag_names`, placed
 //!   after `.bss`, as the interpreter lays memory out (`ir/README.md`).
-//! - The DataCount section is written whenever bulk memory is enabled and there is data.
 //!
 //! Limits: wasm32 only (64-bit relocations, PIC relocations and tags are reported as
 //! unsupported); no archives, comdats or GOT entries yet.
