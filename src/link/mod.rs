@@ -48,14 +48,19 @@
 //!   member); the index llvm-ar/ranlib write lists the same defined global names.
 //! - The enum name tables form their own read-only output segment `.kiln.tag_names`, placed
 //!   after `.bss`, as the interpreter lays memory out (`ir/README.md`).
-//! - The DataCount section is written whenever bulk memory is enabled and there is data.
 //!
-//! Limits: wasm32 only (64-bit relocations, PIC relocations and tags are reported as
-//! unsupported); no GOT entries; tags and tables in comdat groups are refused.
+//! Limits: wasm32 only; no PIC linking (`-shared`, `-pie`); tags (relocation 10) and tables
+//! in comdat groups are refused; `--shared-memory` is not supported yet.
 
 mod archive;
+#[cfg(test)]
+mod clang_tests;
+mod custom;
 mod emit;
 mod layout;
+mod merge;
+#[cfg(test)]
+mod reloc_tests;
 mod resolve;
 #[cfg(test)]
 mod resolve_tests;
@@ -452,20 +457,7 @@ fn link_objects(
 /// Options that have a field but not yet an implementation are refused with their name,
 /// never silently ignored. Each option leaves this list when its behaviour lands.
 fn reject_unimplemented(opts: &LinkOptions) -> Result<(), LinkError> {
-    let unimplemented = [
-        ("--import-table", opts.import_table),
-        ("--growable-table", opts.growable_table),
-        ("--import-memory", opts.import_memory.is_some()),
-        ("--export-memory", opts.export_memory.is_some()),
-        ("--shared-memory", opts.shared_memory),
-        ("--no-stack-first", !opts.stack_first),
-        ("--global-base", opts.global_base.is_some()),
-        ("--initial-memory", opts.initial_memory.is_some()),
-        ("--max-memory", opts.max_memory.is_some()),
-        ("--strip-debug", opts.strip_debug),
-        ("--strip-all", opts.strip_all),
-        ("--build-id", opts.build_id.is_some()),
-    ];
+    let unimplemented = [("--shared-memory", opts.shared_memory)];
     match unimplemented.iter().find(|(_, set)| *set) {
         Some((name, _)) => Err(LinkError::BadOption(format!("{name} is not supported yet"))),
         None => Ok(()),

@@ -449,8 +449,8 @@ pub struct Comdat<'a> {
     pub members: Vec<ComdatMember>,
 }
 
-/// A custom section other than `linking`, `reloc.*`, `name`, `producers` and
-/// `target_features`, which have their own fields.
+/// A custom section other than `linking`, `reloc.*`, `name` and `target_features`, which
+/// have their own fields (`producers` is one: the linker merges it).
 #[derive(Clone, Debug)]
 pub struct CustomSection<'a> {
     /// Section name (`.debug_info`, ...).
