@@ -3,6 +3,7 @@
 
 #![deny(missing_docs)]
 
+pub mod driver;
 pub mod error;
 pub mod interp;
 pub mod ir;

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use kiln::driver::{
+    DriverError, InputArg, Mode, expand_response_files, link_and_write, parse_args,
+};
 use kiln::interp::Instance;
 use kiln::ir::Module;
-use kiln::link::{LinkOptions, link};
-use kiln::lower::{LowerOptions, lower_module};
 use kiln::runtest;
-use kiln::target::Features;
 
 #[derive(Parser)]
 #[command(
@@ -54,35 +54,27 @@ enum Command {
         #[arg(allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Compile an IR file and link it into a wasm module.
+    /// Compile an IR file and link it into a wasm module (`kiln build --help`).
+    ///
+    /// Further inputs (objects, archives, IR files, `-l`/`-L`) and wasm-ld options may follow
+    /// the file.
+    #[command(disable_help_flag = true)]
     Build {
-        /// The IR file.
-        file: PathBuf,
-        /// The output (default: FILE with the extension `.wasm`).
-        #[arg(short, long)]
-        output: Option<PathBuf>,
-        /// Target features: `mvp` or `generic` base, then `+name`/`-name`, comma-separated.
-        #[arg(long, short = 'm', value_name = "SPEC")]
-        features: Option<String>,
-        /// Import undefined functions and globals instead of failing.
-        #[arg(long)]
-        import_undefined: bool,
-        /// Export a further symbol.
-        #[arg(long = "export", value_name = "NAME")]
-        exports: Vec<String>,
-        /// The entry function (exported; the constructors are then not the start function).
-        #[arg(long)]
-        entry: Option<String>,
-        /// Free bytes after `__heap_base` in the initial memory.
-        #[arg(long, value_name = "N", default_value_t = 65536)]
-        initial_heap: u64,
-        /// Linker options: `stack-size=N`.
-        #[arg(short = 'z', value_name = "OPTION")]
-        z: Vec<String>,
+        /// The IR file, further inputs and link options.
+        #[arg(allow_hyphen_values = true, trailing_var_arg = true, required = true)]
+        args: Vec<String>,
     },
-    /// Print a wasm module as WAT.
+    /// Link objects, archives and IR files with wasm-ld's command line (`kiln link --help`).
+    #[command(disable_help_flag = true)]
+    Link {
+        /// wasm-ld's arguments.
+        #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
+        args: Vec<String>,
+    },
+    /// Print a relocatable object, each member of an archive, or the object an IR file
+    /// lowers to, as a listing of its sections, symbols and relocations; a linked module as WAT.
     Dump {
-        /// The wasm file.
+        /// The object, archive or module.
         file: PathBuf,
     },
     /// Check the `; run:` lines and `; error:` markers of IR files or directories.
@@ -94,6 +86,21 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    let mut argv = std::env::args_os().map(|a| a.to_string_lossy().into_owned());
+    let invoked_as = argv.next().and_then(|a| {
+        Path::new(&a)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+    });
+    if let Some(name) = invoked_as
+        && (name == "wasm-ld" || name == "kiln-ld" || name.starts_with("wasm-ld-"))
+    {
+        let args: Vec<String> = argv.collect();
+        return match link_command(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(Failed) => ExitCode::FAILURE,
+        };
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check { files } => check(&files),
@@ -104,27 +111,8 @@ fn main() -> ExitCode {
         } => fmt(&files, check, write),
         Command::Run { file, invoke, args } => run(&file, &invoke, &args),
         Command::Test { paths } => test(&paths),
-        Command::Build {
-            file,
-            output,
-            features,
-            import_undefined,
-            exports,
-            entry,
-            initial_heap,
-            z,
-        } => {
-            let opts = BuildArgs {
-                output,
-                features,
-                import_undefined,
-                exports,
-                entry,
-                initial_heap,
-                z,
-            };
-            build(&file, opts)
-        }
+        Command::Build { args } => build(&args),
+        Command::Link { args } => link_command(&args),
         Command::Dump { file } => dump(&file),
     };
     match result {
@@ -238,93 +226,141 @@ fn run(file: &Path, name: &str, args: &[String]) -> Result<(), Failed> {
     }
 }
 
-/// `kiln build` options besides the file.
-struct BuildArgs {
-    output: Option<PathBuf>,
-    features: Option<String>,
-    import_undefined: bool,
-    exports: Vec<String>,
-    entry: Option<String>,
-    initial_heap: u64,
-    z: Vec<String>,
-}
-
-fn build(file: &Path, args: BuildArgs) -> Result<(), Failed> {
-    let shown = file.display().to_string();
-    let features = match &args.features {
-        Some(spec) => Features::parse(spec).map_err(|e| {
-            eprintln!("error: --features: {e}");
-            Failed
-        })?,
-        None => Features::default(),
-    };
-    let mut link_opts = LinkOptions {
-        entry: args.entry,
-        exports: args.exports,
-        import_undefined: args.import_undefined,
-        initial_heap: args.initial_heap,
-        features,
-        ..LinkOptions::default()
-    };
-    for z in &args.z {
-        let parsed = z
-            .strip_prefix("stack-size=")
-            .and_then(|n| n.parse::<u64>().ok());
-        match parsed {
-            Some(n) => link_opts.stack_size = n,
-            None => {
-                eprintln!("error: unknown or malformed -z option `{z}` (known: stack-size=N)");
-                return Err(Failed);
+/// Prints a driver error: rendered IR diagnostics as they are, anything else as
+/// `kiln link: error: ...` (one line each).
+fn report(command: &str, e: &DriverError) {
+    match e {
+        DriverError::Diagnostics(text) => eprint!("{text}"),
+        DriverError::FatalWarnings(warnings) => {
+            print_warnings(command, warnings);
+            eprintln!("kiln {command}: error: {e}");
+        }
+        _ => {
+            for line in e.to_string().lines() {
+                // wasm-ld's continuation lines (`>>> defined in a.o`) stay unprefixed.
+                if line.starts_with(">>>") {
+                    eprintln!("{line}");
+                } else {
+                    eprintln!("kiln {command}: error: {line}");
+                }
             }
         }
     }
-    let out = args.output.unwrap_or_else(|| file.with_extension("wasm"));
-    let (_, module) = load(file)?;
-    let lower_opts = LowerOptions {
-        features,
-        path: shown.clone(),
-    };
-    let object = lower_module(&module, &lower_opts).map_err(|e| {
-        eprintln!("{shown}: error: {e}");
-        Failed
-    })?;
-    let bytes = link(std::slice::from_ref(&object), &link_opts).map_err(|e| {
-        for line in e.to_string().lines() {
-            eprintln!("error: {line}");
-        }
-        Failed
-    })?;
-    write_atomically(&out, &bytes).map_err(|e| {
-        eprintln!("{}: error: cannot write: {e}", out.display());
-        Failed
-    })
 }
 
-/// Writes `bytes` to a temporary file next to `path`, then renames it over `path`: a failed
-/// write leaves no partial output and does not touch an existing file.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
+/// `kiln link ARGS` (also the binary invoked as `wasm-ld` or `kiln-ld`).
+fn link_command(argv: &[String]) -> Result<(), Failed> {
+    let fail = |e: DriverError| {
+        report("link", &e);
+        Failed
     };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out.wasm".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    let expanded = expand_response_files(argv).map_err(|e| fail(e.into()))?;
+    let args = parse_args(&expanded, Mode::Link).map_err(|e| fail(e.into()))?;
+    if args.help {
+        print!("{}", kiln::driver::args::help_text());
+        return Ok(());
     }
-    result
+    if args.version {
+        println!(
+            "kiln {} (compatible with wasm-ld)",
+            env!("CARGO_PKG_VERSION")
+        );
+        if args.version_only || args.inputs.is_empty() {
+            return Ok(());
+        }
+    }
+    link_and_write(&args)
+        .map(|(_, warnings)| print_warnings("link", &warnings))
+        .map_err(fail)
+}
+
+fn print_warnings(command: &str, warnings: &[String]) {
+    for w in warnings {
+        eprintln!("kiln {command}: warning: {w}");
+    }
+}
+
+const BUILD_HELP: &str = "\
+Usage: kiln build FILE.ir [INPUTS...] [OPTIONS...]
+Compiles FILE.ir and links it with the further inputs. The options are `kiln link`'s, with
+other defaults: no entry function, --initial-heap=65536, -o FILE.wasm; --features=SPEC and
+-m SPEC take kiln's feature spec (`mvp,+bulk-memory`, `-multivalue`).
+
+";
+
+/// `kiln build FILE.ir [INPUTS/OPTIONS...]`: the first input must be an IR file; options
+/// may come before or after it.
+fn build(argv: &[String]) -> Result<(), Failed> {
+    let fail = |e: DriverError| {
+        report("build", &e);
+        Failed
+    };
+    if argv.first().is_some_and(|a| a == "-h") {
+        print!("{BUILD_HELP}{}", kiln::driver::args::help_text());
+        return Ok(());
+    }
+    let expanded = expand_response_files(argv).map_err(|e| fail(e.into()))?;
+    let mut args = parse_args(&expanded, Mode::Build).map_err(|e| fail(e.into()))?;
+    if args.help {
+        print!("{BUILD_HELP}{}", kiln::driver::args::help_text());
+        return Ok(());
+    }
+    let ir = match args.inputs.first() {
+        Some(InputArg::File { path, .. }) if path.extension().is_some_and(|e| e == "ir") => {
+            path.clone()
+        }
+        _ => {
+            return Err(fail(DriverError::Input(
+                "the first input must be an IR file (kiln build FILE.ir [INPUTS...])".into(),
+            )));
+        }
+    };
+    if args.output.is_none() {
+        args.output = Some(ir.with_extension("wasm"));
+    }
+    link_and_write(&args)
+        .map(|(_, warnings)| print_warnings("build", &warnings))
+        .map_err(fail)
 }
 
 fn dump(file: &Path) -> Result<(), Failed> {
-    let shown = file.display();
+    let shown = file.display().to_string();
+    if file.extension().is_some_and(|e| e == "ir") {
+        let (_, module) = load(file)?;
+        let opts = kiln::lower::LowerOptions {
+            features: kiln::target::Features::default(),
+            path: shown.clone(),
+        };
+        let obj = kiln::lower::lower_module(&module, &opts).map_err(|e| {
+            eprintln!("{shown}: error: {e}");
+            Failed
+        })?;
+        print!("{}", kiln::object::dump_object(&obj));
+        return Ok(());
+    }
     let bytes = std::fs::read(file).map_err(|e| {
         eprintln!("{shown}: error: cannot read: {e}");
         Failed
     })?;
+    let object_error = |e: kiln::object::ObjectError| {
+        eprintln!("error: {e}");
+        Failed
+    };
+    if kiln::object::is_archive(&bytes) {
+        let archive = kiln::object::read_archive(&shown, &bytes).map_err(object_error)?;
+        for (i, member) in archive.members.iter().enumerate() {
+            let path = archive.member_path(i);
+            println!("member {}:", member.name);
+            let obj = kiln::object::read_object(&path, member.data).map_err(object_error)?;
+            print!("{}", kiln::object::dump_object(&obj));
+        }
+        return Ok(());
+    }
+    if kiln::object::is_relocatable(&bytes) {
+        let obj = kiln::object::read_object(&shown, &bytes).map_err(object_error)?;
+        print!("{}", kiln::object::dump_object(&obj));
+        return Ok(());
+    }
     match wasmprinter::print_bytes(&bytes) {
         Ok(text) => {
             print!("{text}");

@@ -21,6 +21,7 @@ const GEN_CASES: u64 = 2000;
 #[test]
 fn generated_programs_verify_and_run() {
     let (mut ok, mut trapped) = (0, 0);
+    let (mut funcs, mut irreducible, mut blocks) = (0, 0, 0);
     for seed in 0..GEN_CASES {
         let p = irgen::generate(seed);
         let module = match kiln::ir::parse(&p.text) {
@@ -38,6 +39,13 @@ fn generated_programs_verify_and_run() {
                 p.text
             );
         }
+        for body in module.bodies.values().filter(|b| !b.layout.is_empty()) {
+            funcs += 1;
+            blocks += body.layout.len();
+            if kiln::lower::reducible::make_reducible(body).is_some() {
+                irreducible += 1;
+            }
+        }
         let mut inst = Instance::new(&module).expect("instantiate");
         inst.set_fuel(10_000_000);
         match inst.call("main", &p.args) {
@@ -52,7 +60,14 @@ fn generated_programs_verify_and_run() {
             }
         }
     }
-    println!("generator: {GEN_CASES} programs, {ok} returned, {trapped} trapped");
+    println!(
+        "generator: {GEN_CASES} programs, {ok} returned, {trapped} trapped; \
+         {funcs} functions, {blocks} blocks, {irreducible} functions irreducible"
+    );
+    assert!(
+        irreducible > funcs / 10,
+        "too few irreducible functions: {irreducible}"
+    );
     assert!(ok > GEN_CASES / 2, "too few programs return: {ok}");
 }
 

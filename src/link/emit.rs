@@ -1,29 +1,46 @@
 //! Writing the module: every section's size is computed first, the output is allocated once,
-//! then function bodies and data are copied and their relocations patched in place.
+//! then function bodies, data and custom sections are copied and their relocations patched in
+//! place; a written size other than the computed one is a [`LinkError::Internal`]. (The small
+//! sections before the code section and after the custom ones are encoded first and copied.)
 //!
-//! Section order: type, import, function, table, memory, global, export, start, elem,
-//! datacount, code, data, the inputs' custom sections (merged by name, in input order), then
-//! `name`, `producers` and `target_features`.
+//! Section order (wasm-ld's): type, import, function, table, memory, global, export, start,
+//! elem, datacount, code, data, the inputs' custom sections (concatenated per name in input
+//! order; `.debug_str`, `.debug_str.dwo`, `.debug_line_str` string-merged as wasm-ld at -O1;
+//! `.debug_*` dropped by `--strip-debug`/`--strip-all`; `.llvmbc`/`.llvmcmd` dropped), then
+//! `name` (functions, globals, data segments), `producers` (merged from the inputs, see
+//! `custom`) and `target_features` (all three dropped by `--strip-all`), and `build_id`.
 //!
-//! Relocations applied (numbers from `Linking.md`): 0 function index, 1/2 table slot, 3/4/5
-//! address, 6 type index, 7/13 global index, 8 function code offset, 9 section offset,
-//! 20 table number, 21 TLS offset, 23 address relative to the patched word (data only),
-//! 26 function index in custom sections. Any other is an error naming the type, the file and
-//! the offset. In custom sections, a relocation against something garbage collection dropped
-//! gets wasm-ld's tombstone (-2 in `.debug_ranges`/`.debug_loc`, -1 in other `.debug_*`,
-//! the addend elsewhere).
+//! Data segments: all but `.bss*` are written (active, `i32.const` offsets; no DataCount
+//! section, which wasm-ld writes only for the passive segments of shared memory). With an imported
+//! memory, `.bss` is zeroed by `__wasm_init_memory` (bulk memory) or written as zeros.
+//!
+//! Relocations 0 to 26 are applied with the values wasm-ld 22 writes
+//! (`ObjFile::calcNewValue`), except 10 (tags: not supported, an error naming the type, the
+//! file and the offset): function index, table slot (0 for none; `_REL` ones minus
+//! `__table_base` = 1), addresses (0 for undefined data; `_REL` ones relative to
+//! `__memory_base` = 0; TLS ones relative to `__tls_base` for thread-local symbols;
+//! `LOCREL` minus the patched word's address), type index, global index (for data and
+//! function symbols: their internal GOT global), function code offsets (after the body's
+//! size), section offsets (through the string map for merged sections), table number. In 64-bit
+//! encodings too. A relocation against a symbol garbage collection dropped (its function,
+//! segment or global is gone) can only come from a custom section and gets wasm-ld's
+//! tombstone: -2 in `.debug_ranges`/`.debug_loc`, -1 in other `.debug_*` and
+//! `llvm.func_attr.*`, the addend elsewhere.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use indexmap::IndexMap;
 use wasm_encoder::{
     ConstExpr, DataCountSection, ElementSection, Elements, EntityType, ExportSection,
     FunctionSection, GlobalSection, GlobalType, HeapType, ImportSection, IndirectNameMap,
-    MemorySection, MemoryType, NameMap, NameSection, ProducersField, ProducersSection, RefType,
-    Section, StartSection, TableSection, TableType, TypeSection,
+    MemorySection, MemoryType, NameMap, NameSection, RefType, Section, StartSection, TableSection,
+    TableType, TypeSection,
 };
 
+use super::custom;
 use super::layout::{Chunk, Layout, NONE, OutFunc, OutGlobal, OutImportKind};
+use super::merge::{self, PieceMap};
 use super::resolve::{Def, LinkerSym, SymKind, SymbolDb, bad};
 use super::synth::Synth;
 use super::{LinkError, LinkOptions};
@@ -102,6 +119,8 @@ struct Patcher<'x, 'a> {
     func_offsets: Vec<u64>,
     /// Per input, per custom section: offset in its merged output section.
     custom_offsets: Vec<Vec<u64>>,
+    /// Custom sections whose strings were merged: (input, custom) -> where they went.
+    custom_pieces: HashMap<(u32, u32), PieceMap>,
 }
 
 impl Patcher<'_, '_> {
@@ -111,17 +130,76 @@ impl Patcher<'_, '_> {
                 input,
                 segment,
                 offset,
-            } => {
-                let base = *self
-                    .layout
-                    .seg_addr
-                    .get(input as usize)?
-                    .get(segment as usize)?;
-                (base != u64::MAX).then(|| base.wrapping_add(offset))
-            }
+            } => self.layout.data_address(input, segment, offset),
             Def::Undefined => Some(0),
             _ => self.layout.sym_addr.get(sid as usize).copied(),
         }
+    }
+
+    /// Whether `sid` survived garbage collection: its function, segment or global did (as
+    /// wasm-ld's `Symbol::isLive`), or, for other symbols, it was reached.
+    fn is_live(&self, sid: u32) -> bool {
+        let l = self.layout;
+        let kept = |v: &Vec<Vec<u32>>, i: u32, j: u32| {
+            v.get(i as usize)
+                .and_then(|x| x.get(j as usize))
+                .is_some_and(|&x| x != NONE)
+        };
+        match self.db.syms.get(sid as usize).map(|s| s.def) {
+            Some(Def::Func { input, index }) => kept(&l.input_funcs, input, index),
+            Some(Def::Global { input, index }) => kept(&l.input_globals, input, index),
+            Some(Def::Data { input, segment, .. }) => l
+                .seg_addr
+                .get(input as usize)
+                .and_then(|x| x.get(segment as usize))
+                .is_some_and(|&a| a != u64::MAX),
+            // `__stack_pointer` is always there, as in wasm-ld 22, even when only debug
+            // info names it.
+            Some(Def::Linker(_)) => {
+                l.live_syms.get(sid as usize).copied() == Some(true) || self.index(sid).is_some()
+            }
+            Some(_) => l.live_syms.get(sid as usize).copied() == Some(true),
+            None => false,
+        }
+    }
+
+    /// Whether a custom-section relocation against `sid` has a value (else: tombstone).
+    fn custom_value(&self, r: &Reloc, sid: u32, kind: SymKind, got: bool) -> Option<()> {
+        use RelocType as R;
+        match r.ty {
+            R::FunctionOffsetI32 | R::FunctionOffsetI64 => {
+                let f = self.index(sid)?;
+                let k = f.checked_sub(self.layout.num_func_imports)?;
+                self.func_offsets.get(k as usize).map(|_| ())
+            }
+            R::GlobalIndexLeb | R::GlobalIndexI32 if got => self.layout.got.get(&sid).map(|_| ()),
+            R::FunctionIndexLeb
+            | R::FunctionIndexI32
+            | R::GlobalIndexLeb
+            | R::GlobalIndexI32
+            | R::TableNumberLeb => self.index(sid).map(|_| ()),
+            _ if kind == SymKind::Data => match self.db.syms.get(sid as usize)?.def {
+                Def::Undefined => Some(()),
+                _ => self.data_addr(sid).map(|_| ()),
+            },
+            _ => Some(()),
+        }
+    }
+
+    /// Whether `sid` is thread-local data (by flag, or by its segment for older objects).
+    fn is_tls(&self, sid: u32) -> bool {
+        let Some(sym) = self.db.syms.get(sid as usize) else {
+            return false;
+        };
+        sym.tls
+            || match sym.def {
+                Def::Data { input, segment, .. } => self
+                    .inputs
+                    .get(input as usize)
+                    .and_then(|o| o.segments.get(segment as usize))
+                    .is_some_and(|s| super::resolve::output_segment_name(s) == ".tdata"),
+                _ => false,
+            }
     }
 
     fn index(&self, sid: u32) -> Option<u32> {
@@ -203,30 +281,32 @@ impl Patcher<'_, '_> {
                 | R::FunctionIndexI32
                 | R::TableIndexSleb
                 | R::TableIndexI32
-                | R::FunctionOffsetI32 => SymKind::Function,
+                | R::TableIndexSleb64
+                | R::TableIndexI64
+                | R::TableIndexRelSleb
+                | R::TableIndexRelSleb64
+                | R::FunctionOffsetI32
+                | R::FunctionOffsetI64 => SymKind::Function,
                 R::MemoryAddrLeb
                 | R::MemoryAddrSleb
                 | R::MemoryAddrI32
+                | R::MemoryAddrLeb64
+                | R::MemoryAddrSleb64
+                | R::MemoryAddrI64
+                | R::MemoryAddrRelSleb
+                | R::MemoryAddrRelSleb64
                 | R::MemoryAddrTlsSleb
+                | R::MemoryAddrTlsSleb64
                 | R::MemoryAddrLocrelI32 => SymKind::Data,
                 R::GlobalIndexLeb | R::GlobalIndexI32 => SymKind::Global,
                 R::SectionOffsetI32 => SymKind::Section,
                 R::TableNumberLeb => SymKind::Table,
-                _ => return Err(unsupported()),
+                R::TypeIndexLeb | R::TagIndexLeb => return Err(unsupported()),
             };
-            if sym.kind != want {
-                if want == SymKind::Global {
-                    return Err(LinkError::Unsupported {
-                        file: obj.path.clone(),
-                        what: format!(
-                            "GOT access to `{}` (relocation {:?} at offset {} in {})",
-                            sym.name,
-                            r.ty,
-                            r.offset,
-                            describe(place)
-                        ),
-                    });
-                }
+            // GLOBAL_INDEX against data or a function: its GOT entry.
+            let got =
+                want == SymKind::Global && matches!(sym.kind, SymKind::Data | SymKind::Function);
+            if sym.kind != want && !got {
                 return Err(bad(
                     obj,
                     format!(
@@ -245,138 +325,170 @@ impl Patcher<'_, '_> {
                     ),
                 ));
             }
-            let tombstone = match place {
-                Place::Custom { name }
-                    if name.starts_with(".debug_ranges") || name.starts_with(".debug_loc") =>
-                {
-                    0xffff_fffe
-                }
-                Place::Custom { name } if name.starts_with(".debug_") => 0xffff_ffff,
-                _ => r.addend as u32,
+            let addend = r.addend as u64;
+            let live = sym.kind == SymKind::Section || self.is_live(sid);
+            // In a custom section, a symbol with no output index, code offset or address
+            // (garbage-collected, or an import: `FUNCTION_OFFSET` against an undefined
+            // function) gets the tombstone, as wasm-ld.
+            let dead = match place {
+                Place::Custom { .. } => self.custom_value(r, sid, sym.kind, got).is_none(),
+                _ => false,
             };
-            let in_custom = matches!(place, Place::Custom { .. });
-            let missing = |what: &str| -> Result<u32, LinkError> {
-                if in_custom {
-                    Ok(tombstone)
-                } else {
-                    Err(LinkError::Internal(format!(
-                        "{what} of `{}` not assigned",
-                        sym.name
-                    )))
+            let value: u64 = if !live || dead {
+                // Only debug info and other custom sections reach symbols garbage
+                // collection dropped: wasm-ld's tombstones.
+                match place {
+                    Place::Custom { name } => tombstone(name).unwrap_or(addend),
+                    _ => {
+                        return Err(LinkError::Internal(format!(
+                            "relocation against `{}`, which is not live",
+                            sym.name
+                        )));
+                    }
                 }
-            };
-            let addr = || -> Result<u32, LinkError> {
-                match self.data_addr(sid) {
-                    Some(_) if sym.def == Def::Undefined => Ok(0),
-                    Some(a) => Ok(a.wrapping_add(r.addend as u64) as u32),
-                    None => missing("address"),
+            } else {
+                let missing = |what: &str| {
+                    LinkError::Internal(format!("{what} of `{}` not assigned", sym.name))
+                };
+                match r.ty {
+                    R::FunctionIndexLeb | R::FunctionIndexI32 | R::TableNumberLeb => {
+                        u64::from(self.index(sid).ok_or_else(|| missing("index"))?)
+                    }
+                    R::GlobalIndexLeb | R::GlobalIndexI32 => {
+                        let g = if got {
+                            self.layout.got.get(&sid).copied()
+                        } else {
+                            self.index(sid)
+                        };
+                        u64::from(g.ok_or_else(|| missing("global index"))?)
+                    }
+                    R::TableIndexSleb
+                    | R::TableIndexI32
+                    | R::TableIndexSleb64
+                    | R::TableIndexI64
+                    | R::TableIndexRelSleb
+                    | R::TableIndexRelSleb64 => {
+                        let slot = self
+                            .index(sid)
+                            .and_then(|f| self.layout.func_slot.get(f as usize).copied())
+                            .unwrap_or(0);
+                        // Relative to `__table_base`, 1 in a non-PIC link.
+                        if matches!(r.ty, R::TableIndexRelSleb | R::TableIndexRelSleb64) {
+                            u64::from(slot).wrapping_sub(1)
+                        } else {
+                            u64::from(slot)
+                        }
+                    }
+                    R::MemoryAddrLeb
+                    | R::MemoryAddrSleb
+                    | R::MemoryAddrI32
+                    | R::MemoryAddrLeb64
+                    | R::MemoryAddrSleb64
+                    | R::MemoryAddrI64
+                    | R::MemoryAddrRelSleb
+                    | R::MemoryAddrRelSleb64
+                    | R::MemoryAddrTlsSleb
+                    | R::MemoryAddrTlsSleb64
+                    | R::MemoryAddrLocrelI32 => {
+                        if sym.def == Def::Undefined {
+                            0
+                        } else {
+                            let a = self.data_addr(sid).ok_or_else(|| missing("address"))?;
+                            let mut v = a.wrapping_add(addend);
+                            // `__memory_base` is 0 in a non-PIC link; TLS symbols are offsets
+                            // from `__tls_base` (other symbols keep their address, as wasm-ld
+                            // without shared memory).
+                            if matches!(r.ty, R::MemoryAddrTlsSleb | R::MemoryAddrTlsSleb64)
+                                && self.is_tls(sid)
+                            {
+                                v = v.wrapping_sub(self.layout.mem.tls_base);
+                            }
+                            if r.ty == R::MemoryAddrLocrelI32 {
+                                let Place::Data { addr: base, .. } = place else {
+                                    return Err(unsupported());
+                                };
+                                v = v.wrapping_sub(base.wrapping_add(u64::from(r.offset)));
+                            }
+                            v
+                        }
+                    }
+                    R::FunctionOffsetI32 | R::FunctionOffsetI64 => {
+                        let off = self
+                            .index(sid)
+                            .and_then(|f| f.checked_sub(self.layout.num_func_imports))
+                            .and_then(|k| self.func_offsets.get(k as usize).copied())
+                            .ok_or_else(|| missing("code offset"))?;
+                        off.wrapping_add(addend)
+                    }
+                    R::SectionOffsetI32 => {
+                        let merged = match sym.def {
+                            Def::Section { input, index } => {
+                                self.custom_pieces.get(&(input, index))
+                            }
+                            _ => None,
+                        };
+                        let off = match sym.def {
+                            _ if merged.is_some() => merged.and_then(|m| m.translate(addend)),
+                            Def::Section { input, index } => self
+                                .custom_offsets
+                                .get(input as usize)
+                                .and_then(|v| v.get(index as usize))
+                                .copied(),
+                            _ => None,
+                        };
+                        match (off, place) {
+                            (Some(o), _) if merged.is_some() => o,
+                            (Some(o), _) => o.wrapping_add(addend),
+                            (None, Place::Custom { name }) => tombstone(name).unwrap_or(addend),
+                            (None, _) => return Err(missing("section offset")),
+                        }
+                    }
+                    R::TypeIndexLeb | R::TagIndexLeb => return Err(unsupported()),
                 }
             };
             match r.ty {
-                R::FunctionIndexLeb | R::FunctionIndexI32 => {
-                    let f = match self.index(sid) {
-                        Some(f) => f,
-                        None => missing("function index")?,
-                    };
-                    if r.ty == R::FunctionIndexLeb {
-                        object::write_uleb5(field, f);
-                    } else {
-                        field.copy_from_slice(&f.to_le_bytes());
-                    }
+                R::FunctionIndexLeb
+                | R::MemoryAddrLeb
+                | R::GlobalIndexLeb
+                | R::TableNumberLeb
+                | R::TypeIndexLeb
+                | R::TagIndexLeb => object::write_uleb5(field, value as u32),
+                R::TableIndexSleb
+                | R::MemoryAddrSleb
+                | R::MemoryAddrRelSleb
+                | R::TableIndexRelSleb
+                | R::MemoryAddrTlsSleb => object::write_sleb5(field, value as u32 as i32),
+                R::TableIndexI32
+                | R::MemoryAddrI32
+                | R::FunctionOffsetI32
+                | R::SectionOffsetI32
+                | R::GlobalIndexI32
+                | R::MemoryAddrLocrelI32
+                | R::FunctionIndexI32 => field.copy_from_slice(&(value as u32).to_le_bytes()),
+                R::MemoryAddrLeb64 => object::write_uleb10(field, value),
+                R::MemoryAddrSleb64
+                | R::MemoryAddrRelSleb64
+                | R::TableIndexSleb64
+                | R::TableIndexRelSleb64
+                | R::MemoryAddrTlsSleb64 => object::write_sleb10(field, value as i64),
+                R::MemoryAddrI64 | R::TableIndexI64 | R::FunctionOffsetI64 => {
+                    field.copy_from_slice(&value.to_le_bytes())
                 }
-                R::TableIndexSleb | R::TableIndexI32 => {
-                    let slot = self
-                        .index(sid)
-                        .and_then(|f| self.layout.func_slot.get(f as usize).copied())
-                        .unwrap_or(0);
-                    if r.ty == R::TableIndexSleb {
-                        object::write_sleb5(field, slot as i32);
-                    } else {
-                        field.copy_from_slice(&slot.to_le_bytes());
-                    }
-                }
-                R::MemoryAddrLeb => object::write_uleb5(field, addr()?),
-                R::MemoryAddrSleb => object::write_sleb5(field, addr()? as i32),
-                R::MemoryAddrI32 => field.copy_from_slice(&addr()?.to_le_bytes()),
-                R::MemoryAddrLocrelI32 => {
-                    let Place::Data { addr: base, .. } = place else {
-                        return Err(unsupported());
-                    };
-                    let p = base.wrapping_add(u64::from(r.offset)) as u32;
-                    field.copy_from_slice(&addr()?.wrapping_sub(p).to_le_bytes());
-                }
-                R::MemoryAddrTlsSleb => {
-                    let in_tls = match sym.def {
-                        Def::Data { input, segment, .. } => self
-                            .inputs
-                            .get(input as usize)
-                            .and_then(|o| o.segments.get(segment as usize))
-                            .is_some_and(|s| super::resolve::output_segment_name(s) == ".tdata"),
-                        _ => false,
-                    };
-                    if !in_tls {
-                        return Err(bad(
-                            obj,
-                            format!(
-                                "TLS relocation at offset {} in {} names `{}`, which is not defined thread-local data",
-                                r.offset,
-                                describe(place),
-                                sym.name
-                            ),
-                        ));
-                    }
-                    let a = addr()?;
-                    let off = a.wrapping_sub(self.layout.mem.tls_base as u32);
-                    object::write_sleb5(field, off as i32);
-                }
-                R::GlobalIndexLeb | R::GlobalIndexI32 => {
-                    let g = match self.index(sid) {
-                        Some(g) => g,
-                        None => missing("global index")?,
-                    };
-                    if r.ty == R::GlobalIndexLeb {
-                        object::write_uleb5(field, g);
-                    } else {
-                        field.copy_from_slice(&g.to_le_bytes());
-                    }
-                }
-                R::TableNumberLeb => {
-                    let t = match self.index(sid) {
-                        Some(t) => t,
-                        None => missing("table number")?,
-                    };
-                    object::write_uleb5(field, t);
-                }
-                R::FunctionOffsetI32 => {
-                    let off = self
-                        .index(sid)
-                        .and_then(|f| f.checked_sub(self.layout.num_func_imports))
-                        .and_then(|k| self.func_offsets.get(k as usize).copied());
-                    let v = match off {
-                        Some(o) => o.wrapping_add(r.addend as u64) as u32,
-                        None => missing("code offset")?,
-                    };
-                    field.copy_from_slice(&v.to_le_bytes());
-                }
-                R::SectionOffsetI32 => {
-                    let off = match sym.def {
-                        Def::Section { input, index } => self
-                            .custom_offsets
-                            .get(input as usize)
-                            .and_then(|v| v.get(index as usize))
-                            .copied(),
-                        _ => None,
-                    };
-                    let v = match off {
-                        Some(o) => o.wrapping_add(r.addend as u64) as u32,
-                        None => missing("section offset")?,
-                    };
-                    field.copy_from_slice(&v.to_le_bytes());
-                }
-                _ => return Err(unsupported()),
             }
         }
         Ok(())
+    }
+}
+
+/// wasm-ld's tombstone for a relocation in custom section `name` against something garbage
+/// collection dropped (`InputSection::getTombstoneForSection`); `None`: the addend.
+fn tombstone(name: &str) -> Option<u64> {
+    if name == ".debug_ranges" || name == ".debug_loc" {
+        Some(u64::MAX - 1)
+    } else if name.starts_with(".debug_") || name.starts_with("llvm.func_attr.") {
+        Some(u64::MAX)
+    } else {
+        None
     }
 }
 
@@ -384,7 +496,7 @@ impl Patcher<'_, '_> {
 fn own_custom(name: &str) -> bool {
     matches!(
         name,
-        "name" | "producers" | "target_features" | "linking" | "dylink.0"
+        "name" | "producers" | "target_features" | "linking" | "dylink.0" | ".llvmbc" | ".llvmcmd"
     ) || name.starts_with("reloc.")
 }
 
@@ -409,7 +521,31 @@ pub(crate) fn emit(
         types.append_to(&mut head);
     }
 
+    let memory_type = MemoryType {
+        minimum: layout.mem.pages,
+        maximum: layout.mem.max_pages,
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    };
+    let table_size = layout.elems.len() as u64 + 1;
     let mut imports = ImportSection::new();
+    if let Some((module, field)) = &opts.import_memory {
+        imports.import(module, field, EntityType::Memory(memory_type));
+    }
+    if layout.table_imported {
+        imports.import(
+            "env",
+            "__indirect_function_table",
+            EntityType::Table(TableType {
+                element_type: RefType::FUNCREF,
+                table64: false,
+                minimum: table_size,
+                maximum: None,
+                shared: false,
+            }),
+        );
+    }
     for imp in &layout.imports {
         let ty = match imp.kind {
             OutImportKind::Func(t) => EntityType::Function(t),
@@ -441,28 +577,23 @@ pub(crate) fn emit(
         functions.append_to(&mut head);
     }
 
-    if layout.table.is_some() {
-        let size = layout.elems.len() as u64 + 1;
+    if layout.table.is_some() && !layout.table_imported {
         let mut tables = TableSection::new();
         tables.table(TableType {
             element_type: RefType::FUNCREF,
             table64: false,
-            minimum: size,
-            maximum: Some(size),
+            minimum: table_size,
+            maximum: (!opts.growable_table).then_some(table_size),
             shared: false,
         });
         tables.append_to(&mut head);
     }
 
-    let mut memories = MemorySection::new();
-    memories.memory(MemoryType {
-        minimum: layout.mem.pages,
-        maximum: None,
-        memory64: false,
-        shared: false,
-        page_size_log2: None,
-    });
-    memories.append_to(&mut head);
+    if opts.import_memory.is_none() {
+        let mut memories = MemorySection::new();
+        memories.memory(memory_type);
+        memories.append_to(&mut head);
+    }
 
     let mut globals = GlobalSection::new();
     let i32c = |v: u64| ConstExpr::i32_const(v as u32 as i32);
@@ -486,6 +617,18 @@ pub(crate) fn emit(
                 false,
                 i32c(layout.sym_addr.get(sid as usize).copied().unwrap_or(0)),
             ),
+            OutGlobal::Got(sid) => {
+                let value = match db.syms.get(sid as usize) {
+                    Some(s) if s.kind == SymKind::Function => layout
+                        .sym_index
+                        .get(sid as usize)
+                        .and_then(|&f| layout.func_slot.get(f as usize))
+                        .map_or(0, |&slot| u64::from(slot)),
+                    Some(s) if s.def == Def::Undefined => 0,
+                    _ => layout.sym_addr.get(sid as usize).copied().unwrap_or(0),
+                };
+                (ValType::I32, false, i32c(value))
+            }
             OutGlobal::Input { input, index } => {
                 let obj = &inputs[input as usize];
                 let g = &obj.globals[index as usize];
@@ -529,6 +672,9 @@ pub(crate) fn emit(
     }
 
     let mut exports = ExportSection::new();
+    if let Some(name) = &layout.memory_export {
+        exports.export(name, wasm_encoder::ExportKind::Memory, 0);
+    }
     for e in &layout.exports {
         exports.export(e.name, e.kind, e.index);
     }
@@ -550,26 +696,19 @@ pub(crate) fn emit(
         elems.append_to(&mut head);
     }
 
-    // Which output segments are written: all-zero ones are not (memory starts zeroed).
+    // Which output segments are written: as wasm-ld, all but `.bss*` (memory starts
+    // zeroed); an imported memory may hold anything, so there `.bss` is zeroed by
+    // `__wasm_init_memory` (bulk memory) or written as zeros (without).
     let written: Vec<bool> = layout
         .segs
         .iter()
         .map(|s| {
-            s.chunks.iter().any(|c| match *c {
-                Chunk::Input { input, seg, .. } => {
-                    let sg = &inputs[input as usize].segments[seg as usize];
-                    !sg.relocs.is_empty()
-                        || match &sg.data {
-                            SegmentData::Bytes(b) => b.iter().any(|&x| x != 0),
-                            SegmentData::Zero(_) => false,
-                        }
-                }
-                Chunk::TagNames { .. } => true,
-            })
+            (opts.import_memory.is_some() && !layout.bss_zeroed) || !s.name.starts_with(".bss")
         })
         .collect();
     let num_data = written.iter().filter(|w| **w).count() as u32;
-    if opts.features.bulk_memory && num_data > 0 {
+    // As wasm-ld: only passive segments (shared memory) need it.
+    if opts.shared_memory && num_data > 0 {
         DataCountSection { count: num_data }.append_to(&mut head);
     }
 
@@ -619,7 +758,11 @@ pub(crate) fn emit(
     let mut custom_sizes: IndexMap<&str, u64> = IndexMap::new();
     for (i, obj) in inputs.iter().enumerate() {
         for (j, c) in obj.customs.iter().enumerate() {
-            if own_custom(&c.name) || c.data.is_empty() {
+            if own_custom(&c.name)
+                || c.data.is_empty()
+                || db.custom_discarded(i, j)
+                || ((opts.strip_debug || opts.strip_all) && c.name.starts_with(".debug_"))
+            {
                 continue;
             }
             let size = custom_sizes.entry(&c.name).or_insert(0);
@@ -631,14 +774,50 @@ pub(crate) fn emit(
                 .push((i as u32, j as u32));
         }
     }
+    // `.debug_str` and friends: strings merged, as wasm-ld at -O1.
+    let mut merged_customs: HashMap<&str, Vec<u8>> = HashMap::new();
+    let mut custom_pieces = HashMap::new();
+    for (name, pieces) in &customs {
+        let all_plain = pieces
+            .iter()
+            .all(|&(i, j)| inputs[i as usize].customs[j as usize].relocs.is_empty());
+        if !merge::is_mergeable_custom(name) || !all_plain {
+            continue;
+        }
+        let datas: Vec<&[u8]> = pieces
+            .iter()
+            .map(|&(i, j)| &*inputs[i as usize].customs[j as usize].data)
+            .collect();
+        let (data, maps) = merge::merge_strings(&datas);
+        for (&key, map) in pieces.iter().zip(maps) {
+            custom_pieces.insert(key, map);
+        }
+        custom_sizes.insert(name, data.len() as u64);
+        merged_customs.insert(name, data);
+    }
     let customs_len: u64 = custom_sizes
         .iter()
         .map(|(n, &s)| section_len(uleb_len(n.len() as u64) as u64 + n.len() as u64 + s))
         .sum();
 
-    let tail = tail_sections(inputs, db, layout, opts, &written);
+    let tail = if opts.strip_all {
+        Vec::new()
+    } else {
+        tail_sections(inputs, db, layout, opts, &written)?
+    };
+    let build_id_len = opts.build_id.as_ref().map(custom::build_id_len);
+    let build_id_section = build_id_len.map_or(0, |n| {
+        let payload = uleb_len(8) as u64 + 8 + uleb_len(n as u64) as u64 + n as u64;
+        section_len(payload)
+    });
 
-    let total = 8 + head.len() as u64 + code_len + data_len + customs_len + tail.len() as u64;
+    let total = 8
+        + head.len() as u64
+        + code_len
+        + data_len
+        + customs_len
+        + tail.len() as u64
+        + build_id_section;
     let total = usize::try_from(total).map_err(|_| LinkError::TooLarge("module".into()))?;
     let mut out = Vec::with_capacity(total);
     out.extend_from_slice(b"\0asm");
@@ -651,6 +830,7 @@ pub(crate) fn emit(
         layout,
         func_offsets,
         custom_offsets,
+        custom_pieces,
     };
     if !bodies.is_empty() {
         out.push(10);
@@ -693,6 +873,14 @@ pub(crate) fn emit(
                             .map_or(&[][..], Vec::as_slice),
                         0,
                     ),
+                    Chunk::Merged { index, addr } => (
+                        addr,
+                        layout
+                            .merged
+                            .get(index as usize)
+                            .map_or(&[][..], |m| m.1.as_slice()),
+                        0,
+                    ),
                 };
                 let at = seg_start + (addr - s.addr) as usize;
                 out.resize(at, 0);
@@ -720,6 +908,10 @@ pub(crate) fn emit(
         );
         put_uleb(&mut out, name.len() as u64);
         out.extend_from_slice(name.as_bytes());
+        if let Some(data) = merged_customs.get(name) {
+            out.extend_from_slice(data);
+            continue;
+        }
         for &(i, j) in pieces {
             let c = &inputs[i as usize].customs[j as usize];
             let start = out.len();
@@ -728,6 +920,23 @@ pub(crate) fn emit(
         }
     }
     out.extend_from_slice(&tail);
+    if let (Some(style), Some(n)) = (&opts.build_id, build_id_len) {
+        out.push(0);
+        put_uleb(
+            &mut out,
+            uleb_len(8) as u64 + 8 + uleb_len(n as u64) as u64 + n as u64,
+        );
+        put_uleb(&mut out, 8);
+        out.extend_from_slice(b"build_id");
+        put_uleb(&mut out, n as u64);
+        let at = out.len();
+        out.resize(at + n, 0);
+        let id = custom::build_id(style, &out);
+        match out.get_mut(at..) {
+            Some(slot) if slot.len() == id.len() => slot.copy_from_slice(&id),
+            _ => return Err(internal("build id size")),
+        }
+    }
     if out.len() != total {
         return Err(LinkError::Internal(format!(
             "wrote {} bytes, reserved {total}",
@@ -744,11 +953,19 @@ fn tail_sections(
     layout: &Layout<'_>,
     opts: &LinkOptions,
     written: &[bool],
-) -> Vec<u8> {
+) -> Result<Vec<u8>, LinkError> {
     let mut names = NameSection::new();
     let mut funcs = NameMap::new();
+    let nimp = layout.num_func_imports as usize;
     for (i, n) in layout.func_names.iter().enumerate() {
-        if !n.is_empty() {
+        if n.is_empty() {
+            continue;
+        }
+        let defined = i.checked_sub(nimp).and_then(|k| layout.funcs.get(k));
+        if let Some(OutFunc::WeakStub(_)) = defined {
+            // wasm-ld's name for the trapping stub.
+            funcs.append(i as u32, &format!("undefined_weak:{n}"));
+        } else {
             funcs.append(i as u32, n);
         }
     }
@@ -775,11 +992,11 @@ fn tail_sections(
     }
     names.locals(&locals);
 
-    let mut gnames: Vec<&str> = layout
+    let mut gnames: Vec<Cow<'_, str>> = layout
         .imports
         .iter()
         .filter(|i| matches!(i.kind, OutImportKind::Global { .. }))
-        .map(|i| i.sym_name)
+        .map(|i| Cow::Borrowed(i.sym_name))
         .collect();
     let mut input_global_names: Vec<Vec<&str>> =
         inputs.iter().map(|o| vec![""; o.globals.len()]).collect();
@@ -794,13 +1011,24 @@ fn tail_sections(
     }
     for g in &layout.globals {
         gnames.push(match *g {
-            OutGlobal::Linker(LinkerSym::StackPointer) => "__stack_pointer",
-            OutGlobal::Linker(LinkerSym::TlsBase) => "__tls_base",
-            OutGlobal::Linker(LinkerSym::TlsSize) => "__tls_size",
-            OutGlobal::Linker(LinkerSym::TlsAlign) => "__tls_align",
-            OutGlobal::Linker(_) => "",
-            OutGlobal::DataAddr(sid) => db.syms.get(sid as usize).map_or("", |s| s.name),
-            OutGlobal::Input { input, index } => input_global_names[input as usize][index as usize],
+            OutGlobal::Linker(LinkerSym::StackPointer) => Cow::Borrowed("__stack_pointer"),
+            OutGlobal::Linker(LinkerSym::TlsBase) => Cow::Borrowed("__tls_base"),
+            OutGlobal::Linker(LinkerSym::TlsSize) => Cow::Borrowed("__tls_size"),
+            OutGlobal::Linker(LinkerSym::TlsAlign) => Cow::Borrowed("__tls_align"),
+            OutGlobal::Linker(_) => Cow::Borrowed(""),
+            OutGlobal::DataAddr(sid) => {
+                Cow::Borrowed(db.syms.get(sid as usize).map_or("", |s| s.name))
+            }
+            OutGlobal::Got(sid) => match db.syms.get(sid as usize) {
+                Some(s) if s.kind == SymKind::Function => {
+                    Cow::Owned(format!("GOT.func.internal.{}", s.name))
+                }
+                Some(s) => Cow::Owned(format!("GOT.data.internal.{}", s.name)),
+                None => Cow::Borrowed(""),
+            },
+            OutGlobal::Input { input, index } => {
+                Cow::Borrowed(input_global_names[input as usize][index as usize])
+            }
         });
     }
     let mut gmap = NameMap::new();
@@ -827,11 +1055,14 @@ fn tail_sections(
     let mut tail = Vec::new();
     names.append_to(&mut tail);
 
-    let mut producers = ProducersSection::new();
-    let mut field = ProducersField::new();
-    field.value("kiln", env!("CARGO_PKG_VERSION"));
-    producers.field("processed-by", &field);
-    producers.append_to(&mut tail);
+    let producers = custom::merge_producers(inputs)?;
+    if let Some(payload) = custom::producers_payload(&producers) {
+        wasm_encoder::CustomSection {
+            name: Cow::Borrowed("producers"),
+            data: Cow::Owned(payload),
+        }
+        .append_to(&mut tail);
+    }
 
     let mut features = Vec::new();
     let on: Vec<&str> = opts
@@ -852,5 +1083,5 @@ fn tail_sections(
         data: Cow::Owned(features),
     }
     .append_to(&mut tail);
-    tail
+    Ok(tail)
 }

@@ -1,25 +1,41 @@
 //! Layout: output index spaces and memory.
 //!
-//! Index spaces, in this order: types (deduplicated, in first-use order: imports, defined
-//! functions, `call_indirect` types); imports (functions, then globals, then tables, each
-//! deduplicated by module, field and type); functions (imports, the synthesized ones, then
+//! Index spaces, in this order: types (deduplicated, in wasm-ld's first-use order: the types
+//! of live `TYPE_INDEX` relocations in relocation order, then imports, then defined
+//! functions); imports (the memory with `--import-memory`, the table
+//! `env.__indirect_function_table` with `--import-table`, then functions, globals and tables,
+//! each deduplicated by module, field and type); functions (imports, the synthesized ones:
+//! `__wasm_call_ctors`, tag-name functions, weak-undefined stubs, `__wasm_init_memory`; then
 //! each input's live functions in input order); globals (imports, `__stack_pointer`, the
-//! other linker globals that are used, input globals, one global per exported data symbol
-//! holding its address); the table (slot 0 null, then every function a live `TABLE_INDEX`
-//! relocation names, in scan order).
+//! other linker globals that are used, input globals, internal GOT entries, one global per
+//! exported data symbol holding its address); the table (slot 0 null, then every function a
+//! live `TABLE_INDEX` relocation or GOT entry names, in scan order). The table exists when
+//! asked for (`--export-table`, `--import-table`), when a live symbol names it, or when an
+//! input imports it (as wasm-ld); its maximum is its size unless `--growable-table`.
 //!
-//! Memory, as wasm-ld 22 (stack first): the shadow stack `[0, stack_size)`, then the output
-//! data segments (`.tdata`, `.rodata`, `.data`, other names in first-seen order, `.bss`,
-//! then kiln's `.kiln.tag_names`), each input segment at its alignment; `__data_end` after
-//! them, `__heap_base` aligned to 16, the initial memory rounded up to a page after
-//! `__heap_base + initial_heap`.
+//! Memory, as wasm-ld 22's `layoutMemory`. Stack first (the default): the shadow stack
+//! `[0, stack_size)`, then the data from `--global-base` (which must not be below the stack
+//! top) or right after the stack. `--no-stack-first`: the data from `--global-base` (1024 by
+//! default), then the stack, 16-aligned. The output data segments are ordered `.tdata`,
+//! `.rodata`, `.data`, other names in first-seen order, `.bss` (a stable sort), then kiln's
+//! `.kiln.tag_names`; each input segment at its alignment, strings merged (see `merge`).
+//! `__data_end` after the data, `__heap_base` 16-aligned after data and stack, plus
+//! `--initial-heap`; `--initial-memory` replaces that when big enough; the result rounded up
+//! to a page is the initial memory and `__heap_end`. `--initial-memory`/`--max-memory`
+//! are checked as wasm-ld checks them, with its messages. `__tls_base` (immutable, as
+//! wasm-ld without shared memory) is the address of `.tdata`; `__tls_size`/`__tls_align` are
+//! defined when referenced (wasm-ld defines them only with shared memory).
+
+use std::collections::HashMap;
 
 use indexmap::{IndexMap, IndexSet};
+
+use super::merge::{PieceMap, merge_strings};
 
 use super::resolve::{self, Def, LinkerSym, Live, SymKind, SymbolDb, bad, output_segment_name};
 use super::synth;
 use super::{LinkError, LinkOptions};
-use crate::object::{FuncType, ImportKind, Object, RelocType, ValType};
+use crate::object::{FuncType, ImportKind, Object, RelocType, SEG_STRINGS, SegmentData, ValType};
 
 /// Not assigned.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -35,6 +51,9 @@ pub(crate) enum OutFunc {
     TagName(u32),
     /// Trapping stub for the weak undefined function symbol.
     WeakStub(u32),
+    /// `__wasm_init_memory`: zeroes `.bss` in an imported memory (`memory.fill`), as
+    /// wasm-ld with bulk memory; the start function.
+    InitMemory,
     Input {
         input: u32,
         index: u32,
@@ -76,6 +95,10 @@ pub(crate) enum OutGlobal<'a> {
     },
     /// The address of exported data symbol `sid`.
     DataAddr(u32),
+    /// Internal GOT entry of data or function symbol `sid` (`GOT.data.internal.NAME`,
+    /// `GOT.func.internal.NAME`): its address or table slot, for `GLOBAL_INDEX` relocations
+    /// against it.
+    Got(u32),
 }
 
 /// A piece of an output data segment.
@@ -89,6 +112,11 @@ pub(crate) enum Chunk {
     /// Name table of enum `e`.
     TagNames {
         e: u32,
+        addr: u64,
+    },
+    /// The merged strings [`Layout::merged`]`[index]`.
+    Merged {
+        index: u32,
         addr: u64,
     },
 }
@@ -115,6 +143,9 @@ pub(crate) struct Memory {
     pub tls_base: u64,
     pub tls_size: u64,
     pub tls_align: u64,
+    pub stack_low: u64,
+    /// Maximum pages (`--max-memory`).
+    pub max_pages: Option<u64>,
 }
 
 /// An export.
@@ -150,15 +181,29 @@ pub(crate) struct Layout<'a> {
     pub sym_index: Vec<u32>,
     /// Per symbol: data address (0 for weak undefined data).
     pub sym_addr: Vec<u64>,
-    /// Whether the module has a defined table, and its index.
+    /// Per symbol: reached by garbage collection.
+    pub live_syms: Vec<bool>,
+    /// Data or function symbol -> its internal GOT global.
+    pub got: IndexMap<u32, u32>,
+    /// Whether the module has the indirect function table, and its index.
     pub table: Option<u32>,
+    /// The indirect function table is imported (`env.__indirect_function_table`, the first
+    /// table import) rather than defined.
+    pub table_imported: bool,
+    /// The memory's export name, when it is exported.
+    pub memory_export: Option<String>,
     /// Table slots 1.. : output function indices.
     pub elems: Vec<u32>,
     /// Per output function: its table slot, 0 for none.
     pub func_slot: Vec<u32>,
     pub segs: Vec<OutSeg<'a>>,
-    /// Per input: segment -> address (`u64::MAX` when dropped).
+    /// Per input: segment -> address (`u64::MAX` when dropped; for a merged string segment,
+    /// the address of its merged chunk).
     pub seg_addr: Vec<Vec<u64>>,
+    /// Merged string chunks: address and bytes.
+    pub merged: Vec<(u64, Vec<u8>)>,
+    /// Merged input segments: (input, segment) -> (merged chunk, where its strings went).
+    pub pieces: HashMap<(u32, u32), (u32, PieceMap)>,
     /// Per enum: address of its name table chunk.
     pub tag_tables: Vec<u64>,
     pub mem: Memory,
@@ -166,6 +211,32 @@ pub(crate) struct Layout<'a> {
     pub start: Option<u32>,
     /// Output index of `__wasm_call_ctors`, when there is one.
     pub ctors: Option<u32>,
+    /// `.bss` is zeroed by `__wasm_init_memory` rather than written.
+    pub bss_zeroed: bool,
+    /// `__wasm_init_memory` ends by calling `__wasm_call_ctors` (which would otherwise have
+    /// been the start function).
+    pub ctors_from_init_memory: bool,
+}
+
+/// Where data starts when the stack does not come first, as wasm-ld.
+const DEFAULT_GLOBAL_BASE: u64 = 1024;
+
+/// wasm-ld's checks of `--initial-memory` and `--max-memory`: page-aligned, at least
+/// `needed`, at most 4 GiB.
+fn check_memory_option(what: &str, value: u64, needed: u64) -> Result<(), LinkError> {
+    let msg = if !value.is_multiple_of(PAGE) {
+        format!("{what} memory must be {PAGE}-byte aligned")
+    } else if needed > value {
+        format!("{what} memory too small, {needed} bytes needed")
+    } else if value > 1 << 32 {
+        format!(
+            "{what} memory too large, cannot be greater than {}",
+            1u64 << 32
+        )
+    } else {
+        return Ok(());
+    };
+    Err(LinkError::BadOption(msg))
 }
 
 fn align_up(x: u64, log2: u32) -> Option<u64> {
@@ -194,6 +265,7 @@ pub(crate) fn compute_layout<'a>(
         input_globals: inputs.iter().map(|o| vec![NONE; o.globals.len()]).collect(),
         sym_index: vec![NONE; db.syms.len()],
         sym_addr: vec![0; db.syms.len()],
+        live_syms: live.syms.clone(),
         seg_addr: inputs
             .iter()
             .map(|o| vec![u64::MAX; o.segments.len()])
@@ -205,8 +277,33 @@ pub(crate) fn compute_layout<'a>(
         to_u32(i, "types")
     };
 
+    // Types, as wasm-ld: first the types `TYPE_INDEX` relocations of live code use (in
+    // relocation order, per input), then those of imports and of defined functions as they
+    // come.
+    for (i, obj) in inputs.iter().enumerate() {
+        for (j, f) in obj.funcs.iter().enumerate() {
+            if !live.funcs[i][j] {
+                continue;
+            }
+            for r in f.relocs.iter().filter(|r| r.ty == RelocType::TypeIndexLeb) {
+                if let Some(ty) = obj.types.get(r.index as usize) {
+                    l.type_map[i][r.index as usize] = intern(&mut l.types, ty)?;
+                }
+            }
+        }
+    }
+
     // Imports: functions, globals, tables; deduplicated by (module, field, type).
     let mut import_keys: IndexMap<(&str, &str, OutImportKind), u32> = IndexMap::new();
+    if opts.import_table {
+        if opts.export_table {
+            return Err(LinkError::BadOption(
+                "--import-table and --export-table may not be used together".into(),
+            ));
+        }
+        l.num_table_imports = 1;
+        l.table_imported = true;
+    }
     let mut weak_stubs = Vec::new();
     let import_of = |sid: usize| -> Option<&'a crate::object::Import<'a>> {
         let (i, p) = db.syms[sid].import?;
@@ -287,7 +384,8 @@ pub(crate) fn compute_layout<'a>(
         .enumerate()
         .any(|(sid, s)| live.syms[sid] && s.def == Def::Linker(LinkerSym::CallCtors));
     let mut next = l.num_func_imports;
-    if live.has_ctors || ctors_sym_live {
+    // Without garbage collection wasm-ld keeps its synthetic `__wasm_call_ctors` too.
+    if live.has_ctors || ctors_sym_live || !opts.gc {
         l.funcs.push(OutFunc::CallCtors);
         l.func_types
             .push(intern(&mut l.types, &FuncType::default())?);
@@ -317,6 +415,24 @@ pub(crate) fn compute_layout<'a>(
         l.sym_index[sid as usize] = next;
         next = next.checked_add(1).ok_or_else(|| too_large("functions"))?;
     }
+    let zero_bss = opts.import_memory.is_some()
+        && opts.features.bulk_memory
+        && inputs.iter().enumerate().any(|(i, o)| {
+            o.segments
+                .iter()
+                .enumerate()
+                .any(|(j, s)| live.segs[i][j] && output_segment_name(s).starts_with(".bss"))
+        });
+    let mut init_memory = None;
+    if zero_bss {
+        l.funcs.push(OutFunc::InitMemory);
+        l.func_types
+            .push(intern(&mut l.types, &FuncType::default())?);
+        l.func_names.push("__wasm_init_memory");
+        init_memory = Some(next);
+        next = next.checked_add(1).ok_or_else(|| too_large("functions"))?;
+    }
+    l.bss_zeroed = zero_bss;
     let mut input_func_names: Vec<Vec<&str>> =
         inputs.iter().map(|o| vec![""; o.funcs.len()]).collect();
     for s in db.syms.iter().rev() {
@@ -385,6 +501,36 @@ pub(crate) fn compute_layout<'a>(
             }
         }
     }
+    // Internal GOT entries: `GLOBAL_INDEX` relocations against data or functions, in scan
+    // order (functions, then segments, per input).
+    for (i, obj) in inputs.iter().enumerate() {
+        let funcs = obj
+            .funcs
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| live.funcs[i][*j])
+            .map(|(_, f)| &f.relocs);
+        let segs = obj
+            .segments
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| live.segs[i][*j])
+            .map(|(_, s)| &s.relocs);
+        for r in funcs.chain(segs).flatten() {
+            if !matches!(r.ty, RelocType::GlobalIndexLeb | RelocType::GlobalIndexI32) {
+                continue;
+            }
+            let Some(&sid) = db.inputs[i].syms.get(r.index as usize) else {
+                continue;
+            };
+            let s = &db.syms[sid as usize];
+            if matches!(s.kind, SymKind::Data | SymKind::Function) && !l.got.contains_key(&sid) {
+                l.globals.push(OutGlobal::Got(sid));
+                l.got.insert(sid, gnext);
+                gnext = gnext.checked_add(1).ok_or_else(|| too_large("globals"))?;
+            }
+        }
+    }
     let mut data_export_globals = Vec::new();
     for (sid, s) in db.syms.iter().enumerate() {
         if live.exported[sid] && s.kind == SymKind::Data && s.def != Def::Undefined {
@@ -395,9 +541,26 @@ pub(crate) fn compute_layout<'a>(
     }
 
     // Table.
-    let table_index = l.num_table_imports;
+    let table_index = if l.table_imported {
+        0
+    } else {
+        l.num_table_imports
+    };
     for (sid, s) in db.syms.iter().enumerate() {
-        if !live.syms[sid] {
+        // Linker globals that exist anyway (`__stack_pointer`) keep their index for the
+        // relocations in debug info, as in wasm-ld.
+        // So do kept definitions that no relocation reached (`--no-gc-sections`).
+        let present = match (s.kind, s.def) {
+            (SymKind::Global, Def::Linker(g)) => linker_global_index.iter().any(|(x, _)| *x == g),
+            (SymKind::Function, Def::Func { input, index }) => {
+                l.input_funcs[input as usize][index as usize] != NONE
+            }
+            (SymKind::Global, Def::Global { input, index }) => {
+                l.input_globals[input as usize][index as usize] != NONE
+            }
+            _ => false,
+        };
+        if !live.syms[sid] && !present {
             continue;
         }
         l.sym_index[sid] = match (s.kind, s.def) {
@@ -424,7 +587,16 @@ pub(crate) fn compute_layout<'a>(
         l.sym_index[sid] = g;
     }
     l.func_slot = vec![0; next as usize];
+    // As wasm-ld: the table exists when asked for, when a live symbol names it, or when any
+    // input imports it (LLVM 14 objects import it whenever they take a function's address,
+    // even in code garbage collection drops).
     let mut table_needed = opts.export_table
+        || opts.import_table
+        || inputs.iter().any(|o| {
+            o.imports.iter().any(|i| {
+                matches!(i.kind, ImportKind::Table { .. }) && i.name == "__indirect_function_table"
+            })
+        })
         || db
             .syms
             .iter()
@@ -445,7 +617,18 @@ pub(crate) fn compute_layout<'a>(
             .map(|(_, s)| &s.relocs);
         for relocs in funcs.chain(segs) {
             for r in relocs {
-                if !matches!(r.ty, RelocType::TableIndexSleb | RelocType::TableIndexI32) {
+                let got_func =
+                    matches!(r.ty, RelocType::GlobalIndexLeb | RelocType::GlobalIndexI32);
+                if !matches!(
+                    r.ty,
+                    RelocType::TableIndexSleb
+                        | RelocType::TableIndexI32
+                        | RelocType::TableIndexSleb64
+                        | RelocType::TableIndexI64
+                        | RelocType::TableIndexRelSleb
+                        | RelocType::TableIndexRelSleb64
+                ) && !got_func
+                {
                     continue;
                 }
                 let Some(&sid) = db.inputs[i].syms.get(r.index as usize) else {
@@ -475,8 +658,19 @@ pub(crate) fn compute_layout<'a>(
     layout_memory(inputs, db, live, opts, &mut l)?;
 
     // Exports.
+    // The memory comes first (`memory`, or `--export-memory=NAME`) unless it is imported.
+    l.memory_export = (opts.import_memory.is_none() || opts.export_memory.is_some()).then(|| {
+        opts.export_memory
+            .as_deref()
+            .unwrap_or("memory")
+            .to_string()
+    });
+    let memory_export = l.memory_export.clone();
     let mut exports: IndexMap<&str, (wasm_encoder::ExportKind, u32)> = IndexMap::new();
     let mut add = |name: &'a str, kind, index| -> Result<(), LinkError> {
+        if memory_export.as_deref() == Some(name) {
+            return Err(LinkError::DuplicateExport(name.to_string()));
+        }
         match exports.get(name) {
             Some(&prev) if prev != (kind, index) => {
                 Err(LinkError::DuplicateExport(name.to_string()))
@@ -489,7 +683,6 @@ pub(crate) fn compute_layout<'a>(
         }
     };
     use wasm_encoder::ExportKind as K;
-    add("memory", K::Memory, 0)?;
     for (sid, s) in db.syms.iter().enumerate() {
         if !live.exported[sid] || s.def == Def::Undefined {
             continue;
@@ -524,8 +717,14 @@ pub(crate) fn compute_layout<'a>(
         .map(|(name, (kind, index))| Export { name, kind, index })
         .collect();
 
-    if live.entry.is_none() && !ctors_sym_live {
+    if live.entry.is_none() && !ctors_sym_live && live.has_ctors {
         l.start = l.ctors;
+    }
+    if init_memory.is_some() {
+        // `__wasm_init_memory` is the start function; it calls `__wasm_call_ctors` itself
+        // when that would have been the start function.
+        l.ctors_from_init_memory = l.start.is_some();
+        l.start = init_memory;
     }
     Ok(l)
 }
@@ -579,6 +778,48 @@ fn layout_memory<'a>(
     };
     let mut list: Vec<OutSeg<'a>> = segs.into_values().collect();
     list.sort_by_key(|s| rank(s.name));
+    // String merging (wasm-ld at -O1): the `STRINGS` segments of alignment 1 of an output
+    // segment become one chunk where the first of them was.
+    for seg in &mut list {
+        let mut datas: Vec<&[u8]> = Vec::new();
+        let mut members = Vec::new();
+        let mut first = None;
+        let mut kept = Vec::with_capacity(seg.chunks.len());
+        for (k, c) in seg.chunks.iter().enumerate() {
+            if let Chunk::Input { input, seg: j, .. } = *c {
+                let sg = &inputs[input as usize].segments[j as usize];
+                if let (true, SegmentData::Bytes(b)) = (
+                    sg.flags & SEG_STRINGS != 0
+                        && sg.align_log2 == 0
+                        && sg.relocs.is_empty()
+                        && !sg.is_tls(),
+                    &sg.data,
+                ) {
+                    datas.push(b);
+                    members.push((input, j));
+                    if first.is_none() {
+                        first = Some(k);
+                        kept.push(Chunk::Merged {
+                            index: l.merged.len() as u32,
+                            addr: 0,
+                        });
+                    }
+                    continue;
+                }
+            }
+            kept.push(*c);
+        }
+        if first.is_none() {
+            continue;
+        }
+        let (data, maps) = merge_strings(&datas);
+        let index = l.merged.len() as u32;
+        for (m, map) in members.into_iter().zip(maps) {
+            l.pieces.insert(m, (index, map));
+        }
+        l.merged.push((0, data));
+        seg.chunks = kept;
+    }
     let tag_chunks: Vec<Chunk> = db
         .enums
         .iter()
@@ -600,9 +841,28 @@ fn layout_memory<'a>(
     }
 
     let mem = &mut l.mem;
-    mem.stack_top = opts.stack_size;
-    mem.global_base = opts.stack_size;
-    let mut cursor = opts.stack_size;
+    // wasm-ld's `layoutMemory`: the stack first (by default), or the data at
+    // `--global-base` (1024 by default) with the stack after it.
+    let mut cursor = if opts.stack_first {
+        mem.stack_low = 0;
+        mem.stack_top = opts.stack_size;
+        match opts.global_base {
+            Some(base) if base < opts.stack_size => {
+                return Err(LinkError::BadOption(
+                    "--global-base cannot be less than stack size when --stack-first is used"
+                        .into(),
+                ));
+            }
+            Some(base) => base,
+            None => opts.stack_size,
+        }
+    } else {
+        opts.global_base.unwrap_or(DEFAULT_GLOBAL_BASE)
+    };
+    if cursor > limit {
+        return Err(too_large("--global-base beyond 4 GiB"));
+    }
+    mem.global_base = cursor;
     l.tag_tables = vec![0; db.enums.len()];
     for seg in &mut list {
         seg.addr = align_up(cursor, seg.align_log2).ok_or_else(|| too_large("memory"))?;
@@ -614,6 +874,10 @@ fn layout_memory<'a>(
                     (s.align_log2, s.size())
                 }
                 Chunk::TagNames { e, .. } => (2, synth::tag_table_size(db.enums[e as usize].info)),
+                Chunk::Merged { index, .. } => (
+                    0,
+                    l.merged.get(index as usize).map_or(0, |m| m.1.len() as u64),
+                ),
             };
             let at = align_up(cursor, align).ok_or_else(|| too_large("memory"))?;
             cursor = at
@@ -629,6 +893,12 @@ fn layout_memory<'a>(
                     *addr = at;
                     l.tag_tables[*e as usize] = at;
                 }
+                Chunk::Merged { index, addr } => {
+                    *addr = at;
+                    if let Some(m) = l.merged.get_mut(*index as usize) {
+                        m.0 = at;
+                    }
+                }
             }
         }
         seg.size = cursor - seg.addr;
@@ -638,16 +908,58 @@ fn layout_memory<'a>(
             mem.tls_align = 1u64 << seg.align_log2;
         }
     }
+    for (&(i, j), (index, _)) in &l.pieces {
+        if let (Some(slot), Some(m)) = (
+            l.seg_addr
+                .get_mut(i as usize)
+                .and_then(|v| v.get_mut(j as usize)),
+            l.merged.get(*index as usize),
+        ) {
+            *slot = m.0;
+        }
+    }
     mem.data_end = cursor;
+    if !opts.stack_first {
+        mem.stack_low = align_up(cursor, 4).ok_or_else(|| too_large("memory"))?;
+        cursor = mem
+            .stack_low
+            .checked_add(opts.stack_size)
+            .filter(|&c| c <= limit)
+            .ok_or_else(|| too_large("stack beyond 4 GiB"))?;
+        mem.stack_top = cursor;
+    }
     mem.heap_base = align_up(cursor, 4).ok_or_else(|| too_large("memory"))?;
-    let want = mem
-        .heap_base
-        .checked_add(opts.initial_heap)
-        .and_then(|w| w.checked_next_multiple_of(PAGE))
-        .filter(|&w| w <= limit)
+    let mut end = mem.heap_base;
+    if opts.initial_heap != 0 {
+        if !opts.initial_heap.is_multiple_of(PAGE) {
+            return Err(LinkError::BadOption(
+                "initial heap must be aligned to the page size (65536 bytes)".into(),
+            ));
+        }
+        end = end
+            .checked_add(opts.initial_heap)
+            .filter(|&e| e <= limit)
+            .ok_or_else(|| {
+                LinkError::BadOption(format!(
+                    "initial heap too large, cannot be greater than {}",
+                    limit - mem.heap_base
+                ))
+            })?;
+    }
+    if let Some(initial) = opts.initial_memory {
+        check_memory_option("initial", initial, end)?;
+        end = initial;
+    }
+    let end = end
+        .checked_next_multiple_of(PAGE)
+        .filter(|&e| e <= limit)
         .ok_or_else(|| too_large("memory exceeds 4 GiB"))?;
-    mem.heap_end = want;
-    mem.pages = want / PAGE;
+    mem.heap_end = end;
+    mem.pages = end / PAGE;
+    if let Some(max) = opts.max_memory {
+        check_memory_option("maximum", max, end)?;
+        mem.max_pages = Some(max / PAGE);
+    }
     let mem = l.mem;
     let seg_bounds = |name: &str| {
         list.iter()
@@ -663,18 +975,16 @@ fn layout_memory<'a>(
                 input,
                 segment,
                 offset,
-            } => {
-                let base = l.seg_addr[input as usize][segment as usize];
-                base.checked_add(offset)
-                    .ok_or_else(|| too_large("memory"))?
-            }
+            } => l
+                .data_address(input, segment, offset)
+                .ok_or_else(|| too_large("memory"))?,
             Def::AbsData(a) => a,
             Def::Linker(k) => match k {
                 LinkerSym::HeapBase => mem.heap_base,
                 LinkerSym::HeapEnd => mem.heap_end,
                 LinkerSym::DataEnd => mem.data_end,
                 LinkerSym::GlobalBase | LinkerSym::DsoHandle => mem.global_base,
-                LinkerSym::StackLow => 0,
+                LinkerSym::StackLow => mem.stack_low,
                 LinkerSym::StackHigh => mem.stack_top,
                 LinkerSym::SegStart(n) => seg_bounds(n).map_or(0, |b| b.0),
                 LinkerSym::SegStop(n) => seg_bounds(n).map_or(0, |b| b.1),
@@ -688,6 +998,17 @@ fn layout_memory<'a>(
 }
 
 impl Layout<'_> {
+    /// The address of `offset` in segment `seg` of input `input`; `None` when the segment
+    /// was dropped.
+    pub(crate) fn data_address(&self, input: u32, seg: u32, offset: u64) -> Option<u64> {
+        if let Some((index, map)) = self.pieces.get(&(input, seg)) {
+            let base = self.merged.get(*index as usize)?.0;
+            return base.checked_add(map.translate(offset)?);
+        }
+        let base = *self.seg_addr.get(input as usize)?.get(seg as usize)?;
+        (base != u64::MAX).then(|| base.wrapping_add(offset))
+    }
+
     /// Output type of function `f`.
     pub(crate) fn func_type(&self, f: u32) -> Option<&FuncType> {
         let t = *self.func_types.get(f as usize)?;

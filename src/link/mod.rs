@@ -1,15 +1,25 @@
-//! The link stage: one or more relocatable [`Object`]s in, one final wasm module out.
+//! The link stage: relocatable [`Object`]s and static archives in, one final wasm module out.
 //!
 //! Straight-line stages, each a function over the previous one's result:
 //!
-//! 1. [`resolve`](resolve::resolve): one symbol table over all inputs. Local symbols stay
+//! 0. `archive::load` (for [`link_inputs`]): objects in command-line order, plus the
+//!    archive members they need, loaded lazily as wasm-ld does (a member is read only when a
+//!    strong undefined reference meets a name its archive's index gives it; weak references
+//!    never load members; `--whole-archive` loads all). Loaded members join in load order.
+//! 1. [`resolve`](resolve::resolve): one symbol table over all inputs. Comdat groups are
+//!    deduplicated first (the first input with a group keeps it; later inputs' members are
+//!    dropped and their definitions become references to the kept ones). Local symbols stay
 //!    per input; global ones are merged by name (defined beats undefined, strong beats weak,
 //!    the first of two weak definitions wins, two strong definitions are an error). Names the
 //!    linker defines (`__stack_pointer`, `__heap_base`, `__wasm_call_ctors`,
-//!    `__kiln_tag_name.E`, ...) bind what stays undefined.
+//!    `__kiln_tag_name.E`, ...) bind what stays undefined. A file that calls a function with
+//!    another type than its definition's gets a trapping stub and a warning (wasm-ld's
+//!    `signature_mismatch:`); calls that disagree on an undefined function are an error.
 //! 2. [`mark_live`](resolve::mark_live): garbage collection from the roots (exported and
-//!    no-strip symbols, `LinkOptions::exports`, the entry, init functions, retained segments)
-//!    over relocation edges; then every live symbol left undefined is imported or reported.
+//!    no-strip symbols, `--export`, `--export-if-defined`, `--export-all`/`--export-dynamic`,
+//!    the entry, and the init functions and retained segments of live inputs: every input
+//!    given directly, and an archive member once one of its symbols is live) over relocation
+//!    edges; then every live symbol left undefined is imported, stubbed or reported.
 //! 3. [`compute_layout`](layout::compute_layout): output index spaces (types deduplicated,
 //!    imports deduplicated, functions, globals, table slots) and memory (stack first, then the
 //!    merged data segments, then the heap).
@@ -22,29 +32,45 @@
 //! end of their chunk, symbols of the wrong kind are [`LinkError`]s); the output depends only
 //! on the inputs and options (no hash-map iteration order reaches it).
 //!
+//! Warnings (signature mismatches) come back in [`LinkOutput::warnings`] from
+//! [`link_inputs_with_warnings`]; [`link_inputs`] and [`link`] print them to standard error
+//! as `warning: MESSAGE`, as wasm-ld does.
+//!
 //! Deliberate differences from wasm-ld 22:
 //! - When no input references `__wasm_call_ctors` and there is no entry function, the
 //!   synthesized `__wasm_call_ctors` becomes the module's start function (wasm-ld wraps every
 //!   export in a "command export" instead). With an entry, nothing calls it implicitly.
-//! - A function signature mismatch between a reference and the definition is an error
-//!   (wasm-ld links a trapping `signature_mismatch:` stub and warns).
+//! - A signature-mismatch stub appears in the name section under the function's own name
+//!   (wasm-ld: `signature_mismatch:NAME`).
+//! - With `--no-gc-sections`, the members of dropped comdat groups are not emitted (wasm-ld
+//!   22 emits them, unreachable).
+//! - Archive members are found through the archive's symbol index (wasm-ld 22 parses every
+//!   member); the index llvm-ar/ranlib write lists the same defined global names.
 //! - The enum name tables form their own read-only output segment `.kiln.tag_names`, placed
 //!   after `.bss`, as the interpreter lays memory out (`ir/README.md`).
-//! - The DataCount section is written whenever bulk memory is enabled and there is data.
 //!
-//! Limits: wasm32 only (64-bit relocations, PIC relocations and tags are reported as
-//! unsupported); no archives, comdats or GOT entries yet.
+//! Limits: wasm32 only; no PIC linking (`-shared`, `-pie`); tags (relocation 10) and tables
+//! in comdat groups are refused; `--shared-memory` is not supported yet.
 
+mod archive;
+#[cfg(test)]
+mod clang_tests;
+mod custom;
 mod emit;
 mod layout;
+mod merge;
+#[cfg(test)]
+mod reloc_tests;
 mod resolve;
+#[cfg(test)]
+mod resolve_tests;
 mod synth;
 #[cfg(test)]
 mod tests;
 
 use thiserror::Error;
 
-use crate::object::Object;
+use crate::object::{Archive, Object, ObjectError};
 use crate::target::Features;
 
 /// What the link stage is asked to do.
@@ -293,9 +319,19 @@ pub enum LinkError {
     /// The output exceeds a wasm32 limit.
     #[error("output too large: {0}")]
     TooLarge(String),
+    /// An input object or archive member that cannot be read; its path names the member
+    /// as `lib.a(member.o)`.
+    #[error("{0}")]
+    Read(Box<ObjectError>),
     /// A bug in the linker: an invariant it keeps itself does not hold.
     #[error("internal linker error: {0}")]
     Internal(String),
+}
+
+impl From<ObjectError> for LinkError {
+    fn from(e: ObjectError) -> LinkError {
+        LinkError::Read(Box::new(e))
+    }
 }
 
 fn undefined_message(list: &[UndefinedSymbol]) -> String {
@@ -313,50 +349,115 @@ fn undefined_message(list: &[UndefinedSymbol]) -> String {
     out
 }
 
-/// Links `inputs` into a final wasm module.
+/// One input of a link, in command-line order.
+// Inputs are few and moved once; boxing the object would only add an allocation per input.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug)]
+pub enum Input<'a> {
+    /// A relocatable object: always linked.
+    Object(Object<'a>),
+    /// A static archive: members are loaded when they define a symbol still strongly
+    /// needed (every member with `whole`, as `--whole-archive`).
+    Archive {
+        /// The archive.
+        archive: Archive<'a>,
+        /// Load every member.
+        whole: bool,
+    },
+}
+
+/// A finished link: the module and the warnings wasm-ld would print.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LinkOutput {
+    /// The final wasm module.
+    pub wasm: Vec<u8>,
+    /// Warnings, one line each without a `warning:` prefix (for example function signature
+    /// mismatches, which link a trapping `signature_mismatch:NAME` stub).
+    pub warnings: Vec<String>,
+}
+
+/// Links `inputs` (objects and archives, in command-line order) into a final wasm module.
+/// Warnings are written to standard error as `warning: MESSAGE`, as wasm-ld does; use
+/// [`link_inputs_with_warnings`] to receive them instead.
+pub fn link_inputs(inputs: Vec<Input<'_>>, opts: &LinkOptions) -> Result<Vec<u8>, LinkError> {
+    let out = link_inputs_with_warnings(inputs, opts)?;
+    for w in &out.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(out.wasm)
+}
+
+/// Links `inputs` as [`link_inputs`] does and returns the warnings with the module.
+pub fn link_inputs_with_warnings(
+    inputs: Vec<Input<'_>>,
+    opts: &LinkOptions,
+) -> Result<LinkOutput, LinkError> {
+    check_options(opts)?;
+    let loaded = archive::load(inputs, opts)?;
+    let lazy: Vec<bool> = loaded.iter().map(|l| l.lazy_member).collect();
+    let objects: Vec<Object<'_>> = loaded.into_iter().map(|l| l.object).collect();
+    link_objects(&objects, &lazy, opts)
+}
+
+/// Links `inputs` into a final wasm module (every object is linked; warnings go to standard
+/// error as with [`link_inputs`]).
 pub fn link(inputs: &[Object<'_>], opts: &LinkOptions) -> Result<Vec<u8>, LinkError> {
+    check_options(opts)?;
+    let out = link_objects(inputs, &vec![false; inputs.len()], opts)?;
+    for w in &out.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(out.wasm)
+}
+
+fn check_options(opts: &LinkOptions) -> Result<(), LinkError> {
     if !opts.stack_size.is_multiple_of(16) {
         return Err(LinkError::BadOption(format!(
             "stack size {} is not a multiple of 16",
             opts.stack_size
         )));
     }
-    reject_unimplemented(opts)?;
+    reject_unimplemented(opts)
+}
+
+/// The pipeline over loaded objects; `lazy_member[i]` says input `i` is an archive member
+/// loaded on demand (its init functions are roots only once something in it is live).
+fn link_objects(
+    inputs: &[Object<'_>],
+    lazy_member: &[bool],
+    opts: &LinkOptions,
+) -> Result<LinkOutput, LinkError> {
+    // `import-dynamic` imports what stays undefined, as `--import-undefined` does in a
+    // static link; the later stages only look at `import_undefined`.
+    // `--export-all` exports the function table too (wasm-ld defines and exports
+    // `__indirect_function_table` in such links).
+    let effective;
+    let import_dynamic = opts.unresolved_symbols == UnresolvedSymbols::ImportDynamic;
+    let opts = if import_dynamic || (opts.export_all && !opts.export_table) {
+        effective = LinkOptions {
+            import_undefined: opts.import_undefined || import_dynamic,
+            export_table: opts.export_table || opts.export_all,
+            ..opts.clone()
+        };
+        &effective
+    } else {
+        opts
+    };
     let db = resolve::resolve(inputs, opts)?;
-    let live = resolve::mark_live(inputs, &db, opts)?;
+    let live = resolve::mark_live(inputs, &db, lazy_member, opts)?;
     let layout = layout::compute_layout(inputs, &db, &live, opts)?;
     let synth = synth::synthesize(inputs, &db, &layout, opts)?;
-    emit::emit(inputs, &db, &layout, &synth, opts)
+    let wasm = emit::emit(inputs, &db, &layout, &synth, opts)?;
+    Ok(LinkOutput {
+        wasm,
+        warnings: db.warnings,
+    })
 }
 
 /// Options that have a field but not yet an implementation are refused with their name,
 /// never silently ignored. Each option leaves this list when its behaviour lands.
 fn reject_unimplemented(opts: &LinkOptions) -> Result<(), LinkError> {
-    let d = LinkOptions::default();
-    let unimplemented = [
-        (
-            "--export-if-defined",
-            opts.export_if_defined != d.export_if_defined,
-        ),
-        ("--export-all", opts.export_all),
-        ("--export-dynamic", opts.export_dynamic),
-        (
-            "--unresolved-symbols",
-            opts.unresolved_symbols != d.unresolved_symbols,
-        ),
-        ("--import-table", opts.import_table),
-        ("--growable-table", opts.growable_table),
-        ("--import-memory", opts.import_memory.is_some()),
-        ("--export-memory", opts.export_memory.is_some()),
-        ("--shared-memory", opts.shared_memory),
-        ("--no-stack-first", !opts.stack_first),
-        ("--global-base", opts.global_base.is_some()),
-        ("--initial-memory", opts.initial_memory.is_some()),
-        ("--max-memory", opts.max_memory.is_some()),
-        ("--strip-debug", opts.strip_debug),
-        ("--strip-all", opts.strip_all),
-        ("--build-id", opts.build_id.is_some()),
-    ];
+    let unimplemented = [("--shared-memory", opts.shared_memory)];
     match unimplemented.iter().find(|(_, set)| *set) {
         Some((name, _)) => Err(LinkError::BadOption(format!("{name} is not supported yet"))),
         None => Ok(()),

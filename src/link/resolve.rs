@@ -1,21 +1,48 @@
 //! Symbol resolution and garbage collection.
 //!
 //! [`resolve`] builds one [`SymbolDb`] over all inputs: every local symbol gets its own
-//! entry, global symbols are merged by name. Each input symbol is checked against its
-//! object (index in range, defined/undefined consistent with the index, data inside its
-//! segment). Names the linker defines bind the global symbols that stay undefined.
+//! entry, global symbols are merged by name. Comdat groups are kept from the first input
+//! that has them ([`Discarded`] lists the members of later copies; a definition in a dropped
+//! member is treated as an undefined reference, so it resolves to the kept copy). Each input
+//! symbol is checked against its object (index in range, defined/undefined consistent with
+//! the index, data inside its segment). Names the linker defines bind the global symbols
+//! that stay undefined. Function types are checked last: a direct call with another type
+//! than the definition's is redirected to a trapping stub (a weak-undefined-like local
+//! symbol with the caller's type) and a warning is recorded in [`SymbolDb::warnings`].
 //!
 //! [`mark_live`] marks from the roots over relocation edges and then requires every live
-//! undefined symbol to be importable (or weak); the rest are reported in one error, each with
-//! every file that references it.
+//! undefined symbol to be importable, weak, or ignored (`--unresolved-symbols=ignore-all`);
+//! the rest are reported in one error, each with every file that references it. Inputs
+//! become live when given directly or when one of their symbols is marked; a live input's
+//! init functions and retained segments are roots (wasm-ld's rule, which keeps
+//! constructor-only objects given on the command line).
+
+use std::collections::HashMap;
 
 use indexmap::IndexMap;
 
-use super::{LinkError, LinkOptions, UndefinedSymbol};
+use super::{LinkError, LinkOptions, UndefinedSymbol, UnresolvedSymbols};
 use crate::object::{
-    EnumInfo, FuncType, ImportKind, Object, RelocType, SEG_RETAIN, SYM_EXPLICIT_NAME, SYM_EXPORTED,
-    SYM_NO_STRIP, SYM_TLS, Segment, SymbolKind,
+    ComdatMember, EnumInfo, FuncType, ImportKind, Object, RelocType, SEG_RETAIN, SYM_EXPLICIT_NAME,
+    SYM_EXPORTED, SYM_HIDDEN, SYM_NO_STRIP, SYM_TLS, Segment, SymbolKind,
 };
+
+/// The constructor-calling function the linker synthesizes.
+pub(crate) const CALL_CTORS: &str = "__wasm_call_ctors";
+/// libc's destructor-calling function, which command-export wrappers call.
+pub(crate) const CALL_DTORS: &str = "__wasm_call_dtors";
+
+/// Whether some input calls `__wasm_call_ctors` itself or the options name it (otherwise
+/// wasm-ld wraps the exports in command-export wrappers, which call `__wasm_call_dtors`).
+pub(crate) fn ctors_called(inputs: &[Object<'_>], opts: &LinkOptions) -> bool {
+    opts.entry.as_deref() == Some(CALL_CTORS)
+        || opts.exports.iter().any(|e| e == CALL_CTORS)
+        || inputs.iter().any(|o| {
+            o.symbols
+                .iter()
+                .any(|s| s.is_undefined() && !s.is_local() && s.name == CALL_CTORS)
+        })
+}
 
 /// Prefix of the tag-name function symbols.
 pub(crate) const TAG_NAME_PREFIX: &str = "__kiln_tag_name.";
@@ -108,6 +135,8 @@ pub(crate) struct Sym<'a> {
     /// Some undefined reference is strong.
     pub strong_ref: bool,
     pub local: bool,
+    /// Hidden visibility (of the definition once there is one).
+    pub hidden: bool,
     pub exported: bool,
     pub no_strip: bool,
     pub tls: bool,
@@ -145,6 +174,20 @@ pub(crate) struct EnumDesc<'a> {
     pub info: &'a EnumInfo,
 }
 
+/// The members of one input that comdat deduplication drops (an earlier input keeps the
+/// group); indices into `Object::funcs`, `segments`, `globals` and `customs`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Discarded {
+    pub funcs: Vec<bool>,
+    pub segs: Vec<bool>,
+    pub globals: Vec<bool>,
+    pub customs: Vec<bool>,
+}
+
+fn flag(v: &[bool], i: u32) -> bool {
+    v.get(i as usize).copied().unwrap_or(false)
+}
+
 /// The symbol table of a link.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SymbolDb<'a> {
@@ -152,6 +195,70 @@ pub(crate) struct SymbolDb<'a> {
     pub inputs: Vec<InputMaps>,
     pub globals: IndexMap<&'a str, u32>,
     pub enums: Vec<EnumDesc<'a>>,
+    /// Per input: members of comdat groups another input keeps.
+    pub discarded: Vec<Discarded>,
+    /// Warnings for the user (signature mismatches).
+    pub warnings: Vec<String>,
+}
+
+impl SymbolDb<'_> {
+    /// Whether custom section `index` of input `input` is dropped with its comdat group.
+    pub(crate) fn custom_discarded(&self, input: usize, index: usize) -> bool {
+        self.discarded
+            .get(input)
+            .and_then(|d| d.customs.get(index))
+            .copied()
+            .unwrap_or(false)
+    }
+}
+
+/// Marks the members of every comdat group of `obj` that an earlier input keeps.
+fn comdat_discards<'a>(
+    obj: &'a Object<'a>,
+    input: u32,
+    kept: &mut HashMap<&'a str, u32>,
+) -> Result<Discarded, LinkError> {
+    let mut d = Discarded {
+        funcs: vec![false; obj.funcs.len()],
+        segs: vec![false; obj.segments.len()],
+        globals: vec![false; obj.globals.len()],
+        customs: vec![false; obj.customs.len()],
+    };
+    let nfunc = obj.num_imported_funcs();
+    let nglob = obj.num_imported_globals();
+    for c in &obj.comdats {
+        let owner = *kept.entry(&c.name).or_insert(input);
+        if owner == input {
+            continue;
+        }
+        for m in &c.members {
+            let (list, index, what) = match *m {
+                ComdatMember::Function(f) => (&mut d.funcs, f.checked_sub(nfunc), "function"),
+                ComdatMember::Data(s) => (&mut d.segs, Some(s), "data segment"),
+                ComdatMember::Global(g) => (&mut d.globals, g.checked_sub(nglob), "global"),
+                ComdatMember::Section(c) => (&mut d.customs, Some(c), "custom section"),
+                ComdatMember::Tag(_) | ComdatMember::Table(_) => {
+                    return Err(LinkError::Unsupported {
+                        file: obj.path.clone(),
+                        what: format!("tag or table in comdat `{}`", c.name),
+                    });
+                }
+            };
+            let slot = index
+                .and_then(|i| list.get_mut(i as usize))
+                .ok_or_else(|| {
+                    bad(
+                        obj,
+                        format!(
+                            "comdat `{}` names {what} {m:?}, which is not defined",
+                            c.name
+                        ),
+                    )
+                })?;
+            *slot = true;
+        }
+    }
+    Ok(d)
 }
 
 pub(crate) fn bad(obj: &Object<'_>, msg: String) -> LinkError {
@@ -251,9 +358,11 @@ pub(crate) fn resolve<'a>(
             }
         }
     }
+    let mut kept_comdats: HashMap<&str, u32> = HashMap::new();
     for (i, obj) in inputs.iter().enumerate() {
         let input = i as u32;
         let mut maps = InputMaps::default();
+        let discarded = comdat_discards(obj, input, &mut kept_comdats)?;
         for (pos, imp) in obj.imports.iter().enumerate() {
             match imp.kind {
                 ImportKind::Func(t) => {
@@ -301,10 +410,21 @@ pub(crate) fn resolve<'a>(
             }
         }
         for (j, sym) in obj.symbols.iter().enumerate() {
-            let (kind, def, import) = classify(obj, input, &maps, j, sym)?;
+            let (kind, mut def, import) = classify(obj, input, &maps, j, sym)?;
+            // A definition in a discarded comdat member becomes a reference to the kept one.
+            let dropped = match def {
+                Def::Func { index, .. } => flag(&discarded.funcs, index),
+                Def::Data { segment, .. } => flag(&discarded.segs, segment),
+                Def::Global { index, .. } => flag(&discarded.globals, index),
+                Def::Section { index, .. } => flag(&discarded.customs, index),
+                _ => false,
+            };
+            if dropped {
+                def = Def::Undefined;
+            }
             let flags = sym.flags;
             let undefined = def == Def::Undefined;
-            if !undefined && !sym.is_local() && reserved(&sym.name) {
+            if !sym.is_undefined() && !sym.is_local() && reserved(&sym.name) {
                 return Err(LinkError::Reserved {
                     name: sym.name.to_string(),
                     file: obj.path.clone(),
@@ -325,6 +445,7 @@ pub(crate) fn resolve<'a>(
                 weak_def: !undefined && sym.is_weak(),
                 strong_ref: undefined && !sym.is_weak(),
                 local: sym.is_local(),
+                hidden: flags & SYM_HIDDEN != 0,
                 exported: flags & SYM_EXPORTED != 0,
                 no_strip: flags & SYM_NO_STRIP != 0,
                 tls: flags & SYM_TLS != 0,
@@ -346,6 +467,7 @@ pub(crate) fn resolve<'a>(
             maps.syms.push(sid);
         }
         db.inputs.push(maps);
+        db.discarded.push(discarded);
     }
 
     // Enum descriptions, merged by symbol name.
@@ -392,6 +514,14 @@ pub(crate) fn resolve<'a>(
         }
     }
 
+    // wasm-ld never imports a weak undefined symbol in a static link, explicit import name
+    // or not: it becomes a trapping stub (functions) or address 0 (data).
+    for sym in &mut db.syms {
+        if sym.is_weak_undefined() {
+            sym.explicit_import = false;
+        }
+    }
+
     // Linker-defined symbols bind what stays undefined.
     let seg_names: Vec<&str> = inputs
         .iter()
@@ -420,6 +550,12 @@ pub(crate) fn resolve<'a>(
             (SymKind::Data, "__dso_handle") => Some(LinkerSym::DsoHandle),
             (SymKind::Data, "__stack_low") => Some(LinkerSym::StackLow),
             (SymKind::Data, "__stack_high") => Some(LinkerSym::StackHigh),
+            // wasm-ld defines these as absolute data symbols in a non-PIC link.
+            (SymKind::Data, "__memory_base") => Some(LinkerSym::GlobalBase),
+            (SymKind::Data, "__table_base" | "__wasm_first_page_end") => {
+                db.syms[sid].def = Def::AbsData(if name == "__table_base" { 1 } else { 65536 });
+                None
+            }
             (SymKind::Data, n) => {
                 let find = |prefix: &str| {
                     let rest = n.strip_prefix(prefix)?;
@@ -437,8 +573,81 @@ pub(crate) fn resolve<'a>(
         }
     }
 
-    check_types(inputs, &db)?;
+    add_exportable_linker_symbols(&mut db, |name| {
+        opts.export_all
+            || opts.exports.iter().any(|e| e == name)
+            || opts.export_if_defined.iter().any(|e| e == name)
+    });
+    check_types(inputs, &mut db)?;
     Ok(db)
+}
+
+/// The symbols wasm-ld 22 defines in every non-PIC link, so that `--export-all` and
+/// `--export=NAME` export them even when no input references them (hidden; the mutable
+/// `__stack_pointer` is never exported by `--export-all`). `wanted` picks the names.
+fn add_exportable_linker_symbols(db: &mut SymbolDb<'_>, wanted: impl Fn(&str) -> bool) {
+    let list = [
+        (
+            "__wasm_call_ctors",
+            SymKind::Function,
+            Def::Linker(LinkerSym::CallCtors),
+        ),
+        ("__data_end", SymKind::Data, Def::Linker(LinkerSym::DataEnd)),
+        (
+            "__dso_handle",
+            SymKind::Data,
+            Def::Linker(LinkerSym::DsoHandle),
+        ),
+        (
+            "__global_base",
+            SymKind::Data,
+            Def::Linker(LinkerSym::GlobalBase),
+        ),
+        (
+            "__heap_base",
+            SymKind::Data,
+            Def::Linker(LinkerSym::HeapBase),
+        ),
+        ("__heap_end", SymKind::Data, Def::Linker(LinkerSym::HeapEnd)),
+        (
+            "__memory_base",
+            SymKind::Data,
+            Def::Linker(LinkerSym::GlobalBase),
+        ),
+        (
+            "__stack_high",
+            SymKind::Data,
+            Def::Linker(LinkerSym::StackHigh),
+        ),
+        (
+            "__stack_low",
+            SymKind::Data,
+            Def::Linker(LinkerSym::StackLow),
+        ),
+        ("__table_base", SymKind::Data, Def::AbsData(1)),
+        ("__wasm_first_page_end", SymKind::Data, Def::AbsData(65536)),
+    ];
+    for (name, kind, def) in list {
+        if !wanted(name) || db.globals.contains_key(name) {
+            continue;
+        }
+        db.syms.push(Sym {
+            name,
+            kind,
+            def,
+            file: 0,
+            weak_def: false,
+            strong_ref: false,
+            local: false,
+            hidden: true,
+            exported: false,
+            no_strip: false,
+            tls: false,
+            import: None,
+            explicit_import: false,
+        });
+        db.globals.insert(name, (db.syms.len() - 1) as u32);
+    }
 }
 
 fn enum_file(inputs: &[Object<'_>], info: &EnumInfo) -> String {
@@ -596,6 +805,7 @@ fn merge<'a>(
             s.file = new.file;
             s.weak_def = new.weak_def;
             s.tls = new.tls;
+            s.hidden = new.hidden;
         } else if !s.weak_def && !new.weak_def {
             return Err(LinkError::DuplicateSymbol {
                 name: s.name.to_string(),
@@ -668,9 +878,46 @@ pub(crate) fn linker_func_type(db: &SymbolDb<'_>, l: LinkerSym<'_>) -> Option<Fu
     }
 }
 
-/// Every undefined function reference must have its definition's type.
-fn check_types(inputs: &[Object<'_>], db: &SymbolDb<'_>) -> Result<(), LinkError> {
+/// Whether some function of `obj` calls symbol `j` (a `FUNCTION_INDEX_LEB` relocation);
+/// `called` caches the answer for every symbol, filled on first use.
+fn directly_called(obj: &Object<'_>, called: &mut Vec<bool>, j: usize) -> bool {
+    if called.is_empty() {
+        *called = vec![false; obj.symbols.len()];
+        for r in obj.funcs.iter().flat_map(|f| &f.relocs) {
+            if r.ty == RelocType::FunctionIndexLeb
+                && let Some(c) = called.get_mut(r.index as usize)
+            {
+                *c = true;
+            }
+        }
+    }
+    called.get(j).copied().unwrap_or(false)
+}
+
+/// A type as wasm-ld prints it in warnings: `(i32, i32) -> i32`, `() -> void`.
+fn lld_type(t: &FuncType) -> String {
+    let name = |v: &crate::object::ValType| format!("{v:?}").to_lowercase();
+    let params: Vec<String> = t.params.iter().map(name).collect();
+    let results = match t.results.as_slice() {
+        [] => "void".to_string(),
+        [one] => name(one),
+        many => format!(
+            "{{{}}}",
+            many.iter().map(name).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    format!("({}) -> {results}", params.join(", "))
+}
+
+/// Every undefined function reference must have its definition's type. As wasm-ld does, a
+/// file that calls the function directly with another type gets a trapping stub instead
+/// (one per name and type, `signature_mismatch:NAME` in wasm-ld; kiln's name section calls
+/// it by the plain name) and a warning; a file that only takes its address is not checked.
+/// A mismatch with a function the linker defines is an error.
+fn check_types(inputs: &[Object<'_>], db: &mut SymbolDb<'_>) -> Result<(), LinkError> {
+    let mut stubs: HashMap<(u32, FuncType), u32> = HashMap::new();
     for (i, obj) in inputs.iter().enumerate() {
+        let mut called: Vec<bool> = Vec::new();
         for (j, sym) in obj.symbols.iter().enumerate() {
             let (SymbolKind::Function(idx), true) = (sym.kind, sym.is_undefined()) else {
                 continue;
@@ -682,35 +929,87 @@ fn check_types(inputs: &[Object<'_>], db: &SymbolDb<'_>) -> Result<(), LinkError
             let want = match s.def {
                 Def::Func { .. } => func_type(inputs, db, sid).cloned(),
                 Def::Linker(l) => linker_func_type(db, l),
+                // Undefined: every direct call must agree with the first reference (whose
+                // type the import or stub gets).
+                Def::Undefined => func_type(inputs, db, sid).cloned(),
                 _ => None,
             };
             let Some(want) = want else { continue };
-            let have = db.inputs[i]
-                .func_imports
-                .get(idx as usize)
-                .and_then(|&p| obj.imports.get(p as usize))
+            let pos = db.inputs[i].func_imports.get(idx as usize).copied();
+            let have = pos
+                .and_then(|p| obj.imports.get(p as usize))
                 .and_then(|imp| match imp.kind {
                     ImportKind::Func(t) => obj.types.get(t as usize),
                     _ => None,
                 });
-            if let Some(have) = have
-                && *have != want
-            {
-                let def_file = match s.def {
-                    Def::Linker(_) => "the linker".to_string(),
-                    _ => inputs
-                        .get(s.file as usize)
+            let (Some(have), Some(pos)) = (have, pos) else {
+                continue;
+            };
+            if *have == want {
+                continue;
+            }
+            let def_file = match s.def {
+                Def::Linker(_) => "the linker".to_string(),
+                _ => inputs
+                    .get(s.file as usize)
+                    .map(|o| o.path.clone())
+                    .unwrap_or_default(),
+            };
+            let undefined_only = s.def == Def::Undefined;
+            if matches!(s.def, Def::Linker(_)) || undefined_only {
+                if undefined_only && !directly_called(obj, &mut called, j) {
+                    continue;
+                }
+                let first = match s.import {
+                    Some((f, _)) if undefined_only => inputs
+                        .get(f as usize)
                         .map(|o| o.path.clone())
                         .unwrap_or_default(),
+                    _ => def_file,
                 };
                 return Err(LinkError::TypeMismatch {
                     name: s.name.to_string(),
                     first_type: show_type(&want),
-                    first: def_file,
+                    first,
                     second_type: show_type(have),
                     second: obj.path.clone(),
                 });
             }
+            if !directly_called(obj, &mut called, j) {
+                continue;
+            }
+            db.warnings.push(format!(
+                "function signature mismatch: {}\n>>> defined as {} in {}\n>>> defined as {} in {}",
+                s.name,
+                lld_type(&want),
+                def_file,
+                lld_type(have),
+                obj.path
+            ));
+            let stub = match stubs.get(&(sid, have.clone())) {
+                Some(&stub) => stub,
+                None => {
+                    let stub = Sym {
+                        def: Def::Undefined,
+                        file: i as u32,
+                        weak_def: false,
+                        strong_ref: false,
+                        local: true,
+                        hidden: true,
+                        exported: false,
+                        no_strip: false,
+                        tls: false,
+                        import: Some((i as u32, pos)),
+                        explicit_import: false,
+                        ..s.clone()
+                    };
+                    db.syms.push(stub);
+                    let id = (db.syms.len() - 1) as u32;
+                    stubs.insert((sid, have.clone()), id);
+                    id
+                }
+            };
+            db.inputs[i].syms[j] = stub;
         }
     }
     Ok(())
@@ -742,6 +1041,11 @@ struct Marker<'x, 'a> {
     db: &'x SymbolDb<'a>,
     live: Live,
     work: Vec<Work>,
+    /// Inputs something live comes from; their init functions and retained segments are
+    /// roots.
+    input_live: Vec<bool>,
+    /// Inputs that became live and whose roots are not marked yet.
+    new_inputs: Vec<u32>,
 }
 
 impl Marker<'_, '_> {
@@ -753,7 +1057,11 @@ impl Marker<'_, '_> {
             return;
         }
         *flag = true;
-        match self.db.syms[sid as usize].def {
+        let def = self.db.syms[sid as usize].def;
+        if let Def::Func { input, .. } | Def::Data { input, .. } | Def::Global { input, .. } = def {
+            self.input(input);
+        }
+        match def {
             Def::Func { input, index } => self.func(input, index),
             Def::Data { input, segment, .. } => self.seg(input, segment),
             Def::Global { input, index } => {
@@ -768,6 +1076,55 @@ impl Marker<'_, '_> {
             }
             _ => {}
         }
+    }
+
+    /// Makes input `input` live (once).
+    fn input(&mut self, input: u32) {
+        if let Some(l) = self.input_live.get_mut(input as usize)
+            && !*l
+        {
+            *l = true;
+            self.new_inputs.push(input);
+        }
+    }
+
+    /// The roots a live input brings: its retained segments and init functions (those not in
+    /// a discarded comdat member).
+    fn input_roots(&mut self, input: u32) -> Result<(), LinkError> {
+        let obj = &self.inputs[input as usize];
+        let discarded = &self.db.discarded[input as usize];
+        for (j, seg) in obj.segments.iter().enumerate() {
+            if seg.flags & SEG_RETAIN != 0 && !flag(&discarded.segs, j as u32) {
+                self.seg(input, j as u32);
+            }
+        }
+        let nimp = obj.num_imported_funcs();
+        for (k, init) in obj.init_funcs.iter().enumerate() {
+            let in_dropped = match obj.symbols.get(init.symbol as usize) {
+                Some(sym) if !sym.is_undefined() => match sym.kind {
+                    SymbolKind::Function(f) => f
+                        .checked_sub(nimp)
+                        .is_some_and(|f| flag(&discarded.funcs, f)),
+                    _ => false,
+                },
+                _ => false,
+            };
+            if in_dropped {
+                continue;
+            }
+            let sid = self.input_symbol(input, init.symbol, &|| format!("init function {k}"))?;
+            if self.db.syms[sid as usize].kind != SymKind::Function {
+                return Err(bad(
+                    obj,
+                    format!(
+                        "init function {k} names `{}`, which is not a function",
+                        self.db.syms[sid as usize].name
+                    ),
+                ));
+            }
+            self.live.has_ctors = true;
+        }
+        Ok(())
     }
 
     fn func(&mut self, input: u32, index: u32) {
@@ -821,7 +1178,12 @@ impl Marker<'_, '_> {
     }
 
     fn run(&mut self) -> Result<(), LinkError> {
-        while let Some(w) = self.work.pop() {
+        loop {
+            if let Some(input) = self.new_inputs.pop() {
+                self.input_roots(input)?;
+                continue;
+            }
+            let Some(w) = self.work.pop() else { break };
             let (input, relocs, what): (u32, &[crate::object::Reloc], &str) = match w {
                 Work::Func(i, j) => (
                     i,
@@ -850,10 +1212,35 @@ impl Marker<'_, '_> {
     }
 }
 
-/// Garbage collection, then the undefined-symbol check.
+/// Whether `--export-all` / `--export-dynamic` export `sym`, as wasm-ld's
+/// `Symbol::isExported`: defined, not local, not hidden for `--export-dynamic`; never TLS
+/// data, sections, or the linker's mutable globals.
+fn exported_by_option(sym: &Sym<'_>, opts: &LinkOptions) -> bool {
+    if sym.local || sym.def == Def::Undefined || sym.kind == SymKind::Section || sym.tls {
+        return false;
+    }
+    if matches!(
+        sym.def,
+        Def::Linker(LinkerSym::StackPointer | LinkerSym::TlsBase | LinkerSym::TagName(_))
+    ) {
+        return false;
+    }
+    let hidden = sym.hidden
+        || matches!(sym.def, Def::Linker(_))
+        || matches!(
+            sym.name,
+            "__table_base" | "__wasm_first_page_end" | "__memory_base"
+        );
+    opts.export_all || (opts.export_dynamic && !hidden)
+}
+
+/// Garbage collection, then the undefined-symbol check. `lazy_member[i]` says input `i`
+/// is an archive member loaded on demand: its init functions and retained segments are roots
+/// only once one of its symbols is live (every other input's are roots from the start).
 pub(crate) fn mark_live(
     inputs: &[Object<'_>],
     db: &SymbolDb<'_>,
+    lazy_member: &[bool],
     opts: &LinkOptions,
 ) -> Result<Live, LinkError> {
     let mut m = Marker {
@@ -875,24 +1262,29 @@ pub(crate) fn mark_live(
             has_ctors: false,
         },
         work: Vec::new(),
+        input_live: vec![false; inputs.len()],
+        new_inputs: Vec::new(),
     };
     for (i, obj) in inputs.iter().enumerate() {
         let input = i as u32;
+        let discarded = &db.discarded[i];
         if !opts.gc {
             for j in 0..obj.funcs.len() {
-                m.func(input, j as u32);
+                if !flag(&discarded.funcs, j as u32) {
+                    m.func(input, j as u32);
+                }
             }
             for j in 0..obj.segments.len() {
-                m.seg(input, j as u32);
+                if !flag(&discarded.segs, j as u32) {
+                    m.seg(input, j as u32);
+                }
             }
-            for g in &mut m.live.globals[i] {
-                *g = true;
+            for (j, g) in m.live.globals[i].iter_mut().enumerate() {
+                *g = !flag(&discarded.globals, j as u32);
             }
         }
-        for (j, seg) in obj.segments.iter().enumerate() {
-            if seg.flags & SEG_RETAIN != 0 {
-                m.seg(input, j as u32);
-            }
+        if !opts.gc || !lazy_member.get(i).copied().unwrap_or(false) {
+            m.input(input);
         }
         for (j, sym) in obj.symbols.iter().enumerate() {
             if sym.flags & (SYM_EXPORTED | SYM_NO_STRIP) != 0 {
@@ -902,19 +1294,6 @@ pub(crate) fn mark_live(
                     m.live.exported[sid as usize] = true;
                 }
             }
-        }
-        for (k, init) in obj.init_funcs.iter().enumerate() {
-            let sid = m.input_symbol(input, init.symbol, &|| format!("init function {k}"))?;
-            if db.syms[sid as usize].kind != SymKind::Function {
-                return Err(bad(
-                    obj,
-                    format!(
-                        "init function {k} names `{}`, which is not a function",
-                        db.syms[sid as usize].name
-                    ),
-                ));
-            }
-            m.live.has_ctors = true;
         }
         let nimp = obj.num_imported_funcs();
         for (name, idx) in &obj.exports {
@@ -929,7 +1308,26 @@ pub(crate) fn mark_live(
                         ),
                     )
                 })?;
-            m.func(input, index);
+            if !flag(&discarded.funcs, index) {
+                m.input(input);
+                m.func(input, index);
+            }
+        }
+    }
+    for name in &opts.export_if_defined {
+        if let Some(&sid) = db.globals.get(name.as_str())
+            && db.syms[sid as usize].def != Def::Undefined
+        {
+            m.symbol(sid);
+            m.live.exported[sid as usize] = true;
+        }
+    }
+    if opts.export_all || opts.export_dynamic {
+        for &sid in db.globals.values() {
+            if exported_by_option(&db.syms[sid as usize], opts) {
+                m.symbol(sid);
+                m.live.exported[sid as usize] = true;
+            }
         }
     }
     for name in &opts.exports {
@@ -966,6 +1364,14 @@ pub(crate) fn mark_live(
         m.live.exported[sid as usize] = true;
         m.live.entry = Some(sid);
     }
+    // The command-export wrappers call libc's `__wasm_call_dtors`: a root when defined and
+    // nothing calls `__wasm_call_ctors` itself (wasm-ld's rule).
+    if !ctors_called(inputs, opts)
+        && let Some(&sid) = db.globals.get(CALL_DTORS)
+        && matches!(db.syms[sid as usize].def, Def::Func { .. })
+    {
+        m.symbol(sid);
+    }
     m.run()?;
     let live = m.live;
 
@@ -975,11 +1381,14 @@ pub(crate) fn mark_live(
             continue;
         }
         let importable = sym.explicit_import || opts.import_undefined;
+        let ignore = opts.unresolved_symbols == UnresolvedSymbols::IgnoreAll;
         let ok = match sym.kind {
             SymKind::Function => {
-                sym.is_weak_undefined() || (importable && !sym.name.starts_with(TAG_NAME_PREFIX))
+                sym.is_weak_undefined()
+                    || ignore
+                    || (importable && !sym.name.starts_with(TAG_NAME_PREFIX))
             }
-            SymKind::Data => sym.is_weak_undefined(),
+            SymKind::Data => sym.is_weak_undefined() || ignore,
             SymKind::Global | SymKind::Table => importable && sym.import.is_some(),
             SymKind::Section => true,
         };

@@ -1,5 +1,8 @@
 //! Synthesized functions and data: `__wasm_call_ctors`, the tag-name functions with their
-//! name tables, and trapping stubs for weak undefined functions.
+//! name tables, trapping stubs for weak undefined functions, and `__wasm_init_memory` (one
+//! `memory.fill` per `.bss` segment of an imported memory, as wasm-ld 22 without shared
+//! memory). `__wasm_init_tls` is not synthesized: wasm-ld 22 defines it only with shared
+//! memory, which is not supported yet; single-threaded TLS needs only `__tls_base`.
 //!
 //! Runs after layout, so bodies hold final indices and addresses and need no relocations.
 //!
@@ -68,6 +71,7 @@ pub(crate) fn synthesize(
         let body = match *f {
             OutFunc::Input { .. } => Vec::new(),
             OutFunc::CallCtors => call_ctors(inputs, db, layout)?,
+            OutFunc::InitMemory => init_memory(layout),
             OutFunc::WeakStub(_) => {
                 let mut func = Function::new([]);
                 func.instructions().unreachable().end();
@@ -90,6 +94,25 @@ pub(crate) fn synthesize(
     Ok(s)
 }
 
+/// `__wasm_init_memory` for an imported memory, as wasm-ld writes it: one
+/// `memory.fill` with 0 per `.bss` output segment; then, when kiln made
+/// `__wasm_call_ctors` the start function, a call to it.
+fn init_memory(layout: &Layout<'_>) -> Vec<u8> {
+    let mut func = Function::new([]);
+    let mut sink = func.instructions();
+    for seg in layout.segs.iter().filter(|s| s.name.starts_with(".bss")) {
+        sink.i32_const(seg.addr as u32 as i32)
+            .i32_const(0)
+            .i32_const(seg.size as u32 as i32)
+            .memory_fill(0);
+    }
+    if let (Some(c), true) = (layout.ctors, layout.ctors_from_init_memory) {
+        sink.call(c);
+    }
+    sink.end();
+    func.into_raw_body()
+}
+
 /// `__wasm_call_ctors`: every init function by priority, then input order; results dropped.
 fn call_ctors(
     inputs: &[Object<'_>],
@@ -109,6 +132,11 @@ fn call_ctors(
                 .get(sid as usize)
                 .copied()
                 .unwrap_or(u32::MAX);
+            // Init functions GC did not keep (in a dropped comdat group, or in an archive
+            // member nothing else of which is live) have no index and are not called.
+            if f == u32::MAX {
+                continue;
+            }
             list.push((init.priority, f));
         }
     }

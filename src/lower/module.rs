@@ -229,8 +229,23 @@ impl Worker {
                     message,
                 },
             })
+            .and_then(|lowered| {
+                if lowered.body.len() > MAX_FUNCTION_BODY {
+                    return Err(LowerError::Limit {
+                        func: name(),
+                        message: format!(
+                            "its code is {} bytes, over wasm's limit of {MAX_FUNCTION_BODY} bytes per function body",
+                            lowered.body.len()
+                        ),
+                    });
+                }
+                Ok(lowered)
+            })
     }
 }
+
+/// The largest function body engines accept (the JS API limit, which wasmparser enforces).
+const MAX_FUNCTION_BODY: usize = 7_654_321;
 
 /// What the bodies need, found by the first pass.
 #[derive(Default)]

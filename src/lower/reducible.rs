@@ -6,10 +6,11 @@
 //! blocks with a header (the whole reachable function has none); the strongly connected
 //! components of the region without its header (Tarjan, iterative) are its loops. A loop
 //! entered at one block becomes a region headed by it; a loop with several entries gets a
-//! dispatcher `d(label: i32, slots...)` with one slot parameter per parameter of each entry,
-//! ending in `br_table label, [entry0(slots0), ...], entryK(slotsK)`. Every edge that enters
-//! the loop from outside goes to `d` instead, with the entry's label, its arguments in that
-//! entry's slots and zero constants in the others; so does every edge from inside the loop
+//! dispatcher `d(label: i32, slots...)` whose slots are shared by type (as many of each type
+//! as the entry with the most parameters of that type has, so the size stays linear),
+//! ending in `br_table label, [entry0(its slots), ...], entryK(its slots)`. Every edge that
+//! enters the loop from outside goes to `d` instead, with the entry's label, its arguments in
+//! that entry's slots and zero constants in the others; so does every edge from inside the loop
 //! back to an entry, which makes the dispatcher the loop's only header. The constants need
 //! instructions: a `jump` source gets them before its terminator, a `br_if`/`br_table` arm
 //! gets a new edge block holding them (arms of one terminator with the same entry and
@@ -424,34 +425,64 @@ impl Reducer {
 
     /// Adds a dispatcher for the loop with these `entries` and reroutes its entering `edges`.
     fn dispatch(&mut self, f: &mut Function, entries: &[Block], edges: &[Entering]) -> Block {
-        // Slot layout: label, then each entry's parameters.
+        // Slot layout: the label, then slots shared by type: as many slots of each type as
+        // the entry with the most parameters of that type has, so an edge passes at most the
+        // largest entry's worth of arguments (one slot per parameter of every entry would
+        // make large irreducible regions quadratic). `assign[k][j]` is the slot of entry
+        // `k`'s parameter `j`.
         let d = f.dfg.make_block();
         let label = f.dfg.append_block_param(d, Type::I32);
-        let mut slot_start = Vec::with_capacity(entries.len() + 1);
-        let mut slots: Vec<Value> = Vec::new();
-        let mut slot_types: Vec<Type> = Vec::new();
+        let class = |ty: Type| match ty.canonical() {
+            Type::I64 => 1,
+            Type::F32 => 2,
+            Type::F64 => 3,
+            _ => 0,
+        };
+        const CLASS_TYPES: [Type; 4] = [Type::I32, Type::I64, Type::F32, Type::F64];
+        let mut per_class = [0usize; 4];
         for &e in entries {
-            slot_start.push(slots.len());
-            let types: Vec<Type> = f
-                .dfg
-                .block_params(e)
-                .iter()
-                .map(|&v| f.dfg.value_type(v))
-                .collect();
-            for ty in types {
-                slots.push(f.dfg.append_block_param(d, ty));
-                slot_types.push(ty);
+            let mut count = [0usize; 4];
+            for &v in f.dfg.block_params(e) {
+                count[class(f.dfg.value_type(v))] += 1;
+            }
+            for c in 0..4 {
+                per_class[c] = per_class[c].max(count[c]);
             }
         }
-        slot_start.push(slots.len());
+        let mut slots: Vec<Value> = Vec::new();
+        let mut slot_types: Vec<Type> = Vec::new();
+        let mut class_start = [0usize; 4];
+        for c in 0..4 {
+            class_start[c] = slots.len();
+            for _ in 0..per_class[c] {
+                slots.push(f.dfg.append_block_param(d, CLASS_TYPES[c]));
+                slot_types.push(CLASS_TYPES[c]);
+            }
+        }
+        let assign: Vec<Vec<usize>> = entries
+            .iter()
+            .map(|&e| {
+                let mut next = class_start;
+                f.dfg
+                    .block_params(e)
+                    .iter()
+                    .map(|&v| {
+                        let c = class(f.dfg.value_type(v));
+                        next[c] += 1;
+                        next[c] - 1
+                    })
+                    .collect()
+            })
+            .collect();
         let calls: Vec<BlockCall> = entries
             .iter()
             .enumerate()
-            .map(|(k, &e)| BlockCall {
-                block: e,
-                args: f
-                    .dfg
-                    .make_value_list(&slots[slot_start[k]..slot_start[k + 1]]),
+            .map(|(k, &e)| {
+                let args: Vec<Value> = assign[k].iter().map(|&i| slots[i]).collect();
+                BlockCall {
+                    block: e,
+                    args: f.dfg.make_value_list(&args),
+                }
             })
             .collect();
         let (default, targets) = match calls.split_last() {
@@ -491,7 +522,7 @@ impl Reducer {
             };
             let is_jump = matches!(f.dfg.insts[term], InstData::Jump { .. });
             let new_dest = if is_jump {
-                let args = edge_args(f, from, Some(term), k, &old_args, &slot_start, &slot_types);
+                let args = edge_args(f, from, Some(term), k, &old_args, &assign[k], &slot_types);
                 BlockCall { block: d, args }
             } else {
                 let known = shared
@@ -502,7 +533,7 @@ impl Reducer {
                     Some(b) => b,
                     None => {
                         let eb = f.dfg.make_block();
-                        let args = edge_args(f, eb, None, k, &old_args, &slot_start, &slot_types);
+                        let args = edge_args(f, eb, None, k, &old_args, &assign[k], &slot_types);
                         let jump = f.dfg.make_inst(InstData::Jump {
                             dest: BlockCall { block: d, args },
                         });
@@ -523,15 +554,16 @@ impl Reducer {
     }
 }
 
-/// The arguments of an edge to the dispatcher for entry `k`: its label, `args` in its slots,
-/// zeros elsewhere. Constants go into `block`, before `before` or at the end.
+/// The arguments of an edge to the dispatcher for entry `k`: its label, `args` in the slots
+/// `assign` gives them, zeros in the others. Constants go into `block`, before `before` or at
+/// the end.
 fn edge_args(
     f: &mut Function,
     block: Block,
     before: Option<Inst>,
     k: usize,
     args: &[Value],
-    slot_start: &[usize],
+    assign: &[usize],
     slot_types: &[Type],
 ) -> crate::ir::ValueList {
     let mut consts: Vec<Inst> = Vec::new();
@@ -542,33 +574,36 @@ fn edge_args(
         f.dfg.append_result(inst, ty)
     };
     let label = make(f, Type::I32, k as u64, &mut consts);
-    let mut vals = Vec::with_capacity(slot_types.len() + 1);
-    vals.push(label);
-    let (lo, hi) = (
-        slot_start.get(k).copied().unwrap_or(0),
-        slot_start.get(k + 1).copied().unwrap_or(0),
-    );
-    for (i, &ty) in slot_types.iter().enumerate() {
-        if (lo..hi).contains(&i) {
-            vals.push(args.get(i - lo).copied().unwrap_or(label));
-        } else {
-            let ty = ty.canonical();
-            let slot = match ty {
-                Type::I64 => 1,
-                Type::F32 => 2,
-                Type::F64 => 3,
-                _ => 0,
-            };
-            let z = match zeros[slot] {
-                Some(z) => z,
-                None => {
-                    let z = make(f, ty, 0, &mut consts);
-                    zeros[slot] = Some(z);
-                    z
-                }
-            };
-            vals.push(z);
+    let mut vals: Vec<Option<Value>> = vec![None; slot_types.len()];
+    for (j, &slot) in assign.iter().enumerate() {
+        if let Some(v) = vals.get_mut(slot) {
+            *v = Some(args.get(j).copied().unwrap_or(label));
         }
+    }
+    let mut list = Vec::with_capacity(slot_types.len() + 1);
+    list.push(label);
+    for (val, &ty) in vals.into_iter().zip(slot_types) {
+        let v = match val {
+            Some(v) => v,
+            None => {
+                let ty = ty.canonical();
+                let zero = match ty {
+                    Type::I64 => 1,
+                    Type::F32 => 2,
+                    Type::F64 => 3,
+                    _ => 0,
+                };
+                match zeros[zero] {
+                    Some(z) => z,
+                    None => {
+                        let z = make(f, ty, 0, &mut consts);
+                        zeros[zero] = Some(z);
+                        z
+                    }
+                }
+            }
+        };
+        list.push(v);
     }
     let insts = &mut f.dfg.blocks[block].insts;
     let at = match before {
@@ -576,7 +611,7 @@ fn edge_args(
         None => insts.len(),
     };
     insts.splice(at..at, consts);
-    f.dfg.make_value_list(&vals)
+    f.dfg.make_value_list(&list)
 }
 
 /// Appends a copy of block `b` (fresh parameters and results; operands defined in `b` map to

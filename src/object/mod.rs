@@ -22,8 +22,10 @@ use std::borrow::Cow;
 use crate::ir::TagType;
 
 mod archive;
+pub mod dump;
 mod read;
 pub use archive::{Archive, Member, is_archive, read_archive};
+pub use dump::dump_object;
 pub use read::{ObjectError, is_relocatable, read_object};
 
 /// A wasm value type as objects use it.
@@ -447,8 +449,8 @@ pub struct Comdat<'a> {
     pub members: Vec<ComdatMember>,
 }
 
-/// A custom section other than `linking`, `reloc.*`, `name`, `producers` and
-/// `target_features`, which have their own fields.
+/// A custom section other than `linking`, `reloc.*`, `name` and `target_features`, which
+/// have their own fields (`producers` is one: the linker merges it).
 #[derive(Clone, Debug)]
 pub struct CustomSection<'a> {
     /// Section name (`.debug_info`, ...).

@@ -386,8 +386,9 @@ impl<'a, 'p> Reader<'a, 'p> {
                     });
                 }
             }
-            // The linker writes its own; the inputs' are not kept.
-            "name" | "producers" => {}
+            // The linker writes its own; the inputs' are not kept. (`producers` is kept as a
+            // custom section: the linker merges the inputs' entries.)
+            "name" => {}
             name => {
                 let n = self.obj.customs.len();
                 self.chunks.customs.push((section_index, n, offset));

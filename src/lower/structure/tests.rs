@@ -740,8 +740,9 @@ block3:
     );
     let f = only_func(&m);
     let g = make_reducible(f).unwrap();
-    // One dispatcher (label + one slot per entry parameter) and three edge blocks: the
-    // entry's two arms and the back edge block2 -> block1.
+    // One dispatcher (label + the entries' parameters in slots shared by type: both entries
+    // take one i32) and three edge blocks: the entry's two arms and the back edge
+    // block2 -> block1.
     assert_eq!(g.layout.len(), f.layout.len() + 4);
     let d = g.layout[f.layout.len()];
     let tys: Vec<Type> = g
@@ -750,7 +751,7 @@ block3:
         .iter()
         .map(|&v| g.dfg.value_type(v))
         .collect();
-    assert_eq!(tys, [Type::I32, Type::I32, Type::I32]);
+    assert_eq!(tys, [Type::I32, Type::I32]);
     let mut nodes = Vec::new();
     structure(&g, &mut nodes).unwrap();
 }

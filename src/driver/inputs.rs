@@ -1,0 +1,146 @@
+//! Input loading: every input file is memory-mapped once and stays mapped while the link
+//! borrows it; the kind is decided by content, not by name.
+//!
+//! [`open_inputs`] resolves `-l` names and maps the files ([`InputFile`] owns the mapping);
+//! [`load_inputs`] reads each mapping as an archive, a relocatable object or (for `.ir`
+//! files) IR text that is parsed, verified and lowered into an object, and builds the
+//! [`Input`] list in command-line order. The objects and archives borrow the mappings, so
+//! the files outlive the link by construction. A linked module or any other file is an
+//! error naming it.
+
+use std::fs::File;
+use std::path::Path;
+
+use super::DriverError;
+use super::args::{InputArg, LinkArgs, find_library};
+use crate::link::{Input, LinkOptions};
+use crate::lower::{LowerOptions, lower_module};
+use crate::object::{is_archive, is_relocatable, read_archive, read_object};
+
+/// An input file, mapped into memory.
+pub struct InputFile {
+    /// The path as shown in diagnostics.
+    pub path: String,
+    /// `--whole-archive` was in force where the file was named.
+    pub whole_archive: bool,
+    data: Data,
+}
+
+enum Data {
+    Mapped(memmap2::Mmap),
+    /// An empty file (mapping zero bytes is not portable).
+    Empty,
+}
+
+impl InputFile {
+    /// The file's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        match &self.data {
+            Data::Mapped(m) => m,
+            Data::Empty => &[],
+        }
+    }
+
+    /// Maps the file at `path`.
+    pub fn open(path: &Path, whole_archive: bool) -> Result<InputFile, DriverError> {
+        let shown = path.display().to_string();
+        let io = |e: std::io::Error| DriverError::Input(format!("cannot open {shown}: {e}"));
+        let file = File::open(path).map_err(io)?;
+        let meta = file.metadata().map_err(io)?;
+        if meta.is_dir() {
+            return Err(DriverError::Input(format!("{shown} is a directory")));
+        }
+        let data = if meta.len() == 0 {
+            Data::Empty
+        } else {
+            Data::Mapped(map(&file).map_err(io)?)
+        };
+        Ok(InputFile {
+            path: shown,
+            whole_archive,
+            data,
+        })
+    }
+}
+
+/// Maps a file read-only.
+#[allow(unsafe_code)]
+fn map(file: &File) -> std::io::Result<memmap2::Mmap> {
+    // SAFETY: the mapping is read-only and private to this process; the only hazard is
+    // another process truncating or rewriting the file while the link reads it, which
+    // every linker that maps its inputs (lld, mold, wild) accepts. The output is written
+    // to a temporary file and renamed, so linking over one of the inputs does not modify
+    // the mapped file in place.
+    unsafe { memmap2::Mmap::map(file) }
+}
+
+/// Resolves `-l` names against the `-L` directories and maps every input, in order.
+pub fn open_inputs(args: &LinkArgs) -> Result<Vec<InputFile>, DriverError> {
+    let mut files = Vec::with_capacity(args.inputs.len());
+    for input in &args.inputs {
+        let file = match input {
+            InputArg::File {
+                path,
+                whole_archive,
+            } => InputFile::open(path, *whole_archive)?,
+            InputArg::Library {
+                name,
+                whole_archive,
+            } => InputFile::open(&find_library(name, &args.search_dirs)?, *whole_archive)?,
+        };
+        files.push(file);
+    }
+    Ok(files)
+}
+
+/// Reads every mapped file into a link input. `.ir` files are lowered with `opts.features`.
+pub fn load_inputs<'a>(
+    files: &'a [InputFile],
+    opts: &LinkOptions,
+) -> Result<Vec<Input<'a>>, DriverError> {
+    let mut inputs = Vec::with_capacity(files.len());
+    for file in files {
+        inputs.push(load_one(file, opts)?);
+    }
+    Ok(inputs)
+}
+
+fn load_one<'a>(file: &'a InputFile, opts: &LinkOptions) -> Result<Input<'a>, DriverError> {
+    let bytes = file.bytes();
+    let path = file.path.as_str();
+    if is_archive(bytes) {
+        let archive = read_archive(path, bytes)?;
+        return Ok(Input::Archive {
+            archive,
+            whole: file.whole_archive,
+        });
+    }
+    if bytes.starts_with(b"\0asm") {
+        if is_relocatable(bytes) {
+            return Ok(Input::Object(read_object(path, bytes)?));
+        }
+        return Err(DriverError::Input(format!(
+            "{path} is a linked module, not a relocatable object"
+        )));
+    }
+    if Path::new(path).extension().is_some_and(|e| e == "ir") {
+        let Ok(source) = std::str::from_utf8(bytes) else {
+            return Err(DriverError::Input(format!(
+                "{path}: IR file is not UTF-8 text"
+            )));
+        };
+        let module =
+            crate::ir::parse(source).map_err(|d| DriverError::Diagnostics(d.render(path)))?;
+        crate::verify::verify(&module).map_err(|d| DriverError::Diagnostics(d.render(path)))?;
+        let lower = LowerOptions {
+            features: opts.features,
+            path: path.to_string(),
+        };
+        let object = lower_module(&module, &lower)
+            .map_err(|e| DriverError::Input(format!("{path}: {e}")))?;
+        return Ok(Input::Object(object));
+    }
+    Err(DriverError::Input(format!(
+        "{path}: unknown file type (not a wasm object, an archive or an .ir file)"
+    )))
+}

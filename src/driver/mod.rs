@@ -1,0 +1,184 @@
+//! The wasm-ld-compatible driver: command line in, module file out.
+//!
+//! [`args`] parses wasm-ld's command line into [`LinkOptions`](crate::link::LinkOptions)
+//! and an ordered input list; [`inputs`] maps the files and reads them as objects, archives
+//! or IR; [`link_files`] runs the link stage over them; [`write_atomically`] writes the
+//! result so that a failed link never leaves a partial file or touches an existing one.
+//! The `kiln link` and `kiln build` commands, and the binary invoked as `wasm-ld` or
+//! `kiln-ld`, are thin wrappers over these.
+
+pub mod args;
+pub mod inputs;
+
+use std::path::{Path, PathBuf};
+
+pub use args::{ArgError, InputArg, LinkArgs, Mode, expand_response_files, parse_args};
+pub use inputs::{InputFile, load_inputs, open_inputs};
+
+use crate::link::{Input, LinkError, LinkOutput, link_inputs_with_warnings};
+use crate::object::ObjectError;
+use crate::target::Features;
+
+/// Why the driver failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    /// A bad command line.
+    #[error("{0}")]
+    Args(#[from] ArgError),
+    /// An input cannot be opened or is of the wrong kind.
+    #[error("{0}")]
+    Input(String),
+    /// An input object or archive is malformed.
+    #[error("{0}")]
+    Object(Box<ObjectError>),
+    /// The link failed.
+    #[error("{0}")]
+    Link(Box<LinkError>),
+    /// Diagnostics of an IR input, already rendered with `path:line:col: error:`.
+    #[error("{0}")]
+    Diagnostics(String),
+    /// The link had warnings and `--fatal-warnings` was given; nothing was written.
+    #[error("{} warning(s) and --fatal-warnings: no output written", .0.len())]
+    FatalWarnings(Vec<String>),
+    /// The output cannot be written.
+    #[error("cannot write {path}: {error}")]
+    Write {
+        /// The output path.
+        path: String,
+        /// The I/O error.
+        error: String,
+    },
+}
+
+impl From<ObjectError> for DriverError {
+    fn from(e: ObjectError) -> DriverError {
+        DriverError::Object(Box::new(e))
+    }
+}
+
+impl From<LinkError> for DriverError {
+    fn from(e: LinkError) -> DriverError {
+        DriverError::Link(Box::new(e))
+    }
+}
+
+/// Opens, reads and links every input of `args`; returns the module and the warnings.
+///
+/// Without `--features=`, the features are the default set plus every feature an object
+/// named on the command line uses (`+`), so objects built with `-matomics` or `-msimd128`
+/// link as under wasm-ld. (Archive members are not scanned: the link stage decides which it
+/// loads.)
+pub fn link_files(args: &LinkArgs) -> Result<LinkOutput, DriverError> {
+    let files = open_inputs(args)?;
+    let inputs = load_inputs(&files, &args.options)?;
+    let mut opts = args.options.clone();
+    if !args.explicit_features {
+        for input in &inputs {
+            if let Input::Object(obj) = input {
+                for f in obj.features.iter().filter(|f| f.prefix == b'+') {
+                    opts.features = with_feature(opts.features, &f.name);
+                }
+            }
+        }
+    }
+    Ok(link_inputs_with_warnings(inputs, &opts)?)
+}
+
+/// `features` plus the feature `name`; unchanged when kiln does not know the name (the link
+/// stage's check then reports it).
+fn with_feature(features: Features, name: &str) -> Features {
+    let mut spec = String::from("mvp");
+    for (n, on) in features.flags() {
+        if on {
+            spec.push_str(",+");
+            spec.push_str(n);
+        }
+    }
+    spec.push_str(",+");
+    spec.push_str(name);
+    Features::parse(&spec).unwrap_or(features)
+}
+
+/// Links and writes the output (`-o -`: standard output); returns the output path and the
+/// link's warnings (one line each, no prefix) for the caller to print. Without inputs:
+/// "no input files"; without `-o`: "no output file specified", as wasm-ld.
+pub fn link_and_write(args: &LinkArgs) -> Result<(PathBuf, Vec<String>), DriverError> {
+    if args.inputs.is_empty() {
+        return Err(DriverError::Input("no input files".into()));
+    }
+    let Some(out) = args.output.clone() else {
+        return Err(DriverError::Input("no output file specified".into()));
+    };
+    let LinkOutput {
+        wasm: bytes,
+        warnings,
+    } = link_files(args)?;
+    if args.fatal_warnings && !warnings.is_empty() {
+        return Err(DriverError::FatalWarnings(warnings));
+    }
+    write_output(&out, &bytes).map_err(|e| DriverError::Write {
+        path: out.display().to_string(),
+        error: e.to_string(),
+    })?;
+    Ok((out, warnings))
+}
+
+/// Writes the output: `-` to standard output; an existing path that is not a regular file
+/// (`/dev/null`, a pipe) directly; anything else with [`write_atomically`].
+pub fn write_output(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    if path.as_os_str() == "-" {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(bytes)?;
+        return stdout.flush();
+    }
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() && !meta.is_dir() => std::fs::write(path, bytes),
+        _ => write_atomically(path, bytes),
+    }
+}
+
+/// Writes `bytes` to a temporary file next to `path`, then renames it over `path`: a failed
+/// write leaves no partial output and does not touch an existing file. On Unix the file is
+/// created with mode 0777 minus the umask, executable as wasm-ld's output is.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out.wasm".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = write_new(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o777);
+    let mut file = options.open(path)?;
+    // No fsync: like wasm-ld, the rename protects against failed links, not power loss.
+    file.write_all(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_feature_adds_known_names_only() {
+        let f = with_feature(Features::MVP, "atomics");
+        assert!(f.atomics && !f.bulk_memory);
+        let g = with_feature(f, "simd128");
+        assert!(g.atomics && g.simd128 && !g.sign_ext);
+        assert_eq!(with_feature(g, "no-such-feature"), g);
+    }
+}

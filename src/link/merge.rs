@@ -1,0 +1,107 @@
+//! String merging, as wasm-ld does it at its default `-O1`.
+//!
+//! Data segments flagged `STRINGS` with alignment 1 (clang's `.rodata..L.str*`) and the
+//! `.debug_str`, `.debug_str.dwo` and `.debug_line_str` custom sections are cut into
+//! NUL-terminated strings; within one output segment (or custom section) each distinct string
+//! is kept once, in the order LLVM's `StringTableBuilder::finalize` gives (sorted by reversed
+//! bytes, descending) and with its tail merging (a string that ends the one before it points
+//! into it). An input offset maps to the output offset of the string holding it plus the
+//! distance into that string.
+//!
+//! Invariant: a chunk whose last string has no terminating NUL keeps those bytes as one
+//! last string; every input offset inside a chunk maps somewhere.
+
+use std::collections::HashMap;
+
+/// Where each string of one input chunk went: `(input offset, output offset)` per string,
+/// sorted by input offset.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PieceMap(Vec<(u64, u64)>);
+
+impl PieceMap {
+    /// The output offset of input offset `off`, relative to the merged chunk's start.
+    pub(crate) fn translate(&self, off: u64) -> Option<u64> {
+        let k = self.0.partition_point(|p| p.0 <= off).checked_sub(1)?;
+        let (input, output) = *self.0.get(k)?;
+        Some(output + (off - input))
+    }
+}
+
+/// The custom sections whose strings wasm-ld merges.
+pub(crate) fn is_mergeable_custom(name: &str) -> bool {
+    matches!(name, ".debug_str" | ".debug_str.dwo" | ".debug_line_str")
+}
+
+/// Merges the strings of `chunks` into one blob; one map per chunk.
+pub(crate) fn merge_strings(chunks: &[&[u8]]) -> (Vec<u8>, Vec<PieceMap>) {
+    // Cut every chunk into strings (each with its NUL).
+    let mut cut: Vec<Vec<(u64, &[u8])>> = Vec::with_capacity(chunks.len());
+    let mut unique: HashMap<&[u8], u64> = HashMap::new();
+    for data in chunks {
+        let mut list = Vec::new();
+        let mut pos = 0usize;
+        while let Some(rest) = data.get(pos..).filter(|r| !r.is_empty()) {
+            let len = rest
+                .iter()
+                .position(|&b| b == 0)
+                .map_or(rest.len(), |n| n + 1);
+            let s = &rest[..len];
+            unique.insert(s, 0);
+            list.push((pos as u64, s));
+            pos += len;
+        }
+        cut.push(list);
+    }
+    // LLVM's `StringTableBuilder::finalize`: strings sorted by their reversed bytes,
+    // descending (a string sorts after the longer ones it ends), and a string that ends the
+    // previous one placed inside it.
+    let mut order: Vec<&[u8]> = unique.keys().copied().collect();
+    order.sort_unstable_by(|a, b| b.iter().rev().cmp(a.iter().rev()));
+    let mut out: Vec<u8> = Vec::new();
+    let mut previous: &[u8] = &[];
+    for s in order {
+        let at = if previous.ends_with(s) {
+            (out.len() - s.len()) as u64
+        } else {
+            let at = out.len() as u64;
+            out.extend_from_slice(s);
+            previous = s;
+            at
+        };
+        unique.insert(s, at);
+    }
+    let maps = cut
+        .into_iter()
+        .map(|list| {
+            PieceMap(
+                list.into_iter()
+                    .map(|(pos, s)| (pos, unique.get(s).copied().unwrap_or(0)))
+                    .collect(),
+            )
+        })
+        .collect();
+    (out, maps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_sorted_deduplicated_and_tail_merged() {
+        let (out, maps) = merge_strings(&[b"abc\0hello\0", b"hello\0x\0abc\0", b"bc\0"]);
+        // Reversed and descending: "x\0", "hello\0", "abc\0" ("bc\0" inside it).
+        assert_eq!(out, b"x\0hello\0abc\0");
+        assert_eq!(maps[0].translate(0), Some(8));
+        assert_eq!(maps[0].translate(6), Some(4));
+        assert_eq!(maps[1].translate(0), Some(2));
+        assert_eq!(maps[1].translate(2), Some(4));
+        assert_eq!(maps[1].translate(6), Some(0));
+        assert_eq!(maps[1].translate(8), Some(8));
+        assert_eq!(maps[2].translate(0), Some(9));
+        assert_eq!(maps[2].translate(1), Some(10));
+        let (out, maps) = merge_strings(&[b"tail"]);
+        assert_eq!(out, b"tail");
+        assert_eq!(maps[0].translate(3), Some(3));
+    }
+}

@@ -1,0 +1,333 @@
+//! Resolution tests over hand-built objects: comdat deduplication, init functions of live
+//! inputs, undefined-only signature disagreement, the export and unresolved-symbol options.
+//! (Archive loading and real C/C++ objects are tested in `tests/link_resolve.rs`.)
+
+use std::borrow::Cow;
+
+use super::*;
+use crate::object::*;
+
+const MEM: Import<'static> = Import {
+    module: Cow::Borrowed("env"),
+    name: Cow::Borrowed("__linear_memory"),
+    kind: ImportKind::Memory {
+        min: 0,
+        max: None,
+        shared: false,
+        memory64: false,
+    },
+};
+
+/// `() -> i32`
+fn ty_i32() -> FuncType {
+    FuncType {
+        params: Vec::new(),
+        results: vec![ValType::I32],
+    }
+}
+
+fn sym(name: &'static str, flags: u32, kind: SymbolKind) -> Symbol<'static> {
+    Symbol {
+        name: Cow::Borrowed(name),
+        flags,
+        kind,
+    }
+}
+
+/// A function returning `v`.
+fn ret(v: u8) -> Func<'static> {
+    Func {
+        type_index: 0,
+        body: Cow::Owned(vec![0, 0x41, v, 0x0b]),
+        relocs: Vec::new(),
+        input_offset: 0,
+        local_names: Vec::new(),
+    }
+}
+
+/// A function calling function symbol `sym`.
+fn caller(sym: u32) -> Func<'static> {
+    Func {
+        type_index: 0,
+        body: Cow::Owned(vec![0, 0x10, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0b]),
+        relocs: vec![Reloc {
+            ty: RelocType::FunctionIndexLeb,
+            offset: 2,
+            index: sym,
+            addend: 0,
+        }],
+        input_offset: 0,
+        local_names: Vec::new(),
+    }
+}
+
+fn wat(bytes: &[u8]) -> String {
+    let mut v = wasmparser::Validator::new();
+    if let Err(e) = v.validate_all(bytes) {
+        panic!("invalid module: {e}");
+    }
+    wasmprinter::print_bytes(bytes).expect("print")
+}
+
+/// An object with an inline function `inl` (returning `v`), its comdat group holding the
+/// function, a data segment and a custom section, and an init function in the group.
+fn comdat_object(path: &str, v: u8) -> Object<'static> {
+    Object {
+        path: path.into(),
+        types: vec![ty_i32()],
+        imports: vec![MEM],
+        funcs: vec![ret(v), ret(v + 10)],
+        segments: vec![Segment {
+            name: Cow::Borrowed(".rodata.inl_data"),
+            align_log2: 0,
+            flags: 0,
+            data: SegmentData::Bytes(Cow::Owned(vec![v; 4])),
+            relocs: Vec::new(),
+        }],
+        customs: vec![CustomSection {
+            name: Cow::Borrowed(".inl_notes"),
+            data: Cow::Owned(vec![v; 3]),
+            relocs: Vec::new(),
+        }],
+        symbols: vec![
+            sym("inl", SYM_WEAK | SYM_HIDDEN, SymbolKind::Function(0)),
+            sym(
+                "inl_data",
+                SYM_WEAK,
+                SymbolKind::Data(Some(DataDef {
+                    segment: 0,
+                    offset: 0,
+                    size: 4,
+                })),
+            ),
+            sym("inl_ctor", SYM_LOCAL, SymbolKind::Function(1)),
+        ],
+        init_funcs: vec![InitFunc {
+            priority: 65535,
+            symbol: 2,
+        }],
+        comdats: vec![Comdat {
+            name: Cow::Borrowed("inl"),
+            members: vec![
+                ComdatMember::Function(0),
+                ComdatMember::Function(1),
+                ComdatMember::Data(0),
+                ComdatMember::Section(0),
+            ],
+        }],
+        ..Object::default()
+    }
+}
+
+#[test]
+fn comdat_members_of_later_inputs_are_dropped() {
+    let a = comdat_object("a.o", 1);
+    let b = comdat_object("b.o", 2);
+    let opts = LinkOptions {
+        gc: false,
+        exports: vec!["inl".into(), "inl_data".into()],
+        ..LinkOptions::default()
+    };
+    let out = link(&[a, b], &opts).expect("link");
+    let w = wat(&out);
+    // a.o's copy of everything: the function returning 1, its ctor (returning 11), its data
+    // and its custom section; none of b.o's, even without GC.
+    assert!(
+        w.contains("i32.const 1\n") && w.contains("i32.const 11"),
+        "{w}"
+    );
+    assert!(
+        !w.contains("i32.const 2\n") && !w.contains("i32.const 12"),
+        "{w}"
+    );
+    assert!(w.contains("\\01\\01\\01\\01"), "{w}");
+    assert!(!w.contains("\\02\\02\\02\\02"), "{w}");
+    assert!(
+        w.contains("(@custom \".inl_notes\" (after data) \"\\01\\01\\01\")"),
+        "{w}"
+    );
+    // One init function call: b.o's ctor is in the discarded group.
+    assert_eq!(w.matches("call $inl_ctor").count(), 1, "{w}");
+}
+
+#[test]
+fn discarded_definitions_resolve_to_the_kept_copy() {
+    // b.o calls its own (discarded) copy of `inl`: the call goes to a.o's.
+    let a = comdat_object("a.o", 1);
+    let mut b = comdat_object("b.o", 2);
+    b.funcs.push(caller(0));
+    b.symbols
+        .push(sym("use_inl", SYM_EXPORTED, SymbolKind::Function(2)));
+    let out = link(&[a, b], &LinkOptions::default()).expect("link");
+    let w = wat(&out);
+    assert!(w.contains("call $inl"), "{w}");
+    assert!(
+        w.contains("i32.const 1\n") && !w.contains("i32.const 2\n"),
+        "{w}"
+    );
+}
+
+/// `main.o` exports `f`, which calls undefined `g`; `ctor.o` has only an init function.
+fn caller_object(path: &str, g_ty: FuncType) -> Object<'static> {
+    Object {
+        path: path.into(),
+        types: vec![ty_i32(), g_ty],
+        imports: vec![
+            MEM,
+            Import {
+                module: Cow::Borrowed("env"),
+                name: Cow::Borrowed("g"),
+                kind: ImportKind::Func(1),
+            },
+        ],
+        funcs: vec![caller(1)],
+        symbols: vec![
+            sym("f", SYM_EXPORTED, SymbolKind::Function(1)),
+            sym("g", SYM_UNDEFINED, SymbolKind::Function(0)),
+        ],
+        ..Object::default()
+    }
+}
+
+#[test]
+fn undefined_only_signature_disagreement_is_an_error() {
+    let a = caller_object("a.o", ty_i32());
+    let mut b = caller_object("b.o", ty_i32());
+    b.types[1].params.push(ValType::I32);
+    b.symbols[0].name = Cow::Borrowed("f2");
+    let opts = LinkOptions {
+        import_undefined: true,
+        ..LinkOptions::default()
+    };
+    let e = link(&[a, b], &opts).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "type mismatch for `g`: () -> (i32) in a.o, (i32) -> (i32) in b.o"
+    );
+}
+
+#[test]
+fn ignore_all_makes_trapping_stubs() {
+    let a = caller_object("a.o", ty_i32());
+    let e = link(std::slice::from_ref(&a), &LinkOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e, "undefined symbol `g` (referenced by a.o)");
+    let opts = LinkOptions {
+        unresolved_symbols: UnresolvedSymbols::IgnoreAll,
+        ..LinkOptions::default()
+    };
+    let w = wat(&link(std::slice::from_ref(&a), &opts).expect("ignore-all"));
+    assert!(
+        w.contains("unreachable") && !w.contains("(import \"env\" \"g\""),
+        "{w}"
+    );
+    let opts = LinkOptions {
+        unresolved_symbols: UnresolvedSymbols::ImportDynamic,
+        ..LinkOptions::default()
+    };
+    let w = wat(&link(&[a], &opts).expect("import-dynamic"));
+    assert!(w.contains("(import \"env\" \"g\""), "{w}");
+}
+
+/// Defines `visible` (default visibility) and `secret` (hidden), neither referenced.
+fn two_defs() -> Object<'static> {
+    Object {
+        path: "d.o".into(),
+        types: vec![ty_i32()],
+        imports: vec![MEM],
+        funcs: vec![ret(1), ret(2), ret(3)],
+        symbols: vec![
+            sym("visible", 0, SymbolKind::Function(0)),
+            sym("secret", SYM_HIDDEN, SymbolKind::Function(1)),
+            sym("local", SYM_LOCAL, SymbolKind::Function(2)),
+        ],
+        ..Object::default()
+    }
+}
+
+#[test]
+fn export_options() {
+    let exports = |opts: LinkOptions| -> Vec<String> {
+        let w = wat(&link(&[two_defs()], &opts).expect("link"));
+        w.lines()
+            .filter(|l| l.contains("(export "))
+            .map(|l| l.trim().to_string())
+            .collect()
+    };
+    let none = exports(LinkOptions::default());
+    assert_eq!(none, ["(export \"memory\" (memory 0))"]);
+    let dynamic = exports(LinkOptions {
+        export_dynamic: true,
+        ..LinkOptions::default()
+    });
+    assert!(
+        dynamic.iter().any(|l| l.contains("\"visible\"")),
+        "{dynamic:?}"
+    );
+    assert!(
+        !dynamic.iter().any(|l| l.contains("\"secret\"")),
+        "{dynamic:?}"
+    );
+    let all = exports(LinkOptions {
+        export_all: true,
+        ..LinkOptions::default()
+    });
+    for name in [
+        "\"visible\"",
+        "\"secret\"",
+        "\"__heap_base\"",
+        "\"__data_end\"",
+    ] {
+        assert!(all.iter().any(|l| l.contains(name)), "{name}: {all:?}");
+    }
+    assert!(!all.iter().any(|l| l.contains("\"local\"")), "{all:?}");
+    let if_defined = exports(LinkOptions {
+        export_if_defined: vec!["secret".into(), "nowhere".into()],
+        ..LinkOptions::default()
+    });
+    assert_eq!(if_defined.len(), 2, "{if_defined:?}");
+    assert!(if_defined[1].contains("\"secret\""), "{if_defined:?}");
+}
+
+#[test]
+fn init_functions_of_lazy_members_wait_for_liveness() {
+    // ctor.o has only a constructor. Given directly it runs; loaded as a lazy archive member
+    // that nothing else in it is live, it does not.
+    let main = Object {
+        path: "main.o".into(),
+        types: vec![ty_i32()],
+        imports: vec![MEM],
+        funcs: vec![ret(7)],
+        symbols: vec![sym("main", SYM_EXPORTED, SymbolKind::Function(0))],
+        ..Object::default()
+    };
+    let ctor = Object {
+        path: "lib.a(ctor.o)".into(),
+        types: vec![ty_i32()],
+        imports: vec![MEM],
+        funcs: vec![ret(9), ret(10)],
+        symbols: vec![
+            sym("ctor", SYM_LOCAL, SymbolKind::Function(0)),
+            sym("other", 0, SymbolKind::Function(1)),
+        ],
+        init_funcs: vec![InitFunc {
+            priority: 1,
+            symbol: 0,
+        }],
+        ..Object::default()
+    };
+    let inputs = [main, ctor];
+    let opts = LinkOptions::default();
+    let direct = link_objects(&inputs, &[false, false], &opts).expect("link");
+    assert!(wat(&direct.wasm).contains("call $ctor"));
+    let lazy = link_objects(&inputs, &[false, true], &opts).expect("link");
+    assert!(!wat(&lazy.wasm).contains("$ctor"));
+    // Once something in the member is live, its constructor is too.
+    let opts = LinkOptions {
+        exports: vec!["other".into()],
+        ..LinkOptions::default()
+    };
+    let live = link_objects(&inputs, &[false, true], &opts).expect("link");
+    assert!(wat(&live.wasm).contains("call $ctor"));
+}
