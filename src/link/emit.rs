@@ -596,6 +596,15 @@ pub(crate) fn emit(
     }
 
     let mut globals = GlobalSection::new();
+    // Mutability of every output global, imports first, for the export check below.
+    let mut global_mutable: Vec<bool> = layout
+        .imports
+        .iter()
+        .filter_map(|imp| match imp.kind {
+            OutImportKind::Global { mutable, .. } => Some(mutable),
+            _ => None,
+        })
+        .collect();
     let i32c = |v: u64| ConstExpr::i32_const(v as u32 as i32);
     for g in &layout.globals {
         let (ty, mutable, init) = match *g {
@@ -658,6 +667,7 @@ pub(crate) fn emit(
                 (g.ty, g.mutable, init)
             }
         };
+        global_mutable.push(mutable);
         globals.global(
             GlobalType {
                 val_type: val_type(ty),
@@ -676,6 +686,19 @@ pub(crate) fn emit(
         exports.export(name, wasm_encoder::ExportKind::Memory, 0);
     }
     for e in &layout.exports {
+        // As wasm-ld: a mutable global crosses the module boundary only with the feature.
+        if e.kind == wasm_encoder::ExportKind::Global
+            && !opts.features.mutable_globals
+            && global_mutable
+                .get(e.index as usize)
+                .copied()
+                .unwrap_or(false)
+        {
+            return Err(LinkError::BadOption(format!(
+                "mutable global `{}` is exported, but the mutable-globals feature is not enabled",
+                e.name
+            )));
+        }
         exports.export(e.name, e.kind, e.index);
     }
     if !exports.is_empty() {
