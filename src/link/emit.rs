@@ -985,9 +985,16 @@ fn tail_sections(
             continue;
         }
         let defined = i.checked_sub(nimp).and_then(|k| layout.funcs.get(k));
-        if let Some(OutFunc::WeakStub(_)) = defined {
-            // wasm-ld's name for the trapping stub.
-            funcs.append(i as u32, &format!("undefined_weak:{n}"));
+        if let Some(&OutFunc::WeakStub(sid)) = defined {
+            // wasm-ld's names for the trapping stubs: signature-mismatch stubs are the local
+            // symbols resolution made, the others stand for weak undefined functions.
+            let local = db.syms.get(sid as usize).is_some_and(|s| s.local);
+            let prefix = if local {
+                "signature_mismatch"
+            } else {
+                "undefined_weak"
+            };
+            funcs.append(i as u32, &format!("{prefix}:{n}"));
         } else {
             funcs.append(i as u32, n);
         }

@@ -911,8 +911,8 @@ fn lld_type(t: &FuncType) -> String {
 
 /// Every undefined function reference must have its definition's type. As wasm-ld does, a
 /// file that calls the function directly with another type gets a trapping stub instead
-/// (one per name and type, `signature_mismatch:NAME` in wasm-ld; kiln's name section calls
-/// it by the plain name) and a warning; a file that only takes its address is not checked.
+/// (one per name and type, named `signature_mismatch:NAME` in the name section, as wasm-ld
+/// does) and a warning; a file that only takes its address is not checked.
 /// A mismatch with a function the linker defines is an error.
 fn check_types(inputs: &[Object<'_>], db: &mut SymbolDb<'_>) -> Result<(), LinkError> {
     let mut stubs: HashMap<(u32, FuncType), u32> = HashMap::new();
