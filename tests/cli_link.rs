@@ -492,7 +492,8 @@ fn features_follow_the_objects_unless_given() {
     let r = kiln(&[&base[..], &["--features=bulk-memory"]].concat());
     assert_eq!(r.status.code(), Some(1));
     assert!(
-        text(&r.stderr).contains("feature `simd128` is used but not enabled"),
+        text(&r.stderr).contains("Target feature 'simd128' used by ")
+            && text(&r.stderr).contains("simd.o is not allowed."),
         "{}",
         text(&r.stderr)
     );

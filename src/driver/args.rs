@@ -201,11 +201,14 @@ const LONG: &[Spec] = &[
         &["no-whole-archive"],
         "load archive members on demand (default)",
     ),
-    value(&["features"], "=A,B: the target features, exactly these"),
+    value(
+        &["features"],
+        "=A,B: the output's target features, exactly these (default: those the inputs use)",
+    ),
     flag(&["check-features"], "check the inputs' features (default)"),
     flag(
         &["no-check-features"],
-        "do not check the inputs' features (not supported yet)",
+        "do not check the inputs' features against each other",
     ),
     flag(
         &["fatal-warnings"],
@@ -449,6 +452,9 @@ pub fn parse_args(args: &[String], mode: Mode) -> Result<LinkArgs, ArgError> {
         Mode::Link => p.options.entry = Some("_start".into()),
         Mode::Build => p.options.initial_heap = 65536,
     }
+    // Without `--features=` (or `-m SPEC` in `kiln build`), the output has the features the
+    // inputs use, as wasm-ld's; IR inputs are lowered with the default set.
+    p.options.infer_features = true;
     let mut whole = false;
     let mut i = 0;
     let mut only_inputs = false;
@@ -616,18 +622,18 @@ fn apply(
         "whole-archive" => *whole = true,
         "no-whole-archive" => *whole = false,
         "features" => {
-            o.features = match mode {
-                Mode::Link => parse_feature_list(&v)?,
+            match mode {
+                Mode::Link => (o.features, o.extra_features) = parse_feature_list(&v)?,
                 Mode::Build => {
-                    Features::parse(&v).map_err(|e| ArgError(format!("--features={v}: {e}")))?
+                    o.features =
+                        Features::parse(&v).map_err(|e| ArgError(format!("--features={v}: {e}")))?
                 }
             };
             p.explicit_features = true;
+            o.infer_features = false;
         }
-        "check-features" => {}
-        "no-check-features" => {
-            return err("--no-check-features is not supported yet");
-        }
+        "check-features" => o.check_features = true,
+        "no-check-features" => o.check_features = false,
         "threads" => {
             number("--threads", &v)?;
         }
@@ -643,6 +649,7 @@ fn apply(
             _ if mode == Mode::Build => {
                 o.features = Features::parse(&v).map_err(|e| ArgError(format!("-m {v}: {e}")))?;
                 p.explicit_features = true;
+                o.infer_features = false;
             }
             _ => {
                 return err(format!(
@@ -661,13 +668,22 @@ fn apply(
 }
 
 /// `--features=a,b`: exactly these features (wasm-ld's meaning), not added to a default.
-fn parse_feature_list(list: &str) -> Result<Features, ArgError> {
-    if list.split(',').any(|f| f.trim().starts_with(['+', '-'])) {
-        return err(format!(
-            "--features={list}: expected a list of feature names without +/-"
-        ));
+/// As wasm-ld, any name is accepted: the ones kiln knows (every feature LLVM 22 has) set
+/// their flag, the others are returned in order to be written as they are.
+fn parse_feature_list(list: &str) -> Result<(Features, Vec<String>), ArgError> {
+    let mut features = Features::MVP;
+    let mut extra: Vec<String> = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if name.starts_with(['+', '-']) {
+            return err(format!(
+                "--features={list}: expected a list of feature names without +/-"
+            ));
+        }
+        if !features.set(name, true) && !extra.iter().any(|e| e == name) {
+            extra.push(name.to_string());
+        }
     }
-    Features::parse(&format!("mvp,{list}")).map_err(|e| ArgError(format!("--features: {e}")))
+    Ok((features, extra))
 }
 
 fn parse_build_id(v: &str) -> Result<Option<BuildId>, ArgError> {
@@ -881,8 +897,20 @@ mod tests {
             opts("--build-id=0xC0FFee").build_id,
             Some(BuildId::Bytes(vec![0xc0, 0xff, 0xee]))
         );
-        let f = opts("--features=bulk-memory,atomics").features;
-        assert!(f.bulk_memory && f.atomics && !f.sign_ext && !f.multivalue);
+        let o = opts("--features=bulk-memory,atomics");
+        assert!(o.features.bulk_memory && o.features.atomics);
+        assert!(!o.features.sign_ext && !o.features.multivalue);
+        assert!(!o.infer_features && o.extra_features.is_empty());
+        assert!(opts("").infer_features && opts("").check_features);
+        // Every name LLVM 22 knows, and (as wasm-ld) names it does not.
+        let o = opts("--features=wide-arithmetic,fp16,gc,foo,relaxed-simd,bar,foo");
+        assert!(o.features.wide_arithmetic && o.features.fp16 && o.features.gc);
+        assert!(o.features.relaxed_simd && !o.features.bulk_memory);
+        assert_eq!(o.extra_features, ["foo", "bar"]);
+        let o = opts("--features=");
+        assert_eq!((o.features, o.infer_features), (Features::MVP, false));
+        assert!(!opts("--no-check-features").check_features);
+        assert!(opts("--no-check-features --check-features").check_features);
         assert_eq!(opts("-z stack-size=1024").stack_size, 1024);
         assert_eq!(opts("-zstack-size=2048").stack_size, 2048);
         assert_eq!(opts("-m wasm32 -mwasm32 --check-features"), opts(""));
@@ -942,8 +970,7 @@ mod tests {
         assert!(error("--build-id=0xabc").contains("even number"));
         assert!(error("--build-id=md5").contains("expected fast"));
         assert!(error("--features=+atomics").contains("without +/-"));
-        assert!(error("--features=nope").contains("unknown feature"));
-        assert!(error("--no-check-features").contains("not supported yet"));
+
         assert!(error("--threads=many").contains("not a number"));
     }
 

@@ -17,7 +17,7 @@
 //! init functions and retained segments are roots (wasm-ld's rule, which keeps
 //! constructor-only objects given on the command line).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use indexmap::IndexMap;
 
@@ -26,6 +26,7 @@ use crate::object::{
     ComdatMember, EnumInfo, FuncType, ImportKind, Object, RelocType, SEG_RETAIN, SYM_EXPLICIT_NAME,
     SYM_EXPORTED, SYM_HIDDEN, SYM_NO_STRIP, SYM_TLS, Segment, SymbolKind,
 };
+use crate::target::Features;
 
 /// The constructor-calling function the linker synthesizes.
 pub(crate) const CALL_CTORS: &str = "__wasm_call_ctors";
@@ -342,22 +343,6 @@ pub(crate) fn resolve<'a>(
     opts: &LinkOptions,
 ) -> Result<SymbolDb<'a>, LinkError> {
     let mut db = SymbolDb::default();
-    for obj in inputs {
-        for f in &obj.features {
-            let known = opts
-                .features
-                .flags()
-                .iter()
-                .find(|(n, _)| *n == f.name)
-                .map(|(_, on)| *on);
-            if f.prefix == b'+' && known == Some(false) {
-                return Err(LinkError::Unsupported {
-                    file: obj.path.clone(),
-                    what: format!("feature `{}` is used but not enabled", f.name),
-                });
-            }
-        }
-    }
     let mut kept_comdats: HashMap<&str, u32> = HashMap::new();
     for (i, obj) in inputs.iter().enumerate() {
         let input = i as u32;
@@ -580,6 +565,107 @@ pub(crate) fn resolve<'a>(
     });
     check_types(inputs, &mut db)?;
     Ok(db)
+}
+
+/// The output's target features, decided and checked as wasm-ld's `populateTargetFeatures`:
+/// with `infer_features`, the union of the features the inputs use (`+`); otherwise exactly
+/// `features` and `extra_features`, and (when checking) an input that uses a feature outside
+/// them is an error. When checking: a feature one input uses and another disallows (`-`) is an
+/// error naming both; a feature an input requires (`=`, LLVM 14 and older) must be in every
+/// input; `--shared-memory` needs `atomics` and `bulk-memory` and no input disallowing
+/// `shared-mem`. Returns the known features and the other names, sorted.
+pub(crate) fn target_features(
+    inputs: &[Object<'_>],
+    opts: &LinkOptions,
+) -> Result<(Features, Vec<String>), LinkError> {
+    let mut used: IndexMap<&str, &str> = IndexMap::new();
+    let mut disallowed: IndexMap<&str, &str> = IndexMap::new();
+    let mut required: IndexMap<&str, &str> = IndexMap::new();
+    for obj in inputs {
+        for f in &obj.features {
+            let map = match f.prefix {
+                b'+' => &mut used,
+                b'-' => &mut disallowed,
+                b'=' => &mut required,
+                other => {
+                    return Err(bad(
+                        obj,
+                        format!(
+                            "target feature `{}` has the unknown policy prefix {other:#04x}",
+                            f.name
+                        ),
+                    ));
+                }
+            };
+            map.entry(&f.name).or_insert(&obj.path);
+        }
+    }
+    let mut allowed: BTreeSet<String> = BTreeSet::new();
+    if opts.infer_features {
+        allowed.extend(used.keys().chain(required.keys()).map(|n| n.to_string()));
+    } else {
+        allowed.extend(
+            opts.features
+                .flags()
+                .iter()
+                .filter(|(_, on)| *on)
+                .map(|(n, _)| n.to_string()),
+        );
+        allowed.extend(opts.extra_features.iter().cloned());
+    }
+    if opts.check_features {
+        let fail = |msg: String| Err(LinkError::Features(msg));
+        if opts.shared_memory {
+            if let Some(file) = disallowed.get("shared-mem") {
+                return fail(format!(
+                    "--shared-memory is disallowed by {file} because it was not compiled with \
+                     'atomics' or 'bulk-memory' features."
+                ));
+            }
+            for f in ["atomics", "bulk-memory"] {
+                if !allowed.contains(f) {
+                    return fail(format!(
+                        "'{f}' feature must be used in order to use shared memory"
+                    ));
+                }
+            }
+        }
+        if !opts.infer_features {
+            for (name, file) in used.iter().chain(&required) {
+                if !allowed.contains(*name) {
+                    return fail(format!(
+                        "Target feature '{name}' used by {file} is not allowed."
+                    ));
+                }
+            }
+        }
+        for obj in inputs {
+            for f in obj.features.iter().filter(|f| f.prefix != b'-') {
+                if let Some(by) = disallowed.get(f.name.as_str()) {
+                    return fail(format!(
+                        "Target feature '{}' used in {} is disallowed by {by}. \
+                         Use --no-check-features to suppress.",
+                        f.name, obj.path
+                    ));
+                }
+            }
+            for (name, by) in &required {
+                if !obj.features.iter().any(|f| f.name == *name) {
+                    return fail(format!(
+                        "Missing target feature '{name}' in {}, required by {by}. \
+                         Use --no-check-features to suppress.",
+                        obj.path
+                    ));
+                }
+            }
+        }
+    }
+    let mut features = Features::MVP;
+    let extra = allowed
+        .into_iter()
+        .filter(|name| !features.set(name, true))
+        .collect();
+    Ok((features, extra))
 }
 
 /// The symbols wasm-ld 22 defines in every non-PIC link, so that `--export-all` and

@@ -331,3 +331,138 @@ fn init_functions_of_lazy_members_wait_for_liveness() {
     let live = link_objects(&inputs, &[false, true], &opts).expect("link");
     assert!(wat(&live.wasm).contains("call $ctor"));
 }
+
+/// An object using (`+`), disallowing (`-`) or requiring (`=`) the features listed.
+fn with_features(path: &str, list: &[(u8, &str)]) -> Object<'static> {
+    Object {
+        path: path.into(),
+        types: vec![ty_i32()],
+        imports: vec![MEM],
+        features: list
+            .iter()
+            .map(|&(prefix, name)| Feature {
+                prefix,
+                name: name.into(),
+            })
+            .collect(),
+        ..Object::default()
+    }
+}
+
+/// The `target_features` section of a module: `+name` entries in order (`None`: no section).
+fn output_features(wasm: &[u8]) -> Option<Vec<String>> {
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let Ok(wasmparser::Payload::CustomSection(c)) = payload
+            && c.name() == "target_features"
+        {
+            let mut r = wasmparser::BinaryReader::new(c.data(), 0);
+            let n = r.read_var_u32().expect("count");
+            let list = (0..n)
+                .map(|_| {
+                    let prefix = r.read_u8().expect("prefix") as char;
+                    format!("{prefix}{}", r.read_string().expect("name"))
+                })
+                .collect();
+            return Some(list);
+        }
+    }
+    None
+}
+
+#[test]
+fn output_features_are_the_union_of_the_inputs_unless_given() {
+    let a = with_features("a.o", &[(b'+', "atomics"), (b'+', "foo")]);
+    let b = with_features("b.o", &[(b'+', "bulk-memory"), (b'+', "atomics")]);
+    let none = with_features("none.o", &[]);
+    let infer = LinkOptions {
+        entry: None,
+        infer_features: true,
+        ..LinkOptions::default()
+    };
+    let out = link(&[a.clone(), b.clone(), none.clone()], &infer).expect("link");
+    assert_eq!(
+        output_features(&out),
+        Some(vec![
+            "+atomics".into(),
+            "+bulk-memory".into(),
+            "+foo".into()
+        ])
+    );
+    // No input uses a feature: no section, as wasm-ld.
+    let out = link(std::slice::from_ref(&none), &infer).expect("link");
+    assert_eq!(output_features(&out), None);
+    // Given features are exactly the output's; one an input uses outside them is an error
+    // naming it and the file, unless checks are off.
+    let given = LinkOptions {
+        features: crate::target::Features::MVP,
+        extra_features: vec!["foo".into(), "quux".into()],
+        infer_features: false,
+        ..infer.clone()
+    };
+    let err = link(&[a.clone(), b.clone()], &given).expect_err("atomics is not allowed");
+    assert_eq!(
+        err.to_string(),
+        "Target feature 'atomics' used by a.o is not allowed."
+    );
+    let unchecked = LinkOptions {
+        check_features: false,
+        ..given
+    };
+    let out = link(&[a.clone(), b.clone()], &unchecked).expect("link");
+    assert_eq!(
+        output_features(&out),
+        Some(vec!["+foo".into(), "+quux".into()])
+    );
+}
+
+#[test]
+fn disallowed_and_required_features_name_both_files() {
+    let used = with_features("used.o", &[(b'+', "foo")]);
+    let disallows = with_features("disallows.o", &[(b'-', "foo")]);
+    let requires = with_features("requires.o", &[(b'=', "bar")]);
+    let infer = LinkOptions {
+        entry: None,
+        infer_features: true,
+        ..LinkOptions::default()
+    };
+    let err = link(&[used.clone(), disallows.clone()], &infer).expect_err("disallowed");
+    assert_eq!(
+        err.to_string(),
+        "Target feature 'foo' used in used.o is disallowed by disallows.o. \
+         Use --no-check-features to suppress."
+    );
+    let err = link(&[used.clone(), requires.clone()], &infer).expect_err("required");
+    assert_eq!(
+        err.to_string(),
+        "Missing target feature 'bar' in used.o, required by requires.o. \
+         Use --no-check-features to suppress."
+    );
+    let unchecked = LinkOptions {
+        check_features: false,
+        ..infer.clone()
+    };
+    let out = link(&[used, disallows, requires], &unchecked).expect("link");
+    assert_eq!(
+        output_features(&out),
+        Some(vec!["+bar".into(), "+foo".into()])
+    );
+    // Shared memory needs atomics and bulk memory (checked before the rest of the link).
+    let shared = LinkOptions {
+        shared_memory: true,
+        max_memory: Some(131072),
+        ..infer
+    };
+    let atomics_only = with_features("atomics.o", &[(b'+', "atomics")]);
+    let err = resolve::target_features(std::slice::from_ref(&atomics_only), &shared)
+        .expect_err("no bulk memory");
+    assert_eq!(
+        err.to_string(),
+        "'bulk-memory' feature must be used in order to use shared memory"
+    );
+    let no_shared = with_features("old.o", &[(b'+', "atomics"), (b'-', "shared-mem")]);
+    let err = resolve::target_features(&[no_shared], &shared).expect_err("disallowed shared-mem");
+    assert!(
+        err.to_string()
+            .starts_with("--shared-memory is disallowed by old.o")
+    );
+}
