@@ -1,15 +1,20 @@
 //! LLVM's wasm-ld tests (`/work/shared/lld-tests`, data) linked by kiln and by LLD 22.
 //!
-//! `regen.sh` runs every test's RUN lines twice: once with LLD 22 (`python3 -m ziglang
-//! wasm-ld`), once with `kiln link` (through a wrapper script), both on LLVM-22-style objects.
-//! For each test whose main link succeeds with LLD 22, kiln's output of the same link is
-//! checked: it validates, has the same exports, imports, memory and table limits, the same
-//! data bytes at each exported data symbol, and, when it exports `_start` and imports
-//! nothing, runs the same way (returns or traps) under wasmtime.
+//! `regen.sh` runs every test's RUN lines with LLD 22 (`python3 -m ziglang wasm-ld`) and with
+//! `kiln link` (through a wrapper script), both on LLVM-22-style objects. For each test whose
+//! main link succeeds with LLD 22, kiln's output of the same link is checked: it validates,
+//! has the same exports, imports, memory and table limits and target features, the same data
+//! bytes at each exported data symbol, and, when it exports `_start` and imports nothing,
+//! runs the same way (returns or traps) under wasmtime. For each test whose main link is
+//! expected to fail, kiln must fail too.
 //!
-//! The match count is a figure, not an assertion: the test prints a summary table with the
-//! first difference of each failing test. What it asserts: the run produced its manifest, and
-//! kiln never crashed (a panic or a signal is a failure, whatever the link's expected outcome).
+//! LLD 22's links depend only on the test data and the zig version, so they are kept under
+//! the target directory (`lld_tests_ref22_KEY`) and later runs only run kiln's chain.
+//!
+//! The test prints a summary table with the first difference of each failing test, and
+//! fails when kiln crashes (a panic or a signal, whatever the link's expected outcome), when
+//! one of its outputs does not validate, or when fewer main links match than
+//! [`MATCH_FLOOR`], the figure measured when the floor was last raised.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -85,6 +90,8 @@ struct Facts {
     /// Active data segments at constant offsets.
     segments: Vec<(u32, Vec<u8>)>,
     has_start: bool,
+    /// The `target_features` section's entries (`+name`), as written.
+    features: Vec<String>,
 }
 
 impl Facts {
@@ -186,6 +193,15 @@ fn facts(bytes: &[u8]) -> Result<Facts, String> {
                     f.exports.push(format!("{kind} {}", e.name));
                 }
             }
+            Payload::CustomSection(c) if c.name() == "target_features" => {
+                let mut r = wasmparser::BinaryReader::new(c.data(), 0);
+                let n = r.read_var_u32().map_err(|e| e.to_string())?;
+                for _ in 0..n {
+                    let prefix = r.read_u8().map_err(|e| e.to_string())? as char;
+                    let name = r.read_string().map_err(|e| e.to_string())?;
+                    f.features.push(format!("{prefix}{name}"));
+                }
+            }
             Payload::DataSection(r) => {
                 for d in r {
                     let d = d.map_err(|e| e.to_string())?;
@@ -238,11 +254,12 @@ fn compare(
 ) -> Result<Option<String>, String> {
     let r = facts(reference).map_err(|e| format!("LLD 22 output unreadable: {e}"))?;
     let o = facts(ours).map_err(|e| format!("kiln output unreadable: {e}"))?;
-    let lists: [(&str, &Vec<String>, &Vec<String>); 4] = [
+    let lists: [(&str, &Vec<String>, &Vec<String>); 5] = [
         ("exports", &r.exports, &o.exports),
         ("imports", &r.imports, &o.imports),
         ("memory", &r.memories, &o.memories),
         ("table", &r.tables, &o.tables),
+        ("target features", &r.features, &o.features),
     ];
     for (what, a, b) in lists {
         if a != b {
@@ -288,21 +305,91 @@ fn is_crash(log: &LinkLog) -> bool {
     log.rc < 0 || log.rc == 101 || log.stderr.contains("panicked at")
 }
 
+/// A stable 64-bit FNV-1a hash (the cache key must not change between runs or toolchains).
+struct Fnv(u64);
+
+impl Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        // A separator, so that ("ab", "c") and ("a", "bc") differ.
+        self.0 = (self.0 ^ 0xff).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+}
+
+/// Every file under `dir`, sorted.
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            files_under(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+    out.sort();
+}
+
+/// What LLD 22's reference links depend on: every file of the lld-tests directory (tests,
+/// inputs, `regen.py`) and the zig (clang and LLD 22) version.
+fn reference_key(zig_version: &str) -> String {
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    let mut files = Vec::new();
+    files_under(Path::new(LLD_TESTS), &mut files);
+    for f in &files {
+        h.write(f.to_string_lossy().as_bytes());
+        h.write(&std::fs::read(f).unwrap_or_default());
+    }
+    h.write(zig_version.as_bytes());
+    format!("{:016x}", h.0)
+}
+
+/// Runs `regen.sh OUT` with `chains`; panics with its output when it fails.
+fn regen(out: &Path, chains: &[String]) {
+    let jobs = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+    let mut cmd = Command::new(Path::new(LLD_TESTS).join("regen.sh"));
+    cmd.arg(out).args(["--jobs", &jobs.to_string()]);
+    for c in chains {
+        cmd.args(["--chain", c]);
+    }
+    let regen = cmd.output().expect("run regen.sh");
+    assert!(
+        regen.status.success(),
+        "regen.sh failed: {}\n{}",
+        String::from_utf8_lossy(&regen.stdout),
+        String::from_utf8_lossy(&regen.stderr)
+    );
+    assert!(
+        out.join("manifest.tsv").exists(),
+        "regen.sh wrote no manifest"
+    );
+}
+
+/// The count of main links that must match LLD 22 (measured: see BENCHMARKS.md); fewer is a
+/// regression.
+const MATCH_FLOOR: usize = 92;
+
 #[test]
 fn lld_tests_against_lld_22() {
-    let ok = Command::new("python3")
+    let zig = Command::new("python3")
         .args(["-m", "ziglang", "version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "`python3 -m ziglang version` failed: `pip install ziglang` (./run-tests does)"
-    );
+        .output();
+    let zig_version = match zig {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        _ => {
+            panic!("`python3 -m ziglang version` failed: `pip install ziglang` (./run-tests does)")
+        }
+    };
     assert!(
         Path::new(LLD_TESTS).join("regen.sh").exists(),
         "{LLD_TESTS}/regen.sh is missing"
     );
-    let out: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lld_tests");
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let out: PathBuf = tmp.join("lld_tests");
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).expect("create the output directory");
     let wrapper = out.join("kiln-wasm-ld");
@@ -317,30 +404,40 @@ fn lld_tests_against_lld_22() {
     let chmod = Command::new("chmod").arg("755").arg(&wrapper).status();
     assert!(chmod.is_ok_and(|s| s.success()), "chmod the wrapper");
 
+    // LLD 22's links depend only on the test data and the zig version: they are kept under
+    // the target directory and reused while those stay the same (KILN_LLD_TESTS_FRESH=1
+    // redoes them). Only kiln's chain runs then, which halves the time.
+    let key = reference_key(&zig_version);
+    let cache = tmp.join(format!("lld_tests_ref22_{key}"));
+    let fresh = std::env::var_os("KILN_LLD_TESTS_FRESH").is_some();
+    let cached = !fresh && cache.join("complete").exists();
+    let ours_chain = format!("ours:22:{}", wrapper.display());
     let started = std::time::Instant::now();
-    let regen = Command::new(Path::new(LLD_TESTS).join("regen.sh"))
-        .arg(&out)
-        .args([
-            "--jobs",
-            "2",
-            "--chain",
-            "22:22:python3 -m ziglang wasm-ld",
-            "--chain",
-        ])
-        .arg(format!("ours:22:{}", wrapper.display()))
-        .output()
-        .expect("run regen.sh");
-    assert!(
-        regen.status.success(),
-        "regen.sh failed: {}\n{}",
-        String::from_utf8_lossy(&regen.stdout),
-        String::from_utf8_lossy(&regen.stderr)
-    );
-    assert!(
-        out.join("manifest.tsv").exists(),
-        "regen.sh wrote no manifest"
-    );
+    if cached {
+        regen(&out, &[ours_chain]);
+    } else {
+        regen(
+            &out,
+            &["22:22:python3 -m ziglang wasm-ld".to_string(), ours_chain],
+        );
+        // Keep the references (not their objects) for the next run; drop older keys.
+        if let Ok(entries) = std::fs::read_dir(tmp) {
+            for e in entries.flatten() {
+                if e.file_name()
+                    .to_string_lossy()
+                    .starts_with("lld_tests_ref22_")
+                {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        std::fs::create_dir_all(&cache).expect("create the reference cache");
+        std::fs::rename(out.join("ref22"), cache.join("ref22")).expect("keep the references");
+        std::fs::write(cache.join("complete"), &zig_version).expect("mark the cache complete");
+        let _ = std::fs::remove_dir_all(out.join("obj22"));
+    }
     let regen_time = started.elapsed();
+    let ref_dir = cache.join("ref22");
 
     let engine = wasmtime::Engine::default();
     let mains = main_links();
@@ -350,7 +447,7 @@ fn lld_tests_against_lld_22() {
     let mut crashes = Vec::new();
     let mut failures = Vec::new();
     for (test, (line, neg)) in &mains {
-        let ref22 = read_log(&out.join("ref22").join(test).join("links.jsonl"));
+        let ref22 = read_log(&ref_dir.join(test).join("links.jsonl"));
         let ours_dir = out.join("refours").join(test);
         let ours = read_log(&ours_dir.join("links.jsonl"));
         for l in &ours {
@@ -401,7 +498,7 @@ fn lld_tests_against_lld_22() {
             continue;
         };
         linked += 1;
-        let reference = std::fs::read(out.join("ref22").join(test).join(rs)).unwrap_or_default();
+        let reference = std::fs::read(ref_dir.join(test).join(rs)).unwrap_or_default();
         let ours_bytes = std::fs::read(ours_dir.join(os)).unwrap_or_default();
         let mut validator =
             wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all());
@@ -417,9 +514,14 @@ fn lld_tests_against_lld_22() {
         }
     }
     println!(
-        "lld-tests against LLD 22 ({} tests, regen.sh took {:.0?})",
+        "lld-tests against LLD 22 ({} tests, regen.sh took {:.0?}, LLD 22's links {})",
         mains.len(),
-        regen_time
+        regen_time,
+        if cached {
+            "reused from the cache"
+        } else {
+            "made in this run"
+        }
     );
     println!("  {:<36} {}", "main link OK with LLD 22", considered);
     println!("  {:<36} {}", "linked by kiln", linked);
@@ -441,4 +543,12 @@ fn lld_tests_against_lld_22() {
         crashes.len()
     );
     assert!(crashes.is_empty(), "kiln crashed:\n{}", crashes.join("\n"));
+    assert_eq!(
+        validated, linked,
+        "some of kiln's outputs do not validate (see the failures above)"
+    );
+    assert!(
+        matched >= MATCH_FLOOR,
+        "only {matched} main links match LLD 22; the floor is {MATCH_FLOOR} (see the failures above)"
+    );
 }

@@ -59,6 +59,9 @@ pub struct LinkArgs {
     pub explicit_features: bool,
     /// `--fatal-warnings`: a link with warnings fails and writes nothing.
     pub fatal_warnings: bool,
+    /// `--allow-undefined` was given: as wasm-ld, `--import-undefined` plus
+    /// `--unresolved-symbols=ignore-all` whatever the order (undefined data is address 0).
+    pub allow_undefined: bool,
     /// `--help` was given.
     pub help: bool,
     /// `--version` or `-v` was given: print the version.
@@ -168,7 +171,7 @@ const LONG: &[Spec] = &[
     value(&["initial-heap"], "=N: free bytes after __heap_base"),
     flag(
         &["allow-undefined"],
-        "import undefined functions and globals",
+        "import undefined functions and globals; undefined data is address 0",
     ),
     flag(
         &["import-undefined"],
@@ -444,6 +447,7 @@ pub fn parse_args(args: &[String], mode: Mode) -> Result<LinkArgs, ArgError> {
         search_dirs: Vec::new(),
         explicit_features: false,
         fatal_warnings: false,
+        allow_undefined: false,
         help: false,
         version: false,
         version_only: false,
@@ -540,6 +544,10 @@ pub fn parse_args(args: &[String], mode: Mode) -> Result<LinkArgs, ArgError> {
         }
         return err(format!("unknown option: {arg}"));
     }
+    if p.allow_undefined {
+        p.options.import_undefined = true;
+        p.options.unresolved_symbols = UnresolvedSymbols::IgnoreAll;
+    }
     Ok(p)
 }
 
@@ -598,9 +606,10 @@ fn apply(
         "initial-memory" => o.initial_memory = Some(number("--initial-memory", &v)?),
         "max-memory" => o.max_memory = Some(number("--max-memory", &v)?),
         "initial-heap" => o.initial_heap = number("--initial-heap", &v)?,
-        // LinkOptions has one switch for both: undefined functions and globals become
-        // imports (`--import-undefined` in wasm-ld covers functions only).
-        "allow-undefined" | "import-undefined" => o.import_undefined = true,
+        // Undefined functions and globals become imports; `--allow-undefined` also lets
+        // undefined data be (address 0), see the end of `parse_args`.
+        "allow-undefined" => p.allow_undefined = true,
+        "import-undefined" => o.import_undefined = true,
         "unresolved-symbols" => {
             o.unresolved_symbols = match v.as_str() {
                 "report-all" => UnresolvedSymbols::ReportAll,
@@ -870,7 +879,15 @@ mod tests {
         assert_eq!(opts("--max-memory 65536").max_memory, Some(65536));
         assert_eq!(opts("--initial-heap=4096").initial_heap, 4096);
         assert!(opts("--allow-undefined").import_undefined);
+        assert_eq!(
+            opts("--allow-undefined --unresolved-symbols=report-all").unresolved_symbols,
+            UnresolvedSymbols::IgnoreAll
+        );
         assert!(opts("--import-undefined").import_undefined);
+        assert_eq!(
+            opts("--import-undefined").unresolved_symbols,
+            UnresolvedSymbols::ReportAll
+        );
         assert_eq!(
             opts("--unresolved-symbols=ignore-all").unresolved_symbols,
             UnresolvedSymbols::IgnoreAll

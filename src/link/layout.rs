@@ -587,11 +587,10 @@ pub(crate) fn compute_layout<'a>(
         l.sym_index[sid] = g;
     }
     l.func_slot = vec![0; next as usize];
-    // As wasm-ld: the table exists when asked for, when a live symbol names it, or when any
+    // As wasm-ld: the table exists when exported, when a live symbol names it, or when any
     // input imports it (LLVM 14 objects import it whenever they take a function's address,
-    // even in code garbage collection drops).
+    // even in code garbage collection drops). `--import-table` alone does not make one.
     let mut table_needed = opts.export_table
-        || opts.import_table
         || inputs.iter().any(|o| {
             o.imports.iter().any(|i| {
                 matches!(i.kind, ImportKind::Table { .. }) && i.name == "__indirect_function_table"

@@ -447,20 +447,28 @@ fn link_objects(
     lazy_member: &[bool],
     opts: &LinkOptions,
 ) -> Result<LinkOutput, LinkError> {
-    // `import-dynamic` imports what stays undefined, as `--import-undefined` does in a
-    // static link; the later stages only look at `import_undefined`.
-    // `--export-all` exports the function table too (wasm-ld defines and exports
-    // `__indirect_function_table` in such links).
     // The output's features are decided once, here (from the inputs when inferred).
     // `import-dynamic` imports what stays undefined, as `--import-undefined` does in a
     // static link; the later stages only look at `import_undefined`. `--export-all` exports
-    // the function table too (wasm-ld defines and exports `__indirect_function_table` in
-    // such links).
+    // the function table when its symbol exists: when an input names it (then it is exported
+    // as any symbol is) or when an LLVM 14 input imports the table without a symbol (wasm-ld
+    // then defines the symbol).
+    let mvp_table = inputs.iter().any(|o| {
+        let imports_table = o.imports.iter().any(|i| {
+            matches!(i.kind, crate::object::ImportKind::Table { .. })
+                && i.name == "__indirect_function_table"
+        });
+        let table_symbol = o
+            .symbols
+            .iter()
+            .any(|s| matches!(s.kind, crate::object::SymbolKind::Table(_)));
+        imports_table && !table_symbol
+    });
     let import_dynamic = opts.unresolved_symbols == UnresolvedSymbols::ImportDynamic;
     let (features, extra_features) = resolve::target_features(inputs, opts)?;
     let opts = &LinkOptions {
         import_undefined: opts.import_undefined || import_dynamic,
-        export_table: opts.export_table || opts.export_all,
+        export_table: opts.export_table || (opts.export_all && mvp_table),
         features,
         extra_features,
         infer_features: false,

@@ -145,6 +145,9 @@ pub(crate) struct Sym<'a> {
     pub import: Option<(u32, u32)>,
     /// Some reference names its import explicitly (or with a module other than `env`).
     pub explicit_import: bool,
+    /// A signature-mismatch stub standing for a losing definition: its type, as (input,
+    /// type index); stubs for undefined references take theirs from `import`.
+    pub stub_type: Option<(u32, u32)>,
 }
 
 impl Sym<'_> {
@@ -327,6 +330,9 @@ pub(crate) fn func_type<'o>(
             obj.types.get(f.type_index as usize)
         }
         _ => {
+            if let Some((input, t)) = sym.stub_type {
+                return inputs.get(input as usize)?.types.get(t as usize);
+            }
             let (input, imp) = sym.import?;
             let obj = inputs.get(input as usize)?;
             match obj.imports.get(imp as usize)?.kind {
@@ -340,7 +346,7 @@ pub(crate) fn func_type<'o>(
 /// Builds the symbol table.
 pub(crate) fn resolve<'a>(
     inputs: &'a [Object<'a>],
-    opts: &LinkOptions,
+    opts: &'a LinkOptions,
 ) -> Result<SymbolDb<'a>, LinkError> {
     let mut db = SymbolDb::default();
     let mut kept_comdats: HashMap<&str, u32> = HashMap::new();
@@ -436,6 +442,7 @@ pub(crate) fn resolve<'a>(
                 tls: flags & SYM_TLS != 0,
                 import: import.map(|pos| (input, pos)),
                 explicit_import: explicit,
+                stub_type: None,
             };
             let sid = if sym.is_local() {
                 db.syms.push(fresh);
@@ -535,10 +542,21 @@ pub(crate) fn resolve<'a>(
             (SymKind::Data, "__dso_handle") => Some(LinkerSym::DsoHandle),
             (SymKind::Data, "__stack_low") => Some(LinkerSym::StackLow),
             (SymKind::Data, "__stack_high") => Some(LinkerSym::StackHigh),
-            // wasm-ld defines these as absolute data symbols in a non-PIC link.
-            (SymKind::Data, "__memory_base") => Some(LinkerSym::GlobalBase),
-            (SymKind::Data, "__table_base" | "__wasm_first_page_end") => {
-                db.syms[sid].def = Def::AbsData(if name == "__table_base" { 1 } else { 65536 });
+            // wasm-ld defines these as absolute data symbols in a non-PIC link: 0, 1 and the
+            // end of the first page. PIC code reads `__memory_base` and `__table_base` as
+            // globals; those references then go through internal GOT entries holding the
+            // values, as in wasm-ld.
+            (SymKind::Data | SymKind::Global, "__memory_base" | "__table_base")
+            | (SymKind::Data, "__wasm_first_page_end") => {
+                let s = &mut db.syms[sid];
+                s.kind = SymKind::Data;
+                s.import = None;
+                s.explicit_import = false;
+                s.def = Def::AbsData(match name {
+                    "__memory_base" => 0,
+                    "__table_base" => 1,
+                    _ => 65536,
+                });
                 None
             }
             (SymKind::Data, n) => {
@@ -563,6 +581,49 @@ pub(crate) fn resolve<'a>(
             || opts.exports.iter().any(|e| e == name)
             || opts.export_if_defined.iter().any(|e| e == name)
     });
+    // wasm-ld's `__stack_pointer` has default visibility: `--export-dynamic` exports it too
+    // (when the output may export mutable globals).
+    let named = |n: &str| {
+        opts.exports
+            .iter()
+            .chain(&opts.export_if_defined)
+            .any(|e| e == n)
+    };
+    if !db.globals.contains_key("__stack_pointer")
+        && (named("__stack_pointer")
+            || ((opts.export_all || opts.export_dynamic) && opts.features.mutable_globals))
+    {
+        let mut sp = linker_defined(
+            "__stack_pointer",
+            SymKind::Global,
+            Def::Linker(LinkerSym::StackPointer),
+        );
+        sp.hidden = false;
+        db.syms.push(sp);
+        db.globals
+            .insert("__stack_pointer", (db.syms.len() - 1) as u32);
+    }
+    // `__start_SEG` and `__stop_SEG` nothing references exist when `--export` or
+    // `--export-if-defined` names them (wasm-ld's optional symbols).
+    for name in opts.exports.iter().chain(&opts.export_if_defined) {
+        if db.globals.contains_key(name.as_str()) {
+            continue;
+        }
+        let find = |prefix: &str| {
+            let rest = name.strip_prefix(prefix)?;
+            let found = seg_names.iter().find(|s| **s == rest)?;
+            is_c_identifier(found).then_some(*found)
+        };
+        let Some(def) = find("__start_")
+            .map(LinkerSym::SegStart)
+            .or_else(|| find("__stop_").map(LinkerSym::SegStop))
+        else {
+            continue;
+        };
+        db.syms
+            .push(linker_defined(name, SymKind::Data, Def::Linker(def)));
+        db.globals.insert(name, (db.syms.len() - 1) as u32);
+    }
     check_types(inputs, &mut db)?;
     Ok(db)
 }
@@ -695,11 +756,7 @@ fn add_exportable_linker_symbols(db: &mut SymbolDb<'_>, wanted: impl Fn(&str) ->
             Def::Linker(LinkerSym::HeapBase),
         ),
         ("__heap_end", SymKind::Data, Def::Linker(LinkerSym::HeapEnd)),
-        (
-            "__memory_base",
-            SymKind::Data,
-            Def::Linker(LinkerSym::GlobalBase),
-        ),
+        ("__memory_base", SymKind::Data, Def::AbsData(0)),
         (
             "__stack_high",
             SymKind::Data,
@@ -717,22 +774,28 @@ fn add_exportable_linker_symbols(db: &mut SymbolDb<'_>, wanted: impl Fn(&str) ->
         if !wanted(name) || db.globals.contains_key(name) {
             continue;
         }
-        db.syms.push(Sym {
-            name,
-            kind,
-            def,
-            file: 0,
-            weak_def: false,
-            strong_ref: false,
-            local: false,
-            hidden: true,
-            exported: false,
-            no_strip: false,
-            tls: false,
-            import: None,
-            explicit_import: false,
-        });
+        db.syms.push(linker_defined(name, kind, def));
         db.globals.insert(name, (db.syms.len() - 1) as u32);
+    }
+}
+
+/// A hidden global symbol the linker defines that no input references.
+fn linker_defined<'a>(name: &'a str, kind: SymKind, def: Def<'a>) -> Sym<'a> {
+    Sym {
+        name,
+        kind,
+        def,
+        file: 0,
+        weak_def: false,
+        strong_ref: false,
+        local: false,
+        hidden: true,
+        exported: false,
+        no_strip: false,
+        tls: false,
+        import: None,
+        explicit_import: false,
+        stub_type: None,
     }
 }
 
@@ -995,23 +1058,62 @@ fn lld_type(t: &FuncType) -> String {
     format!("({}) -> {results}", params.join(", "))
 }
 
-/// Every undefined function reference must have its definition's type. As wasm-ld does, a
-/// file that calls the function directly with another type gets a trapping stub instead
-/// (one per name and type, named `signature_mismatch:NAME` in the name section, as wasm-ld
-/// does) and a warning; a file that only takes its address is not checked.
-/// A mismatch with a function the linker defines is an error.
+/// Every function reference must have its definition's type. As wasm-ld does, a file that
+/// calls an undefined function directly with another type, or defines a function another
+/// file's definition wins over with another type, gets a trapping stub instead (one per
+/// name and type, named `signature_mismatch:NAME` in the name section) and a warning; a file
+/// that only takes an undefined function's address is not checked. A mismatch with a
+/// function the linker defines, or between undefined references only, is an error.
 fn check_types(inputs: &[Object<'_>], db: &mut SymbolDb<'_>) -> Result<(), LinkError> {
     let mut stubs: HashMap<(u32, FuncType), u32> = HashMap::new();
     for (i, obj) in inputs.iter().enumerate() {
         let mut called: Vec<bool> = Vec::new();
+        let nimp = obj.num_imported_funcs();
         for (j, sym) in obj.symbols.iter().enumerate() {
-            let (SymbolKind::Function(idx), true) = (sym.kind, sym.is_undefined()) else {
+            let SymbolKind::Function(idx) = sym.kind else {
                 continue;
             };
             let Some(&sid) = db.inputs[i].syms.get(j) else {
                 continue;
             };
             let s = &db.syms[sid as usize];
+            // What this file says the type is, and where a stub takes its type from.
+            let (have, source) = if sym.is_undefined() {
+                let pos = db.inputs[i].func_imports.get(idx as usize).copied();
+                let have = pos
+                    .and_then(|p| obj.imports.get(p as usize))
+                    .and_then(|imp| match imp.kind {
+                        ImportKind::Func(t) => obj.types.get(t as usize),
+                        _ => None,
+                    });
+                match (have, pos) {
+                    (Some(have), Some(pos)) => (have, Stub::Import(pos)),
+                    _ => continue,
+                }
+            } else {
+                // A definition that lost to another input's (weak, or a later copy).
+                let Some(index) = idx.checked_sub(nimp) else {
+                    continue;
+                };
+                let own = Def::Func {
+                    input: i as u32,
+                    index,
+                };
+                if sym.is_local()
+                    || s.def == own
+                    || !matches!(s.def, Def::Func { .. })
+                    || flag(&db.discarded[i].funcs, index)
+                {
+                    continue;
+                }
+                let Some(f) = obj.funcs.get(index as usize) else {
+                    continue;
+                };
+                let Some(have) = obj.types.get(f.type_index as usize) else {
+                    continue;
+                };
+                (have, Stub::Type(f.type_index))
+            };
             let want = match s.def {
                 Def::Func { .. } => func_type(inputs, db, sid).cloned(),
                 Def::Linker(l) => linker_func_type(db, l),
@@ -1021,16 +1123,6 @@ fn check_types(inputs: &[Object<'_>], db: &mut SymbolDb<'_>) -> Result<(), LinkE
                 _ => None,
             };
             let Some(want) = want else { continue };
-            let pos = db.inputs[i].func_imports.get(idx as usize).copied();
-            let have = pos
-                .and_then(|p| obj.imports.get(p as usize))
-                .and_then(|imp| match imp.kind {
-                    ImportKind::Func(t) => obj.types.get(t as usize),
-                    _ => None,
-                });
-            let (Some(have), Some(pos)) = (have, pos) else {
-                continue;
-            };
             if *have == want {
                 continue;
             }
@@ -1061,20 +1153,25 @@ fn check_types(inputs: &[Object<'_>], db: &mut SymbolDb<'_>) -> Result<(), LinkE
                     second: obj.path.clone(),
                 });
             }
-            if !directly_called(obj, &mut called, j) {
+            if matches!(source, Stub::Import(_)) && !directly_called(obj, &mut called, j) {
                 continue;
             }
+            // wasm-ld's wording and order: this file's type first, then the definition's.
             db.warnings.push(format!(
                 "function signature mismatch: {}\n>>> defined as {} in {}\n>>> defined as {} in {}",
                 s.name,
+                lld_type(have),
+                obj.path,
                 lld_type(&want),
                 def_file,
-                lld_type(have),
-                obj.path
             ));
             let stub = match stubs.get(&(sid, have.clone())) {
                 Some(&stub) => stub,
                 None => {
+                    let (import, stub_type) = match source {
+                        Stub::Import(pos) => (Some((i as u32, pos)), None),
+                        Stub::Type(t) => (None, Some((i as u32, t))),
+                    };
                     let stub = Sym {
                         def: Def::Undefined,
                         file: i as u32,
@@ -1085,8 +1182,9 @@ fn check_types(inputs: &[Object<'_>], db: &mut SymbolDb<'_>) -> Result<(), LinkE
                         exported: false,
                         no_strip: false,
                         tls: false,
-                        import: Some((i as u32, pos)),
+                        import,
                         explicit_import: false,
+                        stub_type,
                         ..s.clone()
                     };
                     db.syms.push(stub);
@@ -1099,6 +1197,15 @@ fn check_types(inputs: &[Object<'_>], db: &mut SymbolDb<'_>) -> Result<(), LinkE
         }
     }
     Ok(())
+}
+
+/// Where a signature-mismatch stub's type comes from.
+#[derive(Copy, Clone)]
+enum Stub {
+    /// The referencing file's function import (position in `Object::imports`).
+    Import(u32),
+    /// The losing definition's type index.
+    Type(u32),
 }
 
 /// What garbage collection keeps.
@@ -1300,23 +1407,36 @@ impl Marker<'_, '_> {
 
 /// Whether `--export-all` / `--export-dynamic` export `sym`, as wasm-ld's
 /// `Symbol::isExported`: defined, not local, not hidden for `--export-dynamic`; never TLS
-/// data, sections, or the linker's mutable globals.
+/// data or sections; the linker's mutable globals only with the mutable-globals feature.
 fn exported_by_option(sym: &Sym<'_>, opts: &LinkOptions) -> bool {
     if sym.local || sym.def == Def::Undefined || sym.kind == SymKind::Section || sym.tls {
         return false;
     }
-    if matches!(
-        sym.def,
-        Def::Linker(LinkerSym::StackPointer | LinkerSym::TlsBase | LinkerSym::TagName(_))
-    ) {
-        return false;
+    // The linker's mutable globals only when the output may export mutable globals (wasm-ld
+    // 22: otherwise `--export-all` would need a feature no input asked for).
+    match sym.def {
+        Def::Linker(LinkerSym::TagName(_)) => return false,
+        // An imported table is not a definition (`--import-table`).
+        Def::Linker(LinkerSym::Table) if opts.import_table => return false,
+        Def::Linker(LinkerSym::StackPointer | LinkerSym::TlsBase)
+            if !opts.features.mutable_globals =>
+        {
+            return false;
+        }
+        _ => {}
     }
-    let hidden = sym.hidden
-        || matches!(sym.def, Def::Linker(_))
-        || matches!(
-            sym.name,
-            "__table_base" | "__wasm_first_page_end" | "__memory_base"
-        );
+    // Linker symbols are hidden, except `__stack_pointer` (whatever the references say).
+    let hidden = match sym.def {
+        Def::Linker(LinkerSym::StackPointer) => false,
+        Def::Linker(_) => true,
+        _ => {
+            sym.hidden
+                || matches!(
+                    sym.name,
+                    "__table_base" | "__wasm_first_page_end" | "__memory_base"
+                )
+        }
+    };
     opts.export_all || (opts.export_dynamic && !hidden)
 }
 

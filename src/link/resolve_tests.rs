@@ -466,3 +466,198 @@ fn disallowed_and_required_features_name_both_files() {
             .starts_with("--shared-memory is disallowed by old.o")
     );
 }
+
+/// A function of type 1 that pushes `args` i32 constants and calls function symbol `sym`.
+fn call_with(args: u8, sym: u32) -> Func<'static> {
+    let mut body = vec![0];
+    for k in 0..args {
+        body.extend([0x41, k]);
+    }
+    let offset = body.len() as u32 + 1;
+    body.extend([0x10, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0b]);
+    Func {
+        type_index: 1,
+        body: Cow::Owned(body),
+        relocs: vec![Reloc {
+            ty: RelocType::FunctionIndexLeb,
+            offset,
+            index: sym,
+            addend: 0,
+        }],
+        input_offset: 0,
+        local_names: Vec::new(),
+    }
+}
+
+/// Defines weak `foo` taking `params` i32s and `caller` (exported), which calls it.
+fn weak_foo(path: &str, params: usize, caller: &'static str) -> Object<'static> {
+    Object {
+        path: path.into(),
+        types: vec![
+            FuncType {
+                params: vec![ValType::I32; params],
+                results: Vec::new(),
+            },
+            FuncType::default(),
+        ],
+        imports: vec![MEM],
+        funcs: vec![
+            Func {
+                type_index: 0,
+                body: Cow::Owned(vec![0, 0x0b]),
+                relocs: Vec::new(),
+                input_offset: 0,
+                local_names: Vec::new(),
+            },
+            call_with(params as u8, 0),
+        ],
+        symbols: vec![
+            sym("foo", SYM_WEAK, SymbolKind::Function(0)),
+            sym(caller, SYM_EXPORTED, SymbolKind::Function(1)),
+        ],
+        ..Object::default()
+    }
+}
+
+#[test]
+fn a_losing_definition_of_another_type_calls_a_trapping_stub() {
+    // wasm-ld's signature-mismatch-debug-info test: two weak definitions of `foo` with
+    // different types; b.o's call must not reach a.o's `foo` with the wrong arguments.
+    let a = weak_foo("a.o", 1, "test0");
+    let b = weak_foo("b.o", 2, "test1");
+    let opts = LinkOptions {
+        entry: None,
+        ..LinkOptions::default()
+    };
+    let out = link_objects(&[a, b], &[false, false], &opts).expect("link");
+    assert_eq!(
+        out.warnings,
+        [
+            "function signature mismatch: foo\n>>> defined as (i32, i32) -> void in b.o\n\
+          >>> defined as (i32) -> void in a.o"
+        ]
+    );
+    let w = wat(&out.wasm);
+    assert!(w.contains("call $signature_mismatch:foo"), "{w}");
+    // Only a.o's `foo` is kept (the stub has b.o's type and traps).
+    assert_eq!(w.matches("(func $foo").count(), 1, "{w}");
+    assert!(w.contains("(param i32))\n  (func $test0"), "{w}");
+    assert!(
+        w.contains("(func $signature_mismatch:foo (;0;) (type 0) (param i32 i32)\n    unreachable"),
+        "{w}"
+    );
+}
+
+/// `main` (exported) loads from undefined data `ext`; data `foo` lives in a segment named
+/// `foo`, which gets `__start_foo` and `__stop_foo`.
+fn data_object() -> Object<'static> {
+    Object {
+        path: "data.o".into(),
+        types: vec![ty_i32()],
+        imports: vec![MEM],
+        funcs: vec![Func {
+            type_index: 0,
+            // i32.const 0; i32.load ext; end
+            body: Cow::Owned(vec![
+                0, 0x41, 0, 0x28, 2, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0b,
+            ]),
+            relocs: vec![Reloc {
+                ty: RelocType::MemoryAddrLeb,
+                offset: 5,
+                index: 2,
+                addend: 0,
+            }],
+            input_offset: 0,
+            local_names: Vec::new(),
+        }],
+        segments: vec![Segment {
+            name: "foo".into(),
+            align_log2: 2,
+            flags: 0,
+            data: SegmentData::Bytes(Cow::Owned(vec![42, 0, 0, 0])),
+            relocs: Vec::new(),
+        }],
+        symbols: vec![
+            sym("main", SYM_EXPORTED, SymbolKind::Function(0)),
+            sym(
+                "foo",
+                SYM_NO_STRIP,
+                SymbolKind::Data(Some(DataDef {
+                    segment: 0,
+                    offset: 0,
+                    size: 4,
+                })),
+            ),
+            sym("ext", SYM_UNDEFINED, SymbolKind::Data(None)),
+        ],
+        ..Object::default()
+    }
+}
+
+#[test]
+fn linker_symbols_are_exported_as_wasm_ld_exports_them() {
+    let obj = data_object();
+    let base = LinkOptions {
+        entry: None,
+        unresolved_symbols: UnresolvedSymbols::IgnoreAll,
+        import_undefined: true,
+        ..LinkOptions::default()
+    };
+    let exports = |opts: &LinkOptions| -> String {
+        let w = wat(&link(std::slice::from_ref(&obj), opts).expect("link"));
+        w.lines()
+            .filter(|l| l.contains("(export ") || l.contains("(global "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    // --allow-undefined (import + ignore): undefined data is address 0, as wasm-ld.
+    let plain = exports(&base);
+    assert!(!plain.contains("ext"), "{plain}");
+    // `__start_SEG` / `__stop_SEG` exist when --export names them.
+    let start = exports(&LinkOptions {
+        exports: vec!["__start_foo".into(), "__stop_foo".into()],
+        ..base.clone()
+    });
+    assert!(start.contains("(export \"__start_foo\""), "{start}");
+    assert!(start.contains("(export \"__stop_foo\""), "{start}");
+    assert!(
+        start.contains("i32.const 65536") && start.contains("i32.const 65540"),
+        "{start}"
+    );
+    // `__stack_pointer` has default visibility: --export-dynamic exports it when the output
+    // may export mutable globals.
+    let dynamic = |features| {
+        exports(&LinkOptions {
+            export_dynamic: true,
+            features,
+            ..base.clone()
+        })
+    };
+    let with = dynamic(crate::target::Features::GENERIC);
+    assert!(with.contains("(export \"__stack_pointer\""), "{with}");
+    assert!(!with.contains("__data_end"), "{with}");
+    let without = dynamic(crate::target::Features::MVP);
+    assert!(!without.contains("__stack_pointer\""), "{without}");
+    // --export-all: `__memory_base` is 0 in a static link; no table unless something has one.
+    let all = exports(&LinkOptions {
+        export_all: true,
+        ..base.clone()
+    });
+    assert!(!all.contains("__indirect_function_table"), "{all}");
+    assert!(all.contains("(export \"__memory_base\""), "{all}");
+    assert!(
+        all.lines()
+            .any(|l| l.contains("(global $__memory_base") && l.ends_with("i32 i32.const 0)")),
+        "{all}"
+    );
+    // Without --allow-undefined, the undefined data is an error naming the file.
+    let strict = LinkOptions {
+        unresolved_symbols: UnresolvedSymbols::ReportAll,
+        ..base
+    };
+    let err = link(std::slice::from_ref(&obj), &strict).expect_err("undefined data");
+    assert_eq!(
+        err.to_string(),
+        "undefined symbol `ext` (referenced by data.o)"
+    );
+}
