@@ -140,6 +140,14 @@ const LONG: &[Spec] = &[
         "=SYM: export SYM; an error if it is not defined",
     ),
     value(&["export-if-defined"], "=SYM: export SYM if it is defined"),
+    value(
+        &["undefined"],
+        "=SYM: treat SYM as undefined, loading the archive member that defines it (-u)",
+    ),
+    value(
+        &["wrap"],
+        "=SYM: references to SYM go to __wrap_SYM, references to __real_SYM go to SYM",
+    ),
     flag(
         &["export-all"],
         "export every defined symbol, hidden ones too",
@@ -243,6 +251,7 @@ const SHORT: &[(char, &str, bool)] = &[
     ('L', "library-path", true),
     ('l', "library", true),
     ('e', "entry", true),
+    ('u', "undefined", true),
     ('E', "export-dynamic", false),
     ('s', "strip-all", false),
     ('S', "strip-debug", false),
@@ -290,10 +299,7 @@ const UNSUPPORTED: &[&str] = &[
     "r",
     "experimental-pic",
     "emit-relocs",
-    "undefined",
-    "u",
     "allow-undefined-file",
-    "wrap",
     "Map",
     "print-map",
     "M",
@@ -580,6 +586,12 @@ fn apply(
         "no-entry" => o.entry = None,
         "export" => o.exports.push(v),
         "export-if-defined" => o.export_if_defined.push(v),
+        "undefined" => o.undefined.push(v),
+        "wrap" => {
+            if !o.wrap.contains(&v) {
+                o.wrap.push(v);
+            }
+        }
         "export-all" => o.export_all = true,
         "export-dynamic" => o.export_dynamic = true,
         "no-export-dynamic" => o.export_dynamic = false,
@@ -847,6 +859,11 @@ mod tests {
             ["a", "b", "c"]
         );
         assert_eq!(opts("--export-if-defined=a").export_if_defined, ["a"]);
+        assert_eq!(
+            opts("-u a -ub --undefined c --undefined=d").undefined,
+            ["a", "b", "c", "d"]
+        );
+        assert_eq!(opts("--wrap=f -wrap g --wrap f").wrap, ["f", "g"]);
         assert!(opts("--export-all").export_all);
         assert!(opts("--export-dynamic").export_dynamic);
         assert!(opts("-E").export_dynamic);
@@ -961,8 +978,6 @@ mod tests {
             "-r",
             "--relocatable",
             "--Map=x",
-            "-u",
-            "--wrap=f",
         ] {
             assert!(
                 error(unsupported).starts_with(&format!(

@@ -82,6 +82,13 @@ pub struct LinkOptions {
     pub entry: Option<String>,
     /// Further symbols to export (`--export NAME`); each must be defined.
     pub exports: Vec<String>,
+    /// Names treated as undefined references from the command line (`-u NAME`,
+    /// `--undefined=NAME`): archive members defining them are loaded. Not an error when
+    /// nothing defines them, and not kept alive by themselves (as wasm-ld).
+    pub undefined: Vec<String>,
+    /// `--wrap=NAME`: references to NAME resolve to `__wrap_NAME`, and references to
+    /// `__real_NAME` to the original NAME (as wasm-ld; nothing happens when no input has NAME).
+    pub wrap: Vec<String>,
     /// Undefined functions and globals become imports (`env.NAME`, or their explicit import
     /// module and name) instead of errors, as wasm-ld's `--allow-undefined`.
     pub import_undefined: bool,
@@ -174,6 +181,8 @@ impl Default for LinkOptions {
         LinkOptions {
             entry: None,
             exports: Vec::new(),
+            undefined: Vec::new(),
+            wrap: Vec::new(),
             import_undefined: false,
             stack_size: 65536,
             initial_heap: 0,
@@ -474,7 +483,8 @@ fn link_objects(
         infer_features: false,
         ..opts.clone()
     };
-    let db = resolve::resolve(inputs, opts)?;
+    let wrap_names = resolve::wrap_names(opts);
+    let db = resolve::resolve(inputs, opts, &wrap_names)?;
     let live = resolve::mark_live(inputs, &db, lazy_member, opts)?;
     let layout = layout::compute_layout(inputs, &db, &live, opts)?;
     let synth = synth::synthesize(inputs, &db, &layout, opts)?;

@@ -344,9 +344,13 @@ pub(crate) fn func_type<'o>(
 }
 
 /// Builds the symbol table.
+///
+/// `wrap_names` holds `__wrap_NAME` and `__real_NAME` for each `--wrap=NAME`, in that order
+/// (see [`wrap_names`]).
 pub(crate) fn resolve<'a>(
     inputs: &'a [Object<'a>],
     opts: &'a LinkOptions,
+    wrap_names: &'a [String],
 ) -> Result<SymbolDb<'a>, LinkError> {
     let mut db = SymbolDb::default();
     let mut kept_comdats: HashMap<&str, u32> = HashMap::new();
@@ -461,6 +465,8 @@ pub(crate) fn resolve<'a>(
         db.inputs.push(maps);
         db.discarded.push(discarded);
     }
+
+    wrap_symbols(&mut db, opts, wrap_names);
 
     // Enum descriptions, merged by symbol name.
     let mut by_name: IndexMap<&str, u32> = IndexMap::new();
@@ -626,6 +632,57 @@ pub(crate) fn resolve<'a>(
     }
     check_types(inputs, &mut db)?;
     Ok(db)
+}
+
+/// The names `--wrap` needs: `__wrap_NAME` and `__real_NAME` for each wrapped NAME.
+pub(crate) fn wrap_names(opts: &LinkOptions) -> Vec<String> {
+    opts.wrap
+        .iter()
+        .flat_map(|n| [format!("__wrap_{n}"), format!("__real_{n}")])
+        .collect()
+}
+
+/// `--wrap=NAME`, as wasm-ld's `wrapSymbols`: in every input, references to NAME (its
+/// definition's own file included) go to `__wrap_NAME` and references to `__real_NAME` go to
+/// NAME; looking NAME up (exports, the entry) finds `__wrap_NAME`. Nothing happens when no
+/// input has NAME. `__wrap_NAME` nothing defines is an undefined symbol like any other.
+fn wrap_symbols<'a>(db: &mut SymbolDb<'a>, opts: &'a LinkOptions, wrap_names: &'a [String]) {
+    for (name, pair) in opts.wrap.iter().zip(wrap_names.chunks(2)) {
+        let [wrap_name, real_name] = pair else {
+            continue;
+        };
+        let Some(&orig) = db.globals.get(name.as_str()) else {
+            continue;
+        };
+        let kind = db.syms[orig as usize].kind;
+        let symbol = |db: &mut SymbolDb<'a>, n: &'a String| match db.globals.get(n.as_str()) {
+            Some(&sid) => sid,
+            None => {
+                let mut sym = linker_defined(n, kind, Def::Undefined);
+                sym.hidden = false;
+                sym.strong_ref = true;
+                db.syms.push(sym);
+                let sid = (db.syms.len() - 1) as u32;
+                db.globals.insert(n, sid);
+                sid
+            }
+        };
+        let wrap = symbol(db, wrap_name);
+        let real = db.globals.get(real_name.as_str()).copied();
+        for maps in &mut db.inputs {
+            for s in &mut maps.syms {
+                if *s == orig {
+                    *s = wrap;
+                } else if Some(*s) == real {
+                    *s = orig;
+                }
+            }
+        }
+        db.globals.insert(name, wrap);
+        if real.is_some() {
+            db.globals.insert(real_name, orig);
+        }
+    }
 }
 
 /// The output's target features, decided and checked as wasm-ld's `populateTargetFeatures`:
@@ -1589,6 +1646,10 @@ pub(crate) fn mark_live(
         let importable = sym.explicit_import || opts.import_undefined;
         let ignore = opts.unresolved_symbols == UnresolvedSymbols::IgnoreAll;
         let ok = match sym.kind {
+            // A name only the linker made (`__wrap_NAME` nothing has) has nothing to import.
+            SymKind::Function if sym.import.is_none() && sym.stub_type.is_none() => {
+                sym.is_weak_undefined()
+            }
             SymKind::Function => {
                 sym.is_weak_undefined()
                     || ignore

@@ -661,3 +661,65 @@ fn linker_symbols_are_exported_as_wasm_ld_exports_them() {
         "undefined symbol `ext` (referenced by data.o)"
     );
 }
+
+#[test]
+fn wrap_redirects_references_and_real_reaches_the_original() {
+    // foo returns 1; __wrap_foo calls __real_foo; main calls foo.
+    let obj = Object {
+        path: "w.o".into(),
+        types: vec![ty_i32()],
+        imports: vec![
+            MEM,
+            Import {
+                module: Cow::Borrowed("env"),
+                name: Cow::Borrowed("__real_foo"),
+                kind: ImportKind::Func(0),
+            },
+        ],
+        funcs: vec![ret(1), caller(3), caller(0)],
+        symbols: vec![
+            sym("foo", 0, SymbolKind::Function(1)),
+            sym("__wrap_foo", 0, SymbolKind::Function(2)),
+            sym("main", SYM_EXPORTED, SymbolKind::Function(3)),
+            sym("__real_foo", SYM_UNDEFINED, SymbolKind::Function(0)),
+        ],
+        ..Object::default()
+    };
+    let opts = LinkOptions {
+        entry: None,
+        wrap: vec!["foo".into(), "nosuchsym".into()],
+        ..LinkOptions::default()
+    };
+    let w = wat(&link(std::slice::from_ref(&obj), &opts).expect("link"));
+    let body = |f: &str| -> String {
+        let start = w
+            .find(&format!("(func ${f} "))
+            .unwrap_or_else(|| panic!("{f}: {w}"));
+        w[start..].lines().take(3).collect::<Vec<_>>().join("\n")
+    };
+    assert!(body("main").contains("call $__wrap_foo"), "{w}");
+    assert!(body("__wrap_foo").contains("call $foo"), "{w}");
+    // Without --wrap, main calls foo and __real_foo stays undefined.
+    let plain = LinkOptions {
+        entry: None,
+        ..LinkOptions::default()
+    };
+    assert!(
+        link(std::slice::from_ref(&obj), &plain).is_ok_and(|out| wat(&out).contains("call $foo"))
+    );
+    // A wrapped name whose `__wrap_` nothing defines is undefined, named as such.
+    let only_main = Object {
+        funcs: vec![ret(1), caller(0)],
+        symbols: vec![
+            sym("foo", 0, SymbolKind::Function(0)),
+            sym("main", SYM_EXPORTED, SymbolKind::Function(1)),
+        ],
+        imports: vec![MEM],
+        ..obj
+    };
+    let err = link(&[only_main], &opts).expect_err("__wrap_foo is undefined");
+    assert!(
+        err.to_string().starts_with("undefined symbol `__wrap_foo`"),
+        "{err}"
+    );
+}
