@@ -995,6 +995,8 @@ fn tail_sections(
                 "undefined_weak"
             };
             funcs.append(i as u32, &format!("{prefix}:{n}"));
+        } else if let Some(&OutFunc::CommandExport(_)) = defined {
+            funcs.append(i as u32, &format!("{n}.command_export"));
         } else {
             funcs.append(i as u32, n);
         }

@@ -24,9 +24,28 @@
 //!    imports deduplicated, functions, globals, table slots) and memory (stack first, then the
 //!    merged data segments, then the heap).
 //! 4. [`synthesize`](synth::synthesize): bodies of `__wasm_call_ctors`, the tag-name
-//!    functions and their name tables, stubs for weak undefined functions.
+//!    functions and their name tables, stubs for weak undefined functions,
+//!    `__wasm_init_memory` and the command-export wrappers.
 //! 5. [`emit`](emit::emit): every size computed first, one buffer allocated, bodies and
 //!    segments copied and their relocations patched in place.
+//!
+//! What kiln synthesizes (the bodies are built by `synth`; each matches wasm-ld 22's unless a
+//! deliberate difference below says otherwise):
+//! - `__wasm_call_ctors`: calls every init function of a live input, by priority, then in
+//!   input order, dropping results.
+//! - Command-export wrappers `NAME.command_export` (wasm-ld's `createCommandExportWrappers`,
+//!   for new-style WASI commands whose `_start` calls neither constructors nor destructors):
+//!   in a link with an entry function where no input references `__wasm_call_ctors` and
+//!   nothing exports it, when there are init functions or libc defines `__wasm_call_dtors`
+//!   (which must be a `() -> ()` function), every exported function `F` (the entry included;
+//!   symbol order) gets a wrapper appended after all other functions that calls
+//!   `__wasm_call_ctors` (when it exists), `F` with the wrapper's arguments, then
+//!   `__wasm_call_dtors` (when defined), and is exported under `F`'s export name instead of
+//!   `F`; the wrappers' exports come after all other exports. In the `name` section the
+//!   wrapper is `F.command_export`, `F` keeps its name.
+//! - `__wasm_init_memory` (imported memory with `.bss`), tag-name functions and their name
+//!   tables, trapping stubs for weak undefined functions (`undefined_weak:NAME`) and
+//!   signature mismatches (`signature_mismatch:NAME`): see `synth`.
 //!
 //! Invariants: no input makes the stage panic (indices out of range, relocations past the
 //! end of their chunk, symbols of the wrong kind are [`LinkError`]s); the output depends only
@@ -37,9 +56,10 @@
 //! as `warning: MESSAGE`, as wasm-ld does.
 //!
 //! Deliberate differences from wasm-ld 22:
-//! - When no input references `__wasm_call_ctors` and there is no entry function, the
-//!   synthesized `__wasm_call_ctors` becomes the module's start function (wasm-ld wraps every
-//!   export in a "command export" instead). With an entry, nothing calls it implicitly.
+//! - When no input references `__wasm_call_ctors` and there is no entry function
+//!   (`--no-entry`, IR programs), the synthesized `__wasm_call_ctors` becomes the module's
+//!   start function; wasm-ld wraps every exported function in a command-export wrapper there
+//!   too. With an entry, kiln wraps the exports as wasm-ld does (see below).
 //! - A signature-mismatch stub appears in the name section under the function's own name
 //!   (wasm-ld: `signature_mismatch:NAME`).
 //! - With `--no-gc-sections`, the members of dropped comdat groups are not emitted (wasm-ld
