@@ -642,9 +642,13 @@ pub(crate) fn compute_layout<'a>(
                     continue;
                 };
                 let s = &db.syms[sid as usize];
-                if s.kind != SymKind::Function
-                    || (s.def == Def::Undefined && weak_stubs.contains(&sid))
-                {
+                if s.kind != SymKind::Function {
+                    continue;
+                }
+                if s.def == Def::Undefined && weak_stubs.contains(&sid) {
+                    // No slot; a GOT entry for it (which holds 0) still makes the table
+                    // exist, as in wasm-ld 22.
+                    table_needed |= got_func;
                     continue;
                 }
                 let f = l.sym_index[sid as usize];
@@ -660,6 +664,10 @@ pub(crate) fn compute_layout<'a>(
     }
     if table_needed {
         l.table = Some(table_index);
+    } else if l.table_imported {
+        // `--import-table` with nothing using the table: no import (as wasm-ld 22).
+        l.table_imported = false;
+        l.num_table_imports = l.num_table_imports.saturating_sub(1);
     }
 
     layout_memory(inputs, db, live, opts, &mut l)?;

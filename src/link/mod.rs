@@ -497,7 +497,7 @@ fn link_objects(
     let (features, extra_features) = resolve::target_features(inputs, opts)?;
     let opts = &LinkOptions {
         import_undefined: opts.import_undefined || import_dynamic,
-        export_table: opts.export_table || (opts.export_all && mvp_table),
+        export_table: opts.export_table || (opts.export_all && mvp_table && !opts.import_table),
         features,
         extra_features,
         infer_features: false,

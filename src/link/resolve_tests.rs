@@ -723,3 +723,49 @@ fn wrap_redirects_references_and_real_reaches_the_original() {
         "{err}"
     );
 }
+
+#[test]
+fn import_table_only_when_something_uses_the_table() {
+    let has_table = |opts: &LinkOptions, objs: &[Object<'static>]| {
+        let w = wat(&link(objs, opts).expect("link"));
+        (
+            w.contains("(import \"env\" \"__indirect_function_table\" (table"),
+            w.contains("(export \"__indirect_function_table\""),
+        )
+    };
+    let import = LinkOptions {
+        import_table: true,
+        ..LinkOptions::default()
+    };
+    // Nothing uses a table: --import-table imports none (wasm-ld 22).
+    assert_eq!(has_table(&import, &[two_defs()]), (false, false));
+    // An LLVM 14 object imports the table without a symbol: imported, and --export-all does
+    // not export what is imported (nor clash with --import-table).
+    let mvp = Object {
+        imports: vec![
+            MEM,
+            Import {
+                module: Cow::Borrowed("env"),
+                name: Cow::Borrowed("__indirect_function_table"),
+                kind: ImportKind::Table {
+                    elem: ValType::FuncRef,
+                    min: 0,
+                    max: None,
+                },
+            },
+        ],
+        ..two_defs()
+    };
+    let all = LinkOptions {
+        export_all: true,
+        ..import.clone()
+    };
+    assert_eq!(has_table(&all, std::slice::from_ref(&mvp)), (true, false));
+    // Without --import-table, --export-all exports the table such an object makes exist.
+    let all_defined = LinkOptions {
+        export_all: true,
+        ..LinkOptions::default()
+    };
+    assert_eq!(has_table(&all_defined, &[mvp]), (false, true));
+    assert_eq!(has_table(&all_defined, &[two_defs()]), (false, false));
+}
