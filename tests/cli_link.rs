@@ -567,3 +567,41 @@ fn build_defaults_and_argument_order() {
         "kiln build: error: the first input must be an IR file (kiln build FILE.ir [INPUTS...])\n"
     );
 }
+
+#[test]
+fn missing_intrinsic_runtime_names_the_intrinsic_and_its_caller() {
+    let dir = scratch("intrinsic");
+    let ir = dir.join("wide.ir");
+    fs::write(
+        &ir,
+        "func @square(i64, i64) -> i64, i64 export {\n\
+         block0(v0: i64, v1: i64):\n    \
+             v2, v3 = intrinsic i128.mul(v0, v1, v0, v1)\n    \
+             return v2, v3\n\
+         }\n\n\
+         func @rem(f64, f64) -> f64 export {\n\
+         block0(v0: f64, v1: f64):\n    \
+             v2 = intrinsic fmod(v0, v1)\n    \
+             return v2\n\
+         }\n",
+    )
+    .unwrap();
+    let ir_s = ir.display().to_string();
+    let out = dir.join("wide.wasm").display().to_string();
+    let r = kiln(&["build", &ir_s, "-o", &out]);
+    assert_eq!(r.status.code(), Some(1));
+    assert_eq!(
+        text(&r.stderr),
+        format!(
+            "kiln build: error: undefined symbol `__multi3`: intrinsic `i128.mul`, used by \
+             @square in {ir_s}, is lowered to a call of `__multi3`, which no input defines; \
+             link compiler-rt's builtins (libclang_rt.builtins-wasm32.a)\n\
+             kiln build: error: undefined symbol `fmod`: intrinsic `fmod`, used by @rem in \
+             {ir_s}, is lowered to a call of `fmod`, which no input defines; link libc (-lc)\n"
+        )
+    );
+    assert!(!Path::new(&out).exists(), "a failed build writes nothing");
+    // With compiler-rt and libc the same build links.
+    let lib = format!("-L{SYSROOT_LIB}");
+    ok(&kiln(&["build", &ir_s, "-o", &out, BUILTINS, &lib, "-lc"]));
+}

@@ -239,6 +239,17 @@ pub struct UndefinedSymbol {
     pub name: String,
     /// Every input that references it, in input order.
     pub referenced_by: Vec<String>,
+    /// When IR lowering calls it for an intrinsic: which one, and who calls it.
+    pub intrinsic: Option<IntrinsicUse>,
+}
+
+/// An IR intrinsic lowered to a call of a runtime function (compiler-rt or libc).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IntrinsicUse {
+    /// The intrinsic's text name (`i128.mul`).
+    pub intrinsic: String,
+    /// The IR functions that use it, as `@name in FILE`, in input order.
+    pub callers: Vec<String>,
 }
 
 /// Why a link failed.
@@ -389,11 +400,28 @@ fn undefined_message(list: &[UndefinedSymbol]) -> String {
         if i > 0 {
             out.push('\n');
         }
-        out.push_str(&format!(
-            "undefined symbol `{}` (referenced by {})",
-            u.name,
-            u.referenced_by.join(", ")
-        ));
+        match &u.intrinsic {
+            None => out.push_str(&format!(
+                "undefined symbol `{}` (referenced by {})",
+                u.name,
+                u.referenced_by.join(", ")
+            )),
+            Some(i) => {
+                let library = if u.name.starts_with("__") {
+                    "compiler-rt's builtins (libclang_rt.builtins-wasm32.a)"
+                } else {
+                    "libc (-lc)"
+                };
+                out.push_str(&format!(
+                    "undefined symbol `{}`: intrinsic `{}`, used by {}, is lowered to a call of \
+                     `{}`, which no input defines; link {library}",
+                    u.name,
+                    i.intrinsic,
+                    i.callers.join(", "),
+                    u.name
+                ));
+            }
+        }
     }
     out
 }

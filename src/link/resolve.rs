@@ -21,7 +21,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use indexmap::IndexMap;
 
-use super::{LinkError, LinkOptions, UndefinedSymbol, UnresolvedSymbols};
+use super::{IntrinsicUse, LinkError, LinkOptions, UndefinedSymbol, UnresolvedSymbols};
 use crate::object::{
     ComdatMember, EnumInfo, FuncType, ImportKind, Object, RelocType, SEG_RETAIN, SYM_EXPLICIT_NAME,
     SYM_EXPORTED, SYM_HIDDEN, SYM_NO_STRIP, SYM_TLS, Segment, SymbolKind,
@@ -1663,6 +1663,7 @@ pub(crate) fn mark_live(
             undefined.push(UndefinedSymbol {
                 name: sym.name.to_string(),
                 referenced_by: referencing_files(inputs, db, sid as u32),
+                intrinsic: intrinsic_use(inputs, db, sid as u32),
             });
         }
     }
@@ -1670,6 +1671,42 @@ pub(crate) fn mark_live(
         return Err(LinkError::Undefined(undefined));
     }
     Ok(live)
+}
+
+/// When IR lowering made `sid` the runtime function of an intrinsic: the intrinsic and the
+/// IR functions that call it (`@name in FILE`, from the call relocations).
+fn intrinsic_use(inputs: &[Object<'_>], db: &SymbolDb<'_>, sid: u32) -> Option<IntrinsicUse> {
+    let mut intrinsic = None;
+    let mut callers = Vec::new();
+    for (i, obj) in inputs.iter().enumerate() {
+        for &(sym, name) in &obj.intrinsics {
+            if db.inputs[i].syms.get(sym as usize) != Some(&sid) {
+                continue;
+            }
+            intrinsic.get_or_insert(name);
+            let nimp = obj.num_imported_funcs();
+            for (j, f) in obj.funcs.iter().enumerate() {
+                if !f
+                    .relocs
+                    .iter()
+                    .any(|r| r.ty == RelocType::FunctionIndexLeb && r.index == sym)
+                {
+                    continue;
+                }
+                let index = nimp + j as u32;
+                let fname = obj
+                    .symbols
+                    .iter()
+                    .find(|s| !s.is_undefined() && s.kind == SymbolKind::Function(index))
+                    .map_or_else(|| format!("function {index}"), |s| format!("@{}", s.name));
+                callers.push(format!("{fname} in {}", obj.path));
+            }
+        }
+    }
+    Some(IntrinsicUse {
+        intrinsic: intrinsic?.to_string(),
+        callers,
+    })
 }
 
 /// The inputs holding an undefined reference to `sid`, in input order.
