@@ -17,7 +17,7 @@ use wasm_encoder::{BlockType, Encode, Ieee32, Ieee64, Instruction, MemArg, MemAr
 use super::module::{Ctx, SymRef};
 use super::structured::Node;
 use super::values::{
-    AnalyzeError, Place, Values, dest_of, intrinsic_inlined, is_const, operand, operand_count,
+    AnalyzeError, class, Place, Values, dest_of, intrinsic_inlined, is_const, operand, operand_count,
     trunc_sat_expanded, uses_sret,
 };
 use crate::ir::{
@@ -199,18 +199,18 @@ impl Emitter {
     fn node(&mut self, cx: &FuncCx<'_>, node: &Node, last: bool) -> Result<()> {
         let dfg = &cx.func.dfg;
         match *node {
-            Node::Block => self.ins(Instruction::Block(BlockType::Empty)),
-            Node::Loop(_) => self.ins(Instruction::Loop(BlockType::Empty)),
+            Node::Block => self.buf.extend_from_slice(&[0x02, 0x40]),
+            Node::Loop(_) => self.buf.extend_from_slice(&[0x03, 0x40]),
             Node::If(b) => {
                 let Some(InstData::BrIf { cond, .. }) = cx.func.terminator(b).map(|t| dfg.insts[t])
                 else {
                     return Err("`If` of a block that does not end in br_if".into());
                 };
                 self.value(cx, cond)?;
-                self.ins(Instruction::If(BlockType::Empty));
+                self.buf.extend_from_slice(&[0x04, 0x40]);
             }
-            Node::Else => self.ins(Instruction::Else),
-            Node::End => self.ins(Instruction::End),
+            Node::Else => self.buf.push(0x05),
+            Node::End => self.buf.push(0x0b),
             Node::Code(b) => {
                 let insts = &dfg.blocks[b].insts;
                 let body = insts.split_last().map_or(&[][..], |(_, body)| body);
@@ -256,7 +256,10 @@ impl Emitter {
                 self.copies = copies;
                 res?;
             }
-            Node::Br(depth) => self.ins(Instruction::Br(depth)),
+            Node::Br(depth) => {
+                self.buf.push(0x0c);
+                depth.encode(&mut self.buf);
+            }
             Node::BrTable {
                 from,
                 ref depths,
@@ -344,7 +347,7 @@ impl Emitter {
                 match self.values.place[r] {
                     Place::Stack => {}
                     Place::Local(l) => self.local_set(l),
-                    _ => self.ins(Instruction::Drop),
+                    _ => self.buf.push(0x1a),
                 }
             }
         }
@@ -413,11 +416,17 @@ impl Emitter {
                         self.i32_const(32 - bits as i32);
                         self.ins(Instruction::I32ShrS);
                     }
-                    None => self.ins(unary(op, ty).ok_or("invalid unary operation")?),
+                    None => match op_bytes().unary.get(op as usize).map(|t| t[class(ty)]) {
+                        Some(b) if b != 0 => self.buf.push(b),
+                        _ => self.ins(unary(op, ty).ok_or("invalid unary operation")?),
+                    },
                 }
             }
             InstData::Binary { op, ty, .. } => {
-                self.ins(binary(op, ty).ok_or("invalid binary operation")?)
+                match op_bytes().binary.get(op as usize).map(|t| t[class(ty)]) {
+                    Some(b) if b != 0 => self.buf.push(b),
+                    _ => self.ins(binary(op, ty).ok_or("invalid binary operation")?),
+                }
             }
             InstData::Convert { op, .. } => {
                 if trunc_sat_expanded(op, features) {
@@ -426,7 +435,7 @@ impl Emitter {
                     self.ins(convert(op));
                 }
             }
-            InstData::Select { .. } => self.ins(Instruction::Select),
+            InstData::Select { .. } => self.buf.push(0x1b),
             InstData::Load { ty, kind, mem, .. } => {
                 let m = memarg(mem, kind.bytes(ty));
                 self.ins(load(ty, kind, m).ok_or("invalid load")?);
@@ -721,7 +730,8 @@ impl Emitter {
     }
 
     fn i32_const(&mut self, x: i32) {
-        self.ins(Instruction::I32Const(x));
+        self.buf.push(0x41);
+        x.encode(&mut self.buf);
     }
 
     fn local_get(&mut self, l: u32) {
@@ -734,17 +744,20 @@ impl Emitter {
             self.last_set = None;
             return;
         }
-        self.ins(Instruction::LocalGet(l));
+        self.buf.push(0x20);
+        l.encode(&mut self.buf);
     }
 
     fn local_set(&mut self, l: u32) {
         let pos = self.buf.len();
-        self.ins(Instruction::LocalSet(l));
+        self.buf.push(0x21);
+        l.encode(&mut self.buf);
         self.last_set = Some((pos, l, self.buf.len()));
     }
 
     fn local_tee(&mut self, l: u32) {
-        self.ins(Instruction::LocalTee(l));
+        self.buf.push(0x22);
+        l.encode(&mut self.buf);
     }
 
     fn global_get(&mut self, g: SymRef) {
@@ -787,6 +800,39 @@ impl Emitter {
         self.buf.extend_from_slice(&[0; 5]);
         write_sleb5(&mut self.buf[offset..], value);
     }
+}
+
+/// Single-byte opcodes of the unary and binary operations, by operation and type class
+/// ([`class`]); 0 where the operation has none (then [`unary`] or [`binary`] is encoded).
+pub(crate) struct OpBytes {
+    pub unary: Vec<[u8; 4]>,
+    pub binary: Vec<[u8; 4]>,
+}
+
+/// The opcode table, made once from [`unary`] and [`binary`] through wasm-encoder.
+pub(crate) fn op_bytes() -> &'static OpBytes {
+    static TABLE: std::sync::OnceLock<OpBytes> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let byte = |i: Option<Instruction<'static>>| {
+            let mut v = Vec::new();
+            i.map(|i| i.encode(&mut v));
+            match v[..] {
+                [b] => b,
+                _ => 0,
+            }
+        };
+        let types = [Type::I32, Type::I64, Type::F32, Type::F64];
+        OpBytes {
+            unary: UnaryOp::ALL
+                .iter()
+                .map(|&op| types.map(|t| byte(unary(op, t))))
+                .collect(),
+            binary: BinaryOp::ALL
+                .iter()
+                .map(|&op| types.map(|t| byte(binary(op, t))))
+                .collect(),
+        }
+    })
 }
 
 /// The wasm value type of an IR type.
@@ -863,7 +909,7 @@ fn store(ty: Type, width: StoreWidth, m: MemArg) -> Option<Instruction<'static>>
     })
 }
 
-fn unary(op: UnaryOp, ty: Type) -> Option<Instruction<'static>> {
+pub(crate) fn unary(op: UnaryOp, ty: Type) -> Option<Instruction<'static>> {
     use Instruction as I;
     use UnaryOp::*;
     Some(match (ty.canonical(), op) {
@@ -898,7 +944,7 @@ fn unary(op: UnaryOp, ty: Type) -> Option<Instruction<'static>> {
     })
 }
 
-fn binary(op: BinaryOp, ty: Type) -> Option<Instruction<'static>> {
+pub(crate) fn binary(op: BinaryOp, ty: Type) -> Option<Instruction<'static>> {
     use BinaryOp::*;
     use Instruction as I;
     Some(match (ty.canonical(), op) {

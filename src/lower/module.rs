@@ -189,6 +189,7 @@ struct Worker {
 }
 
 impl Worker {
+    #[inline(never)] // a profiling root (callgrind --toggle-collect)
     fn lower(
         &mut self,
         ctx: &Ctx<'_>,

@@ -1118,3 +1118,50 @@ fn random_value_flow_matches_the_interpreter() {
         assert!(compared > 500, "{compared}");
     }
 }
+
+#[test]
+fn value_names_match_display() {
+    use cranelift_entity::EntityRef;
+    for n in [0usize, 1, 9, 10, 99, 100, 12_345, 999_999, u32::MAX as usize - 1] {
+        let v = crate::ir::Value::new(n);
+        assert_eq!(values::value_name(v), v.to_string());
+    }
+}
+
+#[test]
+fn opcode_table_matches_wasm_encoder() {
+    use wasm_encoder::Encode;
+    for (k, &op) in crate::ir::UnaryOp::ALL.iter().enumerate() {
+        assert_eq!(op as usize, k);
+    }
+    for (k, &op) in crate::ir::BinaryOp::ALL.iter().enumerate() {
+        assert_eq!(op as usize, k);
+    }
+    let table = emit::op_bytes();
+    let mut single = 0;
+    for (c, &ty) in [Type::I32, Type::I64, Type::F32, Type::F64].iter().enumerate() {
+        for &op in crate::ir::BinaryOp::ALL {
+            let mut v = Vec::new();
+            if let Some(i) = emit::binary(op, ty) {
+                i.encode(&mut v);
+            }
+            let b = table.binary[op as usize][c];
+            if b != 0 {
+                single += 1;
+                assert_eq!(v, [b], "{op:?} {ty:?}");
+            }
+        }
+        for &op in crate::ir::UnaryOp::ALL {
+            let mut v = Vec::new();
+            if let Some(i) = emit::unary(op, ty) {
+                i.encode(&mut v);
+            }
+            let b = table.unary[op as usize][c];
+            if b != 0 {
+                single += 1;
+                assert_eq!(v, [b], "{op:?} {ty:?}");
+            }
+        }
+    }
+    assert!(single > 100, "only {single} single-byte operations");
+}

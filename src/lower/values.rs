@@ -256,6 +256,37 @@ pub(crate) fn operand(dfg: &DataFlowGraph, inst: Inst, k: usize) -> Option<Value
     }
 }
 
+/// All operands of a non-terminator `inst` in [`operand`] order, without a call per
+/// operand: a slice (into the instruction, its value list, or `buf` for `select`) and a
+/// last operand after it (the callee of `call_indirect`).
+pub(crate) fn operands<'a>(
+    dfg: &'a DataFlowGraph,
+    inst: Inst,
+    buf: &'a mut [Value; 3],
+) -> (&'a [Value], Option<Value>) {
+    match &dfg.insts[inst] {
+        InstData::Unary { arg, .. }
+        | InstData::Convert { arg, .. }
+        | InstData::MemoryGrow { arg }
+        | InstData::GlobalSet { arg, .. }
+        | InstData::TagName { arg, .. }
+        | InstData::Load { addr: arg, .. } => (std::slice::from_ref(arg), None),
+        InstData::Binary { args, .. } | InstData::Store { args, .. } => (&args[..], None),
+        InstData::Select { args } => {
+            *buf = [args[1], args[2], args[0]];
+            (&buf[..], None)
+        }
+        InstData::MemoryCopy { args } | InstData::MemoryFill { args } => (&args[..], None),
+        InstData::Call { args, .. } | InstData::Intrinsic { args, .. } => {
+            (args.as_slice(&dfg.value_lists), None)
+        }
+        InstData::CallIndirect { callee, args, .. } => {
+            (args.as_slice(&dfg.value_lists), Some(*callee))
+        }
+        _ => (&[], None),
+    }
+}
+
 /// Whether an instruction is a constant lowering rematerializes at each use.
 pub(crate) fn is_const(data: &InstData) -> bool {
     matches!(data, InstData::Const { .. } | InstData::EnumConst { .. })
@@ -513,6 +544,7 @@ impl Values {
 
     /// Stackifies the operands of the instructions of `b` (and of its terminator when `next`
     /// consumes them right after the code).
+    #[inline(never)]
     fn stackify_block(&mut self, func: &Function, b: Block, next: Option<&Node>) {
         let dfg = &func.dfg;
         let insts = &dfg.blocks[b].insts;
@@ -632,6 +664,7 @@ impl Values {
     /// Live-in sets of the reachable blocks, by exploring paths backward from each use
     /// to the definition (SSA liveness; edge arguments are used at the end of the
     /// branching block, block parameters are defined at the start of their block).
+    #[inline(never)]
     fn liveness(&mut self, func: &Function, nodes: &[Node]) -> Result<(), String> {
         let dfg = &func.dfg;
         let nb = dfg.blocks.len();
@@ -684,11 +717,11 @@ impl Values {
         for i in 0..self.order.len() {
             let b = self.order[i];
             let insts = &dfg.blocks[b].insts;
+            let mut buf = [Value::from_u32(0); 3];
             for &inst in insts.split_last().map_or(&[][..], |(_, body)| body) {
-                for k in 0..operand_count(dfg, inst) {
-                    if let Some(v) = operand(dfg, inst, k)
-                        && self.has_local(v)
-                    {
+                let (head, tail) = operands(dfg, inst, &mut buf);
+                for &v in head.iter().chain(&tail) {
+                    if self.has_local(v) {
                         self.use_pairs.push((v, b));
                     }
                 }
@@ -783,6 +816,7 @@ impl Values {
     /// large for the function (many blocks and many values), where the path exploration,
     /// linear in the size of the sets, is the better choice. Needs `order`, `inst_block`,
     /// the predecessors and `use_pairs`.
+    #[inline(never)]
     fn liveness_bits(&mut self, func: &Function) -> Result<bool, String> {
         let dfg = &func.dfg;
         let nb = dfg.blocks.len();
@@ -904,6 +938,7 @@ impl Values {
     /// Colors the pending values block by block in structured order (dominators first):
     /// a value takes a local of its type that no value live at its definition holds,
     /// preferring its coalescing hint's.
+    #[inline(never)]
     fn color(&mut self, func: &Function, entry: Block) -> Result<(), String> {
         let dfg = &func.dfg;
         self.local_class.clear();
@@ -967,12 +1002,11 @@ impl Values {
             }
             let insts = &dfg.blocks[b].insts;
             let body = insts.split_last().map_or(&[][..], |(_, body)| body);
+            let mut buf = [Value::from_u32(0); 3];
             for &inst in body.iter().rev() {
-                for k in 0..operand_count(dfg, inst) {
-                    if let Some(v) = operand(dfg, inst, k)
-                        && self.has_local(v)
-                        && self.live_stamp[v] != live_gen
-                    {
+                let (head, tail) = operands(dfg, inst, &mut buf);
+                for &v in head.iter().chain(&tail) {
+                    if self.has_local(v) && self.live_stamp[v] != live_gen {
                         self.live_stamp[v] = live_gen;
                         self.last_use[v] = Some(inst);
                     }
@@ -980,10 +1014,9 @@ impl Values {
             }
             // Forward: free at last uses, then define.
             for &inst in body {
-                for k in 0..operand_count(dfg, inst) {
-                    if let Some(v) = operand(dfg, inst, k)
-                        && self.last_use[v] == Some(inst)
-                    {
+                let (head, tail) = operands(dfg, inst, &mut buf);
+                for &v in head.iter().chain(&tail) {
+                    if self.last_use[v] == Some(inst) {
                         self.last_use[v] = None;
                         if let Place::Local(l) = self.place[v] {
                             self.occupied[l as usize] = 0;
@@ -1087,6 +1120,7 @@ impl Values {
     }
 
     /// Numbers locals by class (parameters stay first) and names them.
+    #[inline(never)]
     fn renumber_locals(&mut self) {
         let np = self.num_params as usize;
         self.renumber.clear();
@@ -1120,7 +1154,7 @@ impl Values {
                 None
             };
             if let Some(v) = name {
-                self.local_names.push((self.renumber[i], v.to_string()));
+                self.local_names.push((self.renumber[i], value_name(v)));
             }
         }
         self.local_names.sort_unstable_by_key(|(i, _)| *i);
@@ -1139,6 +1173,25 @@ impl Values {
             .filter(|(n, _)| **n > 0)
             .map(|(n, t)| (*n, t))
     }
+}
+
+/// `v`'s name as [`Value`]'s `Display` writes it (`v12`), without the formatting machinery.
+pub(crate) fn value_name(v: Value) -> String {
+    let mut digits = [0u8; 10];
+    let mut n = v.as_u32();
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut s = String::with_capacity(1 + digits.len() - i);
+    s.push('v');
+    s.extend(digits[i..].iter().map(|&d| char::from(d)));
+    s
 }
 
 /// Whether `i` is an intrinsic that lowering inlines with `features`.
