@@ -256,34 +256,36 @@ pub(crate) fn operand(dfg: &DataFlowGraph, inst: Inst, k: usize) -> Option<Value
     }
 }
 
-/// All operands of a non-terminator `inst` in [`operand`] order, without a call per
-/// operand: a slice (into the instruction, its value list, or `buf` for `select`) and a
-/// last operand after it (the callee of `call_indirect`).
-pub(crate) fn operands<'a>(
-    dfg: &'a DataFlowGraph,
-    inst: Inst,
-    buf: &'a mut [Value; 3],
-) -> (&'a [Value], Option<Value>) {
+/// Calls `f` with each operand of a non-terminator `inst` (in [`operand`] order except for
+/// `select`, whose condition comes first here), without a lookup per operand.
+#[inline]
+pub(crate) fn for_each_operand(dfg: &DataFlowGraph, inst: Inst, mut f: impl FnMut(Value)) {
     match &dfg.insts[inst] {
         InstData::Unary { arg, .. }
         | InstData::Convert { arg, .. }
         | InstData::MemoryGrow { arg }
         | InstData::GlobalSet { arg, .. }
         | InstData::TagName { arg, .. }
-        | InstData::Load { addr: arg, .. } => (std::slice::from_ref(arg), None),
-        InstData::Binary { args, .. } | InstData::Store { args, .. } => (&args[..], None),
-        InstData::Select { args } => {
-            *buf = [args[1], args[2], args[0]];
-            (&buf[..], None)
+        | InstData::Load { addr: arg, .. } => f(*arg),
+        InstData::Binary { args, .. } | InstData::Store { args, .. } => {
+            f(args[0]);
+            f(args[1]);
         }
-        InstData::MemoryCopy { args } | InstData::MemoryFill { args } => (&args[..], None),
+        InstData::Select { args }
+        | InstData::MemoryCopy { args }
+        | InstData::MemoryFill { args } => {
+            f(args[0]);
+            f(args[1]);
+            f(args[2]);
+        }
         InstData::Call { args, .. } | InstData::Intrinsic { args, .. } => {
-            (args.as_slice(&dfg.value_lists), None)
+            args.as_slice(&dfg.value_lists).iter().for_each(|&v| f(v))
         }
         InstData::CallIndirect { callee, args, .. } => {
-            (args.as_slice(&dfg.value_lists), Some(*callee))
+            args.as_slice(&dfg.value_lists).iter().for_each(|&v| f(v));
+            f(*callee);
         }
-        _ => (&[], None),
+        _ => {}
     }
 }
 
@@ -629,11 +631,6 @@ impl Values {
         }
     }
 
-    /// Whether `v` needs a local.
-    fn has_local(&self, v: Value) -> bool {
-        matches!(self.place[v], Place::Pending | Place::Local(_))
-    }
-
     /// Calls `f` with each value the terminator of `b` reads: its condition, index or
     /// returned values, and the arguments for live block parameters (with the parameter).
     fn for_each_term_use(
@@ -717,14 +714,13 @@ impl Values {
         for i in 0..self.order.len() {
             let b = self.order[i];
             let insts = &dfg.blocks[b].insts;
-            let mut buf = [Value::from_u32(0); 3];
             for &inst in insts.split_last().map_or(&[][..], |(_, body)| body) {
-                let (head, tail) = operands(dfg, inst, &mut buf);
-                for &v in head.iter().chain(&tail) {
-                    if self.has_local(v) {
-                        self.use_pairs.push((v, b));
+                let (place, pairs) = (&self.place, &mut self.use_pairs);
+                for_each_operand(dfg, inst, |v| {
+                    if matches!(place[v], Place::Pending | Place::Local(_)) {
+                        pairs.push((v, b));
                     }
-                }
+                });
             }
             let mut pairs = std::mem::take(&mut self.use_pairs);
             let (hint, place) = (&mut self.hint, &self.place);
@@ -1002,30 +998,35 @@ impl Values {
             }
             let insts = &dfg.blocks[b].insts;
             let body = insts.split_last().map_or(&[][..], |(_, body)| body);
-            let mut buf = [Value::from_u32(0); 3];
             for &inst in body.iter().rev() {
-                let (head, tail) = operands(dfg, inst, &mut buf);
-                for &v in head.iter().chain(&tail) {
-                    if self.has_local(v) && self.live_stamp[v] != live_gen {
-                        self.live_stamp[v] = live_gen;
-                        self.last_use[v] = Some(inst);
+                let (place, stamps, last_use) =
+                    (&self.place, &mut self.live_stamp, &mut self.last_use);
+                for_each_operand(dfg, inst, |v| {
+                    if matches!(place[v], Place::Pending | Place::Local(_))
+                        && stamps[v] != live_gen
+                    {
+                        stamps[v] = live_gen;
+                        last_use[v] = Some(inst);
                     }
-                }
+                });
             }
             // Forward: free at last uses, then define.
             for &inst in body {
-                let (head, tail) = operands(dfg, inst, &mut buf);
-                for &v in head.iter().chain(&tail) {
-                    if self.last_use[v] == Some(inst) {
-                        self.last_use[v] = None;
-                        if let Place::Local(l) = self.place[v] {
-                            self.occupied[l as usize] = 0;
-                            let c = usize::from(self.local_class[l as usize]);
-                            let pos = self.pos_in_class[l as usize] as usize;
-                            self.cursor[c] = self.cursor[c].min(pos);
+                let (last_use, place, occupied) =
+                    (&mut self.last_use, &self.place, &mut self.occupied);
+                let (local_class, pos_in_class, cursor) =
+                    (&self.local_class, &self.pos_in_class, &mut self.cursor);
+                for_each_operand(dfg, inst, |v| {
+                    if last_use[v] == Some(inst) {
+                        last_use[v] = None;
+                        if let Place::Local(l) = place[v] {
+                            occupied[l as usize] = 0;
+                            let c = usize::from(local_class[l as usize]);
+                            let pos = pos_in_class[l as usize] as usize;
+                            cursor[c] = cursor[c].min(pos);
                         }
                     }
-                }
+                });
                 for &r in dfg.inst_results(inst) {
                     if self.place[r] == Place::Pending {
                         self.assign(dfg, r, gen_);
