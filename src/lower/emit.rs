@@ -17,8 +17,8 @@ use wasm_encoder::{BlockType, Encode, Ieee32, Ieee64, Instruction, MemArg, MemAr
 use super::module::{Ctx, SymRef};
 use super::structured::Node;
 use super::values::{
-    AnalyzeError, class, Place, Values, dest_of, intrinsic_inlined, is_const, operand, operand_count,
-    trunc_sat_expanded, uses_sret,
+    AnalyzeError, Place, Values, class, dest_of, intrinsic_inlined, is_const, operand,
+    stack_operand_count, trunc_sat_expanded,
 };
 use crate::ir::{
     BinaryOp, ConvertOp, FuncRef, Function, Inst, InstData, Intrinsic, LoadKind,
@@ -67,8 +67,8 @@ pub(crate) struct Emitter {
     buf: Vec<u8>,
     /// Its relocations.
     relocs: Vec<Reloc>,
-    /// Operand-tree frames: instruction and next operand.
-    frames: Vec<(Inst, usize)>,
+    /// Operand-tree frames: instruction, next operand, and operands on the stack.
+    frames: Vec<(Inst, usize, usize)>,
     /// Edge copies: source and destination local.
     copies: Vec<(Value, u32)>,
     /// The last `local.set`: opcode position, local, end position.
@@ -258,7 +258,7 @@ impl Emitter {
             }
             Node::Br(depth) => {
                 self.buf.push(0x0c);
-                depth.encode(&mut self.buf);
+                uleb(&mut self.buf, depth);
             }
             Node::BrTable {
                 from,
@@ -318,13 +318,13 @@ impl Emitter {
     fn tree(&mut self, cx: &FuncCx<'_>, root: Inst) -> Result<()> {
         let dfg = &cx.func.dfg;
         let base = self.frames.len();
-        self.frames.push((root, 0));
+        self.frames.push((root, 0, stack_operand_count(dfg, root)));
         while self.frames.len() > base {
             let Some(top) = self.frames.last_mut() else {
                 break;
             };
-            let (inst, k) = *top;
-            if k < operand_count(dfg, inst) && !uses_sret(&dfg.insts[inst]) {
+            let (inst, k, n) = *top;
+            if k < n {
                 top.1 += 1;
                 let Some(v) = operand(dfg, inst, k) else {
                     continue;
@@ -334,7 +334,7 @@ impl Emitter {
                         let ValueDef::Result(p, _) = dfg.values[v].def else {
                             return Err("a stack value that no instruction defines".into());
                         };
-                        self.frames.push((p, 0));
+                        self.frames.push((p, 0, stack_operand_count(dfg, p)));
                     }
                     _ => self.value(cx, v)?,
                 }
@@ -358,7 +358,10 @@ impl Emitter {
     fn constant(&mut self, cx: &FuncCx<'_>, inst: Inst) -> Result<()> {
         match cx.func.dfg.insts[inst] {
             InstData::Const { ty, bits } => match ty.canonical() {
-                Type::I64 => self.ins(Instruction::I64Const(bits as i64)),
+                Type::I64 => {
+                    self.buf.push(0x42);
+                    sleb(&mut self.buf, bits as i64);
+                }
                 Type::F32 => self.ins(Instruction::F32Const(Ieee32::new(bits as u32))),
                 Type::F64 => self.ins(Instruction::F64Const(Ieee64::new(bits))),
                 _ => self.i32_const(bits as u32 as i32),
@@ -731,7 +734,7 @@ impl Emitter {
 
     fn i32_const(&mut self, x: i32) {
         self.buf.push(0x41);
-        x.encode(&mut self.buf);
+        sleb(&mut self.buf, i64::from(x));
     }
 
     fn local_get(&mut self, l: u32) {
@@ -745,19 +748,19 @@ impl Emitter {
             return;
         }
         self.buf.push(0x20);
-        l.encode(&mut self.buf);
+        uleb(&mut self.buf, l);
     }
 
     fn local_set(&mut self, l: u32) {
         let pos = self.buf.len();
         self.buf.push(0x21);
-        l.encode(&mut self.buf);
+        uleb(&mut self.buf, l);
         self.last_set = Some((pos, l, self.buf.len()));
     }
 
     fn local_tee(&mut self, l: u32) {
         self.buf.push(0x22);
-        l.encode(&mut self.buf);
+        uleb(&mut self.buf, l);
     }
 
     fn global_get(&mut self, g: SymRef) {
@@ -799,6 +802,30 @@ impl Emitter {
         });
         self.buf.extend_from_slice(&[0; 5]);
         write_sleb5(&mut self.buf[offset..], value);
+    }
+}
+
+/// Appends `x` as an unsigned LEB128 (as wasm-encoder writes it).
+#[inline]
+pub(crate) fn uleb(buf: &mut Vec<u8>, mut x: u32) {
+    while x >= 0x80 {
+        buf.push((x as u8 & 0x7f) | 0x80);
+        x >>= 7;
+    }
+    buf.push(x as u8);
+}
+
+/// Appends `x` as a signed LEB128 (as wasm-encoder writes it).
+#[inline]
+pub(crate) fn sleb(buf: &mut Vec<u8>, mut x: i64) {
+    loop {
+        let byte = x as u8 & 0x7f;
+        x >>= 7;
+        if (x == 0 && byte & 0x40 == 0) || (x == -1 && byte & 0x40 != 0) {
+            buf.push(byte);
+            return;
+        }
+        buf.push(byte | 0x80);
     }
 }
 

@@ -1122,7 +1122,17 @@ fn random_value_flow_matches_the_interpreter() {
 #[test]
 fn value_names_match_display() {
     use cranelift_entity::EntityRef;
-    for n in [0usize, 1, 9, 10, 99, 100, 12_345, 999_999, u32::MAX as usize - 1] {
+    for n in [
+        0usize,
+        1,
+        9,
+        10,
+        99,
+        100,
+        12_345,
+        999_999,
+        u32::MAX as usize - 1,
+    ] {
         let v = crate::ir::Value::new(n);
         assert_eq!(values::value_name(v), v.to_string());
     }
@@ -1139,7 +1149,10 @@ fn opcode_table_matches_wasm_encoder() {
     }
     let table = emit::op_bytes();
     let mut single = 0;
-    for (c, &ty) in [Type::I32, Type::I64, Type::F32, Type::F64].iter().enumerate() {
+    for (c, &ty) in [Type::I32, Type::I64, Type::F32, Type::F64]
+        .iter()
+        .enumerate()
+    {
         for &op in crate::ir::BinaryOp::ALL {
             let mut v = Vec::new();
             if let Some(i) = emit::binary(op, ty) {
@@ -1164,4 +1177,51 @@ fn opcode_table_matches_wasm_encoder() {
         }
     }
     assert!(single > 100, "only {single} single-byte operations");
+}
+
+#[test]
+fn leb_writers_match_wasm_encoder() {
+    use wasm_encoder::Encode;
+    let mut u = vec![
+        0u32,
+        1,
+        63,
+        64,
+        127,
+        128,
+        255,
+        16_383,
+        16_384,
+        1 << 21,
+        u32::MAX,
+    ];
+    u.extend((0..200).map(|i| 1u32.wrapping_shl(i % 32).wrapping_mul(2_654_435_761)));
+    for x in u {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        emit::uleb(&mut a, x);
+        x.encode(&mut b);
+        assert_eq!(a, b, "{x}");
+    }
+    let mut v = vec![
+        0i64,
+        1,
+        -1,
+        63,
+        64,
+        -64,
+        -65,
+        127,
+        128,
+        -128,
+        i64::from(i32::MIN),
+        i64::MIN,
+        i64::MAX,
+    ];
+    v.extend((0..200).map(|i| (1i64 << (i % 64)).wrapping_mul(-7_046_029_254_386_353_131)));
+    for x in v {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        emit::sleb(&mut a, x);
+        x.encode(&mut b);
+        assert_eq!(a, b, "{x}");
+    }
 }

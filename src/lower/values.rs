@@ -228,6 +228,16 @@ pub(crate) fn operand_count(dfg: &DataFlowGraph, inst: Inst) -> usize {
     }
 }
 
+/// How many operands of `inst` may be on the operand stack when it runs: none for the
+/// return-slot intrinsics (their pointer goes first), else [`operand_count`].
+pub(crate) fn stack_operand_count(dfg: &DataFlowGraph, inst: Inst) -> usize {
+    if uses_sret(&dfg.insts[inst]) {
+        0
+    } else {
+        operand_count(dfg, inst)
+    }
+}
+
 /// The `k`th operand of a non-terminator `inst` in the order lowering pushes them: `select`
 /// pushes both values before the condition, `call_indirect` the arguments before the callee.
 pub(crate) fn operand(dfg: &DataFlowGraph, inst: Inst, k: usize) -> Option<Value> {
@@ -587,7 +597,7 @@ impl Values {
                         let inst = body[c];
                         if !is_const(&dfg.insts[inst]) {
                             self.frames
-                                .push((Consumer::Inst(inst), operand_count(dfg, inst)));
+                                .push((Consumer::Inst(inst), stack_operand_count(dfg, inst)));
                         }
                         continue;
                     }
@@ -595,11 +605,7 @@ impl Values {
                 }
             };
             let (consumer, left) = *top;
-            let allows = match consumer {
-                Consumer::Term => true,
-                Consumer::Inst(i) => !uses_sret(&dfg.insts[i]),
-            };
-            if left == 0 || !allows {
+            if left == 0 {
                 self.frames.pop();
                 continue;
             }
@@ -627,7 +633,8 @@ impl Values {
             }
             self.place[v] = Place::Stack;
             cursor = c;
-            self.frames.push((Consumer::Inst(p), operand_count(dfg, p)));
+            self.frames
+                .push((Consumer::Inst(p), stack_operand_count(dfg, p)));
         }
     }
 
@@ -1002,8 +1009,7 @@ impl Values {
                 let (place, stamps, last_use) =
                     (&self.place, &mut self.live_stamp, &mut self.last_use);
                 for_each_operand(dfg, inst, |v| {
-                    if matches!(place[v], Place::Pending | Place::Local(_))
-                        && stamps[v] != live_gen
+                    if matches!(place[v], Place::Pending | Place::Local(_)) && stamps[v] != live_gen
                     {
                         stamps[v] = live_gen;
                         last_use[v] = Some(inst);

@@ -39,7 +39,9 @@ const LINEAR_PADS: usize = 8;
 
 /// Entry `i` of a jump table, the default after the targets.
 fn jt_dest(jt: &crate::ir::JumpTableData, i: u32) -> Option<&crate::ir::BlockCall> {
-    jt.targets.get(i as usize).or((i as usize == jt.targets.len()).then_some(&jt.default))
+    jt.targets
+        .get(i as usize)
+        .or((i as usize == jt.targets.len()).then_some(&jt.default))
 }
 
 use thiserror::Error;
