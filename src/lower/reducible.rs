@@ -627,7 +627,12 @@ fn copy_block(f: &mut Function, b: Block) -> Block {
     let insts = f.dfg.blocks[b].insts.clone();
     for i in insts {
         let mut data = f.dfg.insts[i];
-        remap_args(f, &mut data, &map);
+        // New lists and jump tables: the copy's operands must not alias the original's.
+        f.dfg.for_each_arg_mut(&mut data, true, |v| {
+            if let Some(&n) = map.get(v) {
+                *v = n;
+            }
+        });
         let new = f.dfg.make_inst(data);
         let results: Vec<Value> = f.dfg.inst_results(i).to_vec();
         for v in results {
@@ -639,80 +644,6 @@ fn copy_block(f: &mut Function, b: Block) -> Block {
     }
     f.layout.push(copy);
     copy
-}
-
-/// Rewrites the operands of `data` through `map` (new lists and jump tables where needed).
-fn remap_args(
-    f: &mut Function,
-    data: &mut InstData,
-    map: &std::collections::HashMap<Value, Value>,
-) {
-    let m = |v: &mut Value| {
-        if let Some(&n) = map.get(v) {
-            *v = n;
-        }
-    };
-    let list = |f: &mut Function, l: &mut crate::ir::ValueList| {
-        let vals: Vec<Value> = f
-            .dfg
-            .list(*l)
-            .iter()
-            .map(|v| map.get(v).copied().unwrap_or(*v))
-            .collect();
-        *l = f.dfg.make_value_list(&vals);
-    };
-    match data {
-        InstData::Const { .. }
-        | InstData::MemorySize
-        | InstData::GlobalGet { .. }
-        | InstData::DataAddr { .. }
-        | InstData::TlsAddr { .. }
-        | InstData::FuncAddr { .. }
-        | InstData::StackAddr { .. }
-        | InstData::EnumConst { .. }
-        | InstData::Unreachable => {}
-        InstData::Unary { arg, .. }
-        | InstData::Convert { arg, .. }
-        | InstData::MemoryGrow { arg }
-        | InstData::GlobalSet { arg, .. }
-        | InstData::TagName { arg, .. } => m(arg),
-        InstData::Load { addr, .. } => m(addr),
-        InstData::Binary { args, .. } | InstData::Store { args, .. } => args.iter_mut().for_each(m),
-        InstData::Select { args }
-        | InstData::MemoryCopy { args }
-        | InstData::MemoryFill { args } => args.iter_mut().for_each(m),
-        InstData::Call { args, .. }
-        | InstData::Intrinsic { args, .. }
-        | InstData::Return { args } => list(f, args),
-        InstData::CallIndirect { callee, args, .. } => {
-            m(callee);
-            list(f, args);
-        }
-        InstData::Jump { dest } => list(f, &mut dest.args),
-        InstData::BrIf {
-            cond,
-            then_dest,
-            else_dest,
-        } => {
-            m(cond);
-            list(f, &mut then_dest.args);
-            list(f, &mut else_dest.args);
-        }
-        InstData::BrTable { index, table } => {
-            m(index);
-            if let Some(jt) = f.dfg.jump_tables.get(*table).cloned() {
-                let mut jt = jt;
-                for d in jt
-                    .targets
-                    .iter_mut()
-                    .chain(std::iter::once(&mut jt.default))
-                {
-                    list(f, &mut d.args);
-                }
-                *table = f.dfg.jump_tables.push(jt);
-            }
-        }
-    }
 }
 
 /// Destination `i` of `b`'s terminator.
