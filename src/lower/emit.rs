@@ -842,7 +842,9 @@ pub(crate) fn op_bytes() -> &'static OpBytes {
     TABLE.get_or_init(|| {
         let byte = |i: Option<Instruction<'static>>| {
             let mut v = Vec::new();
-            i.map(|i| i.encode(&mut v));
+            if let Some(i) = i {
+                i.encode(&mut v);
+            }
             match v[..] {
                 [b] => b,
                 _ => 0,
