@@ -116,10 +116,10 @@ impl Emitter {
         };
 
         // Locals declaration.
-        let groups: Vec<(u32, Type)> = self.values.local_groups().collect();
-        (groups.len() as u32).encode(&mut self.buf);
-        for (n, ty) in groups {
-            n.encode(&mut self.buf);
+        let groups = self.values.local_groups().count() as u32;
+        uleb(&mut self.buf, groups);
+        for (n, ty) in self.values.local_groups() {
+            uleb(&mut self.buf, n);
             val_type(ty).encode(&mut self.buf);
         }
 

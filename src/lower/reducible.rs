@@ -58,25 +58,24 @@ pub fn make_reducible(func: &Function) -> Option<Function> {
 /// where the entry did), which moves that entry one step on; this repeats round after round
 /// while the budget lasts. What remains irreducible gets dispatch blocks.
 pub fn make_reducible_with(func: &Function, opts: &ReducibleOptions) -> Option<Function> {
-    make_reducible_in(func, opts, &mut Cfg::default())
+    make_reducible_in(func, opts, &mut Cfg::default(), &mut Reducer::default())
 }
 
-/// Like [`make_reducible_with`], reusing `cfg`'s buffers; on return `cfg` describes the
-/// result (`func` itself when `None`), so a caller need not compute it again.
+/// Like [`make_reducible_with`], reusing `cfg`'s and `r`'s buffers (one of each per worker
+/// thread); on return `cfg` describes the result (`func` itself when `None`), so a caller
+/// need not compute it again.
 pub fn make_reducible_in(
     func: &Function,
     opts: &ReducibleOptions,
     cfg: &mut Cfg,
+    r: &mut Reducer,
 ) -> Option<Function> {
     cfg.recompute(func);
     if cfg.is_reducible() {
         return None;
     }
     let mut f = func.clone();
-    let mut r = Reducer {
-        budget: opts.split_budget,
-        ..Reducer::default()
-    };
+    r.reset(opts.split_budget);
     for _ in 0..MAX_SPLIT_ROUNDS {
         if r.budget == 0 {
             break;
@@ -125,9 +124,9 @@ struct Region {
     header: Option<Block>,
 }
 
-/// Scratch of the transform.
+/// The transform's working state, reusable from one function to the next.
 #[derive(Default)]
-struct Reducer {
+pub struct Reducer {
     /// Region stamp of each block (in the region being split, header excluded).
     mark: SecondaryMap<Block, u32>,
     /// Current stamp.
@@ -165,6 +164,27 @@ struct Reducer {
 }
 
 impl Reducer {
+    /// Forgets the previous function (keeping the allocations).
+    fn reset(&mut self, budget: u32) {
+        self.mark.clear();
+        self.stamp = 0;
+        self.visited.clear();
+        self.index.clear();
+        self.low.clear();
+        self.on_stack.clear();
+        self.comp.clear();
+        self.counter = 0;
+        self.comps = 0;
+        self.entry_no.clear();
+        self.entry_stamp.clear();
+        self.regions.clear();
+        self.owned.clear();
+        self.splitting = false;
+        self.split_done = false;
+        self.budget = budget;
+        self.escapes.clear();
+    }
+
     /// One full decomposition of `f`, whose graph `cfg` describes.
     fn round(&mut self, f: &mut Function, cfg: &Cfg) {
         let members: Vec<Block> = cfg

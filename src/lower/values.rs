@@ -147,6 +147,8 @@ pub(crate) struct Values {
     pred_off: Vec<u32>,
     /// Predecessor blocks.
     preds: Vec<Block>,
+    /// Next free slot of each block in `preds` while filling it.
+    fill: Vec<u32>,
     /// (value, block) for each use of a value with a local; edge and terminator uses count
     /// in the branching block.
     use_pairs: Vec<(Value, Block)>,
@@ -701,7 +703,9 @@ impl Values {
         self.preds
             .resize(self.pred_off[nb] as usize, Block::from_u32(0));
         {
-            let mut fill: Vec<u32> = self.pred_off[..nb].to_vec();
+            let fill = &mut self.fill;
+            fill.clear();
+            fill.extend_from_slice(&self.pred_off[..nb]);
             for &b in &self.order {
                 if let Some(t) = func.terminator(b) {
                     let preds = &mut self.preds;
