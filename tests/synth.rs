@@ -264,3 +264,190 @@ fn command_export_wrappers_of_every_export() {
     let wide = inst.get_typed_func::<(), i64>(&mut store, "wide").unwrap();
     assert_eq!(wide.call(&mut store, ()).unwrap(), 40i64 << 33);
 }
+
+const THREAD_EXPORTS: [&str; 14] = [
+    "get_counter",
+    "set_counter",
+    "get_zeroed",
+    "get_other",
+    "bump_shared",
+    "get_data",
+    "big_at",
+    "big_set",
+    "tls_size",
+    "tls_align",
+    "tls_base",
+    "tag_at",
+    "get_wide",
+    "__wasm_init_tls",
+];
+
+/// Links `tests/c/synth/threads_{a,b}.c` with `--shared-memory` (and `extra`) by kiln and
+/// by LLD 22.
+fn link_threads(dir: &Path, name: &str, extra: &[&str]) -> (Vec<u8>, Vec<u8>) {
+    let flags = ["-matomics", "-mbulk-memory", "-ftls-model=local-exec"];
+    let a = compile(dir, "synth/threads_a.c", &flags);
+    let b = compile(dir, "synth/threads_b.c", &flags);
+    let exports: Vec<String> = THREAD_EXPORTS
+        .iter()
+        .map(|e| format!("--export={e}"))
+        .collect();
+    let mut args = vec!["--no-entry", "--shared-memory", a.as_str(), b.as_str()];
+    args.extend(extra);
+    args.extend(exports.iter().map(String::as_str));
+    let (kiln, lld) = link_both(dir, name, &args);
+    (fs::read(kiln).unwrap(), fs::read(lld).unwrap())
+}
+
+/// Instantiates `wasm` (importing `env.memory`) twice on one shared memory, as two threads
+/// would, and returns what each observes, in order.
+fn run_two_threads(wasm: &[u8]) -> Vec<i64> {
+    let mut config = wasmtime::Config::new();
+    config.wasm_threads(true).shared_memory(true);
+    let engine = wasmtime::Engine::new(&config).unwrap();
+    let module = wasmtime::Module::new(&engine, wasm).expect("a valid module");
+    let ty = module
+        .imports()
+        .find_map(|i| i.ty().memory().cloned())
+        .expect("an imported memory");
+    assert!(ty.is_shared(), "the memory is shared");
+    let memory = wasmtime::SharedMemory::new(&engine, ty).unwrap();
+    let mut store = wasmtime::Store::new(&engine, ());
+    let mut linker = wasmtime::Linker::new(&engine);
+    linker
+        .define(&store, "env", "memory", memory.clone())
+        .unwrap();
+    let mut seen = Vec::new();
+    let first = linker.instantiate(&mut store, &module).unwrap();
+    let call =
+        |store: &mut wasmtime::Store<()>, inst: &wasmtime::Instance, f: &str, args: &[i32]| {
+            let func = inst
+                .get_func(&mut *store, f)
+                .unwrap_or_else(|| panic!("no export {f}"));
+            let params: Vec<wasmtime::Val> = args.iter().map(|&a| wasmtime::Val::I32(a)).collect();
+            let mut results = vec![wasmtime::Val::I32(0); func.ty(&*store).results().len()];
+            func.call(&mut *store, &params, &mut results).unwrap();
+            match results.first() {
+                Some(wasmtime::Val::I32(v)) => i64::from(*v),
+                Some(wasmtime::Val::I64(v)) => *v,
+                _ => 0,
+            }
+        };
+    // The first instance's start function initialized memory and points `__tls_base` at
+    // the static TLS segment.
+    for (f, args) in [
+        ("get_data", &[][..]),
+        ("tls_size", &[]),
+        ("tls_align", &[]),
+        ("get_counter", &[]),
+        ("get_other", &[]),
+        ("get_wide", &[]),
+        ("tag_at", &[1]),
+        ("set_counter", &[11]),
+        ("get_counter", &[]),
+        ("bump_shared", &[]),
+        ("big_set", &[99_999, 7]),
+    ] {
+        seen.push(call(&mut store, &first, f, args));
+    }
+    let static_tls = call(&mut store, &first, "tls_base", &[]);
+    assert_ne!(
+        static_tls, 0,
+        "the first thread uses the static TLS segment"
+    );
+    // The second must not initialize memory again: the counter and bss survive.
+    let second = linker.instantiate(&mut store, &module).unwrap();
+    seen.push(call(&mut store, &second, "tls_base", &[]));
+    seen.push(call(&mut store, &second, "bump_shared", &[]));
+    seen.push(call(&mut store, &second, "big_at", &[99_999]));
+    // Its own TLS block, at a 16-aligned address past the static data.
+    let block = 180_000;
+    call(&mut store, &second, "__wasm_init_tls", &[block]);
+    for (f, args) in [
+        ("tls_base", &[][..]),
+        ("get_counter", &[]),
+        ("get_other", &[]),
+        ("get_wide", &[]),
+        ("tag_at", &[1]),
+        ("set_counter", &[3]),
+        ("get_zeroed", &[]),
+    ] {
+        seen.push(call(&mut store, &second, f, args));
+    }
+    // The first thread's values are its own.
+    seen.push(call(&mut store, &first, "get_counter", &[]));
+    seen.push(call(&mut store, &first, "get_zeroed", &[]));
+    seen.push(call(&mut store, &first, "tls_base", &[]) - static_tls);
+    seen
+}
+
+/// Shared memory and TLS: the module validates with a shared memory and passive segments;
+/// two instances on one memory initialize it once (`__wasm_init_memory`'s flag), each gets
+/// its own TLS block (`__wasm_init_tls`), and LLD 22's output behaves the same. The
+/// synthesized bodies equal LLD's.
+#[test]
+fn shared_memory_two_threads() {
+    let dir = scratch("threads");
+    let (ours, theirs) = link_threads(
+        &dir,
+        "threads",
+        &["--import-memory", "--max-memory=1048576"],
+    );
+    let expected = vec![
+        123,
+        24,
+        16,
+        5,
+        77,
+        9,
+        i64::from(b'b'),
+        0,
+        11,
+        1,
+        0, // first thread
+        0,
+        2,
+        7, // second, before its TLS
+        180_000,
+        5,
+        77,
+        9,
+        i64::from(b'b'),
+        0,
+        3, // second, own TLS
+        11,
+        11,
+        0, // first again
+    ];
+    let got = run_two_threads(&ours);
+    assert_eq!(got, expected, "kiln's module");
+    assert_eq!(
+        run_two_threads(&theirs),
+        got,
+        "LLD's module behaves the same"
+    );
+    for f in ["__wasm_init_memory", "__wasm_init_tls"] {
+        assert_eq!(func_wat(&ours, f), func_wat(&theirs, f), "{f}");
+    }
+    snapshot("init_memory_shared", &func_wat(&ours, "__wasm_init_memory"));
+    snapshot("init_tls", &func_wat(&ours, "__wasm_init_tls"));
+    assert_eq!(exports(&ours), exports(&theirs));
+    let head = |w: &[u8]| {
+        let wat = wasmprinter::print_bytes(w).unwrap();
+        wat.lines()
+            .filter(|l| {
+                l.contains("(import ")
+                    || l.contains("(memory ")
+                    || l.contains("(global ")
+                    || l.contains("(start ")
+                    || l.starts_with("  (data ")
+            })
+            .map(|l| l.split(" \"").take(3).collect::<Vec<_>>().join(" \""))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        head(&ours),
+        head(&theirs),
+        "imports, memory, globals, start, segments"
+    );
+}
