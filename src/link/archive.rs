@@ -18,8 +18,8 @@
 //! Invariant: every member is read at most once; a member that fails to read is an error
 //! naming it as `lib.a(member.o)`.
 
+use rustc_hash::FxHashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use super::resolve::{CALL_CTORS, CALL_DTORS};
 use super::{Input, LinkError, LinkOptions};
@@ -54,7 +54,7 @@ type Pending<'a> = (Vec<(Cow<'a, str>, Option<bool>)>, usize);
 struct Loader<'a> {
     /// Each archive and which of its members have been read.
     archives: Vec<(Archive<'a>, Vec<bool>)>,
-    names: HashMap<Cow<'a, str>, State>,
+    names: FxHashMap<Cow<'a, str>, State>,
     out: Vec<Loaded<'a>>,
     /// Objects whose symbols are being entered, innermost last: a member loaded for a
     /// reference is entered completely before the rest of the object that needed it, as
@@ -207,9 +207,16 @@ pub(crate) fn load<'a>(
     inputs: Vec<Input<'a>>,
     opts: &LinkOptions,
 ) -> Result<Vec<Loaded<'a>>, LinkError> {
+    let names: usize = inputs
+        .iter()
+        .map(|i| match i {
+            Input::Object(o) => o.symbols.len(),
+            Input::Archive { archive, .. } => archive.index.len(),
+        })
+        .sum();
     let mut l = Loader {
         archives: Vec::new(),
-        names: HashMap::new(),
+        names: FxHashMap::with_capacity_and_hasher(names, Default::default()),
         out: Vec::new(),
         stack: Vec::new(),
     };

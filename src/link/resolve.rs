@@ -20,6 +20,7 @@
 use std::collections::HashMap;
 
 use indexmap::IndexMap;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use super::{LinkError, LinkOptions, UndefinedSymbol, UnresolvedSymbols};
 use crate::object::{
@@ -195,7 +196,7 @@ fn flag(v: &[bool], i: u32) -> bool {
 pub(crate) struct SymbolDb<'a> {
     pub syms: Vec<Sym<'a>>,
     pub inputs: Vec<InputMaps>,
-    pub globals: IndexMap<&'a str, u32>,
+    pub globals: IndexMap<&'a str, u32, FxBuildHasher>,
     pub enums: Vec<EnumDesc<'a>>,
     /// Per input: members of comdat groups another input keeps.
     pub discarded: Vec<Discarded>,
@@ -218,7 +219,7 @@ impl SymbolDb<'_> {
 fn comdat_discards<'a>(
     obj: &'a Object<'a>,
     input: u32,
-    kept: &mut HashMap<&'a str, u32>,
+    kept: &mut FxHashMap<&'a str, u32>,
 ) -> Result<Discarded, LinkError> {
     let mut d = Discarded {
         funcs: vec![false; obj.funcs.len()],
@@ -360,7 +361,10 @@ pub(crate) fn resolve<'a>(
             }
         }
     }
-    let mut kept_comdats: HashMap<&str, u32> = HashMap::new();
+    let mut kept_comdats: FxHashMap<&str, u32> = FxHashMap::default();
+    let symbols: usize = inputs.iter().map(|o| o.symbols.len()).sum();
+    db.syms.reserve(symbols);
+    db.globals.reserve(symbols);
     for (i, obj) in inputs.iter().enumerate() {
         let input = i as u32;
         let mut maps = InputMaps::default();
