@@ -328,6 +328,27 @@ pub(crate) fn compute_layout<'a>(
         l.table_imported = true;
     }
     let mut weak_stubs = Vec::new();
+    // As wasm-ld, a weak undefined function gets its trapping stub only when something calls
+    // it; taking its address gives 0.
+    let mut called = vec![false; db.syms.len()];
+    for (i, obj) in inputs.iter().enumerate() {
+        for (j, f) in obj.funcs.iter().enumerate() {
+            if !live.funcs[i][j] {
+                continue;
+            }
+            for r in f
+                .relocs
+                .iter()
+                .filter(|r| r.ty == RelocType::FunctionIndexLeb)
+            {
+                if let Some(&sid) = db.inputs[i].syms.get(r.index as usize)
+                    && let Some(c) = called.get_mut(sid as usize)
+                {
+                    *c = true;
+                }
+            }
+        }
+    }
     let import_of = |sid: usize| -> Option<&'a crate::object::Import<'a>> {
         let (i, p) = db.syms[sid].import?;
         inputs.get(i as usize)?.imports.get(p as usize)
@@ -341,7 +362,9 @@ pub(crate) fn compute_layout<'a>(
             if pass == SymKind::Function
                 && (!importable || (sym.is_weak_undefined() && !sym.explicit_import))
             {
-                weak_stubs.push(sid as u32);
+                if called[sid] || !sym.is_weak_undefined() || sym.local {
+                    weak_stubs.push(sid as u32);
+                }
                 continue;
             }
             let Some(imp) = import_of(sid) else { continue };
