@@ -299,8 +299,8 @@ fn bad_command_lines_and_inputs_are_clear_errors() {
             "-m wasm64: 64-bit wasm is not supported (only wasm32)".into(),
         ),
         (
-            vec!["-z".into(), "now".into()],
-            "unknown -z value: now (known: stack-size=N)".into(),
+            vec!["-z".into(), "stack-size=big".into()],
+            "-z stack-size: `big` is not a number".into(),
         ),
         (vec![], "no input files".into()),
         (vec!["-o".into(), "x.wasm".into()], "no input files".into()),
@@ -604,4 +604,84 @@ fn missing_intrinsic_runtime_names_the_intrinsic_and_its_caller() {
     // With compiler-rt and libc the same build links.
     let lib = format!("-L{SYSROOT_LIB}");
     ok(&kiln(&["build", &ir_s, "-o", &out, BUILTINS, &lib, "-lc"]));
+}
+
+#[test]
+fn unknown_z_values_warn_as_in_wasm_ld() {
+    let dir = scratch("zfoo");
+    let twice = compile(&dir, "twice");
+    let out = dir.join("z.wasm").display().to_string();
+    let base = [
+        "link",
+        "--no-entry",
+        "--export=twice",
+        twice.as_str(),
+        "-z",
+        "foo",
+        "-o",
+        &out,
+    ];
+    let r = kiln(&base);
+    ok(&r);
+    assert_eq!(
+        text(&r.stderr),
+        "kiln link: warning: unknown -z value: foo\n"
+    );
+    fs::remove_file(&out).unwrap();
+    let r = kiln(&[&base[..], &["--fatal-warnings"]].concat());
+    assert_eq!(r.status.code(), Some(1));
+    assert!(!Path::new(&out).exists());
+}
+
+#[test]
+fn comdat_custom_sections_are_deduplicated() {
+    // Two objects with the same comdat groups holding custom sections (wasm-ld's
+    // comdat-sections test): comdat section members name sections by their index in the
+    // file, which the reader maps to the object's custom sections.
+    let dir = scratch("comdat_sections");
+    let asm = dir.join("c.s");
+    fs::write(
+        &asm,
+        ".section .text.foo,\"G\",@,foo,comdat\n.globl foo\n.type foo,@function\nfoo:\n\
+         .functype foo () -> ()\nreturn\nend_function\n\
+         .section .debug_foo,\"G\",@,foo,comdat\n.int32 2\n\
+         .section .debug_foo,\"G\",@,duplicate,comdat\n.int64 234\n",
+    )
+    .unwrap();
+    let mut objs = Vec::new();
+    for n in ["a", "b"] {
+        let o = dir.join(format!("{n}.o"));
+        ok(&run(Command::new("llvm-mc-14")
+            .args(["-triple=wasm32", "-filetype=obj"])
+            .arg(&asm)
+            .arg("-o")
+            .arg(&o)));
+        objs.push(o.display().to_string());
+    }
+    let dump = text(&kiln(&["dump", &objs[0]]).stdout);
+    assert!(
+        dump.contains("  duplicate: section 1\n  foo: section 0, function 0\n"),
+        "{dump}"
+    );
+    let out = dir.join("c.wasm").display().to_string();
+    ok(&kiln(&[
+        "link",
+        "--no-entry",
+        "--export=foo",
+        &objs[0],
+        &objs[1],
+        "-o",
+        &out,
+    ]));
+    let bytes = fs::read(&out).unwrap();
+    let mut debug_foo = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
+        if let Ok(wasmparser::Payload::CustomSection(c)) = payload
+            && c.name() == ".debug_foo"
+        {
+            debug_foo.push(c.data().len());
+        }
+    }
+    // One copy of each group's piece, merged into one section as wasm-ld does.
+    assert_eq!(debug_foo, [12]);
 }

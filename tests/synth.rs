@@ -587,7 +587,12 @@ fn shared_memory_needs_atomics_and_bulk_memory() {
             .arg(&obj)),
     );
     let out = run(Command::new(env!("CARGO_BIN_EXE_kiln"))
-        .args(["link", "--no-entry", "--shared-memory", "--features=sign-ext"])
+        .args([
+            "link",
+            "--no-entry",
+            "--shared-memory",
+            "--features=sign-ext",
+        ])
         .arg(&obj)
         .arg("-o")
         .arg(dir.join("x.wasm")));

@@ -84,8 +84,10 @@ pub fn link_and_write(args: &LinkArgs) -> Result<(PathBuf, Vec<String>), DriverE
     };
     let LinkOutput {
         wasm: bytes,
-        warnings,
+        warnings: link_warnings,
     } = link_files(args)?;
+    let mut warnings = args.warnings.clone();
+    warnings.extend(link_warnings);
     if args.fatal_warnings && !warnings.is_empty() {
         return Err(DriverError::FatalWarnings(warnings));
     }

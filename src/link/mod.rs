@@ -115,6 +115,9 @@ pub struct LinkOptions {
     /// `--undefined=NAME`): archive members defining them are loaded. Not an error when
     /// nothing defines them, and not kept alive by themselves (as wasm-ld).
     pub undefined: Vec<String>,
+    /// Two strong definitions of a name are no error: the first wins
+    /// (`--allow-multiple-definition`, `-z muldefs`).
+    pub allow_multiple_definition: bool,
     /// `--wrap=NAME`: references to NAME resolve to `__wrap_NAME`, and references to
     /// `__real_NAME` to the original NAME (as wasm-ld; nothing happens when no input has NAME).
     pub wrap: Vec<String>,
@@ -212,6 +215,7 @@ impl Default for LinkOptions {
             exports: Vec::new(),
             undefined: Vec::new(),
             wrap: Vec::new(),
+            allow_multiple_definition: false,
             import_undefined: false,
             stack_size: 65536,
             initial_heap: 0,

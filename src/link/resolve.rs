@@ -458,7 +458,13 @@ pub(crate) fn resolve<'a>(
                 db.syms.push(fresh);
                 (db.syms.len() - 1) as u32
             } else if let Some(&sid) = db.globals.get(&*sym.name) {
-                merge(inputs, &mut db.syms[sid as usize], fresh, obj)?;
+                merge(
+                    inputs,
+                    &mut db.syms[sid as usize],
+                    fresh,
+                    obj,
+                    opts.allow_multiple_definition,
+                )?;
                 sid
             } else {
                 db.syms.push(fresh);
@@ -1003,11 +1009,14 @@ fn classify<'a>(
 }
 
 /// Merges a further occurrence of a global symbol into its entry.
+/// With `allow_multiple`, a second strong definition is ignored (the first wins, as
+/// wasm-ld's `--allow-multiple-definition`).
 fn merge<'a>(
     inputs: &[Object<'_>],
     s: &mut Sym<'a>,
     new: Sym<'a>,
     obj: &Object<'_>,
+    allow_multiple: bool,
 ) -> Result<(), LinkError> {
     let file_of = |i: u32| {
         inputs
@@ -1031,7 +1040,7 @@ fn merge<'a>(
             s.weak_def = new.weak_def;
             s.tls = new.tls;
             s.hidden = new.hidden;
-        } else if !s.weak_def && !new.weak_def {
+        } else if !s.weak_def && !new.weak_def && !allow_multiple {
             return Err(LinkError::DuplicateSymbol {
                 name: s.name.to_string(),
                 first: file_of(s.file),
