@@ -147,6 +147,14 @@ const LONG: &[Spec] = &[
         "=SYM: treat SYM as undefined, loading the archive member that defines it (-u)",
     ),
     flag(
+        &["print-gc-sections"],
+        "list the functions, data segments and globals garbage collection removes",
+    ),
+    flag(
+        &["no-print-gc-sections"],
+        "do not list what garbage collection removes (default)",
+    ),
+    flag(
         &["allow-multiple-definition"],
         "a name defined twice is no error: the first definition wins (-z muldefs)",
     ),
@@ -313,7 +321,6 @@ const UNSUPPORTED: &[&str] = &[
     "Map",
     "print-map",
     "M",
-    "print-gc-sections",
     "extra-features",
     "no-growable-memory",
     "page-size",
@@ -597,6 +604,8 @@ fn apply(
         "export" => o.exports.push(v),
         "export-if-defined" => o.export_if_defined.push(v),
         "undefined" => o.undefined.push(v),
+        "print-gc-sections" => o.print_gc_sections = true,
+        "no-print-gc-sections" => o.print_gc_sections = false,
         "allow-multiple-definition" => o.allow_multiple_definition = true,
         "no-allow-multiple-definition" => o.allow_multiple_definition = false,
         "wrap" => {
@@ -878,6 +887,8 @@ mod tests {
             ["a", "b", "c", "d"]
         );
         assert_eq!(opts("--wrap=f -wrap g --wrap f").wrap, ["f", "g"]);
+        assert!(opts("--print-gc-sections").print_gc_sections);
+        assert!(!opts("--print-gc-sections --no-print-gc-sections").print_gc_sections);
         assert!(opts("--allow-multiple-definition").allow_multiple_definition);
         assert!(opts("-z muldefs").allow_multiple_definition);
         assert!(

@@ -115,6 +115,9 @@ pub struct LinkOptions {
     /// `--undefined=NAME`): archive members defining them are loaded. Not an error when
     /// nothing defines them, and not kept alive by themselves (as wasm-ld).
     pub undefined: Vec<String>,
+    /// List what garbage collection removes in [`LinkOutput::removed`]
+    /// (`--print-gc-sections`).
+    pub print_gc_sections: bool,
     /// Two strong definitions of a name are no error: the first wins
     /// (`--allow-multiple-definition`, `-z muldefs`).
     pub allow_multiple_definition: bool,
@@ -216,6 +219,7 @@ impl Default for LinkOptions {
             undefined: Vec::new(),
             wrap: Vec::new(),
             allow_multiple_definition: false,
+            print_gc_sections: false,
             import_undefined: false,
             stack_size: 65536,
             initial_heap: 0,
@@ -464,6 +468,9 @@ pub struct LinkOutput {
     /// Warnings, one line each without a `warning:` prefix (for example function signature
     /// mismatches, which link a trapping `signature_mismatch:NAME` stub).
     pub warnings: Vec<String>,
+    /// With `print_gc_sections`: one line per function, data segment and global garbage
+    /// collection removed, as wasm-ld prints them (`removing unused section FILE:(NAME)`).
+    pub removed: Vec<String>,
 }
 
 /// Links `inputs` (objects and archives, in command-line order) into a final wasm module.
@@ -550,7 +557,13 @@ fn link_objects(
     let layout = layout::compute_layout(inputs, &db, &live, opts)?;
     let synth = synth::synthesize(inputs, &db, &layout, opts)?;
     let wasm = emit::emit(inputs, &db, &layout, &synth, opts)?;
+    let removed = if opts.print_gc_sections {
+        resolve::gc_report(inputs, &db, &live)
+    } else {
+        Vec::new()
+    };
     Ok(LinkOutput {
+        removed,
         wasm,
         warnings: db.warnings,
     })

@@ -1705,6 +1705,53 @@ pub(crate) fn mark_live(
     Ok(live)
 }
 
+/// What garbage collection removed, as wasm-ld's `--print-gc-sections` prints it: for each
+/// input in order, its dead functions, data segments and globals (`removing unused section
+/// FILE:(NAME)`, NAME from the defining symbol, or the segment's name). Members of comdat
+/// groups another input keeps are not listed (they were never part of the link).
+pub(crate) fn gc_report(inputs: &[Object<'_>], db: &SymbolDb<'_>, live: &Live) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, obj) in inputs.iter().enumerate() {
+        let discarded = &db.discarded[i];
+        let nfunc = obj.num_imported_funcs();
+        let nglob = obj.num_imported_globals();
+        let name_of = |kind: &dyn Fn(&SymbolKind) -> bool| {
+            obj.symbols
+                .iter()
+                .find(|s| !s.is_undefined() && kind(&s.kind))
+                .map(|s| s.name.to_string())
+        };
+        for j in 0..obj.funcs.len() {
+            if live.funcs[i][j] || flag(&discarded.funcs, j as u32) {
+                continue;
+            }
+            let index = nfunc + j as u32;
+            let name = name_of(&|k| *k == SymbolKind::Function(index))
+                .unwrap_or_else(|| format!("function {index}"));
+            out.push(format!("removing unused section {}:({name})", obj.path));
+        }
+        for (j, seg) in obj.segments.iter().enumerate() {
+            if live.segs[i][j] || flag(&discarded.segs, j as u32) {
+                continue;
+            }
+            out.push(format!(
+                "removing unused section {}:({})",
+                obj.path, seg.name
+            ));
+        }
+        for j in 0..obj.globals.len() {
+            if live.globals[i][j] || flag(&discarded.globals, j as u32) {
+                continue;
+            }
+            let index = nglob + j as u32;
+            let name = name_of(&|k| *k == SymbolKind::Global(index))
+                .unwrap_or_else(|| format!("global {index}"));
+            out.push(format!("removing unused section {}:({name})", obj.path));
+        }
+    }
+    out
+}
+
 /// When IR lowering made `sid` the runtime function of an intrinsic: the intrinsic and the
 /// IR functions that call it (`@name in FILE`, from the call relocations).
 fn intrinsic_use(inputs: &[Object<'_>], db: &SymbolDb<'_>, sid: u32) -> Option<IntrinsicUse> {

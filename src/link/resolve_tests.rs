@@ -799,3 +799,30 @@ fn allow_multiple_definition_keeps_the_first() {
         );
     }
 }
+
+#[test]
+fn print_gc_sections_lists_what_is_removed() {
+    let opts = LinkOptions {
+        entry: None,
+        exports: vec!["visible".into()],
+        print_gc_sections: true,
+        ..LinkOptions::default()
+    };
+    let mut obj = data_object();
+    obj.symbols[0].flags = 0;
+    let out = link_objects(&[two_defs(), obj], &[false, false], &opts).expect("link");
+    assert_eq!(
+        out.removed,
+        [
+            "removing unused section d.o:(secret)",
+            "removing unused section d.o:(local)",
+            "removing unused section data.o:(main)",
+        ]
+    );
+    let quiet = LinkOptions {
+        print_gc_sections: false,
+        ..opts
+    };
+    let out = link_objects(&[two_defs()], &[false], &quiet).expect("link");
+    assert!(out.removed.is_empty());
+}
