@@ -6,12 +6,15 @@
 //! `env.__indirect_function_table` with `--import-table`, then functions, globals and tables,
 //! each deduplicated by module, field and type); functions (imports, the synthesized ones:
 //! `__wasm_call_ctors`, tag-name functions, weak-undefined stubs, `__wasm_init_memory`; then
-//! each input's live functions in input order); globals (imports, `__stack_pointer`, the
+//! each input's live functions in input order; then the command-export wrappers); globals (imports, `__stack_pointer`, the
 //! other linker globals that are used, input globals, internal GOT entries, one global per
 //! exported data symbol holding its address); the table (slot 0 null, then every function a
 //! live `TABLE_INDEX` relocation or GOT entry names, in scan order). The table exists when
 //! asked for (`--export-table`, `--import-table`), when a live symbol names it, or when an
 //! input imports it (as wasm-ld); its maximum is its size unless `--growable-table`.
+//! Exports: the memory, then exported symbols in symbol order (a function under its
+//! `export_name` when it has one, as wasm-ld), then the table; in a command link, exported
+//! functions are exported through their command-export wrappers, after all the others.
 //!
 //! Memory, as wasm-ld 22's `layoutMemory`. Stack first (the default): the shadow stack
 //! `[0, stack_size)`, then the data from `--global-base` (which must not be below the stack
@@ -54,6 +57,9 @@ pub(crate) enum OutFunc {
     /// `__wasm_init_memory`: zeroes `.bss` in an imported memory (`memory.fill`), as
     /// wasm-ld with bulk memory; the start function.
     InitMemory,
+    /// Command-export wrapper of output function `f` (`NAME.command_export`): calls
+    /// `__wasm_call_ctors`, `f`, then `__wasm_call_dtors`, and is exported in `f`'s place.
+    CommandExport(u32),
     Input {
         input: u32,
         index: u32,
@@ -211,6 +217,8 @@ pub(crate) struct Layout<'a> {
     pub start: Option<u32>,
     /// Output index of `__wasm_call_ctors`, when there is one.
     pub ctors: Option<u32>,
+    /// Output index of libc's `__wasm_call_dtors`, when command-export wrappers call it.
+    pub call_dtors: Option<u32>,
     /// `.bss` is zeroed by `__wasm_init_memory` rather than written.
     pub bss_zeroed: bool,
     /// `__wasm_init_memory` ends by calling `__wasm_call_ctors` (which would otherwise have
@@ -587,11 +595,10 @@ pub(crate) fn compute_layout<'a>(
         l.sym_index[sid] = g;
     }
     l.func_slot = vec![0; next as usize];
-    // As wasm-ld: the table exists when asked for, when a live symbol names it, or when any
+    // As wasm-ld: the table exists when exported, when a live symbol names it, or when any
     // input imports it (LLVM 14 objects import it whenever they take a function's address,
-    // even in code garbage collection drops).
+    // even in code garbage collection drops). `--import-table` alone does not make one.
     let mut table_needed = opts.export_table
-        || opts.import_table
         || inputs.iter().any(|o| {
             o.imports.iter().any(|i| {
                 matches!(i.kind, ImportKind::Table { .. }) && i.name == "__indirect_function_table"
@@ -635,9 +642,13 @@ pub(crate) fn compute_layout<'a>(
                     continue;
                 };
                 let s = &db.syms[sid as usize];
-                if s.kind != SymKind::Function
-                    || (s.def == Def::Undefined && weak_stubs.contains(&sid))
-                {
+                if s.kind != SymKind::Function {
+                    continue;
+                }
+                if s.def == Def::Undefined && weak_stubs.contains(&sid) {
+                    // No slot; a GOT entry for it (which holds 0) still makes the table
+                    // exist, as in wasm-ld 22.
+                    table_needed |= got_func;
                     continue;
                 }
                 let f = l.sym_index[sid as usize];
@@ -653,6 +664,10 @@ pub(crate) fn compute_layout<'a>(
     }
     if table_needed {
         l.table = Some(table_index);
+    } else if l.table_imported {
+        // `--import-table` with nothing using the table: no import (as wasm-ld 22).
+        l.table_imported = false;
+        l.num_table_imports = l.num_table_imports.saturating_sub(1);
     }
 
     layout_memory(inputs, db, live, opts, &mut l)?;
@@ -666,23 +681,34 @@ pub(crate) fn compute_layout<'a>(
             .to_string()
     });
     let memory_export = l.memory_export.clone();
-    let mut exports: IndexMap<&str, (wasm_encoder::ExportKind, u32)> = IndexMap::new();
-    let mut add = |name: &'a str, kind, index| -> Result<(), LinkError> {
+    // Export name -> (kind, index, the symbol's name: a command-export wrapper's name).
+    let mut exports: IndexMap<&str, (wasm_encoder::ExportKind, u32, &'a str)> = IndexMap::new();
+    let mut add = |name: &'a str, kind, index, sym: &'a str| -> Result<(), LinkError> {
         if memory_export.as_deref() == Some(name) {
             return Err(LinkError::DuplicateExport(name.to_string()));
         }
         match exports.get(name) {
-            Some(&prev) if prev != (kind, index) => {
+            Some(&(k, i, _)) if (k, i) != (kind, index) => {
                 Err(LinkError::DuplicateExport(name.to_string()))
             }
             Some(_) => Ok(()),
             None => {
-                exports.insert(name, (kind, index));
+                exports.insert(name, (kind, index, sym));
                 Ok(())
             }
         }
     };
     use wasm_encoder::ExportKind as K;
+    // A function the object exports under another name (`export_name`) is exported under
+    // that name only, as wasm-ld.
+    let export_name = |input: u32, index: u32| -> Option<&'a str> {
+        let obj = inputs.get(input as usize)?;
+        let nimp = obj.num_imported_funcs();
+        obj.exports
+            .iter()
+            .find(|(_, f)| f.checked_sub(nimp) == Some(index))
+            .map(|(n, _)| &**n)
+    };
     for (sid, s) in db.syms.iter().enumerate() {
         if !live.exported[sid] || s.def == Def::Undefined {
             continue;
@@ -693,9 +719,13 @@ pub(crate) fn compute_layout<'a>(
             SymKind::Table => K::Table,
             SymKind::Section => continue,
         };
+        let name = match s.def {
+            Def::Func { input, index } => export_name(input, index).unwrap_or(s.name),
+            _ => s.name,
+        };
         let index = l.sym_index[sid];
         if index != NONE {
-            add(s.name, kind, index)?;
+            add(name, kind, index, s.name)?;
         }
     }
     for (i, obj) in inputs.iter().enumerate() {
@@ -703,19 +733,43 @@ pub(crate) fn compute_layout<'a>(
         for (name, idx) in &obj.exports {
             let j = idx.saturating_sub(nimp) as usize;
             if let Some(&f) = l.input_funcs[i].get(j) {
-                add(name, K::Func, f)?;
+                let sym = l.func_names.get(f as usize).copied().unwrap_or(name);
+                add(name, K::Func, f, sym)?;
             }
         }
     }
     if opts.export_table
         && let Some(t) = l.table
     {
-        add("__indirect_function_table", K::Table, t)?;
+        add("__indirect_function_table", K::Table, t, "")?;
     }
-    l.exports = exports
-        .into_iter()
-        .map(|(name, (kind, index))| Export { name, kind, index })
-        .collect();
+    let wrap = command_exports(inputs, db, live, opts, &mut l)?;
+    let mut wrapped = Vec::new();
+    for (name, (kind, index, sym)) in exports {
+        let e = Export { name, kind, index };
+        if wrap && kind == K::Func {
+            wrapped.push((e, sym));
+        } else {
+            l.exports.push(e);
+        }
+    }
+    // wasm-ld's `createCommandExportWrappers`: every exported function is exported through a
+    // wrapper appended after the other functions; the wrappers' exports follow the others,
+    // in the same order.
+    for (mut e, sym) in wrapped {
+        let ty = l
+            .func_types
+            .get(e.index as usize)
+            .copied()
+            .ok_or_else(|| LinkError::Internal("exported function without a type".into()))?;
+        l.funcs.push(OutFunc::CommandExport(e.index));
+        l.func_types.push(ty);
+        l.func_names.push(sym);
+        l.func_slot.push(0);
+        e.index = next;
+        next = next.checked_add(1).ok_or_else(|| too_large("functions"))?;
+        l.exports.push(e);
+    }
 
     if live.entry.is_none() && !ctors_sym_live && live.has_ctors {
         l.start = l.ctors;
@@ -727,6 +781,69 @@ pub(crate) fn compute_layout<'a>(
         l.start = init_memory;
     }
     Ok(l)
+}
+
+/// Whether exported functions get command-export wrappers, and checks libc's
+/// `__wasm_call_dtors` (setting [`Layout::call_dtors`]). wasm-ld wraps them in a link where no
+/// input references `__wasm_call_ctors` and nothing exports it (`--export`,
+/// `--export-if-defined`, `--export-all`), when there are init functions or libc defines
+/// `__wasm_call_dtors` (a new-style WASI command, whose `_start` calls neither). kiln does so
+/// only in a link with an entry function; without one it makes `__wasm_call_ctors` the start
+/// function instead.
+fn command_exports(
+    inputs: &[Object<'_>],
+    db: &SymbolDb<'_>,
+    live: &Live,
+    opts: &LinkOptions,
+    l: &mut Layout<'_>,
+) -> Result<bool, LinkError> {
+    if resolve::ctors_called(inputs, opts)
+        || opts.export_all
+        || opts
+            .export_if_defined
+            .iter()
+            .any(|e| e == resolve::CALL_CTORS)
+    {
+        return Ok(false);
+    }
+    if let Some(&sid) = db.globals.get(resolve::CALL_DTORS) {
+        let s = &db.syms[sid as usize];
+        let file = || {
+            inputs
+                .get(s.file as usize)
+                .map_or_else(String::new, |o| o.path.clone())
+        };
+        match (s.kind, s.def) {
+            (_, Def::Undefined) => {}
+            (SymKind::Function, Def::Func { .. }) => {
+                let ty = resolve::func_type(inputs, db, sid)
+                    .cloned()
+                    .unwrap_or_default();
+                if !ty.params.is_empty() || !ty.results.is_empty() {
+                    return Err(LinkError::BadObject {
+                        file: file(),
+                        msg: "__wasm_call_dtors must have no argument or return values".into(),
+                    });
+                }
+                l.call_dtors = Some(l.sym_index[sid as usize]).filter(|&f| f != NONE);
+            }
+            _ => {
+                return Err(LinkError::BadObject {
+                    file: file(),
+                    msg: "__wasm_call_dtors must be a function".into(),
+                });
+            }
+        }
+    }
+    if live.entry.is_none() {
+        l.call_dtors = None;
+        return Ok(false);
+    }
+    let has_init = !synth::init_funcs(inputs, db, l).is_empty();
+    if !has_init && l.call_dtors.is_none() {
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 /// Places the stack, the data segments and the heap, and gives every data symbol its address.

@@ -72,6 +72,7 @@ pub(crate) fn synthesize(
             OutFunc::Input { .. } => Vec::new(),
             OutFunc::CallCtors => call_ctors(inputs, db, layout)?,
             OutFunc::InitMemory => init_memory(layout),
+            OutFunc::CommandExport(f) => command_export(layout, f)?,
             OutFunc::WeakStub(_) => {
                 let mut func = Function::new([]);
                 func.instructions().unreachable().end();
@@ -113,12 +114,13 @@ fn init_memory(layout: &Layout<'_>) -> Vec<u8> {
     func.into_raw_body()
 }
 
-/// `__wasm_call_ctors`: every init function by priority, then input order; results dropped.
-fn call_ctors(
+/// The init functions garbage collection kept, as (priority, output function), in the order
+/// `__wasm_call_ctors` calls them: by priority, then input order.
+pub(crate) fn init_funcs(
     inputs: &[Object<'_>],
     db: &SymbolDb<'_>,
     layout: &Layout<'_>,
-) -> Result<Vec<u8>, LinkError> {
+) -> Vec<(u32, u32)> {
     let mut list: Vec<(u32, u32)> = Vec::new();
     for (i, obj) in inputs.iter().enumerate() {
         for init in &obj.init_funcs {
@@ -141,9 +143,18 @@ fn call_ctors(
         }
     }
     list.sort_by_key(|e| e.0);
+    list
+}
+
+/// `__wasm_call_ctors`: every init function by priority, then input order; results dropped.
+fn call_ctors(
+    inputs: &[Object<'_>],
+    db: &SymbolDb<'_>,
+    layout: &Layout<'_>,
+) -> Result<Vec<u8>, LinkError> {
     let mut func = Function::new([]);
     let mut sink = func.instructions();
-    for (_, f) in list {
+    for (_, f) in init_funcs(inputs, db, layout) {
         let ty = layout
             .func_type(f)
             .ok_or_else(|| LinkError::Internal("init function without an output index".into()))?;
@@ -160,6 +171,29 @@ fn call_ctors(
         for _ in &ty.results {
             sink.drop();
         }
+    }
+    sink.end();
+    Ok(func.into_raw_body())
+}
+
+/// A command-export wrapper of function `f`, as wasm-ld writes it: `__wasm_call_ctors` (when
+/// there is one), `f` with the wrapper's parameters (its results stay on the stack), then
+/// libc's `__wasm_call_dtors` (when defined).
+fn command_export(layout: &Layout<'_>, f: u32) -> Result<Vec<u8>, LinkError> {
+    let ty = layout
+        .func_type(f)
+        .ok_or_else(|| LinkError::Internal("wrapped function without a type".into()))?;
+    let mut func = Function::new([]);
+    let mut sink = func.instructions();
+    if let Some(c) = layout.ctors {
+        sink.call(c);
+    }
+    for k in 0..ty.params.len() {
+        sink.local_get(k as u32);
+    }
+    sink.call(f);
+    if let Some(d) = layout.call_dtors {
+        sink.call(d);
     }
     sink.end();
     Ok(func.into_raw_body())
