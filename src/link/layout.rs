@@ -27,7 +27,10 @@
 //! to a page is the initial memory and `__heap_end`. `--initial-memory`/`--max-memory`
 //! are checked as wasm-ld checks them, with its messages. `__tls_base` (immutable, as
 //! wasm-ld without shared memory) is the address of `.tdata`; `__tls_size`/`__tls_align` are
-//! defined when referenced (wasm-ld defines them only with shared memory).
+//! defined with shared memory only, when referenced (as wasm-ld 22: without, a reference to
+//! them is an undefined symbol). With shared memory, the 4-byte `__wasm_init_memory` flag follows the
+//! data (4-aligned) and precedes `__data_end`; `__tls_base` is mutable (set at run time) and
+//! exists whenever `__wasm_init_memory` does.
 
 use std::collections::HashMap;
 
@@ -54,9 +57,13 @@ pub(crate) enum OutFunc {
     TagName(u32),
     /// Trapping stub for the weak undefined function symbol.
     WeakStub(u32),
-    /// `__wasm_init_memory`: zeroes `.bss` in an imported memory (`memory.fill`), as
-    /// wasm-ld with bulk memory; the start function.
+    /// `__wasm_init_memory`, the start function: with shared memory, initializes the passive
+    /// segments once (a flag in memory); otherwise zeroes `.bss` in an imported memory
+    /// (`memory.fill`), as wasm-ld with bulk memory.
     InitMemory,
+    /// `__wasm_init_tls(ptr)` (shared memory): points `__tls_base` at `ptr` and copies the
+    /// TLS segment there.
+    InitTls,
     /// Command-export wrapper of output function `f` (`NAME.command_export`): calls
     /// `__wasm_call_ctors`, `f`, then `__wasm_call_dtors`, and is exported in `f`'s place.
     CommandExport(u32),
@@ -150,6 +157,9 @@ pub(crate) struct Memory {
     pub tls_size: u64,
     pub tls_align: u64,
     pub stack_low: u64,
+    /// With shared memory: address of the 4-byte `__wasm_init_memory` flag (0 when there is
+    /// no segment to initialize).
+    pub init_flag: u64,
     /// Maximum pages (`--max-memory`).
     pub max_pages: Option<u64>,
 }
@@ -219,6 +229,8 @@ pub(crate) struct Layout<'a> {
     pub ctors: Option<u32>,
     /// Output index of libc's `__wasm_call_dtors`, when command-export wrappers call it.
     pub call_dtors: Option<u32>,
+    /// Output index of the `__tls_base` global, when there is one.
+    pub tls_base_global: Option<u32>,
     /// `.bss` is zeroed by `__wasm_init_memory` rather than written.
     pub bss_zeroed: bool,
     /// `__wasm_init_memory` ends by calling `__wasm_call_ctors` (which would otherwise have
@@ -280,6 +292,9 @@ pub(crate) fn compute_layout<'a>(
             .collect(),
         ..Layout::default()
     };
+    if opts.shared_memory {
+        check_shared_memory(inputs, opts)?;
+    }
     let intern = |types: &mut IndexSet<FuncType>, t: &FuncType| -> Result<u32, LinkError> {
         let (i, _) = types.insert_full(t.clone());
         to_u32(i, "types")
@@ -313,6 +328,27 @@ pub(crate) fn compute_layout<'a>(
         l.table_imported = true;
     }
     let mut weak_stubs = Vec::new();
+    // As wasm-ld, a weak undefined function gets its trapping stub only when something calls
+    // it; taking its address gives 0.
+    let mut called = vec![false; db.syms.len()];
+    for (i, obj) in inputs.iter().enumerate() {
+        for (j, f) in obj.funcs.iter().enumerate() {
+            if !live.funcs[i][j] {
+                continue;
+            }
+            for r in f
+                .relocs
+                .iter()
+                .filter(|r| r.ty == RelocType::FunctionIndexLeb)
+            {
+                if let Some(&sid) = db.inputs[i].syms.get(r.index as usize)
+                    && let Some(c) = called.get_mut(sid as usize)
+                {
+                    *c = true;
+                }
+            }
+        }
+    }
     let import_of = |sid: usize| -> Option<&'a crate::object::Import<'a>> {
         let (i, p) = db.syms[sid].import?;
         inputs.get(i as usize)?.imports.get(p as usize)
@@ -326,7 +362,9 @@ pub(crate) fn compute_layout<'a>(
             if pass == SymKind::Function
                 && (!importable || (sym.is_weak_undefined() && !sym.explicit_import))
             {
-                weak_stubs.push(sid as u32);
+                if called[sid] || !sym.is_weak_undefined() || sym.local {
+                    weak_stubs.push(sid as u32);
+                }
                 continue;
             }
             let Some(imp) = import_of(sid) else { continue };
@@ -401,6 +439,20 @@ pub(crate) fn compute_layout<'a>(
         l.ctors = Some(next);
         next += 1;
     }
+    let mut init_tls = None;
+    let init_tls_live = db
+        .syms
+        .iter()
+        .enumerate()
+        .any(|(sid, s)| live.syms[sid] && s.def == Def::Linker(LinkerSym::InitTls));
+    if opts.shared_memory && init_tls_live {
+        let ty = resolve::linker_func_type(db, LinkerSym::InitTls).unwrap_or_default();
+        l.funcs.push(OutFunc::InitTls);
+        l.func_types.push(intern(&mut l.types, &ty)?);
+        l.func_names.push("__wasm_init_tls");
+        init_tls = Some(next);
+        next += 1;
+    }
     let mut tag_funcs = vec![NONE; db.enums.len()];
     for (e, desc) in db.enums.iter().enumerate() {
         if !live.syms[desc.sym as usize] {
@@ -431,8 +483,12 @@ pub(crate) fn compute_layout<'a>(
                 .enumerate()
                 .any(|(j, s)| live.segs[i][j] && output_segment_name(s).starts_with(".bss"))
         });
+    // With shared memory every segment is passive: `__wasm_init_memory` initializes them.
+    let passive = opts.shared_memory
+        && (live.segs.iter().flatten().any(|&s| s)
+            || db.enums.iter().any(|d| live.syms[d.sym as usize]));
     let mut init_memory = None;
-    if zero_bss {
+    if zero_bss || passive {
         l.funcs.push(OutFunc::InitMemory);
         l.func_types
             .push(intern(&mut l.types, &FuncType::default())?);
@@ -440,7 +496,7 @@ pub(crate) fn compute_layout<'a>(
         init_memory = Some(next);
         next = next.checked_add(1).ok_or_else(|| too_large("functions"))?;
     }
-    l.bss_zeroed = zero_bss;
+    l.bss_zeroed = zero_bss || opts.shared_memory;
     let mut input_func_names: Vec<Vec<&str>> =
         inputs.iter().map(|o| vec![""; o.funcs.len()]).collect();
     for s in db.syms.iter().rev() {
@@ -482,11 +538,14 @@ pub(crate) fn compute_layout<'a>(
     let mut gnext = l.num_global_imports;
     let mut linker_globals: Vec<LinkerSym> = vec![LinkerSym::StackPointer];
     for extra in [LinkerSym::TlsBase, LinkerSym::TlsSize, LinkerSym::TlsAlign] {
-        if db
-            .syms
-            .iter()
-            .enumerate()
-            .any(|(sid, s)| live.syms[sid] && s.def == Def::Linker(extra))
+        // With shared memory, `__wasm_init_memory` sets `__tls_base` (as wasm-ld).
+        let needed = extra == LinkerSym::TlsBase && passive;
+        if needed
+            || db
+                .syms
+                .iter()
+                .enumerate()
+                .any(|(sid, s)| live.syms[sid] && s.def == Def::Linker(extra))
         {
             linker_globals.push(extra);
         }
@@ -495,6 +554,9 @@ pub(crate) fn compute_layout<'a>(
     for g in linker_globals {
         l.globals.push(OutGlobal::Linker(g));
         linker_global_index.push((g, gnext));
+        if g == LinkerSym::TlsBase {
+            l.tls_base_global = Some(gnext);
+        }
         gnext += 1;
     }
     for (i, obj) in inputs.iter().enumerate() {
@@ -576,6 +638,7 @@ pub(crate) fn compute_layout<'a>(
                 l.input_funcs[input as usize][index as usize]
             }
             (SymKind::Function, Def::Linker(LinkerSym::CallCtors)) => l.ctors.unwrap_or(NONE),
+            (SymKind::Function, Def::Linker(LinkerSym::InitTls)) => init_tls.unwrap_or(NONE),
             (SymKind::Function, Def::Linker(LinkerSym::TagName(e))) => {
                 tag_funcs.get(e as usize).copied().unwrap_or(NONE)
             }
@@ -709,7 +772,21 @@ pub(crate) fn compute_layout<'a>(
             .find(|(_, f)| f.checked_sub(nimp) == Some(index))
             .map(|(n, _)| &**n)
     };
-    for (sid, s) in db.syms.iter().enumerate() {
+    // wasm-ld creates some linker symbols before reading the inputs: their exports come
+    // first, in its order.
+    let early = |d: Def<'_>| match d {
+        Def::Linker(LinkerSym::CallCtors) => 0,
+        Def::Linker(LinkerSym::StackPointer) => 1,
+        Def::Linker(LinkerSym::TlsBase) if opts.shared_memory => 2,
+        Def::Linker(LinkerSym::TlsSize) if opts.shared_memory => 3,
+        Def::Linker(LinkerSym::TlsAlign) if opts.shared_memory => 4,
+        Def::Linker(LinkerSym::InitTls) => 5,
+        _ => 6,
+    };
+    let mut order: Vec<usize> = (0..db.syms.len()).collect();
+    order.sort_by_key(|&sid| early(db.syms[sid].def));
+    for sid in order {
+        let s = &db.syms[sid];
         if !live.exported[sid] || s.def == Def::Undefined {
             continue;
         }
@@ -781,6 +858,34 @@ pub(crate) fn compute_layout<'a>(
         l.start = init_memory;
     }
     Ok(l)
+}
+
+/// wasm-ld's checks for `--shared-memory`: no input may disallow it (an object compiled
+/// without atomics or bulk memory says `-shared-mem`), and atomics and bulk memory must be
+/// enabled.
+fn check_shared_memory(inputs: &[Object<'_>], opts: &LinkOptions) -> Result<(), LinkError> {
+    if let Some(obj) = inputs.iter().find(|o| {
+        o.features
+            .iter()
+            .any(|f| f.prefix == b'-' && f.name == "shared-mem")
+    }) {
+        return Err(LinkError::BadOption(format!(
+            "--shared-memory is disallowed by {} because it was not compiled with 'atomics' \
+             or 'bulk-memory' features",
+            obj.path
+        )));
+    }
+    for (name, on) in [
+        ("atomics", opts.features.atomics),
+        ("bulk-memory", opts.features.bulk_memory),
+    ] {
+        if !on {
+            return Err(LinkError::BadOption(format!(
+                "'{name}' feature must be used in order to use shared memory"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Whether exported functions get command-export wrappers, and checks libc's
@@ -1035,6 +1140,16 @@ fn layout_memory<'a>(
             *slot = m.0;
         }
     }
+    // With shared memory, the flag `__wasm_init_memory` sets once the segments are
+    // initialized, after the data (as wasm-ld).
+    if opts.shared_memory && !list.is_empty() {
+        mem.init_flag = align_up(cursor, 2).ok_or_else(|| too_large("memory"))?;
+        cursor = mem
+            .init_flag
+            .checked_add(4)
+            .filter(|&c| c <= limit)
+            .ok_or_else(|| too_large("data exceeds 4 GiB"))?;
+    }
     mem.data_end = cursor;
     if !opts.stack_first {
         mem.stack_low = align_up(cursor, 4).ok_or_else(|| too_large("memory"))?;
@@ -1076,6 +1191,10 @@ fn layout_memory<'a>(
     if let Some(max) = opts.max_memory {
         check_memory_option("maximum", max, end)?;
         mem.max_pages = Some(max / PAGE);
+    } else if opts.shared_memory {
+        // A shared memory needs a maximum: without `--max-memory`, its initial size (as
+        // wasm-ld 22).
+        mem.max_pages = Some(mem.pages);
     }
     let mem = l.mem;
     let seg_bounds = |name: &str| {

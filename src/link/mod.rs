@@ -43,7 +43,9 @@
 //!   `__wasm_call_dtors` (when defined), and is exported under `F`'s export name instead of
 //!   `F`; the wrappers' exports come after all other exports. In the `name` section the
 //!   wrapper is `F.command_export`, `F` keeps its name.
-//! - `__wasm_init_memory` (imported memory with `.bss`), tag-name functions and their name
+//! - `__wasm_init_memory` (shared memory, or an imported memory with `.bss`) and
+//!   `__wasm_init_tls` (shared memory): see below. No `__wasm_start`: wasm-ld makes it only
+//!   to chain `__wasm_apply_global_relocs` (PIC) with `__wasm_init_memory`. Tag-name functions and their name
 //!   tables, trapping stubs for weak undefined functions (`undefined_weak:NAME`) and
 //!   signature mismatches (`signature_mismatch:NAME`): see `synth`.
 //!
@@ -59,7 +61,10 @@
 //! - When no input references `__wasm_call_ctors` and there is no entry function
 //!   (`--no-entry`, IR programs), the synthesized `__wasm_call_ctors` becomes the module's
 //!   start function; wasm-ld wraps every exported function in a command-export wrapper there
-//!   too. With an entry, kiln wraps the exports as wasm-ld does (see below).
+//!   too. With an entry, kiln wraps the exports as wasm-ld does (see below). When
+//!   `__wasm_init_memory` is the start function, it ends by calling `__wasm_call_ctors`
+//!   instead; with shared memory that is once per instance (thread), as wasm-ld's wrappers
+//!   would call it once per exported call.
 //! - A signature-mismatch stub appears in the name section under the function's own name
 //!   (wasm-ld: `signature_mismatch:NAME`).
 //! - With `--no-gc-sections`, the members of dropped comdat groups are not emitted (wasm-ld
@@ -71,8 +76,16 @@
 //! - The enum name tables form their own read-only output segment `.kiln.tag_names`, placed
 //!   after `.bss`, as the interpreter lays memory out (`ir/README.md`).
 //!
+//! Shared memory (`--shared-memory`), as wasm-ld 22: atomics and bulk memory must be enabled
+//! and no input may disallow `shared-mem`; the memory is shared, its maximum `--max-memory`
+//! or else its initial size; every data segment is passive (`.bss` is not written); the
+//! start function `__wasm_init_memory` initializes them once (a 4-byte flag after the data,
+//! before `__data_end`) and points the mutable `__tls_base` at the TLS segment for the first
+//! thread; `__wasm_init_tls(ptr)` gives another thread its copy. `__tls_size`/`__tls_align`
+//! are immutable.
+//!
 //! Limits: wasm32 only; no PIC linking (`-shared`, `-pie`); tags (relocation 10) and tables
-//! in comdat groups are refused; `--shared-memory` is not supported yet.
+//! in comdat groups are refused.
 
 mod archive;
 #[cfg(test)]
@@ -466,7 +479,7 @@ fn check_options(opts: &LinkOptions) -> Result<(), LinkError> {
             opts.stack_size
         )));
     }
-    reject_unimplemented(opts)
+    Ok(())
 }
 
 /// The pipeline over loaded objects; `lazy_member[i]` says input `i` is an archive member
@@ -513,14 +526,4 @@ fn link_objects(
         wasm,
         warnings: db.warnings,
     })
-}
-
-/// Options that have a field but not yet an implementation are refused with their name,
-/// never silently ignored. Each option leaves this list when its behaviour lands.
-fn reject_unimplemented(opts: &LinkOptions) -> Result<(), LinkError> {
-    let unimplemented = [("--shared-memory", opts.shared_memory)];
-    match unimplemented.iter().find(|(_, set)| *set) {
-        Some((name, _)) => Err(LinkError::BadOption(format!("{name} is not supported yet"))),
-        None => Ok(()),
-    }
 }

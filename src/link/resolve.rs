@@ -80,6 +80,8 @@ pub(crate) enum LinkerSym<'a> {
     TlsAlign,
     Table,
     CallCtors,
+    /// `__wasm_init_tls(ptr)`, with `--shared-memory` only.
+    InitTls,
     /// Index into [`SymbolDb::enums`].
     TagName(u32),
     HeapBase,
@@ -538,10 +540,14 @@ pub(crate) fn resolve<'a>(
         let bound = match (sym.kind, name) {
             (SymKind::Global, "__stack_pointer") => Some(LinkerSym::StackPointer),
             (SymKind::Global, "__tls_base") => Some(LinkerSym::TlsBase),
-            (SymKind::Global, "__tls_size") => Some(LinkerSym::TlsSize),
-            (SymKind::Global, "__tls_align") => Some(LinkerSym::TlsAlign),
+            // As wasm-ld 22: only with shared memory (`__wasm_init_tls` needs them).
+            (SymKind::Global, "__tls_size") if opts.shared_memory => Some(LinkerSym::TlsSize),
+            (SymKind::Global, "__tls_align") if opts.shared_memory => Some(LinkerSym::TlsAlign),
             (SymKind::Table, "__indirect_function_table") => Some(LinkerSym::Table),
             (SymKind::Function, "__wasm_call_ctors") => Some(LinkerSym::CallCtors),
+            (SymKind::Function, "__wasm_init_tls") if opts.shared_memory => {
+                Some(LinkerSym::InitTls)
+            }
             (SymKind::Function, n) if n.starts_with(TAG_NAME_PREFIX) => {
                 by_name.get(n).map(|&e| LinkerSym::TagName(e))
             }
@@ -586,7 +592,7 @@ pub(crate) fn resolve<'a>(
         }
     }
 
-    add_exportable_linker_symbols(&mut db, |name| {
+    add_exportable_linker_symbols(&mut db, opts.shared_memory, |name| {
         opts.export_all
             || opts.exports.iter().any(|e| e == name)
             || opts.export_if_defined.iter().any(|e| e == name)
@@ -793,7 +799,17 @@ pub(crate) fn target_features(
 /// The symbols wasm-ld 22 defines in every non-PIC link, so that `--export-all` and
 /// `--export=NAME` export them even when no input references them (hidden; the mutable
 /// `__stack_pointer` is never exported by `--export-all`). `wanted` picks the names.
-fn add_exportable_linker_symbols(db: &mut SymbolDb<'_>, wanted: impl Fn(&str) -> bool) {
+/// With shared memory, `__wasm_init_tls` too.
+fn add_exportable_linker_symbols(
+    db: &mut SymbolDb<'_>,
+    shared_memory: bool,
+    wanted: impl Fn(&str) -> bool,
+) {
+    let init_tls = shared_memory.then_some((
+        "__wasm_init_tls",
+        SymKind::Function,
+        Def::Linker(LinkerSym::InitTls),
+    ));
     let list = [
         (
             "__wasm_call_ctors",
@@ -831,7 +847,7 @@ fn add_exportable_linker_symbols(db: &mut SymbolDb<'_>, wanted: impl Fn(&str) ->
         ("__table_base", SymKind::Data, Def::AbsData(1)),
         ("__wasm_first_page_end", SymKind::Data, Def::AbsData(65536)),
     ];
-    for (name, kind, def) in list {
+    for (name, kind, def) in list.into_iter().chain(init_tls) {
         if !wanted(name) || db.globals.contains_key(name) {
             continue;
         }
@@ -1072,6 +1088,10 @@ pub(crate) fn linker_func_type(db: &SymbolDb<'_>, l: LinkerSym<'_>) -> Option<Fu
     use crate::object::ValType;
     match l {
         LinkerSym::CallCtors => Some(FuncType::default()),
+        LinkerSym::InitTls => Some(FuncType {
+            params: vec![ValType::I32],
+            results: Vec::new(),
+        }),
         LinkerSym::TagName(e) => {
             let info = db.enums.get(e as usize)?.info;
             let tag = if info.tag.bits == 64 {
