@@ -474,6 +474,23 @@ fn shared_memory_two_threads() {
         head(&theirs),
         "imports, memory, globals, start, segments"
     );
+
+    // Without shared memory there is no `__wasm_init_tls`, `__tls_size` or `__tls_align`:
+    // both linkers report the reference (threads_a.c reads the size and alignment).
+    let flags = ["-matomics", "-mbulk-memory", "-ftls-model=local-exec"];
+    let a = compile(&dir, "synth/threads_a.c", &flags);
+    let b = compile(&dir, "synth/threads_b.c", &flags);
+    let single = |cmd: &mut Command| {
+        let out = run(cmd
+            .args(["--no-entry", "--export=tls_size", &a, &b, "-o"])
+            .arg(dir.join("single.wasm")));
+        assert!(!out.status.success(), "{cmd:?} succeeded");
+        text(&out.stderr)
+    };
+    let ours = single(Command::new(env!("CARGO_BIN_EXE_kiln")).arg("link"));
+    assert!(ours.contains("undefined symbol `__tls_size`"), "{ours}");
+    let theirs = single(Command::new("python3").args(["-m", "ziglang", "wasm-ld"]));
+    assert!(theirs.contains("undefined symbol: __tls_size"), "{theirs}");
 }
 
 /// A weak undefined function that is called gets a trapping stub `undefined_weak:NAME`.

@@ -27,8 +27,8 @@
 //! to a page is the initial memory and `__heap_end`. `--initial-memory`/`--max-memory`
 //! are checked as wasm-ld checks them, with its messages. `__tls_base` (immutable, as
 //! wasm-ld without shared memory) is the address of `.tdata`; `__tls_size`/`__tls_align` are
-//! defined when referenced (wasm-ld defines them only with shared memory, and fails on a
-//! reference without). With shared memory, the 4-byte `__wasm_init_memory` flag follows the
+//! defined with shared memory only, when referenced (as wasm-ld 22: without, a reference to
+//! them is an undefined symbol). With shared memory, the 4-byte `__wasm_init_memory` flag follows the
 //! data (4-aligned) and precedes `__data_end`; `__tls_base` is mutable (set at run time) and
 //! exists whenever `__wasm_init_memory` does.
 

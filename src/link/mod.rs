@@ -44,7 +44,8 @@
 //!   `F`; the wrappers' exports come after all other exports. In the `name` section the
 //!   wrapper is `F.command_export`, `F` keeps its name.
 //! - `__wasm_init_memory` (shared memory, or an imported memory with `.bss`) and
-//!   `__wasm_init_tls` (shared memory): see below. Tag-name functions and their name
+//!   `__wasm_init_tls` (shared memory): see below. No `__wasm_start`: wasm-ld makes it only
+//!   to chain `__wasm_apply_global_relocs` (PIC) with `__wasm_init_memory`. Tag-name functions and their name
 //!   tables, trapping stubs for weak undefined functions (`undefined_weak:NAME`) and
 //!   signature mismatches (`signature_mismatch:NAME`): see `synth`.
 //!
@@ -60,7 +61,10 @@
 //! - When no input references `__wasm_call_ctors` and there is no entry function
 //!   (`--no-entry`, IR programs), the synthesized `__wasm_call_ctors` becomes the module's
 //!   start function; wasm-ld wraps every exported function in a command-export wrapper there
-//!   too. With an entry, kiln wraps the exports as wasm-ld does (see below).
+//!   too. With an entry, kiln wraps the exports as wasm-ld does (see below). When
+//!   `__wasm_init_memory` is the start function, it ends by calling `__wasm_call_ctors`
+//!   instead; with shared memory that is once per instance (thread), as wasm-ld's wrappers
+//!   would call it once per exported call.
 //! - A signature-mismatch stub appears in the name section under the function's own name
 //!   (wasm-ld: `signature_mismatch:NAME`).
 //! - With `--no-gc-sections`, the members of dropped comdat groups are not emitted (wasm-ld

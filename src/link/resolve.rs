@@ -546,8 +546,9 @@ pub(crate) fn resolve<'a>(
         let bound = match (sym.kind, name) {
             (SymKind::Global, "__stack_pointer") => Some(LinkerSym::StackPointer),
             (SymKind::Global, "__tls_base") => Some(LinkerSym::TlsBase),
-            (SymKind::Global, "__tls_size") => Some(LinkerSym::TlsSize),
-            (SymKind::Global, "__tls_align") => Some(LinkerSym::TlsAlign),
+            // As wasm-ld 22: only with shared memory (`__wasm_init_tls` needs them).
+            (SymKind::Global, "__tls_size") if opts.shared_memory => Some(LinkerSym::TlsSize),
+            (SymKind::Global, "__tls_align") if opts.shared_memory => Some(LinkerSym::TlsAlign),
             (SymKind::Table, "__indirect_function_table") => Some(LinkerSym::Table),
             (SymKind::Function, "__wasm_call_ctors") => Some(LinkerSym::CallCtors),
             (SymKind::Function, "__wasm_init_tls") if opts.shared_memory => {
