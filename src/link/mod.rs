@@ -71,6 +71,10 @@
 //!   22 emits them, unreachable).
 //! - Archive members are found through the archive's symbol index (wasm-ld 22 parses every
 //!   member); the index llvm-ar/ranlib write lists the same defined global names.
+//! - `--print-gc-sections` lists what inputs lose, not the linker's own unused functions
+//!   (wasm-ld also lists `<internal>:(__wasm_call_ctors)`).
+//! - Target feature names kiln does not know are kept by name in `target_features`, but
+//!   features LLVM 22 knows are the only ones the rest of the link looks at.
 //! - Thread-local storage does not need the `atomics` and `bulk-memory` features (wasm-ld
 //!   requires them): IR programs use thread-locals as single-threaded data in any build.
 //! - The enum name tables form their own read-only output segment `.kiln.tag_names`, placed
