@@ -9,7 +9,7 @@
 //! as LLD 22's (LLD 22 is the behaviour kiln matches; LLD 14 lays memory out differently, so
 //! the structural difference from it is printed, not required).
 //!
-//! A missing tool (clang, wasm-ld, llvm-ar, ziglang, wasi-libc, libc++) fails the test: it is
+//! A missing tool (clang, wasm-ld, llvm-ar-14, ziglang, wasi-libc, libc++) fails the test: it is
 //! never skipped. One summary line per program is printed; all failures are listed at the end.
 
 use std::fmt::Write as _;
@@ -212,7 +212,7 @@ fn run_tool(cmd: &mut Command, what: &str) -> Result<std::process::Output, Strin
 fn check_tools() {
     let tools: [(&str, &[&str]); 4] = [
         ("clang", &["--version"]),
-        ("llvm-ar", &["--version"]),
+        ("llvm-ar-14", &["--version"]),
         ("wasm-ld", &["--version"]),
         ("python3", &["-m", "ziglang", "version"]),
     ];
@@ -308,8 +308,8 @@ fn build_objects(p: &Program, src_dir: &Path, dir: &Path) -> Result<Vec<String>,
             members.push(compile(src)?);
         }
         let out = run_tool(
-            Command::new("llvm-ar").arg("rcs").arg(&lib).args(&members),
-            "llvm-ar",
+            Command::new("llvm-ar-14").arg("rcs").arg(&lib).args(&members),
+            "llvm-ar-14",
         )?;
         if !out.status.success() {
             return Err(format!("llvm-ar: {}", String::from_utf8_lossy(&out.stderr)));
