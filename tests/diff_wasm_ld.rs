@@ -308,7 +308,10 @@ fn build_objects(p: &Program, src_dir: &Path, dir: &Path) -> Result<Vec<String>,
             members.push(compile(src)?);
         }
         let out = run_tool(
-            Command::new("llvm-ar-14").arg("rcs").arg(&lib).args(&members),
+            Command::new("llvm-ar-14")
+                .arg("rcs")
+                .arg(&lib)
+                .args(&members),
             "llvm-ar-14",
         )?;
         if !out.status.success() {
