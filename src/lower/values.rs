@@ -406,33 +406,20 @@ impl Values {
         if !self.reachable[entry] {
             return Err("the entry block is not in the structure".into());
         }
-        for node in nodes {
-            let Node::Code(b) = *node else { continue };
-            for &inst in &dfg.blocks[b].insts {
-                let uses = &mut self.uses;
-                dfg.for_each_arg(inst, |v| uses[v] += 1);
-                match dfg.insts[inst] {
-                    InstData::TagName { .. } => needs_tmp[0] = true,
-                    InstData::Convert { op, .. } if trunc_sat_expanded(op, features) => {
-                        needs_tmp[class(op.from())] = true
-                    }
-                    InstData::StackAddr { .. } => needs_slots = true,
-                    ref d if uses_sret(d) => needs_sret = true,
-                    _ => {}
-                }
-            }
-        }
-        // Dead block parameters: a parameter is live when something other than an edge
-        // copy reads it, or when it is the argument for a live parameter. Arguments for
-        // dead parameters are not uses, and dead parameters get no local.
+        // Use counts, what the code needs, and (for the dead block parameters below) which
+        // values something other than an edge copy reads, in one walk: a parameter is live
+        // when something other than an edge copy reads it, or when it is the argument for a
+        // live parameter. Arguments for dead parameters are not uses, and dead parameters
+        // get no local.
         self.edge_pairs.clear();
         reset(&mut self.param_live, nv);
         for node in nodes {
             let Node::Code(b) = *node else { continue };
             for &inst in &dfg.blocks[b].insts {
-                let live = &mut self.param_live;
+                let (uses, live) = (&mut self.uses, &mut self.param_live);
                 match dfg.insts[inst] {
                     InstData::Jump { .. } | InstData::BrIf { .. } | InstData::BrTable { .. } => {
+                        dfg.for_each_arg(inst, |v| uses[v] += 1);
                         if let InstData::BrIf { cond: v, .. } | InstData::BrTable { index: v, .. } =
                             dfg.insts[inst]
                         {
@@ -446,7 +433,21 @@ impl Values {
                             }
                         });
                     }
-                    _ => dfg.for_each_arg(inst, |v| live[v] = true),
+                    ref data => {
+                        dfg.for_each_arg(inst, |v| {
+                            uses[v] += 1;
+                            live[v] = true;
+                        });
+                        match *data {
+                            InstData::TagName { .. } => needs_tmp[0] = true,
+                            InstData::Convert { op, .. } if trunc_sat_expanded(op, features) => {
+                                needs_tmp[class(op.from())] = true
+                            }
+                            InstData::StackAddr { .. } => needs_slots = true,
+                            ref d if uses_sret(d) => needs_sret = true,
+                            _ => {}
+                        }
+                    }
                 }
             }
         }
