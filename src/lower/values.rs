@@ -499,7 +499,7 @@ impl Values {
 
     /// Stackifies the operands of the instructions of `b` (and of its terminator when `next`
     /// consumes them right after the code).
-    #[inline(never)]
+    #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
     fn stackify_block(&mut self, func: &Function, b: Block, next: Option<&Node>) {
         let dfg = &func.dfg;
         let insts = &dfg.blocks[b].insts;
@@ -622,7 +622,7 @@ impl Values {
     /// Live-in sets of the reachable blocks, by exploring paths backward from each use
     /// to the definition (SSA liveness; edge arguments are used at the end of the
     /// branching block, block parameters are defined at the start of their block).
-    #[inline(never)]
+    #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
     fn liveness(&mut self, func: &Function, nodes: &[Node]) -> Result<(), String> {
         let dfg = &func.dfg;
         let nb = dfg.blocks.len();
@@ -775,7 +775,7 @@ impl Values {
     /// large for the function (many blocks and many values), where the path exploration,
     /// linear in the size of the sets, is the better choice. Needs `order`, `inst_block`,
     /// the predecessors and `use_pairs`.
-    #[inline(never)]
+    #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
     fn liveness_bits(&mut self, func: &Function) -> Result<bool, String> {
         let dfg = &func.dfg;
         let nb = dfg.blocks.len();
@@ -897,7 +897,7 @@ impl Values {
     /// Colors the pending values block by block in structured order (dominators first):
     /// a value takes a local of its type that no value live at its definition holds,
     /// preferring its coalescing hint's.
-    #[inline(never)]
+    #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
     fn color(&mut self, func: &Function, entry: Block) -> Result<(), String> {
         let dfg = &func.dfg;
         self.local_class.clear();
@@ -1083,7 +1083,7 @@ impl Values {
     }
 
     /// Numbers locals by class (parameters stay first) and names them.
-    #[inline(never)]
+    #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
     fn renumber_locals(&mut self) {
         let np = self.num_params as usize;
         self.renumber.clear();
