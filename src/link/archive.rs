@@ -12,14 +12,15 @@
 //! name gets loaded (a weak definition arriving first satisfies later references) is
 //! wasm-ld's choice. Loaded objects join the link in load order.
 //!
-//! The entry symbol and `--export` names count as strong references made after the last
-//! input (wasm-ld extracts lazy symbols for them then too); `--export-if-defined` does not.
+//! `-u` names, the `__real_`/`__wrap_` names of `--wrap`ped symbols, the entry symbol and
+//! `--export` names count as strong references made after the last input (wasm-ld extracts
+//! lazy symbols for them then too); `--export-if-defined` does not.
 //!
 //! Invariant: every member is read at most once; a member that fails to read is an error
 //! naming it as `lib.a(member.o)`.
 
+use rustc_hash::FxHashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use super::resolve::{CALL_CTORS, CALL_DTORS};
 use super::{Input, LinkError, LinkOptions};
@@ -54,7 +55,7 @@ type Pending<'a> = (Vec<(Cow<'a, str>, Option<bool>)>, usize);
 struct Loader<'a> {
     /// Each archive and which of its members have been read.
     archives: Vec<(Archive<'a>, Vec<bool>)>,
-    names: HashMap<Cow<'a, str>, State>,
+    names: FxHashMap<Cow<'a, str>, State>,
     out: Vec<Loaded<'a>>,
     /// Objects whose symbols are being entered, innermost last: a member loaded for a
     /// reference is entered completely before the rest of the object that needed it, as
@@ -207,9 +208,16 @@ pub(crate) fn load<'a>(
     inputs: Vec<Input<'a>>,
     opts: &LinkOptions,
 ) -> Result<Vec<Loaded<'a>>, LinkError> {
+    let names: usize = inputs
+        .iter()
+        .map(|i| match i {
+            Input::Object(o) => o.symbols.len(),
+            Input::Archive { archive, .. } => archive.index.len(),
+        })
+        .sum();
     let mut l = Loader {
         archives: Vec::new(),
-        names: HashMap::new(),
+        names: FxHashMap::with_capacity_and_hasher(names, Default::default()),
         out: Vec::new(),
         stack: Vec::new(),
     };
@@ -220,6 +228,17 @@ pub(crate) fn load<'a>(
         }
     }
     // After every input, as wasm-ld's driver does: a name an input defines loads nothing.
+    // `-u` names first, then `--wrap`'s `__real_`/`__wrap_` names of the wrapped symbols that
+    // exist, then the entry and the exports.
+    for name in &opts.undefined {
+        l.command_line_reference(name)?;
+    }
+    for name in &opts.wrap {
+        if l.names.contains_key(name.as_str()) {
+            l.command_line_reference(&format!("__real_{name}"))?;
+            l.command_line_reference(&format!("__wrap_{name}"))?;
+        }
+    }
     for name in opts.entry.iter().chain(&opts.exports) {
         l.command_line_reference(name)?;
     }

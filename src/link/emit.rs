@@ -11,7 +11,9 @@
 //! `custom`) and `target_features` (all three dropped by `--strip-all`), and `build_id`.
 //!
 //! Data segments: all but `.bss*` are written (active, `i32.const` offsets; no DataCount
-//! section, which wasm-ld writes only for the passive segments of shared memory). With an imported
+//! section, which wasm-ld writes only for the passive segments of shared memory). With
+//! `--shared-memory` they are passive (with a DataCount section) and the memory is shared;
+//! `__wasm_init_memory` initializes them. With an imported
 //! memory, `.bss` is zeroed by `__wasm_init_memory` (bulk memory) or written as zeros.
 //!
 //! Relocations 0 to 26 are applied with the values wasm-ld 22 writes
@@ -525,7 +527,7 @@ pub(crate) fn emit(
         minimum: layout.mem.pages,
         maximum: layout.mem.max_pages,
         memory64: false,
-        shared: false,
+        shared: opts.shared_memory,
         page_size_log2: None,
     };
     let table_size = layout.elems.len() as u64 + 1;
@@ -610,6 +612,11 @@ pub(crate) fn emit(
         let (ty, mutable, init) = match *g {
             OutGlobal::Linker(LinkerSym::StackPointer) => {
                 (ValType::I32, true, i32c(layout.mem.stack_top))
+            }
+            // With shared memory each thread sets its own (`__wasm_init_tls`); the start
+            // function points the first at the static TLS segment.
+            OutGlobal::Linker(LinkerSym::TlsBase) if opts.shared_memory => {
+                (ValType::I32, true, i32c(0))
             }
             OutGlobal::Linker(LinkerSym::TlsBase) => {
                 (ValType::I32, false, i32c(layout.mem.tls_base))
@@ -763,10 +770,17 @@ pub(crate) fn emit(
 
     // Data section size.
     let mut data_payload = uleb_len(u64::from(num_data)) as u64;
+    // With shared memory the segments are passive (flags 1, no offset).
+    let passive = opts.shared_memory;
     for (s, _) in layout.segs.iter().zip(&written).filter(|(_, w)| **w) {
-        let mut header = Vec::new();
-        put_sleb(&mut header, i64::from(s.addr as u32 as i32));
-        data_payload += 1 + 1 + header.len() as u64 + 1 + uleb_len(s.size) as u64 + s.size;
+        let header = if passive {
+            0
+        } else {
+            let mut header = Vec::new();
+            put_sleb(&mut header, i64::from(s.addr as u32 as i32));
+            1 + header.len() as u64 + 1
+        };
+        data_payload += 1 + header + uleb_len(s.size) as u64 + s.size;
     }
     let data_len = if num_data == 0 {
         0
@@ -874,10 +888,14 @@ pub(crate) fn emit(
         put_uleb(&mut out, data_payload);
         put_uleb(&mut out, u64::from(num_data));
         for (s, _) in layout.segs.iter().zip(&written).filter(|(_, w)| **w) {
-            out.push(0);
-            out.push(0x41);
-            put_sleb(&mut out, i64::from(s.addr as u32 as i32));
-            out.push(0x0b);
+            if passive {
+                out.push(1);
+            } else {
+                out.push(0);
+                out.push(0x41);
+                put_sleb(&mut out, i64::from(s.addr as u32 as i32));
+                out.push(0x0b);
+            }
             put_uleb(&mut out, s.size);
             let seg_start = out.len();
             for c in &s.chunks {
@@ -995,6 +1013,8 @@ fn tail_sections(
                 "undefined_weak"
             };
             funcs.append(i as u32, &format!("{prefix}:{n}"));
+        } else if let Some(&OutFunc::CommandExport(_)) = defined {
+            funcs.append(i as u32, &format!("{n}.command_export"));
         } else {
             funcs.append(i as u32, n);
         }
@@ -1094,24 +1114,30 @@ fn tail_sections(
         .append_to(&mut tail);
     }
 
-    let mut features = Vec::new();
-    let on: Vec<&str> = opts
+    // Every allowed feature as used, in name order; no section when there is none (wasm-ld).
+    let mut on: Vec<&str> = opts
         .features
         .flags()
         .iter()
         .filter(|f| f.1)
         .map(|f| f.0)
+        .chain(opts.extra_features.iter().map(String::as_str))
         .collect();
-    put_uleb(&mut features, on.len() as u64);
-    for n in on {
-        features.push(b'+');
-        put_uleb(&mut features, n.len() as u64);
-        features.extend_from_slice(n.as_bytes());
+    on.sort_unstable();
+    on.dedup();
+    if !on.is_empty() {
+        let mut features = Vec::new();
+        put_uleb(&mut features, on.len() as u64);
+        for n in on {
+            features.push(b'+');
+            put_uleb(&mut features, n.len() as u64);
+            features.extend_from_slice(n.as_bytes());
+        }
+        wasm_encoder::CustomSection {
+            name: Cow::Borrowed("target_features"),
+            data: Cow::Owned(features),
+        }
+        .append_to(&mut tail);
     }
-    wasm_encoder::CustomSection {
-        name: Cow::Borrowed("target_features"),
-        data: Cow::Owned(features),
-    }
-    .append_to(&mut tail);
     Ok(tail)
 }

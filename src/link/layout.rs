@@ -6,12 +6,15 @@
 //! `env.__indirect_function_table` with `--import-table`, then functions, globals and tables,
 //! each deduplicated by module, field and type); functions (imports, the synthesized ones:
 //! `__wasm_call_ctors`, tag-name functions, weak-undefined stubs, `__wasm_init_memory`; then
-//! each input's live functions in input order); globals (imports, `__stack_pointer`, the
+//! each input's live functions in input order; then the command-export wrappers); globals (imports, `__stack_pointer`, the
 //! other linker globals that are used, input globals, internal GOT entries, one global per
 //! exported data symbol holding its address); the table (slot 0 null, then every function a
 //! live `TABLE_INDEX` relocation or GOT entry names, in scan order). The table exists when
 //! asked for (`--export-table`, `--import-table`), when a live symbol names it, or when an
 //! input imports it (as wasm-ld); its maximum is its size unless `--growable-table`.
+//! Exports: the memory, then exported symbols in symbol order (a function under its
+//! `export_name` when it has one, as wasm-ld), then the table; in a command link, exported
+//! functions are exported through their command-export wrappers, after all the others.
 //!
 //! Memory, as wasm-ld 22's `layoutMemory`. Stack first (the default): the shadow stack
 //! `[0, stack_size)`, then the data from `--global-base` (which must not be below the stack
@@ -24,7 +27,10 @@
 //! to a page is the initial memory and `__heap_end`. `--initial-memory`/`--max-memory`
 //! are checked as wasm-ld checks them, with its messages. `__tls_base` (immutable, as
 //! wasm-ld without shared memory) is the address of `.tdata`; `__tls_size`/`__tls_align` are
-//! defined when referenced (wasm-ld defines them only with shared memory).
+//! defined with shared memory only, when referenced (as wasm-ld 22: without, a reference to
+//! them is an undefined symbol). With shared memory, the 4-byte `__wasm_init_memory` flag follows the
+//! data (4-aligned) and precedes `__data_end`; `__tls_base` is mutable (set at run time) and
+//! exists whenever `__wasm_init_memory` does.
 
 use std::collections::HashMap;
 
@@ -51,9 +57,16 @@ pub(crate) enum OutFunc {
     TagName(u32),
     /// Trapping stub for the weak undefined function symbol.
     WeakStub(u32),
-    /// `__wasm_init_memory`: zeroes `.bss` in an imported memory (`memory.fill`), as
-    /// wasm-ld with bulk memory; the start function.
+    /// `__wasm_init_memory`, the start function: with shared memory, initializes the passive
+    /// segments once (a flag in memory); otherwise zeroes `.bss` in an imported memory
+    /// (`memory.fill`), as wasm-ld with bulk memory.
     InitMemory,
+    /// `__wasm_init_tls(ptr)` (shared memory): points `__tls_base` at `ptr` and copies the
+    /// TLS segment there.
+    InitTls,
+    /// Command-export wrapper of output function `f` (`NAME.command_export`): calls
+    /// `__wasm_call_ctors`, `f`, then `__wasm_call_dtors`, and is exported in `f`'s place.
+    CommandExport(u32),
     Input {
         input: u32,
         index: u32,
@@ -144,6 +157,9 @@ pub(crate) struct Memory {
     pub tls_size: u64,
     pub tls_align: u64,
     pub stack_low: u64,
+    /// With shared memory: address of the 4-byte `__wasm_init_memory` flag (0 when there is
+    /// no segment to initialize).
+    pub init_flag: u64,
     /// Maximum pages (`--max-memory`).
     pub max_pages: Option<u64>,
 }
@@ -211,6 +227,10 @@ pub(crate) struct Layout<'a> {
     pub start: Option<u32>,
     /// Output index of `__wasm_call_ctors`, when there is one.
     pub ctors: Option<u32>,
+    /// Output index of libc's `__wasm_call_dtors`, when command-export wrappers call it.
+    pub call_dtors: Option<u32>,
+    /// Output index of the `__tls_base` global, when there is one.
+    pub tls_base_global: Option<u32>,
     /// `.bss` is zeroed by `__wasm_init_memory` rather than written.
     pub bss_zeroed: bool,
     /// `__wasm_init_memory` ends by calling `__wasm_call_ctors` (which would otherwise have
@@ -272,6 +292,9 @@ pub(crate) fn compute_layout<'a>(
             .collect(),
         ..Layout::default()
     };
+    if opts.shared_memory {
+        check_shared_memory(inputs, opts)?;
+    }
     let intern = |types: &mut IndexSet<FuncType>, t: &FuncType| -> Result<u32, LinkError> {
         let (i, _) = types.insert_full(t.clone());
         to_u32(i, "types")
@@ -305,6 +328,27 @@ pub(crate) fn compute_layout<'a>(
         l.table_imported = true;
     }
     let mut weak_stubs = Vec::new();
+    // As wasm-ld, a weak undefined function gets its trapping stub only when something calls
+    // it; taking its address gives 0.
+    let mut called = vec![false; db.syms.len()];
+    for (i, obj) in inputs.iter().enumerate() {
+        for (j, f) in obj.funcs.iter().enumerate() {
+            if !live.funcs[i][j] {
+                continue;
+            }
+            for r in f
+                .relocs
+                .iter()
+                .filter(|r| r.ty == RelocType::FunctionIndexLeb)
+            {
+                if let Some(&sid) = db.inputs[i].syms.get(r.index as usize)
+                    && let Some(c) = called.get_mut(sid as usize)
+                {
+                    *c = true;
+                }
+            }
+        }
+    }
     let import_of = |sid: usize| -> Option<&'a crate::object::Import<'a>> {
         let (i, p) = db.syms[sid].import?;
         inputs.get(i as usize)?.imports.get(p as usize)
@@ -318,7 +362,9 @@ pub(crate) fn compute_layout<'a>(
             if pass == SymKind::Function
                 && (!importable || (sym.is_weak_undefined() && !sym.explicit_import))
             {
-                weak_stubs.push(sid as u32);
+                if called[sid] || !sym.is_weak_undefined() || sym.local {
+                    weak_stubs.push(sid as u32);
+                }
                 continue;
             }
             let Some(imp) = import_of(sid) else { continue };
@@ -393,6 +439,20 @@ pub(crate) fn compute_layout<'a>(
         l.ctors = Some(next);
         next += 1;
     }
+    let mut init_tls = None;
+    let init_tls_live = db
+        .syms
+        .iter()
+        .enumerate()
+        .any(|(sid, s)| live.syms[sid] && s.def == Def::Linker(LinkerSym::InitTls));
+    if opts.shared_memory && init_tls_live {
+        let ty = resolve::linker_func_type(db, LinkerSym::InitTls).unwrap_or_default();
+        l.funcs.push(OutFunc::InitTls);
+        l.func_types.push(intern(&mut l.types, &ty)?);
+        l.func_names.push("__wasm_init_tls");
+        init_tls = Some(next);
+        next += 1;
+    }
     let mut tag_funcs = vec![NONE; db.enums.len()];
     for (e, desc) in db.enums.iter().enumerate() {
         if !live.syms[desc.sym as usize] {
@@ -423,8 +483,12 @@ pub(crate) fn compute_layout<'a>(
                 .enumerate()
                 .any(|(j, s)| live.segs[i][j] && output_segment_name(s).starts_with(".bss"))
         });
+    // With shared memory every segment is passive: `__wasm_init_memory` initializes them.
+    let passive = opts.shared_memory
+        && (live.segs.iter().flatten().any(|&s| s)
+            || db.enums.iter().any(|d| live.syms[d.sym as usize]));
     let mut init_memory = None;
-    if zero_bss {
+    if zero_bss || passive {
         l.funcs.push(OutFunc::InitMemory);
         l.func_types
             .push(intern(&mut l.types, &FuncType::default())?);
@@ -432,7 +496,7 @@ pub(crate) fn compute_layout<'a>(
         init_memory = Some(next);
         next = next.checked_add(1).ok_or_else(|| too_large("functions"))?;
     }
-    l.bss_zeroed = zero_bss;
+    l.bss_zeroed = zero_bss || opts.shared_memory;
     let mut input_func_names: Vec<Vec<&str>> =
         inputs.iter().map(|o| vec![""; o.funcs.len()]).collect();
     for s in db.syms.iter().rev() {
@@ -474,11 +538,14 @@ pub(crate) fn compute_layout<'a>(
     let mut gnext = l.num_global_imports;
     let mut linker_globals: Vec<LinkerSym> = vec![LinkerSym::StackPointer];
     for extra in [LinkerSym::TlsBase, LinkerSym::TlsSize, LinkerSym::TlsAlign] {
-        if db
-            .syms
-            .iter()
-            .enumerate()
-            .any(|(sid, s)| live.syms[sid] && s.def == Def::Linker(extra))
+        // With shared memory, `__wasm_init_memory` sets `__tls_base` (as wasm-ld).
+        let needed = extra == LinkerSym::TlsBase && passive;
+        if needed
+            || db
+                .syms
+                .iter()
+                .enumerate()
+                .any(|(sid, s)| live.syms[sid] && s.def == Def::Linker(extra))
         {
             linker_globals.push(extra);
         }
@@ -487,6 +554,9 @@ pub(crate) fn compute_layout<'a>(
     for g in linker_globals {
         l.globals.push(OutGlobal::Linker(g));
         linker_global_index.push((g, gnext));
+        if g == LinkerSym::TlsBase {
+            l.tls_base_global = Some(gnext);
+        }
         gnext += 1;
     }
     for (i, obj) in inputs.iter().enumerate() {
@@ -568,6 +638,7 @@ pub(crate) fn compute_layout<'a>(
                 l.input_funcs[input as usize][index as usize]
             }
             (SymKind::Function, Def::Linker(LinkerSym::CallCtors)) => l.ctors.unwrap_or(NONE),
+            (SymKind::Function, Def::Linker(LinkerSym::InitTls)) => init_tls.unwrap_or(NONE),
             (SymKind::Function, Def::Linker(LinkerSym::TagName(e))) => {
                 tag_funcs.get(e as usize).copied().unwrap_or(NONE)
             }
@@ -587,11 +658,10 @@ pub(crate) fn compute_layout<'a>(
         l.sym_index[sid] = g;
     }
     l.func_slot = vec![0; next as usize];
-    // As wasm-ld: the table exists when asked for, when a live symbol names it, or when any
+    // As wasm-ld: the table exists when exported, when a live symbol names it, or when any
     // input imports it (LLVM 14 objects import it whenever they take a function's address,
-    // even in code garbage collection drops).
+    // even in code garbage collection drops). `--import-table` alone does not make one.
     let mut table_needed = opts.export_table
-        || opts.import_table
         || inputs.iter().any(|o| {
             o.imports.iter().any(|i| {
                 matches!(i.kind, ImportKind::Table { .. }) && i.name == "__indirect_function_table"
@@ -635,9 +705,13 @@ pub(crate) fn compute_layout<'a>(
                     continue;
                 };
                 let s = &db.syms[sid as usize];
-                if s.kind != SymKind::Function
-                    || (s.def == Def::Undefined && weak_stubs.contains(&sid))
-                {
+                if s.kind != SymKind::Function {
+                    continue;
+                }
+                if s.def == Def::Undefined && weak_stubs.contains(&sid) {
+                    // No slot; a GOT entry for it (which holds 0) still makes the table
+                    // exist, as in wasm-ld 22.
+                    table_needed |= got_func;
                     continue;
                 }
                 let f = l.sym_index[sid as usize];
@@ -653,6 +727,10 @@ pub(crate) fn compute_layout<'a>(
     }
     if table_needed {
         l.table = Some(table_index);
+    } else if l.table_imported {
+        // `--import-table` with nothing using the table: no import (as wasm-ld 22).
+        l.table_imported = false;
+        l.num_table_imports = l.num_table_imports.saturating_sub(1);
     }
 
     layout_memory(inputs, db, live, opts, &mut l)?;
@@ -666,24 +744,49 @@ pub(crate) fn compute_layout<'a>(
             .to_string()
     });
     let memory_export = l.memory_export.clone();
-    let mut exports: IndexMap<&str, (wasm_encoder::ExportKind, u32)> = IndexMap::new();
-    let mut add = |name: &'a str, kind, index| -> Result<(), LinkError> {
+    // Export name -> (kind, index, the symbol's name: a command-export wrapper's name).
+    let mut exports: IndexMap<&str, (wasm_encoder::ExportKind, u32, &'a str)> = IndexMap::new();
+    let mut add = |name: &'a str, kind, index, sym: &'a str| -> Result<(), LinkError> {
         if memory_export.as_deref() == Some(name) {
             return Err(LinkError::DuplicateExport(name.to_string()));
         }
         match exports.get(name) {
-            Some(&prev) if prev != (kind, index) => {
+            Some(&(k, i, _)) if (k, i) != (kind, index) => {
                 Err(LinkError::DuplicateExport(name.to_string()))
             }
             Some(_) => Ok(()),
             None => {
-                exports.insert(name, (kind, index));
+                exports.insert(name, (kind, index, sym));
                 Ok(())
             }
         }
     };
     use wasm_encoder::ExportKind as K;
-    for (sid, s) in db.syms.iter().enumerate() {
+    // A function the object exports under another name (`export_name`) is exported under
+    // that name only, as wasm-ld.
+    let export_name = |input: u32, index: u32| -> Option<&'a str> {
+        let obj = inputs.get(input as usize)?;
+        let nimp = obj.num_imported_funcs();
+        obj.exports
+            .iter()
+            .find(|(_, f)| f.checked_sub(nimp) == Some(index))
+            .map(|(n, _)| &**n)
+    };
+    // wasm-ld creates some linker symbols before reading the inputs: their exports come
+    // first, in its order.
+    let early = |d: Def<'_>| match d {
+        Def::Linker(LinkerSym::CallCtors) => 0,
+        Def::Linker(LinkerSym::StackPointer) => 1,
+        Def::Linker(LinkerSym::TlsBase) if opts.shared_memory => 2,
+        Def::Linker(LinkerSym::TlsSize) if opts.shared_memory => 3,
+        Def::Linker(LinkerSym::TlsAlign) if opts.shared_memory => 4,
+        Def::Linker(LinkerSym::InitTls) => 5,
+        _ => 6,
+    };
+    let mut order: Vec<usize> = (0..db.syms.len()).collect();
+    order.sort_by_key(|&sid| early(db.syms[sid].def));
+    for sid in order {
+        let s = &db.syms[sid];
         if !live.exported[sid] || s.def == Def::Undefined {
             continue;
         }
@@ -693,9 +796,13 @@ pub(crate) fn compute_layout<'a>(
             SymKind::Table => K::Table,
             SymKind::Section => continue,
         };
+        let name = match s.def {
+            Def::Func { input, index } => export_name(input, index).unwrap_or(s.name),
+            _ => s.name,
+        };
         let index = l.sym_index[sid];
         if index != NONE {
-            add(s.name, kind, index)?;
+            add(name, kind, index, s.name)?;
         }
     }
     for (i, obj) in inputs.iter().enumerate() {
@@ -703,19 +810,43 @@ pub(crate) fn compute_layout<'a>(
         for (name, idx) in &obj.exports {
             let j = idx.saturating_sub(nimp) as usize;
             if let Some(&f) = l.input_funcs[i].get(j) {
-                add(name, K::Func, f)?;
+                let sym = l.func_names.get(f as usize).copied().unwrap_or(name);
+                add(name, K::Func, f, sym)?;
             }
         }
     }
     if opts.export_table
         && let Some(t) = l.table
     {
-        add("__indirect_function_table", K::Table, t)?;
+        add("__indirect_function_table", K::Table, t, "")?;
     }
-    l.exports = exports
-        .into_iter()
-        .map(|(name, (kind, index))| Export { name, kind, index })
-        .collect();
+    let wrap = command_exports(inputs, db, live, opts, &mut l)?;
+    let mut wrapped = Vec::new();
+    for (name, (kind, index, sym)) in exports {
+        let e = Export { name, kind, index };
+        if wrap && kind == K::Func {
+            wrapped.push((e, sym));
+        } else {
+            l.exports.push(e);
+        }
+    }
+    // wasm-ld's `createCommandExportWrappers`: every exported function is exported through a
+    // wrapper appended after the other functions; the wrappers' exports follow the others,
+    // in the same order.
+    for (mut e, sym) in wrapped {
+        let ty = l
+            .func_types
+            .get(e.index as usize)
+            .copied()
+            .ok_or_else(|| LinkError::Internal("exported function without a type".into()))?;
+        l.funcs.push(OutFunc::CommandExport(e.index));
+        l.func_types.push(ty);
+        l.func_names.push(sym);
+        l.func_slot.push(0);
+        e.index = next;
+        next = next.checked_add(1).ok_or_else(|| too_large("functions"))?;
+        l.exports.push(e);
+    }
 
     if live.entry.is_none() && !ctors_sym_live && live.has_ctors {
         l.start = l.ctors;
@@ -727,6 +858,97 @@ pub(crate) fn compute_layout<'a>(
         l.start = init_memory;
     }
     Ok(l)
+}
+
+/// wasm-ld's checks for `--shared-memory`: no input may disallow it (an object compiled
+/// without atomics or bulk memory says `-shared-mem`), and atomics and bulk memory must be
+/// enabled.
+fn check_shared_memory(inputs: &[Object<'_>], opts: &LinkOptions) -> Result<(), LinkError> {
+    if let Some(obj) = inputs.iter().find(|o| {
+        o.features
+            .iter()
+            .any(|f| f.prefix == b'-' && f.name == "shared-mem")
+    }) {
+        return Err(LinkError::BadOption(format!(
+            "--shared-memory is disallowed by {} because it was not compiled with 'atomics' \
+             or 'bulk-memory' features",
+            obj.path
+        )));
+    }
+    for (name, on) in [
+        ("atomics", opts.features.atomics),
+        ("bulk-memory", opts.features.bulk_memory),
+    ] {
+        if !on {
+            return Err(LinkError::BadOption(format!(
+                "'{name}' feature must be used in order to use shared memory"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether exported functions get command-export wrappers, and checks libc's
+/// `__wasm_call_dtors` (setting [`Layout::call_dtors`]). wasm-ld wraps them in a link where no
+/// input references `__wasm_call_ctors` and nothing exports it (`--export`,
+/// `--export-if-defined`, `--export-all`), when there are init functions or libc defines
+/// `__wasm_call_dtors` (a new-style WASI command, whose `_start` calls neither). kiln does so
+/// only in a link with an entry function; without one it makes `__wasm_call_ctors` the start
+/// function instead.
+fn command_exports(
+    inputs: &[Object<'_>],
+    db: &SymbolDb<'_>,
+    live: &Live,
+    opts: &LinkOptions,
+    l: &mut Layout<'_>,
+) -> Result<bool, LinkError> {
+    if resolve::ctors_called(inputs, opts)
+        || opts.export_all
+        || opts
+            .export_if_defined
+            .iter()
+            .any(|e| e == resolve::CALL_CTORS)
+    {
+        return Ok(false);
+    }
+    if let Some(&sid) = db.globals.get(resolve::CALL_DTORS) {
+        let s = &db.syms[sid as usize];
+        let file = || {
+            inputs
+                .get(s.file as usize)
+                .map_or_else(String::new, |o| o.path.clone())
+        };
+        match (s.kind, s.def) {
+            (_, Def::Undefined) => {}
+            (SymKind::Function, Def::Func { .. }) => {
+                let ty = resolve::func_type(inputs, db, sid)
+                    .cloned()
+                    .unwrap_or_default();
+                if !ty.params.is_empty() || !ty.results.is_empty() {
+                    return Err(LinkError::BadObject {
+                        file: file(),
+                        msg: "__wasm_call_dtors must have no argument or return values".into(),
+                    });
+                }
+                l.call_dtors = Some(l.sym_index[sid as usize]).filter(|&f| f != NONE);
+            }
+            _ => {
+                return Err(LinkError::BadObject {
+                    file: file(),
+                    msg: "__wasm_call_dtors must be a function".into(),
+                });
+            }
+        }
+    }
+    if live.entry.is_none() {
+        l.call_dtors = None;
+        return Ok(false);
+    }
+    let has_init = !synth::init_funcs(inputs, db, l).is_empty();
+    if !has_init && l.call_dtors.is_none() {
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 /// Places the stack, the data segments and the heap, and gives every data symbol its address.
@@ -918,6 +1140,16 @@ fn layout_memory<'a>(
             *slot = m.0;
         }
     }
+    // With shared memory, the flag `__wasm_init_memory` sets once the segments are
+    // initialized, after the data (as wasm-ld).
+    if opts.shared_memory && !list.is_empty() {
+        mem.init_flag = align_up(cursor, 2).ok_or_else(|| too_large("memory"))?;
+        cursor = mem
+            .init_flag
+            .checked_add(4)
+            .filter(|&c| c <= limit)
+            .ok_or_else(|| too_large("data exceeds 4 GiB"))?;
+    }
     mem.data_end = cursor;
     if !opts.stack_first {
         mem.stack_low = align_up(cursor, 4).ok_or_else(|| too_large("memory"))?;
@@ -959,6 +1191,10 @@ fn layout_memory<'a>(
     if let Some(max) = opts.max_memory {
         check_memory_option("maximum", max, end)?;
         mem.max_pages = Some(max / PAGE);
+    } else if opts.shared_memory {
+        // A shared memory needs a maximum: without `--max-memory`, its initial size (as
+        // wasm-ld 22).
+        mem.max_pages = Some(mem.pages);
     }
     let mem = l.mem;
     let seg_bounds = |name: &str| {

@@ -11,7 +11,7 @@
 //! Invariant: a chunk whose last string has no terminating NUL keeps those bytes as one
 //! last string; every input offset inside a chunk maps somewhere.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// Where each string of one input chunk went: `(input offset, output offset)` per string,
 /// sorted by input offset.
@@ -36,7 +36,7 @@ pub(crate) fn is_mergeable_custom(name: &str) -> bool {
 pub(crate) fn merge_strings(chunks: &[&[u8]]) -> (Vec<u8>, Vec<PieceMap>) {
     // Cut every chunk into strings (each with its NUL).
     let mut cut: Vec<Vec<(u64, &[u8])>> = Vec::with_capacity(chunks.len());
-    let mut unique: HashMap<&[u8], u64> = HashMap::new();
+    let mut unique: FxHashMap<&[u8], u64> = FxHashMap::default();
     for data in chunks {
         let mut list = Vec::new();
         let mut pos = 0usize;

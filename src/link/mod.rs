@@ -24,9 +24,30 @@
 //!    imports deduplicated, functions, globals, table slots) and memory (stack first, then the
 //!    merged data segments, then the heap).
 //! 4. [`synthesize`](synth::synthesize): bodies of `__wasm_call_ctors`, the tag-name
-//!    functions and their name tables, stubs for weak undefined functions.
+//!    functions and their name tables, stubs for weak undefined functions,
+//!    `__wasm_init_memory` and the command-export wrappers.
 //! 5. [`emit`](emit::emit): every size computed first, one buffer allocated, bodies and
 //!    segments copied and their relocations patched in place.
+//!
+//! What kiln synthesizes (the bodies are built by `synth`; each matches wasm-ld 22's unless a
+//! deliberate difference below says otherwise):
+//! - `__wasm_call_ctors`: calls every init function of a live input, by priority, then in
+//!   input order, dropping results.
+//! - Command-export wrappers `NAME.command_export` (wasm-ld's `createCommandExportWrappers`,
+//!   for new-style WASI commands whose `_start` calls neither constructors nor destructors):
+//!   in a link with an entry function where no input references `__wasm_call_ctors` and
+//!   nothing exports it, when there are init functions or libc defines `__wasm_call_dtors`
+//!   (which must be a `() -> ()` function), every exported function `F` (the entry included;
+//!   symbol order) gets a wrapper appended after all other functions that calls
+//!   `__wasm_call_ctors` (when it exists), `F` with the wrapper's arguments, then
+//!   `__wasm_call_dtors` (when defined), and is exported under `F`'s export name instead of
+//!   `F`; the wrappers' exports come after all other exports. In the `name` section the
+//!   wrapper is `F.command_export`, `F` keeps its name.
+//! - `__wasm_init_memory` (shared memory, or an imported memory with `.bss`) and
+//!   `__wasm_init_tls` (shared memory): see below. No `__wasm_start`: wasm-ld makes it only
+//!   to chain `__wasm_apply_global_relocs` (PIC) with `__wasm_init_memory`. Tag-name functions and their name
+//!   tables, trapping stubs for weak undefined functions (`undefined_weak:NAME`) and
+//!   signature mismatches (`signature_mismatch:NAME`): see `synth`.
 //!
 //! Invariants: no input makes the stage panic (indices out of range, relocations past the
 //! end of their chunk, symbols of the wrong kind are [`LinkError`]s); the output depends only
@@ -37,20 +58,34 @@
 //! as `warning: MESSAGE`, as wasm-ld does.
 //!
 //! Deliberate differences from wasm-ld 22:
-//! - When no input references `__wasm_call_ctors` and there is no entry function, the
-//!   synthesized `__wasm_call_ctors` becomes the module's start function (wasm-ld wraps every
-//!   export in a "command export" instead). With an entry, nothing calls it implicitly.
+//! - When no input references `__wasm_call_ctors` and there is no entry function
+//!   (`--no-entry`, IR programs), the synthesized `__wasm_call_ctors` becomes the module's
+//!   start function; wasm-ld wraps every exported function in a command-export wrapper there
+//!   too. With an entry, kiln wraps the exports as wasm-ld does (see below). When
+//!   `__wasm_init_memory` is the start function, it ends by calling `__wasm_call_ctors`
+//!   instead; with shared memory that is once per instance (thread), as wasm-ld's wrappers
+//!   would call it once per exported call.
 //! - A signature-mismatch stub appears in the name section under the function's own name
 //!   (wasm-ld: `signature_mismatch:NAME`).
 //! - With `--no-gc-sections`, the members of dropped comdat groups are not emitted (wasm-ld
 //!   22 emits them, unreachable).
 //! - Archive members are found through the archive's symbol index (wasm-ld 22 parses every
 //!   member); the index llvm-ar/ranlib write lists the same defined global names.
+//! - Thread-local storage does not need the `atomics` and `bulk-memory` features (wasm-ld
+//!   requires them): IR programs use thread-locals as single-threaded data in any build.
 //! - The enum name tables form their own read-only output segment `.kiln.tag_names`, placed
 //!   after `.bss`, as the interpreter lays memory out (`ir/README.md`).
 //!
+//! Shared memory (`--shared-memory`), as wasm-ld 22: atomics and bulk memory must be enabled
+//! and no input may disallow `shared-mem`; the memory is shared, its maximum `--max-memory`
+//! or else its initial size; every data segment is passive (`.bss` is not written); the
+//! start function `__wasm_init_memory` initializes them once (a 4-byte flag after the data,
+//! before `__data_end`) and points the mutable `__tls_base` at the TLS segment for the first
+//! thread; `__wasm_init_tls(ptr)` gives another thread its copy. `__tls_size`/`__tls_align`
+//! are immutable.
+//!
 //! Limits: wasm32 only; no PIC linking (`-shared`, `-pie`); tags (relocation 10) and tables
-//! in comdat groups are refused; `--shared-memory` is not supported yet.
+//! in comdat groups are refused.
 
 mod archive;
 #[cfg(test)]
@@ -80,6 +115,13 @@ pub struct LinkOptions {
     pub entry: Option<String>,
     /// Further symbols to export (`--export NAME`); each must be defined.
     pub exports: Vec<String>,
+    /// Names treated as undefined references from the command line (`-u NAME`,
+    /// `--undefined=NAME`): archive members defining them are loaded. Not an error when
+    /// nothing defines them, and not kept alive by themselves (as wasm-ld).
+    pub undefined: Vec<String>,
+    /// `--wrap=NAME`: references to NAME resolve to `__wrap_NAME`, and references to
+    /// `__real_NAME` to the original NAME (as wasm-ld; nothing happens when no input has NAME).
+    pub wrap: Vec<String>,
     /// Undefined functions and globals become imports (`env.NAME`, or their explicit import
     /// module and name) instead of errors, as wasm-ld's `--allow-undefined`.
     pub import_undefined: bool,
@@ -87,8 +129,19 @@ pub struct LinkOptions {
     pub stack_size: u64,
     /// Free bytes guaranteed after `__heap_base` in the initial memory (`--initial-heap`).
     pub initial_heap: u64,
-    /// The target features: checked against the inputs' and written to `target_features`.
+    /// The target features: what IR inputs are lowered with and, unless `infer_features`,
+    /// exactly the output's features (`--features=`): an input that uses another one is an
+    /// error (unless `check_features` is off). Written to `target_features`.
     pub features: Features,
+    /// Further feature names given to `--features=` that kiln does not know (wasm-ld accepts
+    /// any name): allowed and written to `target_features` as `features` are.
+    pub extra_features: Vec<String>,
+    /// The output's features are the union of the features the inputs use, as wasm-ld's
+    /// without `--features=` (`features` then only says how IR inputs are lowered).
+    pub infer_features: bool,
+    /// Check the inputs' features against each other and the output's (`--check-features`,
+    /// the default; `--no-check-features` turns it off).
+    pub check_features: bool,
     /// Export the function table as `__indirect_function_table`.
     pub export_table: bool,
     /// Drop functions, data and globals nothing live references (`--gc-sections`).
@@ -161,10 +214,15 @@ impl Default for LinkOptions {
         LinkOptions {
             entry: None,
             exports: Vec::new(),
+            undefined: Vec::new(),
+            wrap: Vec::new(),
             import_undefined: false,
             stack_size: 65536,
             initial_heap: 0,
             features: Features::default(),
+            extra_features: Vec::new(),
+            infer_features: false,
+            check_features: true,
             export_table: false,
             gc: true,
             export_if_defined: Vec::new(),
@@ -313,6 +371,10 @@ pub enum LinkError {
     /// Two different things exported under one name.
     #[error("duplicate export `{0}`")]
     DuplicateExport(String),
+    /// The inputs' target features disagree with each other or with the options (wasm-ld's
+    /// wording, which names the files).
+    #[error("{0}")]
+    Features(String),
     /// A bad option value.
     #[error("invalid option: {0}")]
     BadOption(String),
@@ -417,7 +479,7 @@ fn check_options(opts: &LinkOptions) -> Result<(), LinkError> {
             opts.stack_size
         )));
     }
-    reject_unimplemented(opts)
+    Ok(())
 }
 
 /// The pipeline over loaded objects; `lazy_member[i]` says input `i` is an archive member
@@ -427,23 +489,35 @@ fn link_objects(
     lazy_member: &[bool],
     opts: &LinkOptions,
 ) -> Result<LinkOutput, LinkError> {
+    // The output's features are decided once, here (from the inputs when inferred).
     // `import-dynamic` imports what stays undefined, as `--import-undefined` does in a
-    // static link; the later stages only look at `import_undefined`.
-    // `--export-all` exports the function table too (wasm-ld defines and exports
-    // `__indirect_function_table` in such links).
-    let effective;
+    // static link; the later stages only look at `import_undefined`. `--export-all` exports
+    // the function table when its symbol exists: when an input names it (then it is exported
+    // as any symbol is) or when an LLVM 14 input imports the table without a symbol (wasm-ld
+    // then defines the symbol).
+    let mvp_table = inputs.iter().any(|o| {
+        let imports_table = o.imports.iter().any(|i| {
+            matches!(i.kind, crate::object::ImportKind::Table { .. })
+                && i.name == "__indirect_function_table"
+        });
+        let table_symbol = o
+            .symbols
+            .iter()
+            .any(|s| matches!(s.kind, crate::object::SymbolKind::Table(_)));
+        imports_table && !table_symbol
+    });
     let import_dynamic = opts.unresolved_symbols == UnresolvedSymbols::ImportDynamic;
-    let opts = if import_dynamic || (opts.export_all && !opts.export_table) {
-        effective = LinkOptions {
-            import_undefined: opts.import_undefined || import_dynamic,
-            export_table: opts.export_table || opts.export_all,
-            ..opts.clone()
-        };
-        &effective
-    } else {
-        opts
+    let (features, extra_features) = resolve::target_features(inputs, opts)?;
+    let opts = &LinkOptions {
+        import_undefined: opts.import_undefined || import_dynamic,
+        export_table: opts.export_table || (opts.export_all && mvp_table && !opts.import_table),
+        features,
+        extra_features,
+        infer_features: false,
+        ..opts.clone()
     };
-    let db = resolve::resolve(inputs, opts)?;
+    let wrap_names = resolve::wrap_names(opts);
+    let db = resolve::resolve(inputs, opts, &wrap_names)?;
     let live = resolve::mark_live(inputs, &db, lazy_member, opts)?;
     let layout = layout::compute_layout(inputs, &db, &live, opts)?;
     let synth = synth::synthesize(inputs, &db, &layout, opts)?;
@@ -452,14 +526,4 @@ fn link_objects(
         wasm,
         warnings: db.warnings,
     })
-}
-
-/// Options that have a field but not yet an implementation are refused with their name,
-/// never silently ignored. Each option leaves this list when its behaviour lands.
-fn reject_unimplemented(opts: &LinkOptions) -> Result<(), LinkError> {
-    let unimplemented = [("--shared-memory", opts.shared_memory)];
-    match unimplemented.iter().find(|(_, set)| *set) {
-        Some((name, _)) => Err(LinkError::BadOption(format!("{name} is not supported yet"))),
-        None => Ok(()),
-    }
 }

@@ -1,8 +1,13 @@
 //! Synthesized functions and data: `__wasm_call_ctors`, the tag-name functions with their
-//! name tables, trapping stubs for weak undefined functions, and `__wasm_init_memory` (one
-//! `memory.fill` per `.bss` segment of an imported memory, as wasm-ld 22 without shared
-//! memory). `__wasm_init_tls` is not synthesized: wasm-ld 22 defines it only with shared
-//! memory, which is not supported yet; single-threaded TLS needs only `__tls_base`.
+//! name tables, trapping stubs for weak undefined functions, the command-export wrappers,
+//! `__wasm_init_memory` (with shared memory: the once-only initialization of the passive
+//! segments; otherwise one `memory.fill` per `.bss` segment of an imported memory) and,
+//! with shared memory only (as wasm-ld 22), `__wasm_init_tls`. Without shared memory, TLS
+//! is single-threaded: `__tls_base` is an immutable global holding the address of `.tdata`.
+//! `__wasm_apply_tls_relocs`/`__wasm_apply_global_tls_relocs` are not needed: wasm-ld makes
+//! them for PIC code (relocations inside `.tdata`, `GOT.TLS` entries), which a static
+//! non-PIC link never has (`-ftls-model=local-exec` objects address TLS as `__tls_base` plus
+//! a constant).
 //!
 //! Runs after layout, so bodies hold final indices and addresses and need no relocations.
 //!
@@ -16,7 +21,7 @@
 //!   4096): a `br_table`;
 //! - other sparse enums: a compare chain.
 
-use wasm_encoder::{BlockType, Function, InstructionSink, ValType as W};
+use wasm_encoder::{BlockType, Function, InstructionSink, MemArg, MemArgTarget, ValType as W};
 
 use super::layout::{Layout, OutFunc};
 use super::resolve::SymbolDb;
@@ -71,7 +76,9 @@ pub(crate) fn synthesize(
         let body = match *f {
             OutFunc::Input { .. } => Vec::new(),
             OutFunc::CallCtors => call_ctors(inputs, db, layout)?,
-            OutFunc::InitMemory => init_memory(layout),
+            OutFunc::InitMemory => init_memory(layout, opts)?,
+            OutFunc::InitTls => init_tls(layout)?,
+            OutFunc::CommandExport(f) => command_export(layout, f)?,
             OutFunc::WeakStub(_) => {
                 let mut func = Function::new([]);
                 func.instructions().unreachable().end();
@@ -94,31 +101,126 @@ pub(crate) fn synthesize(
     Ok(s)
 }
 
-/// `__wasm_init_memory` for an imported memory, as wasm-ld writes it: one
-/// `memory.fill` with 0 per `.bss` output segment; then, when kiln made
+/// Index of output segment `k` in the data section (`.bss` segments of a shared or
+/// bulk-zeroed memory are not written).
+fn data_index(layout: &Layout<'_>, k: usize) -> Result<u32, LinkError> {
+    let n = layout.segs[..k]
+        .iter()
+        .filter(|s| !layout.bss_zeroed || !s.name.starts_with(".bss"))
+        .count();
+    u32::try_from(n).map_err(|_| LinkError::TooLarge("data segments".into()))
+}
+
+fn i32c(v: u64) -> i32 {
+    v as u32 as i32
+}
+
+/// `__wasm_init_memory`, as wasm-ld 22 writes it. Shared memory: whoever wins the race on
+/// the flag (`i32.atomic.rmw.cmpxchg` 0 -> 1) initializes every segment (`memory.init`;
+/// `memory.fill` with 0 for `.bss`; `__tls_base` set to the TLS segment first), stores 2 and
+/// wakes the waiters; the others wait while it is 1; then everyone drops the passive
+/// segments but the TLS one (`__wasm_init_tls` copies it for every thread). An imported
+/// memory without shared memory: one `memory.fill` per `.bss` segment. Then, when kiln made
 /// `__wasm_call_ctors` the start function, a call to it.
-fn init_memory(layout: &Layout<'_>) -> Vec<u8> {
+fn init_memory(layout: &Layout<'_>, opts: &LinkOptions) -> Result<Vec<u8>, LinkError> {
     let mut func = Function::new([]);
     let mut sink = func.instructions();
-    for seg in layout.segs.iter().filter(|s| s.name.starts_with(".bss")) {
-        sink.i32_const(seg.addr as u32 as i32)
+    let shared = opts.shared_memory;
+    let flag = i32c(layout.mem.init_flag);
+    let arg = MemArg {
+        offset: 0,
+        align: 2,
+        target: MemArgTarget::Memory(0),
+        ordering: None,
+    };
+    if shared {
+        sink.block(BlockType::Empty)
+            .block(BlockType::Empty)
+            .block(BlockType::Empty)
+            .i32_const(flag)
             .i32_const(0)
-            .i32_const(seg.size as u32 as i32)
-            .memory_fill(0);
+            .i32_const(1)
+            .i32_atomic_rmw_cmpxchg(arg)
+            .br_table([0, 1], 2)
+            .end();
+    }
+    for (k, seg) in layout.segs.iter().enumerate() {
+        let bss = seg.name.starts_with(".bss");
+        if !shared && !bss {
+            continue;
+        }
+        sink.i32_const(i32c(seg.addr));
+        if shared && seg.name == ".tdata" {
+            let g = layout
+                .tls_base_global
+                .ok_or_else(|| LinkError::Internal("no __tls_base global".into()))?;
+            sink.i32_const(i32c(seg.addr)).global_set(g);
+        }
+        if bss {
+            sink.i32_const(0).i32_const(i32c(seg.size)).memory_fill(0);
+        } else {
+            sink.i32_const(0)
+                .i32_const(i32c(seg.size))
+                .memory_init(0, data_index(layout, k)?);
+        }
+    }
+    if shared {
+        sink.i32_const(flag)
+            .i32_const(2)
+            .i32_atomic_store(arg)
+            .i32_const(flag)
+            .i32_const(-1)
+            .memory_atomic_notify(arg)
+            .drop()
+            .br(1)
+            .end()
+            .i32_const(flag)
+            .i32_const(1)
+            .i64_const(-1)
+            .memory_atomic_wait32(arg)
+            .drop()
+            .end();
+        for (k, seg) in layout.segs.iter().enumerate() {
+            if !seg.name.starts_with(".bss") && seg.name != ".tdata" {
+                sink.data_drop(data_index(layout, k)?);
+            }
+        }
     }
     if let (Some(c), true) = (layout.ctors, layout.ctors_from_init_memory) {
         sink.call(c);
     }
     sink.end();
-    func.into_raw_body()
+    Ok(func.into_raw_body())
 }
 
-/// `__wasm_call_ctors`: every init function by priority, then input order; results dropped.
-fn call_ctors(
+/// `__wasm_init_tls(ptr)`, as wasm-ld 22 writes it: `__tls_base = ptr`, then the TLS
+/// segment (`.tdata` and `.tbss` of every input) copied to `ptr` (`memory.init`). Without a
+/// TLS segment it does nothing.
+fn init_tls(layout: &Layout<'_>) -> Result<Vec<u8>, LinkError> {
+    let mut func = Function::new([]);
+    let mut sink = func.instructions();
+    if let Some(k) = layout.segs.iter().position(|s| s.name == ".tdata") {
+        let g = layout
+            .tls_base_global
+            .ok_or_else(|| LinkError::Internal("no __tls_base global".into()))?;
+        sink.local_get(0)
+            .global_set(g)
+            .local_get(0)
+            .i32_const(0)
+            .i32_const(i32c(layout.segs[k].size))
+            .memory_init(0, data_index(layout, k)?);
+    }
+    sink.end();
+    Ok(func.into_raw_body())
+}
+
+/// The init functions garbage collection kept, as (priority, output function), in the order
+/// `__wasm_call_ctors` calls them: by priority, then input order.
+pub(crate) fn init_funcs(
     inputs: &[Object<'_>],
     db: &SymbolDb<'_>,
     layout: &Layout<'_>,
-) -> Result<Vec<u8>, LinkError> {
+) -> Vec<(u32, u32)> {
     let mut list: Vec<(u32, u32)> = Vec::new();
     for (i, obj) in inputs.iter().enumerate() {
         for init in &obj.init_funcs {
@@ -141,9 +243,18 @@ fn call_ctors(
         }
     }
     list.sort_by_key(|e| e.0);
+    list
+}
+
+/// `__wasm_call_ctors`: every init function by priority, then input order; results dropped.
+fn call_ctors(
+    inputs: &[Object<'_>],
+    db: &SymbolDb<'_>,
+    layout: &Layout<'_>,
+) -> Result<Vec<u8>, LinkError> {
     let mut func = Function::new([]);
     let mut sink = func.instructions();
-    for (_, f) in list {
+    for (_, f) in init_funcs(inputs, db, layout) {
         let ty = layout
             .func_type(f)
             .ok_or_else(|| LinkError::Internal("init function without an output index".into()))?;
@@ -160,6 +271,29 @@ fn call_ctors(
         for _ in &ty.results {
             sink.drop();
         }
+    }
+    sink.end();
+    Ok(func.into_raw_body())
+}
+
+/// A command-export wrapper of function `f`, as wasm-ld writes it: `__wasm_call_ctors` (when
+/// there is one), `f` with the wrapper's parameters (its results stay on the stack), then
+/// libc's `__wasm_call_dtors` (when defined).
+fn command_export(layout: &Layout<'_>, f: u32) -> Result<Vec<u8>, LinkError> {
+    let ty = layout
+        .func_type(f)
+        .ok_or_else(|| LinkError::Internal("wrapped function without a type".into()))?;
+    let mut func = Function::new([]);
+    let mut sink = func.instructions();
+    if let Some(c) = layout.ctors {
+        sink.call(c);
+    }
+    for k in 0..ty.params.len() {
+        sink.local_get(k as u32);
+    }
+    sink.call(f);
+    if let Some(d) = layout.call_dtors {
+        sink.call(d);
     }
     sink.end();
     Ok(func.into_raw_body())

@@ -212,6 +212,8 @@ impl<'a, 'p> Reader<'a, 'p> {
             Payload::FunctionSection(reader) => {
                 self.section = "function";
                 let offset = reader.range().start;
+                self.obj.funcs.reserve(reader.count() as usize);
+                self.chunks.funcs.reserve(reader.count() as usize);
                 for ty in reader {
                     let ty = ty.map_err(|e| self.wasm_err(e))?;
                     self.check_type(ty, offset)?;
@@ -279,6 +281,8 @@ impl<'a, 'p> Reader<'a, 'p> {
                 self.section = "data";
                 let start = reader.range().start;
                 self.chunks.data = Some((section_index, start));
+                self.obj.segments.reserve(reader.count() as usize);
+                self.chunks.segments.reserve(reader.count() as usize);
                 for data in reader {
                     let data = data.map_err(|e| self.wasm_err(e))?;
                     if let DataKind::Active { memory_index, .. } = data.kind
@@ -410,6 +414,7 @@ impl<'a, 'p> Reader<'a, 'p> {
             let sub = sub.map_err(|e| self.wasm_err(e))?;
             match sub {
                 Linking::SymbolTable(symbols) => {
+                    self.obj.symbols.reserve(symbols.count() as usize);
                     for info in symbols {
                         let info = info.map_err(|e| self.wasm_err(e))?;
                         let symbol = self.symbol(info)?;
@@ -658,6 +663,9 @@ impl<'a, 'p> Reader<'a, 'p> {
         offset: u64,
     ) -> Result<(), ObjectError> {
         let target = reader.section_index();
+        // The chunk the current run of relocations patches, and the run itself.
+        let mut run: Option<(u8, usize)> = None;
+        let mut pending: Vec<Reloc> = Vec::new();
         for entry in reader.entries() {
             let entry = entry.map_err(|e| self.wasm_err(e))?;
             let Some(ty) = RelocType::from_u32(u32::from(entry.ty as u8)) else {
@@ -700,7 +708,7 @@ impl<'a, 'p> Reader<'a, 'p> {
             let end = at + ty.width() as u64;
             let (chunks, relocs): (&[Range<u64>], _) =
                 if self.chunks.code.is_some_and(|(i, _)| i == target) {
-                    (&self.chunks.funcs, 0)
+                    (&self.chunks.funcs, 0u8)
                 } else if self.chunks.data.is_some_and(|(i, _)| i == target) {
                     (&self.chunks.segments, 1)
                 } else if let Some(&(_, n, _)) =
@@ -729,8 +737,15 @@ impl<'a, 'p> Reader<'a, 'p> {
                         format!("relocations for section {target}, which cannot have any"),
                     ));
                 };
-            // The chunk that contains the field: chunks are sorted by start.
-            let i = chunks.partition_point(|r| r.end <= at);
+            // The chunk that contains the field: chunks are sorted by start, and LLVM writes
+            // relocations in offset order, so the chunk of the previous one is tried first.
+            let same = run.filter(|&(kind, i)| {
+                kind == relocs && chunks.get(i).is_some_and(|r| r.start <= at && at < r.end)
+            });
+            let i = match same {
+                Some((_, i)) => i,
+                None => chunks.partition_point(|r| r.end <= at),
+            };
             let Some(chunk) = chunks.get(i).filter(|r| r.start <= at && end <= r.end) else {
                 return Err(self.err(
                     offset,
@@ -751,19 +766,42 @@ impl<'a, 'p> Reader<'a, 'p> {
                 index: entry.index,
                 addend: entry.addend,
             };
-            if relocs == 0 {
-                self.obj.funcs[i].relocs.push(reloc);
-            } else {
-                self.obj.segments[i].relocs.push(reloc);
+            if run != Some((relocs, i)) {
+                self.flush_run(run, &mut pending);
+                run = Some((relocs, i));
+            }
+            pending.push(reloc);
+        }
+        self.flush_run(run, &mut pending);
+        for f in &mut self.obj.funcs {
+            if !f.relocs.is_sorted_by_key(|r| r.offset) {
+                f.relocs.sort_by_key(|r| r.offset);
             }
         }
-        for f in &mut self.obj.funcs {
-            f.relocs.sort_by_key(|r| r.offset);
-        }
         for s in &mut self.obj.segments {
-            s.relocs.sort_by_key(|r| r.offset);
+            if !s.relocs.is_sorted_by_key(|r| r.offset) {
+                s.relocs.sort_by_key(|r| r.offset);
+            }
         }
         Ok(())
+    }
+
+    /// Moves a run of relocations for one chunk (`(0, function)` or `(1, segment)`) into
+    /// it: one exact allocation per chunk rather than a vector grown one push at a time.
+    fn flush_run(&mut self, run: Option<(u8, usize)>, pending: &mut Vec<Reloc>) {
+        let relocs = match run {
+            Some((0, i)) => self.obj.funcs.get_mut(i).map(|f| &mut f.relocs),
+            Some((_, i)) => self.obj.segments.get_mut(i).map(|s| &mut s.relocs),
+            None => None,
+        };
+        if let Some(relocs) = relocs {
+            if relocs.is_empty() {
+                *relocs = pending.as_slice().to_vec();
+            } else {
+                relocs.extend_from_slice(pending);
+            }
+        }
+        pending.clear();
     }
 
     fn val_types(&self, types: &[wasmparser::ValType]) -> Result<Vec<ValType>, ObjectError> {

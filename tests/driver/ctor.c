@@ -1,6 +1,6 @@
-/* An archive member nothing references: only --whole-archive loads it. (Its constructor
-   would print, but Debian's crt1-command.o does not call __wasm_call_ctors and kiln does
-   not yet wrap exports in command exports as wasm-ld does.) */
+/* An archive member nothing references: only --whole-archive loads it. Its constructor
+   prints: Debian's crt1-command.o does not call __wasm_call_ctors, the command-export
+   wrapper of _start does (as with wasm-ld). */
 #include <stdio.h>
 
 __attribute__((constructor)) static void hello_from_ctor(void) { puts("ctor ran"); }
