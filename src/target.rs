@@ -39,18 +39,29 @@ macro_rules! features {
     };
 }
 
+// Every feature LLVM 22 knows (`llc -mattr=help` for wasm32), in name order: the order the
+// `target_features` section lists them. `bulk-memory-opt` and `call-indirect-overlong`, which
+// LLVM's generic CPU also turns on, are subsets of `bulk-memory` and `reference-types` that
+// kiln's lowering has no use for, so GENERIC leaves them off.
 features! {
     atomics "atomics" false,
     bulk_memory "bulk-memory" true,
+    bulk_memory_opt "bulk-memory-opt" false,
+    call_indirect_overlong "call-indirect-overlong" false,
     exception_handling "exception-handling" false,
     extended_const "extended-const" false,
+    fp16 "fp16" false,
+    gc "gc" false,
+    multimemory "multimemory" false,
     multivalue "multivalue" true,
     mutable_globals "mutable-globals" true,
     nontrapping_fptoint "nontrapping-fptoint" true,
     reference_types "reference-types" true,
+    relaxed_simd "relaxed-simd" false,
     sign_ext "sign-ext" true,
     simd128 "simd128" false,
     tail_call "tail-call" false,
+    wide_arithmetic "wide-arithmetic" false,
 }
 
 impl Default for Features {
@@ -60,6 +71,22 @@ impl Default for Features {
 }
 
 impl Features {
+    /// Turns the feature `name` on or off; `false` when kiln does not know the name.
+    pub fn set(&mut self, name: &str, on: bool) -> bool {
+        match self.flags_mut().into_iter().find(|(n, _)| *n == name) {
+            Some((_, flag)) => {
+                *flag = on;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether the feature `name` is on (`false` for names kiln does not know).
+    pub fn has(&self, name: &str) -> bool {
+        self.flags().iter().any(|(n, on)| *n == name && *on)
+    }
+
     /// Parses a comma-separated list: `mvp` or `generic` as a base (default `generic`), then
     /// `+name` or `name` to add a feature and `-name` to remove one, e.g. `mvp,+bulk-memory` or
     /// `-multivalue`.
@@ -76,17 +103,14 @@ impl Features {
                         b'+' => (true, &item[1..]),
                         _ => (true, item),
                     };
-                    let Some((_, flag)) =
-                        features.flags_mut().into_iter().find(|(n, _)| *n == name)
-                    else {
+                    if !features.set(name, on) {
                         let known: Vec<&str> =
                             Features::MVP.flags().iter().map(|(n, _)| *n).collect();
                         return Err(format!(
                             "unknown feature `{name}` (known: mvp, generic, {})",
                             known.join(", ")
                         ));
-                    };
-                    *flag = on;
+                    }
                 }
             }
         }
@@ -128,6 +152,17 @@ mod tests {
                 .contains("unknown feature `frobs`")
         );
         assert_eq!(Features::MVP.to_string(), "mvp");
+        // Every name LLVM 22 knows.
+        let all = "atomics,bulk-memory,bulk-memory-opt,call-indirect-overlong,exception-handling,\
+                   extended-const,fp16,gc,multimemory,multivalue,mutable-globals,\
+                   nontrapping-fptoint,reference-types,relaxed-simd,sign-ext,simd128,tail-call,\
+                   wide-arithmetic";
+        let every = Features::parse(&format!("mvp,{all}")).unwrap();
+        assert!(every.flags().iter().all(|(_, on)| *on));
+        assert_eq!(every.to_string(), all);
+        let mut f = Features::MVP;
+        assert!(f.set("wide-arithmetic", true) && f.has("wide-arithmetic") && f.wide_arithmetic);
+        assert!(!f.set("frobs", true) && !f.has("frobs"));
         assert_eq!(
             Features::parse(&Features::GENERIC.to_string()).unwrap(),
             Features::GENERIC

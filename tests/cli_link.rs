@@ -181,8 +181,22 @@ fn archive_members_load_on_demand_or_whole() {
     let crt = format!("{SYSROOT_LIB}/crt1-command.o");
     let lazy = dir.join("lazy.wasm");
     let whole = dir.join("whole.wasm");
+    let forced = dir.join("forced.wasm");
     let dir_s = format!("-L{}", dir.display());
-    for (out, extra) in [(&lazy, vec![]), (&whole, vec!["--whole-archive"])] {
+    for (out, extra) in [
+        (&lazy, vec![]),
+        (&whole, vec!["--whole-archive"]),
+        // -u loads the member that defines a name nothing references (and a name nothing
+        // defines is no error), as wasm-ld.
+        (
+            &forced,
+            vec![
+                "-u",
+                "unreferenced_helper",
+                "--undefined=symboldoesnotexist",
+            ],
+        ),
+    ] {
         let out_s = out.display().to_string();
         let mut args = vec![
             "link",
@@ -212,6 +226,7 @@ fn archive_members_load_on_demand_or_whole() {
     let wat = |p: &Path| text(&kiln(&["dump", &p.display().to_string()]).stdout);
     assert!(!wat(&lazy).contains("$unreferenced_helper"));
     assert!(wat(&whole).contains("$unreferenced_helper"));
+    assert!(wat(&forced).contains("$unreferenced_helper"));
     let missing = kiln(&[
         "link",
         &main,
@@ -494,7 +509,8 @@ fn features_follow_the_objects_unless_given() {
     let r = kiln(&[&base[..], &["--features=bulk-memory"]].concat());
     assert_eq!(r.status.code(), Some(1));
     assert!(
-        text(&r.stderr).contains("feature `simd128` is used but not enabled"),
+        text(&r.stderr).contains("Target feature 'simd128' used by ")
+            && text(&r.stderr).contains("simd.o is not allowed."),
         "{}",
         text(&r.stderr)
     );

@@ -209,6 +209,8 @@ fn same_functions(ours: &[u8], theirs: &[u8]) {
 fn command_opts() -> LinkOptions {
     LinkOptions {
         entry: Some("_start".into()),
+        // As wasm-ld without --features: the output has the features the inputs use.
+        infer_features: true,
         ..LinkOptions::default()
     }
 }
@@ -615,9 +617,9 @@ fn signature_mismatch_warns_and_traps_like_wasm_ld() {
     assert_eq!(
         ours.warnings,
         [format!(
-            "function signature mismatch: f\n>>> defined as (i32, i32) -> i32 in {}\n>>> defined as (i32) -> i32 in {}",
-            b.display(),
-            a.display()
+            "function signature mismatch: f\n>>> defined as (i32) -> i32 in {}\n>>> defined as (i32, i32) -> i32 in {}",
+            a.display(),
+            b.display()
         )]
     );
     let theirs = lld_link(&dir, &inputs, &[]);

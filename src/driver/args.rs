@@ -59,6 +59,9 @@ pub struct LinkArgs {
     pub explicit_features: bool,
     /// `--fatal-warnings`: a link with warnings fails and writes nothing.
     pub fatal_warnings: bool,
+    /// `--allow-undefined` was given: as wasm-ld, `--import-undefined` plus
+    /// `--unresolved-symbols=ignore-all` whatever the order (undefined data is address 0).
+    pub allow_undefined: bool,
     /// `--help` was given.
     pub help: bool,
     /// `--version` or `-v` was given: print the version.
@@ -137,6 +140,14 @@ const LONG: &[Spec] = &[
         "=SYM: export SYM; an error if it is not defined",
     ),
     value(&["export-if-defined"], "=SYM: export SYM if it is defined"),
+    value(
+        &["undefined"],
+        "=SYM: treat SYM as undefined, loading the archive member that defines it (-u)",
+    ),
+    value(
+        &["wrap"],
+        "=SYM: references to SYM go to __wrap_SYM, references to __real_SYM go to SYM",
+    ),
     flag(
         &["export-all"],
         "export every defined symbol, hidden ones too",
@@ -168,7 +179,7 @@ const LONG: &[Spec] = &[
     value(&["initial-heap"], "=N: free bytes after __heap_base"),
     flag(
         &["allow-undefined"],
-        "import undefined functions and globals",
+        "import undefined functions and globals; undefined data is address 0",
     ),
     flag(
         &["import-undefined"],
@@ -201,11 +212,14 @@ const LONG: &[Spec] = &[
         &["no-whole-archive"],
         "load archive members on demand (default)",
     ),
-    value(&["features"], "=A,B: the target features, exactly these"),
+    value(
+        &["features"],
+        "=A,B: the output's target features, exactly these (default: those the inputs use)",
+    ),
     flag(&["check-features"], "check the inputs' features (default)"),
     flag(
         &["no-check-features"],
-        "do not check the inputs' features (not supported yet)",
+        "do not check the inputs' features against each other",
     ),
     flag(
         &["fatal-warnings"],
@@ -237,6 +251,7 @@ const SHORT: &[(char, &str, bool)] = &[
     ('L', "library-path", true),
     ('l', "library", true),
     ('e', "entry", true),
+    ('u', "undefined", true),
     ('E', "export-dynamic", false),
     ('s', "strip-all", false),
     ('S', "strip-debug", false),
@@ -284,10 +299,7 @@ const UNSUPPORTED: &[&str] = &[
     "r",
     "experimental-pic",
     "emit-relocs",
-    "undefined",
-    "u",
     "allow-undefined-file",
-    "wrap",
     "Map",
     "print-map",
     "M",
@@ -441,6 +453,7 @@ pub fn parse_args(args: &[String], mode: Mode) -> Result<LinkArgs, ArgError> {
         search_dirs: Vec::new(),
         explicit_features: false,
         fatal_warnings: false,
+        allow_undefined: false,
         help: false,
         version: false,
         version_only: false,
@@ -449,6 +462,9 @@ pub fn parse_args(args: &[String], mode: Mode) -> Result<LinkArgs, ArgError> {
         Mode::Link => p.options.entry = Some("_start".into()),
         Mode::Build => p.options.initial_heap = 65536,
     }
+    // Without `--features=` (or `-m SPEC` in `kiln build`), the output has the features the
+    // inputs use, as wasm-ld's; IR inputs are lowered with the default set.
+    p.options.infer_features = true;
     let mut whole = false;
     let mut i = 0;
     let mut only_inputs = false;
@@ -534,6 +550,10 @@ pub fn parse_args(args: &[String], mode: Mode) -> Result<LinkArgs, ArgError> {
         }
         return err(format!("unknown option: {arg}"));
     }
+    if p.allow_undefined {
+        p.options.import_undefined = true;
+        p.options.unresolved_symbols = UnresolvedSymbols::IgnoreAll;
+    }
     Ok(p)
 }
 
@@ -566,6 +586,12 @@ fn apply(
         "no-entry" => o.entry = None,
         "export" => o.exports.push(v),
         "export-if-defined" => o.export_if_defined.push(v),
+        "undefined" => o.undefined.push(v),
+        "wrap" => {
+            if !o.wrap.contains(&v) {
+                o.wrap.push(v);
+            }
+        }
         "export-all" => o.export_all = true,
         "export-dynamic" => o.export_dynamic = true,
         "no-export-dynamic" => o.export_dynamic = false,
@@ -592,9 +618,10 @@ fn apply(
         "initial-memory" => o.initial_memory = Some(number("--initial-memory", &v)?),
         "max-memory" => o.max_memory = Some(number("--max-memory", &v)?),
         "initial-heap" => o.initial_heap = number("--initial-heap", &v)?,
-        // LinkOptions has one switch for both: undefined functions and globals become
-        // imports (`--import-undefined` in wasm-ld covers functions only).
-        "allow-undefined" | "import-undefined" => o.import_undefined = true,
+        // Undefined functions and globals become imports; `--allow-undefined` also lets
+        // undefined data be (address 0), see the end of `parse_args`.
+        "allow-undefined" => p.allow_undefined = true,
+        "import-undefined" => o.import_undefined = true,
         "unresolved-symbols" => {
             o.unresolved_symbols = match v.as_str() {
                 "report-all" => UnresolvedSymbols::ReportAll,
@@ -616,18 +643,18 @@ fn apply(
         "whole-archive" => *whole = true,
         "no-whole-archive" => *whole = false,
         "features" => {
-            o.features = match mode {
-                Mode::Link => parse_feature_list(&v)?,
+            match mode {
+                Mode::Link => (o.features, o.extra_features) = parse_feature_list(&v)?,
                 Mode::Build => {
-                    Features::parse(&v).map_err(|e| ArgError(format!("--features={v}: {e}")))?
+                    o.features =
+                        Features::parse(&v).map_err(|e| ArgError(format!("--features={v}: {e}")))?
                 }
             };
             p.explicit_features = true;
+            o.infer_features = false;
         }
-        "check-features" => {}
-        "no-check-features" => {
-            return err("--no-check-features is not supported yet");
-        }
+        "check-features" => o.check_features = true,
+        "no-check-features" => o.check_features = false,
         "threads" => {
             number("--threads", &v)?;
         }
@@ -643,6 +670,7 @@ fn apply(
             _ if mode == Mode::Build => {
                 o.features = Features::parse(&v).map_err(|e| ArgError(format!("-m {v}: {e}")))?;
                 p.explicit_features = true;
+                o.infer_features = false;
             }
             _ => {
                 return err(format!(
@@ -661,13 +689,22 @@ fn apply(
 }
 
 /// `--features=a,b`: exactly these features (wasm-ld's meaning), not added to a default.
-fn parse_feature_list(list: &str) -> Result<Features, ArgError> {
-    if list.split(',').any(|f| f.trim().starts_with(['+', '-'])) {
-        return err(format!(
-            "--features={list}: expected a list of feature names without +/-"
-        ));
+/// As wasm-ld, any name is accepted: the ones kiln knows (every feature LLVM 22 has) set
+/// their flag, the others are returned in order to be written as they are.
+fn parse_feature_list(list: &str) -> Result<(Features, Vec<String>), ArgError> {
+    let mut features = Features::MVP;
+    let mut extra: Vec<String> = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if name.starts_with(['+', '-']) {
+            return err(format!(
+                "--features={list}: expected a list of feature names without +/-"
+            ));
+        }
+        if !features.set(name, true) && !extra.iter().any(|e| e == name) {
+            extra.push(name.to_string());
+        }
     }
-    Features::parse(&format!("mvp,{list}")).map_err(|e| ArgError(format!("--features: {e}")))
+    Ok((features, extra))
 }
 
 fn parse_build_id(v: &str) -> Result<Option<BuildId>, ArgError> {
@@ -822,6 +859,11 @@ mod tests {
             ["a", "b", "c"]
         );
         assert_eq!(opts("--export-if-defined=a").export_if_defined, ["a"]);
+        assert_eq!(
+            opts("-u a -ub --undefined c --undefined=d").undefined,
+            ["a", "b", "c", "d"]
+        );
+        assert_eq!(opts("--wrap=f -wrap g --wrap f").wrap, ["f", "g"]);
         assert!(opts("--export-all").export_all);
         assert!(opts("--export-dynamic").export_dynamic);
         assert!(opts("-E").export_dynamic);
@@ -854,7 +896,15 @@ mod tests {
         assert_eq!(opts("--max-memory 65536").max_memory, Some(65536));
         assert_eq!(opts("--initial-heap=4096").initial_heap, 4096);
         assert!(opts("--allow-undefined").import_undefined);
+        assert_eq!(
+            opts("--allow-undefined --unresolved-symbols=report-all").unresolved_symbols,
+            UnresolvedSymbols::IgnoreAll
+        );
         assert!(opts("--import-undefined").import_undefined);
+        assert_eq!(
+            opts("--import-undefined").unresolved_symbols,
+            UnresolvedSymbols::ReportAll
+        );
         assert_eq!(
             opts("--unresolved-symbols=ignore-all").unresolved_symbols,
             UnresolvedSymbols::IgnoreAll
@@ -881,8 +931,20 @@ mod tests {
             opts("--build-id=0xC0FFee").build_id,
             Some(BuildId::Bytes(vec![0xc0, 0xff, 0xee]))
         );
-        let f = opts("--features=bulk-memory,atomics").features;
-        assert!(f.bulk_memory && f.atomics && !f.sign_ext && !f.multivalue);
+        let o = opts("--features=bulk-memory,atomics");
+        assert!(o.features.bulk_memory && o.features.atomics);
+        assert!(!o.features.sign_ext && !o.features.multivalue);
+        assert!(!o.infer_features && o.extra_features.is_empty());
+        assert!(opts("").infer_features && opts("").check_features);
+        // Every name LLVM 22 knows, and (as wasm-ld) names it does not.
+        let o = opts("--features=wide-arithmetic,fp16,gc,foo,relaxed-simd,bar,foo");
+        assert!(o.features.wide_arithmetic && o.features.fp16 && o.features.gc);
+        assert!(o.features.relaxed_simd && !o.features.bulk_memory);
+        assert_eq!(o.extra_features, ["foo", "bar"]);
+        let o = opts("--features=");
+        assert_eq!((o.features, o.infer_features), (Features::MVP, false));
+        assert!(!opts("--no-check-features").check_features);
+        assert!(opts("--no-check-features --check-features").check_features);
         assert_eq!(opts("-z stack-size=1024").stack_size, 1024);
         assert_eq!(opts("-zstack-size=2048").stack_size, 2048);
         assert_eq!(opts("-m wasm32 -mwasm32 --check-features"), opts(""));
@@ -916,8 +978,6 @@ mod tests {
             "-r",
             "--relocatable",
             "--Map=x",
-            "-u",
-            "--wrap=f",
         ] {
             assert!(
                 error(unsupported).starts_with(&format!(
@@ -942,8 +1002,7 @@ mod tests {
         assert!(error("--build-id=0xabc").contains("even number"));
         assert!(error("--build-id=md5").contains("expected fast"));
         assert!(error("--features=+atomics").contains("without +/-"));
-        assert!(error("--features=nope").contains("unknown feature"));
-        assert!(error("--no-check-features").contains("not supported yet"));
+
         assert!(error("--threads=many").contains("not a number"));
     }
 

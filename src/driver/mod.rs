@@ -15,9 +15,8 @@ use std::path::{Path, PathBuf};
 pub use args::{ArgError, InputArg, LinkArgs, Mode, expand_response_files, parse_args};
 pub use inputs::{InputFile, load_inputs, open_inputs};
 
-use crate::link::{Input, LinkError, LinkOutput, link_inputs_with_warnings};
+use crate::link::{LinkError, LinkOutput, link_inputs_with_warnings};
 use crate::object::ObjectError;
-use crate::target::Features;
 
 /// Why the driver failed.
 #[derive(Debug, thiserror::Error)]
@@ -64,39 +63,13 @@ impl From<LinkError> for DriverError {
 
 /// Opens, reads and links every input of `args`; returns the module and the warnings.
 ///
-/// Without `--features=`, the features are the default set plus every feature an object
-/// named on the command line uses (`+`), so objects built with `-matomics` or `-msimd128`
-/// link as under wasm-ld. (Archive members are not scanned: the link stage decides which it
-/// loads.)
+/// Without `--features=`, the output's features are those the inputs use (wasm-ld's rule,
+/// archive members loaded included; `LinkOptions::infer_features`), and `.ir` inputs are
+/// lowered with the default set.
 pub fn link_files(args: &LinkArgs) -> Result<LinkOutput, DriverError> {
     let files = open_inputs(args)?;
     let inputs = load_inputs(&files, &args.options)?;
-    let mut opts = args.options.clone();
-    if !args.explicit_features {
-        for input in &inputs {
-            if let Input::Object(obj) = input {
-                for f in obj.features.iter().filter(|f| f.prefix == b'+') {
-                    opts.features = with_feature(opts.features, &f.name);
-                }
-            }
-        }
-    }
-    Ok(link_inputs_with_warnings(inputs, &opts)?)
-}
-
-/// `features` plus the feature `name`; unchanged when kiln does not know the name (the link
-/// stage's check then reports it).
-fn with_feature(features: Features, name: &str) -> Features {
-    let mut spec = String::from("mvp");
-    for (n, on) in features.flags() {
-        if on {
-            spec.push_str(",+");
-            spec.push_str(n);
-        }
-    }
-    spec.push_str(",+");
-    spec.push_str(name);
-    Features::parse(&spec).unwrap_or(features)
+    Ok(link_inputs_with_warnings(inputs, &args.options)?)
 }
 
 /// Links and writes the output (`-o -`: standard output); returns the output path and the
@@ -167,18 +140,4 @@ fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut file = options.open(path)?;
     // No fsync: like wasm-ld, the rename protects against failed links, not power loss.
     file.write_all(bytes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn with_feature_adds_known_names_only() {
-        let f = with_feature(Features::MVP, "atomics");
-        assert!(f.atomics && !f.bulk_memory);
-        let g = with_feature(f, "simd128");
-        assert!(g.atomics && g.simd128 && !g.sign_ext);
-        assert_eq!(with_feature(g, "no-such-feature"), g);
-    }
 }

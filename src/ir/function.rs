@@ -223,6 +223,88 @@ impl DataFlowGraph {
         }
     }
 
+    /// The mutable counterpart of [`Self::for_each_arg`] for instruction data held outside
+    /// the graph: calls `f` with each value `data` reads, branch arguments included, in
+    /// the same order, so that it may replace it. Value lists and the jump table are
+    /// rewritten in this graph's pools; with `unshare`, each of them is first copied (a
+    /// new list, a new jump table), so that data copied from another instruction can be
+    /// rewritten without changing the original's operands.
+    pub fn for_each_arg_mut(
+        &mut self,
+        data: &mut InstData,
+        unshare: bool,
+        mut f: impl FnMut(&mut Value),
+    ) {
+        fn list(
+            l: &mut ValueList,
+            pool: &mut ListPool<Value>,
+            unshare: bool,
+            f: &mut impl FnMut(&mut Value),
+        ) {
+            if unshare {
+                let values = l.as_slice(pool).to_vec();
+                *l = ValueList::from_slice(&values, pool);
+            }
+            l.as_mut_slice(pool).iter_mut().for_each(f);
+        }
+        let pool = &mut self.value_lists;
+        match data {
+            InstData::Const { .. }
+            | InstData::MemorySize
+            | InstData::GlobalGet { .. }
+            | InstData::DataAddr { .. }
+            | InstData::TlsAddr { .. }
+            | InstData::FuncAddr { .. }
+            | InstData::StackAddr { .. }
+            | InstData::EnumConst { .. }
+            | InstData::Unreachable => {}
+            InstData::Unary { arg, .. }
+            | InstData::Convert { arg, .. }
+            | InstData::MemoryGrow { arg }
+            | InstData::GlobalSet { arg, .. }
+            | InstData::TagName { arg, .. } => f(arg),
+            InstData::Load { addr, .. } => f(addr),
+            InstData::Binary { args, .. } | InstData::Store { args, .. } => {
+                args.iter_mut().for_each(f)
+            }
+            InstData::Select { args }
+            | InstData::MemoryCopy { args }
+            | InstData::MemoryFill { args } => args.iter_mut().for_each(f),
+            InstData::Call { args, .. }
+            | InstData::Intrinsic { args, .. }
+            | InstData::Return { args } => list(args, pool, unshare, &mut f),
+            InstData::CallIndirect { callee, args, .. } => {
+                f(callee);
+                list(args, pool, unshare, &mut f);
+            }
+            InstData::Jump { dest } => list(&mut dest.args, pool, unshare, &mut f),
+            InstData::BrIf {
+                cond,
+                then_dest,
+                else_dest,
+            } => {
+                f(cond);
+                list(&mut then_dest.args, pool, unshare, &mut f);
+                list(&mut else_dest.args, pool, unshare, &mut f);
+            }
+            InstData::BrTable { index, table } => {
+                f(index);
+                if unshare && let Some(jt) = self.jump_tables.get(*table).cloned() {
+                    *table = self.jump_tables.push(jt);
+                }
+                if let Some(jt) = self.jump_tables.get_mut(*table) {
+                    for dest in jt
+                        .targets
+                        .iter_mut()
+                        .chain(std::iter::once(&mut jt.default))
+                    {
+                        list(&mut dest.args, pool, unshare, &mut f);
+                    }
+                }
+            }
+        }
+    }
+
     /// Calls `f` with each branch destination of `inst` (none for non-branches), in order:
     /// `then` before `else`, table targets before the default.
     pub fn for_each_dest(&self, inst: Inst, mut f: impl FnMut(&BlockCall)) {

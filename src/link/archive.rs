@@ -12,8 +12,9 @@
 //! name gets loaded (a weak definition arriving first satisfies later references) is
 //! wasm-ld's choice. Loaded objects join the link in load order.
 //!
-//! The entry symbol and `--export` names count as strong references made after the last
-//! input (wasm-ld extracts lazy symbols for them then too); `--export-if-defined` does not.
+//! `-u` names, the `__real_`/`__wrap_` names of `--wrap`ped symbols, the entry symbol and
+//! `--export` names count as strong references made after the last input (wasm-ld extracts
+//! lazy symbols for them then too); `--export-if-defined` does not.
 //!
 //! Invariant: every member is read at most once; a member that fails to read is an error
 //! naming it as `lib.a(member.o)`.
@@ -227,6 +228,17 @@ pub(crate) fn load<'a>(
         }
     }
     // After every input, as wasm-ld's driver does: a name an input defines loads nothing.
+    // `-u` names first, then `--wrap`'s `__real_`/`__wrap_` names of the wrapped symbols that
+    // exist, then the entry and the exports.
+    for name in &opts.undefined {
+        l.command_line_reference(name)?;
+    }
+    for name in &opts.wrap {
+        if l.names.contains_key(name.as_str()) {
+            l.command_line_reference(&format!("__real_{name}"))?;
+            l.command_line_reference(&format!("__wrap_{name}"))?;
+        }
+    }
     for name in opts.entry.iter().chain(&opts.exports) {
         l.command_line_reference(name)?;
     }

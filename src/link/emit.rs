@@ -1114,24 +1114,30 @@ fn tail_sections(
         .append_to(&mut tail);
     }
 
-    let mut features = Vec::new();
-    let on: Vec<&str> = opts
+    // Every allowed feature as used, in name order; no section when there is none (wasm-ld).
+    let mut on: Vec<&str> = opts
         .features
         .flags()
         .iter()
         .filter(|f| f.1)
         .map(|f| f.0)
+        .chain(opts.extra_features.iter().map(String::as_str))
         .collect();
-    put_uleb(&mut features, on.len() as u64);
-    for n in on {
-        features.push(b'+');
-        put_uleb(&mut features, n.len() as u64);
-        features.extend_from_slice(n.as_bytes());
+    on.sort_unstable();
+    on.dedup();
+    if !on.is_empty() {
+        let mut features = Vec::new();
+        put_uleb(&mut features, on.len() as u64);
+        for n in on {
+            features.push(b'+');
+            put_uleb(&mut features, n.len() as u64);
+            features.extend_from_slice(n.as_bytes());
+        }
+        wasm_encoder::CustomSection {
+            name: Cow::Borrowed("target_features"),
+            data: Cow::Owned(features),
+        }
+        .append_to(&mut tail);
     }
-    wasm_encoder::CustomSection {
-        name: Cow::Borrowed("target_features"),
-        data: Cow::Owned(features),
-    }
-    .append_to(&mut tail);
     Ok(tail)
 }

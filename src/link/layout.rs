@@ -658,11 +658,10 @@ pub(crate) fn compute_layout<'a>(
         l.sym_index[sid] = g;
     }
     l.func_slot = vec![0; next as usize];
-    // As wasm-ld: the table exists when asked for, when a live symbol names it, or when any
+    // As wasm-ld: the table exists when exported, when a live symbol names it, or when any
     // input imports it (LLVM 14 objects import it whenever they take a function's address,
-    // even in code garbage collection drops).
+    // even in code garbage collection drops). `--import-table` alone does not make one.
     let mut table_needed = opts.export_table
-        || opts.import_table
         || inputs.iter().any(|o| {
             o.imports.iter().any(|i| {
                 matches!(i.kind, ImportKind::Table { .. }) && i.name == "__indirect_function_table"
@@ -706,9 +705,13 @@ pub(crate) fn compute_layout<'a>(
                     continue;
                 };
                 let s = &db.syms[sid as usize];
-                if s.kind != SymKind::Function
-                    || (s.def == Def::Undefined && weak_stubs.contains(&sid))
-                {
+                if s.kind != SymKind::Function {
+                    continue;
+                }
+                if s.def == Def::Undefined && weak_stubs.contains(&sid) {
+                    // No slot; a GOT entry for it (which holds 0) still makes the table
+                    // exist, as in wasm-ld 22.
+                    table_needed |= got_func;
                     continue;
                 }
                 let f = l.sym_index[sid as usize];
@@ -724,6 +727,10 @@ pub(crate) fn compute_layout<'a>(
     }
     if table_needed {
         l.table = Some(table_index);
+    } else if l.table_imported {
+        // `--import-table` with nothing using the table: no import (as wasm-ld 22).
+        l.table_imported = false;
+        l.num_table_imports = l.num_table_imports.saturating_sub(1);
     }
 
     layout_memory(inputs, db, live, opts, &mut l)?;

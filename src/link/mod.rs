@@ -71,6 +71,8 @@
 //!   22 emits them, unreachable).
 //! - Archive members are found through the archive's symbol index (wasm-ld 22 parses every
 //!   member); the index llvm-ar/ranlib write lists the same defined global names.
+//! - Thread-local storage does not need the `atomics` and `bulk-memory` features (wasm-ld
+//!   requires them): IR programs use thread-locals as single-threaded data in any build.
 //! - The enum name tables form their own read-only output segment `.kiln.tag_names`, placed
 //!   after `.bss`, as the interpreter lays memory out (`ir/README.md`).
 //!
@@ -113,6 +115,13 @@ pub struct LinkOptions {
     pub entry: Option<String>,
     /// Further symbols to export (`--export NAME`); each must be defined.
     pub exports: Vec<String>,
+    /// Names treated as undefined references from the command line (`-u NAME`,
+    /// `--undefined=NAME`): archive members defining them are loaded. Not an error when
+    /// nothing defines them, and not kept alive by themselves (as wasm-ld).
+    pub undefined: Vec<String>,
+    /// `--wrap=NAME`: references to NAME resolve to `__wrap_NAME`, and references to
+    /// `__real_NAME` to the original NAME (as wasm-ld; nothing happens when no input has NAME).
+    pub wrap: Vec<String>,
     /// Undefined functions and globals become imports (`env.NAME`, or their explicit import
     /// module and name) instead of errors, as wasm-ld's `--allow-undefined`.
     pub import_undefined: bool,
@@ -120,8 +129,19 @@ pub struct LinkOptions {
     pub stack_size: u64,
     /// Free bytes guaranteed after `__heap_base` in the initial memory (`--initial-heap`).
     pub initial_heap: u64,
-    /// The target features: checked against the inputs' and written to `target_features`.
+    /// The target features: what IR inputs are lowered with and, unless `infer_features`,
+    /// exactly the output's features (`--features=`): an input that uses another one is an
+    /// error (unless `check_features` is off). Written to `target_features`.
     pub features: Features,
+    /// Further feature names given to `--features=` that kiln does not know (wasm-ld accepts
+    /// any name): allowed and written to `target_features` as `features` are.
+    pub extra_features: Vec<String>,
+    /// The output's features are the union of the features the inputs use, as wasm-ld's
+    /// without `--features=` (`features` then only says how IR inputs are lowered).
+    pub infer_features: bool,
+    /// Check the inputs' features against each other and the output's (`--check-features`,
+    /// the default; `--no-check-features` turns it off).
+    pub check_features: bool,
     /// Export the function table as `__indirect_function_table`.
     pub export_table: bool,
     /// Drop functions, data and globals nothing live references (`--gc-sections`).
@@ -194,10 +214,15 @@ impl Default for LinkOptions {
         LinkOptions {
             entry: None,
             exports: Vec::new(),
+            undefined: Vec::new(),
+            wrap: Vec::new(),
             import_undefined: false,
             stack_size: 65536,
             initial_heap: 0,
             features: Features::default(),
+            extra_features: Vec::new(),
+            infer_features: false,
+            check_features: true,
             export_table: false,
             gc: true,
             export_if_defined: Vec::new(),
@@ -346,6 +371,10 @@ pub enum LinkError {
     /// Two different things exported under one name.
     #[error("duplicate export `{0}`")]
     DuplicateExport(String),
+    /// The inputs' target features disagree with each other or with the options (wasm-ld's
+    /// wording, which names the files).
+    #[error("{0}")]
+    Features(String),
     /// A bad option value.
     #[error("invalid option: {0}")]
     BadOption(String),
@@ -460,23 +489,35 @@ fn link_objects(
     lazy_member: &[bool],
     opts: &LinkOptions,
 ) -> Result<LinkOutput, LinkError> {
+    // The output's features are decided once, here (from the inputs when inferred).
     // `import-dynamic` imports what stays undefined, as `--import-undefined` does in a
-    // static link; the later stages only look at `import_undefined`.
-    // `--export-all` exports the function table too (wasm-ld defines and exports
-    // `__indirect_function_table` in such links).
-    let effective;
+    // static link; the later stages only look at `import_undefined`. `--export-all` exports
+    // the function table when its symbol exists: when an input names it (then it is exported
+    // as any symbol is) or when an LLVM 14 input imports the table without a symbol (wasm-ld
+    // then defines the symbol).
+    let mvp_table = inputs.iter().any(|o| {
+        let imports_table = o.imports.iter().any(|i| {
+            matches!(i.kind, crate::object::ImportKind::Table { .. })
+                && i.name == "__indirect_function_table"
+        });
+        let table_symbol = o
+            .symbols
+            .iter()
+            .any(|s| matches!(s.kind, crate::object::SymbolKind::Table(_)));
+        imports_table && !table_symbol
+    });
     let import_dynamic = opts.unresolved_symbols == UnresolvedSymbols::ImportDynamic;
-    let opts = if import_dynamic || (opts.export_all && !opts.export_table) {
-        effective = LinkOptions {
-            import_undefined: opts.import_undefined || import_dynamic,
-            export_table: opts.export_table || opts.export_all,
-            ..opts.clone()
-        };
-        &effective
-    } else {
-        opts
+    let (features, extra_features) = resolve::target_features(inputs, opts)?;
+    let opts = &LinkOptions {
+        import_undefined: opts.import_undefined || import_dynamic,
+        export_table: opts.export_table || (opts.export_all && mvp_table && !opts.import_table),
+        features,
+        extra_features,
+        infer_features: false,
+        ..opts.clone()
     };
-    let db = resolve::resolve(inputs, opts)?;
+    let wrap_names = resolve::wrap_names(opts);
+    let db = resolve::resolve(inputs, opts, &wrap_names)?;
     let live = resolve::mark_live(inputs, &db, lazy_member, opts)?;
     let layout = layout::compute_layout(inputs, &db, &live, opts)?;
     let synth = synth::synthesize(inputs, &db, &layout, opts)?;

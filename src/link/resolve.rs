@@ -17,7 +17,7 @@
 //! init functions and retained segments are roots (wasm-ld's rule, which keeps
 //! constructor-only objects given on the command line).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use indexmap::IndexMap;
 use rustc_hash::{FxBuildHasher, FxHashMap};
@@ -27,6 +27,7 @@ use crate::object::{
     ComdatMember, EnumInfo, FuncType, ImportKind, Object, RelocType, SEG_RETAIN, SYM_EXPLICIT_NAME,
     SYM_EXPORTED, SYM_HIDDEN, SYM_NO_STRIP, SYM_TLS, Segment, SymbolKind,
 };
+use crate::target::Features;
 
 /// The constructor-calling function the linker synthesizes.
 pub(crate) const CALL_CTORS: &str = "__wasm_call_ctors";
@@ -147,6 +148,9 @@ pub(crate) struct Sym<'a> {
     pub import: Option<(u32, u32)>,
     /// Some reference names its import explicitly (or with a module other than `env`).
     pub explicit_import: bool,
+    /// A signature-mismatch stub standing for a losing definition: its type, as (input,
+    /// type index); stubs for undefined references take theirs from `import`.
+    pub stub_type: Option<(u32, u32)>,
 }
 
 impl Sym<'_> {
@@ -329,6 +333,9 @@ pub(crate) fn func_type<'o>(
             obj.types.get(f.type_index as usize)
         }
         _ => {
+            if let Some((input, t)) = sym.stub_type {
+                return inputs.get(input as usize)?.types.get(t as usize);
+            }
             let (input, imp) = sym.import?;
             let obj = inputs.get(input as usize)?;
             match obj.imports.get(imp as usize)?.kind {
@@ -340,27 +347,15 @@ pub(crate) fn func_type<'o>(
 }
 
 /// Builds the symbol table.
+///
+/// `wrap_names` holds `__wrap_NAME` and `__real_NAME` for each `--wrap=NAME`, in that order
+/// (see [`wrap_names`]).
 pub(crate) fn resolve<'a>(
     inputs: &'a [Object<'a>],
-    opts: &LinkOptions,
+    opts: &'a LinkOptions,
+    wrap_names: &'a [String],
 ) -> Result<SymbolDb<'a>, LinkError> {
     let mut db = SymbolDb::default();
-    for obj in inputs {
-        for f in &obj.features {
-            let known = opts
-                .features
-                .flags()
-                .iter()
-                .find(|(n, _)| *n == f.name)
-                .map(|(_, on)| *on);
-            if f.prefix == b'+' && known == Some(false) {
-                return Err(LinkError::Unsupported {
-                    file: obj.path.clone(),
-                    what: format!("feature `{}` is used but not enabled", f.name),
-                });
-            }
-        }
-    }
     let mut kept_comdats: FxHashMap<&str, u32> = FxHashMap::default();
     let symbols: usize = inputs.iter().map(|o| o.symbols.len()).sum();
     db.syms.reserve(symbols);
@@ -457,6 +452,7 @@ pub(crate) fn resolve<'a>(
                 tls: flags & SYM_TLS != 0,
                 import: import.map(|pos| (input, pos)),
                 explicit_import: explicit,
+                stub_type: None,
             };
             let sid = if sym.is_local() {
                 db.syms.push(fresh);
@@ -475,6 +471,8 @@ pub(crate) fn resolve<'a>(
         db.inputs.push(maps);
         db.discarded.push(discarded);
     }
+
+    wrap_symbols(&mut db, opts, wrap_names);
 
     // Enum descriptions, merged by symbol name.
     let mut by_name: IndexMap<&str, u32> = IndexMap::new();
@@ -560,10 +558,21 @@ pub(crate) fn resolve<'a>(
             (SymKind::Data, "__dso_handle") => Some(LinkerSym::DsoHandle),
             (SymKind::Data, "__stack_low") => Some(LinkerSym::StackLow),
             (SymKind::Data, "__stack_high") => Some(LinkerSym::StackHigh),
-            // wasm-ld defines these as absolute data symbols in a non-PIC link.
-            (SymKind::Data, "__memory_base") => Some(LinkerSym::GlobalBase),
-            (SymKind::Data, "__table_base" | "__wasm_first_page_end") => {
-                db.syms[sid].def = Def::AbsData(if name == "__table_base" { 1 } else { 65536 });
+            // wasm-ld defines these as absolute data symbols in a non-PIC link: 0, 1 and the
+            // end of the first page. PIC code reads `__memory_base` and `__table_base` as
+            // globals; those references then go through internal GOT entries holding the
+            // values, as in wasm-ld.
+            (SymKind::Data | SymKind::Global, "__memory_base" | "__table_base")
+            | (SymKind::Data, "__wasm_first_page_end") => {
+                let s = &mut db.syms[sid];
+                s.kind = SymKind::Data;
+                s.import = None;
+                s.explicit_import = false;
+                s.def = Def::AbsData(match name {
+                    "__memory_base" => 0,
+                    "__table_base" => 1,
+                    _ => 65536,
+                });
                 None
             }
             (SymKind::Data, n) => {
@@ -588,8 +597,203 @@ pub(crate) fn resolve<'a>(
             || opts.exports.iter().any(|e| e == name)
             || opts.export_if_defined.iter().any(|e| e == name)
     });
+    // wasm-ld's `__stack_pointer` has default visibility: `--export-dynamic` exports it too
+    // (when the output may export mutable globals).
+    let named = |n: &str| {
+        opts.exports
+            .iter()
+            .chain(&opts.export_if_defined)
+            .any(|e| e == n)
+    };
+    if !db.globals.contains_key("__stack_pointer")
+        && (named("__stack_pointer")
+            || ((opts.export_all || opts.export_dynamic) && opts.features.mutable_globals))
+    {
+        let mut sp = linker_defined(
+            "__stack_pointer",
+            SymKind::Global,
+            Def::Linker(LinkerSym::StackPointer),
+        );
+        sp.hidden = false;
+        db.syms.push(sp);
+        db.globals
+            .insert("__stack_pointer", (db.syms.len() - 1) as u32);
+    }
+    // `__start_SEG` and `__stop_SEG` nothing references exist when `--export` or
+    // `--export-if-defined` names them (wasm-ld's optional symbols).
+    for name in opts.exports.iter().chain(&opts.export_if_defined) {
+        if db.globals.contains_key(name.as_str()) {
+            continue;
+        }
+        let find = |prefix: &str| {
+            let rest = name.strip_prefix(prefix)?;
+            let found = seg_names.iter().find(|s| **s == rest)?;
+            is_c_identifier(found).then_some(*found)
+        };
+        let Some(def) = find("__start_")
+            .map(LinkerSym::SegStart)
+            .or_else(|| find("__stop_").map(LinkerSym::SegStop))
+        else {
+            continue;
+        };
+        db.syms
+            .push(linker_defined(name, SymKind::Data, Def::Linker(def)));
+        db.globals.insert(name, (db.syms.len() - 1) as u32);
+    }
     check_types(inputs, &mut db)?;
     Ok(db)
+}
+
+/// The names `--wrap` needs: `__wrap_NAME` and `__real_NAME` for each wrapped NAME.
+pub(crate) fn wrap_names(opts: &LinkOptions) -> Vec<String> {
+    opts.wrap
+        .iter()
+        .flat_map(|n| [format!("__wrap_{n}"), format!("__real_{n}")])
+        .collect()
+}
+
+/// `--wrap=NAME`, as wasm-ld's `wrapSymbols`: in every input, references to NAME (its
+/// definition's own file included) go to `__wrap_NAME` and references to `__real_NAME` go to
+/// NAME; looking NAME up (exports, the entry) finds `__wrap_NAME`. Nothing happens when no
+/// input has NAME. `__wrap_NAME` nothing defines is an undefined symbol like any other.
+fn wrap_symbols<'a>(db: &mut SymbolDb<'a>, opts: &'a LinkOptions, wrap_names: &'a [String]) {
+    for (name, pair) in opts.wrap.iter().zip(wrap_names.chunks(2)) {
+        let [wrap_name, real_name] = pair else {
+            continue;
+        };
+        let Some(&orig) = db.globals.get(name.as_str()) else {
+            continue;
+        };
+        let kind = db.syms[orig as usize].kind;
+        let symbol = |db: &mut SymbolDb<'a>, n: &'a String| match db.globals.get(n.as_str()) {
+            Some(&sid) => sid,
+            None => {
+                let mut sym = linker_defined(n, kind, Def::Undefined);
+                sym.hidden = false;
+                sym.strong_ref = true;
+                db.syms.push(sym);
+                let sid = (db.syms.len() - 1) as u32;
+                db.globals.insert(n, sid);
+                sid
+            }
+        };
+        let wrap = symbol(db, wrap_name);
+        let real = db.globals.get(real_name.as_str()).copied();
+        for maps in &mut db.inputs {
+            for s in &mut maps.syms {
+                if *s == orig {
+                    *s = wrap;
+                } else if Some(*s) == real {
+                    *s = orig;
+                }
+            }
+        }
+        db.globals.insert(name, wrap);
+        if real.is_some() {
+            db.globals.insert(real_name, orig);
+        }
+    }
+}
+
+/// The output's target features, decided and checked as wasm-ld's `populateTargetFeatures`:
+/// with `infer_features`, the union of the features the inputs use (`+`); otherwise exactly
+/// `features` and `extra_features`, and (when checking) an input that uses a feature outside
+/// them is an error. When checking: a feature one input uses and another disallows (`-`) is an
+/// error naming both; a feature an input requires (`=`, LLVM 14 and older) must be in every
+/// input; `--shared-memory` needs `atomics` and `bulk-memory` and no input disallowing
+/// `shared-mem`. Returns the known features and the other names, sorted.
+pub(crate) fn target_features(
+    inputs: &[Object<'_>],
+    opts: &LinkOptions,
+) -> Result<(Features, Vec<String>), LinkError> {
+    let mut used: IndexMap<&str, &str> = IndexMap::new();
+    let mut disallowed: IndexMap<&str, &str> = IndexMap::new();
+    let mut required: IndexMap<&str, &str> = IndexMap::new();
+    for obj in inputs {
+        for f in &obj.features {
+            let map = match f.prefix {
+                b'+' => &mut used,
+                b'-' => &mut disallowed,
+                b'=' => &mut required,
+                other => {
+                    return Err(bad(
+                        obj,
+                        format!(
+                            "target feature `{}` has the unknown policy prefix {other:#04x}",
+                            f.name
+                        ),
+                    ));
+                }
+            };
+            map.entry(&f.name).or_insert(&obj.path);
+        }
+    }
+    let mut allowed: BTreeSet<String> = BTreeSet::new();
+    if opts.infer_features {
+        allowed.extend(used.keys().chain(required.keys()).map(|n| n.to_string()));
+    } else {
+        allowed.extend(
+            opts.features
+                .flags()
+                .iter()
+                .filter(|(_, on)| *on)
+                .map(|(n, _)| n.to_string()),
+        );
+        allowed.extend(opts.extra_features.iter().cloned());
+    }
+    if opts.check_features {
+        let fail = |msg: String| Err(LinkError::Features(msg));
+        if opts.shared_memory {
+            if let Some(file) = disallowed.get("shared-mem") {
+                return fail(format!(
+                    "--shared-memory is disallowed by {file} because it was not compiled with \
+                     'atomics' or 'bulk-memory' features."
+                ));
+            }
+            for f in ["atomics", "bulk-memory"] {
+                if !allowed.contains(f) {
+                    return fail(format!(
+                        "'{f}' feature must be used in order to use shared memory"
+                    ));
+                }
+            }
+        }
+        if !opts.infer_features {
+            for (name, file) in used.iter().chain(&required) {
+                if !allowed.contains(*name) {
+                    return fail(format!(
+                        "Target feature '{name}' used by {file} is not allowed."
+                    ));
+                }
+            }
+        }
+        for obj in inputs {
+            for f in obj.features.iter().filter(|f| f.prefix != b'-') {
+                if let Some(by) = disallowed.get(f.name.as_str()) {
+                    return fail(format!(
+                        "Target feature '{}' used in {} is disallowed by {by}. \
+                         Use --no-check-features to suppress.",
+                        f.name, obj.path
+                    ));
+                }
+            }
+            for (name, by) in &required {
+                if !obj.features.iter().any(|f| f.name == *name) {
+                    return fail(format!(
+                        "Missing target feature '{name}' in {}, required by {by}. \
+                         Use --no-check-features to suppress.",
+                        obj.path
+                    ));
+                }
+            }
+        }
+    }
+    let mut features = Features::MVP;
+    let extra = allowed
+        .into_iter()
+        .filter(|name| !features.set(name, true))
+        .collect();
+    Ok((features, extra))
 }
 
 /// The symbols wasm-ld 22 defines in every non-PIC link, so that `--export-all` and
@@ -629,11 +833,7 @@ fn add_exportable_linker_symbols(
             Def::Linker(LinkerSym::HeapBase),
         ),
         ("__heap_end", SymKind::Data, Def::Linker(LinkerSym::HeapEnd)),
-        (
-            "__memory_base",
-            SymKind::Data,
-            Def::Linker(LinkerSym::GlobalBase),
-        ),
+        ("__memory_base", SymKind::Data, Def::AbsData(0)),
         (
             "__stack_high",
             SymKind::Data,
@@ -651,22 +851,28 @@ fn add_exportable_linker_symbols(
         if !wanted(name) || db.globals.contains_key(name) {
             continue;
         }
-        db.syms.push(Sym {
-            name,
-            kind,
-            def,
-            file: 0,
-            weak_def: false,
-            strong_ref: false,
-            local: false,
-            hidden: true,
-            exported: false,
-            no_strip: false,
-            tls: false,
-            import: None,
-            explicit_import: false,
-        });
+        db.syms.push(linker_defined(name, kind, def));
         db.globals.insert(name, (db.syms.len() - 1) as u32);
+    }
+}
+
+/// A hidden global symbol the linker defines that no input references.
+fn linker_defined<'a>(name: &'a str, kind: SymKind, def: Def<'a>) -> Sym<'a> {
+    Sym {
+        name,
+        kind,
+        def,
+        file: 0,
+        weak_def: false,
+        strong_ref: false,
+        local: false,
+        hidden: true,
+        exported: false,
+        no_strip: false,
+        tls: false,
+        import: None,
+        explicit_import: false,
+        stub_type: None,
     }
 }
 
@@ -933,23 +1139,62 @@ fn lld_type(t: &FuncType) -> String {
     format!("({}) -> {results}", params.join(", "))
 }
 
-/// Every undefined function reference must have its definition's type. As wasm-ld does, a
-/// file that calls the function directly with another type gets a trapping stub instead
-/// (one per name and type, named `signature_mismatch:NAME` in the name section, as wasm-ld
-/// does) and a warning; a file that only takes its address is not checked.
-/// A mismatch with a function the linker defines is an error.
+/// Every function reference must have its definition's type. As wasm-ld does, a file that
+/// calls an undefined function directly with another type, or defines a function another
+/// file's definition wins over with another type, gets a trapping stub instead (one per
+/// name and type, named `signature_mismatch:NAME` in the name section) and a warning; a file
+/// that only takes an undefined function's address is not checked. A mismatch with a
+/// function the linker defines, or between undefined references only, is an error.
 fn check_types(inputs: &[Object<'_>], db: &mut SymbolDb<'_>) -> Result<(), LinkError> {
     let mut stubs: HashMap<(u32, FuncType), u32> = HashMap::new();
     for (i, obj) in inputs.iter().enumerate() {
         let mut called: Vec<bool> = Vec::new();
+        let nimp = obj.num_imported_funcs();
         for (j, sym) in obj.symbols.iter().enumerate() {
-            let (SymbolKind::Function(idx), true) = (sym.kind, sym.is_undefined()) else {
+            let SymbolKind::Function(idx) = sym.kind else {
                 continue;
             };
             let Some(&sid) = db.inputs[i].syms.get(j) else {
                 continue;
             };
             let s = &db.syms[sid as usize];
+            // What this file says the type is, and where a stub takes its type from.
+            let (have, source) = if sym.is_undefined() {
+                let pos = db.inputs[i].func_imports.get(idx as usize).copied();
+                let have = pos
+                    .and_then(|p| obj.imports.get(p as usize))
+                    .and_then(|imp| match imp.kind {
+                        ImportKind::Func(t) => obj.types.get(t as usize),
+                        _ => None,
+                    });
+                match (have, pos) {
+                    (Some(have), Some(pos)) => (have, Stub::Import(pos)),
+                    _ => continue,
+                }
+            } else {
+                // A definition that lost to another input's (weak, or a later copy).
+                let Some(index) = idx.checked_sub(nimp) else {
+                    continue;
+                };
+                let own = Def::Func {
+                    input: i as u32,
+                    index,
+                };
+                if sym.is_local()
+                    || s.def == own
+                    || !matches!(s.def, Def::Func { .. })
+                    || flag(&db.discarded[i].funcs, index)
+                {
+                    continue;
+                }
+                let Some(f) = obj.funcs.get(index as usize) else {
+                    continue;
+                };
+                let Some(have) = obj.types.get(f.type_index as usize) else {
+                    continue;
+                };
+                (have, Stub::Type(f.type_index))
+            };
             let want = match s.def {
                 Def::Func { .. } => func_type(inputs, db, sid).cloned(),
                 Def::Linker(l) => linker_func_type(db, l),
@@ -959,16 +1204,6 @@ fn check_types(inputs: &[Object<'_>], db: &mut SymbolDb<'_>) -> Result<(), LinkE
                 _ => None,
             };
             let Some(want) = want else { continue };
-            let pos = db.inputs[i].func_imports.get(idx as usize).copied();
-            let have = pos
-                .and_then(|p| obj.imports.get(p as usize))
-                .and_then(|imp| match imp.kind {
-                    ImportKind::Func(t) => obj.types.get(t as usize),
-                    _ => None,
-                });
-            let (Some(have), Some(pos)) = (have, pos) else {
-                continue;
-            };
             if *have == want {
                 continue;
             }
@@ -999,20 +1234,25 @@ fn check_types(inputs: &[Object<'_>], db: &mut SymbolDb<'_>) -> Result<(), LinkE
                     second: obj.path.clone(),
                 });
             }
-            if !directly_called(obj, &mut called, j) {
+            if matches!(source, Stub::Import(_)) && !directly_called(obj, &mut called, j) {
                 continue;
             }
+            // wasm-ld's wording and order: this file's type first, then the definition's.
             db.warnings.push(format!(
                 "function signature mismatch: {}\n>>> defined as {} in {}\n>>> defined as {} in {}",
                 s.name,
+                lld_type(have),
+                obj.path,
                 lld_type(&want),
                 def_file,
-                lld_type(have),
-                obj.path
             ));
             let stub = match stubs.get(&(sid, have.clone())) {
                 Some(&stub) => stub,
                 None => {
+                    let (import, stub_type) = match source {
+                        Stub::Import(pos) => (Some((i as u32, pos)), None),
+                        Stub::Type(t) => (None, Some((i as u32, t))),
+                    };
                     let stub = Sym {
                         def: Def::Undefined,
                         file: i as u32,
@@ -1023,8 +1263,9 @@ fn check_types(inputs: &[Object<'_>], db: &mut SymbolDb<'_>) -> Result<(), LinkE
                         exported: false,
                         no_strip: false,
                         tls: false,
-                        import: Some((i as u32, pos)),
+                        import,
                         explicit_import: false,
+                        stub_type,
                         ..s.clone()
                     };
                     db.syms.push(stub);
@@ -1037,6 +1278,15 @@ fn check_types(inputs: &[Object<'_>], db: &mut SymbolDb<'_>) -> Result<(), LinkE
         }
     }
     Ok(())
+}
+
+/// Where a signature-mismatch stub's type comes from.
+#[derive(Copy, Clone)]
+enum Stub {
+    /// The referencing file's function import (position in `Object::imports`).
+    Import(u32),
+    /// The losing definition's type index.
+    Type(u32),
 }
 
 /// What garbage collection keeps.
@@ -1238,23 +1488,36 @@ impl Marker<'_, '_> {
 
 /// Whether `--export-all` / `--export-dynamic` export `sym`, as wasm-ld's
 /// `Symbol::isExported`: defined, not local, not hidden for `--export-dynamic`; never TLS
-/// data, sections, or the linker's mutable globals.
+/// data or sections; the linker's mutable globals only with the mutable-globals feature.
 fn exported_by_option(sym: &Sym<'_>, opts: &LinkOptions) -> bool {
     if sym.local || sym.def == Def::Undefined || sym.kind == SymKind::Section || sym.tls {
         return false;
     }
-    if matches!(
-        sym.def,
-        Def::Linker(LinkerSym::StackPointer | LinkerSym::TlsBase | LinkerSym::TagName(_))
-    ) {
-        return false;
+    // The linker's mutable globals only when the output may export mutable globals (wasm-ld
+    // 22: otherwise `--export-all` would need a feature no input asked for).
+    match sym.def {
+        Def::Linker(LinkerSym::TagName(_)) => return false,
+        // An imported table is not a definition (`--import-table`).
+        Def::Linker(LinkerSym::Table) if opts.import_table => return false,
+        Def::Linker(LinkerSym::StackPointer | LinkerSym::TlsBase)
+            if !opts.features.mutable_globals =>
+        {
+            return false;
+        }
+        _ => {}
     }
-    let hidden = sym.hidden
-        || matches!(sym.def, Def::Linker(_))
-        || matches!(
-            sym.name,
-            "__table_base" | "__wasm_first_page_end" | "__memory_base"
-        );
+    // Linker symbols are hidden, except `__stack_pointer` (whatever the references say).
+    let hidden = match sym.def {
+        Def::Linker(LinkerSym::StackPointer) => false,
+        Def::Linker(_) => true,
+        _ => {
+            sym.hidden
+                || matches!(
+                    sym.name,
+                    "__table_base" | "__wasm_first_page_end" | "__memory_base"
+                )
+        }
+    };
     opts.export_all || (opts.export_dynamic && !hidden)
 }
 
@@ -1407,6 +1670,10 @@ pub(crate) fn mark_live(
         let importable = sym.explicit_import || opts.import_undefined;
         let ignore = opts.unresolved_symbols == UnresolvedSymbols::IgnoreAll;
         let ok = match sym.kind {
+            // A name only the linker made (`__wrap_NAME` nothing has) has nothing to import.
+            SymKind::Function if sym.import.is_none() && sym.stub_type.is_none() => {
+                sym.is_weak_undefined()
+            }
             SymKind::Function => {
                 sym.is_weak_undefined()
                     || ignore

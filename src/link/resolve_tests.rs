@@ -331,3 +331,441 @@ fn init_functions_of_lazy_members_wait_for_liveness() {
     let live = link_objects(&inputs, &[false, true], &opts).expect("link");
     assert!(wat(&live.wasm).contains("call $ctor"));
 }
+
+/// An object using (`+`), disallowing (`-`) or requiring (`=`) the features listed.
+fn with_features(path: &str, list: &[(u8, &str)]) -> Object<'static> {
+    Object {
+        path: path.into(),
+        types: vec![ty_i32()],
+        imports: vec![MEM],
+        features: list
+            .iter()
+            .map(|&(prefix, name)| Feature {
+                prefix,
+                name: name.into(),
+            })
+            .collect(),
+        ..Object::default()
+    }
+}
+
+/// The `target_features` section of a module: `+name` entries in order (`None`: no section).
+fn output_features(wasm: &[u8]) -> Option<Vec<String>> {
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let Ok(wasmparser::Payload::CustomSection(c)) = payload
+            && c.name() == "target_features"
+        {
+            let mut r = wasmparser::BinaryReader::new(c.data(), 0);
+            let n = r.read_var_u32().expect("count");
+            let list = (0..n)
+                .map(|_| {
+                    let prefix = r.read_u8().expect("prefix") as char;
+                    format!("{prefix}{}", r.read_string().expect("name"))
+                })
+                .collect();
+            return Some(list);
+        }
+    }
+    None
+}
+
+#[test]
+fn output_features_are_the_union_of_the_inputs_unless_given() {
+    let a = with_features("a.o", &[(b'+', "atomics"), (b'+', "foo")]);
+    let b = with_features("b.o", &[(b'+', "bulk-memory"), (b'+', "atomics")]);
+    let none = with_features("none.o", &[]);
+    let infer = LinkOptions {
+        entry: None,
+        infer_features: true,
+        ..LinkOptions::default()
+    };
+    let out = link(&[a.clone(), b.clone(), none.clone()], &infer).expect("link");
+    assert_eq!(
+        output_features(&out),
+        Some(vec![
+            "+atomics".into(),
+            "+bulk-memory".into(),
+            "+foo".into()
+        ])
+    );
+    // No input uses a feature: no section, as wasm-ld.
+    let out = link(std::slice::from_ref(&none), &infer).expect("link");
+    assert_eq!(output_features(&out), None);
+    // Given features are exactly the output's; one an input uses outside them is an error
+    // naming it and the file, unless checks are off.
+    let given = LinkOptions {
+        features: crate::target::Features::MVP,
+        extra_features: vec!["foo".into(), "quux".into()],
+        infer_features: false,
+        ..infer.clone()
+    };
+    let err = link(&[a.clone(), b.clone()], &given).expect_err("atomics is not allowed");
+    assert_eq!(
+        err.to_string(),
+        "Target feature 'atomics' used by a.o is not allowed."
+    );
+    let unchecked = LinkOptions {
+        check_features: false,
+        ..given
+    };
+    let out = link(&[a.clone(), b.clone()], &unchecked).expect("link");
+    assert_eq!(
+        output_features(&out),
+        Some(vec!["+foo".into(), "+quux".into()])
+    );
+}
+
+#[test]
+fn disallowed_and_required_features_name_both_files() {
+    let used = with_features("used.o", &[(b'+', "foo")]);
+    let disallows = with_features("disallows.o", &[(b'-', "foo")]);
+    let requires = with_features("requires.o", &[(b'=', "bar")]);
+    let infer = LinkOptions {
+        entry: None,
+        infer_features: true,
+        ..LinkOptions::default()
+    };
+    let err = link(&[used.clone(), disallows.clone()], &infer).expect_err("disallowed");
+    assert_eq!(
+        err.to_string(),
+        "Target feature 'foo' used in used.o is disallowed by disallows.o. \
+         Use --no-check-features to suppress."
+    );
+    let err = link(&[used.clone(), requires.clone()], &infer).expect_err("required");
+    assert_eq!(
+        err.to_string(),
+        "Missing target feature 'bar' in used.o, required by requires.o. \
+         Use --no-check-features to suppress."
+    );
+    let unchecked = LinkOptions {
+        check_features: false,
+        ..infer.clone()
+    };
+    let out = link(&[used, disallows, requires], &unchecked).expect("link");
+    assert_eq!(
+        output_features(&out),
+        Some(vec!["+bar".into(), "+foo".into()])
+    );
+    // Shared memory needs atomics and bulk memory (checked before the rest of the link).
+    let shared = LinkOptions {
+        shared_memory: true,
+        max_memory: Some(131072),
+        ..infer
+    };
+    let atomics_only = with_features("atomics.o", &[(b'+', "atomics")]);
+    let err = resolve::target_features(std::slice::from_ref(&atomics_only), &shared)
+        .expect_err("no bulk memory");
+    assert_eq!(
+        err.to_string(),
+        "'bulk-memory' feature must be used in order to use shared memory"
+    );
+    let no_shared = with_features("old.o", &[(b'+', "atomics"), (b'-', "shared-mem")]);
+    let err = resolve::target_features(&[no_shared], &shared).expect_err("disallowed shared-mem");
+    assert!(
+        err.to_string()
+            .starts_with("--shared-memory is disallowed by old.o")
+    );
+}
+
+/// A function of type 1 that pushes `args` i32 constants and calls function symbol `sym`.
+fn call_with(args: u8, sym: u32) -> Func<'static> {
+    let mut body = vec![0];
+    for k in 0..args {
+        body.extend([0x41, k]);
+    }
+    let offset = body.len() as u32 + 1;
+    body.extend([0x10, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0b]);
+    Func {
+        type_index: 1,
+        body: Cow::Owned(body),
+        relocs: vec![Reloc {
+            ty: RelocType::FunctionIndexLeb,
+            offset,
+            index: sym,
+            addend: 0,
+        }],
+        input_offset: 0,
+        local_names: Vec::new(),
+    }
+}
+
+/// Defines weak `foo` taking `params` i32s and `caller` (exported), which calls it.
+fn weak_foo(path: &str, params: usize, caller: &'static str) -> Object<'static> {
+    Object {
+        path: path.into(),
+        types: vec![
+            FuncType {
+                params: vec![ValType::I32; params],
+                results: Vec::new(),
+            },
+            FuncType::default(),
+        ],
+        imports: vec![MEM],
+        funcs: vec![
+            Func {
+                type_index: 0,
+                body: Cow::Owned(vec![0, 0x0b]),
+                relocs: Vec::new(),
+                input_offset: 0,
+                local_names: Vec::new(),
+            },
+            call_with(params as u8, 0),
+        ],
+        symbols: vec![
+            sym("foo", SYM_WEAK, SymbolKind::Function(0)),
+            sym(caller, SYM_EXPORTED, SymbolKind::Function(1)),
+        ],
+        ..Object::default()
+    }
+}
+
+#[test]
+fn a_losing_definition_of_another_type_calls_a_trapping_stub() {
+    // wasm-ld's signature-mismatch-debug-info test: two weak definitions of `foo` with
+    // different types; b.o's call must not reach a.o's `foo` with the wrong arguments.
+    let a = weak_foo("a.o", 1, "test0");
+    let b = weak_foo("b.o", 2, "test1");
+    let opts = LinkOptions {
+        entry: None,
+        ..LinkOptions::default()
+    };
+    let out = link_objects(&[a, b], &[false, false], &opts).expect("link");
+    assert_eq!(
+        out.warnings,
+        [
+            "function signature mismatch: foo\n>>> defined as (i32, i32) -> void in b.o\n\
+          >>> defined as (i32) -> void in a.o"
+        ]
+    );
+    let w = wat(&out.wasm);
+    assert!(w.contains("call $signature_mismatch:foo"), "{w}");
+    // Only a.o's `foo` is kept (the stub has b.o's type and traps).
+    assert_eq!(w.matches("(func $foo").count(), 1, "{w}");
+    assert!(w.contains("(param i32))\n  (func $test0"), "{w}");
+    assert!(
+        w.contains("(func $signature_mismatch:foo (;0;) (type 0) (param i32 i32)\n    unreachable"),
+        "{w}"
+    );
+}
+
+/// `main` (exported) loads from undefined data `ext`; data `foo` lives in a segment named
+/// `foo`, which gets `__start_foo` and `__stop_foo`.
+fn data_object() -> Object<'static> {
+    Object {
+        path: "data.o".into(),
+        types: vec![ty_i32()],
+        imports: vec![MEM],
+        funcs: vec![Func {
+            type_index: 0,
+            // i32.const 0; i32.load ext; end
+            body: Cow::Owned(vec![
+                0, 0x41, 0, 0x28, 2, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0b,
+            ]),
+            relocs: vec![Reloc {
+                ty: RelocType::MemoryAddrLeb,
+                offset: 5,
+                index: 2,
+                addend: 0,
+            }],
+            input_offset: 0,
+            local_names: Vec::new(),
+        }],
+        segments: vec![Segment {
+            name: "foo".into(),
+            align_log2: 2,
+            flags: 0,
+            data: SegmentData::Bytes(Cow::Owned(vec![42, 0, 0, 0])),
+            relocs: Vec::new(),
+        }],
+        symbols: vec![
+            sym("main", SYM_EXPORTED, SymbolKind::Function(0)),
+            sym(
+                "foo",
+                SYM_NO_STRIP,
+                SymbolKind::Data(Some(DataDef {
+                    segment: 0,
+                    offset: 0,
+                    size: 4,
+                })),
+            ),
+            sym("ext", SYM_UNDEFINED, SymbolKind::Data(None)),
+        ],
+        ..Object::default()
+    }
+}
+
+#[test]
+fn linker_symbols_are_exported_as_wasm_ld_exports_them() {
+    let obj = data_object();
+    let base = LinkOptions {
+        entry: None,
+        unresolved_symbols: UnresolvedSymbols::IgnoreAll,
+        import_undefined: true,
+        ..LinkOptions::default()
+    };
+    let exports = |opts: &LinkOptions| -> String {
+        let w = wat(&link(std::slice::from_ref(&obj), opts).expect("link"));
+        w.lines()
+            .filter(|l| l.contains("(export ") || l.contains("(global "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    // --allow-undefined (import + ignore): undefined data is address 0, as wasm-ld.
+    let plain = exports(&base);
+    assert!(!plain.contains("ext"), "{plain}");
+    // `__start_SEG` / `__stop_SEG` exist when --export names them.
+    let start = exports(&LinkOptions {
+        exports: vec!["__start_foo".into(), "__stop_foo".into()],
+        ..base.clone()
+    });
+    assert!(start.contains("(export \"__start_foo\""), "{start}");
+    assert!(start.contains("(export \"__stop_foo\""), "{start}");
+    assert!(
+        start.contains("i32.const 65536") && start.contains("i32.const 65540"),
+        "{start}"
+    );
+    // `__stack_pointer` has default visibility: --export-dynamic exports it when the output
+    // may export mutable globals.
+    let dynamic = |features| {
+        exports(&LinkOptions {
+            export_dynamic: true,
+            features,
+            ..base.clone()
+        })
+    };
+    let with = dynamic(crate::target::Features::GENERIC);
+    assert!(with.contains("(export \"__stack_pointer\""), "{with}");
+    assert!(!with.contains("__data_end"), "{with}");
+    let without = dynamic(crate::target::Features::MVP);
+    assert!(!without.contains("__stack_pointer\""), "{without}");
+    // --export-all: `__memory_base` is 0 in a static link; no table unless something has one.
+    let all = exports(&LinkOptions {
+        export_all: true,
+        ..base.clone()
+    });
+    assert!(!all.contains("__indirect_function_table"), "{all}");
+    assert!(all.contains("(export \"__memory_base\""), "{all}");
+    assert!(
+        all.lines()
+            .any(|l| l.contains("(global $__memory_base") && l.ends_with("i32 i32.const 0)")),
+        "{all}"
+    );
+    // Without --allow-undefined, the undefined data is an error naming the file.
+    let strict = LinkOptions {
+        unresolved_symbols: UnresolvedSymbols::ReportAll,
+        ..base
+    };
+    let err = link(std::slice::from_ref(&obj), &strict).expect_err("undefined data");
+    assert_eq!(
+        err.to_string(),
+        "undefined symbol `ext` (referenced by data.o)"
+    );
+}
+
+#[test]
+fn wrap_redirects_references_and_real_reaches_the_original() {
+    // foo returns 1; __wrap_foo calls __real_foo; main calls foo.
+    let obj = Object {
+        path: "w.o".into(),
+        types: vec![ty_i32()],
+        imports: vec![
+            MEM,
+            Import {
+                module: Cow::Borrowed("env"),
+                name: Cow::Borrowed("__real_foo"),
+                kind: ImportKind::Func(0),
+            },
+        ],
+        funcs: vec![ret(1), caller(3), caller(0)],
+        symbols: vec![
+            sym("foo", 0, SymbolKind::Function(1)),
+            sym("__wrap_foo", 0, SymbolKind::Function(2)),
+            sym("main", SYM_EXPORTED, SymbolKind::Function(3)),
+            sym("__real_foo", SYM_UNDEFINED, SymbolKind::Function(0)),
+        ],
+        ..Object::default()
+    };
+    let opts = LinkOptions {
+        entry: None,
+        wrap: vec!["foo".into(), "nosuchsym".into()],
+        ..LinkOptions::default()
+    };
+    let w = wat(&link(std::slice::from_ref(&obj), &opts).expect("link"));
+    let body = |f: &str| -> String {
+        let start = w
+            .find(&format!("(func ${f} "))
+            .unwrap_or_else(|| panic!("{f}: {w}"));
+        w[start..].lines().take(3).collect::<Vec<_>>().join("\n")
+    };
+    assert!(body("main").contains("call $__wrap_foo"), "{w}");
+    assert!(body("__wrap_foo").contains("call $foo"), "{w}");
+    // Without --wrap, main calls foo and __real_foo stays undefined.
+    let plain = LinkOptions {
+        entry: None,
+        ..LinkOptions::default()
+    };
+    assert!(
+        link(std::slice::from_ref(&obj), &plain).is_ok_and(|out| wat(&out).contains("call $foo"))
+    );
+    // A wrapped name whose `__wrap_` nothing defines is undefined, named as such.
+    let only_main = Object {
+        funcs: vec![ret(1), caller(0)],
+        symbols: vec![
+            sym("foo", 0, SymbolKind::Function(0)),
+            sym("main", SYM_EXPORTED, SymbolKind::Function(1)),
+        ],
+        imports: vec![MEM],
+        ..obj
+    };
+    let err = link(&[only_main], &opts).expect_err("__wrap_foo is undefined");
+    assert!(
+        err.to_string().starts_with("undefined symbol `__wrap_foo`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn import_table_only_when_something_uses_the_table() {
+    let has_table = |opts: &LinkOptions, objs: &[Object<'static>]| {
+        let w = wat(&link(objs, opts).expect("link"));
+        (
+            w.contains("(import \"env\" \"__indirect_function_table\" (table"),
+            w.contains("(export \"__indirect_function_table\""),
+        )
+    };
+    let import = LinkOptions {
+        import_table: true,
+        ..LinkOptions::default()
+    };
+    // Nothing uses a table: --import-table imports none (wasm-ld 22).
+    assert_eq!(has_table(&import, &[two_defs()]), (false, false));
+    // An LLVM 14 object imports the table without a symbol: imported, and --export-all does
+    // not export what is imported (nor clash with --import-table).
+    let mvp = Object {
+        imports: vec![
+            MEM,
+            Import {
+                module: Cow::Borrowed("env"),
+                name: Cow::Borrowed("__indirect_function_table"),
+                kind: ImportKind::Table {
+                    elem: ValType::FuncRef,
+                    min: 0,
+                    max: None,
+                },
+            },
+        ],
+        ..two_defs()
+    };
+    let all = LinkOptions {
+        export_all: true,
+        ..import.clone()
+    };
+    assert_eq!(has_table(&all, std::slice::from_ref(&mvp)), (true, false));
+    // Without --import-table, --export-all exports the table such an object makes exist.
+    let all_defined = LinkOptions {
+        export_all: true,
+        ..LinkOptions::default()
+    };
+    assert_eq!(has_table(&all_defined, &[mvp]), (false, true));
+    assert_eq!(has_table(&all_defined, &[two_defs()]), (false, false));
+}

@@ -635,9 +635,9 @@ fn signature_mismatch_links_a_trapping_stub() {
     assert_eq!(
         out.warnings,
         [
-            "function signature mismatch: b\n>>> defined as (i32) -> i32 in b.o\n>>> defined as () -> i32 in a.o",
+            "function signature mismatch: b\n>>> defined as () -> i32 in a.o\n>>> defined as (i32) -> i32 in b.o",
             // b.o's changed type 0 is also its import type of `f`.
-            "function signature mismatch: f\n>>> defined as () -> i32 in a.o\n>>> defined as (i32) -> i32 in b.o",
+            "function signature mismatch: f\n>>> defined as (i32) -> i32 in b.o\n>>> defined as () -> i32 in a.o",
         ]
     );
     let wat = validate(&out.wasm);

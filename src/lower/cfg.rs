@@ -369,6 +369,8 @@ pub struct Cfg {
     pred_starts: Vec<u32>,
     /// Predecessors, one entry per edge.
     preds: Vec<u32>,
+    /// Next free slot of each node in `preds` while filling it.
+    fill: Vec<u32>,
     /// Dominance.
     dom: DomTree,
 }
@@ -434,7 +436,9 @@ impl Cfg {
         }
         self.preds.clear();
         self.preds.resize(self.pred_starts[n] as usize, 0);
-        let mut fill = self.pred_starts.clone();
+        let fill = &mut self.fill;
+        fill.clear();
+        fill.extend_from_slice(&self.pred_starts);
         for a in 0..n {
             if self.dom.is_reachable(a) {
                 for &t in succ_slice(&self.succ_starts, &self.succs, a) {

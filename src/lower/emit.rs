@@ -17,8 +17,8 @@ use wasm_encoder::{BlockType, Encode, Ieee32, Ieee64, Instruction, MemArg, MemAr
 use super::module::{Ctx, SymRef};
 use super::structured::Node;
 use super::values::{
-    AnalyzeError, Place, Values, dest_of, intrinsic_inlined, is_const, operand, operand_count,
-    trunc_sat_expanded, uses_sret,
+    AnalyzeError, Place, Values, class, dest_of, intrinsic_inlined, is_const, operand,
+    stack_operand_count, trunc_sat_expanded,
 };
 use crate::ir::{
     BinaryOp, ConvertOp, FuncRef, Function, Inst, InstData, Intrinsic, LoadKind,
@@ -67,8 +67,8 @@ pub(crate) struct Emitter {
     buf: Vec<u8>,
     /// Its relocations.
     relocs: Vec<Reloc>,
-    /// Operand-tree frames: instruction and next operand.
-    frames: Vec<(Inst, usize)>,
+    /// Operand-tree frames: instruction, next operand, and operands on the stack.
+    frames: Vec<(Inst, usize, usize)>,
     /// Edge copies: source and destination local.
     copies: Vec<(Value, u32)>,
     /// The last `local.set`: opcode position, local, end position.
@@ -116,10 +116,10 @@ impl Emitter {
         };
 
         // Locals declaration.
-        let groups: Vec<(u32, Type)> = self.values.local_groups().collect();
-        (groups.len() as u32).encode(&mut self.buf);
-        for (n, ty) in groups {
-            n.encode(&mut self.buf);
+        let groups = self.values.local_groups().count() as u32;
+        uleb(&mut self.buf, groups);
+        for (n, ty) in self.values.local_groups() {
+            uleb(&mut self.buf, n);
             val_type(ty).encode(&mut self.buf);
         }
 
@@ -199,18 +199,18 @@ impl Emitter {
     fn node(&mut self, cx: &FuncCx<'_>, node: &Node, last: bool) -> Result<()> {
         let dfg = &cx.func.dfg;
         match *node {
-            Node::Block => self.ins(Instruction::Block(BlockType::Empty)),
-            Node::Loop(_) => self.ins(Instruction::Loop(BlockType::Empty)),
+            Node::Block => self.buf.extend_from_slice(&[0x02, 0x40]),
+            Node::Loop(_) => self.buf.extend_from_slice(&[0x03, 0x40]),
             Node::If(b) => {
                 let Some(InstData::BrIf { cond, .. }) = cx.func.terminator(b).map(|t| dfg.insts[t])
                 else {
                     return Err("`If` of a block that does not end in br_if".into());
                 };
                 self.value(cx, cond)?;
-                self.ins(Instruction::If(BlockType::Empty));
+                self.buf.extend_from_slice(&[0x04, 0x40]);
             }
-            Node::Else => self.ins(Instruction::Else),
-            Node::End => self.ins(Instruction::End),
+            Node::Else => self.buf.push(0x05),
+            Node::End => self.buf.push(0x0b),
             Node::Code(b) => {
                 let insts = &dfg.blocks[b].insts;
                 let body = insts.split_last().map_or(&[][..], |(_, body)| body);
@@ -256,7 +256,10 @@ impl Emitter {
                 self.copies = copies;
                 res?;
             }
-            Node::Br(depth) => self.ins(Instruction::Br(depth)),
+            Node::Br(depth) => {
+                self.buf.push(0x0c);
+                uleb(&mut self.buf, depth);
+            }
             Node::BrTable {
                 from,
                 ref depths,
@@ -315,13 +318,13 @@ impl Emitter {
     fn tree(&mut self, cx: &FuncCx<'_>, root: Inst) -> Result<()> {
         let dfg = &cx.func.dfg;
         let base = self.frames.len();
-        self.frames.push((root, 0));
+        self.frames.push((root, 0, stack_operand_count(dfg, root)));
         while self.frames.len() > base {
             let Some(top) = self.frames.last_mut() else {
                 break;
             };
-            let (inst, k) = *top;
-            if k < operand_count(dfg, inst) && !uses_sret(&dfg.insts[inst]) {
+            let (inst, k, n) = *top;
+            if k < n {
                 top.1 += 1;
                 let Some(v) = operand(dfg, inst, k) else {
                     continue;
@@ -331,7 +334,7 @@ impl Emitter {
                         let ValueDef::Result(p, _) = dfg.values[v].def else {
                             return Err("a stack value that no instruction defines".into());
                         };
-                        self.frames.push((p, 0));
+                        self.frames.push((p, 0, stack_operand_count(dfg, p)));
                     }
                     _ => self.value(cx, v)?,
                 }
@@ -344,7 +347,7 @@ impl Emitter {
                 match self.values.place[r] {
                     Place::Stack => {}
                     Place::Local(l) => self.local_set(l),
-                    _ => self.ins(Instruction::Drop),
+                    _ => self.buf.push(0x1a),
                 }
             }
         }
@@ -355,7 +358,10 @@ impl Emitter {
     fn constant(&mut self, cx: &FuncCx<'_>, inst: Inst) -> Result<()> {
         match cx.func.dfg.insts[inst] {
             InstData::Const { ty, bits } => match ty.canonical() {
-                Type::I64 => self.ins(Instruction::I64Const(bits as i64)),
+                Type::I64 => {
+                    self.buf.push(0x42);
+                    sleb(&mut self.buf, bits as i64);
+                }
                 Type::F32 => self.ins(Instruction::F32Const(Ieee32::new(bits as u32))),
                 Type::F64 => self.ins(Instruction::F64Const(Ieee64::new(bits))),
                 _ => self.i32_const(bits as u32 as i32),
@@ -413,11 +419,17 @@ impl Emitter {
                         self.i32_const(32 - bits as i32);
                         self.ins(Instruction::I32ShrS);
                     }
-                    None => self.ins(unary(op, ty).ok_or("invalid unary operation")?),
+                    None => match op_bytes().unary.get(op as usize).map(|t| t[class(ty)]) {
+                        Some(b) if b != 0 => self.buf.push(b),
+                        _ => self.ins(unary(op, ty).ok_or("invalid unary operation")?),
+                    },
                 }
             }
             InstData::Binary { op, ty, .. } => {
-                self.ins(binary(op, ty).ok_or("invalid binary operation")?)
+                match op_bytes().binary.get(op as usize).map(|t| t[class(ty)]) {
+                    Some(b) if b != 0 => self.buf.push(b),
+                    _ => self.ins(binary(op, ty).ok_or("invalid binary operation")?),
+                }
             }
             InstData::Convert { op, .. } => {
                 if trunc_sat_expanded(op, features) {
@@ -426,7 +438,7 @@ impl Emitter {
                     self.ins(convert(op));
                 }
             }
-            InstData::Select { .. } => self.ins(Instruction::Select),
+            InstData::Select { .. } => self.buf.push(0x1b),
             InstData::Load { ty, kind, mem, .. } => {
                 let m = memarg(mem, kind.bytes(ty));
                 self.ins(load(ty, kind, m).ok_or("invalid load")?);
@@ -721,7 +733,8 @@ impl Emitter {
     }
 
     fn i32_const(&mut self, x: i32) {
-        self.ins(Instruction::I32Const(x));
+        self.buf.push(0x41);
+        sleb(&mut self.buf, i64::from(x));
     }
 
     fn local_get(&mut self, l: u32) {
@@ -734,17 +747,20 @@ impl Emitter {
             self.last_set = None;
             return;
         }
-        self.ins(Instruction::LocalGet(l));
+        self.buf.push(0x20);
+        uleb(&mut self.buf, l);
     }
 
     fn local_set(&mut self, l: u32) {
         let pos = self.buf.len();
-        self.ins(Instruction::LocalSet(l));
+        self.buf.push(0x21);
+        uleb(&mut self.buf, l);
         self.last_set = Some((pos, l, self.buf.len()));
     }
 
     fn local_tee(&mut self, l: u32) {
-        self.ins(Instruction::LocalTee(l));
+        self.buf.push(0x22);
+        uleb(&mut self.buf, l);
     }
 
     fn global_get(&mut self, g: SymRef) {
@@ -787,6 +803,65 @@ impl Emitter {
         self.buf.extend_from_slice(&[0; 5]);
         write_sleb5(&mut self.buf[offset..], value);
     }
+}
+
+/// Appends `x` as an unsigned LEB128 (as wasm-encoder writes it).
+#[inline]
+pub(crate) fn uleb(buf: &mut Vec<u8>, mut x: u32) {
+    while x >= 0x80 {
+        buf.push((x as u8 & 0x7f) | 0x80);
+        x >>= 7;
+    }
+    buf.push(x as u8);
+}
+
+/// Appends `x` as a signed LEB128 (as wasm-encoder writes it).
+#[inline]
+pub(crate) fn sleb(buf: &mut Vec<u8>, mut x: i64) {
+    loop {
+        let byte = x as u8 & 0x7f;
+        x >>= 7;
+        if (x == 0 && byte & 0x40 == 0) || (x == -1 && byte & 0x40 != 0) {
+            buf.push(byte);
+            return;
+        }
+        buf.push(byte | 0x80);
+    }
+}
+
+/// Single-byte opcodes of the unary and binary operations, by operation and type class
+/// ([`class`]); 0 where the operation has none (then [`unary`] or [`binary`] is encoded).
+pub(crate) struct OpBytes {
+    pub unary: Vec<[u8; 4]>,
+    pub binary: Vec<[u8; 4]>,
+}
+
+/// The opcode table, made once from [`unary`] and [`binary`] through wasm-encoder.
+pub(crate) fn op_bytes() -> &'static OpBytes {
+    static TABLE: std::sync::OnceLock<OpBytes> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let byte = |i: Option<Instruction<'static>>| {
+            let mut v = Vec::new();
+            if let Some(i) = i {
+                i.encode(&mut v);
+            }
+            match v[..] {
+                [b] => b,
+                _ => 0,
+            }
+        };
+        let types = [Type::I32, Type::I64, Type::F32, Type::F64];
+        OpBytes {
+            unary: UnaryOp::ALL
+                .iter()
+                .map(|&op| types.map(|t| byte(unary(op, t))))
+                .collect(),
+            binary: BinaryOp::ALL
+                .iter()
+                .map(|&op| types.map(|t| byte(binary(op, t))))
+                .collect(),
+        }
+    })
 }
 
 /// The wasm value type of an IR type.
@@ -863,7 +938,7 @@ fn store(ty: Type, width: StoreWidth, m: MemArg) -> Option<Instruction<'static>>
     })
 }
 
-fn unary(op: UnaryOp, ty: Type) -> Option<Instruction<'static>> {
+pub(crate) fn unary(op: UnaryOp, ty: Type) -> Option<Instruction<'static>> {
     use Instruction as I;
     use UnaryOp::*;
     Some(match (ty.canonical(), op) {
@@ -898,7 +973,7 @@ fn unary(op: UnaryOp, ty: Type) -> Option<Instruction<'static>> {
     })
 }
 
-fn binary(op: BinaryOp, ty: Type) -> Option<Instruction<'static>> {
+pub(crate) fn binary(op: BinaryOp, ty: Type) -> Option<Instruction<'static>> {
     use BinaryOp::*;
     use Instruction as I;
     Some(match (ty.canonical(), op) {

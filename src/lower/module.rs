@@ -27,7 +27,7 @@ use rayon::prelude::*;
 use super::LowerOptions;
 use super::emit::{EmitError, Emitter};
 use super::error::LowerError;
-use super::reducible::{ReducibleOptions, make_reducible_in};
+use super::reducible::{Reducer, ReducibleOptions, make_reducible_in};
 use super::structure::Structurer;
 use super::structured::Node;
 use super::values::intrinsic_inlined;
@@ -185,10 +185,12 @@ impl Types {
 struct Worker {
     emitter: Emitter,
     structurer: Structurer,
+    reducer: Reducer,
     nodes: Vec<Node>,
 }
 
 impl Worker {
+    #[inline(never)] // a profiling root (callgrind --toggle-collect)
     fn lower(
         &mut self,
         ctx: &Ctx<'_>,
@@ -208,6 +210,7 @@ impl Worker {
             body,
             &ReducibleOptions::default(),
             self.structurer.cfg_mut(),
+            &mut self.reducer,
         );
         let func = reduced.as_ref().unwrap_or(body);
         self.structurer

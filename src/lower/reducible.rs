@@ -58,25 +58,24 @@ pub fn make_reducible(func: &Function) -> Option<Function> {
 /// where the entry did), which moves that entry one step on; this repeats round after round
 /// while the budget lasts. What remains irreducible gets dispatch blocks.
 pub fn make_reducible_with(func: &Function, opts: &ReducibleOptions) -> Option<Function> {
-    make_reducible_in(func, opts, &mut Cfg::default())
+    make_reducible_in(func, opts, &mut Cfg::default(), &mut Reducer::default())
 }
 
-/// Like [`make_reducible_with`], reusing `cfg`'s buffers; on return `cfg` describes the
-/// result (`func` itself when `None`), so a caller need not compute it again.
+/// Like [`make_reducible_with`], reusing `cfg`'s and `r`'s buffers (one of each per worker
+/// thread); on return `cfg` describes the result (`func` itself when `None`), so a caller
+/// need not compute it again.
 pub fn make_reducible_in(
     func: &Function,
     opts: &ReducibleOptions,
     cfg: &mut Cfg,
+    r: &mut Reducer,
 ) -> Option<Function> {
     cfg.recompute(func);
     if cfg.is_reducible() {
         return None;
     }
     let mut f = func.clone();
-    let mut r = Reducer {
-        budget: opts.split_budget,
-        ..Reducer::default()
-    };
+    r.reset(opts.split_budget);
     for _ in 0..MAX_SPLIT_ROUNDS {
         if r.budget == 0 {
             break;
@@ -125,9 +124,9 @@ struct Region {
     header: Option<Block>,
 }
 
-/// Scratch of the transform.
+/// The transform's working state, reusable from one function to the next.
 #[derive(Default)]
-struct Reducer {
+pub struct Reducer {
     /// Region stamp of each block (in the region being split, header excluded).
     mark: SecondaryMap<Block, u32>,
     /// Current stamp.
@@ -165,6 +164,27 @@ struct Reducer {
 }
 
 impl Reducer {
+    /// Forgets the previous function (keeping the allocations).
+    fn reset(&mut self, budget: u32) {
+        self.mark.clear();
+        self.stamp = 0;
+        self.visited.clear();
+        self.index.clear();
+        self.low.clear();
+        self.on_stack.clear();
+        self.comp.clear();
+        self.counter = 0;
+        self.comps = 0;
+        self.entry_no.clear();
+        self.entry_stamp.clear();
+        self.regions.clear();
+        self.owned.clear();
+        self.splitting = false;
+        self.split_done = false;
+        self.budget = budget;
+        self.escapes.clear();
+    }
+
     /// One full decomposition of `f`, whose graph `cfg` describes.
     fn round(&mut self, f: &mut Function, cfg: &Cfg) {
         let members: Vec<Block> = cfg
@@ -627,7 +647,12 @@ fn copy_block(f: &mut Function, b: Block) -> Block {
     let insts = f.dfg.blocks[b].insts.clone();
     for i in insts {
         let mut data = f.dfg.insts[i];
-        remap_args(f, &mut data, &map);
+        // New lists and jump tables: the copy's operands must not alias the original's.
+        f.dfg.for_each_arg_mut(&mut data, true, |v| {
+            if let Some(&n) = map.get(v) {
+                *v = n;
+            }
+        });
         let new = f.dfg.make_inst(data);
         let results: Vec<Value> = f.dfg.inst_results(i).to_vec();
         for v in results {
@@ -639,80 +664,6 @@ fn copy_block(f: &mut Function, b: Block) -> Block {
     }
     f.layout.push(copy);
     copy
-}
-
-/// Rewrites the operands of `data` through `map` (new lists and jump tables where needed).
-fn remap_args(
-    f: &mut Function,
-    data: &mut InstData,
-    map: &std::collections::HashMap<Value, Value>,
-) {
-    let m = |v: &mut Value| {
-        if let Some(&n) = map.get(v) {
-            *v = n;
-        }
-    };
-    let list = |f: &mut Function, l: &mut crate::ir::ValueList| {
-        let vals: Vec<Value> = f
-            .dfg
-            .list(*l)
-            .iter()
-            .map(|v| map.get(v).copied().unwrap_or(*v))
-            .collect();
-        *l = f.dfg.make_value_list(&vals);
-    };
-    match data {
-        InstData::Const { .. }
-        | InstData::MemorySize
-        | InstData::GlobalGet { .. }
-        | InstData::DataAddr { .. }
-        | InstData::TlsAddr { .. }
-        | InstData::FuncAddr { .. }
-        | InstData::StackAddr { .. }
-        | InstData::EnumConst { .. }
-        | InstData::Unreachable => {}
-        InstData::Unary { arg, .. }
-        | InstData::Convert { arg, .. }
-        | InstData::MemoryGrow { arg }
-        | InstData::GlobalSet { arg, .. }
-        | InstData::TagName { arg, .. } => m(arg),
-        InstData::Load { addr, .. } => m(addr),
-        InstData::Binary { args, .. } | InstData::Store { args, .. } => args.iter_mut().for_each(m),
-        InstData::Select { args }
-        | InstData::MemoryCopy { args }
-        | InstData::MemoryFill { args } => args.iter_mut().for_each(m),
-        InstData::Call { args, .. }
-        | InstData::Intrinsic { args, .. }
-        | InstData::Return { args } => list(f, args),
-        InstData::CallIndirect { callee, args, .. } => {
-            m(callee);
-            list(f, args);
-        }
-        InstData::Jump { dest } => list(f, &mut dest.args),
-        InstData::BrIf {
-            cond,
-            then_dest,
-            else_dest,
-        } => {
-            m(cond);
-            list(f, &mut then_dest.args);
-            list(f, &mut else_dest.args);
-        }
-        InstData::BrTable { index, table } => {
-            m(index);
-            if let Some(jt) = f.dfg.jump_tables.get(*table).cloned() {
-                let mut jt = jt;
-                for d in jt
-                    .targets
-                    .iter_mut()
-                    .chain(std::iter::once(&mut jt.default))
-                {
-                    list(f, &mut d.args);
-                }
-                *table = f.dfg.jump_tables.push(jt);
-            }
-        }
-    }
 }
 
 /// Destination `i` of `b`'s terminator.

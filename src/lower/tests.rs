@@ -1118,3 +1118,110 @@ fn random_value_flow_matches_the_interpreter() {
         assert!(compared > 500, "{compared}");
     }
 }
+
+#[test]
+fn value_names_match_display() {
+    use cranelift_entity::EntityRef;
+    for n in [
+        0usize,
+        1,
+        9,
+        10,
+        99,
+        100,
+        12_345,
+        999_999,
+        u32::MAX as usize - 1,
+    ] {
+        let v = crate::ir::Value::new(n);
+        assert_eq!(values::value_name(v), v.to_string());
+    }
+}
+
+#[test]
+fn opcode_table_matches_wasm_encoder() {
+    use wasm_encoder::Encode;
+    for (k, &op) in crate::ir::UnaryOp::ALL.iter().enumerate() {
+        assert_eq!(op as usize, k);
+    }
+    for (k, &op) in crate::ir::BinaryOp::ALL.iter().enumerate() {
+        assert_eq!(op as usize, k);
+    }
+    let table = emit::op_bytes();
+    let mut single = 0;
+    for (c, &ty) in [Type::I32, Type::I64, Type::F32, Type::F64]
+        .iter()
+        .enumerate()
+    {
+        for &op in crate::ir::BinaryOp::ALL {
+            let mut v = Vec::new();
+            if let Some(i) = emit::binary(op, ty) {
+                i.encode(&mut v);
+            }
+            let b = table.binary[op as usize][c];
+            if b != 0 {
+                single += 1;
+                assert_eq!(v, [b], "{op:?} {ty:?}");
+            }
+        }
+        for &op in crate::ir::UnaryOp::ALL {
+            let mut v = Vec::new();
+            if let Some(i) = emit::unary(op, ty) {
+                i.encode(&mut v);
+            }
+            let b = table.unary[op as usize][c];
+            if b != 0 {
+                single += 1;
+                assert_eq!(v, [b], "{op:?} {ty:?}");
+            }
+        }
+    }
+    assert!(single > 100, "only {single} single-byte operations");
+}
+
+#[test]
+fn leb_writers_match_wasm_encoder() {
+    use wasm_encoder::Encode;
+    let mut u = vec![
+        0u32,
+        1,
+        63,
+        64,
+        127,
+        128,
+        255,
+        16_383,
+        16_384,
+        1 << 21,
+        u32::MAX,
+    ];
+    u.extend((0..200).map(|i| 1u32.wrapping_shl(i % 32).wrapping_mul(2_654_435_761)));
+    for x in u {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        emit::uleb(&mut a, x);
+        x.encode(&mut b);
+        assert_eq!(a, b, "{x}");
+    }
+    let mut v = vec![
+        0i64,
+        1,
+        -1,
+        63,
+        64,
+        -64,
+        -65,
+        127,
+        128,
+        -128,
+        i64::from(i32::MIN),
+        i64::MIN,
+        i64::MAX,
+    ];
+    v.extend((0..200).map(|i| (1i64 << (i % 64)).wrapping_mul(-7_046_029_254_386_353_131)));
+    for x in v {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        emit::sleb(&mut a, x);
+        x.encode(&mut b);
+        assert_eq!(a, b, "{x}");
+    }
+}

@@ -147,6 +147,8 @@ pub(crate) struct Values {
     pred_off: Vec<u32>,
     /// Predecessor blocks.
     preds: Vec<Block>,
+    /// Next free slot of each block in `preds` while filling it.
+    fill: Vec<u32>,
     /// (value, block) for each use of a value with a local; edge and terminator uses count
     /// in the branching block.
     use_pairs: Vec<(Value, Block)>,
@@ -228,6 +230,16 @@ pub(crate) fn operand_count(dfg: &DataFlowGraph, inst: Inst) -> usize {
     }
 }
 
+/// How many operands of `inst` may be on the operand stack when it runs: none for the
+/// return-slot intrinsics (their pointer goes first), else [`operand_count`].
+pub(crate) fn stack_operand_count(dfg: &DataFlowGraph, inst: Inst) -> usize {
+    if uses_sret(&dfg.insts[inst]) {
+        0
+    } else {
+        operand_count(dfg, inst)
+    }
+}
+
 /// The `k`th operand of a non-terminator `inst` in the order lowering pushes them: `select`
 /// pushes both values before the condition, `call_indirect` the arguments before the callee.
 pub(crate) fn operand(dfg: &DataFlowGraph, inst: Inst, k: usize) -> Option<Value> {
@@ -253,6 +265,39 @@ pub(crate) fn operand(dfg: &DataFlowGraph, inst: Inst, k: usize) -> Option<Value
             }
         }
         _ => None,
+    }
+}
+
+/// Calls `f` with each operand of a non-terminator `inst` (in [`operand`] order except for
+/// `select`, whose condition comes first here), without a lookup per operand.
+#[inline]
+pub(crate) fn for_each_operand(dfg: &DataFlowGraph, inst: Inst, mut f: impl FnMut(Value)) {
+    match &dfg.insts[inst] {
+        InstData::Unary { arg, .. }
+        | InstData::Convert { arg, .. }
+        | InstData::MemoryGrow { arg }
+        | InstData::GlobalSet { arg, .. }
+        | InstData::TagName { arg, .. }
+        | InstData::Load { addr: arg, .. } => f(*arg),
+        InstData::Binary { args, .. } | InstData::Store { args, .. } => {
+            f(args[0]);
+            f(args[1]);
+        }
+        InstData::Select { args }
+        | InstData::MemoryCopy { args }
+        | InstData::MemoryFill { args } => {
+            f(args[0]);
+            f(args[1]);
+            f(args[2]);
+        }
+        InstData::Call { args, .. } | InstData::Intrinsic { args, .. } => {
+            args.as_slice(&dfg.value_lists).iter().for_each(|&v| f(v))
+        }
+        InstData::CallIndirect { callee, args, .. } => {
+            args.as_slice(&dfg.value_lists).iter().for_each(|&v| f(v));
+            f(*callee);
+        }
+        _ => {}
     }
 }
 
@@ -513,6 +558,7 @@ impl Values {
 
     /// Stackifies the operands of the instructions of `b` (and of its terminator when `next`
     /// consumes them right after the code).
+    #[inline(never)]
     fn stackify_block(&mut self, func: &Function, b: Block, next: Option<&Node>) {
         let dfg = &func.dfg;
         let insts = &dfg.blocks[b].insts;
@@ -553,7 +599,7 @@ impl Values {
                         let inst = body[c];
                         if !is_const(&dfg.insts[inst]) {
                             self.frames
-                                .push((Consumer::Inst(inst), operand_count(dfg, inst)));
+                                .push((Consumer::Inst(inst), stack_operand_count(dfg, inst)));
                         }
                         continue;
                     }
@@ -561,11 +607,7 @@ impl Values {
                 }
             };
             let (consumer, left) = *top;
-            let allows = match consumer {
-                Consumer::Term => true,
-                Consumer::Inst(i) => !uses_sret(&dfg.insts[i]),
-            };
-            if left == 0 || !allows {
+            if left == 0 {
                 self.frames.pop();
                 continue;
             }
@@ -593,13 +635,9 @@ impl Values {
             }
             self.place[v] = Place::Stack;
             cursor = c;
-            self.frames.push((Consumer::Inst(p), operand_count(dfg, p)));
+            self.frames
+                .push((Consumer::Inst(p), stack_operand_count(dfg, p)));
         }
-    }
-
-    /// Whether `v` needs a local.
-    fn has_local(&self, v: Value) -> bool {
-        matches!(self.place[v], Place::Pending | Place::Local(_))
     }
 
     /// Calls `f` with each value the terminator of `b` reads: its condition, index or
@@ -632,6 +670,7 @@ impl Values {
     /// Live-in sets of the reachable blocks, by exploring paths backward from each use
     /// to the definition (SSA liveness; edge arguments are used at the end of the
     /// branching block, block parameters are defined at the start of their block).
+    #[inline(never)]
     fn liveness(&mut self, func: &Function, nodes: &[Node]) -> Result<(), String> {
         let dfg = &func.dfg;
         let nb = dfg.blocks.len();
@@ -664,7 +703,9 @@ impl Values {
         self.preds
             .resize(self.pred_off[nb] as usize, Block::from_u32(0));
         {
-            let mut fill: Vec<u32> = self.pred_off[..nb].to_vec();
+            let fill = &mut self.fill;
+            fill.clear();
+            fill.extend_from_slice(&self.pred_off[..nb]);
             for &b in &self.order {
                 if let Some(t) = func.terminator(b) {
                     let preds = &mut self.preds;
@@ -685,13 +726,12 @@ impl Values {
             let b = self.order[i];
             let insts = &dfg.blocks[b].insts;
             for &inst in insts.split_last().map_or(&[][..], |(_, body)| body) {
-                for k in 0..operand_count(dfg, inst) {
-                    if let Some(v) = operand(dfg, inst, k)
-                        && self.has_local(v)
-                    {
-                        self.use_pairs.push((v, b));
+                let (place, pairs) = (&self.place, &mut self.use_pairs);
+                for_each_operand(dfg, inst, |v| {
+                    if matches!(place[v], Place::Pending | Place::Local(_)) {
+                        pairs.push((v, b));
                     }
-                }
+                });
             }
             let mut pairs = std::mem::take(&mut self.use_pairs);
             let (hint, place) = (&mut self.hint, &self.place);
@@ -783,6 +823,7 @@ impl Values {
     /// large for the function (many blocks and many values), where the path exploration,
     /// linear in the size of the sets, is the better choice. Needs `order`, `inst_block`,
     /// the predecessors and `use_pairs`.
+    #[inline(never)]
     fn liveness_bits(&mut self, func: &Function) -> Result<bool, String> {
         let dfg = &func.dfg;
         let nb = dfg.blocks.len();
@@ -904,6 +945,7 @@ impl Values {
     /// Colors the pending values block by block in structured order (dominators first):
     /// a value takes a local of its type that no value live at its definition holds,
     /// preferring its coalescing hint's.
+    #[inline(never)]
     fn color(&mut self, func: &Function, entry: Block) -> Result<(), String> {
         let dfg = &func.dfg;
         self.local_class.clear();
@@ -968,31 +1010,33 @@ impl Values {
             let insts = &dfg.blocks[b].insts;
             let body = insts.split_last().map_or(&[][..], |(_, body)| body);
             for &inst in body.iter().rev() {
-                for k in 0..operand_count(dfg, inst) {
-                    if let Some(v) = operand(dfg, inst, k)
-                        && self.has_local(v)
-                        && self.live_stamp[v] != live_gen
+                let (place, stamps, last_use) =
+                    (&self.place, &mut self.live_stamp, &mut self.last_use);
+                for_each_operand(dfg, inst, |v| {
+                    if matches!(place[v], Place::Pending | Place::Local(_)) && stamps[v] != live_gen
                     {
-                        self.live_stamp[v] = live_gen;
-                        self.last_use[v] = Some(inst);
+                        stamps[v] = live_gen;
+                        last_use[v] = Some(inst);
                     }
-                }
+                });
             }
             // Forward: free at last uses, then define.
             for &inst in body {
-                for k in 0..operand_count(dfg, inst) {
-                    if let Some(v) = operand(dfg, inst, k)
-                        && self.last_use[v] == Some(inst)
-                    {
-                        self.last_use[v] = None;
-                        if let Place::Local(l) = self.place[v] {
-                            self.occupied[l as usize] = 0;
-                            let c = usize::from(self.local_class[l as usize]);
-                            let pos = self.pos_in_class[l as usize] as usize;
-                            self.cursor[c] = self.cursor[c].min(pos);
+                let (last_use, place, occupied) =
+                    (&mut self.last_use, &self.place, &mut self.occupied);
+                let (local_class, pos_in_class, cursor) =
+                    (&self.local_class, &self.pos_in_class, &mut self.cursor);
+                for_each_operand(dfg, inst, |v| {
+                    if last_use[v] == Some(inst) {
+                        last_use[v] = None;
+                        if let Place::Local(l) = place[v] {
+                            occupied[l as usize] = 0;
+                            let c = usize::from(local_class[l as usize]);
+                            let pos = pos_in_class[l as usize] as usize;
+                            cursor[c] = cursor[c].min(pos);
                         }
                     }
-                }
+                });
                 for &r in dfg.inst_results(inst) {
                     if self.place[r] == Place::Pending {
                         self.assign(dfg, r, gen_);
@@ -1087,6 +1131,7 @@ impl Values {
     }
 
     /// Numbers locals by class (parameters stay first) and names them.
+    #[inline(never)]
     fn renumber_locals(&mut self) {
         let np = self.num_params as usize;
         self.renumber.clear();
@@ -1120,7 +1165,7 @@ impl Values {
                 None
             };
             if let Some(v) = name {
-                self.local_names.push((self.renumber[i], v.to_string()));
+                self.local_names.push((self.renumber[i], value_name(v)));
             }
         }
         self.local_names.sort_unstable_by_key(|(i, _)| *i);
@@ -1139,6 +1184,25 @@ impl Values {
             .filter(|(n, _)| **n > 0)
             .map(|(n, t)| (*n, t))
     }
+}
+
+/// `v`'s name as [`Value`]'s `Display` writes it (`v12`), without the formatting machinery.
+pub(crate) fn value_name(v: Value) -> String {
+    let mut digits = [0u8; 10];
+    let mut n = v.as_u32();
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut s = String::with_capacity(1 + digits.len() - i);
+    s.push('v');
+    s.extend(digits[i..].iter().map(|&d| char::from(d)));
+    s
 }
 
 /// Whether `i` is an intrinsic that lowering inlines with `features`.

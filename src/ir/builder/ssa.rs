@@ -411,12 +411,8 @@ impl Ssa {
                 );
             }
             let mut data = func.dfg.insts[inst];
-            map_operands(
-                &mut data,
-                &mut func.dfg.jump_tables,
-                &mut func.dfg.value_lists,
-                |v| self.resolve(v),
-            );
+            func.dfg
+                .for_each_arg_mut(&mut data, false, |v| *v = self.resolve(*v));
             func.dfg.insts[inst] = data;
         }
         // Remove the parameters and renumber the rest.
@@ -495,75 +491,5 @@ fn for_each_dest_parts(
             }
         }
         _ => {}
-    }
-}
-
-/// Replaces every value operand of `data` (branch arguments included) by `f` of it.
-pub(super) fn map_operands(
-    data: &mut InstData,
-    jump_tables: &mut PrimaryMap<JumpTable, JumpTableData>,
-    pool: &mut ListPool<Value>,
-    mut f: impl FnMut(Value) -> Value,
-) {
-    fn list(
-        l: &mut EntityList<Value>,
-        pool: &mut ListPool<Value>,
-        f: &mut impl FnMut(Value) -> Value,
-    ) {
-        for v in l.as_mut_slice(pool) {
-            *v = f(*v);
-        }
-    }
-    match data {
-        InstData::Const { .. }
-        | InstData::MemorySize
-        | InstData::GlobalGet { .. }
-        | InstData::DataAddr { .. }
-        | InstData::TlsAddr { .. }
-        | InstData::FuncAddr { .. }
-        | InstData::StackAddr { .. }
-        | InstData::EnumConst { .. }
-        | InstData::Unreachable => {}
-        InstData::Unary { arg, .. }
-        | InstData::Convert { arg, .. }
-        | InstData::MemoryGrow { arg }
-        | InstData::GlobalSet { arg, .. }
-        | InstData::TagName { arg, .. } => *arg = f(*arg),
-        InstData::Load { addr, .. } => *addr = f(*addr),
-        InstData::Binary { args, .. } | InstData::Store { args, .. } => {
-            args.iter_mut().for_each(|v| *v = f(*v));
-        }
-        InstData::Select { args }
-        | InstData::MemoryCopy { args }
-        | InstData::MemoryFill { args } => args.iter_mut().for_each(|v| *v = f(*v)),
-        InstData::Call { args, .. }
-        | InstData::Intrinsic { args, .. }
-        | InstData::Return { args } => list(args, pool, &mut f),
-        InstData::CallIndirect { callee, args, .. } => {
-            *callee = f(*callee);
-            list(args, pool, &mut f);
-        }
-        InstData::Jump { dest } => list(&mut dest.args, pool, &mut f),
-        InstData::BrIf {
-            cond,
-            then_dest,
-            else_dest,
-        } => {
-            *cond = f(*cond);
-            list(&mut then_dest.args, pool, &mut f);
-            list(&mut else_dest.args, pool, &mut f);
-        }
-        InstData::BrTable { index, table } => {
-            *index = f(*index);
-            if let Some(jt) = jump_tables.get_mut(*table) {
-                for dest in jt
-                    .targets
-                    .iter_mut()
-                    .chain(std::iter::once(&mut jt.default))
-                {
-                    list(&mut dest.args, pool, &mut f);
-                }
-            }
-        }
     }
 }

@@ -34,6 +34,16 @@
 
 use std::collections::HashMap;
 
+/// Up to this many pads, a `br_table`'s shared pads are found by a linear search.
+const LINEAR_PADS: usize = 8;
+
+/// Entry `i` of a jump table, the default after the targets.
+fn jt_dest(jt: &crate::ir::JumpTableData, i: u32) -> Option<&crate::ir::BlockCall> {
+    jt.targets
+        .get(i as usize)
+        .or((i as usize == jt.targets.len()).then_some(&jt.default))
+}
+
 use thiserror::Error;
 
 use super::cfg::Cfg;
@@ -428,9 +438,30 @@ impl Structurer {
                 continue;
             }
             let args = func.dfg.list(dest.args);
-            let pad = *shared.entry((to, args)).or_insert_with(|| {
+            // Few pads: a linear search (no hashing); many: the map.
+            let found = if pads.len() <= LINEAR_PADS {
+                pads.iter()
+                    .position(|&(d, t)| {
+                        t == to && jt_dest(jt, d).is_some_and(|p| func.dfg.list(p.args) == args)
+                    })
+                    .map(|k| k as u32)
+            } else {
+                if shared.is_empty() {
+                    for (k, &(d, t)) in pads.iter().enumerate() {
+                        if let Some(p) = jt_dest(jt, d) {
+                            shared.entry((t, func.dfg.list(p.args))).or_insert(k as u32);
+                        }
+                    }
+                }
+                shared.get(&(to, args)).copied()
+            };
+            let pad = found.unwrap_or_else(|| {
                 pads.push((i as u32, to));
-                pads.len() as u32 - 1
+                let k = pads.len() as u32 - 1;
+                if !shared.is_empty() {
+                    shared.insert((to, args), k);
+                }
+                k
             });
             targets.push(Target::Pad(pad));
         }
