@@ -299,8 +299,8 @@ fn bad_command_lines_and_inputs_are_clear_errors() {
             "-m wasm64: 64-bit wasm is not supported (only wasm32)".into(),
         ),
         (
-            vec!["-z".into(), "now".into()],
-            "unknown -z value: now (known: stack-size=N)".into(),
+            vec!["-z".into(), "stack-size=big".into()],
+            "-z stack-size: `big` is not a number".into(),
         ),
         (vec![], "no input files".into()),
         (vec!["-o".into(), "x.wasm".into()], "no input files".into()),
@@ -566,4 +566,122 @@ fn build_defaults_and_argument_order() {
         text(&r.stderr),
         "kiln build: error: the first input must be an IR file (kiln build FILE.ir [INPUTS...])\n"
     );
+}
+
+#[test]
+fn missing_intrinsic_runtime_names_the_intrinsic_and_its_caller() {
+    let dir = scratch("intrinsic");
+    let ir = dir.join("wide.ir");
+    fs::write(
+        &ir,
+        "func @square(i64, i64) -> i64, i64 export {\n\
+         block0(v0: i64, v1: i64):\n    \
+             v2, v3 = intrinsic i128.mul(v0, v1, v0, v1)\n    \
+             return v2, v3\n\
+         }\n\n\
+         func @rem(f64, f64) -> f64 export {\n\
+         block0(v0: f64, v1: f64):\n    \
+             v2 = intrinsic fmod(v0, v1)\n    \
+             return v2\n\
+         }\n",
+    )
+    .unwrap();
+    let ir_s = ir.display().to_string();
+    let out = dir.join("wide.wasm").display().to_string();
+    let r = kiln(&["build", &ir_s, "-o", &out]);
+    assert_eq!(r.status.code(), Some(1));
+    assert_eq!(
+        text(&r.stderr),
+        format!(
+            "kiln build: error: undefined symbol `__multi3`: intrinsic `i128.mul`, used by \
+             @square in {ir_s}, is lowered to a call of `__multi3`, which no input defines; \
+             link compiler-rt's builtins (libclang_rt.builtins-wasm32.a)\n\
+             kiln build: error: undefined symbol `fmod`: intrinsic `fmod`, used by @rem in \
+             {ir_s}, is lowered to a call of `fmod`, which no input defines; link libc (-lc)\n"
+        )
+    );
+    assert!(!Path::new(&out).exists(), "a failed build writes nothing");
+    // With compiler-rt and libc the same build links.
+    let lib = format!("-L{SYSROOT_LIB}");
+    ok(&kiln(&["build", &ir_s, "-o", &out, BUILTINS, &lib, "-lc"]));
+}
+
+#[test]
+fn unknown_z_values_warn_as_in_wasm_ld() {
+    let dir = scratch("zfoo");
+    let twice = compile(&dir, "twice");
+    let out = dir.join("z.wasm").display().to_string();
+    let base = [
+        "link",
+        "--no-entry",
+        "--export=twice",
+        twice.as_str(),
+        "-z",
+        "foo",
+        "-o",
+        &out,
+    ];
+    let r = kiln(&base);
+    ok(&r);
+    assert_eq!(
+        text(&r.stderr),
+        "kiln link: warning: unknown -z value: foo\n"
+    );
+    fs::remove_file(&out).unwrap();
+    let r = kiln(&[&base[..], &["--fatal-warnings"]].concat());
+    assert_eq!(r.status.code(), Some(1));
+    assert!(!Path::new(&out).exists());
+}
+
+#[test]
+fn comdat_custom_sections_are_deduplicated() {
+    // Two objects with the same comdat groups holding custom sections (wasm-ld's
+    // comdat-sections test): comdat section members name sections by their index in the
+    // file, which the reader maps to the object's custom sections.
+    let dir = scratch("comdat_sections");
+    let asm = dir.join("c.s");
+    fs::write(
+        &asm,
+        ".section .text.foo,\"G\",@,foo,comdat\n.globl foo\n.type foo,@function\nfoo:\n\
+         .functype foo () -> ()\nreturn\nend_function\n\
+         .section .debug_foo,\"G\",@,foo,comdat\n.int32 2\n\
+         .section .debug_foo,\"G\",@,duplicate,comdat\n.int64 234\n",
+    )
+    .unwrap();
+    let mut objs = Vec::new();
+    for n in ["a", "b"] {
+        let o = dir.join(format!("{n}.o"));
+        ok(&run(Command::new("llvm-mc-14")
+            .args(["-triple=wasm32", "-filetype=obj"])
+            .arg(&asm)
+            .arg("-o")
+            .arg(&o)));
+        objs.push(o.display().to_string());
+    }
+    let dump = text(&kiln(&["dump", &objs[0]]).stdout);
+    assert!(
+        dump.contains("  duplicate: section 1\n  foo: section 0, function 0\n"),
+        "{dump}"
+    );
+    let out = dir.join("c.wasm").display().to_string();
+    ok(&kiln(&[
+        "link",
+        "--no-entry",
+        "--export=foo",
+        &objs[0],
+        &objs[1],
+        "-o",
+        &out,
+    ]));
+    let bytes = fs::read(&out).unwrap();
+    let mut debug_foo = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
+        if let Ok(wasmparser::Payload::CustomSection(c)) = payload
+            && c.name() == ".debug_foo"
+        {
+            debug_foo.push(c.data().len());
+        }
+    }
+    // One copy of each group's piece, merged into one section as wasm-ld does.
+    assert_eq!(debug_foo, [12]);
 }

@@ -59,6 +59,8 @@ pub struct LinkArgs {
     pub explicit_features: bool,
     /// `--fatal-warnings`: a link with warnings fails and writes nothing.
     pub fatal_warnings: bool,
+    /// Warnings about the command line (an unknown `-z` value, as wasm-ld), one line each.
+    pub warnings: Vec<String>,
     /// `--allow-undefined` was given: as wasm-ld, `--import-undefined` plus
     /// `--unresolved-symbols=ignore-all` whatever the order (undefined data is address 0).
     pub allow_undefined: bool,
@@ -143,6 +145,22 @@ const LONG: &[Spec] = &[
     value(
         &["undefined"],
         "=SYM: treat SYM as undefined, loading the archive member that defines it (-u)",
+    ),
+    flag(
+        &["print-gc-sections"],
+        "list the functions, data segments and globals garbage collection removes",
+    ),
+    flag(
+        &["no-print-gc-sections"],
+        "do not list what garbage collection removes (default)",
+    ),
+    flag(
+        &["allow-multiple-definition"],
+        "a name defined twice is no error: the first definition wins (-z muldefs)",
+    ),
+    flag(
+        &["no-allow-multiple-definition"],
+        "a name defined twice is an error (default)",
     ),
     value(
         &["wrap"],
@@ -303,7 +321,6 @@ const UNSUPPORTED: &[&str] = &[
     "Map",
     "print-map",
     "M",
-    "print-gc-sections",
     "extra-features",
     "no-growable-memory",
     "page-size",
@@ -326,7 +343,6 @@ const UNSUPPORTED: &[&str] = &[
     "y",
     "why-extract",
     "warn-unresolved-symbols",
-    "allow-multiple-definition",
     "rsp-quoting",
     "lto-O0",
     "lto-O1",
@@ -454,6 +470,7 @@ pub fn parse_args(args: &[String], mode: Mode) -> Result<LinkArgs, ArgError> {
         explicit_features: false,
         fatal_warnings: false,
         allow_undefined: false,
+        warnings: Vec::new(),
         help: false,
         version: false,
         version_only: false,
@@ -587,6 +604,10 @@ fn apply(
         "export" => o.exports.push(v),
         "export-if-defined" => o.export_if_defined.push(v),
         "undefined" => o.undefined.push(v),
+        "print-gc-sections" => o.print_gc_sections = true,
+        "no-print-gc-sections" => o.print_gc_sections = false,
+        "allow-multiple-definition" => o.allow_multiple_definition = true,
+        "no-allow-multiple-definition" => o.allow_multiple_definition = false,
         "wrap" => {
             if !o.wrap.contains(&v) {
                 o.wrap.push(v);
@@ -680,8 +701,10 @@ fn apply(
         },
         "-z" => match v.split_once('=') {
             Some(("stack-size", n)) => o.stack_size = number("-z stack-size", n)?,
-            // wasm-ld only warns; an ignored option is worse than a refused one here.
-            _ => return err(format!("unknown -z value: {v} (known: stack-size=N)")),
+            None if v == "muldefs" => o.allow_multiple_definition = true,
+            // As wasm-ld: a warning (an error with --fatal-warnings), so that build systems
+            // passing ELF `-z` options still link.
+            _ => p.warnings.push(format!("unknown -z value: {v}")),
         },
         _ => return err(format!("internal error: option --{name} has no handler")),
     }
@@ -864,6 +887,14 @@ mod tests {
             ["a", "b", "c", "d"]
         );
         assert_eq!(opts("--wrap=f -wrap g --wrap f").wrap, ["f", "g"]);
+        assert!(opts("--print-gc-sections").print_gc_sections);
+        assert!(!opts("--print-gc-sections --no-print-gc-sections").print_gc_sections);
+        assert!(opts("--allow-multiple-definition").allow_multiple_definition);
+        assert!(opts("-z muldefs").allow_multiple_definition);
+        assert!(
+            !opts("--allow-multiple-definition --no-allow-multiple-definition")
+                .allow_multiple_definition
+        );
         assert!(opts("--export-all").export_all);
         assert!(opts("--export-dynamic").export_dynamic);
         assert!(opts("-E").export_dynamic);
@@ -988,11 +1019,10 @@ mod tests {
         }
         assert!(error("-m wasm64").contains("64-bit wasm is not supported"));
         assert!(error("-m elf_x86_64").contains("unknown emulation"));
-        assert_eq!(
-            error("-z now"),
-            "unknown -z value: now (known: stack-size=N)"
-        );
-        assert!(error("-z stack-size").starts_with("unknown -z value: stack-size"));
+        for z in ["-z now", "-z stack-size"] {
+            let Ok(a) = parse(z) else { panic!("{z}") };
+            assert_eq!(a.warnings, [format!("unknown -z value: {}", &z[3..])]);
+        }
         assert!(error("-z stack-size=big").contains("not a number"));
         assert!(error("--export-all=1").contains("takes no value"));
         assert!(error("-o").contains("needs a value"));

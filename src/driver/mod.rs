@@ -84,8 +84,15 @@ pub fn link_and_write(args: &LinkArgs) -> Result<(PathBuf, Vec<String>), DriverE
     };
     let LinkOutput {
         wasm: bytes,
-        warnings,
+        warnings: link_warnings,
+        removed,
     } = link_files(args)?;
+    // `--print-gc-sections`: on standard output, as wasm-ld prints it.
+    for line in &removed {
+        println!("{line}");
+    }
+    let mut warnings = args.warnings.clone();
+    warnings.extend(link_warnings);
     if args.fatal_warnings && !warnings.is_empty() {
         return Err(DriverError::FatalWarnings(warnings));
     }

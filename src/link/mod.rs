@@ -71,6 +71,10 @@
 //!   22 emits them, unreachable).
 //! - Archive members are found through the archive's symbol index (wasm-ld 22 parses every
 //!   member); the index llvm-ar/ranlib write lists the same defined global names.
+//! - `--print-gc-sections` lists what inputs lose, not the linker's own unused functions
+//!   (wasm-ld also lists `<internal>:(__wasm_call_ctors)`).
+//! - Target feature names kiln does not know are kept by name in `target_features`, but
+//!   features LLVM 22 knows are the only ones the rest of the link looks at.
 //! - Thread-local storage does not need the `atomics` and `bulk-memory` features (wasm-ld
 //!   requires them): IR programs use thread-locals as single-threaded data in any build.
 //! - The enum name tables form their own read-only output segment `.kiln.tag_names`, placed
@@ -119,6 +123,12 @@ pub struct LinkOptions {
     /// `--undefined=NAME`): archive members defining them are loaded. Not an error when
     /// nothing defines them, and not kept alive by themselves (as wasm-ld).
     pub undefined: Vec<String>,
+    /// List what garbage collection removes in [`LinkOutput::removed`]
+    /// (`--print-gc-sections`).
+    pub print_gc_sections: bool,
+    /// Two strong definitions of a name are no error: the first wins
+    /// (`--allow-multiple-definition`, `-z muldefs`).
+    pub allow_multiple_definition: bool,
     /// `--wrap=NAME`: references to NAME resolve to `__wrap_NAME`, and references to
     /// `__real_NAME` to the original NAME (as wasm-ld; nothing happens when no input has NAME).
     pub wrap: Vec<String>,
@@ -216,6 +226,8 @@ impl Default for LinkOptions {
             exports: Vec::new(),
             undefined: Vec::new(),
             wrap: Vec::new(),
+            allow_multiple_definition: false,
+            print_gc_sections: false,
             import_undefined: false,
             stack_size: 65536,
             initial_heap: 0,
@@ -252,6 +264,17 @@ pub struct UndefinedSymbol {
     pub name: String,
     /// Every input that references it, in input order.
     pub referenced_by: Vec<String>,
+    /// When IR lowering calls it for an intrinsic: which one, and who calls it.
+    pub intrinsic: Option<IntrinsicUse>,
+}
+
+/// An IR intrinsic lowered to a call of a runtime function (compiler-rt or libc).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IntrinsicUse {
+    /// The intrinsic's text name (`i128.mul`).
+    pub intrinsic: String,
+    /// The IR functions that use it, as `@name in FILE`, in input order.
+    pub callers: Vec<String>,
 }
 
 /// Why a link failed.
@@ -402,11 +425,28 @@ fn undefined_message(list: &[UndefinedSymbol]) -> String {
         if i > 0 {
             out.push('\n');
         }
-        out.push_str(&format!(
-            "undefined symbol `{}` (referenced by {})",
-            u.name,
-            u.referenced_by.join(", ")
-        ));
+        match &u.intrinsic {
+            None => out.push_str(&format!(
+                "undefined symbol `{}` (referenced by {})",
+                u.name,
+                u.referenced_by.join(", ")
+            )),
+            Some(i) => {
+                let library = if u.name.starts_with("__") {
+                    "compiler-rt's builtins (libclang_rt.builtins-wasm32.a)"
+                } else {
+                    "libc (-lc)"
+                };
+                out.push_str(&format!(
+                    "undefined symbol `{}`: intrinsic `{}`, used by {}, is lowered to a call of \
+                     `{}`, which no input defines; link {library}",
+                    u.name,
+                    i.intrinsic,
+                    i.callers.join(", "),
+                    u.name
+                ));
+            }
+        }
     }
     out
 }
@@ -436,6 +476,9 @@ pub struct LinkOutput {
     /// Warnings, one line each without a `warning:` prefix (for example function signature
     /// mismatches, which link a trapping `signature_mismatch:NAME` stub).
     pub warnings: Vec<String>,
+    /// With `print_gc_sections`: one line per function, data segment and global garbage
+    /// collection removed, as wasm-ld prints them (`removing unused section FILE:(NAME)`).
+    pub removed: Vec<String>,
 }
 
 /// Links `inputs` (objects and archives, in command-line order) into a final wasm module.
@@ -522,7 +565,13 @@ fn link_objects(
     let layout = layout::compute_layout(inputs, &db, &live, opts)?;
     let synth = synth::synthesize(inputs, &db, &layout, opts)?;
     let wasm = emit::emit(inputs, &db, &layout, &synth, opts)?;
+    let removed = if opts.print_gc_sections {
+        resolve::gc_report(inputs, &db, &live)
+    } else {
+        Vec::new()
+    };
     Ok(LinkOutput {
+        removed,
         wasm,
         warnings: db.warnings,
     })

@@ -22,7 +22,7 @@ use std::collections::{BTreeSet, HashMap};
 use indexmap::IndexMap;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
-use super::{LinkError, LinkOptions, UndefinedSymbol, UnresolvedSymbols};
+use super::{IntrinsicUse, LinkError, LinkOptions, UndefinedSymbol, UnresolvedSymbols};
 use crate::object::{
     ComdatMember, EnumInfo, FuncType, ImportKind, Object, RelocType, SEG_RETAIN, SYM_EXPLICIT_NAME,
     SYM_EXPORTED, SYM_HIDDEN, SYM_NO_STRIP, SYM_TLS, Segment, SymbolKind,
@@ -39,6 +39,7 @@ pub(crate) const CALL_DTORS: &str = "__wasm_call_dtors";
 pub(crate) fn ctors_called(inputs: &[Object<'_>], opts: &LinkOptions) -> bool {
     opts.entry.as_deref() == Some(CALL_CTORS)
         || opts.exports.iter().any(|e| e == CALL_CTORS)
+        || opts.export_if_defined.iter().any(|e| e == CALL_CTORS)
         || inputs.iter().any(|o| {
             o.symbols
                 .iter()
@@ -458,7 +459,13 @@ pub(crate) fn resolve<'a>(
                 db.syms.push(fresh);
                 (db.syms.len() - 1) as u32
             } else if let Some(&sid) = db.globals.get(&*sym.name) {
-                merge(inputs, &mut db.syms[sid as usize], fresh, obj)?;
+                merge(
+                    inputs,
+                    &mut db.syms[sid as usize],
+                    fresh,
+                    obj,
+                    opts.allow_multiple_definition,
+                )?;
                 sid
             } else {
                 db.syms.push(fresh);
@@ -1004,11 +1011,14 @@ fn classify<'a>(
 }
 
 /// Merges a further occurrence of a global symbol into its entry.
+/// With `allow_multiple`, a second strong definition is ignored (the first wins, as
+/// wasm-ld's `--allow-multiple-definition`).
 fn merge<'a>(
     inputs: &[Object<'_>],
     s: &mut Sym<'a>,
     new: Sym<'a>,
     obj: &Object<'_>,
+    allow_multiple: bool,
 ) -> Result<(), LinkError> {
     let file_of = |i: u32| {
         inputs
@@ -1032,7 +1042,7 @@ fn merge<'a>(
             s.weak_def = new.weak_def;
             s.tls = new.tls;
             s.hidden = new.hidden;
-        } else if !s.weak_def && !new.weak_def {
+        } else if !s.weak_def && !new.weak_def && !allow_multiple {
             return Err(LinkError::DuplicateSymbol {
                 name: s.name.to_string(),
                 first: file_of(s.file),
@@ -1687,6 +1697,7 @@ pub(crate) fn mark_live(
             undefined.push(UndefinedSymbol {
                 name: sym.name.to_string(),
                 referenced_by: referencing_files(inputs, db, sid as u32),
+                intrinsic: intrinsic_use(inputs, db, sid as u32),
             });
         }
     }
@@ -1694,6 +1705,89 @@ pub(crate) fn mark_live(
         return Err(LinkError::Undefined(undefined));
     }
     Ok(live)
+}
+
+/// What garbage collection removed, as wasm-ld's `--print-gc-sections` prints it: for each
+/// input in order, its dead functions, data segments and globals (`removing unused section
+/// FILE:(NAME)`, NAME from the defining symbol, or the segment's name). Members of comdat
+/// groups another input keeps are not listed (they were never part of the link).
+pub(crate) fn gc_report(inputs: &[Object<'_>], db: &SymbolDb<'_>, live: &Live) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, obj) in inputs.iter().enumerate() {
+        let discarded = &db.discarded[i];
+        let nfunc = obj.num_imported_funcs();
+        let nglob = obj.num_imported_globals();
+        let name_of = |kind: &dyn Fn(&SymbolKind) -> bool| {
+            obj.symbols
+                .iter()
+                .find(|s| !s.is_undefined() && kind(&s.kind))
+                .map(|s| s.name.to_string())
+        };
+        for j in 0..obj.funcs.len() {
+            if live.funcs[i][j] || flag(&discarded.funcs, j as u32) {
+                continue;
+            }
+            let index = nfunc + j as u32;
+            let name = name_of(&|k| *k == SymbolKind::Function(index))
+                .unwrap_or_else(|| format!("function {index}"));
+            out.push(format!("removing unused section {}:({name})", obj.path));
+        }
+        for (j, seg) in obj.segments.iter().enumerate() {
+            if live.segs[i][j] || flag(&discarded.segs, j as u32) {
+                continue;
+            }
+            out.push(format!(
+                "removing unused section {}:({})",
+                obj.path, seg.name
+            ));
+        }
+        for j in 0..obj.globals.len() {
+            if live.globals[i][j] || flag(&discarded.globals, j as u32) {
+                continue;
+            }
+            let index = nglob + j as u32;
+            let name = name_of(&|k| *k == SymbolKind::Global(index))
+                .unwrap_or_else(|| format!("global {index}"));
+            out.push(format!("removing unused section {}:({name})", obj.path));
+        }
+    }
+    out
+}
+
+/// When IR lowering made `sid` the runtime function of an intrinsic: the intrinsic and the
+/// IR functions that call it (`@name in FILE`, from the call relocations).
+fn intrinsic_use(inputs: &[Object<'_>], db: &SymbolDb<'_>, sid: u32) -> Option<IntrinsicUse> {
+    let mut intrinsic = None;
+    let mut callers = Vec::new();
+    for (i, obj) in inputs.iter().enumerate() {
+        for &(sym, name) in &obj.intrinsics {
+            if db.inputs[i].syms.get(sym as usize) != Some(&sid) {
+                continue;
+            }
+            intrinsic.get_or_insert(name);
+            let nimp = obj.num_imported_funcs();
+            for (j, f) in obj.funcs.iter().enumerate() {
+                if !f
+                    .relocs
+                    .iter()
+                    .any(|r| r.ty == RelocType::FunctionIndexLeb && r.index == sym)
+                {
+                    continue;
+                }
+                let index = nimp + j as u32;
+                let fname = obj
+                    .symbols
+                    .iter()
+                    .find(|s| !s.is_undefined() && s.kind == SymbolKind::Function(index))
+                    .map_or_else(|| format!("function {index}"), |s| format!("@{}", s.name));
+                callers.push(format!("{fname} in {}", obj.path));
+            }
+        }
+    }
+    Some(IntrinsicUse {
+        intrinsic: intrinsic?.to_string(),
+        callers,
+    })
 }
 
 /// The inputs holding an undefined reference to `sid`, in input order.

@@ -769,3 +769,60 @@ fn import_table_only_when_something_uses_the_table() {
     assert_eq!(has_table(&all_defined, &[mvp]), (false, true));
     assert_eq!(has_table(&all_defined, &[two_defs()]), (false, false));
 }
+
+#[test]
+fn allow_multiple_definition_keeps_the_first() {
+    let first = two_defs();
+    let mut second = two_defs();
+    second.path = "e.o".into();
+    second.funcs[0] = ret(5);
+    let opts = |allow| LinkOptions {
+        entry: None,
+        exports: vec!["visible".into()],
+        allow_multiple_definition: allow,
+        ..LinkOptions::default()
+    };
+    let err = link(&[first.clone(), second.clone()], &opts(false)).expect_err("duplicate");
+    assert_eq!(
+        err.to_string(),
+        "duplicate symbol `visible`: defined in d.o and in e.o"
+    );
+    for (inputs, kept) in [([first.clone(), second.clone()], 1), ([second, first], 5)] {
+        let w = wat(&link(&inputs, &opts(true)).expect("link"));
+        let body = w
+            .split("(func $visible (;0;)")
+            .nth(1)
+            .expect("visible kept");
+        assert!(
+            body.starts_with(&format!(" (type 0) (result i32)\n    i32.const {kept}\n")),
+            "{w}"
+        );
+    }
+}
+
+#[test]
+fn print_gc_sections_lists_what_is_removed() {
+    let opts = LinkOptions {
+        entry: None,
+        exports: vec!["visible".into()],
+        print_gc_sections: true,
+        ..LinkOptions::default()
+    };
+    let mut obj = data_object();
+    obj.symbols[0].flags = 0;
+    let out = link_objects(&[two_defs(), obj], &[false, false], &opts).expect("link");
+    assert_eq!(
+        out.removed,
+        [
+            "removing unused section d.o:(secret)",
+            "removing unused section d.o:(local)",
+            "removing unused section data.o:(main)",
+        ]
+    );
+    let quiet = LinkOptions {
+        print_gc_sections: false,
+        ..opts
+    };
+    let out = link_objects(&[two_defs()], &[false], &quiet).expect("link");
+    assert!(out.removed.is_empty());
+}

@@ -731,6 +731,15 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
     for (k, slot) in runtime_slot.iter().enumerate() {
         ctx.runtime[k] = slot.and_then(synth_ref);
     }
+    // The runtime functions left undefined, for the link stage's error when none is linked.
+    let intrinsics: Vec<(u32, &'static str)> = runtime_slot
+        .iter()
+        .enumerate()
+        .filter_map(|(k, slot)| {
+            let (_, sym, how) = synth_funcs.get((*slot)?)?;
+            matches!(how, Synth::New(_)).then_some((*sym, Intrinsic::ALL.get(k)?.name()))
+        })
+        .collect();
     let mut enums = Vec::new();
     for (e, slot) in tag_slot.iter() {
         if let Some(r) = slot.and_then(synth_ref) {
@@ -848,5 +857,6 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
             .collect(),
         exports: Vec::<(Cow<'static, str>, u32)>::new(),
         enums,
+        intrinsics,
     })
 }

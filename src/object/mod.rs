@@ -513,6 +513,10 @@ pub struct Object<'a> {
     pub exports: Vec<(Cow<'a, str>, u32)>,
     /// kiln's enum descriptions for tag-name functions.
     pub enums: Vec<EnumInfo>,
+    /// kiln's extra, from IR lowering: the runtime functions it calls for intrinsics it does
+    /// not inline, as (undefined function symbol, the intrinsic's text name), so that a link
+    /// without them can say which intrinsic needs what.
+    pub intrinsics: Vec<(u32, &'static str)>,
 }
 
 impl Object<'_> {

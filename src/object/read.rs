@@ -569,9 +569,27 @@ impl<'a, 'p> Reader<'a, 'p> {
         Ok(())
     }
 
-    /// Section symbols name a section by its index in the file; the object model names the
-    /// custom section by its position in `Object::customs`.
+    /// Section symbols and comdat section members name a section by its index in the file;
+    /// the object model names the custom section by its position in `Object::customs`.
     fn rebase_section_symbols(&mut self) -> Result<(), ObjectError> {
+        for c in 0..self.obj.comdats.len() {
+            for m in 0..self.obj.comdats[c].members.len() {
+                if let ComdatMember::Section(section) = self.obj.comdats[c].members[m] {
+                    let Some(&(_, n, _)) =
+                        self.chunks.customs.iter().find(|(s, _, _)| *s == section)
+                    else {
+                        return Err(self.err(
+                            0,
+                            format!(
+                                "comdat `{}` names section {section}, which is not a custom section",
+                                self.obj.comdats[c].name
+                            ),
+                        ));
+                    };
+                    self.obj.comdats[c].members[m] = ComdatMember::Section(n as u32);
+                }
+            }
+        }
         for i in 0..self.obj.symbols.len() {
             if let SymbolKind::Section(section) = self.obj.symbols[i].kind {
                 let Some(&(_, n, _)) = self.chunks.customs.iter().find(|(s, _, _)| *s == section)
