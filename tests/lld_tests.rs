@@ -1,4 +1,5 @@
-//! LLVM's wasm-ld tests (`/work/shared/lld-tests`, data) linked by kiln and by LLD 22.
+//! LLVM's wasm-ld tests (`../shared/lld-tests` beside the repository, data) linked by kiln
+//! and by LLD 22.
 //!
 //! `regen.sh` runs every test's RUN lines with LLD 22 (`python3 -m ziglang wasm-ld`) and with
 //! `kiln link` (through a wrapper script), both on LLVM-22-style objects. For each test whose
@@ -22,7 +23,26 @@ use std::process::Command;
 
 use wasmparser::{ExternalKind, Operator, Parser, Payload, TypeRef};
 
-const LLD_TESTS: &str = "/work/shared/lld-tests";
+/// The lld-tests data directory: `$KILN_LLD_TESTS`, else `../shared/lld-tests` beside the
+/// repository, else `/work/shared/lld-tests`. Missing data fails the test.
+fn lld_tests() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        if let Some(dir) = std::env::var_os("KILN_LLD_TESTS") {
+            return PathBuf::from(dir);
+        }
+        let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/lld-tests");
+        let candidates = [beside, PathBuf::from("/work/shared/lld-tests")];
+        match candidates.iter().find(|d| d.join("regen.sh").exists()) {
+            Some(dir) => dir.clone(),
+            None => panic!(
+                "the lld-tests data is missing: looked for {} and {}; set KILN_LLD_TESTS",
+                candidates[0].display(),
+                candidates[1].display()
+            ),
+        }
+    })
+}
 
 /// Bytes compared at each exported data symbol.
 const DATA_BYTES: u32 = 16;
@@ -57,7 +77,9 @@ fn main_links() -> BTreeMap<String, (i64, bool)> {
                   out = {}\nfor t in regen.list_tests([]):\n    m = regen.analyse(t)[3]\n    \
                   out[t] = None if m is None else [m['line'], m['neg']]\nprint(json.dumps(out))\n";
     let out = Command::new("python3")
-        .args(["-c", script, LLD_TESTS])
+        .arg("-c")
+        .arg(script)
+        .arg(lld_tests())
         .output()
         .expect("run python3 (install python3)");
     assert!(
@@ -339,7 +361,7 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
 fn reference_key(zig_version: &str) -> String {
     let mut h = Fnv(0xcbf2_9ce4_8422_2325);
     let mut files = Vec::new();
-    files_under(Path::new(LLD_TESTS), &mut files);
+    files_under(lld_tests(), &mut files);
     for f in &files {
         h.write(f.to_string_lossy().as_bytes());
         h.write(&std::fs::read(f).unwrap_or_default());
@@ -351,7 +373,7 @@ fn reference_key(zig_version: &str) -> String {
 /// Runs `regen.sh OUT` with `chains`; panics with its output when it fails.
 fn regen(out: &Path, chains: &[String]) {
     let jobs = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
-    let mut cmd = Command::new(Path::new(LLD_TESTS).join("regen.sh"));
+    let mut cmd = Command::new(lld_tests().join("regen.sh"));
     cmd.arg(out).args(["--jobs", &jobs.to_string()]);
     for c in chains {
         cmd.args(["--chain", c]);
@@ -385,8 +407,9 @@ fn lld_tests_against_lld_22() {
         }
     };
     assert!(
-        Path::new(LLD_TESTS).join("regen.sh").exists(),
-        "{LLD_TESTS}/regen.sh is missing"
+        lld_tests().join("regen.sh").exists(),
+        "{}/regen.sh is missing",
+        lld_tests().display()
     );
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let out: PathBuf = tmp.join("lld_tests");
@@ -441,7 +464,11 @@ fn lld_tests_against_lld_22() {
 
     let engine = wasmtime::Engine::default();
     let mains = main_links();
-    assert!(!mains.is_empty(), "no tests found in {LLD_TESTS}");
+    assert!(
+        !mains.is_empty(),
+        "no tests found in {}",
+        lld_tests().display()
+    );
     let (mut considered, mut linked, mut validated, mut matched, mut errors) = (0, 0, 0, 0, 0);
     let (mut expected_errors, mut errors_alike) = (0, 0);
     let mut crashes = Vec::new();

@@ -50,12 +50,16 @@ fn compile(dir: &Path, src: &str, flags: &[&str]) -> String {
     let out = dir.join(format!("{stem}.o"));
     ok(
         "clang",
-        run(Command::new("clang")
-            .args(["--target=wasm32-wasi", "-O1", "-c"])
-            .args(flags)
-            .arg(&source)
-            .arg("-o")
-            .arg(&out)),
+        run(Command::new(if src.ends_with(".cpp") {
+            "clang++"
+        } else {
+            "clang"
+        })
+        .args(["--target=wasm32-wasi", "-O1", "-c"])
+        .args(flags)
+        .arg(&source)
+        .arg("-o")
+        .arg(&out)),
     );
     out.display().to_string()
 }
@@ -84,12 +88,13 @@ fn link_both(dir: &Path, name: &str, args: &[&str]) -> (PathBuf, PathBuf) {
     (kiln_out, lld_out)
 }
 
-/// Runs a WASI command under node; returns its stdout.
+/// Runs a WASI command under node; returns its stdout, then `exit N` for a nonzero status.
 fn run_wasi(wasm: &Path) -> String {
     let script = "import { WASI } from 'node:wasi'; import fs from 'node:fs';\n\
-        const wasi = new WASI({ version: 'preview1', args: [], env: {} });\n\
+        const wasi = new WASI({ version: 'preview1', args: [], env: {}, returnOnExit: true });\n\
         const m = await WebAssembly.compile(fs.readFileSync(process.argv[2]));\n\
-        wasi.start(await WebAssembly.instantiate(m, wasi.getImportObject()));\n";
+        const code = wasi.start(await WebAssembly.instantiate(m, wasi.getImportObject()));\n\
+        if (code) console.log(`exit ${code}`);\n";
     let runner = wasm.with_extension("mjs");
     fs::write(&runner, script).unwrap();
     let out = run(Command::new("node")
@@ -188,18 +193,27 @@ fn command_export_wrappers_run_constructors_and_flush_stdout() {
         "weak_main.c",
         "bss.c",
         "tls_main.c",
+        "shapes.cpp",
     ] {
-        let mut objs = vec![compile(&dir, src, &[])];
+        let flags: &[&str] = match src {
+            "tls_main.c" => &["-matomics", "-mbulk-memory", "-ftls-model=local-exec"],
+            "shapes.cpp" => &["-fno-exceptions"],
+            _ => &[],
+        };
+        let mut objs = vec![compile(&dir, src, flags)];
         match src {
             "weak_main.c" => objs.push(compile(&dir, "weak_other.c", &[])),
             // `_Thread_local` defined in one object, used from another (single-threaded).
-            "tls_main.c" => objs.push(compile(&dir, "tls_other.c", &[])),
+            "tls_main.c" => objs.push(compile(&dir, "tls_other.c", flags)),
             _ => {}
         }
         let mut args = libc_command(&crt);
         args.extend(objs.iter().map(String::as_str));
+        if src.ends_with(".cpp") {
+            args.extend(["-lc++", "-lc++abi"]);
+        }
         args.extend(["-lc", BUILTINS]);
-        let stem = src.trim_end_matches(".c");
+        let stem = src.split('.').next().unwrap_or(src);
         let (kiln, lld) = link_both(&dir, stem, &args);
         let ours = run_wasi(&kiln);
         let theirs = run_wasi(&lld);
@@ -219,6 +233,15 @@ fn command_export_wrappers_run_constructors_and_flush_stdout() {
         ctors,
         "ctor order: 1 2 3 9\natexit 2\natexit 1\ndestructor\n"
     );
+    // C++: static constructors before main, static destructors after it.
+    let shapes = run_wasi(&dir.join("shapes.kiln.wasm"));
+    assert!(shapes.starts_with("hello, world:"), "{shapes}");
+    assert!(
+        shapes.contains("registry destroyed with 3 keys"),
+        "{shapes}"
+    );
+    let tls = run_wasi(&dir.join("tls_main.kiln.wasm"));
+    assert!(tls.starts_with("tls counter 15 buf xy"), "{tls}");
     let read = |name: &str| fs::read(dir.join(name)).unwrap();
     let (ours, theirs) = (read("ctors.kiln.wasm"), read("ctors.lld.wasm"));
     let call_ctors = func_wat(&ours, "__wasm_call_ctors");
@@ -475,6 +498,15 @@ fn shared_memory_two_threads() {
         "imports, memory, globals, start, segments"
     );
 
+    // An exported (defined) shared memory, as LLD.
+    let (ours, theirs) = link_threads(&dir, "exported", &[]);
+    assert_eq!(exports(&ours), exports(&theirs));
+    assert_eq!(head(&ours), head(&theirs), "exported memory");
+    let mut config = wasmtime::Config::new();
+    config.wasm_threads(true).shared_memory(true);
+    let engine = wasmtime::Engine::new(&config).unwrap();
+    wasmtime::Module::new(&engine, &ours).expect("valid with a shared memory");
+
     // Without shared memory there is no `__wasm_init_tls`, `__tls_size` or `__tls_align`:
     // both linkers report the reference (threads_a.c reads the size and alignment).
     let flags = ["-matomics", "-mbulk-memory", "-ftls-model=local-exec"];
@@ -620,4 +652,55 @@ fn shared_memory_needs_atomics_and_bulk_memory() {
         "{err}"
     );
     assert!(!dir.join("x.wasm").exists(), "a failed link writes nothing");
+}
+
+/// libc's `__wasm_call_dtors` must be a `() -> ()` function when command-export wrappers
+/// would call it: wasm-ld's errors.
+#[test]
+fn call_dtors_must_be_a_nullary_function() {
+    let dir = scratch("dtors");
+    for (name, src, message) in [
+        (
+            "data",
+            "int __wasm_call_dtors = 1; int main(void) { return __wasm_call_dtors; }\n",
+            "__wasm_call_dtors must be a function",
+        ),
+        (
+            "typed",
+            "int __wasm_call_dtors(int x) { return x; }\n\
+             int main(void) { return __wasm_call_dtors(0); }\n",
+            "__wasm_call_dtors must have no argument or return values",
+        ),
+    ] {
+        let c = dir.join(format!("{name}.c"));
+        // crt1-command.o calls `exit`: no libc here.
+        fs::write(&c, format!("void exit(int code) {{ (void)code; }}\n{src}")).unwrap();
+        let obj = dir.join(format!("{name}.o"));
+        ok(
+            "clang",
+            run(Command::new("clang")
+                .args(["--target=wasm32-wasi", "-O1", "-c"])
+                .arg(&c)
+                .arg("-o")
+                .arg(&obj)),
+        );
+        let crt = format!("{SYSROOT_LIB}/crt1-command.o");
+        let link = |cmd: &mut Command| {
+            let out = run(cmd
+                .args(["-m", "wasm32", &crt])
+                .arg(&obj)
+                .arg("-o")
+                .arg(dir.join(format!("{name}.wasm"))));
+            assert!(!out.status.success(), "{name}: {cmd:?} succeeded");
+            text(&out.stderr)
+        };
+        let ours = link(Command::new(env!("CARGO_BIN_EXE_kiln")).arg("link"));
+        assert!(ours.contains(message), "{name}: {ours}");
+        assert!(
+            ours.contains(&format!("{name}.o")),
+            "{name}: names the file: {ours}"
+        );
+        let theirs = link(Command::new("python3").args(["-m", "ziglang", "wasm-ld"]));
+        assert!(theirs.contains(message), "{name}: LLD: {theirs}");
+    }
 }

@@ -247,7 +247,8 @@ pub(crate) fn load<'a>(
     // (without making it an undefined symbol when none does).
     let ctors_called = matches!(l.names.get(CALL_CTORS), Some(State::Undefined { .. }))
         || opts.entry.as_deref() == Some(CALL_CTORS)
-        || opts.exports.iter().any(|e| e == CALL_CTORS);
+        || opts.exports.iter().any(|e| e == CALL_CTORS)
+        || opts.export_if_defined.iter().any(|e| e == CALL_CTORS);
     if !ctors_called
         && let Some(State::Lazy { archive, member }) = l.names.get(CALL_DTORS).copied()
         && l.claim(archive, member).is_some()

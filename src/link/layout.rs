@@ -902,13 +902,7 @@ fn command_exports(
     opts: &LinkOptions,
     l: &mut Layout<'_>,
 ) -> Result<bool, LinkError> {
-    if resolve::ctors_called(inputs, opts)
-        || opts.export_all
-        || opts
-            .export_if_defined
-            .iter()
-            .any(|e| e == resolve::CALL_CTORS)
-    {
+    if resolve::ctors_called(inputs, opts) || opts.export_all {
         return Ok(false);
     }
     if let Some(&sid) = db.globals.get(resolve::CALL_DTORS) {

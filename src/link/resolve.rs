@@ -39,6 +39,7 @@ pub(crate) const CALL_DTORS: &str = "__wasm_call_dtors";
 pub(crate) fn ctors_called(inputs: &[Object<'_>], opts: &LinkOptions) -> bool {
     opts.entry.as_deref() == Some(CALL_CTORS)
         || opts.exports.iter().any(|e| e == CALL_CTORS)
+        || opts.export_if_defined.iter().any(|e| e == CALL_CTORS)
         || inputs.iter().any(|o| {
             o.symbols
                 .iter()

@@ -17,8 +17,8 @@ use wasm_encoder::{BlockType, Encode, Ieee32, Ieee64, Instruction, MemArg, MemAr
 use super::module::{Ctx, SymRef};
 use super::structured::Node;
 use super::values::{
-    AnalyzeError, Place, Values, class, dest_of, intrinsic_inlined, is_const, operand,
-    stack_operand_count, trunc_sat_expanded,
+    AnalyzeError, Place, Values, class, dest_of, for_each_operand, intrinsic_inlined, is_const,
+    trunc_sat_expanded, uses_sret,
 };
 use crate::ir::{
     BinaryOp, ConvertOp, FuncRef, Function, Inst, InstData, Intrinsic, LoadKind,
@@ -67,8 +67,10 @@ pub(crate) struct Emitter {
     buf: Vec<u8>,
     /// Its relocations.
     relocs: Vec<Reloc>,
-    /// Operand-tree frames: instruction, next operand, and operands on the stack.
-    frames: Vec<(Inst, usize, usize)>,
+    /// Operand-tree frames: instruction and operands left to emit.
+    frames: Vec<(Inst, usize)>,
+    /// The operands of the frames not yet emitted, each frame's next one on top.
+    ops: Vec<Value>,
     /// Edge copies: source and destination local.
     copies: Vec<(Value, u32)>,
     /// The last `local.set`: opcode position, local, end position.
@@ -108,6 +110,8 @@ impl Emitter {
         }
         self.buf.clear();
         self.relocs.clear();
+        self.frames.clear();
+        self.ops.clear();
         self.last_set = None;
         let cx = FuncCx {
             ctx,
@@ -318,15 +322,16 @@ impl Emitter {
     fn tree(&mut self, cx: &FuncCx<'_>, root: Inst) -> Result<()> {
         let dfg = &cx.func.dfg;
         let base = self.frames.len();
-        self.frames.push((root, 0, stack_operand_count(dfg, root)));
+        let n = self.push_operands(dfg, root);
+        self.frames.push((root, n));
         while self.frames.len() > base {
             let Some(top) = self.frames.last_mut() else {
                 break;
             };
-            let (inst, k, n) = *top;
-            if k < n {
-                top.1 += 1;
-                let Some(v) = operand(dfg, inst, k) else {
+            let (inst, left) = *top;
+            if left > 0 {
+                top.1 -= 1;
+                let Some(v) = self.ops.pop() else {
                     continue;
                 };
                 match self.values.place[v] {
@@ -334,7 +339,8 @@ impl Emitter {
                         let ValueDef::Result(p, _) = dfg.values[v].def else {
                             return Err("a stack value that no instruction defines".into());
                         };
-                        self.frames.push((p, 0, stack_operand_count(dfg, p)));
+                        let n = self.push_operands(dfg, p);
+                        self.frames.push((p, n));
                     }
                     _ => self.value(cx, v)?,
                 }
@@ -352,6 +358,19 @@ impl Emitter {
             }
         }
         Ok(())
+    }
+
+    /// Pushes the operands of `inst` that go on the operand stack (none for the return-slot
+    /// intrinsics) onto `ops`, the first one on top; how many.
+    fn push_operands(&mut self, dfg: &crate::ir::DataFlowGraph, inst: Inst) -> usize {
+        if uses_sret(&dfg.insts[inst]) {
+            return 0;
+        }
+        let start = self.ops.len();
+        let ops = &mut self.ops;
+        for_each_operand(dfg, inst, |v| ops.push(v));
+        self.ops[start..].reverse();
+        self.ops.len() - start
     }
 
     /// Emits a constant instruction's value.

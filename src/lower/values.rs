@@ -66,13 +66,6 @@ pub(crate) fn class(ty: Type) -> usize {
     }
 }
 
-/// Who consumes operands in the stackification walk.
-#[derive(Copy, Clone, Debug)]
-enum Consumer {
-    Inst(Inst),
-    Term,
-}
-
 /// Frame layout on the shadow stack.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Frame {
@@ -188,10 +181,10 @@ pub(crate) struct Values {
     pos_in_class: Vec<u32>,
     /// Per class: no free local lies before this position in the class list.
     cursor: [usize; 4],
-    /// The terminator's operand list in the stackification walk.
+    /// The operand stack of the stackification walk (the terminator's operands first).
     term_ops: Vec<Value>,
-    /// Stackification frames: consumer and operands left.
-    frames: Vec<(Consumer, usize)>,
+    /// Stackification frames: operands left to consume.
+    frames: Vec<usize>,
     /// Per local (pre-renumbering): class.
     local_class: Vec<u8>,
     /// Per local: number of values and the first value, and the number of block params
@@ -211,65 +204,9 @@ pub(crate) struct Values {
     pub frame: Frame,
 }
 
-/// How many operands [`operand`] yields for `inst`, not counting terminators.
-pub(crate) fn operand_count(dfg: &DataFlowGraph, inst: Inst) -> usize {
-    match dfg.insts[inst] {
-        InstData::Unary { .. }
-        | InstData::Convert { .. }
-        | InstData::MemoryGrow { .. }
-        | InstData::GlobalSet { .. }
-        | InstData::TagName { .. }
-        | InstData::Load { .. } => 1,
-        InstData::Binary { .. } | InstData::Store { .. } => 2,
-        InstData::Select { .. } | InstData::MemoryCopy { .. } | InstData::MemoryFill { .. } => 3,
-        InstData::Call { args, .. } | InstData::Intrinsic { args, .. } => {
-            args.len(&dfg.value_lists)
-        }
-        InstData::CallIndirect { args, .. } => args.len(&dfg.value_lists) + 1,
-        _ => 0,
-    }
-}
-
-/// How many operands of `inst` may be on the operand stack when it runs: none for the
-/// return-slot intrinsics (their pointer goes first), else [`operand_count`].
-pub(crate) fn stack_operand_count(dfg: &DataFlowGraph, inst: Inst) -> usize {
-    if uses_sret(&dfg.insts[inst]) {
-        0
-    } else {
-        operand_count(dfg, inst)
-    }
-}
-
-/// The `k`th operand of a non-terminator `inst` in the order lowering pushes them: `select`
-/// pushes both values before the condition, `call_indirect` the arguments before the callee.
-pub(crate) fn operand(dfg: &DataFlowGraph, inst: Inst, k: usize) -> Option<Value> {
-    match dfg.insts[inst] {
-        InstData::Unary { arg, .. }
-        | InstData::Convert { arg, .. }
-        | InstData::MemoryGrow { arg }
-        | InstData::GlobalSet { arg, .. }
-        | InstData::TagName { arg, .. }
-        | InstData::Load { addr: arg, .. } => (k == 0).then_some(arg),
-        InstData::Binary { args, .. } | InstData::Store { args, .. } => args.get(k).copied(),
-        InstData::Select { args } => [args[1], args[2], args[0]].get(k).copied(),
-        InstData::MemoryCopy { args } | InstData::MemoryFill { args } => args.get(k).copied(),
-        InstData::Call { args, .. } | InstData::Intrinsic { args, .. } => {
-            args.get(k, &dfg.value_lists)
-        }
-        InstData::CallIndirect { callee, args, .. } => {
-            let n = args.len(&dfg.value_lists);
-            if k == n {
-                Some(callee)
-            } else {
-                args.get(k, &dfg.value_lists)
-            }
-        }
-        _ => None,
-    }
-}
-
-/// Calls `f` with each operand of a non-terminator `inst` (in [`operand`] order except for
-/// `select`, whose condition comes first here), without a lookup per operand.
+/// Calls `f` with each operand of a non-terminator `inst` in the order lowering pushes
+/// them: `select` pushes both values before the condition, `call_indirect` the arguments
+/// before the callee.
 #[inline]
 pub(crate) fn for_each_operand(dfg: &DataFlowGraph, inst: Inst, mut f: impl FnMut(Value)) {
     match &dfg.insts[inst] {
@@ -283,9 +220,12 @@ pub(crate) fn for_each_operand(dfg: &DataFlowGraph, inst: Inst, mut f: impl FnMu
             f(args[0]);
             f(args[1]);
         }
-        InstData::Select { args }
-        | InstData::MemoryCopy { args }
-        | InstData::MemoryFill { args } => {
+        InstData::Select { args } => {
+            f(args[1]);
+            f(args[2]);
+            f(args[0]);
+        }
+        InstData::MemoryCopy { args } | InstData::MemoryFill { args } => {
             f(args[0]);
             f(args[1]);
             f(args[2]);
@@ -406,33 +346,20 @@ impl Values {
         if !self.reachable[entry] {
             return Err("the entry block is not in the structure".into());
         }
-        for node in nodes {
-            let Node::Code(b) = *node else { continue };
-            for &inst in &dfg.blocks[b].insts {
-                let uses = &mut self.uses;
-                dfg.for_each_arg(inst, |v| uses[v] += 1);
-                match dfg.insts[inst] {
-                    InstData::TagName { .. } => needs_tmp[0] = true,
-                    InstData::Convert { op, .. } if trunc_sat_expanded(op, features) => {
-                        needs_tmp[class(op.from())] = true
-                    }
-                    InstData::StackAddr { .. } => needs_slots = true,
-                    ref d if uses_sret(d) => needs_sret = true,
-                    _ => {}
-                }
-            }
-        }
-        // Dead block parameters: a parameter is live when something other than an edge
-        // copy reads it, or when it is the argument for a live parameter. Arguments for
-        // dead parameters are not uses, and dead parameters get no local.
+        // Use counts, what the code needs, and (for the dead block parameters below) which
+        // values something other than an edge copy reads, in one walk: a parameter is live
+        // when something other than an edge copy reads it, or when it is the argument for a
+        // live parameter. Arguments for dead parameters are not uses, and dead parameters
+        // get no local.
         self.edge_pairs.clear();
         reset(&mut self.param_live, nv);
         for node in nodes {
             let Node::Code(b) = *node else { continue };
             for &inst in &dfg.blocks[b].insts {
-                let live = &mut self.param_live;
+                let (uses, live) = (&mut self.uses, &mut self.param_live);
                 match dfg.insts[inst] {
                     InstData::Jump { .. } | InstData::BrIf { .. } | InstData::BrTable { .. } => {
+                        dfg.for_each_arg(inst, |v| uses[v] += 1);
                         if let InstData::BrIf { cond: v, .. } | InstData::BrTable { index: v, .. } =
                             dfg.insts[inst]
                         {
@@ -446,7 +373,21 @@ impl Values {
                             }
                         });
                     }
-                    _ => dfg.for_each_arg(inst, |v| live[v] = true),
+                    ref data => {
+                        dfg.for_each_arg(inst, |v| {
+                            uses[v] += 1;
+                            live[v] = true;
+                        });
+                        match *data {
+                            InstData::TagName { .. } => needs_tmp[0] = true,
+                            InstData::Convert { op, .. } if trunc_sat_expanded(op, features) => {
+                                needs_tmp[class(op.from())] = true
+                            }
+                            InstData::StackAddr { .. } => needs_slots = true,
+                            ref d if uses_sret(d) => needs_sret = true,
+                            _ => {}
+                        }
+                    }
                 }
             }
         }
@@ -558,7 +499,7 @@ impl Values {
 
     /// Stackifies the operands of the instructions of `b` (and of its terminator when `next`
     /// consumes them right after the code).
-    #[inline(never)]
+    #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
     fn stackify_block(&mut self, func: &Function, b: Block, next: Option<&Node>) {
         let dfg = &func.dfg;
         let insts = &dfg.blocks[b].insts;
@@ -588,36 +529,34 @@ impl Values {
         }
         // `cursor` is one past the next instruction that may produce an operand.
         let mut cursor = body.len();
+        // `term_ops` is the operand stack: each frame's operands not yet consumed are the
+        // top entries when it is the innermost frame, consumed from the last one.
         self.frames.clear();
-        self.frames.push((Consumer::Term, self.term_ops.len()));
+        self.frames.push(self.term_ops.len());
         loop {
-            let Some(top) = self.frames.last_mut() else {
+            let Some(left) = self.frames.last_mut() else {
                 // Next root: the closest instruction not yet consumed.
                 match cursor.checked_sub(1) {
                     Some(c) => {
                         cursor = c;
                         let inst = body[c];
                         if !is_const(&dfg.insts[inst]) {
-                            self.frames
-                                .push((Consumer::Inst(inst), stack_operand_count(dfg, inst)));
+                            let n = self.push_stack_operands(dfg, inst);
+                            self.frames.push(n);
                         }
                         continue;
                     }
                     None => break,
                 }
             };
-            let (consumer, left) = *top;
-            if left == 0 {
+            if *left == 0 {
                 self.frames.pop();
                 continue;
             }
-            top.1 -= 1;
-            let k = left - 1;
-            let v = match consumer {
-                Consumer::Term => self.term_ops.get(k).copied(),
-                Consumer::Inst(i) => operand(dfg, i, k),
+            *left -= 1;
+            let Some(v) = self.term_ops.pop() else {
+                continue;
             };
-            let Some(v) = v else { continue };
             // Constants emit nothing where they are defined.
             while let Some(c) = cursor.checked_sub(1) {
                 if is_const(&dfg.insts[body[c]]) {
@@ -635,9 +574,22 @@ impl Values {
             }
             self.place[v] = Place::Stack;
             cursor = c;
-            self.frames
-                .push((Consumer::Inst(p), stack_operand_count(dfg, p)));
+            let n = self.push_stack_operands(dfg, p);
+            self.frames.push(n);
         }
+    }
+
+    /// Pushes the operands of `inst` that may be on the operand stack (none for the
+    /// return-slot intrinsics, whose pointer goes first) onto `term_ops`, in push order;
+    /// how many.
+    fn push_stack_operands(&mut self, dfg: &DataFlowGraph, inst: Inst) -> usize {
+        if uses_sret(&dfg.insts[inst]) {
+            return 0;
+        }
+        let start = self.term_ops.len();
+        let ops = &mut self.term_ops;
+        for_each_operand(dfg, inst, |v| ops.push(v));
+        self.term_ops.len() - start
     }
 
     /// Calls `f` with each value the terminator of `b` reads: its condition, index or
@@ -670,7 +622,7 @@ impl Values {
     /// Live-in sets of the reachable blocks, by exploring paths backward from each use
     /// to the definition (SSA liveness; edge arguments are used at the end of the
     /// branching block, block parameters are defined at the start of their block).
-    #[inline(never)]
+    #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
     fn liveness(&mut self, func: &Function, nodes: &[Node]) -> Result<(), String> {
         let dfg = &func.dfg;
         let nb = dfg.blocks.len();
@@ -823,7 +775,7 @@ impl Values {
     /// large for the function (many blocks and many values), where the path exploration,
     /// linear in the size of the sets, is the better choice. Needs `order`, `inst_block`,
     /// the predecessors and `use_pairs`.
-    #[inline(never)]
+    #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
     fn liveness_bits(&mut self, func: &Function) -> Result<bool, String> {
         let dfg = &func.dfg;
         let nb = dfg.blocks.len();
@@ -945,7 +897,7 @@ impl Values {
     /// Colors the pending values block by block in structured order (dominators first):
     /// a value takes a local of its type that no value live at its definition holds,
     /// preferring its coalescing hint's.
-    #[inline(never)]
+    #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
     fn color(&mut self, func: &Function, entry: Block) -> Result<(), String> {
         let dfg = &func.dfg;
         self.local_class.clear();
@@ -1131,7 +1083,7 @@ impl Values {
     }
 
     /// Numbers locals by class (parameters stay first) and names them.
-    #[inline(never)]
+    #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
     fn renumber_locals(&mut self) {
         let np = self.num_params as usize;
         self.renumber.clear();
