@@ -33,6 +33,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use indexmap::IndexMap;
+use rayon::prelude::*;
 use wasm_encoder::{
     ConstExpr, DataCountSection, ElementSection, Elements, EntityType, ExportSection,
     FunctionSection, GlobalSection, GlobalType, HeapType, ImportSection, IndirectNameMap,
@@ -86,6 +87,54 @@ fn put_uleb(out: &mut Vec<u8>, mut v: u64) {
             return;
         }
         out.push(b | 0x80);
+    }
+}
+
+/// Writes `v` as an unsigned LEB128 at the start of `buf` (long enough: [`uleb_len`]);
+/// returns its length.
+fn write_uleb(buf: &mut [u8], mut v: u64) -> usize {
+    let mut n = 0;
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        let more = v != 0;
+        buf[n] = byte | if more { 0x80 } else { 0 };
+        n += 1;
+        if !more {
+            return n;
+        }
+    }
+}
+
+/// Appends `items` to `out` back to back, `len(item)` bytes each, filled by `write` in
+/// parallel (copying a chunk and applying its relocations touches only its own bytes).
+/// The first error in item order is returned, so failures are deterministic.
+fn write_parallel<T: Sync>(
+    out: &mut Vec<u8>,
+    items: &[T],
+    len: impl Fn(&T) -> usize,
+    write: impl Fn(&T, &mut [u8]) -> Result<(), LinkError> + Sync,
+) -> Result<(), LinkError> {
+    let start = out.len();
+    let total: usize = items.iter().map(&len).sum();
+    out.resize(start + total, 0);
+    let mut rest = &mut out[start..];
+    let mut slots = Vec::with_capacity(items.len());
+    for item in items {
+        let (slot, tail) = std::mem::take(&mut rest).split_at_mut(len(item));
+        slots.push(slot);
+        rest = tail;
+    }
+    let first_error = items
+        .par_iter()
+        .zip(slots)
+        .with_min_len(64)
+        .enumerate()
+        .filter_map(|(k, (item, slot))| write(item, slot).err().map(|e| (k, e)))
+        .min_by_key(|(k, _)| *k);
+    match first_error {
+        Some((_, e)) => Err(e),
+        None => Ok(()),
     }
 }
 
@@ -873,15 +922,22 @@ pub(crate) fn emit(
         out.push(10);
         put_uleb(&mut out, code_payload);
         put_uleb(&mut out, bodies.len() as u64);
-        for (f, b) in layout.funcs.iter().zip(&bodies) {
-            put_uleb(&mut out, b.len() as u64);
-            let start = out.len();
-            out.extend_from_slice(b);
-            if let OutFunc::Input { input, index } = *f {
-                let relocs = &inputs[input as usize].funcs[index as usize].relocs;
-                patcher.apply(input, &mut out[start..], relocs, Place::Code(index))?;
-            }
-        }
+        let funcs: Vec<(&OutFunc, &[u8])> = layout.funcs.iter().zip(bodies).collect();
+        write_parallel(
+            &mut out,
+            &funcs,
+            |(_, b)| uleb_len(b.len() as u64) + b.len(),
+            |&(f, b), slot| {
+                let n = write_uleb(slot, b.len() as u64);
+                let body = &mut slot[n..];
+                body.copy_from_slice(b);
+                if let OutFunc::Input { input, index } = *f {
+                    let relocs = &inputs[input as usize].funcs[index as usize].relocs;
+                    patcher.apply(input, body, relocs, Place::Code(index))?;
+                }
+                Ok(())
+            },
+        )?;
     }
     if num_data > 0 {
         out.push(11);
@@ -953,12 +1009,16 @@ pub(crate) fn emit(
             out.extend_from_slice(data);
             continue;
         }
-        for &(i, j) in pieces {
-            let c = &inputs[i as usize].customs[j as usize];
-            let start = out.len();
-            out.extend_from_slice(&c.data);
-            patcher.apply(i, &mut out[start..], &c.relocs, Place::Custom { name })?;
-        }
+        write_parallel(
+            &mut out,
+            pieces,
+            |&(i, j)| inputs[i as usize].customs[j as usize].data.len(),
+            |&(i, j), slot| {
+                let c = &inputs[i as usize].customs[j as usize];
+                slot.copy_from_slice(&c.data);
+                patcher.apply(i, slot, &c.relocs, Place::Custom { name })
+            },
+        )?;
     }
     out.extend_from_slice(&tail);
     if let (Some(style), Some(n)) = (&opts.build_id, build_id_len) {

@@ -292,9 +292,6 @@ pub(crate) fn compute_layout<'a>(
             .collect(),
         ..Layout::default()
     };
-    if opts.shared_memory {
-        check_shared_memory(inputs, opts)?;
-    }
     let intern = |types: &mut IndexSet<FuncType>, t: &FuncType| -> Result<u32, LinkError> {
         let (i, _) = types.insert_full(t.clone());
         to_u32(i, "types")
@@ -858,34 +855,6 @@ pub(crate) fn compute_layout<'a>(
         l.start = init_memory;
     }
     Ok(l)
-}
-
-/// wasm-ld's checks for `--shared-memory`: no input may disallow it (an object compiled
-/// without atomics or bulk memory says `-shared-mem`), and atomics and bulk memory must be
-/// enabled.
-fn check_shared_memory(inputs: &[Object<'_>], opts: &LinkOptions) -> Result<(), LinkError> {
-    if let Some(obj) = inputs.iter().find(|o| {
-        o.features
-            .iter()
-            .any(|f| f.prefix == b'-' && f.name == "shared-mem")
-    }) {
-        return Err(LinkError::BadOption(format!(
-            "--shared-memory is disallowed by {} because it was not compiled with 'atomics' \
-             or 'bulk-memory' features",
-            obj.path
-        )));
-    }
-    for (name, on) in [
-        ("atomics", opts.features.atomics),
-        ("bulk-memory", opts.features.bulk_memory),
-    ] {
-        if !on {
-            return Err(LinkError::BadOption(format!(
-                "'{name}' feature must be used in order to use shared memory"
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// Whether exported functions get command-export wrappers, and checks libc's
