@@ -441,7 +441,7 @@ impl Patcher<'_, '_> {
                     | R::MemoryAddrTlsSleb
                     | R::MemoryAddrTlsSleb64
                     | R::MemoryAddrLocrelI32 => {
-                        if sym.def == Def::Undefined {
+                        if sym.def.is_undefined() {
                             0
                         } else {
                             let a = self.data_addr(sid).ok_or_else(|| missing("address"))?;
@@ -689,7 +689,7 @@ pub(crate) fn emit(
                         .get(sid as usize)
                         .and_then(|&f| layout.func_slot.get(f as usize))
                         .map_or(0, |&slot| u64::from(slot)),
-                    Some(s) if s.def == Def::Undefined => 0,
+                    Some(s) if s.def.is_undefined() => 0,
                     _ => layout.sym_addr.get(sid as usize).copied().unwrap_or(0),
                 };
                 (ValType::I32, false, i32c(value))

@@ -35,6 +35,7 @@
 use std::collections::HashMap;
 
 use indexmap::{IndexMap, IndexSet};
+use rustc_hash::FxBuildHasher;
 
 use super::merge::{PieceMap, merge_strings};
 
@@ -175,7 +176,7 @@ pub(crate) struct Export<'a> {
 /// The output's shape.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Layout<'a> {
-    pub types: IndexSet<FuncType>,
+    pub types: IndexSet<FuncType, FxBuildHasher>,
     /// Per input: input type index -> output type index (`NONE` when unused).
     pub type_map: Vec<Vec<u32>>,
     pub imports: Vec<OutImport<'a>>,
@@ -292,10 +293,14 @@ pub(crate) fn compute_layout<'a>(
             .collect(),
         ..Layout::default()
     };
-    let intern = |types: &mut IndexSet<FuncType>, t: &FuncType| -> Result<u32, LinkError> {
-        let (i, _) = types.insert_full(t.clone());
-        to_u32(i, "types")
-    };
+    let intern =
+        |types: &mut IndexSet<FuncType, FxBuildHasher>, t: &FuncType| -> Result<u32, LinkError> {
+            let i = match types.get_index_of(t) {
+                Some(i) => i,
+                None => types.insert_full(t.clone()).0,
+            };
+            to_u32(i, "types")
+        };
 
     // Types, as wasm-ld: first the types `TYPE_INDEX` relocations of live code use (in
     // relocation order, per input), then those of imports and of defined functions as they
@@ -352,7 +357,7 @@ pub(crate) fn compute_layout<'a>(
     };
     for pass in [SymKind::Function, SymKind::Global, SymKind::Table] {
         for (sid, sym) in db.syms.iter().enumerate() {
-            if !live.syms[sid] || sym.def != Def::Undefined || sym.kind != pass {
+            if !live.syms[sid] || !sym.def.is_undefined() || sym.kind != pass {
                 continue;
             }
             let importable = sym.explicit_import || opts.import_undefined;
@@ -425,7 +430,7 @@ pub(crate) fn compute_layout<'a>(
         .syms
         .iter()
         .enumerate()
-        .any(|(sid, s)| live.syms[sid] && s.def == Def::Linker(LinkerSym::CallCtors));
+        .any(|(sid, s)| live.syms[sid] && matches!(s.def, Def::Linker(LinkerSym::CallCtors)));
     let mut next = l.num_func_imports;
     // Without garbage collection wasm-ld keeps its synthetic `__wasm_call_ctors` too.
     if live.has_ctors || ctors_sym_live || !opts.gc {
@@ -441,7 +446,7 @@ pub(crate) fn compute_layout<'a>(
         .syms
         .iter()
         .enumerate()
-        .any(|(sid, s)| live.syms[sid] && s.def == Def::Linker(LinkerSym::InitTls));
+        .any(|(sid, s)| live.syms[sid] && matches!(s.def, Def::Linker(LinkerSym::InitTls)));
     if opts.shared_memory && init_tls_live {
         let ty = resolve::linker_func_type(db, LinkerSym::InitTls).unwrap_or_default();
         l.funcs.push(OutFunc::InitTls);
@@ -600,7 +605,7 @@ pub(crate) fn compute_layout<'a>(
     }
     let mut data_export_globals = Vec::new();
     for (sid, s) in db.syms.iter().enumerate() {
-        if live.exported[sid] && s.kind == SymKind::Data && s.def != Def::Undefined {
+        if live.exported[sid] && s.kind == SymKind::Data && !s.def.is_undefined() {
             l.globals.push(OutGlobal::DataAddr(sid as u32));
             data_export_globals.push((sid, gnext));
             gnext = gnext.checked_add(1).ok_or_else(|| too_large("globals"))?;
@@ -668,7 +673,7 @@ pub(crate) fn compute_layout<'a>(
             .syms
             .iter()
             .enumerate()
-            .any(|(sid, s)| live.syms[sid] && s.def == Def::Linker(LinkerSym::Table));
+            .any(|(sid, s)| live.syms[sid] && matches!(s.def, Def::Linker(LinkerSym::Table)));
     for (i, obj) in inputs.iter().enumerate() {
         let funcs = obj
             .funcs
@@ -705,7 +710,7 @@ pub(crate) fn compute_layout<'a>(
                 if s.kind != SymKind::Function {
                     continue;
                 }
-                if s.def == Def::Undefined && weak_stubs.contains(&sid) {
+                if s.def.is_undefined() && weak_stubs.contains(&sid) {
                     // No slot; a GOT entry for it (which holds 0) still makes the table
                     // exist, as in wasm-ld 22.
                     table_needed |= got_func;
@@ -784,7 +789,7 @@ pub(crate) fn compute_layout<'a>(
     order.sort_by_key(|&sid| early(db.syms[sid].def));
     for sid in order {
         let s = &db.syms[sid];
-        if !live.exported[sid] || s.def == Def::Undefined {
+        if !live.exported[sid] || s.def.is_undefined() {
             continue;
         }
         let kind = match s.kind {

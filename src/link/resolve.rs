@@ -128,6 +128,14 @@ pub(crate) enum Def<'a> {
     Linker(LinkerSym<'a>),
 }
 
+impl Def<'_> {
+    /// No input defines the symbol (yet).
+    #[inline]
+    pub(crate) fn is_undefined(self) -> bool {
+        matches!(self, Def::Undefined)
+    }
+}
+
 /// One linker-wide symbol.
 #[derive(Clone, Debug)]
 pub(crate) struct Sym<'a> {
@@ -157,7 +165,7 @@ pub(crate) struct Sym<'a> {
 impl Sym<'_> {
     /// An undefined symbol only weak references name.
     pub(crate) fn is_weak_undefined(&self) -> bool {
-        self.def == Def::Undefined && !self.strong_ref
+        self.def.is_undefined() && !self.strong_ref
     }
 }
 
@@ -425,7 +433,7 @@ pub(crate) fn resolve<'a>(
                 def = Def::Undefined;
             }
             let flags = sym.flags;
-            let undefined = def == Def::Undefined;
+            let undefined = def.is_undefined();
             if !sym.is_undefined() && !sym.is_local() && reserved(&sym.name) {
                 return Err(LinkError::Reserved {
                     name: sym.name.to_string(),
@@ -540,7 +548,7 @@ pub(crate) fn resolve<'a>(
         .collect();
     for sid in 0..db.syms.len() {
         let sym = &db.syms[sid];
-        if sym.def != Def::Undefined || sym.local {
+        if !sym.def.is_undefined() || sym.local {
             continue;
         }
         let name = sym.name;
@@ -1035,8 +1043,8 @@ fn merge<'a>(
             second: obj.path.clone(),
         });
     }
-    if new.def != Def::Undefined {
-        if s.def == Def::Undefined || (s.weak_def && !new.weak_def) {
+    if !new.def.is_undefined() {
+        if s.def.is_undefined() || (s.weak_def && !new.weak_def) {
             s.def = new.def;
             s.file = new.file;
             s.weak_def = new.weak_def;
@@ -1224,7 +1232,7 @@ fn check_types(inputs: &[Object<'_>], db: &mut SymbolDb<'_>) -> Result<(), LinkE
                     .map(|o| o.path.clone())
                     .unwrap_or_default(),
             };
-            let undefined_only = s.def == Def::Undefined;
+            let undefined_only = s.def.is_undefined();
             if matches!(s.def, Def::Linker(_)) || undefined_only {
                 if undefined_only && !directly_called(obj, &mut called, j) {
                     continue;
@@ -1500,7 +1508,7 @@ impl Marker<'_, '_> {
 /// `Symbol::isExported`: defined, not local, not hidden for `--export-dynamic`; never TLS
 /// data or sections; the linker's mutable globals only with the mutable-globals feature.
 fn exported_by_option(sym: &Sym<'_>, opts: &LinkOptions) -> bool {
-    if sym.local || sym.def == Def::Undefined || sym.kind == SymKind::Section || sym.tls {
+    if sym.local || sym.def.is_undefined() || sym.kind == SymKind::Section || sym.tls {
         return false;
     }
     // The linker's mutable globals only when the output may export mutable globals (wasm-ld
@@ -1613,7 +1621,7 @@ pub(crate) fn mark_live(
     }
     for name in &opts.export_if_defined {
         if let Some(&sid) = db.globals.get(name.as_str())
-            && db.syms[sid as usize].def != Def::Undefined
+            && !db.syms[sid as usize].def.is_undefined()
         {
             m.symbol(sid);
             m.live.exported[sid as usize] = true;
@@ -1635,7 +1643,7 @@ pub(crate) fn mark_live(
                 what: "exported symbol",
                 name: name.clone(),
             })?;
-        if db.syms[sid as usize].def == Def::Undefined {
+        if db.syms[sid as usize].def.is_undefined() {
             return Err(LinkError::NotDefined {
                 what: "exported symbol",
                 name: name.clone(),
@@ -1674,7 +1682,7 @@ pub(crate) fn mark_live(
 
     let mut undefined = Vec::new();
     for (sid, sym) in db.syms.iter().enumerate() {
-        if !live.syms[sid] || sym.def != Def::Undefined {
+        if !live.syms[sid] || !sym.def.is_undefined() {
             continue;
         }
         let importable = sym.explicit_import || opts.import_undefined;
