@@ -1,11 +1,14 @@
 //! `kiln link` (wasm-ld's command line), `kiln build FILE.ir INPUTS...`, the binary invoked
 //! as `wasm-ld`, and `kiln dump` on objects, as a user runs them. C inputs are compiled from
-//! `tests/driver/*.c` by clang 14 against Debian's wasi-libc and run under node's WASI;
+//! `tests/driver/*.c` by clang 14 against Debian's wasi-libc and run under wasmtime with WASI;
 //! every tool these tests need must be installed: they fail, never skip, without it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+#[path = "common/wasi.rs"]
+mod wasi;
 
 const SYSROOT_LIB: &str = "/usr/lib/wasm32-wasi";
 const BUILTINS: &str = "/usr/lib/llvm-14/lib/clang/14.0.6/lib/wasi/libclang_rt.builtins-wasm32.a";
@@ -62,23 +65,6 @@ fn compile(dir: &Path, name: &str) -> String {
     out.display().to_string()
 }
 
-/// Runs a WASI command module under node; returns its stdout.
-fn run_wasi(wasm: &Path) -> String {
-    let script = "import { WASI } from 'node:wasi'; import fs from 'node:fs';\n\
-        const wasi = new WASI({ version: 'preview1', args: [], env: {} });\n\
-        const m = await WebAssembly.compile(fs.readFileSync(process.argv[2]));\n\
-        wasi.start(await WebAssembly.instantiate(m, wasi.getImportObject()));\n";
-    let dir = wasm.parent().unwrap();
-    let runner = dir.join("run.mjs");
-    fs::write(&runner, script).unwrap();
-    let out = run(Command::new("node")
-        .arg("--no-warnings")
-        .arg(&runner)
-        .arg(wasm));
-    ok(&out);
-    text(&out.stdout)
-}
-
 fn libc_args(crt: &str) -> Vec<&str> {
     vec!["-m", "wasm32", "-L", SYSROOT_LIB, crt]
 }
@@ -94,7 +80,7 @@ fn links_two_clang_objects_and_libc_and_runs() {
     let out_s = out.display().to_string();
     args.extend([main.as_str(), twice.as_str(), "-lc", BUILTINS, "-o", &out_s]);
     ok(&kiln(&[&["link"], &args[..]].concat()));
-    assert_eq!(run_wasi(&out), "twice(21) = 42\n");
+    assert_eq!(wasi::run_file(&out), "twice(21) = 42\n");
     // Executable, as wasm-ld's output (mode 0777 minus the umask).
     use std::os::unix::fs::PermissionsExt;
     assert_ne!(fs::metadata(&out).unwrap().permissions().mode() & 0o100, 0);
@@ -121,7 +107,7 @@ fn response_file_carries_the_command_line() {
     )
     .unwrap();
     ok(&kiln(&["link", &format!("@{}", outer.display())]));
-    assert_eq!(run_wasi(&wasm), "twice(21) = 42\n");
+    assert_eq!(wasi::run_file(&wasm), "twice(21) = 42\n");
     let missing = kiln(&["link", &format!("@{}", dir.join("nope.rsp").display())]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(text(&missing.stderr).contains("kiln link: error: cannot read response file"));
@@ -139,7 +125,7 @@ fn ir_file_links_with_a_c_object() {
     args.extend(libc_args(&crt));
     args.extend([main.as_str(), ir.as_str(), "-lc", BUILTINS, "-o", &out_s]);
     ok(&kiln(&args));
-    assert_eq!(run_wasi(&out), "twice(21) = 42\n");
+    assert_eq!(wasi::run_file(&out), "twice(21) = 42\n");
 }
 
 #[test]
@@ -164,7 +150,7 @@ fn build_takes_further_inputs_and_options() {
         "--entry=_start",
         "--initial-heap=0",
     ]));
-    assert_eq!(run_wasi(&out), "twice(21) = 42\n");
+    assert_eq!(wasi::run_file(&out), "twice(21) = 42\n");
 }
 
 #[test]
@@ -218,10 +204,10 @@ fn archive_members_load_on_demand_or_whole() {
         ]);
         ok(&kiln(&args));
     }
-    assert_eq!(run_wasi(&lazy), "twice(21) = 42\n");
+    assert_eq!(wasi::run_file(&lazy), "twice(21) = 42\n");
     // The whole archive brings ctor.o, whose constructor runs through the command-export
     // wrapper of `_start` (as with wasm-ld).
-    assert_eq!(run_wasi(&whole), "ctor ran\ntwice(21) = 42\n");
+    assert_eq!(wasi::run_file(&whole), "ctor ran\ntwice(21) = 42\n");
     // Without gc, what was loaded is in the output: ctor.o only from the whole archive.
     let wat = |p: &Path| text(&kiln(&["dump", &p.display().to_string()]).stdout);
     assert!(!wat(&lazy).contains("$unreferenced_helper"));
@@ -422,7 +408,7 @@ fn invoked_as_wasm_ld_it_links_and_clang_can_use_it() {
         .arg(source("twice.c"))
         .arg("-o")
         .arg(&out)));
-    assert_eq!(run_wasi(&out), "twice(21) = 42\n");
+    assert_eq!(wasi::run_file(&out), "twice(21) = 42\n");
 }
 
 #[test]

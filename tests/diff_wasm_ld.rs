@@ -17,10 +17,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use wasmparser::{ExternalKind, Parser, Payload, TypeRef};
-use wasmtime::{Engine, Linker, Module, Store};
-use wasmtime_wasi::WasiCtxBuilder;
-use wasmtime_wasi::p1::{self, WasiP1Ctx};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime::Engine;
+
+#[path = "common/wasi.rs"]
+mod wasi;
+use wasi::run;
 
 /// One test program: its sources (in `tests/c/`), how they are compiled, and which of the
 /// objects go into a static archive instead of the command line.
@@ -143,9 +144,6 @@ enum Ld {
     Kiln,
 }
 
-/// Fuel per run: far more than any test program needs (they finish in well under 10^8).
-const FUEL: u64 = 20_000_000_000;
-
 const LINKERS: [Ld; 3] = [Ld::WasmLd14, Ld::Lld22, Ld::Kiln];
 
 impl Ld {
@@ -184,15 +182,6 @@ impl Ld {
         cmd.args(args);
         cmd
     }
-}
-
-/// What running a module printed and how it ended.
-#[derive(Debug, PartialEq, Eq)]
-struct Run {
-    stdout: String,
-    stderr: String,
-    /// `exit N`, `returned` or `trap: ...`.
-    end: String,
 }
 
 /// The parts of a module's interface the test compares.
@@ -423,53 +412,6 @@ fn shape_diff(a: &Shape, b: &Shape) -> Option<String> {
     None
 }
 
-/// Instantiates `bytes` with WASI preview 1 (captured stdout and stderr) and the host functions
-/// `env.host_add_v1` and `host.twice`, and calls `_start`.
-fn run(engine: &Engine, bytes: &[u8]) -> Result<Run, String> {
-    let module = Module::new(engine, bytes).map_err(|e| format!("wasmtime: {e:#}"))?;
-    let mut linker: Linker<WasiP1Ctx> = Linker::new(engine);
-    p1::add_to_linker_sync(&mut linker, |t| t).map_err(|e| e.to_string())?;
-    linker
-        .func_wrap("env", "host_add_v1", |a: i32, b: i32| a.wrapping_add(b))
-        .map_err(|e| e.to_string())?;
-    linker
-        .func_wrap("host", "twice", |a: i32| a.wrapping_mul(2))
-        .map_err(|e| e.to_string())?;
-    let stdout = MemoryOutputPipe::new(1 << 20);
-    let stderr = MemoryOutputPipe::new(1 << 20);
-    let ctx = WasiCtxBuilder::new()
-        .stdout(stdout.clone())
-        .stderr(stderr.clone())
-        .args(&["program"])
-        .build_p1();
-    let mut store = Store::new(engine, ctx);
-    // A miscompiled link can loop forever: fuel turns that into a trap.
-    store.set_fuel(FUEL).map_err(|e| e.to_string())?;
-    let end = match linker.instantiate(&mut store, &module) {
-        Err(e) => format!("instantiation failed: {e:#}"),
-        Ok(instance) => match instance.get_typed_func::<(), ()>(&mut store, "_start") {
-            Err(e) => format!("no _start: {e:#}"),
-            Ok(start) => match start.call(&mut store, ()) {
-                Ok(()) => "returned".to_string(),
-                Err(e) => match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
-                    Some(exit) => format!("exit {}", exit.0),
-                    // The trap itself, without the backtrace (it names the file).
-                    None => match e.downcast_ref::<wasmtime::Trap>() {
-                        Some(trap) => format!("trap: {trap}"),
-                        None => format!("error: {}", e.root_cause()),
-                    },
-                },
-            },
-        },
-    };
-    drop(store);
-    Ok(Run {
-        stdout: String::from_utf8_lossy(&stdout.contents()).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr.contents()).into_owned(),
-        end,
-    })
-}
-
 /// Where two outputs first differ: the line number and both lines (each cut to 160
 /// characters), and both lengths, so that a runaway output does not flood the report.
 fn first_difference(expected: &str, got: &str) -> String {
@@ -603,9 +545,7 @@ fn c_programs_run_as_with_wasm_ld() {
     let src_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c");
     let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("diff_wasm_ld");
     let _ = std::fs::remove_dir_all(&root);
-    let mut config = wasmtime::Config::new();
-    config.consume_fuel(true);
-    let engine = Engine::new(&config).expect("wasmtime engine");
+    let engine = wasi::engine();
     // Two programs at a time: compiling and linking are separate processes, so two threads
     // keep both cores busy. Results are printed in table order.
     let next = std::sync::atomic::AtomicUsize::new(0);

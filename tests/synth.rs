@@ -1,6 +1,6 @@
 //! The functions and data the linker synthesizes, on clang objects: every module kiln links is
 //! compared with the one LLD 22 (`python3 -m ziglang wasm-ld`) links from the same inputs, by
-//! running both (WASI commands under node's WASI, other modules under wasmtime) and by the
+//! running both under wasmtime (WASI commands with wasmtime-wasi) and by the
 //! printed bodies of the synthesized functions (insta snapshots `snapshots/synth@NAME.snap`).
 //! The C sources are `tests/c/*.c` and `tests/c/synth/*.c`, compiled by clang 14 against
 //! Debian's wasi-libc. Every tool these tests need must be installed: they fail, never skip,
@@ -9,6 +9,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+#[path = "common/wasi.rs"]
+mod wasi;
 
 const SYSROOT_LIB: &str = "/usr/lib/wasm32-wasi";
 const BUILTINS: &str = "/usr/lib/llvm-14/lib/clang/14.0.6/lib/wasi/libclang_rt.builtins-wasm32.a";
@@ -86,22 +89,6 @@ fn link_both(dir: &Path, name: &str, args: &[&str]) -> (PathBuf, PathBuf) {
             .arg(&lld_out)),
     );
     (kiln_out, lld_out)
-}
-
-/// Runs a WASI command under node; returns its stdout, then `exit N` for a nonzero status.
-fn run_wasi(wasm: &Path) -> String {
-    let script = "import { WASI } from 'node:wasi'; import fs from 'node:fs';\n\
-        const wasi = new WASI({ version: 'preview1', args: [], env: {}, returnOnExit: true });\n\
-        const m = await WebAssembly.compile(fs.readFileSync(process.argv[2]));\n\
-        const code = wasi.start(await WebAssembly.instantiate(m, wasi.getImportObject()));\n\
-        if (code) console.log(`exit ${code}`);\n";
-    let runner = wasm.with_extension("mjs");
-    fs::write(&runner, script).unwrap();
-    let out = run(Command::new("node")
-        .arg("--no-warnings")
-        .arg(&runner)
-        .arg(wasm));
-    text(&ok("node", out).stdout)
 }
 
 /// The module's function names (the `name` section), by function index.
@@ -215,8 +202,8 @@ fn command_export_wrappers_run_constructors_and_flush_stdout() {
         args.extend(["-lc", BUILTINS]);
         let stem = src.split('.').next().unwrap_or(src);
         let (kiln, lld) = link_both(&dir, stem, &args);
-        let ours = run_wasi(&kiln);
-        let theirs = run_wasi(&lld);
+        let ours = wasi::run_file(&kiln);
+        let theirs = wasi::run_file(&lld);
         assert!(!theirs.is_empty(), "{src}: LLD's program printed nothing");
         assert_eq!(ours, theirs, "{src}: output differs from LLD's");
         let wasm = fs::read(&kiln).unwrap();
@@ -228,19 +215,19 @@ fn command_export_wrappers_run_constructors_and_flush_stdout() {
             "{src}: the wrapper"
         );
     }
-    let ctors = run_wasi(&dir.join("ctors.kiln.wasm"));
+    let ctors = wasi::run_file(&dir.join("ctors.kiln.wasm"));
     assert_eq!(
         ctors,
         "ctor order: 1 2 3 9\natexit 2\natexit 1\ndestructor\n"
     );
     // C++: static constructors before main, static destructors after it.
-    let shapes = run_wasi(&dir.join("shapes.kiln.wasm"));
+    let shapes = wasi::run_file(&dir.join("shapes.kiln.wasm"));
     assert!(shapes.starts_with("hello, world:"), "{shapes}");
     assert!(
         shapes.contains("registry destroyed with 3 keys"),
         "{shapes}"
     );
-    let tls = run_wasi(&dir.join("tls_main.kiln.wasm"));
+    let tls = wasi::run_file(&dir.join("tls_main.kiln.wasm"));
     assert!(tls.starts_with("tls counter 15 buf xy"), "{tls}");
     let read = |name: &str| fs::read(dir.join(name)).unwrap();
     let (ours, theirs) = (read("ctors.kiln.wasm"), read("ctors.lld.wasm"));
@@ -293,7 +280,7 @@ fn command_export_wrappers_of_every_export() {
         assert_eq!(func_wat(&wasm, &name), func_wat(&lld_wasm, &name), "{name}");
     }
     snapshot("command_export", &func_wat(&wasm, "add.command_export"));
-    assert_eq!(run_wasi(&kiln), "base 40\n");
+    assert_eq!(wasi::run_file(&kiln), "base 40\n");
 
     // Called from outside, an export runs the constructor first.
     let engine = wasmtime::Engine::default();
