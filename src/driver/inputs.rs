@@ -9,6 +9,7 @@
 //! error naming it.
 
 use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -55,7 +56,10 @@ impl InputFile {
         let data = if meta.len() == 0 {
             Data::Empty
         } else {
-            Data::Mapped(map(&file).map_err(io)?)
+            // An archive is mostly members the link never reads: fault in only what is used.
+            let mut magic = [0u8; 8];
+            let n = (&file).read(&mut magic).map_err(io)?;
+            Data::Mapped(map(&file, !is_archive(&magic[..n])).map_err(io)?)
         };
         Ok(InputFile {
             path: shown,
@@ -65,9 +69,9 @@ impl InputFile {
     }
 }
 
-/// Maps a file read-only.
+/// Maps a file read-only; with `populate`, all of its pages at once.
 #[allow(unsafe_code)]
-fn map(file: &File) -> std::io::Result<memmap2::Mmap> {
+fn map(file: &File, populate: bool) -> std::io::Result<memmap2::Mmap> {
     // SAFETY: the mapping is read-only and private to this process; the only hazard is
     // another process truncating or rewriting the file while the link reads it, which
     // every linker that maps its inputs (lld, mold, wild) accepts. The output is written
@@ -75,7 +79,11 @@ fn map(file: &File) -> std::io::Result<memmap2::Mmap> {
     // the mapped file in place.
     // `populate` faults the pages in with the mapping, one system call instead of a fault
     // per page as the readers touch them.
-    unsafe { memmap2::MmapOptions::new().populate().map(file) }
+    let mut options = memmap2::MmapOptions::new();
+    if populate {
+        options.populate();
+    }
+    unsafe { options.map(file) }
 }
 
 /// Resolves `-l` names against the `-L` directories and maps every input, in order.

@@ -106,31 +106,48 @@ fn write_uleb(buf: &mut [u8], mut v: u64) -> usize {
     }
 }
 
-/// Appends `items` to `out` back to back, `len(item)` bytes each, filled by `write` in
-/// parallel (copying a chunk and applying its relocations touches only its own bytes).
-/// The first error in item order is returned, so failures are deterministic.
-fn write_parallel<T: Sync>(
+/// Appends items `0..n` to `out` back to back, `len(k)` bytes each, filled by `write` in
+/// parallel (copying a chunk and applying its relocations touches only its own bytes). The
+/// items are cut into a few hundred runs of consecutive items, one task each, so nothing is
+/// allocated per item. The first error in item order is returned, so failures are
+/// deterministic.
+fn write_parallel(
     out: &mut Vec<u8>,
-    items: &[T],
-    len: impl Fn(&T) -> usize,
-    write: impl Fn(&T, &mut [u8]) -> Result<(), LinkError> + Sync,
+    n: usize,
+    len: impl Fn(usize) -> usize + Sync,
+    write: impl Fn(usize, &mut [u8]) -> Result<(), LinkError> + Sync,
 ) -> Result<(), LinkError> {
+    let per_run = n.div_ceil(256).max(16);
+    let mut runs: Vec<(usize, usize, usize)> = Vec::new();
+    let mut total = 0;
+    for first in (0..n).step_by(per_run) {
+        let end = (first + per_run).min(n);
+        let bytes: usize = (first..end).map(&len).sum();
+        runs.push((first, end, bytes));
+        total += bytes;
+    }
     let start = out.len();
-    let total: usize = items.iter().map(&len).sum();
     out.resize(start + total, 0);
     let mut rest = &mut out[start..];
-    let mut slots = Vec::with_capacity(items.len());
-    for item in items {
-        let (slot, tail) = std::mem::take(&mut rest).split_at_mut(len(item));
-        slots.push(slot);
+    let mut slices = Vec::with_capacity(runs.len());
+    for &(_, _, bytes) in &runs {
+        let (run, tail) = std::mem::take(&mut rest).split_at_mut(bytes);
+        slices.push(run);
         rest = tail;
     }
-    let first_error = items
+    let first_error = runs
         .par_iter()
-        .zip(slots)
-        .with_min_len(64)
-        .enumerate()
-        .filter_map(|(k, (item, slot))| write(item, slot).err().map(|e| (k, e)))
+        .zip(slices)
+        .filter_map(|(&(first, end, _), mut buf)| {
+            for k in first..end {
+                let (slot, tail) = std::mem::take(&mut buf).split_at_mut(len(k));
+                if let Err(e) = write(k, slot) {
+                    return Some((k, e));
+                }
+                buf = tail;
+            }
+            None
+        })
         .min_by_key(|(k, _)| *k);
     match first_error {
         Some((_, e)) => Err(e),
@@ -922,16 +939,16 @@ pub(crate) fn emit(
         out.push(10);
         put_uleb(&mut out, code_payload);
         put_uleb(&mut out, bodies.len() as u64);
-        let funcs: Vec<(&OutFunc, &[u8])> = layout.funcs.iter().zip(bodies).collect();
         write_parallel(
             &mut out,
-            &funcs,
-            |(_, b)| uleb_len(b.len() as u64) + b.len(),
-            |&(f, b), slot| {
+            bodies.len(),
+            |k| uleb_len(bodies[k].len() as u64) + bodies[k].len(),
+            |k, slot| {
+                let b = bodies[k];
                 let n = write_uleb(slot, b.len() as u64);
                 let body = &mut slot[n..];
                 body.copy_from_slice(b);
-                if let OutFunc::Input { input, index } = *f {
+                if let Some(&OutFunc::Input { input, index }) = layout.funcs.get(k) {
                     let relocs = &inputs[input as usize].funcs[index as usize].relocs;
                     patcher.apply(input, body, relocs, Place::Code(index))?;
                 }
@@ -1011,9 +1028,13 @@ pub(crate) fn emit(
         }
         write_parallel(
             &mut out,
-            pieces,
-            |&(i, j)| inputs[i as usize].customs[j as usize].data.len(),
-            |&(i, j), slot| {
+            pieces.len(),
+            |k| {
+                let (i, j) = pieces[k];
+                inputs[i as usize].customs[j as usize].data.len()
+            },
+            |k, slot| {
+                let (i, j) = pieces[k];
                 let c = &inputs[i as usize].customs[j as usize];
                 slot.copy_from_slice(&c.data);
                 patcher.apply(i, slot, &c.relocs, Place::Custom { name })

@@ -8,7 +8,7 @@ use wasmparser::{DataKind, Operator, Parser, Payload};
 use super::{LinkOptions, link};
 use crate::object::*;
 
-fn reloc(ty: RelocType, offset: u32, index: u32, addend: i64) -> Reloc {
+fn reloc(ty: RelocType, offset: u32, index: u32, addend: i32) -> Reloc {
     Reloc {
         ty,
         offset,

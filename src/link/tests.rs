@@ -53,7 +53,7 @@ fn sym(name: &'static str, flags: u32, kind: SymbolKind) -> Symbol<'static> {
     }
 }
 
-fn reloc(ty: RelocType, offset: u32, index: u32, addend: i64) -> Reloc {
+fn reloc(ty: RelocType, offset: u32, index: u32, addend: i32) -> Reloc {
     Reloc {
         ty,
         offset,

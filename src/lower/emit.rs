@@ -817,7 +817,8 @@ impl Emitter {
             ty,
             offset: offset as u32,
             index: sym,
-            addend: if ty.has_addend() { addend } else { 0 },
+            // Truncated to 32 bits: the field is a wasm32 address, which wraps.
+            addend: if ty.has_addend() { addend as i32 } else { 0 },
         });
         self.buf.extend_from_slice(&[0; 5]);
         write_sleb5(&mut self.buf[offset..], value);

@@ -786,7 +786,8 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
                         ty: RelocType::MemoryAddrI32,
                         offset: bytes.len() as u32,
                         index: sym,
-                        addend: *offset,
+                        // The 32-bit field holds the address, which wraps as `offset` does.
+                        addend: *offset as i32,
                     });
                     bytes.extend_from_slice(&(*offset as u32).to_le_bytes());
                 }

@@ -247,9 +247,13 @@ pub struct Reloc {
     pub offset: u32,
     /// Symbol index (type index for `TypeIndexLeb`).
     pub index: u32,
-    /// Addend (0 for types without one).
-    pub addend: i64,
+    /// Addend (0 for types without one). 32 bits, as wasm32 objects write it: the fields
+    /// it ends up in are 32-bit, where address arithmetic wraps.
+    pub addend: i32,
 }
+
+// Sixteen bytes: a large link holds hundreds of thousands of them.
+const _: () = assert!(std::mem::size_of::<Reloc>() == 16);
 
 /// A defined function.
 #[derive(Clone, Debug)]
@@ -595,5 +599,69 @@ mod tests {
         assert_eq!(b[9], 0x7f);
         assert_eq!(RelocType::from_u32(26), Some(RelocType::FunctionIndexI32));
         assert_eq!(RelocType::from_u32(27), None);
+    }
+}
+
+#[cfg(test)]
+mod read_tests {
+    use wasm_encoder::{
+        CodeSection, CustomSection, Encode, Function, FunctionSection, LinkingSection, Module,
+        SymbolTable, TypeSection,
+    };
+
+    use super::*;
+
+    /// An object whose function is `i32.const <data symbol + addend>` with the relocation
+    /// written by hand (wasm-encoder has no relocation sections).
+    fn object_with_addend(ty: RelocType, addend: i64) -> Vec<u8> {
+        let mut module = Module::new();
+        let mut types = TypeSection::new();
+        types.ty().function([], []);
+        module.section(&types);
+        let mut funcs = FunctionSection::new();
+        funcs.function(0);
+        module.section(&funcs);
+        let mut code = CodeSection::new();
+        let mut body = Function::new([]);
+        // Body: 0x00 (no locals), i32.const with a padded 5-byte immediate, drop, end.
+        body.raw([0x41, 0x80, 0x80, 0x80, 0x80, 0x00, 0x1a, 0x0b]);
+        code.function(&body);
+        module.section(&code);
+        let mut symbols = SymbolTable::new();
+        symbols.data(SymbolTable::WASM_SYM_UNDEFINED, "x", None);
+        let mut linking = LinkingSection::new();
+        linking.symbol_table(&symbols);
+        module.section(&linking);
+        // reloc.CODE: target section 2 (the code section, after type and function), one
+        // MEMORY_ADDR_SLEB at the immediate: payload offset 4 (count, body size, locals,
+        // opcode).
+        let mut reloc = Vec::new();
+        2u32.encode(&mut reloc);
+        1u32.encode(&mut reloc);
+        reloc.push(ty as u8);
+        4u32.encode(&mut reloc);
+        0u32.encode(&mut reloc);
+        addend.encode(&mut reloc);
+        module.section(&CustomSection {
+            name: "reloc.CODE".into(),
+            data: reloc.into(),
+        });
+        module.finish()
+    }
+
+    #[test]
+    fn addends_are_32_bit() {
+        let bytes = object_with_addend(RelocType::MemoryAddrSleb, -8);
+        let obj = read_object("small.o", &bytes).expect("a 32-bit addend reads");
+        assert_eq!(obj.funcs[0].relocs[0].addend, -8);
+        // Only wasm64's relocation types can carry a wider one (wasmparser reads the others'
+        // as 32-bit LEBs).
+        let bytes = object_with_addend(RelocType::MemoryAddrSleb64, 1 << 40);
+        let err = read_object("big.o", &bytes).unwrap_err().to_string();
+        assert!(
+            err.starts_with("big.o: error at byte offset")
+                && err.contains("has addend 1099511627776, which does not fit in 32 bits"),
+            "{err}"
+        );
     }
 }

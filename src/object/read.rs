@@ -722,6 +722,18 @@ impl<'a, 'p> Reader<'a, 'p> {
                     ),
                 ));
             }
+            // wasm32 objects write addends as 32-bit LEBs; only wasm64's relocation types
+            // have 64-bit ones, and kiln links wasm32 only.
+            let Ok(addend) = i32::try_from(entry.addend) else {
+                return Err(self.err(
+                    offset,
+                    format!(
+                        "relocation {ty:?} has addend {}, which does not fit in 32 bits \
+                         (64-bit memory is not supported)",
+                        entry.addend
+                    ),
+                ));
+            };
             let at = u64::from(entry.offset);
             let end = at + ty.width() as u64;
             let (chunks, relocs): (&[Range<u64>], _) =
@@ -746,7 +758,7 @@ impl<'a, 'p> Reader<'a, 'p> {
                         ty,
                         offset: entry.offset,
                         index: entry.index,
-                        addend: entry.addend,
+                        addend,
                     });
                     continue;
                 } else {
@@ -782,7 +794,7 @@ impl<'a, 'p> Reader<'a, 'p> {
                 ty,
                 offset: (at - chunk.start) as u32,
                 index: entry.index,
-                addend: entry.addend,
+                addend,
             };
             if run != Some((relocs, i)) {
                 self.flush_run(run, &mut pending);
