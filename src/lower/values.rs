@@ -1105,6 +1105,9 @@ impl Values {
                 *l = self.renumber.get(*l as usize).copied().unwrap_or(*l);
             }
         }
+        // The list leaves with the function (taken by the emitter): one allocation of the
+        // largest size it can need, not a growth per doubling.
+        self.local_names.reserve(self.local_vals.len());
         for (i, &(n, v, np_, param)) in self.local_vals.iter().enumerate() {
             let name = if i < np || n == 1 {
                 Some(v)
