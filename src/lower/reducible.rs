@@ -161,6 +161,12 @@ pub struct Reducer {
     budget: u32,
     /// Values used outside the block that defines them (as of the round's start).
     escapes: SecondaryMap<Value, bool>,
+    /// Tarjan: the component stack (scratch, kept between regions).
+    tarjan_stack: Vec<Block>,
+    /// Tarjan: the DFS call stack, block and next destination (scratch).
+    tarjan_calls: Vec<(Block, usize)>,
+    /// Edges entering the components of the region at hand (scratch).
+    entering: Vec<Entering>,
 }
 
 impl Reducer {
@@ -222,8 +228,10 @@ impl Reducer {
 
         // Strongly connected components, iterative Tarjan.
         let mut sccs: Vec<(u32, Vec<Block>)> = Vec::new();
-        let mut stack: Vec<Block> = Vec::new();
-        let mut calls: Vec<(Block, usize)> = Vec::new();
+        let mut stack = std::mem::take(&mut self.tarjan_stack);
+        let mut calls = std::mem::take(&mut self.tarjan_calls);
+        stack.clear();
+        calls.clear();
         for &root in &region.members {
             if !inside(&self.mark, root) || self.visited[root] == stamp {
                 continue;
@@ -250,6 +258,17 @@ impl Reducer {
                     if self.low[v] == self.index[v] {
                         let id = self.comps;
                         self.comps += 1;
+                        if stack.last() == Some(&v) {
+                            // A single block (most components): no member list unless it
+                            // loops to itself.
+                            stack.pop();
+                            self.on_stack[v] = false;
+                            self.comp[v] = id;
+                            if (0..).map_while(|i| dest(f, v, i)).any(|d| d.block == v) {
+                                sccs.push((id, vec![v]));
+                            }
+                            continue;
+                        }
                         let mut members = Vec::new();
                         while let Some(w) = stack.pop() {
                             self.on_stack[w] = false;
@@ -268,12 +287,15 @@ impl Reducer {
                 }
             }
         }
+        self.tarjan_stack = stack;
+        self.tarjan_calls = calls;
         if sccs.is_empty() {
             return;
         }
 
         // Edges entering each component from the rest of the region (header included).
-        let mut entering: Vec<Entering> = Vec::new();
+        let mut entering = std::mem::take(&mut self.entering);
+        entering.clear();
         if let Some(start) = f.entry()
             && inside(&self.mark, start)
         {
@@ -358,6 +380,7 @@ impl Reducer {
                 }
             }
         }
+        self.entering = entering;
     }
 
     /// Marks the values used outside their defining block.

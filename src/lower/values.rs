@@ -171,8 +171,9 @@ pub(crate) struct Values {
     row: Vec<u64>,
     /// Per value: stamp of the backward scan that found it live.
     live_stamp: SecondaryMap<Value, u32>,
-    /// Per value: the instruction of its last use in the current block.
-    last_use: SecondaryMap<Value, Option<Inst>>,
+    /// Last uses in the current block as (instruction, value), latest instruction first
+    /// (found scanning backward, consumed from the end scanning forward).
+    kills: Vec<(Inst, Value)>,
     /// Per local: the block stamp while its value is live.
     occupied: Vec<u32>,
     /// Locals of each class (pre-renumbering indices).
@@ -320,7 +321,6 @@ impl Values {
         reset(&mut self.hint, nv);
         reset(&mut self.reachable, dfg.blocks.len());
         reset(&mut self.live_stamp, nv);
-        reset(&mut self.last_use, nv);
         reset(&mut self.inst_block, dfg.insts.len());
         self.local_names.clear();
         self.scratch = Scratch::default();
@@ -961,34 +961,31 @@ impl Values {
             }
             let insts = &dfg.blocks[b].insts;
             let body = insts.split_last().map_or(&[][..], |(_, body)| body);
+            self.kills.clear();
             for &inst in body.iter().rev() {
-                let (place, stamps, last_use) =
-                    (&self.place, &mut self.live_stamp, &mut self.last_use);
+                let (place, stamps, kills) = (&self.place, &mut self.live_stamp, &mut self.kills);
                 for_each_operand(dfg, inst, |v| {
                     if matches!(place[v], Place::Pending | Place::Local(_)) && stamps[v] != live_gen
                     {
                         stamps[v] = live_gen;
-                        last_use[v] = Some(inst);
+                        kills.push((inst, v));
                     }
                 });
             }
-            // Forward: free at last uses, then define.
+            // Forward: free at last uses (the kills of `inst` are at the end of the list;
+            // freeing commutes, so their order does not matter), then define.
             for &inst in body {
-                let (last_use, place, occupied) =
-                    (&mut self.last_use, &self.place, &mut self.occupied);
-                let (local_class, pos_in_class, cursor) =
-                    (&self.local_class, &self.pos_in_class, &mut self.cursor);
-                for_each_operand(dfg, inst, |v| {
-                    if last_use[v] == Some(inst) {
-                        last_use[v] = None;
-                        if let Place::Local(l) = place[v] {
-                            occupied[l as usize] = 0;
-                            let c = usize::from(local_class[l as usize]);
-                            let pos = pos_in_class[l as usize] as usize;
-                            cursor[c] = cursor[c].min(pos);
-                        }
+                while let Some(&(k, v)) = self.kills.last()
+                    && k == inst
+                {
+                    self.kills.pop();
+                    if let Place::Local(l) = self.place[v] {
+                        self.occupied[l as usize] = 0;
+                        let c = usize::from(self.local_class[l as usize]);
+                        let pos = self.pos_in_class[l as usize] as usize;
+                        self.cursor[c] = self.cursor[c].min(pos);
                     }
-                });
+                }
                 for &r in dfg.inst_results(inst) {
                     if self.place[r] == Place::Pending {
                         self.assign(dfg, r, gen_);
@@ -1108,6 +1105,9 @@ impl Values {
                 *l = self.renumber.get(*l as usize).copied().unwrap_or(*l);
             }
         }
+        // The list leaves with the function (taken by the emitter): one allocation of the
+        // largest size it can need, not a growth per doubling.
+        self.local_names.reserve(self.local_vals.len());
         for (i, &(n, v, np_, param)) in self.local_vals.iter().enumerate() {
             let name = if i < np || n == 1 {
                 Some(v)
