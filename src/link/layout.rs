@@ -244,6 +244,27 @@ const DEFAULT_GLOBAL_BASE: u64 = 1024;
 
 /// wasm-ld's checks of `--initial-memory` and `--max-memory`: page-aligned, at least
 /// `needed`, at most 4 GiB.
+/// The relocations of input `i`'s live functions, then of its live data segments.
+fn live_relocs<'o>(
+    obj: &'o Object<'_>,
+    live: &'o Live,
+    i: usize,
+) -> impl Iterator<Item = &'o crate::object::Reloc> {
+    let funcs = obj
+        .funcs
+        .iter()
+        .zip(&live.funcs[i])
+        .filter(|(_, live)| **live)
+        .map(|(f, _)| &f.relocs);
+    let segs = obj
+        .segments
+        .iter()
+        .zip(&live.segs[i])
+        .filter(|(_, live)| **live)
+        .map(|(s, _)| &s.relocs);
+    funcs.chain(segs).flatten()
+}
+
 fn check_memory_option(what: &str, value: u64, needed: u64) -> Result<(), LinkError> {
     let msg = if !value.is_multiple_of(PAGE) {
         format!("{what} memory must be {PAGE}-byte aligned")
@@ -576,19 +597,7 @@ pub(crate) fn compute_layout<'a>(
     // Internal GOT entries: `GLOBAL_INDEX` relocations against data or functions, in scan
     // order (functions, then segments, per input).
     for (i, obj) in inputs.iter().enumerate() {
-        let funcs = obj
-            .funcs
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| live.funcs[i][*j])
-            .map(|(_, f)| &f.relocs);
-        let segs = obj
-            .segments
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| live.segs[i][*j])
-            .map(|(_, s)| &s.relocs);
-        for r in funcs.chain(segs).flatten() {
+        for r in live_relocs(obj, live, i) {
             if !matches!(r.ty, RelocType::GlobalIndexLeb | RelocType::GlobalIndexI32) {
                 continue;
             }
@@ -675,55 +684,40 @@ pub(crate) fn compute_layout<'a>(
             .enumerate()
             .any(|(sid, s)| live.syms[sid] && matches!(s.def, Def::Linker(LinkerSym::Table)));
     for (i, obj) in inputs.iter().enumerate() {
-        let funcs = obj
-            .funcs
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| live.funcs[i][*j])
-            .map(|(_, f)| &f.relocs);
-        let segs = obj
-            .segments
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| live.segs[i][*j])
-            .map(|(_, s)| &s.relocs);
-        for relocs in funcs.chain(segs) {
-            for r in relocs {
-                let got_func =
-                    matches!(r.ty, RelocType::GlobalIndexLeb | RelocType::GlobalIndexI32);
-                if !matches!(
-                    r.ty,
-                    RelocType::TableIndexSleb
-                        | RelocType::TableIndexI32
-                        | RelocType::TableIndexSleb64
-                        | RelocType::TableIndexI64
-                        | RelocType::TableIndexRelSleb
-                        | RelocType::TableIndexRelSleb64
-                ) && !got_func
-                {
-                    continue;
-                }
-                let Some(&sid) = db.inputs[i].syms.get(r.index as usize) else {
-                    continue;
-                };
-                let s = &db.syms[sid as usize];
-                if s.kind != SymKind::Function {
-                    continue;
-                }
-                if s.def.is_undefined() && weak_stubs.contains(&sid) {
-                    // No slot; a GOT entry for it (which holds 0) still makes the table
-                    // exist, as in wasm-ld 22.
-                    table_needed |= got_func;
-                    continue;
-                }
-                let f = l.sym_index[sid as usize];
-                if let Some(slot) = l.func_slot.get_mut(f as usize)
-                    && *slot == 0
-                {
-                    l.elems.push(f);
-                    *slot = to_u32(l.elems.len(), "table")?;
-                    table_needed = true;
-                }
+        for r in live_relocs(obj, live, i) {
+            let got_func = matches!(r.ty, RelocType::GlobalIndexLeb | RelocType::GlobalIndexI32);
+            if !matches!(
+                r.ty,
+                RelocType::TableIndexSleb
+                    | RelocType::TableIndexI32
+                    | RelocType::TableIndexSleb64
+                    | RelocType::TableIndexI64
+                    | RelocType::TableIndexRelSleb
+                    | RelocType::TableIndexRelSleb64
+            ) && !got_func
+            {
+                continue;
+            }
+            let Some(&sid) = db.inputs[i].syms.get(r.index as usize) else {
+                continue;
+            };
+            let s = &db.syms[sid as usize];
+            if s.kind != SymKind::Function {
+                continue;
+            }
+            if s.def.is_undefined() && weak_stubs.contains(&sid) {
+                // No slot; a GOT entry for it (which holds 0) still makes the table
+                // exist, as in wasm-ld 22.
+                table_needed |= got_func;
+                continue;
+            }
+            let f = l.sym_index[sid as usize];
+            if let Some(slot) = l.func_slot.get_mut(f as usize)
+                && *slot == 0
+            {
+                l.elems.push(f);
+                *slot = to_u32(l.elems.len(), "table")?;
+                table_needed = true;
             }
         }
     }
