@@ -96,6 +96,8 @@ mod archive;
 mod clang_tests;
 mod custom;
 mod emit;
+#[cfg(test)]
+mod fixtures;
 mod layout;
 mod merge;
 #[cfg(test)]

@@ -5,37 +5,9 @@ use std::borrow::Cow;
 
 use wasmparser::{DataKind, Operator, Parser, Payload};
 
+use super::fixtures::{CONST, func, reloc, sym};
 use super::{LinkOptions, link};
 use crate::object::*;
-
-fn reloc(ty: RelocType, offset: u32, index: u32, addend: i32) -> Reloc {
-    Reloc {
-        ty,
-        offset,
-        index,
-        addend,
-    }
-}
-
-fn sym(name: &'static str, flags: u32, kind: SymbolKind) -> Symbol<'static> {
-    Symbol {
-        name: Cow::Borrowed(name),
-        flags,
-        kind,
-    }
-}
-
-fn func(code: &[u8], relocs: Vec<Reloc>) -> Func<'static> {
-    let mut body = vec![0u8];
-    body.extend_from_slice(code);
-    Func {
-        type_index: 0,
-        body: Cow::Owned(body),
-        relocs,
-        input_offset: 0,
-        local_names: Vec::new(),
-    }
-}
 
 fn custom(name: &'static str, len: usize, relocs: Vec<Reloc>) -> CustomSection<'static> {
     CustomSection {
@@ -44,9 +16,6 @@ fn custom(name: &'static str, len: usize, relocs: Vec<Reloc>) -> CustomSection<'
         relocs,
     }
 }
-
-/// `i32.const <reloc>` then `end`: the reloc is at body offset 2.
-const CONST: [u8; 7] = [0x41, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0b];
 
 const S: u32 = 0;
 const P: u32 = 1;

@@ -4,44 +4,15 @@
 
 use std::borrow::Cow;
 
+use super::fixtures::{MEM, ret, sym};
 use super::*;
 use crate::object::*;
-
-const MEM: Import<'static> = Import {
-    module: Cow::Borrowed("env"),
-    name: Cow::Borrowed("__linear_memory"),
-    kind: ImportKind::Memory {
-        min: 0,
-        max: None,
-        shared: false,
-        memory64: false,
-    },
-};
 
 /// `() -> i32`
 fn ty_i32() -> FuncType {
     FuncType {
         params: Vec::new(),
         results: vec![ValType::I32],
-    }
-}
-
-fn sym(name: &'static str, flags: u32, kind: SymbolKind) -> Symbol<'static> {
-    Symbol {
-        name: Cow::Borrowed(name),
-        flags,
-        kind,
-    }
-}
-
-/// A function returning `v`.
-fn ret(v: u8) -> Func<'static> {
-    Func {
-        type_index: 0,
-        body: Cow::Owned(vec![0, 0x41, v, 0x0b]),
-        relocs: Vec::new(),
-        input_offset: 0,
-        local_names: Vec::new(),
     }
 }
 

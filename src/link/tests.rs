@@ -3,20 +3,10 @@
 
 use std::borrow::Cow;
 
+use super::fixtures::*;
 use super::*;
 use crate::ir::TagType;
 use crate::object::*;
-
-const MEM: Import<'static> = Import {
-    module: Cow::Borrowed("env"),
-    name: Cow::Borrowed("__linear_memory"),
-    kind: ImportKind::Memory {
-        min: 0,
-        max: None,
-        shared: false,
-        memory64: false,
-    },
-};
 
 fn ty(params: &[ValType], results: &[ValType]) -> FuncType {
     FuncType {
@@ -31,44 +21,6 @@ fn import_func(name: &'static str, t: u32) -> Import<'static> {
         name: Cow::Borrowed(name),
         kind: ImportKind::Func(t),
     }
-}
-
-fn func(code: &[u8], relocs: Vec<Reloc>) -> Func<'static> {
-    let mut body = vec![0u8];
-    body.extend_from_slice(code);
-    Func {
-        type_index: 0,
-        body: Cow::Owned(body),
-        relocs,
-        input_offset: 0,
-        local_names: Vec::new(),
-    }
-}
-
-fn sym(name: &'static str, flags: u32, kind: SymbolKind) -> Symbol<'static> {
-    Symbol {
-        name: Cow::Borrowed(name),
-        flags,
-        kind,
-    }
-}
-
-fn reloc(ty: RelocType, offset: u32, index: u32, addend: i32) -> Reloc {
-    Reloc {
-        ty,
-        offset,
-        index,
-        addend,
-    }
-}
-
-/// `call <reloc>` then `end`: the reloc is at body offset 2.
-const CALL: [u8; 7] = [0x10, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0b];
-/// `i32.const <reloc>` then `end`.
-const CONST: [u8; 7] = [0x41, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0b];
-
-fn ret(v: u8) -> Func<'static> {
-    func(&[0x41, v, 0x0b], vec![])
 }
 
 fn validate(bytes: &[u8]) -> String {
