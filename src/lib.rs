@@ -12,6 +12,7 @@ pub mod lower;
 pub mod object;
 pub mod runtest;
 pub mod target;
+pub mod timing;
 pub mod verify;
 
 pub use error::{Diagnostic, Diagnostics};

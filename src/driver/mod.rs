@@ -17,6 +17,7 @@ pub use inputs::{InputFile, load_inputs, open_inputs};
 
 use crate::link::{LinkError, LinkOutput, link_inputs_with_warnings};
 use crate::object::ObjectError;
+use crate::timing::phase;
 
 /// Why the driver failed.
 #[derive(Debug, thiserror::Error)]
@@ -67,8 +68,8 @@ impl From<LinkError> for DriverError {
 /// archive members loaded included; `LinkOptions::infer_features`), and `.ir` inputs are
 /// lowered with the default set.
 pub fn link_files(args: &LinkArgs) -> Result<LinkOutput, DriverError> {
-    let files = open_inputs(args)?;
-    let inputs = load_inputs(&files, &args.options)?;
+    let files = phase("open", || open_inputs(args))?;
+    let inputs = phase("read", || load_inputs(&files, &args.options))?;
     Ok(link_inputs_with_warnings(inputs, &args.options)?)
 }
 
@@ -96,7 +97,7 @@ pub fn link_and_write(args: &LinkArgs) -> Result<(PathBuf, Vec<String>), DriverE
     if args.fatal_warnings && !warnings.is_empty() {
         return Err(DriverError::FatalWarnings(warnings));
     }
-    write_output(&out, &bytes).map_err(|e| DriverError::Write {
+    phase("write", || write_output(&out, &bytes)).map_err(|e| DriverError::Write {
         path: out.display().to_string(),
         error: e.to_string(),
     })?;

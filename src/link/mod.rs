@@ -113,6 +113,7 @@ use thiserror::Error;
 
 use crate::object::{Archive, Object, ObjectError};
 use crate::target::Features;
+use crate::timing::phase;
 
 /// What the link stage is asked to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -500,7 +501,7 @@ pub fn link_inputs_with_warnings(
     opts: &LinkOptions,
 ) -> Result<LinkOutput, LinkError> {
     check_options(opts)?;
-    let loaded = archive::load(inputs, opts)?;
+    let loaded = phase("archives", || archive::load(inputs, opts))?;
     let lazy: Vec<bool> = loaded.iter().map(|l| l.lazy_member).collect();
     let objects: Vec<Object<'_>> = loaded.into_iter().map(|l| l.object).collect();
     link_objects(&objects, &lazy, opts)
@@ -562,11 +563,15 @@ fn link_objects(
         ..opts.clone()
     };
     let wrap_names = resolve::wrap_names(opts);
-    let db = resolve::resolve(inputs, opts, &wrap_names)?;
-    let live = resolve::mark_live(inputs, &db, lazy_member, opts)?;
-    let layout = layout::compute_layout(inputs, &db, &live, opts)?;
-    let synth = synth::synthesize(inputs, &db, &layout, opts)?;
-    let wasm = emit::emit(inputs, &db, &layout, &synth, opts)?;
+    let db = phase("resolve", || resolve::resolve(inputs, opts, &wrap_names))?;
+    let live = phase("gc", || resolve::mark_live(inputs, &db, lazy_member, opts))?;
+    let layout = phase("layout", || {
+        layout::compute_layout(inputs, &db, &live, opts)
+    })?;
+    let synth = phase("synthesize", || {
+        synth::synthesize(inputs, &db, &layout, opts)
+    })?;
+    let wasm = phase("emit", || emit::emit(inputs, &db, &layout, &synth, opts))?;
     let removed = if opts.print_gc_sections {
         resolve::gc_report(inputs, &db, &live)
     } else {
