@@ -10,6 +10,7 @@
 pub mod args;
 pub mod inputs;
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 pub use args::{ArgError, InputArg, LinkArgs, Mode, expand_response_files, parse_args};
@@ -132,11 +133,38 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out.wasm".into());
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = write_new(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    let result = write_new(&tmp, bytes).and_then(|()| replace(&tmp, path, &dir, &name));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Renames `new` to `path`. An existing regular file at `path` is first moved aside and
+/// removed only once `new` is in place (moved back if that fails). Renaming straight over
+/// it would cost more than writing the output: the file system frees the old file's pages
+/// and, on ext4, starts writing the new file back (its `auto_da_alloc` rule) inside the
+/// rename (11 ms for a 15 MB output, against 0.1 ms this way). The old file stays open
+/// while it is unlinked, so its pages are freed at the close rather than by the unlink.
+fn replace(new: &Path, path: &Path, dir: &Path, name: &str) -> std::io::Result<()> {
+    let old = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() => File::open(path).ok(),
+        _ => None,
+    };
+    let Some(old) = old else {
+        return std::fs::rename(new, path);
+    };
+    let aside = dir.join(format!(".{name}.{}.old", std::process::id()));
+    if std::fs::rename(path, &aside).is_err() {
+        return std::fs::rename(new, path);
+    }
+    if let Err(e) = std::fs::rename(new, path) {
+        let _ = std::fs::rename(&aside, path);
+        return Err(e);
+    }
+    let _ = std::fs::remove_file(&aside);
+    drop(old);
+    Ok(())
 }
 
 fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -148,4 +176,42 @@ fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut file = options.open(path)?;
     // No fsync: like wasm-ld, the rename protects against failed links, not power loss.
     file.write_all(bytes)
+}
+
+#[cfg(test)]
+mod write_tests {
+    use super::write_atomically;
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("kiln-write-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn entries(dir: &std::path::Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn replaces_an_existing_output_and_leaves_nothing_else() {
+        let dir = scratch("replace");
+        let out = dir.join("a.wasm");
+        let other = dir.join("hard-link.wasm");
+        std::fs::write(&out, b"old").unwrap();
+        std::fs::hard_link(&out, &other).unwrap();
+        write_atomically(&out, b"new contents").unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), b"new contents");
+        // A new file took the name; the old one (seen through its other link) is unchanged.
+        assert_eq!(std::fs::read(&other).unwrap(), b"old");
+        assert_eq!(entries(&dir), ["a.wasm", "hard-link.wasm"]);
+        write_atomically(&dir.join("b.wasm"), b"fresh").unwrap();
+        assert_eq!(entries(&dir), ["a.wasm", "b.wasm", "hard-link.wasm"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
