@@ -8,7 +8,7 @@ use std::process::Command;
 
 use wasmparser::{DataKind, ExternalKind, Operator, Parser, Payload, TypeRef, ValType as WV};
 
-use super::{BuildId, LinkOptions, link};
+use super::{BuildId, LinkOptions, link, link_objects};
 use crate::object::read_object;
 use crate::target::Features;
 
@@ -16,6 +16,22 @@ fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("kiln-clang-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
+}
+
+/// An anonymous read-write file (already unlinked) in the temporary directory.
+fn tempfile_in_target() -> std::fs::File {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("kiln-stream-{}-{n}.wasm", std::process::id()));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .expect("create a temporary file");
+    std::fs::remove_file(&path).expect("unlink the temporary file");
+    file
 }
 
 fn compile(dir: &Path, name: &str, source: &str, flags: &[&str]) -> PathBuf {
@@ -67,6 +83,21 @@ fn kiln(objs: &[PathBuf], opts: &LinkOptions) -> Vec<u8> {
         .map(|(p, b)| read_object(&p.to_string_lossy(), b).expect("read object"))
         .collect();
     let out = link(&inputs, opts).unwrap_or_else(|e| panic!("kiln link: {e}"));
+    // Written straight into a file (as the command line does), the module is the same;
+    // under test the writer flushes every 64 bytes, so every flush point is crossed.
+    let file = tempfile_in_target();
+    let lazy = vec![false; inputs.len()];
+    link_objects(&inputs, &lazy, opts, Some(&file)).unwrap_or_else(|e| panic!("kiln link: {e}"));
+    let mut streamed = Vec::new();
+    std::io::Read::read_to_end(&mut &file, &mut streamed).expect("read the streamed module");
+    let first_difference = streamed.iter().zip(&out).position(|(a, b)| a != b);
+    assert!(
+        streamed == out,
+        "the module written into a file differs from the one in memory: {} and {} bytes, \
+         first difference at {first_difference:?}",
+        streamed.len(),
+        out.len()
+    );
     let mut features = wasmparser::WasmFeatures::default();
     features.insert(wasmparser::WasmFeatures::THREADS);
     wasmparser::Validator::new_with_features(features)

@@ -1,7 +1,10 @@
-//! Writing the module: every section's size is computed first, the output is allocated once,
-//! then function bodies, data and custom sections are copied and their relocations patched in
-//! place; a written size other than the computed one is a [`LinkError::Internal`]. (The small
-//! sections before the code section and after the custom ones are encoded first and copied.)
+//! Writing the module: every section's size is computed first, then function bodies, data
+//! and custom sections are copied and their relocations patched in place; a written size
+//! other than the computed one is a [`LinkError::Internal`]. (The small sections before the
+//! code section and after the custom ones are encoded first and copied.) The module goes
+//! into one buffer allocated at its final size, or (the command line) straight into the
+//! output file, the code and custom sections in parallel runs at their offsets, so the
+//! whole module is never in memory ([`Writer`]); both give the same bytes.
 //!
 //! Section order (wasm-ld's): type, import, function, table, memory, global, export, start,
 //! elem, datacount, code, data, the inputs' custom sections (concatenated per name in input
@@ -106,13 +109,61 @@ fn write_uleb(buf: &mut [u8], mut v: u64) -> usize {
     }
 }
 
-/// Appends items `0..n` to `out` back to back, `len(k)` bytes each, filled by `write` in
-/// parallel (copying a chunk and applying its relocations touches only its own bytes). The
-/// items are cut into a few hundred runs of consecutive items, one task each, so nothing is
-/// allocated per item. The first error in item order is returned, so failures are
-/// deterministic.
+/// Where the module goes: into memory, or straight into a file (the command line), so the
+/// whole module is never held at once. Serial parts are staged in `buf`; in file mode `buf`
+/// is written out ([`Writer::flush`]) before each parallel part and whenever it grows large,
+/// and the parallel parts write each run of items at its own offset from worker threads.
+struct Writer<'f> {
+    /// Bytes not yet in the file; in memory mode the whole module.
+    buf: Vec<u8>,
+    file: Option<&'f std::fs::File>,
+    /// Bytes already written to the file.
+    flushed: u64,
+}
+
+/// In file mode, staged bytes beyond this are written out between items (under test, a
+/// few bytes, so that the tests cross every flush point).
+const FLUSH_AT: usize = if cfg!(test) { 64 } else { 1 << 20 };
+
+impl Writer<'_> {
+    /// Bytes written so far (staged included).
+    fn position(&self) -> u64 {
+        self.flushed + self.buf.len() as u64
+    }
+
+    /// File mode: writes the staged bytes out.
+    fn flush(&mut self) -> Result<(), LinkError> {
+        if let Some(file) = self.file
+            && !self.buf.is_empty()
+        {
+            write_at(file, &self.buf, self.flushed)?;
+            self.flushed += self.buf.len() as u64;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    /// File mode: writes the staged bytes out once there are many.
+    fn flush_if_large(&mut self) -> Result<(), LinkError> {
+        if self.buf.len() >= FLUSH_AT {
+            self.flush()?;
+        }
+        Ok(())
+    }
+}
+
+fn write_at(file: &std::fs::File, bytes: &[u8], offset: u64) -> Result<(), LinkError> {
+    std::os::unix::fs::FileExt::write_all_at(file, bytes, offset)
+        .map_err(|e| LinkError::Write(e.to_string()))
+}
+
+/// Appends items `0..n` back to back, `len(k)` bytes each, filled by `write` in parallel
+/// (copying a chunk and applying its relocations touches only its own bytes). The items are
+/// cut into a few hundred runs of consecutive items, one task each, so nothing is allocated
+/// per item; in file mode each task fills one buffer per worker and writes it at the run's
+/// offset. The first error in item order is returned, so failures are deterministic.
 fn write_parallel(
-    out: &mut Vec<u8>,
+    w: &mut Writer<'_>,
     n: usize,
     len: impl Fn(usize) -> usize + Sync,
     write: impl Fn(usize, &mut [u8]) -> Result<(), LinkError> + Sync,
@@ -126,29 +177,53 @@ fn write_parallel(
         runs.push((first, end, bytes));
         total += bytes;
     }
-    let start = out.len();
-    out.resize(start + total, 0);
-    let mut rest = &mut out[start..];
-    let mut slices = Vec::with_capacity(runs.len());
-    for &(_, _, bytes) in &runs {
-        let (run, tail) = std::mem::take(&mut rest).split_at_mut(bytes);
-        slices.push(run);
-        rest = tail;
-    }
-    let first_error = runs
-        .par_iter()
-        .zip(slices)
-        .filter_map(|(&(first, end, _), mut buf)| {
-            for k in first..end {
-                let (slot, tail) = std::mem::take(&mut buf).split_at_mut(len(k));
-                if let Err(e) = write(k, slot) {
-                    return Some((k, e));
-                }
-                buf = tail;
+    let fill = |&(first, end, _): &(usize, usize, usize), mut buf: &mut [u8]| {
+        for k in first..end {
+            let (slot, tail) = std::mem::take(&mut buf).split_at_mut(len(k));
+            if let Err(e) = write(k, slot) {
+                return Some((k, e));
             }
-            None
-        })
-        .min_by_key(|(k, _)| *k);
+            buf = tail;
+        }
+        None
+    };
+    let first_error = if let Some(file) = w.file {
+        w.flush()?;
+        let mut offsets = Vec::with_capacity(runs.len());
+        let mut at = w.flushed;
+        for &(_, _, bytes) in &runs {
+            offsets.push(at);
+            at += bytes as u64;
+        }
+        w.flushed = at;
+        runs.par_iter()
+            .zip(offsets)
+            .map_init(Vec::new, |buf, (run, offset)| {
+                buf.clear();
+                buf.resize(run.2, 0);
+                if let Some(failed) = fill(run, buf) {
+                    return Some(failed);
+                }
+                write_at(file, buf, offset).err().map(|e| (run.0, e))
+            })
+            .flatten()
+            .min_by_key(|(k, _)| *k)
+    } else {
+        let out = &mut w.buf;
+        let start = out.len();
+        out.resize(start + total, 0);
+        let mut rest = &mut out[start..];
+        let mut slices = Vec::with_capacity(runs.len());
+        for &(_, _, bytes) in &runs {
+            let (run, tail) = std::mem::take(&mut rest).split_at_mut(bytes);
+            slices.push(run);
+            rest = tail;
+        }
+        runs.par_iter()
+            .zip(slices)
+            .filter_map(|(run, buf)| fill(run, buf))
+            .min_by_key(|(k, _)| *k)
+    };
     match first_error {
         Some((_, e)) => Err(e),
         None => Ok(()),
@@ -575,6 +650,7 @@ pub(crate) fn emit(
     layout: &Layout<'_>,
     synth: &Synth,
     opts: &LinkOptions,
+    file: Option<&std::fs::File>,
 ) -> Result<Vec<u8>, LinkError> {
     let mut head = Vec::new();
 
@@ -922,7 +998,14 @@ pub(crate) fn emit(
         + tail.len() as u64
         + build_id_section;
     let total = usize::try_from(total).map_err(|_| LinkError::TooLarge("module".into()))?;
-    let mut out = Vec::with_capacity(total);
+    // A build id hashes the whole module, so it is built in memory, then written.
+    let stream = file.filter(|_| opts.build_id.is_none());
+    let mut w = Writer {
+        buf: Vec::with_capacity(if stream.is_some() { FLUSH_AT } else { total }),
+        file: stream,
+        flushed: 0,
+    };
+    let out = &mut w.buf;
     out.extend_from_slice(b"\0asm");
     out.extend_from_slice(&1u32.to_le_bytes());
     out.extend_from_slice(&head);
@@ -936,11 +1019,12 @@ pub(crate) fn emit(
         custom_pieces,
     };
     if !bodies.is_empty() {
+        let out = &mut w.buf;
         out.push(10);
-        put_uleb(&mut out, code_payload);
-        put_uleb(&mut out, bodies.len() as u64);
+        put_uleb(out, code_payload);
+        put_uleb(out, bodies.len() as u64);
         write_parallel(
-            &mut out,
+            &mut w,
             bodies.len(),
             |k| uleb_len(bodies[k].len() as u64) + bodies[k].len(),
             |k, slot| {
@@ -957,19 +1041,22 @@ pub(crate) fn emit(
         )?;
     }
     if num_data > 0 {
+        let out = &mut w.buf;
         out.push(11);
-        put_uleb(&mut out, data_payload);
-        put_uleb(&mut out, u64::from(num_data));
+        put_uleb(out, data_payload);
+        put_uleb(out, u64::from(num_data));
         for (s, _) in layout.segs.iter().zip(&written).filter(|(_, w)| **w) {
+            w.flush_if_large()?;
+            let out = &mut w.buf;
             if passive {
                 out.push(1);
             } else {
                 out.push(0);
                 out.push(0x41);
-                put_sleb(&mut out, i64::from(s.addr as u32 as i32));
+                put_sleb(out, i64::from(s.addr as u32 as i32));
                 out.push(0x0b);
             }
-            put_uleb(&mut out, s.size);
+            put_uleb(out, s.size);
             let seg_start = out.len();
             for c in &s.chunks {
                 let (addr, bytes, zeros): (u64, &[u8], u64) = match *c {
@@ -1014,20 +1101,22 @@ pub(crate) fn emit(
         }
     }
     for (name, pieces) in &customs {
+        w.flush_if_large()?;
+        let out = &mut w.buf;
         let size = custom_sizes.get(name).copied().unwrap_or(0);
         out.push(0);
         put_uleb(
-            &mut out,
+            out,
             uleb_len(name.len() as u64) as u64 + name.len() as u64 + size,
         );
-        put_uleb(&mut out, name.len() as u64);
+        put_uleb(out, name.len() as u64);
         out.extend_from_slice(name.as_bytes());
         if let Some(data) = merged_customs.get(name) {
             out.extend_from_slice(data);
             continue;
         }
         write_parallel(
-            &mut out,
+            &mut w,
             pieces.len(),
             |k| {
                 let (i, j) = pieces[k];
@@ -1041,31 +1130,36 @@ pub(crate) fn emit(
             },
         )?;
     }
+    let out = &mut w.buf;
     out.extend_from_slice(&tail);
     if let (Some(style), Some(n)) = (&opts.build_id, build_id_len) {
         out.push(0);
         put_uleb(
-            &mut out,
+            out,
             uleb_len(8) as u64 + 8 + uleb_len(n as u64) as u64 + n as u64,
         );
-        put_uleb(&mut out, 8);
+        put_uleb(out, 8);
         out.extend_from_slice(b"build_id");
-        put_uleb(&mut out, n as u64);
+        put_uleb(out, n as u64);
         let at = out.len();
         out.resize(at + n, 0);
-        let id = custom::build_id(style, &out);
+        let id = custom::build_id(style, out);
         match out.get_mut(at..) {
             Some(slot) if slot.len() == id.len() => slot.copy_from_slice(&id),
             _ => return Err(internal("build id size")),
         }
     }
-    if out.len() != total {
+    if w.position() != total as u64 {
         return Err(LinkError::Internal(format!(
             "wrote {} bytes, reserved {total}",
-            out.len()
+            w.position()
         )));
     }
-    Ok(out)
+    w.flush()?;
+    match (file, stream) {
+        (Some(file), None) => write_at(file, &w.buf, 0).map(|()| Vec::new()),
+        _ => Ok(w.buf),
+    }
 }
 
 /// `name`, `producers` and `target_features`.

@@ -411,6 +411,9 @@ pub enum LinkError {
     /// as `lib.a(member.o)`.
     #[error("{0}")]
     Read(Box<ObjectError>),
+    /// Writing the output file failed (when the link writes it).
+    #[error("cannot write the output: {0}")]
+    Write(String),
     /// A bug in the linker: an invariant it keeps itself does not hold.
     #[error("internal linker error: {0}")]
     Internal(String),
@@ -500,18 +503,38 @@ pub fn link_inputs_with_warnings(
     inputs: Vec<Input<'_>>,
     opts: &LinkOptions,
 ) -> Result<LinkOutput, LinkError> {
+    link_inputs_to(inputs, opts, None)
+}
+
+/// Links `inputs` as [`link_inputs_with_warnings`] does, writing the module into `file` (from
+/// its start; the file should be empty) instead of memory: the code and custom sections are
+/// written in parallel, and the whole module is never held in memory. The returned
+/// [`LinkOutput::wasm`] is empty. On error the file holds a partial module.
+pub fn link_inputs_into(
+    inputs: Vec<Input<'_>>,
+    opts: &LinkOptions,
+    file: &std::fs::File,
+) -> Result<LinkOutput, LinkError> {
+    link_inputs_to(inputs, opts, Some(file))
+}
+
+fn link_inputs_to(
+    inputs: Vec<Input<'_>>,
+    opts: &LinkOptions,
+    file: Option<&std::fs::File>,
+) -> Result<LinkOutput, LinkError> {
     check_options(opts)?;
     let loaded = phase("archives", || archive::load(inputs, opts))?;
     let lazy: Vec<bool> = loaded.iter().map(|l| l.lazy_member).collect();
     let objects: Vec<Object<'_>> = loaded.into_iter().map(|l| l.object).collect();
-    link_objects(&objects, &lazy, opts)
+    link_objects(&objects, &lazy, opts, file)
 }
 
 /// Links `inputs` into a final wasm module (every object is linked; warnings go to standard
 /// error as with [`link_inputs`]).
 pub fn link(inputs: &[Object<'_>], opts: &LinkOptions) -> Result<Vec<u8>, LinkError> {
     check_options(opts)?;
-    let out = link_objects(inputs, &vec![false; inputs.len()], opts)?;
+    let out = link_objects(inputs, &vec![false; inputs.len()], opts, None)?;
     for w in &out.warnings {
         eprintln!("warning: {w}");
     }
@@ -534,6 +557,7 @@ fn link_objects(
     inputs: &[Object<'_>],
     lazy_member: &[bool],
     opts: &LinkOptions,
+    file: Option<&std::fs::File>,
 ) -> Result<LinkOutput, LinkError> {
     // The output's features are decided once, here (from the inputs when inferred).
     // `import-dynamic` imports what stays undefined, as `--import-undefined` does in a
@@ -571,7 +595,9 @@ fn link_objects(
     let synth = phase("synthesize", || {
         synth::synthesize(inputs, &db, &layout, opts)
     })?;
-    let wasm = phase("emit", || emit::emit(inputs, &db, &layout, &synth, opts))?;
+    let wasm = phase("emit", || {
+        emit::emit(inputs, &db, &layout, &synth, opts, file)
+    })?;
     let removed = if opts.print_gc_sections {
         resolve::gc_report(inputs, &db, &live)
     } else {

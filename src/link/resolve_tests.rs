@@ -290,16 +290,16 @@ fn init_functions_of_lazy_members_wait_for_liveness() {
     };
     let inputs = [main, ctor];
     let opts = LinkOptions::default();
-    let direct = link_objects(&inputs, &[false, false], &opts).expect("link");
+    let direct = link_objects(&inputs, &[false, false], &opts, None).expect("link");
     assert!(wat(&direct.wasm).contains("call $ctor"));
-    let lazy = link_objects(&inputs, &[false, true], &opts).expect("link");
+    let lazy = link_objects(&inputs, &[false, true], &opts, None).expect("link");
     assert!(!wat(&lazy.wasm).contains("$ctor"));
     // Once something in the member is live, its constructor is too.
     let opts = LinkOptions {
         exports: vec!["other".into()],
         ..LinkOptions::default()
     };
-    let live = link_objects(&inputs, &[false, true], &opts).expect("link");
+    let live = link_objects(&inputs, &[false, true], &opts, None).expect("link");
     assert!(wat(&live.wasm).contains("call $ctor"));
 }
 
@@ -500,7 +500,7 @@ fn a_losing_definition_of_another_type_calls_a_trapping_stub() {
         entry: None,
         ..LinkOptions::default()
     };
-    let out = link_objects(&[a, b], &[false, false], &opts).expect("link");
+    let out = link_objects(&[a, b], &[false, false], &opts, None).expect("link");
     assert_eq!(
         out.warnings,
         [
@@ -781,7 +781,7 @@ fn print_gc_sections_lists_what_is_removed() {
     };
     let mut obj = data_object();
     obj.symbols[0].flags = 0;
-    let out = link_objects(&[two_defs(), obj], &[false, false], &opts).expect("link");
+    let out = link_objects(&[two_defs(), obj], &[false, false], &opts, None).expect("link");
     assert_eq!(
         out.removed,
         [
@@ -794,6 +794,6 @@ fn print_gc_sections_lists_what_is_removed() {
         print_gc_sections: false,
         ..opts
     };
-    let out = link_objects(&[two_defs()], &[false], &quiet).expect("link");
+    let out = link_objects(&[two_defs()], &[false], &quiet, None).expect("link");
     assert!(out.removed.is_empty());
 }
