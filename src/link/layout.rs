@@ -35,6 +35,7 @@
 use std::collections::HashMap;
 
 use indexmap::{IndexMap, IndexSet};
+use rayon::prelude::*;
 use rustc_hash::FxBuildHasher;
 
 use super::merge::{PieceMap, merge_strings};
@@ -242,29 +243,95 @@ pub(crate) struct Layout<'a> {
 /// Where data starts when the stack does not come first, as wasm-ld.
 const DEFAULT_GLOBAL_BASE: u64 = 1024;
 
-/// wasm-ld's checks of `--initial-memory` and `--max-memory`: page-aligned, at least
-/// `needed`, at most 4 GiB.
-/// The relocations of input `i`'s live functions, then of its live data segments.
-fn live_relocs<'o>(
-    obj: &'o Object<'_>,
-    live: &'o Live,
+/// What the layout needs from the relocations of one input's live code and data, found in
+/// one pass over them (the inputs scanned in parallel) instead of a pass per question.
+struct RelocRefs {
+    /// The types `TYPE_INDEX_LEB` relocations of live functions name, in relocation order.
+    types: Vec<u32>,
+    /// Undefined functions live code calls (`FUNCTION_INDEX_LEB`).
+    calls_undefined: Vec<u32>,
+    /// The symbols of `GLOBAL_INDEX` (`true`: a GOT entry) and `TABLE_INDEX` relocations,
+    /// in scan order (live functions, then live segments).
+    slots: Vec<(u32, bool)>,
+}
+
+fn scan_relocs(
+    obj: &Object<'_>,
     i: usize,
-) -> impl Iterator<Item = &'o crate::object::Reloc> {
-    let funcs = obj
+    db: &SymbolDb<'_>,
+    live: &Live,
+) -> Result<RelocRefs, LinkError> {
+    let mut refs = RelocRefs {
+        types: Vec::new(),
+        calls_undefined: Vec::new(),
+        slots: Vec::new(),
+    };
+    let syms = &db.inputs[i].syms;
+    let sym = |index: u32| syms.get(index as usize).copied();
+    let slot = |refs: &mut RelocRefs, r: &crate::object::Reloc| {
+        let got = match r.ty {
+            RelocType::GlobalIndexLeb | RelocType::GlobalIndexI32 => true,
+            RelocType::TableIndexSleb
+            | RelocType::TableIndexI32
+            | RelocType::TableIndexSleb64
+            | RelocType::TableIndexI64
+            | RelocType::TableIndexRelSleb
+            | RelocType::TableIndexRelSleb64 => false,
+            _ => return,
+        };
+        if let Some(sid) = sym(r.index) {
+            refs.slots.push((sid, got));
+        }
+    };
+    for (j, (f, _)) in obj
         .funcs
         .iter()
         .zip(&live.funcs[i])
-        .filter(|(_, live)| **live)
-        .map(|(f, _)| &f.relocs);
-    let segs = obj
+        .enumerate()
+        .filter(|(_, (_, live))| **live)
+    {
+        for r in &f.relocs {
+            match r.ty {
+                RelocType::TypeIndexLeb => {
+                    if r.index as usize >= obj.types.len() {
+                        return Err(bad(
+                            obj,
+                            format!(
+                                "type relocation at offset {} in function {j} names type {}, but there are {}",
+                                r.offset,
+                                r.index,
+                                obj.types.len()
+                            ),
+                        ));
+                    }
+                    refs.types.push(r.index);
+                }
+                RelocType::FunctionIndexLeb => {
+                    if let Some(sid) = sym(r.index)
+                        && db.syms[sid as usize].def.is_undefined()
+                    {
+                        refs.calls_undefined.push(sid);
+                    }
+                }
+                _ => slot(&mut refs, r),
+            }
+        }
+    }
+    for (sg, _) in obj
         .segments
         .iter()
         .zip(&live.segs[i])
         .filter(|(_, live)| **live)
-        .map(|(s, _)| &s.relocs);
-    funcs.chain(segs).flatten()
+    {
+        for r in &sg.relocs {
+            slot(&mut refs, r);
+        }
+    }
+    Ok(refs)
 }
 
+/// wasm-ld's checks of `--initial-memory` and `--max-memory`: page-aligned, at least
+/// `needed`, at most 4 GiB.
 fn check_memory_option(what: &str, value: u64, needed: u64) -> Result<(), LinkError> {
     let msg = if !value.is_multiple_of(PAGE) {
         format!("{what} memory must be {PAGE}-byte aligned")
@@ -323,19 +390,20 @@ pub(crate) fn compute_layout<'a>(
             to_u32(i, "types")
         };
 
+    let refs: Vec<RelocRefs> = inputs
+        .par_iter()
+        .enumerate()
+        .map(|(i, obj)| scan_relocs(obj, i, db, live))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+
     // Types, as wasm-ld: first the types `TYPE_INDEX` relocations of live code use (in
     // relocation order, per input), then those of imports and of defined functions as they
     // come.
-    for (i, obj) in inputs.iter().enumerate() {
-        for (j, f) in obj.funcs.iter().enumerate() {
-            if !live.funcs[i][j] {
-                continue;
-            }
-            for r in f.relocs.iter().filter(|r| r.ty == RelocType::TypeIndexLeb) {
-                if let Some(ty) = obj.types.get(r.index as usize) {
-                    l.type_map[i][r.index as usize] = intern(&mut l.types, ty)?;
-                }
-            }
+    for (i, (obj, refs)) in inputs.iter().zip(&refs).enumerate() {
+        for &t in &refs.types {
+            l.type_map[i][t as usize] = intern(&mut l.types, &obj.types[t as usize])?;
         }
     }
 
@@ -354,23 +422,8 @@ pub(crate) fn compute_layout<'a>(
     // As wasm-ld, a weak undefined function gets its trapping stub only when something calls
     // it; taking its address gives 0.
     let mut called = vec![false; db.syms.len()];
-    for (i, obj) in inputs.iter().enumerate() {
-        for (j, f) in obj.funcs.iter().enumerate() {
-            if !live.funcs[i][j] {
-                continue;
-            }
-            for r in f
-                .relocs
-                .iter()
-                .filter(|r| r.ty == RelocType::FunctionIndexLeb)
-            {
-                if let Some(&sid) = db.inputs[i].syms.get(r.index as usize)
-                    && let Some(c) = called.get_mut(sid as usize)
-                {
-                    *c = true;
-                }
-            }
-        }
+    for &sid in refs.iter().flat_map(|r| &r.calls_undefined) {
+        called[sid as usize] = true;
     }
     let import_of = |sid: usize| -> Option<&'a crate::object::Import<'a>> {
         let (i, p) = db.syms[sid].import?;
@@ -537,23 +590,24 @@ pub(crate) fn compute_layout<'a>(
             if !live.funcs[i][j] {
                 continue;
             }
-            let ty = &obj.types[f.type_index as usize];
+            // An input type is interned once; the map remembers its output index.
+            let ti = f.type_index as usize;
+            let ty = match l.type_map[i][ti] {
+                NONE => {
+                    let t = intern(&mut l.types, &obj.types[ti])?;
+                    l.type_map[i][ti] = t;
+                    t
+                }
+                t => t,
+            };
             l.funcs.push(OutFunc::Input {
                 input: i as u32,
                 index: j as u32,
             });
-            l.func_types.push(intern(&mut l.types, ty)?);
+            l.func_types.push(ty);
             l.func_names.push(input_func_names[i][j]);
             l.input_funcs[i][j] = next;
             next = next.checked_add(1).ok_or_else(|| too_large("functions"))?;
-            for r in &f.relocs {
-                if r.ty == RelocType::TypeIndexLeb {
-                    let t = obj.types.get(r.index as usize).ok_or_else(|| {
-                        bad(obj, format!("type relocation at offset {} in function {j} names type {}, but there are {}", r.offset, r.index, obj.types.len()))
-                    })?;
-                    l.type_map[i][r.index as usize] = intern(&mut l.types, t)?;
-                }
-            }
         }
     }
 
@@ -596,20 +650,12 @@ pub(crate) fn compute_layout<'a>(
     }
     // Internal GOT entries: `GLOBAL_INDEX` relocations against data or functions, in scan
     // order (functions, then segments, per input).
-    for (i, obj) in inputs.iter().enumerate() {
-        for r in live_relocs(obj, live, i) {
-            if !matches!(r.ty, RelocType::GlobalIndexLeb | RelocType::GlobalIndexI32) {
-                continue;
-            }
-            let Some(&sid) = db.inputs[i].syms.get(r.index as usize) else {
-                continue;
-            };
-            let s = &db.syms[sid as usize];
-            if matches!(s.kind, SymKind::Data | SymKind::Function) && !l.got.contains_key(&sid) {
-                l.globals.push(OutGlobal::Got(sid));
-                l.got.insert(sid, gnext);
-                gnext = gnext.checked_add(1).ok_or_else(|| too_large("globals"))?;
-            }
+    for &(sid, got) in refs.iter().flat_map(|r| &r.slots) {
+        let s = &db.syms[sid as usize];
+        if got && matches!(s.kind, SymKind::Data | SymKind::Function) && !l.got.contains_key(&sid) {
+            l.globals.push(OutGlobal::Got(sid));
+            l.got.insert(sid, gnext);
+            gnext = gnext.checked_add(1).ok_or_else(|| too_large("globals"))?;
         }
     }
     let mut data_export_globals = Vec::new();
@@ -683,42 +729,24 @@ pub(crate) fn compute_layout<'a>(
             .iter()
             .enumerate()
             .any(|(sid, s)| live.syms[sid] && matches!(s.def, Def::Linker(LinkerSym::Table)));
-    for (i, obj) in inputs.iter().enumerate() {
-        for r in live_relocs(obj, live, i) {
-            let got_func = matches!(r.ty, RelocType::GlobalIndexLeb | RelocType::GlobalIndexI32);
-            if !matches!(
-                r.ty,
-                RelocType::TableIndexSleb
-                    | RelocType::TableIndexI32
-                    | RelocType::TableIndexSleb64
-                    | RelocType::TableIndexI64
-                    | RelocType::TableIndexRelSleb
-                    | RelocType::TableIndexRelSleb64
-            ) && !got_func
-            {
-                continue;
-            }
-            let Some(&sid) = db.inputs[i].syms.get(r.index as usize) else {
-                continue;
-            };
-            let s = &db.syms[sid as usize];
-            if s.kind != SymKind::Function {
-                continue;
-            }
-            if s.def.is_undefined() && weak_stubs.contains(&sid) {
-                // No slot; a GOT entry for it (which holds 0) still makes the table
-                // exist, as in wasm-ld 22.
-                table_needed |= got_func;
-                continue;
-            }
-            let f = l.sym_index[sid as usize];
-            if let Some(slot) = l.func_slot.get_mut(f as usize)
-                && *slot == 0
-            {
-                l.elems.push(f);
-                *slot = to_u32(l.elems.len(), "table")?;
-                table_needed = true;
-            }
+    for &(sid, got_func) in refs.iter().flat_map(|r| &r.slots) {
+        let s = &db.syms[sid as usize];
+        if s.kind != SymKind::Function {
+            continue;
+        }
+        if s.def.is_undefined() && weak_stubs.contains(&sid) {
+            // No slot; a GOT entry for it (which holds 0) still makes the table
+            // exist, as in wasm-ld 22.
+            table_needed |= got_func;
+            continue;
+        }
+        let f = l.sym_index[sid as usize];
+        if let Some(slot) = l.func_slot.get_mut(f as usize)
+            && *slot == 0
+        {
+            l.elems.push(f);
+            *slot = to_u32(l.elems.len(), "table")?;
+            table_needed = true;
         }
     }
     if table_needed {
