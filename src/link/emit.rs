@@ -37,6 +37,7 @@ use std::collections::HashMap;
 
 use indexmap::IndexMap;
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use wasm_encoder::{
     ConstExpr, DataCountSection, ElementSection, Elements, EntityType, ExportSection,
     FunctionSection, GlobalSection, GlobalType, HeapType, ImportSection, IndirectNameMap,
@@ -263,7 +264,7 @@ struct Patcher<'x, 'a> {
     /// Per input, per custom section: offset in its merged output section.
     custom_offsets: Vec<Vec<u64>>,
     /// Custom sections whose strings were merged: (input, custom) -> where they went.
-    custom_pieces: HashMap<(u32, u32), PieceMap>,
+    custom_pieces: FxHashMap<(u32, u32), PieceMap>,
 }
 
 impl Patcher<'_, '_> {
@@ -955,7 +956,7 @@ pub(crate) fn emit(
     }
     // `.debug_str` and friends: strings merged, as wasm-ld at -O1.
     let mut merged_customs: HashMap<&str, Vec<u8>> = HashMap::new();
-    let mut custom_pieces = HashMap::new();
+    let mut custom_pieces = FxHashMap::default();
     for (name, pieces) in &customs {
         let all_plain = pieces
             .iter()

@@ -32,11 +32,9 @@
 //! data (4-aligned) and precedes `__data_end`; `__tls_base` is mutable (set at run time) and
 //! exists whenever `__wasm_init_memory` does.
 
-use std::collections::HashMap;
-
 use indexmap::{IndexMap, IndexSet};
 use rayon::prelude::*;
-use rustc_hash::FxBuildHasher;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use super::merge::{PieceMap, merge_strings};
 
@@ -202,7 +200,7 @@ pub(crate) struct Layout<'a> {
     /// Per symbol: reached by garbage collection.
     pub live_syms: Vec<bool>,
     /// Data or function symbol -> its internal GOT global.
-    pub got: IndexMap<u32, u32>,
+    pub got: IndexMap<u32, u32, FxBuildHasher>,
     /// Whether the module has the indirect function table, and its index.
     pub table: Option<u32>,
     /// The indirect function table is imported (`env.__indirect_function_table`, the first
@@ -221,7 +219,7 @@ pub(crate) struct Layout<'a> {
     /// Merged string chunks: address and bytes.
     pub merged: Vec<(u64, Vec<u8>)>,
     /// Merged input segments: (input, segment) -> (merged chunk, where its strings went).
-    pub pieces: HashMap<(u32, u32), (u32, PieceMap)>,
+    pub pieces: FxHashMap<(u32, u32), (u32, PieceMap)>,
     /// Per enum: address of its name table chunk.
     pub tag_tables: Vec<u64>,
     pub mem: Memory,
@@ -769,7 +767,8 @@ pub(crate) fn compute_layout<'a>(
     });
     let memory_export = l.memory_export.clone();
     // Export name -> (kind, index, the symbol's name: a command-export wrapper's name).
-    let mut exports: IndexMap<&str, (wasm_encoder::ExportKind, u32, &'a str)> = IndexMap::new();
+    let mut exports: IndexMap<&str, (wasm_encoder::ExportKind, u32, &'a str), FxBuildHasher> =
+        IndexMap::default();
     let mut add = |name: &'a str, kind, index, sym: &'a str| -> Result<(), LinkError> {
         if memory_export.as_deref() == Some(name) {
             return Err(LinkError::DuplicateExport(name.to_string()));
@@ -950,7 +949,7 @@ fn layout_memory<'a>(
     l: &mut Layout<'a>,
 ) -> Result<(), LinkError> {
     let limit = 1u64 << 32;
-    let mut segs: IndexMap<&'a str, OutSeg<'a>> = IndexMap::new();
+    let mut segs: IndexMap<&'a str, OutSeg<'a>, FxBuildHasher> = IndexMap::default();
     for (i, obj) in inputs.iter().enumerate() {
         for (j, seg) in obj.segments.iter().enumerate() {
             if !live.segs[i][j] {
@@ -1227,7 +1226,9 @@ impl Layout<'_> {
     /// The address of `offset` in segment `seg` of input `input`; `None` when the segment
     /// was dropped.
     pub(crate) fn data_address(&self, input: u32, seg: u32, offset: u64) -> Option<u64> {
-        if let Some((index, map)) = self.pieces.get(&(input, seg)) {
+        if !self.pieces.is_empty()
+            && let Some((index, map)) = self.pieces.get(&(input, seg))
+        {
             let base = self.merged.get(*index as usize)?.0;
             return base.checked_add(map.translate(offset)?);
         }
