@@ -265,9 +265,78 @@ struct Patcher<'x, 'a> {
     custom_offsets: Vec<Vec<u64>>,
     /// Custom sections whose strings were merged: (input, custom) -> where they went.
     custom_pieces: FxHashMap<(u32, u32), PieceMap>,
+    /// Per input, per input symbol: the values the common relocations of code and data
+    /// need, found once per symbol instead of once per relocation ([`Target`]).
+    targets: Vec<Vec<Target>>,
+}
+
+/// What the common relocations of code and data against one symbol resolve to, when they
+/// resolve without error: [`Patcher::apply`] takes these values directly and leaves every
+/// other case (other relocation types, custom sections, symbols of another kind, dead or
+/// without an index, TLS) to the general path, which also reports the errors.
+#[derive(Clone, Copy)]
+struct Target {
+    kind: SymKind,
+    /// Function or global index; `NONE` when the general path must decide.
+    index: u32,
+    /// A function's table slot (0: none); `NONE` when the general path must decide.
+    slot: u32,
+    /// Data: the address relocations add their addend to.
+    addr: u64,
+    /// Data: [`DATA_ADDR`] (`addr` plus the addend), [`DATA_ZERO`] (undefined: 0) or
+    /// [`DATA_GENERAL`].
+    data: u8,
+}
+
+const DATA_GENERAL: u8 = 0;
+const DATA_ADDR: u8 = 1;
+const DATA_ZERO: u8 = 2;
+
+impl Target {
+    const GENERAL: Target = Target {
+        kind: SymKind::Section,
+        index: NONE,
+        slot: NONE,
+        addr: 0,
+        data: DATA_GENERAL,
+    };
 }
 
 impl Patcher<'_, '_> {
+    /// The fast-path values of input `input`'s symbol `j` (see [`Target`]).
+    fn target(&self, input: usize, j: usize) -> Target {
+        let Some(&sid) = self.db.inputs[input].syms.get(j) else {
+            return Target::GENERAL;
+        };
+        let sym = &self.db.syms[sid as usize];
+        if !self.is_live(sid) {
+            return Target::GENERAL;
+        }
+        let mut t = Target {
+            kind: sym.kind,
+            ..Target::GENERAL
+        };
+        match sym.kind {
+            SymKind::Function => {
+                t.index = self.index(sid).unwrap_or(NONE);
+                t.slot = self
+                    .index(sid)
+                    .and_then(|f| self.layout.func_slot.get(f as usize).copied())
+                    .unwrap_or(0);
+            }
+            SymKind::Global => t.index = self.index(sid).unwrap_or(NONE),
+            SymKind::Data if sym.def.is_undefined() => t.data = DATA_ZERO,
+            SymKind::Data if !self.is_tls(sid) => {
+                if let Some(a) = self.data_addr(sid) {
+                    t.addr = a;
+                    t.data = DATA_ADDR;
+                }
+            }
+            _ => {}
+        }
+        t
+    }
+
     fn data_addr(&self, sid: u32) -> Option<u64> {
         match self.db.syms.get(sid as usize)?.def {
             Def::Data {
@@ -363,6 +432,11 @@ impl Patcher<'_, '_> {
         place: Place<'_>,
     ) -> Result<(), LinkError> {
         let obj = &self.inputs[input as usize];
+        // Custom sections take the general path (tombstones).
+        let fast = match place {
+            Place::Custom { .. } => None,
+            _ => self.targets.get(input as usize),
+        };
         let describe = |p: Place<'_>| match p {
             Place::Code(j) => format!("function {j}"),
             Place::Data { index, .. } => format!("data segment {index}"),
@@ -386,6 +460,46 @@ impl Patcher<'_, '_> {
                     )
                 })?;
             let field = &mut chunk[start..end];
+            if let Some(t) = fast.and_then(|t| t.get(r.index as usize)) {
+                use RelocType as R;
+                let done = match r.ty {
+                    R::FunctionIndexLeb if t.kind == SymKind::Function && t.index != NONE => {
+                        object::write_uleb5(field, t.index);
+                        true
+                    }
+                    R::GlobalIndexLeb if t.kind == SymKind::Global && t.index != NONE => {
+                        object::write_uleb5(field, t.index);
+                        true
+                    }
+                    R::TableIndexSleb if t.kind == SymKind::Function && t.slot != NONE => {
+                        object::write_sleb5(field, t.slot as i32);
+                        true
+                    }
+                    R::TableIndexI32 if t.kind == SymKind::Function && t.slot != NONE => {
+                        field.copy_from_slice(&t.slot.to_le_bytes());
+                        true
+                    }
+                    R::MemoryAddrLeb | R::MemoryAddrSleb | R::MemoryAddrI32
+                        if t.kind == SymKind::Data && t.data != DATA_GENERAL =>
+                    {
+                        let v = if t.data == DATA_ZERO {
+                            0
+                        } else {
+                            t.addr.wrapping_add(r.addend as u64) as u32
+                        };
+                        match r.ty {
+                            R::MemoryAddrLeb => object::write_uleb5(field, v),
+                            R::MemoryAddrSleb => object::write_sleb5(field, v as i32),
+                            _ => field.copy_from_slice(&v.to_le_bytes()),
+                        }
+                        true
+                    }
+                    _ => false,
+                };
+                if done {
+                    continue;
+                }
+            }
             let unsupported = || LinkError::UnsupportedReloc {
                 ty: format!("{:?} ({})", r.ty, r.ty as u8),
                 file: obj.path.clone(),
@@ -1011,14 +1125,29 @@ pub(crate) fn emit(
     out.extend_from_slice(&1u32.to_le_bytes());
     out.extend_from_slice(&head);
 
-    let patcher = Patcher {
+    let mut patcher = Patcher {
         inputs,
         db,
         layout,
         func_offsets,
         custom_offsets,
         custom_pieces,
+        targets: Vec::new(),
     };
+    patcher.targets = inputs
+        .par_iter()
+        .enumerate()
+        .map(|(i, obj)| {
+            let live_code = layout.input_funcs[i].iter().any(|&f| f != NONE)
+                || layout.seg_addr[i].iter().any(|&a| a != u64::MAX);
+            if !live_code {
+                return Vec::new();
+            }
+            (0..obj.symbols.len())
+                .map(|j| patcher.target(i, j))
+                .collect()
+        })
+        .collect();
     if !bodies.is_empty() {
         let out = &mut w.buf;
         out.push(10);
