@@ -284,8 +284,11 @@ struct Target {
     /// Data: the address relocations add their addend to.
     addr: u64,
     /// Data: [`DATA_ADDR`] (`addr` plus the addend), [`DATA_ZERO`] (undefined: 0) or
-    /// [`DATA_GENERAL`].
+    /// [`DATA_GENERAL`]. Sections: [`DATA_ADDR`] with `addr` the section's offset in its
+    /// output section (not string-merged).
     data: u8,
+    /// A function's body offset in the code section (`FUNCTION_OFFSET`); `u64::MAX`: none.
+    code_offset: u64,
 }
 
 const DATA_GENERAL: u8 = 0;
@@ -299,6 +302,7 @@ impl Target {
         slot: NONE,
         addr: 0,
         data: DATA_GENERAL,
+        code_offset: u64::MAX,
     };
 }
 
@@ -309,6 +313,24 @@ impl Patcher<'_, '_> {
             return Target::GENERAL;
         };
         let sym = &self.db.syms[sid as usize];
+        if let Def::Section { input, index } = sym.def
+            && sym.kind == SymKind::Section
+        {
+            // Always live; string-merged sections take the general path.
+            return match self
+                .custom_offsets
+                .get(input as usize)
+                .and_then(|v| v.get(index as usize))
+            {
+                Some(&addr) if !self.custom_pieces.contains_key(&(input, index)) => Target {
+                    kind: SymKind::Section,
+                    addr,
+                    data: DATA_ADDR,
+                    ..Target::GENERAL
+                },
+                _ => Target::GENERAL,
+            };
+        }
         if !self.is_live(sid) {
             return Target::GENERAL;
         }
@@ -323,6 +345,11 @@ impl Patcher<'_, '_> {
                     .index(sid)
                     .and_then(|f| self.layout.func_slot.get(f as usize).copied())
                     .unwrap_or(0);
+                t.code_offset = self
+                    .index(sid)
+                    .and_then(|f| f.checked_sub(self.layout.num_func_imports))
+                    .and_then(|k| self.func_offsets.get(k as usize).copied())
+                    .unwrap_or(u64::MAX);
             }
             SymKind::Global => t.index = self.index(sid).unwrap_or(NONE),
             SymKind::Data if sym.def.is_undefined() => t.data = DATA_ZERO,
@@ -432,11 +459,9 @@ impl Patcher<'_, '_> {
         place: Place<'_>,
     ) -> Result<(), LinkError> {
         let obj = &self.inputs[input as usize];
-        // Custom sections take the general path (tombstones).
-        let fast = match place {
-            Place::Custom { .. } => None,
-            _ => self.targets.get(input as usize),
-        };
+        // (In custom sections too: a target the fast path takes has a value, so no
+        // tombstone.)
+        let fast = self.targets.get(input as usize);
         let describe = |p: Place<'_>| match p {
             Place::Code(j) => format!("function {j}"),
             Place::Data { index, .. } => format!("data segment {index}"),
@@ -492,6 +517,19 @@ impl Patcher<'_, '_> {
                             R::MemoryAddrSleb => object::write_sleb5(field, v as i32),
                             _ => field.copy_from_slice(&v.to_le_bytes()),
                         }
+                        true
+                    }
+                    // Debug info: code offsets and offsets into other sections.
+                    R::FunctionOffsetI32
+                        if t.kind == SymKind::Function && t.code_offset != u64::MAX =>
+                    {
+                        let v = t.code_offset.wrapping_add(r.addend as u64) as u32;
+                        field.copy_from_slice(&v.to_le_bytes());
+                        true
+                    }
+                    R::SectionOffsetI32 if t.kind == SymKind::Section && t.data == DATA_ADDR => {
+                        let v = t.addr.wrapping_add(r.addend as u64) as u32;
+                        field.copy_from_slice(&v.to_le_bytes());
                         true
                     }
                     _ => false,
