@@ -423,13 +423,29 @@ pub(crate) fn compute_layout<'a>(
     for &sid in refs.iter().flat_map(|r| &r.calls_undefined) {
         called[sid as usize] = true;
     }
+    // The symbols several passes below look for, found in one scan of the symbol table
+    // (each scan of it reads megabytes): live undefined ones, live linker-defined ones.
+    let mut live_undefined = Vec::new();
+    let mut live_linker = Vec::new();
+    for (sid, sym) in db.syms.iter().enumerate() {
+        if !live.syms[sid] {
+            continue;
+        }
+        if sym.def.is_undefined() {
+            live_undefined.push(sid);
+        } else if let Def::Linker(g) = sym.def {
+            live_linker.push(g);
+        }
+    }
+    let linker_live = |g: LinkerSym<'_>| live_linker.contains(&g);
     let import_of = |sid: usize| -> Option<&'a crate::object::Import<'a>> {
         let (i, p) = db.syms[sid].import?;
         inputs.get(i as usize)?.imports.get(p as usize)
     };
     for pass in [SymKind::Function, SymKind::Global, SymKind::Table] {
-        for (sid, sym) in db.syms.iter().enumerate() {
-            if !live.syms[sid] || !sym.def.is_undefined() || sym.kind != pass {
+        for &sid in &live_undefined {
+            let sym = &db.syms[sid];
+            if sym.kind != pass {
                 continue;
             }
             let importable = sym.explicit_import || opts.import_undefined;
@@ -498,11 +514,7 @@ pub(crate) fn compute_layout<'a>(
     }
 
     // Functions: synthesized first, then the inputs' live ones.
-    let ctors_sym_live = db
-        .syms
-        .iter()
-        .enumerate()
-        .any(|(sid, s)| live.syms[sid] && matches!(s.def, Def::Linker(LinkerSym::CallCtors)));
+    let ctors_sym_live = linker_live(LinkerSym::CallCtors);
     let mut next = l.num_func_imports;
     // Without garbage collection wasm-ld keeps its synthetic `__wasm_call_ctors` too.
     if live.has_ctors || ctors_sym_live || !opts.gc {
@@ -514,11 +526,7 @@ pub(crate) fn compute_layout<'a>(
         next += 1;
     }
     let mut init_tls = None;
-    let init_tls_live = db
-        .syms
-        .iter()
-        .enumerate()
-        .any(|(sid, s)| live.syms[sid] && matches!(s.def, Def::Linker(LinkerSym::InitTls)));
+    let init_tls_live = linker_live(LinkerSym::InitTls);
     if opts.shared_memory && init_tls_live {
         let ty = resolve::linker_func_type(db, LinkerSym::InitTls).unwrap_or_default();
         l.funcs.push(OutFunc::InitTls);
@@ -571,6 +579,10 @@ pub(crate) fn compute_layout<'a>(
         next = next.checked_add(1).ok_or_else(|| too_large("functions"))?;
     }
     l.bss_zeroed = zero_bss || opts.shared_memory;
+    let live_funcs: usize = live.funcs.iter().flatten().filter(|&&b| b).count();
+    l.funcs.reserve(live_funcs);
+    l.func_types.reserve(live_funcs);
+    l.func_names.reserve(live_funcs);
     let mut input_func_names: Vec<Vec<&str>> =
         inputs.iter().map(|o| vec![""; o.funcs.len()]).collect();
     for s in db.syms.iter().rev() {
@@ -615,13 +627,7 @@ pub(crate) fn compute_layout<'a>(
     for extra in [LinkerSym::TlsBase, LinkerSym::TlsSize, LinkerSym::TlsAlign] {
         // With shared memory, `__wasm_init_memory` sets `__tls_base` (as wasm-ld).
         let needed = extra == LinkerSym::TlsBase && passive;
-        if needed
-            || db
-                .syms
-                .iter()
-                .enumerate()
-                .any(|(sid, s)| live.syms[sid] && s.def == Def::Linker(extra))
-        {
+        if needed || linker_live(extra) {
             linker_globals.push(extra);
         }
     }
@@ -722,11 +728,7 @@ pub(crate) fn compute_layout<'a>(
                 matches!(i.kind, ImportKind::Table { .. }) && i.name == "__indirect_function_table"
             })
         })
-        || db
-            .syms
-            .iter()
-            .enumerate()
-            .any(|(sid, s)| live.syms[sid] && matches!(s.def, Def::Linker(LinkerSym::Table)));
+        || linker_live(LinkerSym::Table);
     for &(sid, got_func) in refs.iter().flat_map(|r| &r.slots) {
         let s = &db.syms[sid as usize];
         if s.kind != SymKind::Function {
