@@ -221,6 +221,20 @@ impl RelocType {
         )
     }
 
+    /// Whether the addend of this type is a 64-bit LEB128 (wasm64 types).
+    pub fn addend_is_64(self) -> bool {
+        use RelocType::*;
+        matches!(
+            self,
+            MemoryAddrLeb64
+                | MemoryAddrSleb64
+                | MemoryAddrI64
+                | MemoryAddrRelSleb64
+                | MemoryAddrTlsSleb64
+                | FunctionOffsetI64
+        )
+    }
+
     /// Bytes the patched field occupies.
     pub fn width(self) -> usize {
         use RelocType::*;
