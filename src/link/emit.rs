@@ -200,8 +200,12 @@ fn write_parallel(
         runs.par_iter()
             .zip(offsets)
             .map_init(Vec::new, |buf, (run, offset)| {
-                buf.clear();
-                buf.resize(run.2, 0);
+                // `fill` writes every byte of the run, so the buffer is zeroed only when it
+                // grows, not per run.
+                if buf.len() < run.2 {
+                    buf.resize(run.2, 0);
+                }
+                let buf = &mut buf[..run.2];
                 if let Some(failed) = fill(run, buf) {
                     return Some(failed);
                 }

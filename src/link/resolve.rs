@@ -1475,30 +1475,47 @@ impl Marker<'_, '_> {
                 self.input_roots(input)?;
                 continue;
             }
-            let Some(w) = self.work.pop() else { break };
-            let (input, relocs, what): (u32, &[crate::object::Reloc], &str) = match w {
-                Work::Func(i, j) => (
-                    i,
-                    &self.inputs[i as usize].funcs[j as usize].relocs,
-                    "function",
-                ),
-                Work::Seg(i, j) => (
-                    i,
-                    &self.inputs[i as usize].segments[j as usize].relocs,
-                    "segment",
-                ),
-            };
-            let n = match w {
-                Work::Func(_, j) | Work::Seg(_, j) => j,
-            };
-            for r in relocs {
-                if r.ty == RelocType::TypeIndexLeb {
-                    continue;
-                }
-                self.input_symbol(input, r.index, &|| {
-                    format!("relocation at offset {} in {what} {n}", r.offset)
-                })?;
+            if self.work.is_empty() {
+                break;
             }
+            // A whole batch at a time, in input and index order: the functions and
+            // relocations are then read in memory order rather than at random.
+            let mut batch = std::mem::take(&mut self.work);
+            batch.sort_unstable_by_key(|w| match *w {
+                Work::Func(i, j) => (u64::from(i) << 33) | u64::from(j),
+                Work::Seg(i, j) => (u64::from(i) << 33) | (1 << 32) | u64::from(j),
+            });
+            for w in batch {
+                self.visit(w)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks what the relocations of a live function or segment reach.
+    fn visit(&mut self, w: Work) -> Result<(), LinkError> {
+        let (input, relocs, what): (u32, &[crate::object::Reloc], &str) = match w {
+            Work::Func(i, j) => (
+                i,
+                &self.inputs[i as usize].funcs[j as usize].relocs,
+                "function",
+            ),
+            Work::Seg(i, j) => (
+                i,
+                &self.inputs[i as usize].segments[j as usize].relocs,
+                "segment",
+            ),
+        };
+        let n = match w {
+            Work::Func(_, j) | Work::Seg(_, j) => j,
+        };
+        for r in relocs {
+            if r.ty == RelocType::TypeIndexLeb {
+                continue;
+            }
+            self.input_symbol(input, r.index, &|| {
+                format!("relocation at offset {} in {what} {n}", r.offset)
+            })?;
         }
         Ok(())
     }
