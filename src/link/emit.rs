@@ -1136,11 +1136,45 @@ pub(crate) fn emit(
         .map(|(n, &s)| section_len(uleb_len(n.len() as u64) as u64 + n.len() as u64 + s))
         .sum();
 
-    let tail = if opts.strip_all {
-        Vec::new()
-    } else {
-        tail_sections(inputs, db, layout, opts, &written)?
+    let mut patcher = Patcher {
+        inputs,
+        db,
+        layout,
+        func_offsets,
+        custom_offsets,
+        custom_pieces,
+        targets: Vec::new(),
     };
+    // The name section (serial) is built while the relocation targets (parallel) are
+    // found.
+    let (tail, targets) = rayon::join(
+        || {
+            if opts.strip_all {
+                Ok(Vec::new())
+            } else {
+                tail_sections(inputs, db, layout, opts, &written)
+            }
+        },
+        || {
+            inputs
+                .par_iter()
+                .enumerate()
+                .map(|(i, obj)| {
+                    let live_code = layout.input_funcs[i].iter().any(|&f| f != NONE)
+                        || layout.seg_addr[i].iter().any(|&a| a != u64::MAX);
+                    if !live_code {
+                        return Vec::new();
+                    }
+                    (0..obj.symbols.len())
+                        .map(|j| patcher.target(i, j))
+                        .collect()
+                })
+                .collect()
+        },
+    );
+    let tail = tail?;
+    patcher.targets = targets;
+
     let build_id_len = opts.build_id.as_ref().map(custom::build_id_len);
     let build_id_section = build_id_len.map_or(0, |n| {
         let payload = uleb_len(8) as u64 + 8 + uleb_len(n as u64) as u64 + n as u64;
@@ -1167,29 +1201,6 @@ pub(crate) fn emit(
     out.extend_from_slice(&1u32.to_le_bytes());
     out.extend_from_slice(&head);
 
-    let mut patcher = Patcher {
-        inputs,
-        db,
-        layout,
-        func_offsets,
-        custom_offsets,
-        custom_pieces,
-        targets: Vec::new(),
-    };
-    patcher.targets = inputs
-        .par_iter()
-        .enumerate()
-        .map(|(i, obj)| {
-            let live_code = layout.input_funcs[i].iter().any(|&f| f != NONE)
-                || layout.seg_addr[i].iter().any(|&a| a != u64::MAX);
-            if !live_code {
-                return Vec::new();
-            }
-            (0..obj.symbols.len())
-                .map(|j| patcher.target(i, j))
-                .collect()
-        })
-        .collect();
     if !bodies.is_empty() {
         let out = &mut w.buf;
         out.push(10);
