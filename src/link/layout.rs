@@ -899,7 +899,7 @@ fn command_exports(
     opts: &LinkOptions,
     l: &mut Layout<'_>,
 ) -> Result<bool, LinkError> {
-    if resolve::ctors_called(inputs, opts) || opts.export_all {
+    if resolve::ctors_called(db, opts) || opts.export_all {
         return Ok(false);
     }
     if let Some(&sid) = db.globals.get(resolve::CALL_DTORS) {

@@ -36,15 +36,11 @@ pub(crate) const CALL_DTORS: &str = "__wasm_call_dtors";
 
 /// Whether some input calls `__wasm_call_ctors` itself or the options name it (otherwise
 /// wasm-ld wraps the exports in command-export wrappers, which call `__wasm_call_dtors`).
-pub(crate) fn ctors_called(inputs: &[Object<'_>], opts: &LinkOptions) -> bool {
+pub(crate) fn ctors_called(db: &SymbolDb<'_>, opts: &LinkOptions) -> bool {
     opts.entry.as_deref() == Some(CALL_CTORS)
         || opts.exports.iter().any(|e| e == CALL_CTORS)
         || opts.export_if_defined.iter().any(|e| e == CALL_CTORS)
-        || inputs.iter().any(|o| {
-            o.symbols
-                .iter()
-                .any(|s| s.is_undefined() && !s.is_local() && s.name == CALL_CTORS)
-        })
+        || db.ctors_referenced
 }
 
 /// Prefix of the tag-name function symbols.
@@ -215,6 +211,8 @@ pub(crate) struct SymbolDb<'a> {
     pub discarded: Vec<Discarded>,
     /// Warnings for the user (signature mismatches).
     pub warnings: Vec<String>,
+    /// Some input has an undefined non-local `__wasm_call_ctors` symbol (it calls it).
+    pub ctors_referenced: bool,
 }
 
 impl SymbolDb<'_> {
@@ -433,6 +431,9 @@ pub(crate) fn resolve<'a>(
                 def = Def::Undefined;
             }
             let flags = sym.flags;
+            if sym.is_undefined() && !sym.is_local() && sym.name == CALL_CTORS {
+                db.ctors_referenced = true;
+            }
             let undefined = def.is_undefined();
             if !sym.is_undefined() && !sym.is_local() && reserved(&sym.name) {
                 return Err(LinkError::Reserved {
@@ -1688,7 +1689,7 @@ pub(crate) fn mark_live(
     }
     // The command-export wrappers call libc's `__wasm_call_dtors`: a root when defined and
     // nothing calls `__wasm_call_ctors` itself (wasm-ld's rule).
-    if !ctors_called(inputs, opts)
+    if !ctors_called(db, opts)
         && let Some(&sid) = db.globals.get(CALL_DTORS)
         && matches!(db.syms[sid as usize].def, Def::Func { .. })
     {
