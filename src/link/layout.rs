@@ -424,10 +424,15 @@ pub(crate) fn compute_layout<'a>(
         called[sid as usize] = true;
     }
     // The symbols several passes below look for, found in one scan of the symbol table
-    // (each scan of it reads megabytes): live undefined ones, live linker-defined ones.
+    // (each scan of it reads megabytes): live undefined ones, live linker-defined ones,
+    // exported defined data.
     let mut live_undefined = Vec::new();
     let mut live_linker = Vec::new();
+    let mut live_exported_data = Vec::new();
     for (sid, sym) in db.syms.iter().enumerate() {
+        if live.exported[sid] && sym.kind == SymKind::Data && !sym.def.is_undefined() {
+            live_exported_data.push(sid);
+        }
         if !live.syms[sid] {
             continue;
         }
@@ -663,12 +668,10 @@ pub(crate) fn compute_layout<'a>(
         }
     }
     let mut data_export_globals = Vec::new();
-    for (sid, s) in db.syms.iter().enumerate() {
-        if live.exported[sid] && s.kind == SymKind::Data && !s.def.is_undefined() {
-            l.globals.push(OutGlobal::DataAddr(sid as u32));
-            data_export_globals.push((sid, gnext));
-            gnext = gnext.checked_add(1).ok_or_else(|| too_large("globals"))?;
-        }
+    for &sid in &live_exported_data {
+        l.globals.push(OutGlobal::DataAddr(sid as u32));
+        data_export_globals.push((sid, gnext));
+        gnext = gnext.checked_add(1).ok_or_else(|| too_large("globals"))?;
     }
 
     // Table.

@@ -543,10 +543,13 @@ pub(crate) fn resolve<'a>(
     }
 
     // Linker-defined symbols bind what stays undefined.
-    let seg_names: Vec<&str> = inputs
-        .iter()
-        .flat_map(|o| o.segments.iter().map(output_segment_name))
-        .collect();
+    // The output segment of that name (searched only for `__start_`/`__stop_` names).
+    let segment_named = |name: &str| {
+        inputs
+            .iter()
+            .flat_map(|o| o.segments.iter().map(output_segment_name))
+            .find(|s| *s == name)
+    };
     for sid in 0..db.syms.len() {
         let sym = &db.syms[sid];
         if !sym.def.is_undefined() || sym.local {
@@ -594,8 +597,8 @@ pub(crate) fn resolve<'a>(
             (SymKind::Data, n) => {
                 let find = |prefix: &str| {
                     let rest = n.strip_prefix(prefix)?;
-                    let found = seg_names.iter().find(|s| **s == rest)?;
-                    is_c_identifier(found).then_some(*found)
+                    let found = segment_named(rest)?;
+                    is_c_identifier(found).then_some(found)
                 };
                 find("__start_")
                     .map(LinkerSym::SegStart)
@@ -643,8 +646,8 @@ pub(crate) fn resolve<'a>(
         }
         let find = |prefix: &str| {
             let rest = name.strip_prefix(prefix)?;
-            let found = seg_names.iter().find(|s| **s == rest)?;
-            is_c_identifier(found).then_some(*found)
+            let found = segment_named(rest)?;
+            is_c_identifier(found).then_some(found)
         };
         let Some(def) = find("__start_")
             .map(LinkerSym::SegStart)
