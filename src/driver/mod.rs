@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 pub use args::{ArgError, InputArg, LinkArgs, Mode, expand_response_files, parse_args};
 pub use inputs::{InputFile, load_inputs, open_inputs};
 
-use crate::link::{LinkError, LinkOutput, link_inputs_into, link_inputs_with_warnings};
+use crate::link::{LinkError, LinkOutput, link_inputs_into_before_exit, link_inputs_with_warnings};
 use crate::object::ObjectError;
 use crate::timing::phase;
 
@@ -79,7 +79,9 @@ pub fn link_files(args: &LinkArgs) -> Result<LinkOutput, DriverError> {
 /// "no input files"; without `-o`: "no output file specified", as wasm-ld.
 ///
 /// A regular output file is written by the link itself into a temporary file beside it
-/// ([`link_inputs_into`]), which replaces the output only once the link succeeded.
+/// ([`link_inputs_into`](crate::link::link_inputs_into)), which replaces the output only
+/// once the link succeeded. Made for a process that exits afterwards: the objects read from
+/// the inputs are not freed, the exit reclaims them.
 pub fn link_and_write(args: &LinkArgs) -> Result<(PathBuf, Vec<String>), DriverError> {
     if args.inputs.is_empty() {
         return Err(DriverError::Input("no input files".into()));
@@ -97,7 +99,7 @@ pub fn link_and_write(args: &LinkArgs) -> Result<(PathBuf, Vec<String>), DriverE
     let inputs = phase("read", || load_inputs(&files, &args.options))?;
     let (temp, linked) = if to_file {
         let temp = TempFile::create(&out).map_err(write_error)?;
-        let linked = link_inputs_into(inputs, &args.options, &temp.file)?;
+        let linked = link_inputs_into_before_exit(inputs, &args.options, &temp.file)?;
         (Some(temp), linked)
     } else {
         (None, link_inputs_with_warnings(inputs, &args.options)?)
