@@ -282,9 +282,14 @@ fn run() -> Result<(), String> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
-    let root = std::env::args()
-        .nth(1)
-        .map_or_else(|| PathBuf::from("target/link-bench"), PathBuf::from);
+    let arg = std::env::args().nth(1);
+    if let Some(a) = arg.as_deref().filter(|a| a.starts_with('-')) {
+        // Not a work directory (it would be created and filled with sources).
+        return Err(format!(
+            "unknown option {a}; usage: kiln-link-bench [WORKDIR] (KILN_BENCH_REPS=N sets the repetitions)"
+        ));
+    }
+    let root = arg.map_or_else(|| PathBuf::from("target/link-bench"), PathBuf::from);
     let kiln = std::env::current_exe()
         .map_err(|e| format!("current_exe: {e}"))?
         .with_file_name("kiln");
