@@ -55,11 +55,23 @@ pub(crate) fn merge_strings(chunks: &[&[u8]]) -> (Vec<u8>, Vec<PieceMap>) {
     // LLVM's `StringTableBuilder::finalize`: strings sorted by their reversed bytes,
     // descending (a string sorts after the longer ones it ends), and a string that ends the
     // previous one placed inside it.
-    let mut order: Vec<&[u8]> = unique.keys().copied().collect();
-    order.sort_unstable_by(|a, b| b.iter().rev().cmp(a.iter().rev()));
+    // Each string carries its last eight bytes, reversed, as a number: most comparisons
+    // end there (a shorter string pads with zeros, which never sorts it after a longer one
+    // it ends; equal numbers fall back to the bytes).
+    let tail_key = |s: &[u8]| {
+        s.iter()
+            .rev()
+            .take(8)
+            .enumerate()
+            .fold(0u64, |k, (i, &b)| k | (u64::from(b) << (56 - 8 * i)))
+    };
+    let mut order: Vec<(u64, &[u8])> = unique.keys().map(|&s| (tail_key(s), s)).collect();
+    order.sort_unstable_by(|(ka, a), (kb, b)| {
+        kb.cmp(ka).then_with(|| b.iter().rev().cmp(a.iter().rev()))
+    });
     let mut out: Vec<u8> = Vec::new();
     let mut previous: &[u8] = &[];
-    for s in order {
+    for (_, s) in order {
         let at = if previous.ends_with(s) {
             (out.len() - s.len()) as u64
         } else {
@@ -103,5 +115,50 @@ mod tests {
         let (out, maps) = merge_strings(&[b"tail"]);
         assert_eq!(out, b"tail");
         assert_eq!(maps[0].translate(3), Some(3));
+    }
+
+    /// The merged blob is the one the plain reversed-bytes order gives, for strings that
+    /// share long tails, are tails of each other and contain zero bytes.
+    #[test]
+    fn tail_keys_order_as_reversed_bytes() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rand = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..200 {
+            let mut chunk = Vec::new();
+            for _ in 0..rand(40) {
+                let len = rand(14);
+                // A small alphabet (with 0 and 1) makes shared tails likely.
+                chunk.extend((0..len).map(|_| [0u8, 1, b'a', b'b'][rand(4) as usize]));
+                chunk.push(0);
+            }
+            let (out, _) = merge_strings(&[&chunk]);
+            // The reference: the same algorithm with the plain comparison.
+            let mut unique: Vec<&[u8]> = Vec::new();
+            let mut pos = 0;
+            while pos < chunk.len() {
+                let len = chunk[pos..]
+                    .iter()
+                    .position(|&b| b == 0)
+                    .map_or(chunk.len() - pos, |n| n + 1);
+                unique.push(&chunk[pos..pos + len]);
+                pos += len;
+            }
+            unique.sort_unstable_by(|a, b| b.iter().rev().cmp(a.iter().rev()));
+            unique.dedup();
+            let mut expected: Vec<u8> = Vec::new();
+            let mut previous: &[u8] = &[];
+            for s in unique {
+                if !previous.ends_with(s) {
+                    expected.extend_from_slice(s);
+                    previous = s;
+                }
+            }
+            assert_eq!(out, expected, "{chunk:?}");
+        }
     }
 }
