@@ -167,6 +167,10 @@ pub struct Reducer {
     tarjan_calls: Vec<(Block, usize)>,
     /// Edges entering the components of the region at hand (scratch).
     entering: Vec<Entering>,
+    /// Buffers of [`edge_args`].
+    edge_scratch: EdgeScratch,
+    /// The arguments of the edge being rerouted (scratch).
+    old_args: Vec<Value>,
 }
 
 impl Reducer {
@@ -559,13 +563,24 @@ impl Reducer {
             let Some(old) = dest(f, from, e.dest as usize) else {
                 continue;
             };
-            let old_args: Vec<Value> = f.dfg.list(old.args).to_vec();
             let Some(term) = f.terminator(from) else {
                 continue;
             };
+            let mut old_args = std::mem::take(&mut self.old_args);
+            old_args.clear();
+            old_args.extend_from_slice(f.dfg.list(old.args));
             let is_jump = matches!(f.dfg.insts[term], InstData::Jump { .. });
             let new_dest = if is_jump {
-                let args = edge_args(f, from, Some(term), k, &old_args, &assign[k], &slot_types);
+                let args = edge_args(
+                    f,
+                    from,
+                    Some(term),
+                    k,
+                    &old_args,
+                    &assign[k],
+                    &slot_types,
+                    &mut self.edge_scratch,
+                );
                 BlockCall { block: d, args }
             } else {
                 let known = shared
@@ -576,13 +591,22 @@ impl Reducer {
                     Some(b) => b,
                     None => {
                         let eb = f.dfg.make_block();
-                        let args = edge_args(f, eb, None, k, &old_args, &assign[k], &slot_types);
+                        let args = edge_args(
+                            f,
+                            eb,
+                            None,
+                            k,
+                            &old_args,
+                            &assign[k],
+                            &slot_types,
+                            &mut self.edge_scratch,
+                        );
                         let jump = f.dfg.make_inst(InstData::Jump {
                             dest: BlockCall { block: d, args },
                         });
                         f.dfg.blocks[eb].insts.push(jump);
                         f.layout.push(eb);
-                        shared.push((e.to, k as u32, old_args, eb));
+                        shared.push((e.to, k as u32, old_args.clone(), eb));
                         eb
                     }
                 };
@@ -591,15 +615,28 @@ impl Reducer {
                     args: f.dfg.make_value_list(&[]),
                 }
             };
+            self.old_args = old_args;
             set_dest(f, &mut self.owned, term, e.dest as usize, new_dest);
         }
         d
     }
 }
 
+/// Scratch buffers of [`edge_args`], kept in the [`Reducer`] so that no edge allocates.
+#[derive(Default)]
+struct EdgeScratch {
+    /// The constants made for the edge.
+    consts: Vec<Inst>,
+    /// The value of each slot, `None` until assigned.
+    vals: Vec<Option<Value>>,
+    /// The argument list being built.
+    list: Vec<Value>,
+}
+
 /// The arguments of an edge to the dispatcher for entry `k`: its label, `args` in the slots
 /// `assign` gives them, zeros in the others. Constants go into `block`, before `before` or at
 /// the end.
+#[allow(clippy::too_many_arguments)]
 fn edge_args(
     f: &mut Function,
     block: Block,
@@ -608,25 +645,28 @@ fn edge_args(
     args: &[Value],
     assign: &[usize],
     slot_types: &[Type],
+    scratch: &mut EdgeScratch,
 ) -> crate::ir::ValueList {
-    let mut consts: Vec<Inst> = Vec::new();
+    let EdgeScratch { consts, vals, list } = scratch;
+    consts.clear();
     let mut zeros: [Option<Value>; 4] = [None; 4];
     let make = |f: &mut Function, ty: Type, bits: u64, consts: &mut Vec<Inst>| {
         let inst = f.dfg.make_inst(InstData::Const { ty, bits });
         consts.push(inst);
         f.dfg.append_result(inst, ty)
     };
-    let label = make(f, Type::I32, k as u64, &mut consts);
-    let mut vals: Vec<Option<Value>> = vec![None; slot_types.len()];
+    let label = make(f, Type::I32, k as u64, consts);
+    vals.clear();
+    vals.resize(slot_types.len(), None);
     for (j, &slot) in assign.iter().enumerate() {
         if let Some(v) = vals.get_mut(slot) {
             *v = Some(args.get(j).copied().unwrap_or(label));
         }
     }
-    let mut list = Vec::with_capacity(slot_types.len() + 1);
+    list.clear();
     list.push(label);
-    for (val, &ty) in vals.into_iter().zip(slot_types) {
-        let v = match val {
+    for (val, &ty) in vals.iter().zip(slot_types) {
+        let v = match *val {
             Some(v) => v,
             None => {
                 let ty = ty.canonical();
@@ -639,7 +679,7 @@ fn edge_args(
                 match zeros[zero] {
                     Some(z) => z,
                     None => {
-                        let z = make(f, ty, 0, &mut consts);
+                        let z = make(f, ty, 0, consts);
                         zeros[zero] = Some(z);
                         z
                     }
@@ -653,8 +693,8 @@ fn edge_args(
         Some(t) => insts.iter().rposition(|&i| i == t).unwrap_or(insts.len()),
         None => insts.len(),
     };
-    insts.splice(at..at, consts);
-    f.dfg.make_value_list(&list)
+    insts.splice(at..at, consts.drain(..));
+    f.dfg.make_value_list(list)
 }
 
 /// Appends a copy of block `b` (fresh parameters and results; operands defined in `b` map to
