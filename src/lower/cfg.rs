@@ -51,6 +51,12 @@ pub struct DomTree {
     /// pointer to an ancestor, by reverse-postorder number (see [`lca`]).
     depth: Vec<u32>,
     jump: Vec<u32>,
+    /// Whether every edge that goes backward in reverse postorder targets a dominator of its
+    /// source (the graph is reducible).
+    reducible: bool,
+    /// Whether `idom`, `pre` and `post` are final (false only after
+    /// [`DomTree::compute_until_irreducible`] found the graph irreducible).
+    complete: bool,
 }
 
 impl DomTree {
@@ -59,6 +65,32 @@ impl DomTree {
     /// `starts` should have `n + 1` entries and every target should be below `n`; missing
     /// entries count as no edges and out-of-range targets are ignored.
     pub fn compute(&mut self, n: usize, starts: &[u32], targets: &[u32]) {
+        self.compute_inner(n, starts, targets, true);
+    }
+
+    /// Like [`DomTree::compute`], but when the graph turns out irreducible, stops before the
+    /// dominator fixed point: then only reachability and the reverse postorder are valid
+    /// (dominance queries must not be made). Returns whether the graph is reducible.
+    pub fn compute_until_irreducible(&mut self, n: usize, starts: &[u32], targets: &[u32]) -> bool {
+        self.compute_inner(n, starts, targets, false);
+        self.reducible
+    }
+
+    /// Whether the reachable graph is reducible: every edge that goes backward in reverse
+    /// postorder targets a dominator of its source.
+    pub fn is_reducible(&self) -> bool {
+        self.reducible
+    }
+
+    /// Whether the dominance information is final (see
+    /// [`DomTree::compute_until_irreducible`]).
+    pub fn is_complete(&self) -> bool {
+        self.complete
+    }
+
+    fn compute_inner(&mut self, n: usize, starts: &[u32], targets: &[u32], full: bool) {
+        self.reducible = true;
+        self.complete = true;
         let succ = |node: u32| -> &[u32] {
             let lo = starts.get(node as usize).copied().unwrap_or(0) as usize;
             let hi = starts.get(node as usize + 1).copied().unwrap_or(0) as usize;
@@ -181,7 +213,15 @@ impl DomTree {
                 .iter()
                 .all(|&p| (p as usize) < b || self.dominates_rpo(b, p as usize))
         });
+        // The forward-edge dominators are a superset of the true ones, so a backward edge
+        // whose target does not dominate its source here does not in the full graph either:
+        // `exact` holds exactly when the graph is reducible.
         if exact {
+            return;
+        }
+        self.reducible = false;
+        if !full {
+            self.complete = false;
             return;
         }
         // Otherwise iterate to the fixed point, starting from the forward-edge dominators
@@ -304,6 +344,7 @@ impl DomTree {
     /// Whether node `a` dominates node `b` (every node dominates itself). False when
     /// either is unreachable.
     pub fn dominates(&self, a: usize, b: usize) -> bool {
+        debug_assert!(self.complete, "dominance asked of an unfinished tree");
         match (self.rpo(a), self.rpo(b)) {
             (Some(ra), Some(rb)) => self.dominates_rpo(ra as usize, rb as usize),
             _ => false,
@@ -385,6 +426,20 @@ impl Cfg {
 
     /// Recomputes the graph for `func`, reusing the buffers.
     pub fn recompute(&mut self, func: &Function) {
+        self.recompute_inner(func, true);
+    }
+
+    /// Like [`Cfg::recompute`], but when the graph is irreducible, leaves dominance
+    /// unfinished (see [`DomTree::compute_until_irreducible`]): then only the layout, the
+    /// successors, reachability and the reverse postorder are valid, and the graph must be
+    /// recomputed before dominance or predecessors are asked for. Returns whether it is
+    /// reducible.
+    pub fn recompute_until_irreducible(&mut self, func: &Function) -> bool {
+        self.recompute_inner(func, false);
+        self.is_reducible()
+    }
+
+    fn recompute_inner(&mut self, func: &Function, full: bool) {
         self.blocks.clear();
         self.blocks.extend_from_slice(&func.layout);
         self.node_of.clear();
@@ -419,7 +474,16 @@ impl Cfg {
             self.succ_starts.push(self.succs.len() as u32);
         }
         let n = self.blocks.len();
-        self.dom.compute(n, &self.succ_starts, &self.succs);
+        if full {
+            self.dom.compute(n, &self.succ_starts, &self.succs);
+        } else if !self
+            .dom
+            .compute_until_irreducible(n, &self.succ_starts, &self.succs)
+        {
+            self.pred_starts.clear();
+            self.preds.clear();
+            return;
+        }
 
         // Predecessors, from reachable nodes only.
         self.pred_starts.clear();
@@ -528,6 +592,12 @@ impl Cfg {
     /// Whether the reachable part of the graph is reducible: every edge that goes backward
     /// in reverse postorder targets a node that dominates its source.
     pub fn is_reducible(&self) -> bool {
+        self.dom.is_reducible()
+    }
+
+    /// [`Cfg::is_reducible`] by its definition, edge by edge (a cross-check for tests).
+    #[cfg(test)]
+    pub fn is_reducible_by_edges(&self) -> bool {
         self.rpo_order().iter().all(|&a| {
             self.succs(a as usize).iter().all(|&b| {
                 !self.is_backward(a as usize, b as usize) || self.dominates(b as usize, a as usize)

@@ -70,8 +70,9 @@ pub fn make_reducible_in(
     cfg: &mut Cfg,
     r: &mut Reducer,
 ) -> Option<Function> {
-    cfg.recompute(func);
-    if cfg.is_reducible() {
+    // An irreducible graph gets rewritten and recomputed, so its dominators are not
+    // finished (the round needs only the reverse postorder).
+    if cfg.recompute_until_irreducible(func) {
         return None;
     }
     let mut f = func.clone();
@@ -195,7 +196,8 @@ impl Reducer {
         self.escapes.clear();
     }
 
-    /// One full decomposition of `f`, whose graph `cfg` describes.
+    /// One full decomposition of `f`, whose graph `cfg` describes (only its layout and
+    /// reverse postorder are used: its dominance may be unfinished).
     fn round(&mut self, f: &mut Function, cfg: &Cfg) {
         let members: Vec<Block> = cfg
             .rpo_order()

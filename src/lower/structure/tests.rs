@@ -545,6 +545,14 @@ fn random_cfgs_walk_the_same() {
         let m = parse(&text);
         let f = only_func(&m);
         let cfg = Cfg::compute(f);
+        // The reducibility found with the dominators agrees with its edge-by-edge
+        // definition, and the early stop of the check agrees too.
+        assert_eq!(cfg.is_reducible(), cfg.is_reducible_by_edges(), "{text}");
+        assert_eq!(
+            Cfg::default().recompute_until_irreducible(f),
+            cfg.is_reducible(),
+            "{text}"
+        );
         let n = cfg.len();
         shapes[0] += u32::from(cfg.is_loop_header(0));
         shapes[1] += u32::from((0..n).any(|b| cfg.succs(b).contains(&(b as u32))));
