@@ -370,6 +370,7 @@ pub(crate) fn resolve<'a>(
     for (i, obj) in inputs.iter().enumerate() {
         let input = i as u32;
         let mut maps = InputMaps::default();
+        maps.syms.reserve_exact(obj.symbols.len());
         let discarded = comdat_discards(obj, input, &mut kept_comdats)?;
         for (pos, imp) in obj.imports.iter().enumerate() {
             match imp.kind {
@@ -464,23 +465,30 @@ pub(crate) fn resolve<'a>(
                 explicit_import: explicit,
                 stub_type: None,
             };
+            let next = db.syms.len() as u32;
             let sid = if sym.is_local() {
                 db.syms.push(fresh);
-                (db.syms.len() - 1) as u32
-            } else if let Some(&sid) = db.globals.get(&*sym.name) {
-                merge(
-                    inputs,
-                    &mut db.syms[sid as usize],
-                    fresh,
-                    obj,
-                    opts.allow_multiple_definition,
-                )?;
-                sid
+                next
             } else {
-                db.syms.push(fresh);
-                let sid = (db.syms.len() - 1) as u32;
-                db.globals.insert(&sym.name, sid);
-                sid
+                // One hash lookup per name, whether it is new or not.
+                match db.globals.entry(&sym.name) {
+                    indexmap::map::Entry::Occupied(e) => {
+                        let sid = *e.get();
+                        merge(
+                            inputs,
+                            &mut db.syms[sid as usize],
+                            fresh,
+                            obj,
+                            opts.allow_multiple_definition,
+                        )?;
+                        sid
+                    }
+                    indexmap::map::Entry::Vacant(e) => {
+                        e.insert(next);
+                        db.syms.push(fresh);
+                        next
+                    }
+                }
             };
             maps.syms.push(sid);
         }
