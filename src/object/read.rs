@@ -15,8 +15,8 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use wasmparser::{
-    BinaryReader, CompositeInnerType, DataKind, KnownCustom, Linking, Operator, Parser, Payload,
-    RefType, RelocSectionReader, SymbolInfo, TypeRef,
+    BinaryReader, Chunk, CompositeInnerType, DataKind, KnownCustom, Linking, Operator, Parser,
+    Payload, RefType, SymbolInfo, TypeRef,
 };
 
 use super::*;
@@ -36,15 +36,30 @@ pub struct ObjectError {
 }
 
 /// Whether `bytes` look like a relocatable wasm object (a wasm module with a `linking`
-/// section). Cheap: reads section headers only.
+/// section). Cheap: walks the section headers only, without parsing any section.
 pub fn is_relocatable(bytes: &[u8]) -> bool {
-    for payload in Parser::new(0).parse_all(bytes) {
-        match payload {
-            Ok(Payload::CustomSection(c)) if c.name() == "linking" => return true,
-            Ok(Payload::CodeSectionStart { .. }) => {}
-            Ok(_) => {}
-            Err(_) => return false,
+    if bytes.len() < 8 || !bytes.starts_with(b"\0asm") {
+        return false;
+    }
+    let mut pos = 8;
+    while pos < bytes.len() {
+        let id = bytes[pos];
+        pos += 1;
+        let Some(size) = uleb32(bytes, &mut pos) else {
+            return false;
+        };
+        let Some(end) = pos.checked_add(size as usize).filter(|&e| e <= bytes.len()) else {
+            return false;
+        };
+        if id == 0 {
+            let mut at = pos;
+            if let Some(len) = uleb32(bytes, &mut at)
+                && bytes.get(at..at + len as usize) == Some(b"linking".as_slice())
+            {
+                return true;
+            }
         }
+        pos = end;
     }
     false
 }
@@ -74,7 +89,7 @@ struct Reader<'a, 'p> {
     chunks: ChunkRanges,
     /// `reloc.*` sections, read after everything else (they may precede nothing they need,
     /// but the symbol table must be known to check them).
-    relocs: Vec<(RelocSectionReader<'a>, u64)>,
+    relocs: Vec<RelocSection<'a>>,
     /// Segment info from the linking section, applied to the data segments at the end.
     segment_info: Vec<(Cow<'a, str>, u32, u32)>,
     saw_linking: bool,
@@ -114,15 +129,46 @@ impl<'a, 'p> Reader<'a, 'p> {
 
     fn read(mut self) -> Result<Object<'a>, ObjectError> {
         let mut section_index = 0u32;
-        for payload in Parser::new(0).parse_all(self.bytes) {
-            let payload = payload.map_err(|e| self.wasm_err(e))?;
-            let is_section = !matches!(
-                payload,
-                Payload::Version { .. } | Payload::CodeSectionEntry(_) | Payload::End(_)
-            );
-            self.read_payload(payload, section_index)?;
-            if is_section {
-                section_index += 1;
+        let mut parser = Parser::new(0);
+        let mut rest = self.bytes;
+        loop {
+            let (payload, consumed) = match parser.parse(rest, true) {
+                Ok(Chunk::Parsed { consumed, payload }) => (payload, consumed),
+                Ok(Chunk::NeedMoreData(_)) => {
+                    return Err(self.err(
+                        (self.bytes.len() - rest.len()) as u64,
+                        "unexpected end-of-file",
+                    ));
+                }
+                Err(e) => return Err(self.wasm_err(e)),
+            };
+            rest = &rest[consumed..];
+            match payload {
+                // The bodies are only located, not decoded: the reader splits the section
+                // itself, which is much cheaper than a parser payload per body.
+                Payload::CodeSectionStart {
+                    count,
+                    unchecked_range: range,
+                    size,
+                } => {
+                    parser.skip_section();
+                    let Some(after) = rest.get(size as usize..) else {
+                        return Err(self.err(range.start, "code section is cut short"));
+                    };
+                    rest = after;
+                    self.section = "code";
+                    self.chunks.code = Some((section_index, range.start));
+                    self.read_code(count, size, range)?;
+                    section_index += 1;
+                }
+                Payload::End(_) => break,
+                payload => {
+                    let is_section = !matches!(payload, Payload::Version { .. });
+                    self.read_payload(payload, section_index)?;
+                    if is_section {
+                        section_index += 1;
+                    }
+                }
             }
         }
         if !self.saw_linking {
@@ -140,10 +186,58 @@ impl<'a, 'p> Reader<'a, 'p> {
         self.rebase_section_symbols()?;
         self.check_symbols()?;
         self.section = "reloc";
-        for (reader, offset) in std::mem::take(&mut self.relocs) {
-            self.read_relocs(reader, offset)?;
+        let kinds: Vec<u8> = self.obj.symbols.iter().map(|s| kind_bit(s.kind)).collect();
+        let mut pending = Vec::new();
+        for section in std::mem::take(&mut self.relocs) {
+            self.read_relocs(section, &kinds, &mut pending)?;
         }
         Ok(self.obj)
+    }
+
+    /// Splits the code section (`range`, its payload in the file, which starts with the
+    /// body count; `size` bytes follow the count) into its `count` bodies, each a size and
+    /// that many bytes. The caller has checked that the whole section is in the file.
+    fn read_code(&mut self, count: u32, size: u32, range: Range<u64>) -> Result<(), ObjectError> {
+        if count as usize != self.obj.funcs.len() {
+            return Err(self.err(
+                range.start,
+                format!(
+                    "{count} function bodies for {} functions",
+                    self.obj.funcs.len()
+                ),
+            ));
+        }
+        let payload = &self.bytes[range.start as usize..range.end as usize];
+        // The parser read the count: the bodies are the last `size` bytes.
+        let mut pos = payload.len() - size as usize;
+        touch(payload);
+        for i in 0..count as usize {
+            let at = pos;
+            let Some(len) = uleb32(payload, &mut pos) else {
+                let mut r = BinaryReader::new(&payload[at..], range.start + at as u64);
+                let e = r.read_var_u32().err();
+                return Err(e.map_or_else(
+                    || self.err(range.start + at as u64, "malformed function body size"),
+                    |e| self.wasm_err(e),
+                ));
+            };
+            let end = pos + len as usize;
+            if end > payload.len() {
+                return Err(self.err(
+                    range.start + at as u64,
+                    format!("function body {i} (size {len}) runs past the end of the section"),
+                ));
+            }
+            let func = &mut self.obj.funcs[i];
+            func.body = Cow::Borrowed(&payload[pos..end]);
+            func.input_offset = pos as u32;
+            self.chunks.funcs.push(pos as u64..end as u64);
+            pos = end;
+        }
+        if pos != payload.len() {
+            return Err(self.err(range.start + pos as u64, "trailing bytes at end of section"));
+        }
+        Ok(())
     }
 
     fn read_payload(
@@ -257,26 +351,6 @@ impl<'a, 'p> Reader<'a, 'p> {
                     }
                 }
             }
-            Payload::CodeSectionStart {
-                unchecked_range: range,
-                ..
-            } => {
-                self.section = "code";
-                self.chunks.code = Some((section_index, range.start));
-            }
-            Payload::CodeSectionEntry(body) => {
-                let range = body.range();
-                let n = self.chunks.funcs.len();
-                let Some(func) = self.obj.funcs.get_mut(n) else {
-                    return Err(self.err(range.start, "more function bodies than functions"));
-                };
-                let start = self.chunks.code.map_or(0, |(_, s)| s);
-                func.body = Cow::Borrowed(&self.bytes[range.start as usize..range.end as usize]);
-                func.input_offset = (range.start - start) as u32;
-                self.chunks
-                    .funcs
-                    .push(range.start - start..range.end - start);
-            }
             Payload::DataSection(reader) => {
                 self.section = "data";
                 let start = reader.range().start;
@@ -294,12 +368,12 @@ impl<'a, 'p> Reader<'a, 'p> {
                     }
                     // The bytes are a sub-slice of the file; their position gives the range.
                     let at = data.data.as_ptr() as usize - self.bytes.as_ptr() as usize;
-                    let n = self.obj.segments.len();
                     self.chunks
                         .segments
                         .push(at as u64 - start..(at + data.data.len()) as u64 - start);
                     self.obj.segments.push(Segment {
-                        name: Cow::Owned(format!(".data.segment{n}")),
+                        // Named from the segment info (or after its index) at the end.
+                        name: Cow::Borrowed(""),
                         align_log2: 0,
                         flags: 0,
                         data: SegmentData::Bytes(Cow::Borrowed(data.data)),
@@ -362,14 +436,21 @@ impl<'a, 'p> Reader<'a, 'p> {
             }
             name if name.starts_with("reloc.") => {
                 self.section = "reloc";
-                match custom.as_known() {
-                    KnownCustom::Reloc(reader) => self.relocs.push((reader, offset)),
-                    _ => {
-                        return Err(
-                            self.err(offset, format!("malformed relocation section `{name}`"))
-                        );
-                    }
-                }
+                let mut r = BinaryReader::new(custom.data(), offset);
+                let header = r.read_var_u32().and_then(|t| Ok((t, r.read_var_u32()?)));
+                let (target, count) = header.map_err(|e| {
+                    self.err(
+                        e.offset(),
+                        format!("malformed relocation section `{name}`: {}", e.message()),
+                    )
+                })?;
+                let start = r.current_position();
+                self.relocs.push(RelocSection {
+                    target,
+                    count,
+                    entries: &custom.data()[start..],
+                    offset: offset + start as u64,
+                });
             }
             "target_features" => {
                 self.section = "target_features";
@@ -552,6 +633,10 @@ impl<'a, 'p> Reader<'a, 'p> {
                 ),
             ));
         }
+        let named = self.segment_info.len();
+        for (n, seg) in self.obj.segments.iter_mut().enumerate().skip(named) {
+            seg.name = Cow::Owned(format!(".data.segment{n}"));
+        }
         for (seg, (name, align, flags)) in self
             .obj
             .segments
@@ -608,8 +693,10 @@ impl<'a, 'p> Reader<'a, 'p> {
 
     /// Checks every symbol's index against the object's index spaces.
     fn check_symbols(&self) -> Result<(), ObjectError> {
-        let funcs = self.obj.num_imported_funcs() as usize + self.obj.funcs.len();
-        let globals = self.obj.num_imported_globals() as usize + self.obj.globals.len();
+        let imported_funcs = self.obj.num_imported_funcs();
+        let imported_globals = self.obj.num_imported_globals();
+        let funcs = imported_funcs as usize + self.obj.funcs.len();
+        let globals = imported_globals as usize + self.obj.globals.len();
         let tables = self
             .obj
             .imports
@@ -626,12 +713,10 @@ impl<'a, 'p> Reader<'a, 'p> {
             let undefined = sym.is_undefined();
             let ok = match sym.kind {
                 SymbolKind::Function(idx) => {
-                    let imported = self.obj.num_imported_funcs();
-                    (idx as usize) < funcs && (undefined == (idx < imported))
+                    (idx as usize) < funcs && (undefined == (idx < imported_funcs))
                 }
                 SymbolKind::Global(idx) => {
-                    let imported = self.obj.num_imported_globals();
-                    (idx as usize) < globals && (undefined == (idx < imported))
+                    (idx as usize) < globals && (undefined == (idx < imported_globals))
                 }
                 SymbolKind::Table(idx) => (idx as usize) < tables && undefined,
                 SymbolKind::Tag(idx) => (idx as usize) < tags && undefined,
@@ -675,127 +760,127 @@ impl<'a, 'p> Reader<'a, 'p> {
         Ok(())
     }
 
+    /// Reads one `reloc.*` section's entries into the chunks they patch. `kinds` holds
+    /// [`kind_bit`] of each symbol; `pending` is scratch space.
     fn read_relocs(
         &mut self,
-        reader: RelocSectionReader<'a>,
-        offset: u64,
+        section: RelocSection<'a>,
+        kinds: &[u8],
+        pending: &mut Vec<Reloc>,
     ) -> Result<(), ObjectError> {
-        let target = reader.section_index();
-        // The chunk the current run of relocations patches, and the run itself.
-        let mut run: Option<(u8, usize)> = None;
-        let mut pending: Vec<Reloc> = Vec::new();
-        let list = reader.entries();
-        let bytes = self
-            .bytes
-            .get(list.original_position() as usize..list.range().end as usize)
-            .unwrap_or_default();
-        let mut entries = RelocEntries {
-            bytes,
-            pos: 0,
-            base: list.original_position(),
+        let RelocSection {
+            target,
+            count,
+            entries: data,
+            offset: base,
+        } = section;
+        // What the section patches: 0 code, 1 data (both split into chunks), or a custom
+        // section by its position in `customs`.
+        let dest = if self.chunks.code.is_some_and(|(i, _)| i == target) {
+            Dest::Chunks(0)
+        } else if self.chunks.data.is_some_and(|(i, _)| i == target) {
+            Dest::Chunks(1)
+        } else if let Some(&(_, n, _)) = self.chunks.customs.iter().find(|(i, _, _)| *i == target) {
+            Dest::Custom(n)
+        } else {
+            Dest::Nothing
         };
-        for _ in 0..list.count() {
-            let entry_at = entries.offset();
-            let Some(entry) = entries.next() else {
-                return Err(self.err(entry_at, "truncated or malformed relocation entry"));
-            };
-            let Some(ty) = entry.ty else {
-                return Err(self.err(
-                    entry_at,
-                    format!("unknown relocation type {}", entry.raw_ty),
-                ));
+        let chunks: &[Range<u64>] = match dest {
+            Dest::Chunks(0) => &self.chunks.funcs,
+            Dest::Chunks(_) => &self.chunks.segments,
+            _ => &[],
+        };
+        let num_types = self.obj.types.len();
+        // The chunk the current run of relocations patches (index into `chunks`).
+        let mut run: Option<usize> = None;
+        pending.clear();
+        let mut pos = 0usize;
+        for _ in 0..count {
+            let start = pos;
+            let entry_offset = base + start as u64;
+            let Some((ty, at, index, addend)) = decode_reloc(data, &mut pos) else {
+                return Err(self.reloc_entry_err(data, base, start));
             };
             if ty != RelocType::TypeIndexLeb {
-                let Some(sym) = self.obj.symbols.get(entry.index as usize) else {
+                let Some(&kind) = kinds.get(index as usize) else {
                     return Err(self.err(
-                        offset,
+                        entry_offset,
                         format!(
-                            "relocation refers to symbol {}, but there are {}",
-                            entry.index,
-                            self.obj.symbols.len()
+                            "relocation refers to symbol {index}, but there are {}",
+                            kinds.len()
                         ),
                     ));
                 };
-                if !reloc_fits_symbol(ty, sym.kind) {
+                if allowed_kinds(ty) & kind == 0 {
+                    let sym = &self.obj.symbols[index as usize];
                     return Err(self.err(
-                        offset,
+                        entry_offset,
                         format!(
                             "relocation {ty:?} cannot refer to {:?} symbol `{}`",
                             sym.kind, sym.name
                         ),
                     ));
                 }
-            } else if entry.index as usize >= self.obj.types.len() {
+            } else if index as usize >= num_types {
                 return Err(self.err(
-                    offset,
-                    format!(
-                        "relocation refers to type {}, but there are {}",
-                        entry.index,
-                        self.obj.types.len()
-                    ),
+                    entry_offset,
+                    format!("relocation refers to type {index}, but there are {num_types}"),
                 ));
             }
             // wasm32 objects write addends as 32-bit LEBs; only wasm64's relocation types
             // have 64-bit ones, and kiln links wasm32 only.
-            let Ok(addend) = i32::try_from(entry.addend) else {
+            let Ok(addend) = i32::try_from(addend) else {
                 return Err(self.err(
-                    offset,
+                    entry_offset,
                     format!(
-                        "relocation {ty:?} has addend {}, which does not fit in 32 bits \
-                         (64-bit memory is not supported)",
-                        entry.addend
+                        "relocation {ty:?} has addend {addend}, which does not fit in 32 bits \
+                         (64-bit memory is not supported)"
                     ),
                 ));
             };
-            let at = u64::from(entry.offset);
+            let at = u64::from(at);
             let end = at + ty.width() as u64;
-            let (chunks, relocs): (&[Range<u64>], _) =
-                if self.chunks.code.is_some_and(|(i, _)| i == target) {
-                    (&self.chunks.funcs, 0u8)
-                } else if self.chunks.data.is_some_and(|(i, _)| i == target) {
-                    (&self.chunks.segments, 1)
-                } else if let Some(&(_, n, _)) =
-                    self.chunks.customs.iter().find(|(i, _, _)| *i == target)
-                {
-                    let len = self.obj.customs[n].data.len() as u64;
-                    if end > len {
+            let kind = match dest {
+                Dest::Chunks(kind) => kind,
+                Dest::Custom(n) => {
+                    let custom = &mut self.obj.customs[n];
+                    if end > custom.data.len() as u64 {
+                        let name = custom.name.clone();
                         return Err(self.err(
-                            offset,
-                            format!(
-                                "relocation at {at:#x} is past the end of section `{}`",
-                                self.obj.customs[n].name
-                            ),
+                            entry_offset,
+                            format!("relocation at {at:#x} is past the end of section `{name}`"),
                         ));
                     }
-                    self.obj.customs[n].relocs.push(Reloc {
+                    custom.relocs.push(Reloc {
                         ty,
-                        offset: entry.offset,
-                        index: entry.index,
+                        offset: at as u32,
+                        index,
                         addend,
                     });
                     continue;
-                } else {
+                }
+                Dest::Nothing => {
                     return Err(self.err(
-                        offset,
+                        entry_offset,
                         format!("relocations for section {target}, which cannot have any"),
                     ));
-                };
+                }
+            };
             // The chunk that contains the field: chunks are sorted by start, and LLVM writes
             // relocations in offset order, so the chunk of the previous one is tried first.
-            let same = run.filter(|&(kind, i)| {
-                kind == relocs && chunks.get(i).is_some_and(|r| r.start <= at && at < r.end)
-            });
-            let i = match same {
-                Some((_, i)) => i,
-                None => chunks.partition_point(|r| r.end <= at),
+            let contains = |i: usize| chunks.get(i).is_some_and(|r| r.start <= at && at < r.end);
+            let i = match run {
+                Some(i) if contains(i) => i,
+                Some(i) if contains(i + 1) => i + 1,
+                _ => chunks.partition_point(|r| r.end <= at),
             };
             let Some(chunk) = chunks.get(i).filter(|r| r.start <= at && end <= r.end) else {
                 return Err(self.err(
-                    offset,
+                    entry_offset,
                     format!(
                         "relocation at {at:#x} (width {}) is not inside one {}",
                         ty.width(),
-                        if relocs == 0 {
+                        if kind == 0 {
                             "function body"
                         } else {
                             "data segment"
@@ -806,51 +891,72 @@ impl<'a, 'p> Reader<'a, 'p> {
             let reloc = Reloc {
                 ty,
                 offset: (at - chunk.start) as u32,
-                index: entry.index,
+                index,
                 addend,
             };
-            if run != Some((relocs, i)) {
-                self.flush_run(run, &mut pending);
-                run = Some((relocs, i));
+            if run != Some(i) {
+                if let Some(r) = run {
+                    flush_run(&mut self.obj, kind, r, pending);
+                }
+                run = Some(i);
             }
             pending.push(reloc);
         }
-        if entries.pos != entries.bytes.len() {
+        if let (Some(r), Dest::Chunks(kind)) = (run, dest) {
+            flush_run(&mut self.obj, kind, r, pending);
+        }
+        if pos != data.len() {
             return Err(self.err(
-                entries.offset(),
-                "unexpected bytes after the relocation entries",
+                base + pos as u64,
+                "section size mismatch: unexpected data at the end of the section",
             ));
         }
-        self.flush_run(run, &mut pending);
-        for f in &mut self.obj.funcs {
-            if !f.relocs.is_sorted_by_key(|r| r.offset) {
-                f.relocs.sort_by_key(|r| r.offset);
+        match dest {
+            Dest::Chunks(0) => {
+                for f in &mut self.obj.funcs {
+                    if !f.relocs.is_sorted_by_key(|r| r.offset) {
+                        f.relocs.sort_by_key(|r| r.offset);
+                    }
+                }
             }
-        }
-        for s in &mut self.obj.segments {
-            if !s.relocs.is_sorted_by_key(|r| r.offset) {
-                s.relocs.sort_by_key(|r| r.offset);
+            Dest::Chunks(_) => {
+                for s in &mut self.obj.segments {
+                    if !s.relocs.is_sorted_by_key(|r| r.offset) {
+                        s.relocs.sort_by_key(|r| r.offset);
+                    }
+                }
             }
+            Dest::Custom(_) | Dest::Nothing => {}
         }
         Ok(())
     }
 
-    /// Moves a run of relocations for one chunk (`(0, function)` or `(1, segment)`) into
-    /// it: one exact allocation per chunk rather than a vector grown one push at a time.
-    fn flush_run(&mut self, run: Option<(u8, usize)>, pending: &mut Vec<Reloc>) {
-        let relocs = match run {
-            Some((0, i)) => self.obj.funcs.get_mut(i).map(|f| &mut f.relocs),
-            Some((_, i)) => self.obj.segments.get_mut(i).map(|s| &mut s.relocs),
-            None => None,
-        };
-        if let Some(relocs) = relocs {
-            if relocs.is_empty() {
-                *relocs = pending.as_slice().to_vec();
-            } else {
-                relocs.extend_from_slice(pending);
+    /// The error for the malformed relocation entry at `start` in `data` (which begins at
+    /// file offset `base`): the entry is read again with wasmparser, which says what is wrong.
+    fn reloc_entry_err(&self, data: &'a [u8], base: u64, start: usize) -> ObjectError {
+        let mut r = BinaryReader::new(&data[start..], base + start as u64);
+        let result = (|| {
+            let ty_at = r.original_position();
+            let ty = r.read_u8()?;
+            let Some(ty) = RelocType::from_u32(u32::from(ty)) else {
+                return Ok(Some((ty_at, format!("unknown relocation type {ty}"))));
+            };
+            r.read_var_u32()?;
+            r.read_var_u32()?;
+            if ty.has_addend() {
+                if ty.addend_is_64() {
+                    r.read_var_i64()?;
+                } else {
+                    r.read_var_i32()?;
+                }
             }
+            Ok(None)
+        })();
+        match result {
+            Ok(Some((at, message))) => self.err(at, message),
+            Err(e) => self.wasm_err(e),
+            Ok(None) => self.err(base + start as u64, "malformed relocation entry"),
         }
-        pending.clear();
     }
 
     fn val_types(&self, types: &[wasmparser::ValType]) -> Result<Vec<ValType>, ObjectError> {
@@ -918,134 +1024,242 @@ impl<'a, 'p> Reader<'a, 'p> {
     }
 }
 
-/// Whether relocation type `ty` may refer to a symbol of this kind (Linking.md's table;
+/// Moves a run of relocations for one chunk (function `i` for `kind` 0, else segment
+/// `i`) into it: one exact allocation per chunk rather than a vector grown one push at
+/// a time.
+fn flush_run(obj: &mut Object<'_>, kind: u8, i: usize, pending: &mut Vec<Reloc>) {
+    let relocs = if kind == 0 {
+        obj.funcs.get_mut(i).map(|f| &mut f.relocs)
+    } else {
+        obj.segments.get_mut(i).map(|s| &mut s.relocs)
+    };
+    if let Some(relocs) = relocs {
+        if relocs.is_empty() {
+            *relocs = pending.as_slice().to_vec();
+        } else {
+            relocs.extend_from_slice(pending);
+        }
+    }
+    pending.clear();
+}
+
+/// Reads one byte of every cache line of `bytes`. The walk from one body size to the next
+/// is a chain of dependent loads, each a cache miss when the section is not cached yet;
+/// these loads are independent of each other, so the processor overlaps their misses, and
+/// the walk then finds the lines in cache.
+fn touch(bytes: &[u8]) {
+    let mut sum = 0u8;
+    for chunk in bytes.chunks(64) {
+        sum ^= chunk[0];
+    }
+    std::hint::black_box(sum);
+}
+
+/// A `reloc.*` section, its header read.
+struct RelocSection<'a> {
+    /// Index of the section it patches.
+    target: u32,
+    /// Number of entries.
+    count: u32,
+    /// The entries' bytes.
+    entries: &'a [u8],
+    /// File offset of `entries`.
+    offset: u64,
+}
+
+/// Where a relocation section's entries go.
+#[derive(Copy, Clone)]
+enum Dest {
+    /// Into function bodies (0) or data segments (1).
+    Chunks(u8),
+    /// Into custom section `n` of `Object::customs`.
+    Custom(usize),
+    /// Nowhere: an entry is an error.
+    Nothing,
+}
+
+/// One bit per symbol kind, for [`allowed_kinds`].
+fn kind_bit(kind: SymbolKind) -> u8 {
+    match kind {
+        SymbolKind::Function(_) => 1,
+        SymbolKind::Data(_) => 2,
+        SymbolKind::Global(_) => 4,
+        SymbolKind::Section(_) => 8,
+        SymbolKind::Tag(_) => 16,
+        SymbolKind::Table(_) => 32,
+    }
+}
+
+/// The [`kind_bit`]s of the symbols relocation type `ty` may refer to (Linking.md's table;
 /// `GlobalIndex*` against data and functions is wasm-ld's GOT access and is allowed).
-fn reloc_fits_symbol(ty: RelocType, kind: SymbolKind) -> bool {
+fn allowed_kinds(ty: RelocType) -> u8 {
     use RelocType::*;
     match ty {
         FunctionIndexLeb | FunctionIndexI32 | TableIndexSleb | TableIndexI32 | TableIndexSleb64
         | TableIndexI64 | TableIndexRelSleb | TableIndexRelSleb64 | FunctionOffsetI32
-        | FunctionOffsetI64 => matches!(kind, SymbolKind::Function(_)),
+        | FunctionOffsetI64 => 1,
         MemoryAddrLeb | MemoryAddrSleb | MemoryAddrI32 | MemoryAddrLeb64 | MemoryAddrSleb64
         | MemoryAddrI64 | MemoryAddrRelSleb | MemoryAddrRelSleb64 | MemoryAddrTlsSleb
-        | MemoryAddrTlsSleb64 | MemoryAddrLocrelI32 => matches!(kind, SymbolKind::Data(_)),
-        GlobalIndexLeb | GlobalIndexI32 => matches!(
-            kind,
-            SymbolKind::Global(_) | SymbolKind::Data(_) | SymbolKind::Function(_)
-        ),
-        SectionOffsetI32 => matches!(kind, SymbolKind::Section(_)),
-        TagIndexLeb => matches!(kind, SymbolKind::Tag(_)),
-        TableNumberLeb => matches!(kind, SymbolKind::Table(_)),
-        TypeIndexLeb => true,
+        | MemoryAddrTlsSleb64 | MemoryAddrLocrelI32 => 2,
+        GlobalIndexLeb | GlobalIndexI32 => 4 | 2 | 1,
+        SectionOffsetI32 => 8,
+        TagIndexLeb => 16,
+        TableNumberLeb => 32,
+        TypeIndexLeb => 0xff,
     }
 }
 
-/// One entry of a `reloc.*` section as [`RelocEntries`] decodes it.
-struct RelocEntry {
-    /// `None`: a type kiln does not know (`raw_ty`).
-    ty: Option<RelocType>,
-    raw_ty: u8,
-    offset: u32,
-    index: u32,
-    addend: i64,
+/// Decodes the relocation entry at `*pos` (type, offset, index, addend) and moves past it;
+/// `None` when it is malformed or cut short (the caller reads it again with wasmparser for
+/// the error). Accepts exactly what wasmparser's reader does.
+#[inline]
+fn decode_reloc(data: &[u8], pos: &mut usize) -> Option<(RelocType, u32, u32, i64)> {
+    let ty = RelocType::from_u32(u32::from(*data.get(*pos)?))?;
+    *pos += 1;
+    let offset = uleb32(data, pos)?;
+    let index = uleb32(data, pos)?;
+    let addend = if !ty.has_addend() {
+        0
+    } else if ty.addend_is_64() {
+        let mut r = BinaryReader::new(data.get(*pos..)?, 0);
+        let value = r.read_var_i64().ok()?;
+        *pos += r.current_position();
+        value
+    } else {
+        i64::from(sleb32(data, pos)?)
+    };
+    Some((ty, offset, index, addend))
 }
 
-/// The entries of a `reloc.*` section, decoded straight from the bytes: they are most of
-/// what an object's reader decodes, and a loop specialized to their layout (type byte,
-/// offset, index, an addend for the types that have one; LEB128s mostly one or two bytes
-/// long) is several times faster than a general reader. LEB128s follow the wasm spec's
-/// limits (5 bytes for 32 bits, 10 for 64, unused bits of the last byte clear, as their
-/// sign for signed ones); anything else ends the decoding with `None`.
-struct RelocEntries<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-    /// File offset of `bytes[0]`.
-    base: u64,
-}
-
-impl RelocEntries<'_> {
-    /// File offset of the next byte.
-    fn offset(&self) -> u64 {
-        self.base + self.pos as u64
-    }
-
-    fn next(&mut self) -> Option<RelocEntry> {
-        let raw_ty = *self.bytes.get(self.pos)?;
-        self.pos += 1;
-        let ty = RelocType::from_u32(u32::from(raw_ty));
-        let offset = self.uleb32()?;
-        let index = self.uleb32()?;
-        let addend = match ty {
-            Some(t) if t.has_addend() && t.addend_is_64() => self.sleb(10)?,
-            Some(t) if t.has_addend() => self.sleb(5)?,
-            _ => 0,
-        };
-        Some(RelocEntry {
-            ty,
-            raw_ty,
-            offset,
-            index,
-            addend,
-        })
-    }
-
-    fn uleb32(&mut self) -> Option<u32> {
-        let first = *self.bytes.get(self.pos)?;
-        self.pos += 1;
-        if first < 0x80 {
-            return Some(u32::from(first));
+/// Decodes an unsigned 32-bit LEB at `*pos` and moves past it; `None` when it is cut short,
+/// longer than 5 bytes, or too large (as wasmparser's `read_var_u32` rejects it).
+#[inline]
+fn uleb32(data: &[u8], pos: &mut usize) -> Option<u32> {
+    let mut result = 0u32;
+    let mut shift = 0;
+    loop {
+        let byte = *data.get(*pos)?;
+        *pos += 1;
+        if shift == 28 {
+            // The fifth byte: no continuation and no bits beyond 32.
+            return (byte <= 0x0f).then_some(result | u32::from(byte) << 28);
         }
-        let mut value = u32::from(first & 0x7f);
-        for shift in [7, 14, 21, 28] {
-            let byte = *self.bytes.get(self.pos)?;
-            self.pos += 1;
-            if shift == 28 && byte > 0x0f {
+        result |= u32::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Some(result);
+        }
+        shift += 7;
+    }
+}
+
+/// Decodes a signed 32-bit LEB at `*pos` and moves past it; `None` when it is cut short,
+/// longer than 5 bytes, or out of range (as wasmparser's `read_var_i32` rejects it).
+#[inline]
+fn sleb32(data: &[u8], pos: &mut usize) -> Option<i32> {
+    let mut result = 0u32;
+    let mut shift = 0;
+    loop {
+        let byte = *data.get(*pos)?;
+        *pos += 1;
+        if shift == 28 {
+            // The fifth byte: no continuation, and its unused bits copy the sign bit.
+            let high = byte & 0x78;
+            if byte & 0x80 != 0 || (high != 0 && high != 0x78) {
                 return None;
             }
-            value |= u32::from(byte & 0x7f) << shift;
-            if byte < 0x80 {
-                return Some(value);
-            }
+            return Some((result | u32::from(byte) << 28) as i32);
         }
-        None
+        result |= u32::from(byte & 0x7f) << shift;
+        shift += 7;
+        if byte & 0x80 == 0 {
+            let unused = 32 - shift;
+            return Some(((result << unused) as i32) >> unused);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The LEB decoders accept exactly what wasmparser's readers accept, with the same value
+    /// and length: edge cases, then pseudo-random byte strings biased to continuation bytes.
+    #[test]
+    fn lebs_agree_with_wasmparser() {
+        let mut cases: Vec<Vec<u8>> = vec![
+            vec![],
+            vec![0x00],
+            vec![0x7f],
+            vec![0x80],
+            vec![0x80, 0x00],
+            vec![0xff, 0xff, 0xff, 0xff, 0x0f],
+            vec![0xff, 0xff, 0xff, 0xff, 0x1f],
+            vec![0xff, 0xff, 0xff, 0xff, 0x7f],
+            vec![0xff, 0xff, 0xff, 0xff, 0x77],
+            vec![0x80, 0x80, 0x80, 0x80, 0x78],
+            vec![0x80, 0x80, 0x80, 0x80, 0x08],
+            vec![0x80, 0x80, 0x80, 0x80, 0x80, 0x00],
+            vec![0xc0, 0xbb, 0x78],
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 7) as usize;
+            let mut bytes: Vec<u8> = (0..len)
+                .map(|i| {
+                    let b = (state >> (8 * i)) as u8;
+                    if i + 1 < len && state & (1 << (40 + i)) != 0 {
+                        b | 0x80
+                    } else {
+                        b
+                    }
+                })
+                .collect();
+            if state & (1 << 60) != 0
+                && let Some(last) = bytes.last_mut()
+            {
+                *last &= 0x7f;
+            }
+            cases.push(bytes);
+        }
+        for bytes in &cases {
+            let mut pos = 0;
+            let ours = uleb32(bytes, &mut pos).map(|v| (v, pos));
+            let mut r = BinaryReader::new(bytes, 0);
+            let theirs = r.read_var_u32().ok().map(|v| (v, r.current_position()));
+            assert_eq!(ours, theirs, "uleb32 of {bytes:02x?}");
+            let mut pos = 0;
+            let ours = sleb32(bytes, &mut pos).map(|v| (v, pos));
+            let mut r = BinaryReader::new(bytes, 0);
+            let theirs = r.read_var_i32().ok().map(|v| (v, r.current_position()));
+            assert_eq!(ours, theirs, "sleb32 of {bytes:02x?}");
+        }
     }
 
-    /// A signed LEB128 of at most `max_bytes` bytes (5: 32 bits, 10: 64 bits).
-    fn sleb(&mut self, max_bytes: u32) -> Option<i64> {
-        let bits = if max_bytes == 5 { 32 } else { 64 };
-        let mut value: i64 = 0;
-        let mut shift = 0u32;
-        for n in 1..=max_bytes {
-            let byte = *self.bytes.get(self.pos)?;
-            self.pos += 1;
-            value |= i64::from(byte & 0x7f) << shift;
-            shift += 7;
-            if byte & 0x80 == 0 {
-                if n == max_bytes {
-                    // The last byte's bits beyond the value's width must repeat its sign.
-                    let used = bits - 7 * (max_bytes - 1);
-                    let sign_and_unused = (byte as i8) << 1 >> used;
-                    if sign_and_unused != 0 && sign_and_unused != -1 {
-                        return None;
-                    }
-                }
-                if shift < 64 && byte & 0x40 != 0 {
-                    value |= -1i64 << shift;
-                }
-                return Some(if bits == 32 {
-                    i64::from(value as i32)
-                } else {
-                    value
-                });
-            }
-        }
-        None
+    #[test]
+    fn relocatable_needs_a_linking_section() {
+        let mut module = wasm_encoder::Module::new();
+        module.section(&wasm_encoder::CustomSection {
+            name: "producers".into(),
+            data: [0u8][..].into(),
+        });
+        let plain = module.clone().finish();
+        assert!(!is_relocatable(&plain));
+        module.section(&wasm_encoder::LinkingSection::new());
+        let object = module.finish();
+        assert!(is_relocatable(&object));
+        // Cut short or not wasm at all: not an object.
+        assert!(!is_relocatable(&object[..object.len() - 1]));
+        assert!(!is_relocatable(b"\0asm"));
+        assert!(!is_relocatable(b"!<arch>\n"));
     }
 }
 
 #[cfg(test)]
 mod reloc_entry_tests {
-    use super::RelocEntries;
+    use super::decode_reloc;
     use wasmparser::{BinaryReader, FromReader, RelocationEntry};
 
     /// wasmparser's reading of one entry, for comparison.
@@ -1062,14 +1276,9 @@ mod reloc_entry_tests {
     }
 
     fn ours(bytes: &[u8]) -> Option<(u8, u32, u32, i64, usize)> {
-        let mut r = RelocEntries {
-            bytes,
-            pos: 0,
-            base: 0,
-        };
-        let e = r.next()?;
-        e.ty?;
-        Some((e.raw_ty, e.offset, e.index, e.addend, r.pos))
+        let mut pos = 0;
+        let (ty, offset, index, addend) = decode_reloc(bytes, &mut pos)?;
+        Some((ty as u8, offset, index, addend, pos))
     }
 
     fn uleb(out: &mut Vec<u8>, mut v: u64) {
