@@ -16,10 +16,14 @@
 //! `--export` names count as strong references made after the last input (wasm-ld extracts
 //! lazy symbols for them then too); `--export-if-defined` does not.
 //!
+//! Only names that can load a member are tracked: those in some archive's index, and the
+//! command-line names above. Any other name never changes what is loaded, so the (large)
+//! rest of the inputs' symbols only costs a lookup in the small set of tracked names.
+//!
 //! Invariant: every member is read at most once; a member that fails to read is an error
 //! naming it as `lib.a(member.o)`.
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::borrow::Cow;
 
 use super::resolve::{CALL_CTORS, CALL_DTORS};
@@ -55,6 +59,8 @@ type Pending<'a> = (Vec<(Cow<'a, str>, Option<bool>)>, usize);
 struct Loader<'a> {
     /// Each archive and which of its members have been read.
     archives: Vec<(Archive<'a>, Vec<bool>)>,
+    /// The names whose state can matter (see the module docs); `names` holds only these.
+    tracked: FxHashSet<Cow<'a, str>>,
     names: FxHashMap<Cow<'a, str>, State>,
     out: Vec<Loaded<'a>>,
     /// Objects whose symbols are being entered, innermost last: a member loaded for a
@@ -67,22 +73,19 @@ struct Loader<'a> {
 impl<'a> Loader<'a> {
     /// Records a reference to `name`; returns the member to load now, if any.
     fn reference(&mut self, name: Cow<'a, str>, strong: bool) -> Option<(usize, usize)> {
-        match self.names.get(&*name).copied() {
-            None => {
-                self.names.insert(name, State::Undefined { strong });
+        let state = self
+            .names
+            .entry(name)
+            .or_insert(State::Undefined { strong: false });
+        match *state {
+            State::Undefined { strong: s } => {
+                *state = State::Undefined {
+                    strong: s || strong,
+                };
                 None
             }
-            Some(State::Undefined { strong: s }) => {
-                self.names.insert(
-                    name,
-                    State::Undefined {
-                        strong: s || strong,
-                    },
-                );
-                None
-            }
-            Some(State::Lazy { archive, member }) if strong => self.claim(archive, member),
-            Some(State::Lazy { .. } | State::Defined) => None,
+            State::Lazy { archive, member } if strong => self.claim(archive, member),
+            State::Lazy { .. } | State::Defined => None,
         }
     }
 
@@ -144,12 +147,12 @@ impl<'a> Loader<'a> {
         Ok(())
     }
 
-    /// Puts an object in the link and its global symbols on the stack.
+    /// Puts an object in the link and its tracked global symbols on the stack.
     fn push(&mut self, object: Object<'a>, lazy_member: bool) {
         let syms = object
             .symbols
             .iter()
-            .filter(|s| !s.is_local())
+            .filter(|s| !s.is_local() && self.tracked.contains(&*s.name))
             .map(|s| (s.name.clone(), s.is_undefined().then(|| !s.is_weak())))
             .collect();
         self.stack.push((syms, 0));
@@ -208,16 +211,34 @@ pub(crate) fn load<'a>(
     inputs: Vec<Input<'a>>,
     opts: &LinkOptions,
 ) -> Result<Vec<Loaded<'a>>, LinkError> {
-    let names: usize = inputs
+    // The tracked names: every archive's indexed names and the names the command line
+    // refers to after the inputs.
+    let mut tracked: FxHashSet<Cow<'a, str>> = FxHashSet::default();
+    for input in &inputs {
+        if let Input::Archive { archive, .. } = input {
+            tracked.extend(archive.index.iter().map(|&(name, _)| Cow::Borrowed(name)));
+        }
+    }
+    let command_line = opts
+        .undefined
         .iter()
-        .map(|i| match i {
-            Input::Object(o) => o.symbols.len(),
-            Input::Archive { archive, .. } => archive.index.len(),
-        })
-        .sum();
+        .chain(&opts.entry)
+        .chain(&opts.exports)
+        .chain(&opts.export_if_defined);
+    for name in command_line {
+        tracked.insert(Cow::Owned(name.clone()));
+    }
+    for name in &opts.wrap {
+        tracked.insert(Cow::Owned(name.clone()));
+        tracked.insert(Cow::Owned(format!("__real_{name}")));
+        tracked.insert(Cow::Owned(format!("__wrap_{name}")));
+    }
+    tracked.insert(Cow::Borrowed(CALL_CTORS));
+    tracked.insert(Cow::Borrowed(CALL_DTORS));
     let mut l = Loader {
         archives: Vec::new(),
-        names: FxHashMap::with_capacity_and_hasher(names, Default::default()),
+        names: FxHashMap::with_capacity_and_hasher(tracked.len(), Default::default()),
+        tracked,
         out: Vec::new(),
         stack: Vec::new(),
     };
