@@ -82,10 +82,11 @@ pub fn read_archive<'a>(path: &str, bytes: &'a [u8]) -> Result<Archive<'a>, Obje
             .map_err(|_| err(0, "archive symbol name is not UTF-8".into()))?;
         // The index names members by their header's offset; `file_range` starts after it.
         let header = symbol.offset().0;
-        let member = file
-            .member(symbol.offset())
-            .ok()
-            .and_then(|m| members.iter().position(|x| x.offset == m.file_range().0));
+        let member = file.member(symbol.offset()).ok().and_then(|m| {
+            // Members are in file order, so sorted by offset.
+            let at = m.file_range().0;
+            members.binary_search_by_key(&at, |x| x.offset).ok()
+        });
         let Some(member) = member else {
             return Err(err(
                 header,
