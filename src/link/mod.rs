@@ -26,8 +26,9 @@
 //! 4. [`synthesize`](synth::synthesize): bodies of `__wasm_call_ctors`, the tag-name
 //!    functions and their name tables, stubs for weak undefined functions,
 //!    `__wasm_init_memory` and the command-export wrappers.
-//! 5. [`emit`](emit::emit): every size computed first, one buffer allocated, bodies and
-//!    segments copied and their relocations patched in place.
+//! 5. [`emit`](emit::emit): every size computed first, then bodies and segments copied and
+//!    their relocations patched in place, into one buffer of the final size or (the command
+//!    line, [`link_inputs_into`]) straight into the output file.
 //!
 //! What kiln synthesizes (the bodies are built by `synth`; each matches wasm-ld 22's unless a
 //! deliberate difference below says otherwise):
