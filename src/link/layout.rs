@@ -680,43 +680,56 @@ pub(crate) fn compute_layout<'a>(
     } else {
         l.num_table_imports
     };
-    for (sid, s) in db.syms.iter().enumerate() {
-        // Linker globals that exist anyway (`__stack_pointer`) keep their index for the
-        // relocations in debug info, as in wasm-ld.
-        // So do kept definitions that no relocation reached (`--no-gc-sections`).
-        let present = match (s.kind, s.def) {
-            (SymKind::Global, Def::Linker(g)) => linker_global_index.iter().any(|(x, _)| *x == g),
-            (SymKind::Function, Def::Func { input, index }) => {
-                l.input_funcs[input as usize][index as usize] != NONE
+    // Every symbol's output index, from what is laid out so far (in parallel: each symbol
+    // reads only its own definition).
+    let mut sym_index = std::mem::take(&mut l.sym_index);
+    let input_funcs = &l.input_funcs;
+    let input_globals = &l.input_globals;
+    let ctors = l.ctors;
+    sym_index
+        .par_iter_mut()
+        .zip(db.syms.par_iter())
+        .zip(live.syms.par_iter())
+        .for_each(|((slot, s), &is_live)| {
+            // Linker globals that exist anyway (`__stack_pointer`) keep their index for the
+            // relocations in debug info, as in wasm-ld.
+            // So do kept definitions that no relocation reached (`--no-gc-sections`).
+            let present = match (s.kind, s.def) {
+                (SymKind::Global, Def::Linker(g)) => {
+                    linker_global_index.iter().any(|(x, _)| *x == g)
+                }
+                (SymKind::Function, Def::Func { input, index }) => {
+                    input_funcs[input as usize][index as usize] != NONE
+                }
+                (SymKind::Global, Def::Global { input, index }) => {
+                    input_globals[input as usize][index as usize] != NONE
+                }
+                _ => false,
+            };
+            if !is_live && !present {
+                return;
             }
-            (SymKind::Global, Def::Global { input, index }) => {
-                l.input_globals[input as usize][index as usize] != NONE
-            }
-            _ => false,
-        };
-        if !live.syms[sid] && !present {
-            continue;
-        }
-        l.sym_index[sid] = match (s.kind, s.def) {
-            (SymKind::Function, Def::Func { input, index }) => {
-                l.input_funcs[input as usize][index as usize]
-            }
-            (SymKind::Function, Def::Linker(LinkerSym::CallCtors)) => l.ctors.unwrap_or(NONE),
-            (SymKind::Function, Def::Linker(LinkerSym::InitTls)) => init_tls.unwrap_or(NONE),
-            (SymKind::Function, Def::Linker(LinkerSym::TagName(e))) => {
-                tag_funcs.get(e as usize).copied().unwrap_or(NONE)
-            }
-            (SymKind::Global, Def::Global { input, index }) => {
-                l.input_globals[input as usize][index as usize]
-            }
-            (SymKind::Global, Def::Linker(g)) => linker_global_index
-                .iter()
-                .find(|(x, _)| *x == g)
-                .map_or(NONE, |(_, i)| *i),
-            (SymKind::Table, Def::Linker(LinkerSym::Table)) => table_index,
-            _ => l.sym_index[sid],
-        };
-    }
+            *slot = match (s.kind, s.def) {
+                (SymKind::Function, Def::Func { input, index }) => {
+                    input_funcs[input as usize][index as usize]
+                }
+                (SymKind::Function, Def::Linker(LinkerSym::CallCtors)) => ctors.unwrap_or(NONE),
+                (SymKind::Function, Def::Linker(LinkerSym::InitTls)) => init_tls.unwrap_or(NONE),
+                (SymKind::Function, Def::Linker(LinkerSym::TagName(e))) => {
+                    tag_funcs.get(e as usize).copied().unwrap_or(NONE)
+                }
+                (SymKind::Global, Def::Global { input, index }) => {
+                    input_globals[input as usize][index as usize]
+                }
+                (SymKind::Global, Def::Linker(g)) => linker_global_index
+                    .iter()
+                    .find(|(x, _)| *x == g)
+                    .map_or(NONE, |(_, i)| *i),
+                (SymKind::Table, Def::Linker(LinkerSym::Table)) => table_index,
+                _ => *slot,
+            };
+        });
+    l.sym_index = sym_index;
     for &(sid, g) in &data_export_globals {
         // Data symbols keep their address in `sym_addr`; the export uses this global.
         l.sym_index[sid] = g;
@@ -811,13 +824,13 @@ pub(crate) fn compute_layout<'a>(
         Def::Linker(LinkerSym::InitTls) => 5,
         _ => 6,
     };
-    let mut order: Vec<usize> = (0..db.syms.len()).collect();
+    // Exported defined symbols in symbol order, then (stably) the early ones first.
+    let mut order: Vec<usize> = (0..db.syms.len())
+        .filter(|&sid| live.exported[sid] && !db.syms[sid].def.is_undefined())
+        .collect();
     order.sort_by_key(|&sid| early(db.syms[sid].def));
     for sid in order {
         let s = &db.syms[sid];
-        if !live.exported[sid] || s.def.is_undefined() {
-            continue;
-        }
         let kind = match s.kind {
             SymKind::Function => K::Func,
             SymKind::Global | SymKind::Data => K::Global,
