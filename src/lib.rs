@@ -12,6 +12,8 @@ pub mod lower;
 pub mod object;
 pub mod runtest;
 pub mod target;
+#[cfg(test)]
+mod testing;
 pub mod timing;
 pub mod verify;
 

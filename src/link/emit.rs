@@ -51,7 +51,9 @@ use super::merge::{self, PieceMap};
 use super::resolve::{Def, LinkerSym, SymKind, SymbolDb, bad};
 use super::synth::Synth;
 use super::{LinkError, LinkOptions};
-use crate::object::{self, ConstExpr as ObjConst, Object, Reloc, RelocType, SegmentData, ValType};
+use crate::object::{
+    self, ConstExpr as ObjConst, Object, Reloc, RelocType, SegmentData, ValType, put_sleb, put_uleb,
+};
 
 fn val_type(t: ValType) -> wasm_encoder::ValType {
     match t {
@@ -80,18 +82,6 @@ fn uleb_len(mut v: u64) -> usize {
         n += 1;
     }
     n
-}
-
-fn put_uleb(out: &mut Vec<u8>, mut v: u64) {
-    loop {
-        let b = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
 }
 
 /// Writes `v` as an unsigned LEB128 at the start of `buf` (long enough: [`uleb_len`]);
@@ -235,18 +225,6 @@ fn write_parallel(
     }
 }
 
-fn put_sleb(out: &mut Vec<u8>, mut v: i64) {
-    loop {
-        let b = (v & 0x7f) as u8;
-        v >>= 7;
-        if (v == 0 && b & 0x40 == 0) || (v == -1 && b & 0x40 != 0) {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
-
 fn internal(msg: &str) -> LinkError {
     LinkError::Internal(msg.to_string())
 }
@@ -344,13 +322,12 @@ impl Patcher<'_, '_> {
         };
         match sym.kind {
             SymKind::Function => {
-                t.index = self.index(sid).unwrap_or(NONE);
-                t.slot = self
-                    .index(sid)
+                let f = self.index(sid);
+                t.index = f.unwrap_or(NONE);
+                t.slot = f
                     .and_then(|f| self.layout.func_slot.get(f as usize).copied())
                     .unwrap_or(0);
-                t.code_offset = self
-                    .index(sid)
+                t.code_offset = f
                     .and_then(|f| f.checked_sub(self.layout.num_func_imports))
                     .and_then(|k| self.func_offsets.get(k as usize).copied())
                     .unwrap_or(u64::MAX);

@@ -121,13 +121,8 @@ mod tests {
     /// share long tails, are tails of each other and contain zero bytes.
     #[test]
     fn tail_keys_order_as_reversed_bytes() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut rand = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rng = crate::testing::Rng(0x2545_f491_4f6c_dd1d);
+        let mut rand = move |n: u64| rng.below(n);
         for _ in 0..200 {
             let mut chunk = Vec::new();
             for _ in 0..rand(40) {

@@ -5,6 +5,7 @@
 use super::*;
 use crate::ir::Type;
 use crate::object::{ConstExpr, ImportKind, Object, RelocType, ValType};
+use crate::testing::Rng;
 
 fn vt(t: &ValType) -> wasm_encoder::ValType {
     match t {
@@ -906,22 +907,6 @@ fn too_many_locals_is_an_error() {
         err.to_string().starts_with("function @wide: needs "),
         "{err}"
     );
-}
-
-/// A small deterministic generator (xorshift).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
 }
 
 /// A random function stressing value flow: blocks with many parameters of several types,

@@ -555,6 +555,32 @@ impl Object<'_> {
     }
 }
 
+/// Appends `v` as a minimal unsigned LEB128.
+pub(crate) fn put_uleb(out: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+/// Appends `v` as a minimal signed LEB128.
+pub(crate) fn put_sleb(out: &mut Vec<u8>, mut v: i64) {
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if (v == 0 && b & 0x40 == 0) || (v == -1 && b & 0x40 != 0) {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
 /// Writes `value` as a 5-byte padded unsigned LEB into `out[..5]`.
 pub fn write_uleb5(out: &mut [u8], value: u32) {
     let mut v = value;

@@ -1260,6 +1260,7 @@ mod tests {
 #[cfg(test)]
 mod reloc_entry_tests {
     use super::decode_reloc;
+    use crate::object::{put_sleb, put_uleb};
     use wasmparser::{BinaryReader, FromReader, RelocationEntry};
 
     /// wasmparser's reading of one entry, for comparison.
@@ -1281,41 +1282,13 @@ mod reloc_entry_tests {
         Some((ty as u8, offset, index, addend, pos))
     }
 
-    fn uleb(out: &mut Vec<u8>, mut v: u64) {
-        loop {
-            let b = (v & 0x7f) as u8;
-            v >>= 7;
-            out.push(if v == 0 { b } else { b | 0x80 });
-            if v == 0 {
-                break;
-            }
-        }
-    }
-
-    fn sleb(out: &mut Vec<u8>, mut v: i64) {
-        loop {
-            let b = (v & 0x7f) as u8;
-            v >>= 7;
-            let done = (v == 0 && b & 0x40 == 0) || (v == -1 && b & 0x40 != 0);
-            out.push(if done { b } else { b | 0x80 });
-            if done {
-                break;
-            }
-        }
-    }
-
     /// Well-formed entries of every type, with values at the LEB128 length boundaries,
     /// and random bytes (truncated, overlong, out-of-range LEB128s): the decoder agrees
     /// with wasmparser on every input, value and length.
     #[test]
     fn reloc_entries_decode_as_wasmparser_does() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut rand = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::testing::Rng(0x9e37_79b9_7f4a_7c15);
+        let mut rand = move || rng.next();
         let interesting: [i64; 12] = [
             0,
             1,
@@ -1335,9 +1308,9 @@ mod reloc_entry_tests {
             for &a in &interesting {
                 for &b in &interesting {
                     let mut bytes = vec![ty];
-                    uleb(&mut bytes, a as u64 & 0xffff_ffff);
-                    uleb(&mut bytes, b as u64 & 0xffff_ffff);
-                    sleb(&mut bytes, a.wrapping_mul(b));
+                    put_uleb(&mut bytes, a as u64 & 0xffff_ffff);
+                    put_uleb(&mut bytes, b as u64 & 0xffff_ffff);
+                    put_sleb(&mut bytes, a.wrapping_mul(b));
                     assert_eq!(ours(&bytes), reference(&bytes), "{bytes:x?}");
                     checked += 1;
                 }

@@ -59,13 +59,8 @@ mod tests {
     /// included), agree with the tree.
     #[test]
     fn matches_dataflow_on_random_graphs() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut rand = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rng = crate::testing::Rng(0x2545_f491_4f6c_dd1d);
+        let mut rand = move |n: u64| rng.below(n);
         let mut d = DomTree::default();
         for _ in 0..500 {
             let n = 1 + rand(12) as usize;

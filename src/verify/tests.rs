@@ -1,6 +1,7 @@
 //! Unit tests of the verifier, on modules built through the data structures.
 
 use crate::ir::*;
+use crate::testing::Rng;
 
 use super::verify;
 
@@ -1041,21 +1042,7 @@ fn ten_thousand_deep_nest() {
     expect_one(&m, "is not dominated by its definition");
 }
 
-/// A small deterministic generator (xorshift) for the robustness test.
-struct Rng(u64);
-
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
     fn u32(&mut self, n: u32) -> u32 {
         self.below(u64::from(n)) as u32
     }

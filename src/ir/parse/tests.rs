@@ -617,18 +617,14 @@ fn speed() {
 
 /// Applies random edits to `base`; no parse panics, and whatever parses prints to a fixed
 /// point. Returns how many edited texts parsed.
-fn mutate_and_check(base: &str, rounds: usize, mut seed: u64) -> usize {
+fn mutate_and_check(base: &str, rounds: usize, seed: u64) -> usize {
     const PIECES: &[&str] = &[
         "\n", " ", ";", "; c\n", "}", "{", "(", ")", ",", "=", "\"", "-", "+", "0x", "nan", "inf",
         "@", "%", "v1", "v99", "block0", "block9", "ss0", ":", "[", "]", "->", "1.5", "\\", "é",
         "\n\n", "extern ", "i32", "ctor", "align 4",
     ];
-    let mut rand = move |n: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % n as u64) as usize
-    };
+    let mut rng = crate::testing::Rng(seed);
+    let mut rand = move |n: usize| rng.below(n as u64) as usize;
     let mut parsed = 0;
     let mut check = |text: &str| {
         if let Ok(m) = parse(text) {
@@ -693,13 +689,8 @@ fn mutations_never_panic_and_round_trip() {
 fn comment_placement_round_trips() {
     const AT_START: &[&str] = &["\n", "; c\n", "  ; d\n", "\t\n", "\n;\n\n"];
     const AT_END: &[&str] = &[" ; t", "  ;", " ", ";;x "];
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    let mut rand = move |n: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % n as u64) as usize
-    };
+    let mut rng = crate::testing::Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rand = move |n: usize| rng.below(n as u64) as usize;
     for _ in 0..400 {
         let mut text = ALL.to_string();
         for _ in 0..1 + rand(4) {

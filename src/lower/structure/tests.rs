@@ -13,19 +13,9 @@ use crate::lower::reducible::{ReducibleOptions, make_reducible, make_reducible_w
 use crate::lower::structure::{Structurer, structure};
 use crate::lower::structured::Node;
 
-/// A small xorshift generator.
-struct Rng(u64);
+use crate::testing::Rng;
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next() % n }
-    }
     fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
