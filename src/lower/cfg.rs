@@ -17,7 +17,7 @@
 //!
 //! [`DataFlowGraph::for_each_dest`]: crate::ir::DataFlowGraph::for_each_dest
 
-use cranelift_entity::SecondaryMap;
+use cranelift_entity::EntityRef;
 
 use crate::ir::{Block, Function};
 
@@ -51,6 +51,12 @@ pub struct DomTree {
     /// pointer to an ancestor, by reverse-postorder number (see [`lca`]).
     depth: Vec<u32>,
     jump: Vec<u32>,
+    /// Scratch: the backward edges (source, target), by reverse-postorder number.
+    back: Vec<(u32, u32)>,
+    /// Scratch: a copy of an input graph that breaks the contract of [`DomTree::compute`],
+    /// cleaned.
+    clean_starts: Vec<u32>,
+    clean_targets: Vec<u32>,
     /// Whether every edge that goes backward in reverse postorder targets a dominator of its
     /// source (the graph is reducible).
     reducible: bool,
@@ -91,72 +97,103 @@ impl DomTree {
     fn compute_inner(&mut self, n: usize, starts: &[u32], targets: &[u32], full: bool) {
         self.reducible = true;
         self.complete = true;
+        // The fast path indexes `starts` and `targets` directly; a graph that breaks their
+        // contract gets a cleaned copy first (missing lists empty, bad targets dropped).
+        let well_formed = starts.len() > n
+            && starts[..=n].windows(2).all(|w| w[0] <= w[1])
+            && starts[n] as usize <= targets.len()
+            && targets[starts[0] as usize..starts[n] as usize]
+                .iter()
+                .all(|&t| (t as usize) < n);
+        if well_formed {
+            self.compute_checked(n, starts, targets, full);
+        } else {
+            let mut clean_starts = std::mem::take(&mut self.clean_starts);
+            let mut clean_targets = std::mem::take(&mut self.clean_targets);
+            clean_starts.clear();
+            clean_targets.clear();
+            clean_starts.push(0);
+            for node in 0..n {
+                let lo = starts.get(node).copied().unwrap_or(0) as usize;
+                let hi = starts.get(node + 1).copied().unwrap_or(0) as usize;
+                let succ = targets.get(lo..hi).unwrap_or(&[]);
+                clean_targets.extend(succ.iter().filter(|&&t| (t as usize) < n));
+                clean_starts.push(clean_targets.len() as u32);
+            }
+            self.compute_checked(n, &clean_starts, &clean_targets, full);
+            self.clean_starts = clean_starts;
+            self.clean_targets = clean_targets;
+        }
+    }
+
+    /// [`DomTree::compute_inner`] on a graph known to keep the contract: `starts` has
+    /// `n + 1` nondecreasing entries within `targets`, and every target is below `n`.
+    fn compute_checked(&mut self, n: usize, starts: &[u32], targets: &[u32], full: bool) {
         let succ = |node: u32| -> &[u32] {
-            let lo = starts.get(node as usize).copied().unwrap_or(0) as usize;
-            let hi = starts.get(node as usize + 1).copied().unwrap_or(0) as usize;
-            targets.get(lo..hi).unwrap_or(&[])
+            &targets[starts[node as usize] as usize..starts[node as usize + 1] as usize]
         };
 
-        // Postorder by an iterative depth-first search from the entry.
+        // Postorder by an iterative depth-first search from the entry; the stack holds each
+        // node with its next edge (an index into `targets`).
         self.rpo.clear();
         self.rpo.resize(n, NONE);
         self.order.clear();
-        self.stack.clear();
         self.idom.clear();
         self.pre.clear();
         self.post.clear();
         if n == 0 {
             return;
         }
+        let mut stack = std::mem::take(&mut self.stack);
+        stack.clear();
         // `rpo` doubles as the visited mark during the search (0 = visited).
         self.rpo[0] = 0;
-        self.stack.push((0, 0));
-        while let Some(top) = self.stack.last_mut() {
+        stack.push((0, starts[0]));
+        while let Some(top) = stack.last_mut() {
             let (node, edge) = *top;
-            match succ(node).get(edge as usize) {
-                Some(&next) => {
-                    top.1 += 1;
-                    if let Some(mark) = self.rpo.get_mut(next as usize)
-                        && *mark == NONE
-                    {
-                        *mark = 0;
-                        self.stack.push((next, 0));
-                    }
+            if edge < starts[node as usize + 1] {
+                top.1 = edge + 1;
+                let next = targets[edge as usize];
+                let mark = &mut self.rpo[next as usize];
+                if *mark == NONE {
+                    *mark = 0;
+                    stack.push((next, starts[next as usize]));
                 }
-                None => {
-                    self.order.push(node);
-                    self.stack.pop();
-                }
+            } else {
+                self.order.push(node);
+                stack.pop();
             }
         }
+        self.stack = stack;
         self.order.reverse();
         let m = self.order.len();
         for (i, &node) in self.order.iter().enumerate() {
             self.rpo[node as usize] = i as u32;
         }
-        let valid = |t: u32| (t as usize) < n;
 
-        // Predecessors among reachable nodes, by reverse-postorder number.
-        self.pred_starts.clear();
-        self.pred_starts.resize(m + 1, 0);
+        // Predecessors among reachable nodes, by reverse-postorder number (every successor
+        // of a reachable node is reachable): counts, then end positions, then filled
+        // backward so that each list ends up in increasing source order.
+        let pred_starts = &mut self.pred_starts;
+        pred_starts.clear();
+        pred_starts.resize(m + 1, 0);
         for &node in &self.order {
-            for &t in succ(node).iter().filter(|&&t| valid(t)) {
-                let r = self.rpo[t as usize] as usize;
-                self.pred_starts[r + 1] += 1;
+            for &t in succ(node) {
+                pred_starts[self.rpo[t as usize] as usize] += 1;
             }
         }
-        for i in 0..m {
-            self.pred_starts[i + 1] += self.pred_starts[i];
+        let mut total = 0;
+        for s in pred_starts.iter_mut() {
+            total += *s;
+            *s = total;
         }
         self.preds.clear();
-        self.preds.resize(self.pred_starts[m] as usize, 0);
-        let mut fill = self.pred_starts.clone();
-        for &node in &self.order {
-            let from = self.rpo[node as usize];
-            for &t in succ(node).iter().filter(|&&t| valid(t)) {
-                let r = self.rpo[t as usize] as usize;
-                self.preds[fill[r] as usize] = from;
-                fill[r] += 1;
+        self.preds.resize(total as usize, 0);
+        for (from, &node) in self.order.iter().enumerate().rev() {
+            for &t in succ(node).iter().rev() {
+                let slot = &mut pred_starts[self.rpo[t as usize] as usize];
+                *slot -= 1;
+                self.preds[*slot as usize] = from as u32;
             }
         }
 
@@ -167,13 +204,14 @@ impl DomTree {
         // dominator is final when `b` is reached: the intersection is a lowest common
         // ancestor in a tree that only grows, answered in O(log n) with jump pointers (a
         // merge node with many predecessors deep in a chain would make the plain walk
-        // quadratic).
+        // quadratic). The backward edges are set aside for the check below.
         self.idom.resize(m, NONE);
         self.idom[0] = 0;
         self.depth.clear();
         self.depth.resize(m, 0);
         self.jump.clear();
         self.jump.resize(m, 0);
+        self.back.clear();
         for b in 1..m {
             let mut new = NONE;
             let (lo, hi) = (
@@ -187,6 +225,8 @@ impl DomTree {
                     } else {
                         lca(&self.idom, &self.depth, &self.jump, p, new)
                     };
+                } else {
+                    self.back.push((p, b as u32));
                 }
             }
             self.idom[b] = new;
@@ -204,15 +244,10 @@ impl DomTree {
             }
         }
         self.number_tree();
-        let exact = (0..m).all(|b| {
-            let (lo, hi) = (
-                self.pred_starts[b] as usize,
-                self.pred_starts[b + 1] as usize,
-            );
-            self.preds[lo..hi]
-                .iter()
-                .all(|&p| (p as usize) < b || self.dominates_rpo(b, p as usize))
-        });
+        let exact = self
+            .back
+            .iter()
+            .all(|&(p, b)| self.dominates_rpo(b as usize, p as usize));
         // The forward-edge dominators are a superset of the true ones, so a backward edge
         // whose target does not dominate its source here does not in the full graph either:
         // `exact` holds exactly when the graph is reducible.
@@ -257,23 +292,25 @@ impl DomTree {
     /// Numbers the dominator tree given by `idom`: children lists, then an iterative walk.
     fn number_tree(&mut self) {
         let m = self.order.len();
+        // Children lists: counts, end positions, filled backward (increasing order).
         let child_starts = &mut self.child_starts;
         child_starts.clear();
         child_starts.resize(m + 1, 0);
         for b in 1..m {
-            child_starts[self.idom[b] as usize + 1] += 1;
+            child_starts[self.idom[b] as usize] += 1;
         }
-        for i in 0..m {
-            child_starts[i + 1] += child_starts[i];
+        let mut total = 0;
+        for s in child_starts.iter_mut() {
+            total += *s;
+            *s = total;
         }
         let children = &mut self.children;
         children.clear();
         children.resize(m.saturating_sub(1), 0);
-        let mut fill = child_starts.clone();
-        for b in 1..m {
-            let parent = self.idom[b] as usize;
-            children[fill[parent] as usize] = b as u32;
-            fill[parent] += 1;
+        for b in (1..m).rev() {
+            let slot = &mut child_starts[self.idom[b] as usize];
+            *slot -= 1;
+            children[*slot as usize] = b as u32;
         }
         self.pre.clear();
         self.pre.resize(m, 0);
@@ -400,18 +437,12 @@ fn intersect(idom: &[u32], mut a: u32, mut b: u32) -> u32 {
 pub struct Cfg {
     /// Node to block: the layout.
     blocks: Vec<Block>,
-    /// Block to node, `NONE` when not in the layout.
-    node_of: SecondaryMap<Block, u32>,
+    /// Block (by index) to node, `NONE` when not in the layout.
+    node_of: Vec<u32>,
     /// Successor lists (compressed): `succs[succ_starts[n]..succ_starts[n + 1]]`.
     succ_starts: Vec<u32>,
     /// Successors, in destination order, with repeats.
     succs: Vec<u32>,
-    /// Predecessor lists (compressed), reachable predecessors only.
-    pred_starts: Vec<u32>,
-    /// Predecessors, one entry per edge.
-    preds: Vec<u32>,
-    /// Next free slot of each node in `preds` while filling it.
-    fill: Vec<u32>,
     /// Dominance.
     dom: DomTree,
 }
@@ -432,7 +463,7 @@ impl Cfg {
     /// Like [`Cfg::recompute`], but when the graph is irreducible, leaves dominance
     /// unfinished (see [`DomTree::compute_until_irreducible`]): then only the layout, the
     /// successors, reachability and the reverse postorder are valid, and the graph must be
-    /// recomputed before dominance or predecessors are asked for. Returns whether it is
+    /// recomputed before dominance is asked for. Returns whether it is
     /// reducible.
     pub fn recompute_until_irreducible(&mut self, func: &Function) -> bool {
         self.recompute_inner(func, false);
@@ -443,15 +474,12 @@ impl Cfg {
         self.blocks.clear();
         self.blocks.extend_from_slice(&func.layout);
         self.node_of.clear();
-        self.node_of.resize(func.dfg.blocks.len());
-        for b in self.node_of.values_mut() {
-            *b = NONE;
-        }
+        self.node_of.resize(func.dfg.blocks.len(), NONE);
         for (i, &b) in func.layout.iter().enumerate() {
-            if let Some(slot) = self.node_of.get(b)
+            if let Some(slot) = self.node_of.get_mut(b.index())
                 && *slot == NONE
             {
-                self.node_of[b] = i as u32;
+                *slot = i as u32;
             }
         }
         self.succ_starts.clear();
@@ -464,7 +492,7 @@ impl Cfg {
                 let node_of = &self.node_of;
                 let succs = &mut self.succs;
                 func.dfg.for_each_dest(term, |d| {
-                    if let Some(&n) = node_of.get(d.block)
+                    if let Some(&n) = node_of.get(d.block.index())
                         && n != NONE
                     {
                         succs.push(n);
@@ -476,41 +504,9 @@ impl Cfg {
         let n = self.blocks.len();
         if full {
             self.dom.compute(n, &self.succ_starts, &self.succs);
-        } else if !self
-            .dom
-            .compute_until_irreducible(n, &self.succ_starts, &self.succs)
-        {
-            self.pred_starts.clear();
-            self.preds.clear();
-            return;
-        }
-
-        // Predecessors, from reachable nodes only.
-        self.pred_starts.clear();
-        self.pred_starts.resize(n + 1, 0);
-        for a in 0..n {
-            if self.dom.is_reachable(a) {
-                for &t in succ_slice(&self.succ_starts, &self.succs, a) {
-                    self.pred_starts[t as usize + 1] += 1;
-                }
-            }
-        }
-        for i in 0..n {
-            self.pred_starts[i + 1] += self.pred_starts[i];
-        }
-        self.preds.clear();
-        self.preds.resize(self.pred_starts[n] as usize, 0);
-        let fill = &mut self.fill;
-        fill.clear();
-        fill.extend_from_slice(&self.pred_starts);
-        for a in 0..n {
-            if self.dom.is_reachable(a) {
-                for &t in succ_slice(&self.succ_starts, &self.succs, a) {
-                    let slot = &mut fill[t as usize];
-                    self.preds[*slot as usize] = a as u32;
-                    *slot += 1;
-                }
-            }
+        } else {
+            self.dom
+                .compute_until_irreducible(n, &self.succ_starts, &self.succs);
         }
     }
 
@@ -532,7 +528,7 @@ impl Cfg {
     /// The node of `block`, if the block is in the layout.
     pub fn node(&self, block: Block) -> Option<usize> {
         self.node_of
-            .get(block)
+            .get(block.index())
             .copied()
             .filter(|&n| n != NONE)
             .map(|n| n as usize)
@@ -543,9 +539,21 @@ impl Cfg {
         succ_slice(&self.succ_starts, &self.succs, n)
     }
 
-    /// Reachable predecessors of node `n`, one per edge.
-    pub fn preds(&self, n: usize) -> &[u32] {
-        succ_slice(&self.pred_starts, &self.preds, n)
+    /// Reachable predecessors of node `n`, one per edge, in increasing order (computed on
+    /// each call: lowering itself needs no predecessor lists).
+    pub fn preds(&self, n: usize) -> Vec<u32> {
+        let mut preds: Vec<u32> = self
+            .rpo_order()
+            .iter()
+            .flat_map(|&a| {
+                self.succs(a as usize)
+                    .iter()
+                    .filter(|&&b| b as usize == n)
+                    .map(move |_| a)
+            })
+            .collect();
+        preds.sort_unstable();
+        preds
     }
 
     /// The dominance information.
@@ -586,7 +594,9 @@ impl Cfg {
 
     /// Whether node `n` is a loop header: the target of an edge from a node it dominates.
     pub fn is_loop_header(&self, n: usize) -> bool {
-        self.preds(n).iter().any(|&p| self.dominates(n, p as usize))
+        self.rpo_order()
+            .iter()
+            .any(|&a| self.succs(a as usize).contains(&(n as u32)) && self.dominates(n, a as usize))
     }
 
     /// Whether the reachable part of the graph is reducible: every edge that goes backward
