@@ -27,7 +27,7 @@ use rayon::prelude::*;
 use super::LowerOptions;
 use super::emit::{EmitError, Emitter};
 use super::error::LowerError;
-use super::reducible::{Reducer, ReducibleOptions, make_reducible_in};
+use super::reducible::{Reducer, ReducibleOptions, make_reducible_into};
 use super::structure::Structurer;
 use super::structured::Node;
 use super::values::intrinsic_inlined;
@@ -187,6 +187,8 @@ struct Worker {
     structurer: Structurer,
     reducer: Reducer,
     nodes: Vec<Node>,
+    /// The reducible copy of an irreducible function (its allocations kept).
+    reduced: crate::ir::Function,
 }
 
 impl Worker {
@@ -206,13 +208,17 @@ impl Worker {
                 func: name(),
                 message: "no body".into(),
             })?;
-        let reduced = make_reducible_in(
+        let func = if make_reducible_into(
             body,
             &ReducibleOptions::default(),
             self.structurer.cfg_mut(),
             &mut self.reducer,
-        );
-        let func = reduced.as_ref().unwrap_or(body);
+            &mut self.reduced,
+        ) {
+            &self.reduced
+        } else {
+            body
+        };
         self.structurer
             .run_prepared(func, &mut self.nodes)
             .map_err(|e| LowerError::Structure {

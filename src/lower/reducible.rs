@@ -25,11 +25,12 @@
 //! arms can be rerouted again by an inner multi-entry loop). New blocks go at the end of the
 //! layout. Reducible functions are left alone (`None`).
 
-use cranelift_entity::SecondaryMap;
+use cranelift_entity::{EntityRef, SecondaryMap};
 
 use super::cfg::Cfg;
 use crate::ir::{
-    Block, BlockCall, Function, Inst, InstData, JumpTable, JumpTableData, Type, Value, ValueDef,
+    Block, BlockCall, BlockData, Function, Inst, InstData, JumpTable, JumpTableData, Type, Value,
+    ValueDef,
 };
 
 /// Rounds of decomposition before giving up (one is enough in theory; the loop is a guard).
@@ -70,12 +71,27 @@ pub fn make_reducible_in(
     cfg: &mut Cfg,
     r: &mut Reducer,
 ) -> Option<Function> {
+    let mut out = Function::default();
+    make_reducible_into(func, opts, cfg, r, &mut out).then_some(out)
+}
+
+/// Like [`make_reducible_in`], but writes the result into `out`, reusing its allocations
+/// (a worker keeps one such function): returns `false`, leaving `out` as it was, when
+/// `func` is reducible, and `true` with the reducible equivalent in `out` otherwise.
+pub fn make_reducible_into(
+    func: &Function,
+    opts: &ReducibleOptions,
+    cfg: &mut Cfg,
+    r: &mut Reducer,
+    out: &mut Function,
+) -> bool {
     // An irreducible graph gets rewritten and recomputed, so its dominators are not
     // finished (the round needs only the reverse postorder).
     if cfg.recompute_until_irreducible(func) {
-        return None;
+        return false;
     }
-    let mut f = func.clone();
+    copy_function(func, out, &mut r.spare);
+    let f = out;
     r.reset(opts.split_budget);
     for _ in 0..MAX_SPLIT_ROUNDS {
         if r.budget == 0 {
@@ -83,11 +99,11 @@ pub fn make_reducible_in(
         }
         r.splitting = true;
         r.split_done = false;
-        r.find_escapes(&f);
-        r.round(&mut f, cfg);
-        cfg.recompute(&f);
+        r.find_escapes(f);
+        r.round(f, cfg);
+        cfg.recompute(f);
         if cfg.is_reducible() {
-            return Some(f);
+            return true;
         }
         if !r.split_done {
             break;
@@ -95,13 +111,83 @@ pub fn make_reducible_in(
     }
     r.splitting = false;
     for _ in 0..MAX_ROUNDS {
-        r.round(&mut f, cfg);
-        cfg.recompute(&f);
+        r.round(f, cfg);
+        cfg.recompute(f);
         if cfg.is_reducible() {
             break;
         }
     }
-    Some(f)
+    true
+}
+
+/// Vectors of a previous function's blocks and jump tables, for [`copy_function`].
+#[derive(Default)]
+struct Spare {
+    insts: Vec<Vec<Inst>>,
+    targets: Vec<Vec<BlockCall>>,
+}
+
+/// Makes `dst` a copy of `src`, reusing `dst`'s allocations and with some room to grow
+/// (the transform appends blocks, instructions and values).
+fn copy_function(src: &Function, dst: &mut Function, spare: &mut Spare) {
+    fn copy_secondary<K: EntityRef, V: Clone>(
+        src: &SecondaryMap<K, V>,
+        dst: &mut SecondaryMap<K, V>,
+    ) {
+        let n = src.values().len();
+        dst.clear();
+        dst.resize(n);
+        for (d, s) in dst.values_mut().zip(src.values()) {
+            d.clone_from(s);
+        }
+    }
+    let grow = |n: usize| n / 2 + 16;
+    let (sd, dd) = (&src.dfg, &mut dst.dfg);
+    dd.insts.clear();
+    dd.insts.reserve(sd.insts.len() + grow(sd.insts.len()));
+    dd.insts.extend(sd.insts.values().copied());
+    copy_secondary(&sd.results, &mut dd.results);
+    dd.values.clear();
+    dd.values.reserve(sd.values.len() + grow(sd.values.len()));
+    dd.values.extend(sd.values.values().copied());
+    for b in dd.blocks.values_mut() {
+        spare.insts.push(std::mem::take(&mut b.insts));
+    }
+    dd.blocks.clear();
+    dd.blocks.reserve(sd.blocks.len() + grow(sd.blocks.len()));
+    for b in sd.blocks.values() {
+        let mut insts = spare.insts.pop().unwrap_or_default();
+        insts.clear();
+        insts.extend_from_slice(&b.insts);
+        dd.blocks.push(BlockData {
+            params: b.params,
+            insts,
+        });
+    }
+    dd.value_lists = sd.value_lists.clone();
+    for jt in dd.jump_tables.values_mut() {
+        spare.targets.push(std::mem::take(&mut jt.targets));
+    }
+    dd.jump_tables.clear();
+    for jt in sd.jump_tables.values() {
+        let mut targets = spare.targets.pop().unwrap_or_default();
+        targets.clear();
+        targets.extend_from_slice(&jt.targets);
+        dd.jump_tables.push(JumpTableData {
+            targets,
+            default: jt.default,
+        });
+    }
+    dd.sigs.clone_from(&sd.sigs);
+    dst.layout.clear();
+    dst.layout
+        .reserve(src.layout.len() + grow(src.layout.len()));
+    dst.layout.extend_from_slice(&src.layout);
+    dst.stack_slots.clear();
+    dst.stack_slots.extend(src.stack_slots.values().copied());
+    copy_secondary(&src.inst_locs, &mut dst.inst_locs);
+    copy_secondary(&src.block_locs, &mut dst.block_locs);
+    copy_secondary(&src.slot_locs, &mut dst.slot_locs);
 }
 
 /// An edge entering a loop: destination `dest` of `from`'s terminator, or the function start.
@@ -172,6 +258,8 @@ pub struct Reducer {
     edge_scratch: EdgeScratch,
     /// The arguments of the edge being rerouted (scratch).
     old_args: Vec<Value>,
+    /// Vectors kept from the previous function (see [`copy_function`]).
+    spare: Spare,
 }
 
 impl Reducer {
