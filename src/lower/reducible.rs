@@ -72,12 +72,14 @@ pub fn make_reducible_in(
     r: &mut Reducer,
 ) -> Option<Function> {
     let mut out = Function::default();
-    make_reducible_into(func, opts, cfg, r, &mut out).then_some(out)
+    reduce_into(func, opts, cfg, r, &mut out, true).then_some(out)
 }
 
 /// Like [`make_reducible_in`], but writes the result into `out`, reusing its allocations
 /// (a worker keeps one such function): returns `false`, leaving `out` as it was, when
-/// `func` is reducible, and `true` with the reducible equivalent in `out` otherwise.
+/// `func` is reducible, and `true` with the reducible equivalent in `out` otherwise. The
+/// result has no source locations (`inst_locs`, `block_locs` and `slot_locs` are empty):
+/// lowering does not read them.
 pub fn make_reducible_into(
     func: &Function,
     opts: &ReducibleOptions,
@@ -85,12 +87,24 @@ pub fn make_reducible_into(
     r: &mut Reducer,
     out: &mut Function,
 ) -> bool {
+    reduce_into(func, opts, cfg, r, out, false)
+}
+
+/// [`make_reducible_into`], copying the source locations when `with_locs` is set.
+fn reduce_into(
+    func: &Function,
+    opts: &ReducibleOptions,
+    cfg: &mut Cfg,
+    r: &mut Reducer,
+    out: &mut Function,
+    with_locs: bool,
+) -> bool {
     // An irreducible graph gets rewritten and recomputed, so its dominators are not
     // finished (the round needs only the reverse postorder).
     if cfg.recompute_until_irreducible(func) {
         return false;
     }
-    copy_function(func, out, &mut r.spare);
+    copy_function(func, out, &mut r.spare, with_locs);
     let f = out;
     r.reset(opts.split_budget);
     for _ in 0..MAX_SPLIT_ROUNDS {
@@ -123,13 +137,17 @@ pub fn make_reducible_into(
 /// Vectors of a previous function's blocks and jump tables, for [`copy_function`].
 #[derive(Default)]
 struct Spare {
+    /// Instruction vectors by block index (block `i` of the next copy takes `insts[i]`,
+    /// as functions of one module tend to have blocks of similar sizes at similar indices).
     insts: Vec<Vec<Inst>>,
+    /// Jump-table target vectors.
     targets: Vec<Vec<BlockCall>>,
 }
 
-/// Makes `dst` a copy of `src`, reusing `dst`'s allocations and with some room to grow
-/// (the transform appends blocks, instructions and values).
-fn copy_function(src: &Function, dst: &mut Function, spare: &mut Spare) {
+/// Makes `dst` a copy of `src` (with the source locations if `with_locs`), reusing
+/// `dst`'s allocations and with some room to grow (the transform appends blocks,
+/// instructions and values).
+fn copy_function(src: &Function, dst: &mut Function, spare: &mut Spare, with_locs: bool) {
     fn copy_secondary<K: EntityRef, V: Clone>(
         src: &SecondaryMap<K, V>,
         dst: &mut SecondaryMap<K, V>,
@@ -150,13 +168,21 @@ fn copy_function(src: &Function, dst: &mut Function, spare: &mut Spare) {
     dd.values.clear();
     dd.values.reserve(sd.values.len() + grow(sd.values.len()));
     dd.values.extend(sd.values.values().copied());
-    for b in dd.blocks.values_mut() {
-        spare.insts.push(std::mem::take(&mut b.insts));
+    for (i, b) in dd.blocks.values_mut().enumerate() {
+        let v = std::mem::take(&mut b.insts);
+        match spare.insts.get_mut(i) {
+            Some(slot) => *slot = v,
+            None => spare.insts.push(v),
+        }
     }
     dd.blocks.clear();
     dd.blocks.reserve(sd.blocks.len() + grow(sd.blocks.len()));
-    for b in sd.blocks.values() {
-        let mut insts = spare.insts.pop().unwrap_or_default();
+    for (i, b) in sd.blocks.values().enumerate() {
+        let mut insts = spare
+            .insts
+            .get_mut(i)
+            .map(std::mem::take)
+            .unwrap_or_default();
         insts.clear();
         insts.extend_from_slice(&b.insts);
         dd.blocks.push(BlockData {
@@ -185,9 +211,15 @@ fn copy_function(src: &Function, dst: &mut Function, spare: &mut Spare) {
     dst.layout.extend_from_slice(&src.layout);
     dst.stack_slots.clear();
     dst.stack_slots.extend(src.stack_slots.values().copied());
-    copy_secondary(&src.inst_locs, &mut dst.inst_locs);
-    copy_secondary(&src.block_locs, &mut dst.block_locs);
-    copy_secondary(&src.slot_locs, &mut dst.slot_locs);
+    if with_locs {
+        copy_secondary(&src.inst_locs, &mut dst.inst_locs);
+        copy_secondary(&src.block_locs, &mut dst.block_locs);
+        copy_secondary(&src.slot_locs, &mut dst.slot_locs);
+    } else {
+        dst.inst_locs.clear();
+        dst.block_locs.clear();
+        dst.slot_locs.clear();
+    }
 }
 
 /// An edge entering a loop: destination `dest` of `from`'s terminator, or the function start.
@@ -260,6 +292,11 @@ pub struct Reducer {
     old_args: Vec<Value>,
     /// Vectors kept from the previous function (see [`copy_function`]).
     spare: Spare,
+    /// The destination blocks of each block's terminator (by block index), kept up to date
+    /// through the round's changes: `succs[lo..lo + len]` for `succ_span[b] = (lo, len)`.
+    succ_span: Vec<(u32, u32)>,
+    /// See `succ_span`.
+    succs: Vec<Block>,
 }
 
 impl Reducer {
@@ -287,6 +324,11 @@ impl Reducer {
     /// One full decomposition of `f`, whose graph `cfg` describes (only its layout and
     /// reverse postorder are used: its dominance may be unfinished).
     fn round(&mut self, f: &mut Function, cfg: &Cfg) {
+        self.succ_span.clear();
+        self.succs.clear();
+        for b in f.dfg.blocks.keys() {
+            self.cache_succs(f, b);
+        }
         let members: Vec<Block> = cfg
             .rpo_order()
             .iter()
@@ -332,7 +374,7 @@ impl Reducer {
             }
             self.visit(root, stamp, &mut stack, &mut calls);
             while let Some(&(v, i)) = calls.last() {
-                if let Some(w) = dest(f, v, i).map(|d| d.block) {
+                if let Some(w) = self.succs_of(v).get(i).copied() {
                     if let Some(top) = calls.last_mut() {
                         top.1 += 1;
                     }
@@ -358,7 +400,7 @@ impl Reducer {
                             stack.pop();
                             self.on_stack[v] = false;
                             self.comp[v] = id;
-                            if (0..).map_while(|i| dest(f, v, i)).any(|d| d.block == v) {
+                            if self.succs_of(v).contains(&v) {
                                 sccs.push((id, vec![v]));
                             }
                             continue;
@@ -372,8 +414,7 @@ impl Reducer {
                                 break;
                             }
                         }
-                        let looping = members.len() > 1
-                            || (0..).map_while(|i| dest(f, v, i)).any(|d| d.block == v);
+                        let looping = members.len() > 1 || self.succs_of(v).contains(&v);
                         if looping {
                             sccs.push((id, members));
                         }
@@ -402,9 +443,7 @@ impl Reducer {
         }
         for &u in &region.members {
             let from_header = Some(u) == region.header;
-            for i in 0.. {
-                let Some(d) = dest(f, u, i) else { break };
-                let w = d.block;
+            for (i, &w) in self.succs_of(u).iter().enumerate() {
                 if inside(&self.mark, w) && (from_header || self.comp[u] != self.comp[w]) {
                     entering.push(Entering {
                         comp: self.comp[w],
@@ -450,10 +489,7 @@ impl Reducer {
                     // dispatcher too, so that it becomes the loop's only header.
                     let mut all = edges.to_vec();
                     for &u in &members {
-                        for i in 0.. {
-                            let Some(w) = dest(f, u, i).map(|d| d.block) else {
-                                break;
-                            };
+                        for (i, &w) in self.succs_of(u).iter().enumerate() {
                             if self.entry_stamp[w] == stamp && self.comp[w] == id {
                                 all.push(Entering {
                                     comp: id,
@@ -525,6 +561,7 @@ impl Reducer {
         self.budget -= cost;
         for &e in entries.iter().skip(1) {
             let copy = copy_block(f, e);
+            self.cache_succs(f, copy);
             for edge in edges.iter().filter(|x| x.to == e) {
                 let Some(from) = edge.from else { continue };
                 let Some(term) = f.terminator(from) else {
@@ -538,9 +575,40 @@ impl Reducer {
                     args: old.args,
                 };
                 set_dest(f, &mut self.owned, term, edge.dest as usize, new);
+                self.set_succ(from, edge.dest as usize, copy);
             }
         }
         true
+    }
+
+    /// The destination blocks of `b`'s terminator, in order (see [`dest`]).
+    fn succs_of(&self, b: Block) -> &[Block] {
+        let (lo, len) = self.succ_span.get(b.index()).copied().unwrap_or((0, 0));
+        self.succs
+            .get(lo as usize..(lo + len) as usize)
+            .unwrap_or(&[])
+    }
+
+    /// Records the destinations of `b`'s terminator (a block new to the cache).
+    fn cache_succs(&mut self, f: &Function, b: Block) {
+        let lo = self.succs.len() as u32;
+        self.succs
+            .extend((0..).map_while(|i| dest(f, b, i)).map(|d| d.block));
+        let len = self.succs.len() as u32 - lo;
+        if self.succ_span.len() <= b.index() {
+            self.succ_span.resize(b.index() + 1, (0, 0));
+        }
+        self.succ_span[b.index()] = (lo, len);
+    }
+
+    /// Notes that destination `i` of `b`'s terminator now goes to `to`.
+    fn set_succ(&mut self, b: Block, i: usize, to: Block) {
+        if let Some(&(lo, len)) = self.succ_span.get(b.index())
+            && i < len as usize
+            && let Some(slot) = self.succs.get_mut(lo as usize + i)
+        {
+            *slot = to;
+        }
     }
 
     /// Starts visiting `b` in Tarjan's search.
@@ -633,6 +701,7 @@ impl Reducer {
         });
         f.dfg.blocks[d].insts.push(br);
         f.layout.push(d);
+        self.cache_succs(f, d);
 
         // New arguments of an edge to `entry` number `k` with original arguments `args`,
         // built by constants appended through `emit`.
@@ -696,6 +765,7 @@ impl Reducer {
                         });
                         f.dfg.blocks[eb].insts.push(jump);
                         f.layout.push(eb);
+                        self.cache_succs(f, eb);
                         shared.push((e.to, k as u32, old_args.clone(), eb));
                         eb
                     }
@@ -707,6 +777,7 @@ impl Reducer {
             };
             self.old_args = old_args;
             set_dest(f, &mut self.owned, term, e.dest as usize, new_dest);
+            self.set_succ(from, e.dest as usize, new_dest.block);
         }
         d
     }
@@ -812,7 +883,9 @@ fn copy_block(f: &mut Function, b: Block) -> Block {
             let ty = f.dfg.value_type(v);
             map.insert(v, f.dfg.append_result(new, ty));
         }
-        f.inst_locs[new] = f.inst_locs[i];
+        if let Some(&loc) = f.inst_locs.get(i) {
+            f.inst_locs[new] = loc;
+        }
         f.dfg.blocks[copy].insts.push(new);
     }
     f.layout.push(copy);

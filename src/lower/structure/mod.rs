@@ -162,6 +162,21 @@ pub struct Structurer {
     used: Vec<bool>,
     /// Post-pass: open constructs (positions), then (kept, kept count so far).
     open: Vec<(u32, u32)>,
+    /// Depth lists of the previous output's `BrTable`s, reused by the next ones.
+    depth_pool: Vec<Vec<u32>>,
+    /// Scratch of [`Structurer::br_table`]: where each table entry goes.
+    table_targets: Vec<Target>,
+    /// Scratch of [`Structurer::br_table`]: the pads, (representative entry, target node).
+    pads: Vec<(u32, u32)>,
+    /// Scratch of [`Structurer::br_table`]: each pad's position.
+    pad_pos: Vec<u32>,
+}
+
+/// Where a `br_table` entry goes: a landing pad (by index) or an open frame.
+#[derive(Copy, Clone, Debug)]
+enum Target {
+    Pad(u32),
+    Frame(u32),
 }
 
 impl Structurer {
@@ -184,7 +199,13 @@ impl Structurer {
         func: &Function,
         out: &mut Vec<Node>,
     ) -> Result<(), StructureError> {
-        out.clear();
+        // The previous output's depth lists are kept for this one's tables.
+        for node in out.drain(..) {
+            if let Node::BrTable { mut depths, .. } = node {
+                depths.clear();
+                self.depth_pool.push(depths);
+            }
+        }
         if self.cfg.is_empty() {
             return Err(StructureError::NoBlocks);
         }
@@ -227,11 +248,12 @@ impl Structurer {
         fwd.resize(n + 1, 0);
         self.is_header.clear();
         self.is_header.resize(n, false);
-        for &a in cfg.rpo_order() {
+        for (ra, &a) in cfg.rpo_order().iter().enumerate() {
             let a = a as usize;
             for &b in cfg.succs(a) {
                 let b = b as usize;
-                if cfg.is_backward(a, b) {
+                // Every successor of a reachable node is reachable.
+                if cfg.rpo(b).is_some_and(|rb| rb as usize <= ra) {
                     if !cfg.dominates(b, a) {
                         return Err(StructureError::Irreducible {
                             from: block_at(cfg, a),
@@ -415,15 +437,11 @@ impl Structurer {
         out: &mut Vec<Node>,
     ) -> Result<(), StructureError> {
         let block = self.block_of(node)?;
-        /// Where a table entry goes: a pad (by index) or an open frame.
-        enum Target {
-            Pad(u32),
-            Frame(u32),
-        }
-        let count = jt.targets.len() + 1;
-        let mut targets = Vec::with_capacity(count);
+        let mut targets = std::mem::take(&mut self.table_targets);
+        targets.clear();
         // Pads as (representative destination, target node), in order of first use.
-        let mut pads: Vec<(u32, u32)> = Vec::new();
+        let mut pads = std::mem::take(&mut self.pads);
+        pads.clear();
         let mut shared: HashMap<(u32, &[Value]), u32> = HashMap::new();
         for (i, dest) in jt
             .targets
@@ -467,7 +485,9 @@ impl Structurer {
         }
         // The pad whose target follows goes outermost, so that it falls through.
         let m = pads.len() as u32;
-        let mut pos: Vec<u32> = (0..m).collect();
+        let mut pos = std::mem::take(&mut self.pad_pos);
+        pos.clear();
+        pos.extend(0..m);
         if ft != NONE
             && let Some(j) = pads.iter().position(|&(_, to)| to == ft)
         {
@@ -487,13 +507,11 @@ impl Structurer {
             self.frames.push(Frame::Pad);
         }
         let top = self.frames.len() as u32 - 1;
-        let mut depths: Vec<u32> = targets
-            .iter()
-            .map(|t| match *t {
-                Target::Pad(p) => pos.get(p as usize).copied().unwrap_or(0),
-                Target::Frame(f) => top - f,
-            })
-            .collect();
+        let mut depths = self.depth_pool.pop().unwrap_or_default();
+        depths.extend(targets.iter().map(|t| match *t {
+            Target::Pad(p) => pos.get(p as usize).copied().unwrap_or(0),
+            Target::Frame(f) => top - f,
+        }));
         let default = depths.pop().unwrap_or(0);
         self.pending = Some(Node::BrTable {
             from: block,
@@ -510,6 +528,9 @@ impl Structurer {
             });
             self.tasks.push(Task::End);
         }
+        self.table_targets = targets;
+        self.pads = pads;
+        self.pad_pos = pos;
         Ok(())
     }
 
@@ -636,7 +657,9 @@ impl Structurer {
                 _ => true,
             };
             if keep {
-                out.swap(w, r);
+                if w != r {
+                    out.swap(w, r);
+                }
                 w += 1;
             }
         }
