@@ -292,6 +292,16 @@ pub struct Reducer {
     old_args: Vec<Value>,
     /// Vectors kept from the previous function (see [`copy_function`]).
     spare: Spare,
+    /// Block vectors for region members and loops, reused.
+    block_vecs: Vec<Vec<Block>>,
+    /// The loops of the region at hand, (component id, members) (scratch).
+    sccs: Vec<(u32, Vec<Block>)>,
+    /// The entries of the loop at hand (scratch).
+    entries: Vec<Block>,
+    /// The edges to reroute through a dispatcher (scratch).
+    all: Vec<Entering>,
+    /// Scratch of [`Reducer::dispatch`].
+    dispatch_scratch: DispatchScratch,
     /// The destination blocks of each block's terminator (by block index), kept up to date
     /// through the round's changes: `succs[lo..lo + len]` for `succ_span[b] = (lo, len)`.
     succ_span: Vec<(u32, u32)>,
@@ -329,11 +339,13 @@ impl Reducer {
         for b in f.dfg.blocks.keys() {
             self.cache_succs(f, b);
         }
-        let members: Vec<Block> = cfg
-            .rpo_order()
-            .iter()
-            .filter_map(|&n| cfg.block(n as usize))
-            .collect();
+        let mut members = self.block_vecs.pop().unwrap_or_default();
+        members.clear();
+        members.extend(
+            cfg.rpo_order()
+                .iter()
+                .filter_map(|&n| cfg.block(n as usize)),
+        );
         self.regions.push(Region {
             members,
             header: None,
@@ -363,7 +375,8 @@ impl Reducer {
         let inside = |mark: &SecondaryMap<Block, u32>, b: Block| mark[b] == stamp;
 
         // Strongly connected components, iterative Tarjan.
-        let mut sccs: Vec<(u32, Vec<Block>)> = Vec::new();
+        let mut sccs = std::mem::take(&mut self.sccs);
+        sccs.clear();
         let mut stack = std::mem::take(&mut self.tarjan_stack);
         let mut calls = std::mem::take(&mut self.tarjan_calls);
         stack.clear();
@@ -401,11 +414,15 @@ impl Reducer {
                             self.on_stack[v] = false;
                             self.comp[v] = id;
                             if self.succs_of(v).contains(&v) {
-                                sccs.push((id, vec![v]));
+                                let mut members = self.block_vecs.pop().unwrap_or_default();
+                                members.clear();
+                                members.push(v);
+                                sccs.push((id, members));
                             }
                             continue;
                         }
-                        let mut members = Vec::new();
+                        let mut members = self.block_vecs.pop().unwrap_or_default();
+                        members.clear();
                         while let Some(w) = stack.pop() {
                             self.on_stack[w] = false;
                             self.comp[w] = id;
@@ -417,6 +434,8 @@ impl Reducer {
                         let looping = members.len() > 1 || self.succs_of(v).contains(&v);
                         if looping {
                             sccs.push((id, members));
+                        } else {
+                            self.block_vecs.push(members);
                         }
                     }
                 }
@@ -425,6 +444,8 @@ impl Reducer {
         self.tarjan_stack = stack;
         self.tarjan_calls = calls;
         if sccs.is_empty() {
+            self.sccs = sccs;
+            self.block_vecs.push(region.members);
             return;
         }
 
@@ -456,12 +477,14 @@ impl Reducer {
         }
         entering.sort_by_key(|e| e.comp);
 
-        for (id, members) in sccs {
+        let mut entries = std::mem::take(&mut self.entries);
+        let mut all = std::mem::take(&mut self.all);
+        for (id, members) in sccs.drain(..) {
             let lo = entering.partition_point(|e| e.comp < id);
             let hi = entering.partition_point(|e| e.comp <= id);
             let edges = entering.get(lo..hi).unwrap_or(&[]);
             // Distinct entry blocks in order of first appearance.
-            let mut entries: Vec<Block> = Vec::new();
+            entries.clear();
             for e in edges {
                 if self.entry_stamp[e.to] != stamp {
                     self.entry_stamp[e.to] = stamp;
@@ -470,24 +493,28 @@ impl Reducer {
                 }
             }
             match entries.as_slice() {
-                [] => {}
+                [] => self.block_vecs.push(members),
                 [one] => {
                     if members.len() > 1 {
                         self.regions.push(Region {
                             header: Some(*one),
                             members,
                         });
+                    } else {
+                        self.block_vecs.push(members);
                     }
                 }
                 _ if self.splitting => {
                     if self.split_entries(f, &entries, edges) {
                         self.split_done = true;
                     }
+                    self.block_vecs.push(members);
                 }
                 _ => {
                     // Edges from inside the loop back to an entry go through the
                     // dispatcher too, so that it becomes the loop's only header.
-                    let mut all = edges.to_vec();
+                    all.clear();
+                    all.extend_from_slice(edges);
                     for &u in &members {
                         for (i, &w) in self.succs_of(u).iter().enumerate() {
                             if self.entry_stamp[w] == stamp && self.comp[w] == id {
@@ -511,6 +538,10 @@ impl Reducer {
             }
         }
         self.entering = entering;
+        self.entries = entries;
+        self.all = all;
+        self.sccs = sccs;
+        self.block_vecs.push(region.members);
     }
 
     /// Marks the values used outside their defining block.
@@ -633,9 +664,26 @@ impl Reducer {
         // Slot layout: the label, then slots shared by type: as many slots of each type as
         // the entry with the most parameters of that type has, so an edge passes at most the
         // largest entry's worth of arguments (one slot per parameter of every entry would
-        // make large irreducible regions quadratic). `assign[k][j]` is the slot of entry
-        // `k`'s parameter `j`.
-        let d = f.dfg.make_block();
+        // make large irreducible regions quadratic). `assign[assign_start[k] + j]` is the
+        // slot of entry `k`'s parameter `j`.
+        let DispatchScratch {
+            mut slots,
+            mut slot_types,
+            mut assign,
+            mut assign_start,
+            mut calls,
+            mut args,
+            mut shared,
+            mut shared_args,
+        } = std::mem::take(&mut self.dispatch_scratch);
+        slots.clear();
+        slot_types.clear();
+        assign.clear();
+        assign_start.clear();
+        calls.clear();
+        shared.clear();
+        shared_args.clear();
+        let d = self.new_block(f);
         let label = f.dfg.append_block_param(d, Type::I32);
         let class = |ty: Type| match ty.canonical() {
             Type::I64 => 1,
@@ -654,8 +702,6 @@ impl Reducer {
                 per_class[c] = per_class[c].max(count[c]);
             }
         }
-        let mut slots: Vec<Value> = Vec::new();
-        let mut slot_types: Vec<Type> = Vec::new();
         let mut class_start = [0usize; 4];
         for c in 0..4 {
             class_start[c] = slots.len();
@@ -664,36 +710,41 @@ impl Reducer {
                 slot_types.push(CLASS_TYPES[c]);
             }
         }
-        let assign: Vec<Vec<usize>> = entries
-            .iter()
-            .map(|&e| {
-                let mut next = class_start;
-                f.dfg
-                    .block_params(e)
-                    .iter()
-                    .map(|&v| {
-                        let c = class(f.dfg.value_type(v));
-                        next[c] += 1;
-                        next[c] - 1
-                    })
-                    .collect()
-            })
-            .collect();
-        let calls: Vec<BlockCall> = entries
-            .iter()
-            .enumerate()
-            .map(|(k, &e)| {
-                let args: Vec<Value> = assign[k].iter().map(|&i| slots[i]).collect();
-                BlockCall {
-                    block: e,
-                    args: f.dfg.make_value_list(&args),
-                }
-            })
-            .collect();
-        let (default, targets) = match calls.split_last() {
-            Some((last, rest)) => (*last, rest.to_vec()),
-            None => return d,
+        assign_start.push(0);
+        for &e in entries {
+            let mut next = class_start;
+            for &v in f.dfg.block_params(e) {
+                let c = class(f.dfg.value_type(v));
+                next[c] += 1;
+                assign.push(next[c] - 1);
+            }
+            assign_start.push(assign.len());
+        }
+        let slots_of = |k: usize| &assign[assign_start[k]..assign_start[k + 1]];
+        for (k, &e) in entries.iter().enumerate() {
+            args.clear();
+            args.extend(slots_of(k).iter().map(|&i| slots[i]));
+            calls.push(BlockCall {
+                block: e,
+                args: f.dfg.make_value_list(&args),
+            });
+        }
+        let Some((&default, rest)) = calls.split_last() else {
+            self.dispatch_scratch = DispatchScratch {
+                slots,
+                slot_types,
+                assign,
+                assign_start,
+                calls,
+                args,
+                shared,
+                shared_args,
+            };
+            return d;
         };
+        let mut targets = self.spare.targets.pop().unwrap_or_default();
+        targets.clear();
+        targets.extend_from_slice(rest);
         let table = f.dfg.jump_tables.push(JumpTableData { targets, default });
         let br = f.dfg.make_inst(InstData::BrTable {
             index: label,
@@ -703,9 +754,8 @@ impl Reducer {
         f.layout.push(d);
         self.cache_succs(f, d);
 
-        // New arguments of an edge to `entry` number `k` with original arguments `args`,
-        // built by constants appended through `emit`.
-        let mut shared: Vec<(Block, u32, Vec<Value>, Block)> = Vec::new();
+        // Edge blocks of the current source, shared by its arms with the same entry and
+        // arguments: (entry, entry number, arguments in `shared_args`, edge block).
         let mut last_from: Option<Block> = None;
         for e in edges {
             let k = self.entry_no[e.to] as usize;
@@ -717,6 +767,7 @@ impl Reducer {
             };
             if last_from != Some(from) {
                 shared.clear();
+                shared_args.clear();
                 last_from = Some(from);
             }
             let Some(old) = dest(f, from, e.dest as usize) else {
@@ -736,7 +787,7 @@ impl Reducer {
                     Some(term),
                     k,
                     &old_args,
-                    &assign[k],
+                    slots_of(k),
                     &slot_types,
                     &mut self.edge_scratch,
                 );
@@ -744,19 +795,23 @@ impl Reducer {
             } else {
                 let known = shared
                     .iter()
-                    .find(|(b, kk, a, _)| *b == e.to && *kk == k as u32 && *a == old_args)
-                    .map(|s| s.3);
+                    .find(|&&(b, kk, lo, hi, _)| {
+                        b == e.to
+                            && kk == k as u32
+                            && shared_args.get(lo as usize..hi as usize) == Some(&old_args[..])
+                    })
+                    .map(|s| s.4);
                 let edge = match known {
                     Some(b) => b,
                     None => {
-                        let eb = f.dfg.make_block();
+                        let eb = self.new_block(f);
                         let args = edge_args(
                             f,
                             eb,
                             None,
                             k,
                             &old_args,
-                            &assign[k],
+                            slots_of(k),
                             &slot_types,
                             &mut self.edge_scratch,
                         );
@@ -766,7 +821,9 @@ impl Reducer {
                         f.dfg.blocks[eb].insts.push(jump);
                         f.layout.push(eb);
                         self.cache_succs(f, eb);
-                        shared.push((e.to, k as u32, old_args.clone(), eb));
+                        let lo = shared_args.len() as u32;
+                        shared_args.extend_from_slice(&old_args);
+                        shared.push((e.to, k as u32, lo, shared_args.len() as u32, eb));
                         eb
                     }
                 };
@@ -779,8 +836,54 @@ impl Reducer {
             set_dest(f, &mut self.owned, term, e.dest as usize, new_dest);
             self.set_succ(from, e.dest as usize, new_dest.block);
         }
+        self.dispatch_scratch = DispatchScratch {
+            slots,
+            slot_types,
+            assign,
+            assign_start,
+            calls,
+            args,
+            shared,
+            shared_args,
+        };
         d
     }
+
+    /// A new empty block, with an instruction vector left by an earlier function if there
+    /// is one.
+    fn new_block(&mut self, f: &mut Function) -> Block {
+        let b = f.dfg.make_block();
+        if let Some(v) = self.spare.insts.get_mut(b.index())
+            && v.capacity() > 0
+        {
+            let mut insts = std::mem::take(v);
+            insts.clear();
+            f.dfg.blocks[b].insts = insts;
+        }
+        b
+    }
+}
+
+/// Scratch buffers of [`Reducer::dispatch`].
+#[derive(Default)]
+struct DispatchScratch {
+    /// The dispatcher's slot parameters (after the label).
+    slots: Vec<Value>,
+    /// Their types.
+    slot_types: Vec<Type>,
+    /// The slot of each entry's parameters, entry after entry.
+    assign: Vec<usize>,
+    /// Where each entry's part of `assign` starts (one more entry at the end).
+    assign_start: Vec<usize>,
+    /// The dispatcher's destinations.
+    calls: Vec<BlockCall>,
+    /// One destination's arguments.
+    args: Vec<Value>,
+    /// Edge blocks of the current source: (entry, entry number, arguments as a range of
+    /// `shared_args`, edge block).
+    shared: Vec<(Block, u32, u32, u32, Block)>,
+    /// See `shared`.
+    shared_args: Vec<Value>,
 }
 
 /// Scratch buffers of [`edge_args`], kept in the [`Reducer`] so that no edge allocates.
