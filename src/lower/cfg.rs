@@ -243,15 +243,15 @@ impl DomTree {
                     };
             }
         }
-        self.number_tree();
         let exact = self
             .back
             .iter()
-            .all(|&(p, b)| self.dominates_rpo(b as usize, p as usize));
+            .all(|&(p, b)| is_ancestor(&self.idom, &self.depth, &self.jump, b, p));
         // The forward-edge dominators are a superset of the true ones, so a backward edge
         // whose target does not dominate its source here does not in the full graph either:
         // `exact` holds exactly when the graph is reducible.
         if exact {
+            self.number_tree();
             return;
         }
         self.reducible = false;
@@ -414,6 +414,18 @@ fn lca(idom: &[u32], depth: &[u32], jump: &[u32], mut a: u32, mut b: u32) -> u32
         }
     }
     a
+}
+
+/// Whether `a` is `b` or an ancestor of `b` in the tree given by `idom` (reverse-postorder
+/// numbers), by a level-ancestor walk over the jump pointers of [`lca`].
+fn is_ancestor(idom: &[u32], depth: &[u32], jump: &[u32], a: u32, mut b: u32) -> bool {
+    let d = |x: u32| depth[x as usize];
+    let da = d(a);
+    while d(b) > da {
+        let j = jump[b as usize];
+        b = if d(j) >= da { j } else { idom[b as usize] };
+    }
+    a == b
 }
 
 fn intersect(idom: &[u32], mut a: u32, mut b: u32) -> u32 {
