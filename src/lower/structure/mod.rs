@@ -23,7 +23,9 @@
 //! Every reachable block is emitted once (its `tree` is entered either from its idom's merge
 //! list or inlined at its unique forward in-edge), so the output is linear in the function,
 //! without a label variable or duplicated code. A last pass drops every `Block` (or `Loop`)
-//! that no branch targets, renumbering the depths, so no construct is opened in vain.
+//! that no branch targets, renumbering the depths, so no construct is opened in vain (the
+//! emission notes which constructs branches target, so the pass runs only when one closed
+//! untargeted).
 //!
 //! Choices beyond the [`Node`] contract: an `Edge` is emitted only when the target block has
 //! parameters (an edge without copies has nothing to emit).
@@ -154,6 +156,12 @@ pub struct Structurer {
     loop_frame: Vec<u32>,
     /// Open constructs.
     frames: Vec<Frame>,
+    /// Per open construct: whether a branch targets it (parallel to `frames`).
+    frame_used: Vec<bool>,
+    /// Per open construct: the position of its opening node in the output.
+    frame_pos: Vec<u32>,
+    /// Positions of the `Block`s and `Loop`s that closed with no branch to them.
+    unused: Vec<u32>,
     /// Pending work.
     tasks: Vec<Task>,
     /// The `BrTable` node of the block whose body comes next.
@@ -211,6 +219,9 @@ impl Structurer {
         }
         self.analyze()?;
         self.frames.clear();
+        self.frame_used.clear();
+        self.frame_pos.clear();
+        self.unused.clear();
         self.tasks.clear();
         self.pending = None;
         self.tasks.push(Task::Tree { node: 0, ft: NONE });
@@ -219,9 +230,21 @@ impl Structurer {
                 Task::Tree { node, ft } => self.tree(func, node, ft, out)?,
                 Task::Body { node, ft } => self.body(func, node, ft, out)?,
                 Task::End => {
+                    let used = self.frame_used.pop().unwrap_or(true);
+                    let pos = self.frame_pos.pop().unwrap_or(0);
                     match self.frames.pop() {
-                        Some(Frame::Block(n)) => set(&mut self.block_frame, n, NONE),
-                        Some(Frame::Loop(n)) => set(&mut self.loop_frame, n, NONE),
+                        Some(Frame::Block(n)) => {
+                            set(&mut self.block_frame, n, NONE);
+                            if !used {
+                                self.unused.push(pos);
+                            }
+                        }
+                        Some(Frame::Loop(n)) => {
+                            set(&mut self.loop_frame, n, NONE);
+                            if !used {
+                                self.unused.push(pos);
+                            }
+                        }
                         Some(Frame::If | Frame::Pad) => {}
                         None => return Err(StructureError::Internal("unbalanced End")),
                     }
@@ -236,7 +259,12 @@ impl Structurer {
         if !self.frames.is_empty() {
             return Err(StructureError::Internal("constructs left open"));
         }
-        self.drop_unused(out)
+        // Most functions target every construct they open: then there is nothing to drop.
+        if !self.unused.is_empty() {
+            self.drop_unused(out)
+        } else {
+            Ok(())
+        }
     }
 
     /// Loop headers, merge nodes, merge children; checks reducibility.
@@ -325,6 +353,8 @@ impl Structurer {
             out.push(Node::Loop(block));
             set(&mut self.loop_frame, node, self.frames.len() as u32);
             self.frames.push(Frame::Loop(node));
+            self.frame_used.push(false);
+            self.frame_pos.push(out.len() as u32 - 1);
             self.tasks.push(Task::End);
         }
         let lo = self.child_starts[n] as usize;
@@ -335,6 +365,8 @@ impl Structurer {
             out.push(Node::Block);
             set(&mut self.block_frame, c, self.frames.len() as u32);
             self.frames.push(Frame::Block(c));
+            self.frame_used.push(false);
+            self.frame_pos.push(out.len() as u32 - 1);
             self.tasks.push(Task::Tree {
                 node: c,
                 ft: next_ft,
@@ -393,6 +425,8 @@ impl Structurer {
                 let e = self.node_of(block, else_dest.block)?;
                 out.push(Node::If(block));
                 self.frames.push(Frame::If);
+                self.frame_used.push(true);
+                self.frame_pos.push(out.len() as u32 - 1);
                 let else_empty = !has_params(func, else_dest.block)
                     && self.kind(node, e, ft)? == Kind::Fallthrough;
                 self.tasks.push(Task::End);
@@ -452,6 +486,9 @@ impl Structurer {
             let to = self.node_of(block, dest.block)?;
             let params = has_params(func, dest.block);
             if !params && let Kind::Frame(f) = self.kind(node, to, NONE)? {
+                if let Some(u) = self.frame_used.get_mut(f as usize) {
+                    *u = true;
+                }
                 targets.push(Target::Frame(f));
                 continue;
             }
@@ -505,6 +542,8 @@ impl Structurer {
         for _ in 0..m {
             out.push(Node::Block);
             self.frames.push(Frame::Pad);
+            self.frame_used.push(true);
+            self.frame_pos.push(out.len() as u32 - 1);
         }
         let top = self.frames.len() as u32 - 1;
         let mut depths = self.depth_pool.pop().unwrap_or_default();
@@ -553,7 +592,12 @@ impl Structurer {
         }
         match self.kind(from, to, ft)? {
             Kind::Fallthrough => {}
-            Kind::Frame(f) => out.push(Node::Br(self.frames.len() as u32 - 1 - f)),
+            Kind::Frame(f) => {
+                if let Some(u) = self.frame_used.get_mut(f as usize) {
+                    *u = true;
+                }
+                out.push(Node::Br(self.frames.len() as u32 - 1 - f));
+            }
             Kind::Inline => self.tasks.push(Task::Tree { node: to, ft }),
         }
         Ok(())
@@ -605,32 +649,13 @@ impl Structurer {
     /// Removes the `Block`s and `Loop`s no branch targets, renumbering depths.
     fn drop_unused(&mut self, out: &mut Vec<Node>) -> Result<(), StructureError> {
         let bad = || StructureError::Internal("bad nesting in output");
-        // Pass 1: mark targeted constructs.
+        // The constructs to drop were noted as they closed.
         self.used.clear();
-        self.used.resize(out.len(), false);
-        self.open.clear();
-        for (i, node) in out.iter().enumerate() {
-            match node {
-                Node::Block | Node::Loop(_) => self.open.push((i as u32, 0)),
-                Node::If(_) => {
-                    self.used[i] = true;
-                    self.open.push((i as u32, 0));
-                }
-                Node::End => {
-                    self.open.pop().ok_or_else(bad)?;
-                }
-                Node::Br(d) => mark(&self.open, &mut self.used, *d).ok_or_else(bad)?,
-                Node::BrTable {
-                    depths, default, ..
-                } => {
-                    for &d in depths.iter().chain(std::iter::once(default)) {
-                        mark(&self.open, &mut self.used, d).ok_or_else(bad)?;
-                    }
-                }
-                _ => {}
-            }
+        self.used.resize(out.len(), true);
+        for &p in &self.unused {
+            *self.used.get_mut(p as usize).ok_or_else(bad)? = false;
         }
-        // Pass 2: compact. `open` holds (kept, kept constructs up to and including this).
+        // Compact. `open` holds (kept, kept constructs up to and including this).
         self.open.clear();
         let mut w = 0;
         for r in 0..out.len() {
@@ -666,14 +691,6 @@ impl Structurer {
         out.truncate(w);
         Ok(())
     }
-}
-
-/// Marks the construct `depth` levels out as used.
-fn mark(open: &[(u32, u32)], used: &mut [bool], depth: u32) -> Option<()> {
-    let i = open.len().checked_sub(1)?.checked_sub(depth as usize)?;
-    let pos = open.get(i)?.0 as usize;
-    *used.get_mut(pos)? = true;
-    Some(())
 }
 
 /// The depth after dropping unused constructs: kept constructs above the target.
