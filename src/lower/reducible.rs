@@ -957,7 +957,11 @@ fn edge_args(
         Some(t) => insts.iter().rposition(|&i| i == t).unwrap_or(insts.len()),
         None => insts.len(),
     };
-    insts.splice(at..at, consts.drain(..));
+    if at == insts.len() {
+        insts.append(consts);
+    } else {
+        insts.splice(at..at, consts.drain(..));
+    }
     f.dfg.make_value_list(list)
 }
 

@@ -160,8 +160,9 @@ pub struct Structurer {
     frame_used: Vec<bool>,
     /// Per open construct: the position of its opening node in the output.
     frame_pos: Vec<u32>,
-    /// Positions of the `Block`s and `Loop`s that closed with no branch to them.
-    unused: Vec<u32>,
+    /// The `Block`s and `Loop`s that closed with no branch to them: the position of the
+    /// opening node and the number of constructs around it.
+    unused: Vec<(u32, u32)>,
     /// Pending work.
     tasks: Vec<Task>,
     /// The `BrTable` node of the block whose body comes next.
@@ -236,13 +237,13 @@ impl Structurer {
                         Some(Frame::Block(n)) => {
                             set(&mut self.block_frame, n, NONE);
                             if !used {
-                                self.unused.push(pos);
+                                self.unused.push((pos, self.frames.len() as u32));
                             }
                         }
                         Some(Frame::Loop(n)) => {
                             set(&mut self.loop_frame, n, NONE);
                             if !used {
-                                self.unused.push(pos);
+                                self.unused.push((pos, self.frames.len() as u32));
                             }
                         }
                         Some(Frame::If | Frame::Pad) => {}
@@ -652,13 +653,19 @@ impl Structurer {
         // The constructs to drop were noted as they closed.
         self.used.clear();
         self.used.resize(out.len(), true);
-        for &p in &self.unused {
+        let mut first = (u32::MAX, 0);
+        for &(p, depth) in &self.unused {
             *self.used.get_mut(p as usize).ok_or_else(bad)? = false;
+            first = first.min((p, depth));
         }
-        // Compact. `open` holds (kept, kept constructs up to and including this).
+        // Compact from the first dropped construct on (nothing before it changes; the
+        // constructs around it are all kept). `open` holds (kept, kept constructs up to and
+        // including this).
         self.open.clear();
-        let mut w = 0;
-        for r in 0..out.len() {
+        self.open.extend((1..=first.1).map(|k| (1, k)));
+        let start = first.0 as usize;
+        let mut w = start;
+        for r in start..out.len() {
             let keep = match &mut out[r] {
                 Node::Block | Node::Loop(_) | Node::If(_) => {
                     let kept = self.used[r];
