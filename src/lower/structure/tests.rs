@@ -9,7 +9,9 @@ use cranelift_entity::EntityRef;
 use crate::interp::{Instance, Val};
 use crate::ir::{Block, BlockCall, Function, InstData, Module, Type, Value};
 use crate::lower::cfg::Cfg;
-use crate::lower::reducible::{ReducibleOptions, make_reducible, make_reducible_with};
+use crate::lower::reducible::{
+    Reducer, ReducibleOptions, make_reducible, make_reducible_into, make_reducible_with,
+};
 use crate::lower::structure::{Structurer, structure};
 use crate::lower::structured::Node;
 
@@ -615,6 +617,43 @@ fn vals(rng: &mut Rng) -> [Val; 2] {
         Val::I32(rng.next() as i32),
         Val::I32(rng.below(1000) as i32),
     ]
+}
+
+/// One reducer, graph and output function reused across many functions (as a lowering
+/// worker does) give what a fresh [`make_reducible_with`] gives, and leave the graph of the
+/// result (or of the input, when it is reducible) behind.
+#[test]
+fn make_reducible_into_reuses_buffers_like_fresh_runs() {
+    let mut rng = Rng(0x0bad_cafe_1234_5678);
+    let (mut cfg, mut r, mut buf) = (Cfg::default(), Reducer::default(), Function::default());
+    let mut changed = 0;
+    for i in 0..2000 {
+        let text = random_func(&mut rng, "f");
+        let m = parse(&text);
+        let f = only_func(&m);
+        let opts = ReducibleOptions {
+            split_budget: [0, 8, 64][i % 3],
+        };
+        let fresh = make_reducible_with(f, &opts);
+        let reused = make_reducible_into(f, &opts, &mut cfg, &mut r, &mut buf);
+        assert_eq!(reused, fresh.is_some(), "{text}");
+        let result = if reused { &buf } else { f };
+        let want = Cfg::compute(result);
+        assert_eq!(cfg.rpo_order(), want.rpo_order(), "{text}");
+        assert_eq!(cfg.is_reducible(), want.is_reducible(), "{text}");
+        if let Some(g) = fresh {
+            changed += 1;
+            let print = |body: &Function| {
+                let mut out = m.clone();
+                if let Some((fr, _)) = m.bodies.iter().find(|(_, b)| !b.layout.is_empty()) {
+                    out.bodies[fr] = body.clone();
+                }
+                out.to_string()
+            };
+            assert_eq!(print(&buf), print(&g), "{text}");
+        }
+    }
+    assert!(changed > 100, "only {changed} irreducible functions");
 }
 
 #[test]
