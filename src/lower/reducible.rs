@@ -312,17 +312,22 @@ pub struct Reducer {
 impl Reducer {
     /// Forgets the previous function (keeping the allocations).
     fn reset(&mut self, budget: u32) {
-        self.mark.clear();
-        self.stamp = 0;
-        self.visited.clear();
-        self.index.clear();
-        self.low.clear();
-        self.on_stack.clear();
-        self.comp.clear();
+        // The per-block maps are read only where their stamp is current (or after this
+        // search wrote them), so they carry over from function to function with the stamp
+        // counting on; they are cleared only before the stamp could wrap.
+        if self.stamp > u32::MAX / 2 {
+            self.mark.clear();
+            self.stamp = 0;
+            self.visited.clear();
+            self.index.clear();
+            self.low.clear();
+            self.on_stack.clear();
+            self.comp.clear();
+            self.entry_no.clear();
+            self.entry_stamp.clear();
+        }
         self.counter = 0;
         self.comps = 0;
-        self.entry_no.clear();
-        self.entry_stamp.clear();
         self.regions.clear();
         self.owned.clear();
         self.splitting = false;
@@ -623,8 +628,25 @@ impl Reducer {
     /// Records the destinations of `b`'s terminator (a block new to the cache).
     fn cache_succs(&mut self, f: &Function, b: Block) {
         let lo = self.succs.len() as u32;
-        self.succs
-            .extend((0..).map_while(|i| dest(f, b, i)).map(|d| d.block));
+        // The destinations [`dest`] gives, in its order, decoded once.
+        match f.terminator(b).and_then(|t| f.dfg.insts.get(t)) {
+            Some(InstData::Jump { dest }) => self.succs.push(dest.block),
+            Some(InstData::BrIf {
+                then_dest,
+                else_dest,
+                ..
+            }) => {
+                self.succs.push(then_dest.block);
+                self.succs.push(else_dest.block);
+            }
+            Some(InstData::BrTable { table, .. }) => {
+                if let Some(jt) = f.dfg.jump_tables.get(*table) {
+                    self.succs.extend(jt.targets.iter().map(|d| d.block));
+                    self.succs.push(jt.default.block);
+                }
+            }
+            _ => {}
+        }
         let len = self.succs.len() as u32 - lo;
         if self.succ_span.len() <= b.index() {
             self.succ_span.resize(b.index() + 1, (0, 0));
