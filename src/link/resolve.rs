@@ -1344,7 +1344,11 @@ struct Marker<'x, 'a> {
     inputs: &'x [Object<'a>],
     db: &'x SymbolDb<'a>,
     live: Live,
-    work: Vec<Work>,
+    /// Per input, its functions and segments marked live whose relocations are not visited
+    /// yet.
+    pending: Vec<Vec<Work>>,
+    /// The inputs with pending work, each once.
+    pending_inputs: Vec<u32>,
     /// Inputs something live comes from; their init functions and retained segments are
     /// roots.
     input_live: Vec<bool>,
@@ -1440,7 +1444,7 @@ impl Marker<'_, '_> {
             && !*f
         {
             *f = true;
-            self.work.push(Work::Func(input, index));
+            self.push_work(input, Work::Func(input, index));
         }
     }
 
@@ -1453,8 +1457,16 @@ impl Marker<'_, '_> {
             && !*f
         {
             *f = true;
-            self.work.push(Work::Seg(input, index));
+            self.push_work(input, Work::Seg(input, index));
         }
+    }
+
+    fn push_work(&mut self, input: u32, w: Work) {
+        let list = &mut self.pending[input as usize];
+        if list.is_empty() {
+            self.pending_inputs.push(input);
+        }
+        list.push(w);
     }
 
     fn input_symbol(
@@ -1487,18 +1499,22 @@ impl Marker<'_, '_> {
                 self.input_roots(input)?;
                 continue;
             }
-            if self.work.is_empty() {
+            if self.pending_inputs.is_empty() {
                 break;
             }
-            // A whole batch at a time, in input and index order: the functions and
-            // relocations are then read in memory order rather than at random.
-            let mut batch = std::mem::take(&mut self.work);
-            batch.sort_unstable_by_key(|w| match *w {
-                Work::Func(i, j) => (u64::from(i) << 33) | u64::from(j),
-                Work::Seg(i, j) => (u64::from(i) << 33) | (1 << 32) | u64::from(j),
-            });
-            for w in batch {
-                self.visit(w)?;
+            // All pending work at a time, input by input in input order: each object's
+            // functions and relocations are then read together rather than at random.
+            let mut inputs = std::mem::take(&mut self.pending_inputs);
+            inputs.sort_unstable();
+            for input in inputs {
+                let mut list = std::mem::take(&mut self.pending[input as usize]);
+                for w in list.drain(..) {
+                    self.visit(w)?;
+                }
+                // Keep the allocation unless visiting queued new work for this input.
+                if self.pending[input as usize].is_empty() {
+                    self.pending[input as usize] = list;
+                }
             }
         }
         Ok(())
@@ -1595,7 +1611,8 @@ pub(crate) fn mark_live(
             entry: None,
             has_ctors: false,
         },
-        work: Vec::new(),
+        pending: vec![Vec::new(); inputs.len()],
+        pending_inputs: Vec::new(),
         input_live: vec![false; inputs.len()],
         new_inputs: Vec::new(),
     };
