@@ -85,6 +85,27 @@ enum Command {
     },
 }
 
+/// Writes to standard output. A closed pipe (`kiln dump x.o | head`) ends the process quietly,
+/// as it ends C tools, where `print!` would panic.
+fn write_out(text: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().lock().write_fmt(text) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("kiln: error: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
+macro_rules! out {
+    ($($arg:tt)*) => { write_out(format_args!($($arg)*)) };
+}
+
+macro_rules! outln {
+    ($($arg:tt)*) => { write_out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
 /// glibc's allocator settings for a link: the heap grows 16 MiB at a time and may use
 /// transparent huge pages.
 ///
@@ -219,7 +240,7 @@ fn fmt(paths: &[PathBuf], check: bool, write: bool) -> Result<(), Failed> {
                 ok = false;
             }
         } else if !write {
-            print!("{printed}");
+            out!("{printed}");
         } else if printed != source
             && let Err(e) = std::fs::write(&path, printed)
         {
@@ -260,7 +281,7 @@ fn run(file: &Path, name: &str, args: &[String]) -> Result<(), Failed> {
     match results {
         Ok(results) => {
             for r in results {
-                println!("{r}");
+                outln!("{r}");
             }
             Ok(())
         }
@@ -302,11 +323,11 @@ fn link_command(argv: &[String]) -> Result<(), Failed> {
     let expanded = expand_response_files(argv).map_err(|e| fail(e.into()))?;
     let args = parse_args(&expanded, Mode::Link).map_err(|e| fail(e.into()))?;
     if args.help {
-        print!("{}", kiln::driver::args::help_text());
+        out!("{}", kiln::driver::args::help_text());
         return Ok(());
     }
     if args.version {
-        println!(
+        outln!(
             "kiln {} (compatible with wasm-ld)",
             env!("CARGO_PKG_VERSION")
         );
@@ -341,13 +362,13 @@ fn build(argv: &[String]) -> Result<(), Failed> {
         Failed
     };
     if argv.first().is_some_and(|a| a == "-h") {
-        print!("{BUILD_HELP}{}", kiln::driver::args::help_text());
+        out!("{BUILD_HELP}{}", kiln::driver::args::help_text());
         return Ok(());
     }
     let expanded = expand_response_files(argv).map_err(|e| fail(e.into()))?;
     let mut args = parse_args(&expanded, Mode::Build).map_err(|e| fail(e.into()))?;
     if args.help {
-        print!("{BUILD_HELP}{}", kiln::driver::args::help_text());
+        out!("{BUILD_HELP}{}", kiln::driver::args::help_text());
         return Ok(());
     }
     let ir = match args.inputs.first() {
@@ -380,7 +401,7 @@ fn dump(file: &Path) -> Result<(), Failed> {
             eprintln!("{shown}: error: {e}");
             Failed
         })?;
-        print!("{}", kiln::object::dump_object(&obj));
+        out!("{}", kiln::object::dump_object(&obj));
         return Ok(());
     }
     let bytes = std::fs::read(file).map_err(|e| {
@@ -395,20 +416,20 @@ fn dump(file: &Path) -> Result<(), Failed> {
         let archive = kiln::object::read_archive(&shown, &bytes).map_err(object_error)?;
         for (i, member) in archive.members.iter().enumerate() {
             let path = archive.member_path(i);
-            println!("member {}:", member.name);
+            outln!("member {}:", member.name);
             let obj = kiln::object::read_object(&path, member.data).map_err(object_error)?;
-            print!("{}", kiln::object::dump_object(&obj));
+            out!("{}", kiln::object::dump_object(&obj));
         }
         return Ok(());
     }
     if kiln::object::is_relocatable(&bytes) {
         let obj = kiln::object::read_object(&shown, &bytes).map_err(object_error)?;
-        print!("{}", kiln::object::dump_object(&obj));
+        out!("{}", kiln::object::dump_object(&obj));
         return Ok(());
     }
     match wasmprinter::print_bytes(&bytes) {
         Ok(text) => {
-            print!("{text}");
+            out!("{text}");
             Ok(())
         }
         Err(e) => {
@@ -427,16 +448,16 @@ fn test(paths: &[PathBuf]) -> Result<(), Failed> {
             match case.failure {
                 None => {
                     passed += 1;
-                    println!("PASS {shown}:{} {}", case.line, case.what);
+                    outln!("PASS {shown}:{} {}", case.line, case.what);
                 }
                 Some(why) => {
                     failed += 1;
-                    println!("FAIL {shown}:{} {}: {why}", case.line, case.what);
+                    outln!("FAIL {shown}:{} {}: {why}", case.line, case.what);
                 }
             }
         }
     }
-    println!("{passed} passed, {failed} failed");
+    outln!("{passed} passed, {failed} failed");
     if failed == 0 { Ok(()) } else { Err(Failed) }
 }
 
