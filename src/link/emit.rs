@@ -1024,9 +1024,7 @@ pub(crate) fn emit(
         bodies.push(match *f {
             OutFunc::Input { input, index } => &inputs[input as usize].funcs[index as usize].body,
             _ => synth
-                .bodies
-                .get(k)
-                .map(Vec::as_slice)
+                .body(k)
                 .ok_or_else(|| internal("missing synthesized body"))?,
         });
     }
@@ -1330,31 +1328,47 @@ fn tail_sections(
     opts: &LinkOptions,
     written: &[bool],
 ) -> Result<Vec<u8>, LinkError> {
-    let mut names = NameSection::new();
-    let mut funcs = NameMap::new();
     let nimp = layout.num_func_imports as usize;
-    for (i, n) in layout.func_names.iter().enumerate() {
+    let func_name = |i: usize| -> Option<Cow<'_, str>> {
+        let n = *layout.func_names.get(i)?;
         if n.is_empty() {
-            continue;
+            return None;
         }
         let defined = i.checked_sub(nimp).and_then(|k| layout.funcs.get(k));
-        if let Some(&OutFunc::WeakStub(sid)) = defined {
-            // wasm-ld's names for the trapping stubs: signature-mismatch stubs are the local
-            // symbols resolution made, the others stand for weak undefined functions.
-            let local = db.syms.get(sid as usize).is_some_and(|s| s.local);
-            let prefix = if local {
-                "signature_mismatch"
-            } else {
-                "undefined_weak"
-            };
-            funcs.append(i as u32, &format!("{prefix}:{n}"));
-        } else if let Some(&OutFunc::CommandExport(_)) = defined {
-            funcs.append(i as u32, &format!("{n}.command_export"));
-        } else {
-            funcs.append(i as u32, n);
+        Some(match defined {
+            Some(&OutFunc::WeakStub(sid)) => {
+                // wasm-ld's names for the trapping stubs: signature-mismatch stubs are the
+                // local symbols resolution made, the others stand for weak undefined
+                // functions.
+                let local = db.syms.get(sid as usize).is_some_and(|s| s.local);
+                let prefix = if local {
+                    "signature_mismatch"
+                } else {
+                    "undefined_weak"
+                };
+                Cow::Owned(format!("{prefix}:{n}"))
+            }
+            Some(&OutFunc::CommandExport(_)) => Cow::Owned(format!("{n}.command_export")),
+            _ => Cow::Borrowed(n),
+        })
+    };
+    // The function names, one per function, are most of the section: they are encoded
+    // straight into the output once their size is known, not built up and copied twice.
+    let (mut count, mut entries_len) = (0u64, 0u64);
+    for i in 0..layout.func_names.len() {
+        if let Some(n) = func_name(i) {
+            count += 1;
+            entries_len += (uleb_len(i as u64) + uleb_len(n.len() as u64) + n.len()) as u64;
         }
     }
-    names.functions(&funcs);
+    let func_map_len = uleb_len(count) as u64 + entries_len;
+    let func_sub_len = if count == 0 {
+        0
+    } else {
+        1 + uleb_len(func_map_len) as u64 + func_map_len
+    };
+
+    let mut names = NameSection::new();
 
     let mut locals = IndirectNameMap::new();
     let nimp = layout.num_func_imports;
@@ -1437,8 +1451,28 @@ fn tail_sections(
     }
     names.data(&dmap);
 
-    let mut tail = Vec::new();
-    names.append_to(&mut tail);
+    // The other subsections, encoded by wasm-encoder (a custom section's payload: the
+    // subsections only).
+    let rest = names.as_custom().data.into_owned();
+    let name_payload = uleb_len(4) as u64 + 4 + func_sub_len + rest.len() as u64;
+    let mut tail = Vec::with_capacity(1 + 5 + name_payload as usize);
+    tail.push(0);
+    put_uleb(&mut tail, name_payload);
+    put_uleb(&mut tail, 4);
+    tail.extend_from_slice(b"name");
+    if count > 0 {
+        tail.push(1);
+        put_uleb(&mut tail, func_map_len);
+        put_uleb(&mut tail, count);
+        for i in 0..layout.func_names.len() {
+            if let Some(n) = func_name(i) {
+                put_uleb(&mut tail, i as u64);
+                put_uleb(&mut tail, n.len() as u64);
+                tail.extend_from_slice(n.as_bytes());
+            }
+        }
+    }
+    tail.extend_from_slice(&rest);
 
     let producers = custom::merge_producers(inputs)?;
     if let Some(payload) = custom::producers_payload(&producers) {
