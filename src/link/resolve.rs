@@ -18,8 +18,10 @@
 //! constructor-only objects given on the command line).
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use indexmap::IndexMap;
+use rayon::prelude::*;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use super::{IntrinsicUse, LinkError, LinkOptions, UndefinedSymbol, UnresolvedSymbols};
@@ -1493,7 +1495,14 @@ impl Marker<'_, '_> {
         Ok(sid)
     }
 
+    /// Marks until nothing new is reached. Each round takes all pending work: the
+    /// relocations of its functions and segments are read in parallel, each reached symbol
+    /// reported once (the `seen` bit set), and the reached symbols are then marked in order.
     fn run(&mut self) -> Result<(), LinkError> {
+        let seen: Vec<AtomicU64> = (0..self.db.syms.len().div_ceil(64))
+            .map(|_| AtomicU64::new(0))
+            .collect();
+        let mut batch: Vec<Work> = Vec::new();
         loop {
             if let Some(input) = self.new_inputs.pop() {
                 self.input_roots(input)?;
@@ -1502,48 +1511,77 @@ impl Marker<'_, '_> {
             if self.pending_inputs.is_empty() {
                 break;
             }
-            // All pending work at a time, input by input in input order: each object's
-            // functions and relocations are then read together rather than at random.
+            // Input by input in input order: each object's functions and relocations are
+            // then read together rather than at random.
             let mut inputs = std::mem::take(&mut self.pending_inputs);
             inputs.sort_unstable();
+            batch.clear();
             for input in inputs {
-                let mut list = std::mem::take(&mut self.pending[input as usize]);
-                for w in list.drain(..) {
-                    self.visit(w)?;
-                }
-                // Keep the allocation unless visiting queued new work for this input.
-                if self.pending[input as usize].is_empty() {
-                    self.pending[input as usize] = list;
+                batch.append(&mut self.pending[input as usize]);
+            }
+            let this: &Self = self;
+            let reached: Vec<Result<Vec<u32>, LinkError>> = batch
+                .par_chunks(256)
+                .map(|chunk| {
+                    let mut out = Vec::new();
+                    for &w in chunk {
+                        this.reached(w, &seen, &mut out)?;
+                    }
+                    Ok(out)
+                })
+                .collect();
+            for sids in reached {
+                for sid in sids? {
+                    self.symbol(sid);
                 }
             }
         }
         Ok(())
     }
 
-    /// Marks what the relocations of a live function or segment reach.
-    fn visit(&mut self, w: Work) -> Result<(), LinkError> {
-        let (input, relocs, what): (u32, &[crate::object::Reloc], &str) = match w {
+    /// Adds to `out` the symbols the relocations of a live function or segment reach that
+    /// no call has reported yet.
+    fn reached(&self, w: Work, seen: &[AtomicU64], out: &mut Vec<u32>) -> Result<(), LinkError> {
+        let (input, n, relocs, what): (u32, u32, &[crate::object::Reloc], &str) = match w {
             Work::Func(i, j) => (
                 i,
+                j,
                 &self.inputs[i as usize].funcs[j as usize].relocs,
                 "function",
             ),
             Work::Seg(i, j) => (
                 i,
+                j,
                 &self.inputs[i as usize].segments[j as usize].relocs,
                 "segment",
             ),
         };
-        let n = match w {
-            Work::Func(_, j) | Work::Seg(_, j) => j,
-        };
+        let syms = &self.db.inputs[input as usize].syms;
         for r in relocs {
             if r.ty == RelocType::TypeIndexLeb {
                 continue;
             }
-            self.input_symbol(input, r.index, &|| {
-                format!("relocation at offset {} in {what} {n}", r.offset)
-            })?;
+            let Some(&sid) = syms.get(r.index as usize) else {
+                let obj = &self.inputs[input as usize];
+                return Err(bad(
+                    obj,
+                    format!(
+                        "relocation at offset {} in {what} {n} refers to symbol {}, but there are {}",
+                        r.offset,
+                        r.index,
+                        obj.symbols.len()
+                    ),
+                ));
+            };
+            let Some(word) = seen.get(sid as usize / 64) else {
+                continue;
+            };
+            let bit = 1u64 << (sid % 64);
+            if word.load(Ordering::Relaxed) & bit == 0
+                && word.fetch_or(bit, Ordering::Relaxed) & bit == 0
+            {
+                out.push(sid);
+            }
         }
         Ok(())
     }
