@@ -367,63 +367,42 @@ pub(crate) fn resolve<'a>(
     let mut db = SymbolDb::default();
     let mut kept_comdats: FxHashMap<&str, u32> = FxHashMap::default();
     let symbols: usize = inputs.iter().map(|o| o.symbols.len()).sum();
-    db.syms.reserve(symbols);
     db.globals.reserve(symbols);
-    for (i, obj) in inputs.iter().enumerate() {
+    // Each input symbol's record is worked out in parallel, in place in one array (what
+    // needs no other input); the serial pass below merges the global ones by name and
+    // compacts the array into the symbol table, never writing past what it has read.
+    let mut all = vec![linker_defined("", SymKind::Data, Def::Undefined); symbols];
+    let mut slices: Vec<&mut [Sym<'a>]> = Vec::with_capacity(inputs.len());
+    let mut rest = all.as_mut_slice();
+    for obj in inputs {
+        let (slice, after) = std::mem::take(&mut rest).split_at_mut(obj.symbols.len());
+        slices.push(slice);
+        rest = after;
+    }
+    let prepared: Vec<Prepared> = inputs
+        .par_iter()
+        .zip(slices)
+        .enumerate()
+        .map(|(i, (obj, slice))| prepare(obj, i as u32, slice))
+        .collect();
+    let mut read = 0;
+    let mut write = 0;
+    for (i, (obj, prepared)) in inputs.iter().zip(prepared).enumerate() {
         let input = i as u32;
-        let mut maps = InputMaps::default();
-        maps.syms.reserve_exact(obj.symbols.len());
         let discarded = comdat_discards(obj, input, &mut kept_comdats)?;
-        for (pos, imp) in obj.imports.iter().enumerate() {
-            match imp.kind {
-                ImportKind::Func(t) => {
-                    if t as usize >= obj.types.len() {
-                        return Err(bad(
-                            obj,
-                            format!(
-                                "import `{}.{}` has type {t}, but there are {} types",
-                                imp.module,
-                                imp.name,
-                                obj.types.len()
-                            ),
-                        ));
-                    }
-                    maps.func_imports.push(pos as u32);
-                }
-                ImportKind::Global { .. } => maps.global_imports.push(pos as u32),
-                ImportKind::Table { .. } => maps.table_imports.push(pos as u32),
-                ImportKind::Memory { memory64, .. } => {
-                    if memory64 {
-                        return Err(LinkError::Unsupported {
-                            file: obj.path.clone(),
-                            what: "64-bit memory".into(),
-                        });
-                    }
-                }
-                ImportKind::Tag(_) => {
-                    return Err(LinkError::Unsupported {
-                        file: obj.path.clone(),
-                        what: "exception tags".into(),
-                    });
-                }
-            }
-        }
-        for (j, f) in obj.funcs.iter().enumerate() {
-            if f.type_index as usize >= obj.types.len() {
-                return Err(bad(
-                    obj,
-                    format!(
-                        "function {j} has type {}, but there are {} types",
-                        f.type_index,
-                        obj.types.len()
-                    ),
-                ));
-            }
-        }
-        for (j, sym) in obj.symbols.iter().enumerate() {
-            let (kind, mut def, import) = classify(obj, input, &maps, j, sym)?;
+        let Prepared {
+            mut maps,
+            ready,
+            ctors_referenced,
+            error,
+        } = prepared;
+        db.ctors_referenced |= ctors_referenced;
+        maps.syms.reserve_exact(obj.symbols.len());
+        for sym in &obj.symbols[..ready] {
+            let mut fresh = all[read].clone();
+            read += 1;
             // A definition in a discarded comdat member becomes a reference to the kept one.
-            let dropped = match def {
+            let dropped = match fresh.def {
                 Def::Func { index, .. } => flag(&discarded.funcs, index),
                 Def::Data { segment, .. } => flag(&discarded.segs, segment),
                 Def::Global { index, .. } => flag(&discarded.globals, index),
@@ -431,45 +410,14 @@ pub(crate) fn resolve<'a>(
                 _ => false,
             };
             if dropped {
-                def = Def::Undefined;
+                fresh.def = Def::Undefined;
+                fresh.weak_def = false;
+                fresh.strong_ref = !sym.is_weak();
             }
-            let flags = sym.flags;
-            if sym.is_undefined() && !sym.is_local() && sym.name == CALL_CTORS {
-                db.ctors_referenced = true;
-            }
-            let undefined = def.is_undefined();
-            if !sym.is_undefined() && !sym.is_local() && reserved(&sym.name) {
-                return Err(LinkError::Reserved {
-                    name: sym.name.to_string(),
-                    file: obj.path.clone(),
-                });
-            }
-            let explicit = import.is_some_and(|pos| {
-                flags & SYM_EXPLICIT_NAME != 0
-                    || obj
-                        .imports
-                        .get(pos as usize)
-                        .is_some_and(|imp| imp.module != "env")
-            });
-            let fresh = Sym {
-                name: &sym.name,
-                kind,
-                def,
-                file: input,
-                weak_def: !undefined && sym.is_weak(),
-                strong_ref: undefined && !sym.is_weak(),
-                local: sym.is_local(),
-                hidden: flags & SYM_HIDDEN != 0,
-                exported: flags & SYM_EXPORTED != 0,
-                no_strip: flags & SYM_NO_STRIP != 0,
-                tls: flags & SYM_TLS != 0,
-                import: import.map(|pos| (input, pos)),
-                explicit_import: explicit,
-                stub_type: None,
-            };
-            let next = db.syms.len() as u32;
-            let sid = if sym.is_local() {
-                db.syms.push(fresh);
+            let next = write as u32;
+            let sid = if fresh.local {
+                all[write] = fresh;
+                write += 1;
                 next
             } else {
                 // One hash lookup per name, whether it is new or not.
@@ -478,7 +426,7 @@ pub(crate) fn resolve<'a>(
                         let sid = *e.get();
                         merge(
                             inputs,
-                            &mut db.syms[sid as usize],
+                            &mut all[sid as usize],
                             fresh,
                             obj,
                             opts.allow_multiple_definition,
@@ -487,16 +435,24 @@ pub(crate) fn resolve<'a>(
                     }
                     indexmap::map::Entry::Vacant(e) => {
                         e.insert(next);
-                        db.syms.push(fresh);
+                        all[write] = fresh;
+                        write += 1;
                         next
                     }
                 }
             };
             maps.syms.push(sid);
         }
+        // The symbols before the first bad one are merged first: an error they raise comes
+        // first, as in a serial pass.
+        if let Some(e) = error {
+            return Err(e);
+        }
         db.inputs.push(maps);
         db.discarded.push(discarded);
     }
+    all.truncate(write);
+    db.syms = all;
 
     wrap_symbols(&mut db, opts, wrap_names);
 
@@ -671,6 +627,124 @@ pub(crate) fn resolve<'a>(
     }
     check_types(inputs, &mut db)?;
     Ok(db)
+}
+
+/// What resolution learns from one input alone: its import maps (without `syms`), and in
+/// the caller's array the records of its first `ready` symbols, as if its comdats were
+/// kept; then the first error, if any.
+struct Prepared {
+    maps: InputMaps,
+    ready: usize,
+    /// Some symbol is an undefined reference to `__wasm_call_ctors`.
+    ctors_referenced: bool,
+    error: Option<LinkError>,
+}
+
+fn prepare<'a>(obj: &'a Object<'a>, input: u32, out: &mut [Sym<'a>]) -> Prepared {
+    let mut p = Prepared {
+        maps: InputMaps::default(),
+        ready: 0,
+        ctors_referenced: false,
+        error: None,
+    };
+    if let Err(e) = prepare_into(obj, input, out, &mut p) {
+        p.error = Some(e);
+    }
+    p
+}
+
+fn prepare_into<'a>(
+    obj: &'a Object<'a>,
+    input: u32,
+    out: &mut [Sym<'a>],
+    p: &mut Prepared,
+) -> Result<(), LinkError> {
+    let maps = &mut p.maps;
+    for (pos, imp) in obj.imports.iter().enumerate() {
+        match imp.kind {
+            ImportKind::Func(t) => {
+                if t as usize >= obj.types.len() {
+                    return Err(bad(
+                        obj,
+                        format!(
+                            "import `{}.{}` has type {t}, but there are {} types",
+                            imp.module,
+                            imp.name,
+                            obj.types.len()
+                        ),
+                    ));
+                }
+                maps.func_imports.push(pos as u32);
+            }
+            ImportKind::Global { .. } => maps.global_imports.push(pos as u32),
+            ImportKind::Table { .. } => maps.table_imports.push(pos as u32),
+            ImportKind::Memory { memory64, .. } => {
+                if memory64 {
+                    return Err(LinkError::Unsupported {
+                        file: obj.path.clone(),
+                        what: "64-bit memory".into(),
+                    });
+                }
+            }
+            ImportKind::Tag(_) => {
+                return Err(LinkError::Unsupported {
+                    file: obj.path.clone(),
+                    what: "exception tags".into(),
+                });
+            }
+        }
+    }
+    for (j, f) in obj.funcs.iter().enumerate() {
+        if f.type_index as usize >= obj.types.len() {
+            return Err(bad(
+                obj,
+                format!(
+                    "function {j} has type {}, but there are {} types",
+                    f.type_index,
+                    obj.types.len()
+                ),
+            ));
+        }
+    }
+    for ((j, sym), slot) in obj.symbols.iter().enumerate().zip(out) {
+        let (kind, def, import) = classify(obj, input, &p.maps, j, sym)?;
+        let flags = sym.flags;
+        if sym.is_undefined() && !sym.is_local() && sym.name == CALL_CTORS {
+            p.ctors_referenced = true;
+        }
+        let undefined = def.is_undefined();
+        if !sym.is_undefined() && !sym.is_local() && reserved(&sym.name) {
+            return Err(LinkError::Reserved {
+                name: sym.name.to_string(),
+                file: obj.path.clone(),
+            });
+        }
+        let explicit = import.is_some_and(|pos| {
+            flags & SYM_EXPLICIT_NAME != 0
+                || obj
+                    .imports
+                    .get(pos as usize)
+                    .is_some_and(|imp| imp.module != "env")
+        });
+        *slot = Sym {
+            name: &sym.name,
+            kind,
+            def,
+            file: input,
+            weak_def: !undefined && sym.is_weak(),
+            strong_ref: undefined && !sym.is_weak(),
+            local: sym.is_local(),
+            hidden: flags & SYM_HIDDEN != 0,
+            exported: flags & SYM_EXPORTED != 0,
+            no_strip: flags & SYM_NO_STRIP != 0,
+            tls: flags & SYM_TLS != 0,
+            import: import.map(|pos| (input, pos)),
+            explicit_import: explicit,
+            stub_type: None,
+        };
+        p.ready += 1;
+    }
+    Ok(())
 }
 
 /// The names `--wrap` needs: `__wrap_NAME` and `__real_NAME` for each wrapped NAME.
