@@ -1,16 +1,19 @@
 //! Symbol resolution and garbage collection.
 //!
 //! [`resolve`] builds one [`SymbolDb`] over all inputs: every local symbol gets its own
-//! entry, global symbols are merged by name. Comdat groups are kept from the first input
-//! that has them ([`Discarded`] lists the members of later copies; a definition in a dropped
-//! member is treated as an undefined reference, so it resolves to the kept copy). Each input
-//! symbol is checked against its object (index in range, defined/undefined consistent with
-//! the index, data inside its segment). Names the linker defines bind the global symbols
+//! entry, global symbols are merged by name (each input's symbols are checked and turned
+//! into records in parallel; the merge by name is one serial pass in input order). Comdat
+//! groups are kept from the first input that has them ([`Discarded`] lists the members of
+//! later copies; a definition in a dropped member is treated as an undefined reference, so
+//! it resolves to the kept copy). Each input symbol is checked against its object (index in
+//! range, defined/undefined consistent with the index, data inside its segment). Names the linker defines bind the global symbols
 //! that stay undefined. Function types are checked last: a direct call with another type
 //! than the definition's is redirected to a trapping stub (a weak-undefined-like local
 //! symbol with the caller's type) and a warning is recorded in [`SymbolDb::warnings`].
 //!
-//! [`mark_live`] marks from the roots over relocation edges and then requires every live
+//! [`mark_live`] marks from the roots over relocation edges (in rounds: the relocations of
+//! all pending functions and segments are read in parallel, then what they reach is marked in
+//! order, so the result does not depend on the threads) and then requires every live
 //! undefined symbol to be importable, weak, or ignored (`--unresolved-symbols=ignore-all`);
 //! the rest are reported in one error, each with every file that references it. Inputs
 //! become live when given directly or when one of their symbols is marked; a live input's
