@@ -17,8 +17,7 @@ use wasm_encoder::{BlockType, Encode, Ieee32, Ieee64, Instruction, MemArg, MemAr
 use super::module::{Ctx, SymRef};
 use super::structured::Node;
 use super::values::{
-    AnalyzeError, Place, Values, class, dest_of, for_each_operand, intrinsic_inlined, is_const,
-    trunc_sat_expanded, uses_sret,
+    AnalyzeError, Lin, Place, Values, class, dest_of, intrinsic_inlined, trunc_sat_expanded,
 };
 use crate::ir::{
     BinaryOp, ConvertOp, FuncRef, Function, Inst, InstData, Intrinsic, LoadKind,
@@ -67,8 +66,8 @@ pub(crate) struct Emitter {
     buf: Vec<u8>,
     /// Its relocations.
     relocs: Vec<Reloc>,
-    /// Operand-tree frames: instruction and operands left to emit.
-    frames: Vec<(Inst, usize)>,
+    /// Operand-tree frames: position in the code table and operands left to emit.
+    frames: Vec<(u32, usize)>,
     /// The operands of the frames not yet emitted, each frame's next one on top.
     ops: Vec<Value>,
     /// Edge copies: source and destination local.
@@ -216,18 +215,18 @@ impl Emitter {
             Node::Else => self.buf.push(0x05),
             Node::End => self.buf.push(0x0b),
             Node::Code(b) => {
-                let insts = &dfg.blocks[b].insts;
-                let body = insts.split_last().map_or(&[][..], |(_, body)| body);
-                for &inst in body {
-                    if is_const(&dfg.insts[inst]) {
+                let (s, e) = self.values.code_range[b];
+                for k in s..e {
+                    let l = &self.values.lin[k as usize];
+                    if l.is_const() {
                         continue;
                     }
-                    if let [r] = dfg.inst_results(inst)
-                        && self.values.place[*r] == Place::Stack
+                    if let Some(r) = l.result
+                        && self.values.place[r] == Place::Stack
                     {
                         continue;
                     }
-                    self.tree(cx, inst)?;
+                    self.tree(cx, k)?;
                 }
             }
             Node::Edge { from, dest } => {
@@ -309,7 +308,7 @@ impl Emitter {
                 if self.values.place[v] == Place::Const {
                     self.constant(cx, inst)
                 } else {
-                    self.tree(cx, inst)
+                    self.tree(cx, self.pos_of(inst)?)
                 }
             }
             Place::Unused | Place::Pending => Err(EmitError::Structure(format!(
@@ -318,17 +317,18 @@ impl Emitter {
         }
     }
 
-    /// Emits `root` with its operand tree, then stores or drops its results.
-    fn tree(&mut self, cx: &FuncCx<'_>, root: Inst) -> Result<()> {
+    /// Emits the instruction at `root` in the code table with its operand tree, then
+    /// stores or drops its results.
+    fn tree(&mut self, cx: &FuncCx<'_>, root: u32) -> Result<()> {
         let dfg = &cx.func.dfg;
         let base = self.frames.len();
-        let n = self.push_operands(dfg, root);
+        let n = self.push_operands(root);
         self.frames.push((root, n));
         while self.frames.len() > base {
             let Some(top) = self.frames.last_mut() else {
                 break;
             };
-            let (inst, left) = *top;
+            let (k, left) = *top;
             if left > 0 {
                 top.1 -= 1;
                 let Some(v) = self.ops.pop() else {
@@ -339,7 +339,8 @@ impl Emitter {
                         let ValueDef::Result(p, _) = dfg.values[v].def else {
                             return Err("a stack value that no instruction defines".into());
                         };
-                        let n = self.push_operands(dfg, p);
+                        let p = self.pos_of(p)?;
+                        let n = self.push_operands(p);
                         self.frames.push((p, n));
                     }
                     _ => self.value(cx, v)?,
@@ -347,8 +348,17 @@ impl Emitter {
                 continue;
             }
             self.frames.pop();
-            self.inst(cx, inst)?;
-            let results = dfg.inst_results(inst);
+            let l = *self
+                .values
+                .lin
+                .get(k as usize)
+                .ok_or("an instruction outside the code")?;
+            self.inst(cx, l.inst)?;
+            let results = match l.result {
+                Some(ref r) => std::slice::from_ref(r),
+                None if l.flags & Lin::MULTI != 0 => dfg.inst_results(l.inst),
+                None => &[],
+            };
             for &r in results.iter().rev() {
                 match self.values.place[r] {
                     Place::Stack => {}
@@ -360,17 +370,29 @@ impl Emitter {
         Ok(())
     }
 
-    /// Pushes the operands of `inst` that go on the operand stack (none for the return-slot
-    /// intrinsics) onto `ops`, the first one on top; how many.
-    fn push_operands(&mut self, dfg: &crate::ir::DataFlowGraph, inst: Inst) -> usize {
-        if uses_sret(&dfg.insts[inst]) {
+    /// The position of `inst`, an instruction of reachable code, in the code table.
+    #[inline]
+    fn pos_of(&self, inst: Inst) -> Result<u32> {
+        let k = self.values.lin_pos[inst];
+        match self.values.lin.get(k as usize) {
+            Some(l) if l.inst == inst => Ok(k),
+            _ => Err("a stack value defined outside the code".into()),
+        }
+    }
+
+    /// Pushes the operands of the instruction at `k` in the code table that go on the
+    /// operand stack (none for the return-slot intrinsics) onto `ops`, the first one on
+    /// top; how many.
+    fn push_operands(&mut self, k: u32) -> usize {
+        let Some(l) = self.values.lin.get(k as usize) else {
+            return 0;
+        };
+        if l.flags & Lin::SRET != 0 {
             return 0;
         }
-        let start = self.ops.len();
-        let ops = &mut self.ops;
-        for_each_operand(dfg, inst, |v| ops.push(v));
-        self.ops[start..].reverse();
-        self.ops.len() - start
+        let ops = &self.values.lin_ops[l.ops.0 as usize..l.ops.1 as usize];
+        self.ops.extend(ops.iter().rev());
+        ops.len()
     }
 
     /// Emits a constant instruction's value.

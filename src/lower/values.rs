@@ -115,11 +115,48 @@ impl From<String> for AnalyzeError {
     }
 }
 
+/// One instruction of a block's code (the terminator excluded), in structured order: what
+/// the analysis and the emitter read of it, found once.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Lin {
+    /// The instruction.
+    pub inst: Inst,
+    /// Its operands, in push order (see [`for_each_operand`]), are `ops[ops.0..ops.1]`.
+    pub ops: (u32, u32),
+    /// Its result when it has exactly one.
+    pub result: Option<Value>,
+    /// [`Lin::CONST`], [`Lin::SRET`], [`Lin::MULTI`].
+    pub flags: u8,
+}
+
+impl Lin {
+    /// A constant (`Const`, `EnumConst`), rematerialized at each use.
+    pub const CONST: u8 = 1;
+    /// A return-slot intrinsic ([`uses_sret`]): no operand on the stack.
+    pub const SRET: u8 = 2;
+    /// More than one result.
+    pub const MULTI: u8 = 4;
+
+    /// Whether the instruction is a rematerialized constant.
+    #[inline]
+    pub fn is_const(&self) -> bool {
+        self.flags & Lin::CONST != 0
+    }
+}
+
 /// Reusable per-function analysis state; [`Values::analyze`] fills it.
 #[derive(Default)]
 pub(crate) struct Values {
     /// Where each value lives.
     pub place: SecondaryMap<Value, Place>,
+    /// The code of the reachable blocks, block by block in structured order.
+    pub lin: Vec<Lin>,
+    /// Operands of the instructions of `lin`.
+    pub lin_ops: Vec<Value>,
+    /// Position of each instruction of reachable code in `lin`.
+    pub lin_pos: SecondaryMap<Inst, u32>,
+    /// The range of each reachable block's code in `lin`.
+    pub code_range: SecondaryMap<Block, (u32, u32)>,
     /// Counted uses.
     uses: SecondaryMap<Value, u32>,
     /// Blocks that appear in a `Code` node.
@@ -171,9 +208,9 @@ pub(crate) struct Values {
     row: Vec<u64>,
     /// Per value: stamp of the backward scan that found it live.
     live_stamp: SecondaryMap<Value, u32>,
-    /// Last uses in the current block as (instruction, value), latest instruction first
+    /// Last uses in the current block as (position in `lin`, value), latest first
     /// (found scanning backward, consumed from the end scanning forward).
-    kills: Vec<(Inst, Value)>,
+    kills: Vec<(u32, Value)>,
     /// Per local: the block stamp while its value is live.
     occupied: Vec<u32>,
     /// Locals of each class (pre-renumbering indices).
@@ -240,11 +277,6 @@ pub(crate) fn for_each_operand(dfg: &DataFlowGraph, inst: Inst, mut f: impl FnMu
         }
         _ => {}
     }
-}
-
-/// Whether an instruction is a constant lowering rematerializes at each use.
-pub(crate) fn is_const(data: &InstData) -> bool {
-    matches!(data, InstData::Const { .. } | InstData::EnumConst { .. })
 }
 
 /// Whether the i128 intrinsic calls through a return slot: its pointer goes first, so its
@@ -331,65 +363,105 @@ impl Values {
         let mut needs_sret = false;
         let mut needs_slots = false;
 
-        // 1. Reachable blocks and use counts.
+        // 1. Reachable blocks, the code table, use counts, what the code needs, and (for the
+        // dead block parameters below) which values something other than an edge copy
+        // reads, in one walk: a parameter is live when something other than an edge copy
+        // reads it, or when it is the argument for a live parameter. Arguments for dead
+        // parameters are not uses, and dead parameters get no local.
+        self.edge_pairs.clear();
+        reset(&mut self.param_live, nv);
+        reset(&mut self.lin_pos, dfg.insts.len());
+        reset(&mut self.code_range, dfg.blocks.len());
+        self.lin.clear();
+        self.lin_ops.clear();
+        self.order.clear();
         for node in nodes {
-            if let Node::Code(b) = *node {
-                if dfg.blocks.get(b).is_none() || func.terminator(b).is_none() {
-                    return Err(format!("{b} has no terminator or does not exist").into());
+            let Node::Code(b) = *node else { continue };
+            let term = match dfg.blocks.get(b) {
+                Some(_) => func.terminator(b),
+                None => None,
+            };
+            let Some(term) = term else {
+                return Err(format!("{b} has no terminator or does not exist").into());
+            };
+            if self.reachable[b] {
+                return Err(format!("{b} appears twice").into());
+            }
+            self.reachable[b] = true;
+            self.order.push(b);
+            let insts = &dfg.blocks[b].insts;
+            let body = &insts[..insts.len() - 1];
+            let start = self.lin.len() as u32;
+            for &inst in body {
+                self.inst_block[inst] = Some(b);
+                self.lin_pos[inst] = self.lin.len() as u32;
+                let data = &dfg.insts[inst];
+                if data.is_terminator() {
+                    return Err("a terminator inside a block's code".into());
                 }
-                if self.reachable[b] {
-                    return Err(format!("{b} appears twice").into());
+                let ops_start = self.lin_ops.len();
+                let ops = &mut self.lin_ops;
+                for_each_operand(dfg, inst, |v| ops.push(v));
+                for &v in &self.lin_ops[ops_start..] {
+                    self.uses[v] += 1;
+                    self.param_live[v] = true;
                 }
-                self.reachable[b] = true;
+                let mut flags = 0;
+                match *data {
+                    InstData::Const { .. } | InstData::EnumConst { .. } => flags |= Lin::CONST,
+                    InstData::TagName { .. } => needs_tmp[0] = true,
+                    InstData::Convert { op, .. } if trunc_sat_expanded(op, features) => {
+                        needs_tmp[class(op.from())] = true
+                    }
+                    InstData::StackAddr { .. } => needs_slots = true,
+                    ref d if uses_sret(d) => {
+                        needs_sret = true;
+                        flags |= Lin::SRET;
+                    }
+                    _ => {}
+                }
+                let result = match dfg.inst_results(inst) {
+                    [r] => Some(*r),
+                    [] => None,
+                    _ => {
+                        flags |= Lin::MULTI;
+                        None
+                    }
+                };
+                self.lin.push(Lin {
+                    inst,
+                    ops: (ops_start as u32, self.lin_ops.len() as u32),
+                    result,
+                    flags,
+                });
+            }
+            self.code_range[b] = (start, self.lin.len() as u32);
+            self.inst_block[term] = Some(b);
+            let (uses, live) = (&mut self.uses, &mut self.param_live);
+            match dfg.insts[term] {
+                InstData::Jump { .. } | InstData::BrIf { .. } | InstData::BrTable { .. } => {
+                    dfg.for_each_arg(term, |v| uses[v] += 1);
+                    if let InstData::BrIf { cond: v, .. } | InstData::BrTable { index: v, .. } =
+                        dfg.insts[term]
+                    {
+                        live[v] = true;
+                    }
+                    let pairs = &mut self.edge_pairs;
+                    dfg.for_each_dest(term, |d| {
+                        let params = dfg.block_params(d.block);
+                        for (&a, &q) in dfg.list(d.args).iter().zip(params) {
+                            pairs.push((q, a));
+                        }
+                    });
+                }
+                _ => dfg.for_each_arg(term, |v| {
+                    uses[v] += 1;
+                    live[v] = true;
+                }),
             }
         }
         if !self.reachable[entry] {
             return Err("the entry block is not in the structure".into());
-        }
-        // Use counts, what the code needs, and (for the dead block parameters below) which
-        // values something other than an edge copy reads, in one walk: a parameter is live
-        // when something other than an edge copy reads it, or when it is the argument for a
-        // live parameter. Arguments for dead parameters are not uses, and dead parameters
-        // get no local.
-        self.edge_pairs.clear();
-        reset(&mut self.param_live, nv);
-        for node in nodes {
-            let Node::Code(b) = *node else { continue };
-            for &inst in &dfg.blocks[b].insts {
-                let (uses, live) = (&mut self.uses, &mut self.param_live);
-                match dfg.insts[inst] {
-                    InstData::Jump { .. } | InstData::BrIf { .. } | InstData::BrTable { .. } => {
-                        dfg.for_each_arg(inst, |v| uses[v] += 1);
-                        if let InstData::BrIf { cond: v, .. } | InstData::BrTable { index: v, .. } =
-                            dfg.insts[inst]
-                        {
-                            live[v] = true;
-                        }
-                        let pairs = &mut self.edge_pairs;
-                        dfg.for_each_dest(inst, |d| {
-                            let params = dfg.block_params(d.block);
-                            for (&a, &q) in dfg.list(d.args).iter().zip(params) {
-                                pairs.push((q, a));
-                            }
-                        });
-                    }
-                    ref data => {
-                        dfg.for_each_arg(inst, |v| {
-                            uses[v] += 1;
-                            live[v] = true;
-                        });
-                        match *data {
-                            InstData::TagName { .. } => needs_tmp[0] = true,
-                            InstData::Convert { op, .. } if trunc_sat_expanded(op, features) => {
-                                needs_tmp[class(op.from())] = true
-                            }
-                            InstData::StackAddr { .. } => needs_slots = true,
-                            ref d if uses_sret(d) => needs_sret = true,
-                            _ => {}
-                        }
-                    }
-                }
-            }
         }
         self.edge_pairs.sort_unstable();
         self.work_vals.clear();
@@ -419,12 +491,10 @@ impl Values {
                 self.uses[a] = self.uses[a].saturating_sub(1);
             }
         }
-        for node in nodes {
-            if let Node::Code(b) = *node {
-                for &p in dfg.block_params(b) {
-                    if !self.param_live[p] {
-                        self.uses[p] = 0;
-                    }
+        for &b in &self.order {
+            for &p in dfg.block_params(b) {
+                if !self.param_live[p] {
+                    self.uses[p] = 0;
                 }
             }
         }
@@ -440,8 +510,7 @@ impl Values {
             self.place[p] = Place::Local(i as u32);
         }
         self.num_params = dfg.block_params(entry).len() as u32;
-        for node in nodes {
-            let Node::Code(b) = *node else { continue };
+        for &b in &self.order {
             if b != entry {
                 for &p in dfg.block_params(b) {
                     if self.uses[p] > 0 {
@@ -449,10 +518,15 @@ impl Values {
                     }
                 }
             }
-            for &inst in &dfg.blocks[b].insts {
-                let konst = is_const(&dfg.insts[inst]);
-                for &r in dfg.inst_results(inst) {
-                    if konst {
+            let (s, e) = self.code_range[b];
+            for l in &self.lin[s as usize..e as usize] {
+                let results = match l.result {
+                    Some(ref r) => std::slice::from_ref(r),
+                    None if l.flags & Lin::MULTI != 0 => dfg.inst_results(l.inst),
+                    None => &[],
+                };
+                for &r in results {
+                    if l.is_const() {
                         self.place[r] = Place::Const;
                     } else if self.place[r] != Place::Stack && self.uses[r] > 0 {
                         self.place[r] = Place::Pending;
@@ -462,7 +536,7 @@ impl Values {
         }
 
         // 3. Liveness.
-        self.liveness(func, nodes)?;
+        self.liveness(func)?;
 
         // 4. Coloring.
         self.color(func, entry)?;
@@ -502,8 +576,7 @@ impl Values {
     #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
     fn stackify_block(&mut self, func: &Function, b: Block, next: Option<&Node>) {
         let dfg = &func.dfg;
-        let insts = &dfg.blocks[b].insts;
-        let Some((&term, body)) = insts.split_last() else {
+        let Some(&term) = dfg.blocks[b].insts.last() else {
             return;
         };
         self.term_ops.clear();
@@ -527,8 +600,11 @@ impl Values {
             }
             _ => {}
         }
+        let (start, end) = self.code_range[b];
+        let (start, end) = (start as usize, end as usize);
+        let lin = &self.lin;
         // `cursor` is one past the next instruction that may produce an operand.
-        let mut cursor = body.len();
+        let mut cursor = end;
         // `term_ops` is the operand stack: each frame's operands not yet consumed are the
         // top entries when it is the innermost frame, consumed from the last one.
         self.frames.clear();
@@ -536,18 +612,16 @@ impl Values {
         loop {
             let Some(left) = self.frames.last_mut() else {
                 // Next root: the closest instruction not yet consumed.
-                match cursor.checked_sub(1) {
-                    Some(c) => {
-                        cursor = c;
-                        let inst = body[c];
-                        if !is_const(&dfg.insts[inst]) {
-                            let n = self.push_stack_operands(dfg, inst);
-                            self.frames.push(n);
-                        }
-                        continue;
-                    }
-                    None => break,
+                if cursor == start {
+                    break;
                 }
+                cursor -= 1;
+                let l = &lin[cursor];
+                if !l.is_const() {
+                    let n = Self::push_stack_operands(&mut self.term_ops, &self.lin_ops, l);
+                    self.frames.push(n);
+                }
+                continue;
             };
             if *left == 0 {
                 self.frames.pop();
@@ -558,38 +632,47 @@ impl Values {
                 continue;
             };
             // Constants emit nothing where they are defined.
-            while let Some(c) = cursor.checked_sub(1) {
-                if is_const(&dfg.insts[body[c]]) {
-                    cursor = c;
-                } else {
-                    break;
-                }
+            while cursor > start && lin[cursor - 1].is_const() {
+                cursor -= 1;
             }
-            let Some(c) = cursor.checked_sub(1) else {
+            if cursor == start {
                 continue;
-            };
-            let p = body[c];
-            if is_const(&dfg.insts[p]) || self.uses[v] != 1 || dfg.inst_results(p) != [v] {
+            }
+            let l = &lin[cursor - 1];
+            if l.result != Some(v) || self.uses[v] != 1 {
                 continue;
             }
             self.place[v] = Place::Stack;
-            cursor = c;
-            let n = self.push_stack_operands(dfg, p);
+            cursor -= 1;
+            let n = Self::push_stack_operands(&mut self.term_ops, &self.lin_ops, l);
             self.frames.push(n);
         }
     }
 
-    /// Pushes the operands of `inst` that may be on the operand stack (none for the
-    /// return-slot intrinsics, whose pointer goes first) onto `term_ops`, in push order;
+    /// Pushes the operands of `l` that may be on the operand stack (none for the
+    /// return-slot intrinsics, whose pointer goes first) onto `stack`, in push order;
     /// how many.
-    fn push_stack_operands(&mut self, dfg: &DataFlowGraph, inst: Inst) -> usize {
-        if uses_sret(&dfg.insts[inst]) {
+    #[inline]
+    fn push_stack_operands(stack: &mut Vec<Value>, ops: &[Value], l: &Lin) -> usize {
+        if l.flags & Lin::SRET != 0 {
             return 0;
         }
-        let start = self.term_ops.len();
-        let ops = &mut self.term_ops;
-        for_each_operand(dfg, inst, |v| ops.push(v));
-        self.term_ops.len() - start
+        let ops = &ops[l.ops.0 as usize..l.ops.1 as usize];
+        stack.extend_from_slice(ops);
+        ops.len()
+    }
+
+    /// The range in `lin_ops` of the operands of `b`'s code.
+    #[inline]
+    fn block_ops(&self, b: Block) -> (usize, usize) {
+        let (s, e) = self.code_range[b];
+        if s == e {
+            return (0, 0);
+        }
+        (
+            self.lin[s as usize].ops.0 as usize,
+            self.lin[e as usize - 1].ops.1 as usize,
+        )
     }
 
     /// Calls `f` with each value the terminator of `b` reads: its condition, index or
@@ -623,18 +706,9 @@ impl Values {
     /// to the definition (SSA liveness; edge arguments are used at the end of the
     /// branching block, block parameters are defined at the start of their block).
     #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
-    fn liveness(&mut self, func: &Function, nodes: &[Node]) -> Result<(), String> {
+    fn liveness(&mut self, func: &Function) -> Result<(), String> {
         let dfg = &func.dfg;
         let nb = dfg.blocks.len();
-        self.order.clear();
-        for node in nodes {
-            if let Node::Code(b) = *node {
-                self.order.push(b);
-                for &inst in &dfg.blocks[b].insts {
-                    self.inst_block[inst] = Some(b);
-                }
-            }
-        }
         // Predecessors.
         self.pred_off.clear();
         self.pred_off.resize(nb + 1, 0);
@@ -676,14 +750,11 @@ impl Values {
         self.use_pairs.clear();
         for i in 0..self.order.len() {
             let b = self.order[i];
-            let insts = &dfg.blocks[b].insts;
-            for &inst in insts.split_last().map_or(&[][..], |(_, body)| body) {
-                let (place, pairs) = (&self.place, &mut self.use_pairs);
-                for_each_operand(dfg, inst, |v| {
-                    if matches!(place[v], Place::Pending | Place::Local(_)) {
-                        pairs.push((v, b));
-                    }
-                });
+            let (s, e) = self.block_ops(b);
+            for &v in &self.lin_ops[s..e] {
+                if matches!(self.place[v], Place::Pending | Place::Local(_)) {
+                    self.use_pairs.push((v, b));
+                }
             }
             let mut pairs = std::mem::take(&mut self.use_pairs);
             let (hint, place) = (&mut self.hint, &self.place);
@@ -959,24 +1030,25 @@ impl Values {
                 let stamps = &mut self.live_stamp;
                 Self::for_each_term_use(&self.uses, func, b, |a, _| stamps[a] = live_gen);
             }
-            let insts = &dfg.blocks[b].insts;
-            let body = insts.split_last().map_or(&[][..], |(_, body)| body);
+            let (s, e) = self.code_range[b];
+            let (s, e) = (s as usize, e as usize);
             self.kills.clear();
-            for &inst in body.iter().rev() {
-                let (place, stamps, kills) = (&self.place, &mut self.live_stamp, &mut self.kills);
-                for_each_operand(dfg, inst, |v| {
-                    if matches!(place[v], Place::Pending | Place::Local(_)) && stamps[v] != live_gen
+            for k in (s..e).rev() {
+                let (o0, o1) = self.lin[k].ops;
+                for &v in &self.lin_ops[o0 as usize..o1 as usize] {
+                    if matches!(self.place[v], Place::Pending | Place::Local(_))
+                        && self.live_stamp[v] != live_gen
                     {
-                        stamps[v] = live_gen;
-                        kills.push((inst, v));
+                        self.live_stamp[v] = live_gen;
+                        self.kills.push((k as u32, v));
                     }
-                });
+                }
             }
-            // Forward: free at last uses (the kills of `inst` are at the end of the list;
+            // Forward: free at last uses (the kills of `k` are at the end of the list;
             // freeing commutes, so their order does not matter), then define.
-            for &inst in body {
-                while let Some(&(k, v)) = self.kills.last()
-                    && k == inst
+            for k in s..e {
+                while let Some(&(kk, v)) = self.kills.last()
+                    && kk as usize == k
                 {
                     self.kills.pop();
                     if let Place::Local(l) = self.place[v] {
@@ -986,10 +1058,18 @@ impl Values {
                         self.cursor[c] = self.cursor[c].min(pos);
                     }
                 }
-                for &r in dfg.inst_results(inst) {
-                    if self.place[r] == Place::Pending {
-                        self.assign(dfg, r, gen_);
+                let l = self.lin[k];
+                match l.result {
+                    Some(r) if self.place[r] == Place::Pending => self.assign(dfg, r, gen_),
+                    Some(_) => {}
+                    None if l.flags & Lin::MULTI != 0 => {
+                        for &r in dfg.inst_results(l.inst) {
+                            if self.place[r] == Place::Pending {
+                                self.assign(dfg, r, gen_);
+                            }
+                        }
                     }
+                    None => {}
                 }
             }
         }
