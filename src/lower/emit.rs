@@ -66,10 +66,9 @@ pub(crate) struct Emitter {
     buf: Vec<u8>,
     /// Its relocations.
     relocs: Vec<Reloc>,
-    /// Operand-tree frames: position in the code table and operands left to emit.
-    frames: Vec<(u32, usize)>,
-    /// The operands of the frames not yet emitted, each frame's next one on top.
-    ops: Vec<Value>,
+    /// Operand-tree frames: position in the code table, and the range of its operands in
+    /// the table's operand list left to emit.
+    frames: Vec<(u32, u32, u32)>,
     /// Edge copies: source and destination local.
     copies: Vec<(Value, u32)>,
     /// The last `local.set`: opcode position, local, end position.
@@ -110,7 +109,6 @@ impl Emitter {
         self.buf.clear();
         self.relocs.clear();
         self.frames.clear();
-        self.ops.clear();
         self.last_set = None;
         let cx = FuncCx {
             ctx,
@@ -322,37 +320,30 @@ impl Emitter {
     fn tree(&mut self, cx: &FuncCx<'_>, root: u32) -> Result<()> {
         let dfg = &cx.func.dfg;
         let base = self.frames.len();
-        let n = self.push_operands(root);
-        self.frames.push((root, n));
+        self.push_frame(root)?;
         while self.frames.len() > base {
             let Some(top) = self.frames.last_mut() else {
                 break;
             };
-            let (k, left) = *top;
-            if left > 0 {
-                top.1 -= 1;
-                let Some(v) = self.ops.pop() else {
-                    continue;
-                };
+            let (k, next, end) = *top;
+            if next < end {
+                top.1 += 1;
+                let v = self.values.lin_ops[next as usize];
                 match self.values.place[v] {
+                    Place::Local(l) => self.local_get(l),
                     Place::Stack => {
                         let ValueDef::Result(p, _) = dfg.values[v].def else {
                             return Err("a stack value that no instruction defines".into());
                         };
                         let p = self.pos_of(p)?;
-                        let n = self.push_operands(p);
-                        self.frames.push((p, n));
+                        self.push_frame(p)?;
                     }
                     _ => self.value(cx, v)?,
                 }
                 continue;
             }
             self.frames.pop();
-            let l = *self
-                .values
-                .lin
-                .get(k as usize)
-                .ok_or("an instruction outside the code")?;
+            let l = self.values.lin[k as usize];
             self.inst(cx, l.inst)?;
             let results = match l.result {
                 Some(ref r) => std::slice::from_ref(r),
@@ -380,19 +371,23 @@ impl Emitter {
         }
     }
 
-    /// Pushes the operands of the instruction at `k` in the code table that go on the
-    /// operand stack (none for the return-slot intrinsics) onto `ops`, the first one on
-    /// top; how many.
-    fn push_operands(&mut self, k: u32) -> usize {
-        let Some(l) = self.values.lin.get(k as usize) else {
-            return 0;
+    /// Opens the operand-tree frame of the instruction at `k` in the code table: its
+    /// operands that go on the operand stack (none for the return-slot intrinsics), in
+    /// push order.
+    #[inline]
+    fn push_frame(&mut self, k: u32) -> Result<()> {
+        let l = self
+            .values
+            .lin
+            .get(k as usize)
+            .ok_or("an instruction outside the code")?;
+        let (s, e) = if l.flags & Lin::SRET != 0 {
+            (l.ops.1, l.ops.1)
+        } else {
+            l.ops
         };
-        if l.flags & Lin::SRET != 0 {
-            return 0;
-        }
-        let ops = &self.values.lin_ops[l.ops.0 as usize..l.ops.1 as usize];
-        self.ops.extend(ops.iter().rev());
-        ops.len()
+        self.frames.push((k, s, e));
+        Ok(())
     }
 
     /// Emits a constant instruction's value.

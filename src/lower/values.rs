@@ -221,8 +221,8 @@ pub(crate) struct Values {
     cursor: [usize; 4],
     /// The operand stack of the stackification walk (the terminator's operands first).
     term_ops: Vec<Value>,
-    /// Stackification frames: operands left to consume.
-    frames: Vec<usize>,
+    /// Stackification frames: the operands (range in `lin_ops`) left to consume.
+    op_frames: Vec<(u32, u32)>,
     /// Per local (pre-renumbering): class.
     local_class: Vec<u8>,
     /// Per local: number of values and the first value, and the number of block params
@@ -359,117 +359,20 @@ impl Values {
         self.class_counts = [0; 4];
 
         let entry = func.entry().ok_or("the function has no blocks")?;
-        let mut needs_tmp = [false; 4];
-        let mut needs_sret = false;
-        let mut needs_slots = false;
 
-        // 1. Reachable blocks, the code table, use counts, what the code needs, and (for the
-        // dead block parameters below) which values something other than an edge copy
-        // reads, in one walk: a parameter is live when something other than an edge copy
-        // reads it, or when it is the argument for a live parameter. Arguments for dead
-        // parameters are not uses, and dead parameters get no local.
-        self.edge_pairs.clear();
-        reset(&mut self.param_live, nv);
-        reset(&mut self.lin_pos, dfg.insts.len());
-        reset(&mut self.code_range, dfg.blocks.len());
-        self.lin.clear();
-        self.lin_ops.clear();
-        self.order.clear();
-        for node in nodes {
-            let Node::Code(b) = *node else { continue };
-            let term = match dfg.blocks.get(b) {
-                Some(_) => func.terminator(b),
-                None => None,
-            };
-            let Some(term) = term else {
-                return Err(format!("{b} has no terminator or does not exist").into());
-            };
-            if self.reachable[b] {
-                return Err(format!("{b} appears twice").into());
-            }
-            self.reachable[b] = true;
-            self.order.push(b);
-            let insts = &dfg.blocks[b].insts;
-            let body = &insts[..insts.len() - 1];
-            let start = self.lin.len() as u32;
-            for &inst in body {
-                self.inst_block[inst] = Some(b);
-                self.lin_pos[inst] = self.lin.len() as u32;
-                let data = &dfg.insts[inst];
-                if data.is_terminator() {
-                    return Err("a terminator inside a block's code".into());
-                }
-                let ops_start = self.lin_ops.len();
-                let ops = &mut self.lin_ops;
-                for_each_operand(dfg, inst, |v| ops.push(v));
-                for &v in &self.lin_ops[ops_start..] {
-                    self.uses[v] += 1;
-                    self.param_live[v] = true;
-                }
-                let mut flags = 0;
-                match *data {
-                    InstData::Const { .. } | InstData::EnumConst { .. } => flags |= Lin::CONST,
-                    InstData::TagName { .. } => needs_tmp[0] = true,
-                    InstData::Convert { op, .. } if trunc_sat_expanded(op, features) => {
-                        needs_tmp[class(op.from())] = true
-                    }
-                    InstData::StackAddr { .. } => needs_slots = true,
-                    ref d if uses_sret(d) => {
-                        needs_sret = true;
-                        flags |= Lin::SRET;
-                    }
-                    _ => {}
-                }
-                let result = match dfg.inst_results(inst) {
-                    [r] => Some(*r),
-                    [] => None,
-                    _ => {
-                        flags |= Lin::MULTI;
-                        None
-                    }
-                };
-                self.lin.push(Lin {
-                    inst,
-                    ops: (ops_start as u32, self.lin_ops.len() as u32),
-                    result,
-                    flags,
-                });
-            }
-            self.code_range[b] = (start, self.lin.len() as u32);
-            self.inst_block[term] = Some(b);
-            let (uses, live) = (&mut self.uses, &mut self.param_live);
-            match dfg.insts[term] {
-                InstData::Jump { .. } | InstData::BrIf { .. } | InstData::BrTable { .. } => {
-                    dfg.for_each_arg(term, |v| uses[v] += 1);
-                    if let InstData::BrIf { cond: v, .. } | InstData::BrTable { index: v, .. } =
-                        dfg.insts[term]
-                    {
-                        live[v] = true;
-                    }
-                    let pairs = &mut self.edge_pairs;
-                    dfg.for_each_dest(term, |d| {
-                        let params = dfg.block_params(d.block);
-                        for (&a, &q) in dfg.list(d.args).iter().zip(params) {
-                            pairs.push((q, a));
-                        }
-                    });
-                }
-                _ => dfg.for_each_arg(term, |v| {
-                    uses[v] += 1;
-                    live[v] = true;
-                }),
-            }
-        }
+        let (needs_tmp, needs_sret, needs_slots) = self.scan(func, nodes, features)?;
         if !self.reachable[entry] {
             return Err("the entry block is not in the structure".into());
         }
         self.edge_pairs.sort_unstable();
         self.work_vals.clear();
         // Only block parameters receive edge copies, so only they can make arguments live.
-        for (v, &live) in self.param_live.iter() {
-            if live && matches!(dfg.values[v].def, ValueDef::Param(..)) {
-                self.work_vals.push(v);
+        let mut prev = None;
+        for &(q, _) in &self.edge_pairs {
+            if prev != Some(q) && self.param_live[q] {
+                self.work_vals.push(q);
             }
+            prev = Some(q);
         }
         while let Some(q) = self.work_vals.pop() {
             let from = self.edge_pairs.partition_point(|&(x, _)| x < q);
@@ -571,6 +474,120 @@ impl Values {
         Ok(())
     }
 
+    /// Step 1: one walk over the reachable code. Returns which scratch temporaries (by
+    /// class), the i128 return area and the stack slots the code needs.
+    #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
+    fn scan(
+        &mut self,
+        func: &Function,
+        nodes: &[Node],
+        features: Features,
+    ) -> Result<([bool; 4], bool, bool), AnalyzeError> {
+        let dfg = &func.dfg;
+        let nv = dfg.values.len();
+        let mut needs_tmp = [false; 4];
+        let mut needs_sret = false;
+        let mut needs_slots = false;
+        // 1. Reachable blocks, the code table, use counts, what the code needs, and (for the
+        // dead block parameters below) which values something other than an edge copy
+        // reads, in one walk: a parameter is live when something other than an edge copy
+        // reads it, or when it is the argument for a live parameter. Arguments for dead
+        // parameters are not uses, and dead parameters get no local.
+        self.edge_pairs.clear();
+        reset(&mut self.param_live, nv);
+        reset(&mut self.lin_pos, dfg.insts.len());
+        reset(&mut self.code_range, dfg.blocks.len());
+        self.lin.clear();
+        self.lin_ops.clear();
+        self.order.clear();
+        for node in nodes {
+            let Node::Code(b) = *node else { continue };
+            let term = match dfg.blocks.get(b) {
+                Some(_) => func.terminator(b),
+                None => None,
+            };
+            let Some(term) = term else {
+                return Err(format!("{b} has no terminator or does not exist").into());
+            };
+            if self.reachable[b] {
+                return Err(format!("{b} appears twice").into());
+            }
+            self.reachable[b] = true;
+            self.order.push(b);
+            let insts = &dfg.blocks[b].insts;
+            let body = &insts[..insts.len() - 1];
+            let start = self.lin.len() as u32;
+            for &inst in body {
+                self.inst_block[inst] = Some(b);
+                self.lin_pos[inst] = self.lin.len() as u32;
+                let data = &dfg.insts[inst];
+                if data.is_terminator() {
+                    return Err("a terminator inside a block's code".into());
+                }
+                let ops_start = self.lin_ops.len();
+                let ops = &mut self.lin_ops;
+                for_each_operand(dfg, inst, |v| ops.push(v));
+                for &v in &self.lin_ops[ops_start..] {
+                    self.uses[v] += 1;
+                    self.param_live[v] = true;
+                }
+                let mut flags = 0;
+                match *data {
+                    InstData::Const { .. } | InstData::EnumConst { .. } => flags |= Lin::CONST,
+                    InstData::TagName { .. } => needs_tmp[0] = true,
+                    InstData::Convert { op, .. } if trunc_sat_expanded(op, features) => {
+                        needs_tmp[class(op.from())] = true
+                    }
+                    InstData::StackAddr { .. } => needs_slots = true,
+                    ref d if uses_sret(d) => {
+                        needs_sret = true;
+                        flags |= Lin::SRET;
+                    }
+                    _ => {}
+                }
+                let result = match dfg.inst_results(inst) {
+                    [r] => Some(*r),
+                    [] => None,
+                    _ => {
+                        flags |= Lin::MULTI;
+                        None
+                    }
+                };
+                self.lin.push(Lin {
+                    inst,
+                    ops: (ops_start as u32, self.lin_ops.len() as u32),
+                    result,
+                    flags,
+                });
+            }
+            self.code_range[b] = (start, self.lin.len() as u32);
+            self.inst_block[term] = Some(b);
+            let (uses, live) = (&mut self.uses, &mut self.param_live);
+            match dfg.insts[term] {
+                InstData::Jump { .. } | InstData::BrIf { .. } | InstData::BrTable { .. } => {
+                    dfg.for_each_arg(term, |v| uses[v] += 1);
+                    if let InstData::BrIf { cond: v, .. } | InstData::BrTable { index: v, .. } =
+                        dfg.insts[term]
+                    {
+                        live[v] = true;
+                    }
+                    let pairs = &mut self.edge_pairs;
+                    dfg.for_each_dest(term, |d| {
+                        let params = dfg.block_params(d.block);
+                        for (&a, &q) in dfg.list(d.args).iter().zip(params) {
+                            pairs.push((q, a));
+                        }
+                    });
+                }
+                _ => dfg.for_each_arg(term, |v| {
+                    uses[v] += 1;
+                    live[v] = true;
+                }),
+            }
+        }
+        Ok((needs_tmp, needs_sret, needs_slots))
+    }
+
     /// Stackifies the operands of the instructions of `b` (and of its terminator when `next`
     /// consumes them right after the code).
     #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
@@ -605,30 +622,32 @@ impl Values {
         let lin = &self.lin;
         // `cursor` is one past the next instruction that may produce an operand.
         let mut cursor = end;
-        // `term_ops` is the operand stack: each frame's operands not yet consumed are the
-        // top entries when it is the innermost frame, consumed from the last one.
-        self.frames.clear();
-        self.frames.push(self.term_ops.len());
+        // The operand stack: the terminator's operands (`term_ops[..term_left]`) under
+        // one frame per instruction being stackified (`lin_ops[lo..hi]`), each consumed
+        // from its last operand.
+        let mut term_left = self.term_ops.len();
+        self.op_frames.clear();
         loop {
-            let Some(left) = self.frames.last_mut() else {
+            let v = if let Some(f) = self.op_frames.last_mut() {
+                if f.0 == f.1 {
+                    self.op_frames.pop();
+                    continue;
+                }
+                f.1 -= 1;
+                self.lin_ops[f.1 as usize]
+            } else if term_left > 0 {
+                term_left -= 1;
+                self.term_ops[term_left]
+            } else {
                 // Next root: the closest instruction not yet consumed.
                 if cursor == start {
                     break;
                 }
                 cursor -= 1;
                 let l = &lin[cursor];
-                if !l.is_const() {
-                    let n = Self::push_stack_operands(&mut self.term_ops, &self.lin_ops, l);
-                    self.frames.push(n);
+                if l.flags & (Lin::CONST | Lin::SRET) == 0 {
+                    self.op_frames.push(l.ops);
                 }
-                continue;
-            };
-            if *left == 0 {
-                self.frames.pop();
-                continue;
-            }
-            *left -= 1;
-            let Some(v) = self.term_ops.pop() else {
                 continue;
             };
             // Constants emit nothing where they are defined.
@@ -644,22 +663,10 @@ impl Values {
             }
             self.place[v] = Place::Stack;
             cursor -= 1;
-            let n = Self::push_stack_operands(&mut self.term_ops, &self.lin_ops, l);
-            self.frames.push(n);
+            if l.flags & Lin::SRET == 0 {
+                self.op_frames.push(l.ops);
+            }
         }
-    }
-
-    /// Pushes the operands of `l` that may be on the operand stack (none for the
-    /// return-slot intrinsics, whose pointer goes first) onto `stack`, in push order;
-    /// how many.
-    #[inline]
-    fn push_stack_operands(stack: &mut Vec<Value>, ops: &[Value], l: &Lin) -> usize {
-        if l.flags & Lin::SRET != 0 {
-            return 0;
-        }
-        let ops = &ops[l.ops.0 as usize..l.ops.1 as usize];
-        stack.extend_from_slice(ops);
-        ops.len()
     }
 
     /// The range in `lin_ops` of the operands of `b`'s code.
