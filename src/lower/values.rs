@@ -169,8 +169,6 @@ pub(crate) struct Values {
     edge_pairs: Vec<(Value, Value)>,
     /// Work list of values.
     work_vals: Vec<Value>,
-    /// The block of each instruction in reachable code.
-    inst_block: SecondaryMap<Inst, Option<Block>>,
     /// Reachable blocks in structured order.
     order: Vec<Block>,
     /// Predecessors (CSR by block index): offsets and blocks.
@@ -198,6 +196,8 @@ pub(crate) struct Values {
     dense_vals: Vec<Value>,
     /// Dense number of each value with a local.
     dense: SecondaryMap<Value, u32>,
+    /// The block that defines each value with a local, by dense number.
+    dense_block: Vec<Block>,
     /// Bit rows by block: values used before any definition in the block.
     gen_bits: Vec<u64>,
     /// Bit rows by block: values defined in the block.
@@ -353,7 +353,6 @@ impl Values {
         reset(&mut self.hint, nv);
         reset(&mut self.reachable, dfg.blocks.len());
         reset(&mut self.live_stamp, nv);
-        reset(&mut self.inst_block, dfg.insts.len());
         self.local_names.clear();
         self.scratch = Scratch::default();
         self.class_counts = [0; 4];
@@ -408,9 +407,16 @@ impl Values {
             self.stackify_block(func, b, nodes.get(i + 1));
         }
 
-        // Places of everything else.
+        // Places of everything else, and dense numbers of the values that need a local
+        // (for liveness), with the blocks that define them.
+        reset(&mut self.dense, nv);
+        self.dense_vals.clear();
+        self.dense_block.clear();
         for (i, &p) in dfg.block_params(entry).iter().enumerate() {
             self.place[p] = Place::Local(i as u32);
+            self.dense[p] = self.dense_vals.len() as u32;
+            self.dense_vals.push(p);
+            self.dense_block.push(entry);
         }
         self.num_params = dfg.block_params(entry).len() as u32;
         for &b in &self.order {
@@ -418,6 +424,9 @@ impl Values {
                 for &p in dfg.block_params(b) {
                     if self.uses[p] > 0 {
                         self.place[p] = Place::Pending;
+                        self.dense[p] = self.dense_vals.len() as u32;
+                        self.dense_vals.push(p);
+                        self.dense_block.push(b);
                     }
                 }
             }
@@ -433,6 +442,9 @@ impl Values {
                         self.place[r] = Place::Const;
                     } else if self.place[r] != Place::Stack && self.uses[r] > 0 {
                         self.place[r] = Place::Pending;
+                        self.dense[r] = self.dense_vals.len() as u32;
+                        self.dense_vals.push(r);
+                        self.dense_block.push(b);
                     }
                 }
             }
@@ -518,7 +530,6 @@ impl Values {
             let body = &insts[..insts.len() - 1];
             let start = self.lin.len() as u32;
             for &inst in body {
-                self.inst_block[inst] = Some(b);
                 self.lin_pos[inst] = self.lin.len() as u32;
                 let data = &dfg.insts[inst];
                 if data.is_terminator() {
@@ -561,7 +572,6 @@ impl Values {
                 });
             }
             self.code_range[b] = (start, self.lin.len() as u32);
-            self.inst_block[term] = Some(b);
             let (uses, live) = (&mut self.uses, &mut self.param_live);
             match dfg.insts[term] {
                 InstData::Jump { .. } | InstData::BrIf { .. } | InstData::BrTable { .. } => {
@@ -753,20 +763,44 @@ impl Values {
                 }
             }
         }
-        // Uses of values with locals, and coalescing hints.
+        // Bit rows when they are small for the function; otherwise the path exploration,
+        // linear in the size of the sets.
+        let w = self.dense_vals.len().div_ceil(64);
+        let size = self.lin.len() + self.order.len();
+        let bits = w <= 64 && nb.saturating_mul(w) <= 4 * (size + nb) + 1024;
+        if bits {
+            for m in [&mut self.gen_bits, &mut self.kill_bits, &mut self.live_bits] {
+                m.clear();
+                m.resize(nb * w, 0);
+            }
+        }
+        // Uses of values with locals (as the bits of values used before any definition in
+        // the block, or as pairs), and coalescing hints.
         self.use_pairs.clear();
         for i in 0..self.order.len() {
             let b = self.order[i];
             let (s, e) = self.block_ops(b);
-            for &v in &self.lin_ops[s..e] {
-                if matches!(self.place[v], Place::Pending | Place::Local(_)) {
-                    self.use_pairs.push((v, b));
+            let (place, dense, dense_block) = (&self.place, &self.dense, &self.dense_block);
+            let (gen_bits, pairs) = (&mut self.gen_bits, &mut self.use_pairs);
+            let mut used = |v: Value| {
+                if !matches!(place[v], Place::Pending | Place::Local(_)) {
+                    return;
                 }
+                if !bits {
+                    pairs.push((v, b));
+                    return;
+                }
+                let d = dense[v] as usize;
+                if dense_block.get(d) != Some(&b) {
+                    gen_bits[b.index() * w + d / 64] |= 1 << (d % 64);
+                }
+            };
+            for &v in &self.lin_ops[s..e] {
+                used(v);
             }
-            let mut pairs = std::mem::take(&mut self.use_pairs);
-            let (hint, place) = (&mut self.hint, &self.place);
+            let hint = &mut self.hint;
             Self::for_each_term_use(&self.uses, func, b, |a, p| {
-                pairs.push((a, b));
+                used(a);
                 let local = |v: Value| matches!(place[v], Place::Pending | Place::Local(_));
                 if let Some(p) = p
                     && local(a)
@@ -780,12 +814,9 @@ impl Values {
                     }
                 }
             });
-            self.use_pairs = pairs;
         }
-        self.use_pairs
-            .retain(|&(v, _)| matches!(self.place[v], Place::Pending | Place::Local(_)));
-        if self.liveness_bits(func)? {
-            return Ok(());
+        if bits {
+            return self.liveness_bits(func);
         }
         self.use_pairs.sort_unstable();
         self.use_pairs.dedup();
@@ -795,13 +826,10 @@ impl Values {
         self.live_pairs.clear();
         for i in 0..self.use_pairs.len() {
             let (v, u) = self.use_pairs[i];
-            let def = match dfg.values[v].def {
-                ValueDef::Param(b, _) => b,
-                ValueDef::Result(inst, _) => {
-                    self.inst_block[inst].ok_or("a value defined in unreachable code is used")?
-                }
-                ValueDef::None => return Err("an undefined value is used".into()),
-            };
+            let def = *self
+                .dense_block
+                .get(self.dense[v] as usize)
+                .ok_or("a value without a local in the liveness sets")?;
             let stamp = v.as_u32() + 1;
             self.work.clear();
             self.work.push(u);
@@ -836,66 +864,18 @@ impl Values {
         Ok(())
     }
 
-    /// The block of the definition of `v`, a value used in reachable code.
-    fn def_block(&self, dfg: &DataFlowGraph, v: Value) -> Result<Block, String> {
-        match dfg.values[v].def {
-            ValueDef::Param(b, _) => Ok(b),
-            ValueDef::Result(inst, _) => {
-                Ok(self.inst_block[inst].ok_or("a value defined in unreachable code is used")?)
-            }
-            ValueDef::None => Err("an undefined value is used".into()),
-        }
-    }
-
     /// Live-in sets by backward dataflow over bit sets (one row of bits per block, one bit
     /// per value with a local), with a work list of blocks; then the same compressed sets as
-    /// the path exploration. Returns `false` without doing anything when the rows would be
-    /// large for the function (many blocks and many values), where the path exploration,
-    /// linear in the size of the sets, is the better choice. Needs `order`, `inst_block`,
-    /// the predecessors and `use_pairs`.
+    /// the path exploration. Needs `order`, the predecessors, the dense numbers and the
+    /// rows of uses (`gen_bits`, the others cleared).
     #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
-    fn liveness_bits(&mut self, func: &Function) -> Result<bool, String> {
+    fn liveness_bits(&mut self, func: &Function) -> Result<(), String> {
         let dfg = &func.dfg;
         let nb = dfg.blocks.len();
-        // Dense numbers of the values with a local, in value order.
-        self.dense_vals.clear();
-        for (v, place) in self.place.iter() {
-            if matches!(place, Place::Pending | Place::Local(_)) {
-                self.dense_vals.push(v);
-            }
-        }
         let w = self.dense_vals.len().div_ceil(64);
-        let size: usize = self.order.iter().map(|&b| dfg.blocks[b].insts.len()).sum();
-        if w > 64 || nb.saturating_mul(w) > 4 * (size + nb) + 1024 {
-            return Ok(false);
-        }
-        reset(&mut self.dense, dfg.values.len());
-        for (i, &v) in self.dense_vals.iter().enumerate() {
-            self.dense[v] = i as u32;
-        }
-        let rows = nb * w;
-        for m in [&mut self.gen_bits, &mut self.kill_bits, &mut self.live_bits] {
-            m.clear();
-            m.resize(rows, 0);
-        }
-        // Uses not preceded by the definition in the block, and definitions.
-        for k in 0..self.use_pairs.len() {
-            let (v, u) = self.use_pairs[k];
-            if self.def_block(dfg, v)? != u {
-                let i = self.dense[v] as usize;
-                self.gen_bits[u.index() * w + i / 64] |= 1 << (i % 64);
-            }
-        }
-        for k in 0..self.dense_vals.len() {
-            let v = self.dense_vals[k];
-            let b = match dfg.values[v].def {
-                ValueDef::Param(b, _) => Some(b),
-                ValueDef::Result(inst, _) => self.inst_block[inst],
-                ValueDef::None => None,
-            };
-            if let Some(b) = b {
-                self.kill_bits[b.index() * w + k / 64] |= 1 << (k % 64);
-            }
+        // Definitions.
+        for (k, b) in self.dense_block.iter().enumerate() {
+            self.kill_bits[b.index() * w + k / 64] |= 1 << (k % 64);
         }
         // Work list, blocks in reverse structured order first.
         self.in_work.clear();
@@ -969,7 +949,7 @@ impl Values {
             }
             self.live_off.push(self.live_vals.len() as u32);
         }
-        Ok(true)
+        Ok(())
     }
 
     /// Colors the pending values block by block in structured order (dominators first):
