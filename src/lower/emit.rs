@@ -216,9 +216,6 @@ impl Emitter {
                 let (s, e) = self.values.code_range[b];
                 for k in s..e {
                     let l = &self.values.lin[k as usize];
-                    if l.is_const() {
-                        continue;
-                    }
                     if let Some(r) = l.result
                         && self.values.place[r] == Place::Stack
                     {
@@ -428,6 +425,7 @@ impl Emitter {
 
     /// Emits the instruction itself; its stack operands are in place (except for the
     /// return-slot intrinsics, which push their own).
+    #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
     fn inst(&mut self, cx: &FuncCx<'_>, inst: Inst) -> Result<()> {
         let ctx = cx.ctx;
         let features = ctx.features;
@@ -768,11 +766,13 @@ impl Emitter {
         i.encode(&mut self.buf);
     }
 
+    #[inline]
     fn i32_const(&mut self, x: i32) {
         self.buf.push(0x41);
         sleb(&mut self.buf, i64::from(x));
     }
 
+    #[inline]
     fn local_get(&mut self, l: u32) {
         if let Some((pos, ll, end)) = self.last_set
             && ll == l
@@ -787,6 +787,7 @@ impl Emitter {
         uleb(&mut self.buf, l);
     }
 
+    #[inline]
     fn local_set(&mut self, l: u32) {
         let pos = self.buf.len();
         self.buf.push(0x21);

@@ -115,8 +115,8 @@ impl From<String> for AnalyzeError {
     }
 }
 
-/// One instruction of a block's code (the terminator excluded), in structured order: what
-/// the analysis and the emitter read of it, found once.
+/// One instruction of a block's code (the terminator and the constants excluded), in
+/// structured order: what the analysis and the emitter read of it, found once.
 #[derive(Copy, Clone, Debug)]
 pub(crate) struct Lin {
     /// The instruction.
@@ -125,23 +125,15 @@ pub(crate) struct Lin {
     pub ops: (u32, u32),
     /// Its result when it has exactly one.
     pub result: Option<Value>,
-    /// [`Lin::CONST`], [`Lin::SRET`], [`Lin::MULTI`].
+    /// [`Lin::SRET`], [`Lin::MULTI`].
     pub flags: u8,
 }
 
 impl Lin {
-    /// A constant (`Const`, `EnumConst`), rematerialized at each use.
-    pub const CONST: u8 = 1;
     /// A return-slot intrinsic ([`uses_sret`]): no operand on the stack.
-    pub const SRET: u8 = 2;
+    pub const SRET: u8 = 1;
     /// More than one result.
-    pub const MULTI: u8 = 4;
-
-    /// Whether the instruction is a rematerialized constant.
-    #[inline]
-    pub fn is_const(&self) -> bool {
-        self.flags & Lin::CONST != 0
-    }
+    pub const MULTI: u8 = 2;
 }
 
 /// Reusable per-function analysis state; [`Values::analyze`] fills it.
@@ -438,9 +430,7 @@ impl Values {
                     None => &[],
                 };
                 for &r in results {
-                    if l.is_const() {
-                        self.place[r] = Place::Const;
-                    } else if self.place[r] != Place::Stack && self.uses[r] > 0 {
+                    if self.place[r] != Place::Stack && self.uses[r] > 0 {
                         self.place[r] = Place::Pending;
                         self.dense[r] = self.dense_vals.len() as u32;
                         self.dense_vals.push(r);
@@ -530,31 +520,37 @@ impl Values {
             let body = &insts[..insts.len() - 1];
             let start = self.lin.len() as u32;
             for &inst in body {
-                self.lin_pos[inst] = self.lin.len() as u32;
                 let data = &dfg.insts[inst];
-                if data.is_terminator() {
-                    return Err("a terminator inside a block's code".into());
+                let mut flags = 0;
+                match *data {
+                    // Constants are rematerialized at each use: they are not in the table.
+                    InstData::Const { .. } | InstData::EnumConst { .. } => {
+                        for &r in dfg.inst_results(inst) {
+                            self.place[r] = Place::Const;
+                        }
+                        continue;
+                    }
+                    InstData::TagName { .. } => needs_tmp[0] = true,
+                    InstData::Convert { op, .. } if trunc_sat_expanded(op, features) => {
+                        needs_tmp[class(op.from())] = true
+                    }
+                    InstData::StackAddr { .. } => needs_slots = true,
+                    ref d if d.is_terminator() => {
+                        return Err("a terminator inside a block's code".into());
+                    }
+                    ref d if uses_sret(d) => {
+                        needs_sret = true;
+                        flags |= Lin::SRET;
+                    }
+                    _ => {}
                 }
+                self.lin_pos[inst] = self.lin.len() as u32;
                 let ops_start = self.lin_ops.len();
                 let ops = &mut self.lin_ops;
                 for_each_operand(dfg, inst, |v| ops.push(v));
                 for &v in &self.lin_ops[ops_start..] {
                     self.uses[v] += 1;
                     self.param_live[v] = true;
-                }
-                let mut flags = 0;
-                match *data {
-                    InstData::Const { .. } | InstData::EnumConst { .. } => flags |= Lin::CONST,
-                    InstData::TagName { .. } => needs_tmp[0] = true,
-                    InstData::Convert { op, .. } if trunc_sat_expanded(op, features) => {
-                        needs_tmp[class(op.from())] = true
-                    }
-                    InstData::StackAddr { .. } => needs_slots = true,
-                    ref d if uses_sret(d) => {
-                        needs_sret = true;
-                        flags |= Lin::SRET;
-                    }
-                    _ => {}
                 }
                 let result = match dfg.inst_results(inst) {
                     [r] => Some(*r),
@@ -655,15 +651,12 @@ impl Values {
                 }
                 cursor -= 1;
                 let l = &lin[cursor];
-                if l.flags & (Lin::CONST | Lin::SRET) == 0 {
+                if l.flags & Lin::SRET == 0 {
                     self.op_frames.push(l.ops);
                 }
                 continue;
             };
-            // Constants emit nothing where they are defined.
-            while cursor > start && lin[cursor - 1].is_const() {
-                cursor -= 1;
-            }
+            // (Constants, which emit nothing where they are defined, are not in the table.)
             if cursor == start {
                 continue;
             }
