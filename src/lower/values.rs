@@ -130,7 +130,8 @@ pub(crate) struct Lin {
 }
 
 impl Lin {
-    /// A return-slot intrinsic ([`uses_sret`]): no operand on the stack.
+    /// An i128 intrinsic that calls through a return slot (two results): its pointer goes
+    /// first, so its operands cannot be on the stack already.
     pub const SRET: u8 = 1;
     /// More than one result.
     pub const MULTI: u8 = 2;
@@ -222,6 +223,8 @@ pub(crate) struct Values {
     local_vals: Vec<(u32, Value, u32, Option<Value>)>,
     /// Renumbering of locals.
     renumber: Vec<u32>,
+    /// The locals (pre-renumbering indices) by final index.
+    by_final: Vec<u32>,
     /// Number of locals of each class, after the parameters.
     pub class_counts: [u32; 4],
     /// Number of parameters.
@@ -268,15 +271,6 @@ pub(crate) fn for_each_operand(dfg: &DataFlowGraph, inst: Inst, mut f: impl FnMu
             f(*callee);
         }
         _ => {}
-    }
-}
-
-/// Whether the i128 intrinsic calls through a return slot: its pointer goes first, so its
-/// operands cannot be on the stack already.
-pub(crate) fn uses_sret(data: &InstData) -> bool {
-    match data {
-        InstData::Intrinsic { intrinsic, .. } => intrinsic.results().len() == 2,
-        _ => false,
     }
 }
 
@@ -332,6 +326,7 @@ fn reset<K: cranelift_entity::EntityRef, V: Clone + Default>(m: &mut SecondaryMa
 impl Values {
     /// Analyzes `func` for the structured order `nodes`. Errors describe nodes that do not
     /// fit the function.
+    #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
     pub fn analyze(
         &mut self,
         func: &Function,
@@ -355,42 +350,16 @@ impl Values {
         if !self.reachable[entry] {
             return Err("the entry block is not in the structure".into());
         }
-        self.edge_pairs.sort_unstable();
-        self.work_vals.clear();
-        // Only block parameters receive edge copies, so only they can make arguments live.
-        let mut prev = None;
-        for &(q, _) in &self.edge_pairs {
-            if prev != Some(q) && self.param_live[q] {
-                self.work_vals.push(q);
-            }
-            prev = Some(q);
-        }
-        while let Some(q) = self.work_vals.pop() {
-            let from = self.edge_pairs.partition_point(|&(x, _)| x < q);
-            for k in from..self.edge_pairs.len() {
-                let (x, a) = self.edge_pairs[k];
-                if x != q {
-                    break;
-                }
-                if !self.param_live[a] {
-                    self.param_live[a] = true;
-                    if matches!(dfg.values[a].def, ValueDef::Param(..)) {
-                        self.work_vals.push(a);
-                    }
-                }
-            }
-        }
-        for &(q, a) in &self.edge_pairs {
-            if !self.param_live[q] {
-                self.uses[a] = self.uses[a].saturating_sub(1);
-            }
-        }
-        for &b in &self.order {
-            for &p in dfg.block_params(b) {
-                if !self.param_live[p] {
-                    self.uses[p] = 0;
-                }
-            }
+        // Dead block parameters: only when some parameter is read by edge copies alone can
+        // any be dead.
+        let param_live = &self.param_live;
+        let all_live = self.edge_pairs.iter().all(|&(q, _)| param_live[q])
+            && self
+                .order
+                .iter()
+                .all(|&b| dfg.block_params(b).iter().all(|&p| param_live[p]));
+        if !all_live {
+            self.dead_params(func);
         }
 
         // 2. Stackification, block by block.
@@ -476,6 +445,72 @@ impl Values {
         Ok(())
     }
 
+    /// Finds the live block parameters (read by something other than an edge copy, or
+    /// the argument for a live parameter); the arguments for the others are not uses,
+    /// and they get no local.
+    #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
+    fn dead_params(&mut self, func: &Function) {
+        let dfg = &func.dfg;
+        // A few passes over the edge copies settle the usual functions; long chains of
+        // parameters that only pass a value along take the sorted work list, linear.
+        let mut settled = false;
+        for _ in 0..4 {
+            let mut changed = false;
+            for &(q, a) in &self.edge_pairs {
+                if self.param_live[q] && !self.param_live[a] {
+                    self.param_live[a] = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                settled = true;
+                break;
+            }
+        }
+        if !settled {
+            self.edge_pairs.sort_unstable_by_key(|&(q, a)| {
+                (u64::from(q.as_u32()) << 32) | u64::from(a.as_u32())
+            });
+            self.work_vals.clear();
+            // Only block parameters receive edge copies, so only they can make arguments
+            // live.
+            let mut prev = None;
+            for &(q, _) in &self.edge_pairs {
+                if prev != Some(q) && self.param_live[q] {
+                    self.work_vals.push(q);
+                }
+                prev = Some(q);
+            }
+            while let Some(q) = self.work_vals.pop() {
+                let from = self.edge_pairs.partition_point(|&(x, _)| x < q);
+                for k in from..self.edge_pairs.len() {
+                    let (x, a) = self.edge_pairs[k];
+                    if x != q {
+                        break;
+                    }
+                    if !self.param_live[a] {
+                        self.param_live[a] = true;
+                        if matches!(dfg.values[a].def, ValueDef::Param(..)) {
+                            self.work_vals.push(a);
+                        }
+                    }
+                }
+            }
+        }
+        for &(q, a) in &self.edge_pairs {
+            if !self.param_live[q] {
+                self.uses[a] = self.uses[a].saturating_sub(1);
+            }
+        }
+        for &b in &self.order {
+            for &p in dfg.block_params(b) {
+                if !self.param_live[p] {
+                    self.uses[p] = 0;
+                }
+            }
+        }
+    }
+
     /// Step 1: one walk over the reachable code. Returns which scratch temporaries (by
     /// class), the i128 return area and the stack slots the code needs.
     #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
@@ -535,12 +570,16 @@ impl Values {
                         needs_tmp[class(op.from())] = true
                     }
                     InstData::StackAddr { .. } => needs_slots = true,
-                    ref d if d.is_terminator() => {
-                        return Err("a terminator inside a block's code".into());
-                    }
-                    ref d if uses_sret(d) => {
+                    InstData::Intrinsic { intrinsic, .. } if intrinsic.results().len() == 2 => {
                         needs_sret = true;
                         flags |= Lin::SRET;
+                    }
+                    InstData::Jump { .. }
+                    | InstData::BrIf { .. }
+                    | InstData::BrTable { .. }
+                    | InstData::Return { .. }
+                    | InstData::Unreachable => {
+                        return Err("a terminator inside a block's code".into());
                     }
                     _ => {}
                 }
@@ -1054,9 +1093,9 @@ impl Values {
             }
         }
         // Anything pending left (unreached) is unused.
-        for place in self.place.values_mut() {
-            if *place == Place::Pending {
-                *place = Place::Unused;
+        for &v in &self.dense_vals {
+            if self.place[v] == Place::Pending {
+                self.place[v] = Place::Unused;
             }
         }
         Ok(())
@@ -1145,8 +1184,10 @@ impl Values {
         let np = self.num_params as usize;
         self.renumber.clear();
         self.renumber.resize(self.local_class.len(), 0);
+        self.by_final.clear();
         for (i, r) in self.renumber.iter_mut().enumerate().take(np) {
             *r = i as u32;
+            self.by_final.push(i as u32);
         }
         let mut next = np as u32;
         for c in 0..4u8 {
@@ -1154,22 +1195,28 @@ impl Values {
             for (i, &lc) in self.local_class.iter().enumerate().skip(np) {
                 if lc == c {
                     self.renumber[i] = next;
+                    self.by_final.push(i as u32);
                     next += 1;
                     count += 1;
                 }
             }
             self.class_counts[c as usize] = count;
         }
-        for place in self.place.values_mut() {
-            if let Place::Local(l) = place {
+        // Only the values with a dense number have locals.
+        for &v in &self.dense_vals {
+            if let Place::Local(l) = &mut self.place[v] {
                 *l = self.renumber.get(*l as usize).copied().unwrap_or(*l);
             }
         }
         // The list leaves with the function (taken by the emitter): one allocation of the
         // largest size it can need, not a growth per doubling.
+        // Names in final order, no sorting needed.
         self.local_names.reserve(self.local_vals.len());
-        for (i, &(n, v, np_, param)) in self.local_vals.iter().enumerate() {
-            let name = if i < np || n == 1 {
+        for (f, &i) in self.by_final.iter().enumerate() {
+            let Some(&(n, v, np_, param)) = self.local_vals.get(i as usize) else {
+                continue;
+            };
+            let name = if (i as usize) < np || n == 1 {
                 Some(v)
             } else if np_ == 1 {
                 param
@@ -1177,10 +1224,9 @@ impl Values {
                 None
             };
             if let Some(v) = name {
-                self.local_names.push((self.renumber[i], value_name(v)));
+                self.local_names.push((f as u32, value_name(v)));
             }
         }
-        self.local_names.sort_unstable_by_key(|(i, _)| *i);
     }
 
     /// Whether the block parameter (or value) `v` is read at all.
