@@ -3,8 +3,11 @@
 //!
 //! Approach, per function, over the structured order of [`Node`]s:
 //!
-//! 1. Use counts over the reachable blocks (those in a [`Node::Code`]). A block parameter
-//!    nobody reads is dead: it gets no local, and the edge arguments for it are not uses.
+//! 1. One walk over the reachable blocks (those in a [`Node::Code`]) builds the code table
+//!    ([`Lin`]: each non-constant instruction's operands in push order and its result),
+//!    which every later step and the emitter read instead of the instruction data, and
+//!    counts uses. A block parameter nobody reads is dead: it gets no local, and the edge
+//!    arguments for it are not uses.
 //! 2. Stackification, block by block from the end, without ever reordering an instruction:
 //!    an operand stays on the stack when it is the single result of the instruction emitted
 //!    right before the consumer's operand tree (constants emit nothing and are skipped), and
@@ -13,8 +16,10 @@
 //!    copies of a `jump`). Since only stackified instructions lie inside an operand tree,
 //!    and they write no allocated local, the local reads of a consumer may be emitted
 //!    before its stackified operands' trees.
-//! 3. SSA liveness of the values left (live-in sets by exploring paths backward from each
-//!    use to the definition). Block parameters are defined at the start of their block;
+//! 3. SSA liveness of the values left, which get dense numbers: live-in sets as rows of
+//!    bits by backward dataflow, or, when the rows would be large for the function, by
+//!    exploring paths backward from each use to the definition. Block parameters are
+//!    defined at the start of their block;
 //!    edge arguments are used at the end of the branching block. Edge copies are parallel
 //!    copies that run on the edge only, so a parameter interferes exactly with the values
 //!    live into its block.
@@ -175,7 +180,7 @@ pub(crate) struct Values {
     use_pairs: Vec<(Value, Block)>,
     /// (block, value): the value is live on entry to the block.
     live_pairs: Vec<(Block, Value)>,
-    /// Live-in sets (CSR by block index): offsets and values.
+    /// Live-in sets of the path exploration (CSR by block index): offsets and values.
     live_off: Vec<u32>,
     /// Live-in values.
     live_vals: Vec<Value>,
@@ -197,6 +202,9 @@ pub(crate) struct Values {
     kill_bits: Vec<u64>,
     /// Bit rows by block: values live on entry.
     live_bits: Vec<u64>,
+    /// Whether the live-in sets are the rows of `live_bits` (otherwise `live_off` and
+    /// `live_vals`).
+    live_rows: bool,
     /// One row of bits: live out of the block at hand.
     row: Vec<u64>,
     /// Per value: stamp of the backward scan that found it live.
@@ -847,6 +855,7 @@ impl Values {
                 }
             });
         }
+        self.live_rows = bits;
         if bits {
             return self.liveness_bits(func);
         }
@@ -897,9 +906,9 @@ impl Values {
     }
 
     /// Live-in sets by backward dataflow over bit sets (one row of bits per block, one bit
-    /// per value with a local), with a work list of blocks; then the same compressed sets as
-    /// the path exploration. Needs `order`, the predecessors, the dense numbers and the
-    /// rows of uses (`gen_bits`, the others cleared).
+    /// per value with a local, by dense number), with a work list of blocks: the rows of
+    /// `live_bits`, which coloring reads directly. Needs `order`, the predecessors, the
+    /// dense numbers and the rows of uses (`gen_bits`, the others cleared).
     #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
     fn liveness_bits(&mut self, func: &Function) -> Result<(), String> {
         let dfg = &func.dfg;
@@ -964,23 +973,6 @@ impl Values {
                 }
             }
         }
-        // The compressed sets, values in increasing order within a block.
-        self.live_off.clear();
-        self.live_off.push(0);
-        self.live_vals.clear();
-        for b in 0..nb {
-            for j in 0..w {
-                let mut x = self.live_bits[b * w + j];
-                while x != 0 {
-                    let i = j * 64 + x.trailing_zeros() as usize;
-                    x &= x - 1;
-                    if let Some(&v) = self.dense_vals.get(i) {
-                        self.live_vals.push(v);
-                    }
-                }
-            }
-            self.live_off.push(self.live_vals.len() as u32);
-        }
         Ok(())
     }
 
@@ -1005,16 +997,37 @@ impl Values {
             self.pos_in_class.push(self.class_locals[c].len() as u32);
             self.class_locals[c].push(i as u32);
         }
+        let rows = self.live_rows;
+        let w = self.dense_vals.len().div_ceil(64);
+        if rows {
+            self.row.clear();
+            self.row.resize(w, 0);
+        }
         let mut gen_: u32 = 0;
         for i in 0..self.order.len() {
             let b = self.order[i];
             gen_ += 1;
             self.cursor = [0; 4];
-            let (s, e) = (self.live_off[b.index()], self.live_off[b.index() + 1]);
-            for &v in self.live_vals.get(s as usize..e as usize).unwrap_or(&[]) {
-                match self.place[v] {
-                    Place::Local(l) => self.occupied[l as usize] = gen_,
-                    _ => return Err(format!("{v} is live into {b} before its definition")),
+            if rows {
+                for j in 0..w {
+                    let mut x = self.live_bits.get(b.index() * w + j).copied().unwrap_or(0);
+                    while x != 0 {
+                        let d = j * 64 + x.trailing_zeros() as usize;
+                        x &= x - 1;
+                        let v = self.dense_vals[d];
+                        match self.place[v] {
+                            Place::Local(l) => self.occupied[l as usize] = gen_,
+                            _ => return Err(format!("{v} is live into {b} before its definition")),
+                        }
+                    }
+                }
+            } else {
+                let (s, e) = (self.live_off[b.index()], self.live_off[b.index() + 1]);
+                for &v in self.live_vals.get(s as usize..e as usize).unwrap_or(&[]) {
+                    match self.place[v] {
+                        Place::Local(l) => self.occupied[l as usize] = gen_,
+                        _ => return Err(format!("{v} is live into {b} before its definition")),
+                    }
                 }
             }
             if b == entry {
@@ -1032,22 +1045,40 @@ impl Values {
                     }
                 }
             }
-            // Last uses in this block, scanning backward from what is live out.
-            let live_gen = gen_;
+            // Last uses in this block, scanning backward from what is live out (the bits
+            // of `row`, or the values stamped `gen_`).
             let term = func.terminator(b);
-            if let Some(t) = term {
+            if rows {
+                self.row.iter_mut().for_each(|x| *x = 0);
+                if let Some(t) = term {
+                    let (row, live) = (&mut self.row, &self.live_bits);
+                    dfg.for_each_dest(t, |d| {
+                        let s = d.block.index() * w;
+                        if let Some(src) = live.get(s..s + w) {
+                            row.iter_mut().zip(src).for_each(|(x, y)| *x |= y);
+                        }
+                    });
+                    let (row, place, dense) = (&mut self.row, &self.place, &self.dense);
+                    Self::for_each_term_use(&self.uses, func, b, |a, _| {
+                        if matches!(place[a], Place::Pending | Place::Local(_)) {
+                            let d = dense[a] as usize;
+                            row[d / 64] |= 1 << (d % 64);
+                        }
+                    });
+                }
+            } else if let Some(t) = term {
                 let mut succs = std::mem::take(&mut self.work);
                 succs.clear();
                 dfg.for_each_dest(t, |d| succs.push(d.block));
                 for &s in &succs {
                     let (lo, hi) = (self.live_off[s.index()], self.live_off[s.index() + 1]);
                     for &v in self.live_vals.get(lo as usize..hi as usize).unwrap_or(&[]) {
-                        self.live_stamp[v] = live_gen;
+                        self.live_stamp[v] = gen_;
                     }
                 }
                 self.work = succs;
                 let stamps = &mut self.live_stamp;
-                Self::for_each_term_use(&self.uses, func, b, |a, _| stamps[a] = live_gen);
+                Self::for_each_term_use(&self.uses, func, b, |a, _| stamps[a] = gen_);
             }
             let (s, e) = self.code_range[b];
             let (s, e) = (s as usize, e as usize);
@@ -1055,10 +1086,21 @@ impl Values {
             for k in (s..e).rev() {
                 let (o0, o1) = self.lin[k].ops;
                 for &v in &self.lin_ops[o0 as usize..o1 as usize] {
-                    if matches!(self.place[v], Place::Pending | Place::Local(_))
-                        && self.live_stamp[v] != live_gen
-                    {
-                        self.live_stamp[v] = live_gen;
+                    if !matches!(self.place[v], Place::Pending | Place::Local(_)) {
+                        continue;
+                    }
+                    let live = if rows {
+                        let d = self.dense[v] as usize;
+                        let bit = 1 << (d % 64);
+                        let live = self.row[d / 64] & bit != 0;
+                        self.row[d / 64] |= bit;
+                        live
+                    } else {
+                        let live = self.live_stamp[v] == gen_;
+                        self.live_stamp[v] = gen_;
+                        live
+                    };
+                    if !live {
                         self.kills.push((k as u32, v));
                     }
                 }
