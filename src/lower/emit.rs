@@ -21,7 +21,7 @@ use super::values::{
 };
 use crate::ir::{
     BinaryOp, ConvertOp, FuncRef, Function, Inst, InstData, Intrinsic, LoadKind,
-    MemArg as IrMemArg, StoreWidth, Type, UnaryOp, Value, ValueDef,
+    MemArg as IrMemArg, StoreWidth, Type, UnaryOp, Value,
 };
 use crate::object::{Func, Reloc, RelocType, write_sleb5, write_uleb5};
 
@@ -217,7 +217,7 @@ impl Emitter {
                 for k in s..e {
                     let l = &self.values.lin[k as usize];
                     if let Some(r) = l.result
-                        && self.values.place[r] == Place::Stack
+                        && let Place::Stack(_) = self.values.place[r]
                     {
                         continue;
                     }
@@ -296,16 +296,8 @@ impl Emitter {
                 self.local_get(l);
                 Ok(())
             }
-            Place::Const | Place::Stack => {
-                let ValueDef::Result(inst, _) = cx.func.dfg.values[v].def else {
-                    return Err("a stack value that no instruction defines".into());
-                };
-                if self.values.place[v] == Place::Const {
-                    self.constant(cx, inst)
-                } else {
-                    self.tree(cx, self.pos_of(inst)?)
-                }
-            }
+            Place::Const(inst) => self.constant(cx, inst),
+            Place::Stack(k) => self.tree(cx, k),
             Place::Unused | Place::Pending => Err(EmitError::Structure(format!(
                 "{v} is read where it is not available"
             ))),
@@ -328,13 +320,7 @@ impl Emitter {
                 let v = self.values.lin_ops[next as usize];
                 match self.values.place[v] {
                     Place::Local(l) => self.local_get(l),
-                    Place::Stack => {
-                        let ValueDef::Result(p, _) = dfg.values[v].def else {
-                            return Err("a stack value that no instruction defines".into());
-                        };
-                        let p = self.pos_of(p)?;
-                        self.push_frame(p)?;
-                    }
+                    Place::Stack(p) => self.push_frame(p)?,
                     _ => self.value(cx, v)?,
                 }
                 continue;
@@ -349,23 +335,13 @@ impl Emitter {
             };
             for &r in results.iter().rev() {
                 match self.values.place[r] {
-                    Place::Stack => {}
+                    Place::Stack(_) => {}
                     Place::Local(l) => self.local_set(l),
                     _ => self.buf.push(0x1a),
                 }
             }
         }
         Ok(())
-    }
-
-    /// The position of `inst`, an instruction of reachable code, in the code table.
-    #[inline]
-    fn pos_of(&self, inst: Inst) -> Result<u32> {
-        let k = self.values.lin_pos[inst];
-        match self.values.lin.get(k as usize) {
-            Some(l) if l.inst == inst => Ok(k),
-            _ => Err("a stack value defined outside the code".into()),
-        }
     }
 
     /// Opens the operand-tree frame of the instruction at `k` in the code table: its

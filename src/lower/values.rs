@@ -48,10 +48,11 @@ pub(crate) enum Place {
     /// Never read (or in unreachable code): a result is dropped.
     #[default]
     Unused,
-    /// Left on the operand stack for its single consumer.
-    Stack,
-    /// A constant, emitted at each use.
-    Const,
+    /// Left on the operand stack for its single consumer by the instruction at this
+    /// position in the code table ([`Values::lin`]).
+    Stack(u32),
+    /// A constant, emitted at each use: this instruction's value.
+    Const(Inst),
     /// Needs a local, not yet assigned.
     Pending,
     /// In this local.
@@ -151,8 +152,6 @@ pub(crate) struct Values {
     pub lin: Vec<Lin>,
     /// Operands of the instructions of `lin`.
     pub lin_ops: Vec<Value>,
-    /// Position of each instruction of reachable code in `lin`.
-    pub lin_pos: SecondaryMap<Inst, u32>,
     /// The range of each reachable block's code in `lin`.
     pub code_range: SecondaryMap<Block, (u32, u32)>,
     /// Counted uses.
@@ -407,7 +406,7 @@ impl Values {
                     None => &[],
                 };
                 for &r in results {
-                    if self.place[r] != Place::Stack && self.uses[r] > 0 {
+                    if !matches!(self.place[r], Place::Stack(_)) && self.uses[r] > 0 {
                         self.place[r] = Place::Pending;
                         self.dense[r] = self.dense_vals.len() as u32;
                         self.dense_vals.push(r);
@@ -540,7 +539,6 @@ impl Values {
         // parameters are not uses, and dead parameters get no local.
         self.edge_pairs.clear();
         reset(&mut self.param_live, nv);
-        reset(&mut self.lin_pos, dfg.insts.len());
         reset(&mut self.code_range, dfg.blocks.len());
         self.lin.clear();
         self.lin_ops.clear();
@@ -569,7 +567,7 @@ impl Values {
                     // Constants are rematerialized at each use: they are not in the table.
                     InstData::Const { .. } | InstData::EnumConst { .. } => {
                         for &r in dfg.inst_results(inst) {
-                            self.place[r] = Place::Const;
+                            self.place[r] = Place::Const(inst);
                         }
                         continue;
                     }
@@ -591,7 +589,6 @@ impl Values {
                     }
                     _ => {}
                 }
-                self.lin_pos[inst] = self.lin.len() as u32;
                 let ops_start = self.lin_ops.len();
                 let ops = &mut self.lin_ops;
                 for_each_operand(dfg, inst, |v| ops.push(v));
@@ -711,8 +708,8 @@ impl Values {
             if l.result != Some(v) || self.uses[v] != 1 {
                 continue;
             }
-            self.place[v] = Place::Stack;
             cursor -= 1;
+            self.place[v] = Place::Stack(cursor as u32);
             if l.flags & Lin::SRET == 0 {
                 self.op_frames.push(l.ops);
             }
