@@ -296,7 +296,10 @@ impl Emitter {
                 self.local_get(l);
                 Ok(())
             }
-            Place::Const(inst) => self.constant(cx, inst),
+            Place::Const(inst) => match cx.func.dfg.insts[inst] {
+                InstData::Const { ty, bits } if self.int_const(ty, bits) => Ok(()),
+                _ => self.constant(cx, inst),
+            },
             Place::Stack(k) => self.tree(cx, k),
             Place::Unused | Place::Pending => Err(EmitError::Structure(format!(
                 "{v} is read where it is not available"
@@ -327,7 +330,9 @@ impl Emitter {
             }
             self.frames.pop();
             let l = self.values.lin[k as usize];
-            self.inst(cx, l.inst)?;
+            if !self.inst_simple(&dfg.insts[l.inst]) {
+                self.inst(cx, l.inst)?;
+            }
             let results = match l.result {
                 Some(ref r) => std::slice::from_ref(r),
                 None if l.flags & Lin::MULTI != 0 => dfg.inst_results(l.inst),
@@ -363,17 +368,28 @@ impl Emitter {
         Ok(())
     }
 
+    /// Emits an integer constant of type `ty` (its low bits for `i32`); whether `ty` is an
+    /// integer type.
+    #[inline]
+    fn int_const(&mut self, ty: Type, bits: u64) -> bool {
+        match ty.canonical() {
+            Type::I64 => {
+                self.buf.push(0x42);
+                sleb(&mut self.buf, bits as i64);
+            }
+            Type::I32 => self.i32_const(bits as u32 as i32),
+            _ => return false,
+        }
+        true
+    }
+
     /// Emits a constant instruction's value.
     fn constant(&mut self, cx: &FuncCx<'_>, inst: Inst) -> Result<()> {
         match cx.func.dfg.insts[inst] {
+            InstData::Const { ty, bits } if self.int_const(ty, bits) => {}
             InstData::Const { ty, bits } => match ty.canonical() {
-                Type::I64 => {
-                    self.buf.push(0x42);
-                    sleb(&mut self.buf, bits as i64);
-                }
                 Type::F32 => self.ins(Instruction::F32Const(Ieee32::new(bits as u32))),
-                Type::F64 => self.ins(Instruction::F64Const(Ieee64::new(bits))),
-                _ => self.i32_const(bits as u32 as i32),
+                _ => self.ins(Instruction::F64Const(Ieee64::new(bits))),
             },
             InstData::EnumConst { enum_ref, variant } => {
                 let e = cx
@@ -397,6 +413,60 @@ impl Emitter {
             _ => return Err("not a constant".into()),
         }
         Ok(())
+    }
+
+    /// Emits the common instructions encoded by one opcode (with a memory argument for
+    /// loads and stores) from the tables; whether it did (otherwise [`Self::inst`] does).
+    #[inline]
+    fn inst_simple(&mut self, data: &InstData) -> bool {
+        let table = op_bytes();
+        let byte = match *data {
+            InstData::Binary { op, ty, .. } => table.binary.get(op as usize).map(|t| t[class(ty)]),
+            InstData::Unary { op, ty, .. }
+                if !matches!(
+                    op,
+                    UnaryOp::Extend8S | UnaryOp::Extend16S | UnaryOp::Extend32S
+                ) =>
+            {
+                table.unary.get(op as usize).map(|t| t[class(ty)])
+            }
+            InstData::Select { .. } => Some(0x1b),
+            InstData::Load { ty, kind, mem, .. } => {
+                match table.load.get(kind as usize).map(|t| t[class(ty)]) {
+                    Some(b) if b != 0 => {
+                        self.mem_op(b, memarg(mem, kind.bytes(ty)));
+                        return true;
+                    }
+                    _ => return false,
+                }
+            }
+            InstData::Store { ty, width, mem, .. } => {
+                match table.store.get(width as usize).map(|t| t[class(ty)]) {
+                    Some(b) if b != 0 => {
+                        self.mem_op(b, memarg(mem, width.bytes(ty)));
+                        return true;
+                    }
+                    _ => return false,
+                }
+            }
+            _ => None,
+        };
+        match byte {
+            Some(b) if b != 0 => {
+                self.buf.push(b);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A load or store: its opcode and memory argument (memory 0), as wasm-encoder writes
+    /// them.
+    #[inline]
+    fn mem_op(&mut self, opcode: u8, m: MemArg) {
+        self.buf.push(opcode);
+        uleb(&mut self.buf, m.align);
+        uleb64(&mut self.buf, m.offset);
     }
 
     /// Emits the instruction itself; its stack operands are in place (except for the
@@ -829,6 +899,16 @@ pub(crate) fn uleb(buf: &mut Vec<u8>, mut x: u32) {
     buf.push(x as u8);
 }
 
+/// Appends `x` as an unsigned LEB128 (as wasm-encoder writes it).
+#[inline]
+fn uleb64(buf: &mut Vec<u8>, mut x: u64) {
+    while x >= 0x80 {
+        buf.push((x as u8 & 0x7f) | 0x80);
+        x >>= 7;
+    }
+    buf.push(x as u8);
+}
+
 /// Appends `x` as a signed LEB128 (as wasm-encoder writes it).
 #[inline]
 pub(crate) fn sleb(buf: &mut Vec<u8>, mut x: i64) {
@@ -848,9 +928,33 @@ pub(crate) fn sleb(buf: &mut Vec<u8>, mut x: i64) {
 pub(crate) struct OpBytes {
     pub unary: Vec<[u8; 4]>,
     pub binary: Vec<[u8; 4]>,
+    /// Load opcodes by [`LoadKind`] and type class (0: none).
+    pub load: Vec<[u8; 4]>,
+    /// Store opcodes by [`StoreWidth`] and type class (0: none).
+    pub store: Vec<[u8; 4]>,
 }
 
-/// The opcode table, made once from [`unary`] and [`binary`] through wasm-encoder.
+/// Every load kind, in declaration order (the tables are indexed by `kind as usize`).
+const LOAD_KINDS: [LoadKind; 7] = [
+    LoadKind::Full,
+    LoadKind::S8,
+    LoadKind::U8,
+    LoadKind::S16,
+    LoadKind::U16,
+    LoadKind::S32,
+    LoadKind::U32,
+];
+
+/// Every store width, in declaration order.
+const STORE_WIDTHS: [StoreWidth; 4] = [
+    StoreWidth::Full,
+    StoreWidth::W8,
+    StoreWidth::W16,
+    StoreWidth::W32,
+];
+
+/// The opcode tables, made once from [`unary`], [`binary`], `load` and `store` through
+/// wasm-encoder.
 pub(crate) fn op_bytes() -> &'static OpBytes {
     static TABLE: std::sync::OnceLock<OpBytes> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {
@@ -864,6 +968,24 @@ pub(crate) fn op_bytes() -> &'static OpBytes {
                 _ => 0,
             }
         };
+        // A load or store with memory argument (align 0, offset 0) is its opcode then
+        // two zero bytes when the opcode is one byte.
+        let mem = MemArg {
+            offset: 0,
+            align: 0,
+            target: MemArgTarget::Memory(0),
+            ordering: None,
+        };
+        let mem_byte = |in_place: bool, i: Option<Instruction<'static>>| {
+            let mut v = Vec::new();
+            if let Some(i) = i {
+                i.encode(&mut v);
+            }
+            match v[..] {
+                [b, 0, 0] if in_place => b,
+                _ => 0,
+            }
+        };
         let types = [Type::I32, Type::I64, Type::F32, Type::F64];
         OpBytes {
             unary: UnaryOp::ALL
@@ -873,6 +995,16 @@ pub(crate) fn op_bytes() -> &'static OpBytes {
             binary: BinaryOp::ALL
                 .iter()
                 .map(|&op| types.map(|t| byte(binary(op, t))))
+                .collect(),
+            load: LOAD_KINDS
+                .iter()
+                .enumerate()
+                .map(|(k, &kind)| types.map(|t| mem_byte(k == kind as usize, load(t, kind, mem))))
+                .collect(),
+            store: STORE_WIDTHS
+                .iter()
+                .enumerate()
+                .map(|(k, &w)| types.map(|t| mem_byte(k == w as usize, store(t, w, mem))))
                 .collect(),
         }
     })
