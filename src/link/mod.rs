@@ -594,11 +594,11 @@ fn link_objects(
             matches!(i.kind, crate::object::ImportKind::Table { .. })
                 && i.name == "__indirect_function_table"
         });
-        let table_symbol = o
-            .symbols
-            .iter()
-            .any(|s| matches!(s.kind, crate::object::SymbolKind::Table(_)));
-        imports_table && !table_symbol
+        imports_table
+            && !o
+                .symbols
+                .iter()
+                .any(|s| matches!(s.kind, crate::object::SymbolKind::Table(_)))
     });
     let import_dynamic = opts.unresolved_symbols == UnresolvedSymbols::ImportDynamic;
     let (features, extra_features) = resolve::target_features(inputs, opts)?;
