@@ -324,6 +324,10 @@ impl Emitter {
                 match self.values.place[v] {
                     Place::Local(l) => self.local_get(l),
                     Place::Stack(p) => self.push_frame(p)?,
+                    Place::Const(inst) => match dfg.insts[inst] {
+                        InstData::Const { ty, bits } if self.int_const(ty, bits) => {}
+                        _ => self.constant(cx, inst)?,
+                    },
                     _ => self.value(cx, v)?,
                 }
                 continue;
@@ -370,7 +374,7 @@ impl Emitter {
 
     /// Emits an integer constant of type `ty` (its low bits for `i32`); whether `ty` is an
     /// integer type.
-    #[inline]
+    #[inline(always)] // in the operand loop of `tree`: most operands are constants or locals
     fn int_const(&mut self, ty: Type, bits: u64) -> bool {
         match ty.canonical() {
             Type::I64 => {
@@ -912,6 +916,10 @@ fn uleb64(buf: &mut Vec<u8>, mut x: u64) {
 /// Appends `x` as a signed LEB128 (as wasm-encoder writes it).
 #[inline]
 pub(crate) fn sleb(buf: &mut Vec<u8>, mut x: i64) {
+    if (-64..64).contains(&x) {
+        buf.push(x as u8 & 0x7f);
+        return;
+    }
     loop {
         let byte = x as u8 & 0x7f;
         x >>= 7;

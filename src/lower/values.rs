@@ -206,7 +206,8 @@ pub(crate) struct Values {
     live_rows: bool,
     /// One row of bits: live out of the block at hand.
     row: Vec<u64>,
-    /// Per value: stamp of the backward scan that found it live.
+    /// Per value: stamp of the backward scan that found it live (with the live-in sets of
+    /// the path exploration).
     live_stamp: SecondaryMap<Value, u32>,
     /// Last uses in the current block as (position in `lin`, value), latest first
     /// (found scanning backward, consumed from the end scanning forward).
@@ -346,7 +347,6 @@ impl Values {
         reset(&mut self.uses, nv);
         reset(&mut self.hint, nv);
         reset(&mut self.reachable, dfg.blocks.len());
-        reset(&mut self.live_stamp, nv);
         self.local_names.clear();
         self.scratch = Scratch::default();
         self.class_counts = [0; 4];
@@ -999,6 +999,8 @@ impl Values {
         if rows {
             self.row.clear();
             self.row.resize(w, 0);
+        } else {
+            reset(&mut self.live_stamp, func.dfg.values.len());
         }
         let mut gen_: u32 = 0;
         for i in 0..self.order.len() {
