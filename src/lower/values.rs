@@ -127,7 +127,7 @@ impl From<String> for AnalyzeError {
 pub(crate) struct Lin {
     /// The instruction.
     pub inst: Inst,
-    /// Its operands, in push order (see [`for_each_operand`]), are `ops[ops.0..ops.1]`.
+    /// Its operands, in the order lowering pushes them, are `ops[ops.0..ops.1]`.
     pub ops: (u32, u32),
     /// Its result when it has exactly one.
     pub result: Option<Value>,
@@ -243,43 +243,6 @@ pub(crate) struct Values {
     pub scratch: Scratch,
     /// Frame layout.
     pub frame: Frame,
-}
-
-/// Calls `f` with each operand of a non-terminator `inst` in the order lowering pushes
-/// them: `select` pushes both values before the condition, `call_indirect` the arguments
-/// before the callee.
-#[inline]
-pub(crate) fn for_each_operand(dfg: &DataFlowGraph, inst: Inst, mut f: impl FnMut(Value)) {
-    match &dfg.insts[inst] {
-        InstData::Unary { arg, .. }
-        | InstData::Convert { arg, .. }
-        | InstData::MemoryGrow { arg }
-        | InstData::GlobalSet { arg, .. }
-        | InstData::TagName { arg, .. }
-        | InstData::Load { addr: arg, .. } => f(*arg),
-        InstData::Binary { args, .. } | InstData::Store { args, .. } => {
-            f(args[0]);
-            f(args[1]);
-        }
-        InstData::Select { args } => {
-            f(args[1]);
-            f(args[2]);
-            f(args[0]);
-        }
-        InstData::MemoryCopy { args } | InstData::MemoryFill { args } => {
-            f(args[0]);
-            f(args[1]);
-            f(args[2]);
-        }
-        InstData::Call { args, .. } | InstData::Intrinsic { args, .. } => {
-            args.as_slice(&dfg.value_lists).iter().for_each(|&v| f(v))
-        }
-        InstData::CallIndirect { callee, args, .. } => {
-            args.as_slice(&dfg.value_lists).iter().for_each(|&v| f(v));
-            f(*callee);
-        }
-        _ => {}
-    }
 }
 
 /// Whether a saturating truncation needs its guarded expansion.
@@ -563,6 +526,11 @@ impl Values {
             for &inst in body {
                 let data = &dfg.insts[inst];
                 let mut flags = 0;
+                // The operands in the order lowering pushes them: `select` pushes both
+                // values before the condition, `call_indirect` the arguments before the
+                // callee.
+                let ops_start = self.lin_ops.len();
+                let ops = &mut self.lin_ops;
                 match *data {
                     // Constants are rematerialized at each use: they are not in the table.
                     InstData::Const { .. } | InstData::EnumConst { .. } => {
@@ -571,15 +539,42 @@ impl Values {
                         }
                         continue;
                     }
-                    InstData::TagName { .. } => needs_tmp[0] = true,
-                    InstData::Convert { op, .. } if trunc_sat_expanded(op, features) => {
-                        needs_tmp[class(op.from())] = true
+                    InstData::Binary { args, .. } | InstData::Store { args, .. } => {
+                        ops.extend_from_slice(&args)
+                    }
+                    InstData::Unary { arg, .. }
+                    | InstData::MemoryGrow { arg }
+                    | InstData::GlobalSet { arg, .. }
+                    | InstData::Load { addr: arg, .. } => ops.push(arg),
+                    InstData::Convert { op, arg } => {
+                        if trunc_sat_expanded(op, features) {
+                            needs_tmp[class(op.from())] = true;
+                        }
+                        ops.push(arg);
+                    }
+                    InstData::TagName { arg, .. } => {
+                        needs_tmp[0] = true;
+                        ops.push(arg);
+                    }
+                    InstData::Select { args } => {
+                        ops.extend_from_slice(&[args[1], args[2], args[0]])
+                    }
+                    InstData::MemoryCopy { args } | InstData::MemoryFill { args } => {
+                        ops.extend_from_slice(&args)
+                    }
+                    InstData::Call { args, .. } => ops.extend_from_slice(dfg.list(args)),
+                    InstData::Intrinsic { intrinsic, args } => {
+                        if intrinsic.results().len() == 2 {
+                            needs_sret = true;
+                            flags |= Lin::SRET;
+                        }
+                        ops.extend_from_slice(dfg.list(args));
+                    }
+                    InstData::CallIndirect { callee, args, .. } => {
+                        ops.extend_from_slice(dfg.list(args));
+                        ops.push(callee);
                     }
                     InstData::StackAddr { .. } => needs_slots = true,
-                    InstData::Intrinsic { intrinsic, .. } if intrinsic.results().len() == 2 => {
-                        needs_sret = true;
-                        flags |= Lin::SRET;
-                    }
                     InstData::Jump { .. }
                     | InstData::BrIf { .. }
                     | InstData::BrTable { .. }
@@ -587,11 +582,12 @@ impl Values {
                     | InstData::Unreachable => {
                         return Err("a terminator inside a block's code".into());
                     }
-                    _ => {}
+                    InstData::MemorySize
+                    | InstData::GlobalGet { .. }
+                    | InstData::DataAddr { .. }
+                    | InstData::TlsAddr { .. }
+                    | InstData::FuncAddr { .. } => {}
                 }
-                let ops_start = self.lin_ops.len();
-                let ops = &mut self.lin_ops;
-                for_each_operand(dfg, inst, |v| ops.push(v));
                 for &v in &self.lin_ops[ops_start..] {
                     self.uses[v] += 1;
                     self.param_live[v] = true;
