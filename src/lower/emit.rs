@@ -1250,3 +1250,55 @@ fn convert(op: ConvertOp) -> Instruction<'static> {
         F64ReinterpretI64 => I::F64ReinterpretI64,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The load and store tables with `mem_op` write exactly what wasm-encoder writes, for
+    /// every kind and type it encodes, memory arguments with multi-byte LEBs included.
+    #[test]
+    fn memory_opcode_tables_match_wasm_encoder() {
+        let table = op_bytes();
+        let types = [Type::I32, Type::I64, Type::F32, Type::F64];
+        let args = [
+            (0, 0),
+            (3, 127),
+            (2, 128),
+            (1, 1 << 20),
+            (0, u64::from(u32::MAX)),
+        ];
+        let mut checked = 0;
+        for (align, offset) in args {
+            let m = || MemArg {
+                offset,
+                align,
+                target: MemArgTarget::Memory(0),
+                ordering: None,
+            };
+            for (c, &ty) in types.iter().enumerate() {
+                let mut cases: Vec<(u8, Option<Instruction<'static>>)> = Vec::new();
+                for &kind in &LOAD_KINDS {
+                    cases.push((table.load[kind as usize][c], load(ty, kind, m())));
+                }
+                for &w in &STORE_WIDTHS {
+                    cases.push((table.store[w as usize][c], store(ty, w, m())));
+                }
+                for (byte, ins) in cases {
+                    let Some(ins) = ins else {
+                        assert_eq!(byte, 0, "{ty:?}: a table entry without an instruction");
+                        continue;
+                    };
+                    let mut want = Vec::new();
+                    ins.encode(&mut want);
+                    let mut e = Emitter::default();
+                    e.mem_op(byte, m());
+                    assert_eq!(e.buf, want, "{ty:?}, align {align}, offset {offset}");
+                    checked += 1;
+                }
+            }
+        }
+        // 14 loads and 9 stores, for each memory argument.
+        assert_eq!(checked, 23 * args.len());
+    }
+}
