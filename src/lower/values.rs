@@ -164,6 +164,11 @@ pub(crate) struct Values {
     param_live: SecondaryMap<Value, bool>,
     /// (parameter, argument) of every edge copy in reachable code.
     edge_pairs: Vec<(Value, Value)>,
+    /// What the terminators of the reachable blocks read: a condition, an index or the
+    /// returned values (with `None`), then each edge argument with its parameter.
+    term_uses: Vec<(Value, Option<Value>)>,
+    /// The range of each reachable block's terminator in `term_uses`.
+    term_range: SecondaryMap<Block, (u32, u32)>,
     /// Work list of values.
     work_vals: Vec<Value>,
     /// Reachable blocks in structured order.
@@ -503,6 +508,8 @@ impl Values {
         self.edge_pairs.clear();
         reset(&mut self.param_live, nv);
         reset(&mut self.code_range, dfg.blocks.len());
+        reset(&mut self.term_range, dfg.blocks.len());
+        self.term_uses.clear();
         self.lin.clear();
         self.lin_ops.clear();
         self.order.clear();
@@ -608,6 +615,27 @@ impl Values {
                 });
             }
             self.code_range[b] = (start, self.lin.len() as u32);
+            // The values the terminator reads: its condition, index or returned values, then
+            // the edge arguments with their parameters.
+            let t0 = self.term_uses.len() as u32;
+            match dfg.insts[term] {
+                InstData::BrIf { cond: v, .. } | InstData::BrTable { index: v, .. } => {
+                    self.term_uses.push((v, None))
+                }
+                InstData::Return { args } => self
+                    .term_uses
+                    .extend(dfg.list(args).iter().map(|&a| (a, None))),
+                _ => {}
+            }
+            let (term_uses, pairs) = (&mut self.term_uses, &mut self.edge_pairs);
+            dfg.for_each_dest(term, |d| {
+                let params = dfg.block_params(d.block);
+                for (&a, &q) in dfg.list(d.args).iter().zip(params) {
+                    pairs.push((q, a));
+                    term_uses.push((a, Some(q)));
+                }
+            });
+            self.term_range[b] = (t0, self.term_uses.len() as u32);
             let (uses, live) = (&mut self.uses, &mut self.param_live);
             match dfg.insts[term] {
                 InstData::Jump { .. } | InstData::BrIf { .. } | InstData::BrTable { .. } => {
@@ -617,13 +645,6 @@ impl Values {
                     {
                         live[v] = true;
                     }
-                    let pairs = &mut self.edge_pairs;
-                    dfg.for_each_dest(term, |d| {
-                        let params = dfg.block_params(d.block);
-                        for (&a, &q) in dfg.list(d.args).iter().zip(params) {
-                            pairs.push((q, a));
-                        }
-                    });
                 }
                 _ => dfg.for_each_arg(term, |v| {
                     uses[v] += 1;
@@ -725,31 +746,21 @@ impl Values {
         )
     }
 
-    /// Calls `f` with each value the terminator of `b` reads: its condition, index or
-    /// returned values, and the arguments for live block parameters (with the parameter).
+    /// Calls `f` with each value a terminator reads (`term_uses`, a block's range of
+    /// [`Values::term_uses`]): its condition, index or returned values, and the arguments
+    /// for live block parameters (with the parameter).
     fn for_each_term_use(
         uses: &SecondaryMap<Value, u32>,
-        func: &Function,
-        b: Block,
+        term_uses: &[(Value, Option<Value>)],
         mut f: impl FnMut(Value, Option<Value>),
     ) {
-        let dfg = &func.dfg;
-        let Some(term) = func.terminator(b) else {
-            return;
-        };
-        match &dfg.insts[term] {
-            InstData::BrIf { cond, .. } => f(*cond, None),
-            InstData::BrTable { index, .. } => f(*index, None),
-            InstData::Return { args } => dfg.list(*args).iter().for_each(|&a| f(a, None)),
-            _ => {}
-        }
-        dfg.for_each_dest(term, |d| {
-            for (&a, &p) in dfg.list(d.args).iter().zip(dfg.block_params(d.block)) {
-                if uses[p] > 0 {
-                    f(a, Some(p));
-                }
+        for &(a, p) in term_uses {
+            match p {
+                None => f(a, None),
+                Some(p) if uses[p] > 0 => f(a, Some(p)),
+                Some(_) => {}
             }
-        });
+        }
     }
 
     /// Live-in sets of the reachable blocks, by exploring paths backward from each use
@@ -832,7 +843,9 @@ impl Values {
                 used(v);
             }
             let hint = &mut self.hint;
-            Self::for_each_term_use(&self.uses, func, b, |a, p| {
+            let (t0, t1) = self.term_range[b];
+            let term_uses = &self.term_uses[t0 as usize..t1 as usize];
+            Self::for_each_term_use(&self.uses, term_uses, |a, p| {
                 used(a);
                 let local = |v: Value| matches!(place[v], Place::Pending | Place::Local(_));
                 if let Some(p) = p
@@ -1054,7 +1067,9 @@ impl Values {
                         }
                     });
                     let (row, place, dense) = (&mut self.row, &self.place, &self.dense);
-                    Self::for_each_term_use(&self.uses, func, b, |a, _| {
+                    let (t0, t1) = self.term_range[b];
+                    let term_uses = &self.term_uses[t0 as usize..t1 as usize];
+                    Self::for_each_term_use(&self.uses, term_uses, |a, _| {
                         if matches!(place[a], Place::Pending | Place::Local(_)) {
                             let d = dense[a] as usize;
                             row[d / 64] |= 1 << (d % 64);
@@ -1073,7 +1088,9 @@ impl Values {
                 }
                 self.work = succs;
                 let stamps = &mut self.live_stamp;
-                Self::for_each_term_use(&self.uses, func, b, |a, _| stamps[a] = gen_);
+                let (t0, t1) = self.term_range[b];
+                let term_uses = &self.term_uses[t0 as usize..t1 as usize];
+                Self::for_each_term_use(&self.uses, term_uses, |a, _| stamps[a] = gen_);
             }
             let (s, e) = self.code_range[b];
             let (s, e) = (s as usize, e as usize);
