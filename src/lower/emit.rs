@@ -81,6 +81,8 @@ struct FuncCx<'a> {
     func: &'a Function,
     /// Type index of each `call_indirect` signature.
     sig_types: &'a [u32],
+    /// The opcode tables.
+    ops: &'static OpBytes,
 }
 
 impl Emitter {
@@ -114,6 +116,7 @@ impl Emitter {
             ctx,
             func,
             sig_types,
+            ops: op_bytes(),
         };
 
         // Locals declaration.
@@ -334,7 +337,7 @@ impl Emitter {
             }
             self.frames.pop();
             let l = self.values.lin[k as usize];
-            if !self.inst_simple(&dfg.insts[l.inst]) {
+            if !self.inst_simple(cx.ops, &dfg.insts[l.inst]) {
                 self.inst(cx, l.inst)?;
             }
             let results = match l.result {
@@ -422,8 +425,7 @@ impl Emitter {
     /// Emits the common instructions encoded by one opcode (with a memory argument for
     /// loads and stores) from the tables; whether it did (otherwise [`Self::inst`] does).
     #[inline]
-    fn inst_simple(&mut self, data: &InstData) -> bool {
-        let table = op_bytes();
+    fn inst_simple(&mut self, table: &OpBytes, data: &InstData) -> bool {
         let byte = match *data {
             InstData::Binary { op, ty, .. } => table.binary.get(op as usize).map(|t| t[class(ty)]),
             InstData::Unary { op, ty, .. }

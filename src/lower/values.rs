@@ -173,7 +173,7 @@ pub(crate) struct Values {
     work_vals: Vec<Value>,
     /// Reachable blocks in structured order.
     order: Vec<Block>,
-    /// Predecessors (CSR by block index): offsets and blocks.
+    /// Predecessors (CSR by block index): offsets (the first walk counts them) and blocks.
     pred_off: Vec<u32>,
     /// Predecessor blocks.
     preds: Vec<Block>,
@@ -509,6 +509,8 @@ impl Values {
         reset(&mut self.param_live, nv);
         reset(&mut self.code_range, dfg.blocks.len());
         reset(&mut self.term_range, dfg.blocks.len());
+        self.pred_off.clear();
+        self.pred_off.resize(dfg.blocks.len() + 1, 0);
         self.term_uses.clear();
         self.lin.clear();
         self.lin_ops.clear();
@@ -628,7 +630,11 @@ impl Values {
                 _ => {}
             }
             let (term_uses, pairs) = (&mut self.term_uses, &mut self.edge_pairs);
+            let pred_count = &mut self.pred_off;
             dfg.for_each_dest(term, |d| {
+                if let Some(n) = pred_count.get_mut(d.block.index() + 1) {
+                    *n += 1;
+                }
                 let params = dfg.block_params(d.block);
                 for (&a, &q) in dfg.list(d.args).iter().zip(params) {
                     pairs.push((q, a));
@@ -770,19 +776,7 @@ impl Values {
     fn liveness(&mut self, func: &Function) -> Result<(), String> {
         let dfg = &func.dfg;
         let nb = dfg.blocks.len();
-        // Predecessors.
-        self.pred_off.clear();
-        self.pred_off.resize(nb + 1, 0);
-        for &b in &self.order {
-            if let Some(t) = func.terminator(b) {
-                let off = &mut self.pred_off;
-                dfg.for_each_dest(t, |d| {
-                    if let Some(n) = off.get_mut(d.block.index() + 1) {
-                        *n += 1;
-                    }
-                });
-            }
-        }
+        // Predecessors (counted by the first walk).
         for i in 0..nb {
             self.pred_off[i + 1] += self.pred_off[i];
         }
