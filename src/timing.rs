@@ -1,5 +1,6 @@
 //! Phase timings for measuring the pipeline: with `KILN_TIMINGS` set in the environment,
-//! [`phase`] writes `kiln: PHASE TIME` to standard error after each phase it wraps.
+//! [`phase`] writes `kiln: PHASE TIME` to standard error after each phase it wraps, with the
+//! process's resident memory at its end.
 //!
 //! Off by default and then one relaxed load per phase; the output format is for people
 //! and benchmarks, not a stable interface.
@@ -19,9 +20,30 @@ pub fn phase<T>(name: &str, f: impl FnOnce() -> T) -> T {
     }
     let start = Instant::now();
     let result = f();
+    let elapsed = start.elapsed();
     eprintln!(
-        "kiln: {name:<14} {:>8.2} ms",
-        start.elapsed().as_secs_f64() * 1e3
+        "kiln: {name:<14} {:>8.2} ms{}",
+        elapsed.as_secs_f64() * 1e3,
+        resident().map_or(String::new(), |(anon, file)| format!(
+            "   resident {anon:>6.1} MiB anonymous, {file:>6.1} MiB file"
+        ))
     );
     result
+}
+
+/// The process's resident memory after a phase, in MiB: anonymous (the heap) and mapped
+/// files (the inputs); Linux only.
+fn resident() -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib = |key: &str| -> Option<f64> {
+        let line = status.lines().find(|l| l.starts_with(key))?;
+        let n: f64 = line[key.len()..]
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(n / 1024.0)
+    };
+    Some((kib("RssAnon:")?, kib("RssFile:")?))
 }

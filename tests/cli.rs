@@ -118,3 +118,18 @@ fn unknown_subcommand_is_an_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("unrecognized subcommand"));
 }
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    // `kiln dump x.o | head`: the reader is gone before kiln writes anything.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/ir/collatz.ir");
+    let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["dump", file])
+        .stdout(writer)
+        .output()
+        .expect("kiln runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+}

@@ -86,23 +86,25 @@ fn map(file: &File, populate: bool) -> std::io::Result<memmap2::Mmap> {
     unsafe { options.map(file) }
 }
 
-/// Resolves `-l` names against the `-L` directories and maps every input, in order.
+/// Resolves `-l` names against the `-L` directories and maps every input, in order. The
+/// files are opened in parallel (mapping faults in every page of an object); the first error
+/// in command-line order is reported.
 pub fn open_inputs(args: &LinkArgs) -> Result<Vec<InputFile>, DriverError> {
-    let mut files = Vec::with_capacity(args.inputs.len());
-    for input in &args.inputs {
-        let file = match input {
+    args.inputs
+        .par_iter()
+        .map(|input| match input {
             InputArg::File {
                 path,
                 whole_archive,
-            } => InputFile::open(path, *whole_archive)?,
+            } => InputFile::open(path, *whole_archive),
             InputArg::Library {
                 name,
                 whole_archive,
-            } => InputFile::open(&find_library(name, &args.search_dirs)?, *whole_archive)?,
-        };
-        files.push(file);
-    }
-    Ok(files)
+            } => InputFile::open(&find_library(name, &args.search_dirs)?, *whole_archive),
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect()
 }
 
 /// Reads every mapped file into a link input, in parallel. `.ir` files are lowered with `opts.features`.

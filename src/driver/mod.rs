@@ -104,9 +104,16 @@ pub fn link_and_write(args: &LinkArgs) -> Result<(PathBuf, Vec<String>), DriverE
     } else {
         (None, link_inputs_with_warnings(inputs, &args.options)?)
     };
-    // `--print-gc-sections`: on standard output, as wasm-ld prints it.
-    for line in &linked.removed {
-        println!("{line}");
+    // `--print-gc-sections`: on standard output, as wasm-ld prints it (a reader that has gone
+    // away ends the listing, not the link).
+    if !linked.removed.is_empty() {
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        for line in &linked.removed {
+            if writeln!(stdout, "{line}").is_err() {
+                break;
+            }
+        }
     }
     let mut warnings = args.warnings.clone();
     warnings.extend(linked.warnings);

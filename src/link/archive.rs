@@ -23,8 +23,10 @@
 //! Invariant: every member is read at most once; a member that fails to read is an error
 //! naming it as `lib.a(member.o)`.
 
-use rustc_hash::{FxHashMap, FxHashSet};
 use std::borrow::Cow;
+
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::resolve::{CALL_CTORS, CALL_DTORS};
 use super::{Input, LinkError, LinkOptions};
@@ -50,6 +52,20 @@ enum State {
 pub(crate) struct Loaded<'a> {
     pub object: Object<'a>,
     pub lazy_member: bool,
+}
+
+/// `object`'s global symbols whose names can load a member: (name, `None` when defined,
+/// else whether the reference is strong).
+fn tracked_symbols<'a>(
+    tracked: &FxHashSet<Cow<'a, str>>,
+    object: &Object<'a>,
+) -> Vec<(Cow<'a, str>, Option<bool>)> {
+    object
+        .symbols
+        .iter()
+        .filter(|s| !s.is_local() && tracked.contains(&*s.name))
+        .map(|s| (s.name.clone(), s.is_undefined().then(|| !s.is_weak())))
+        .collect()
 }
 
 /// An object whose global symbols are being entered: (name, `None` when defined, else
@@ -119,13 +135,19 @@ impl<'a> Loader<'a> {
     /// Reads a member and enters it (and whatever it needs).
     fn load_member(&mut self, archive: usize, member: usize, lazy: bool) -> Result<(), LinkError> {
         let object = self.read_member(archive, member)?;
-        self.add_object(object, lazy)
+        let syms = tracked_symbols(&self.tracked, &object);
+        self.add_object(object, syms, lazy)
     }
 
-    /// Adds an object to the link and enters its global symbols, loading the members its
-    /// strong references need at once.
-    fn add_object(&mut self, object: Object<'a>, lazy_member: bool) -> Result<(), LinkError> {
-        self.push(object, lazy_member);
+    /// Adds an object to the link and enters its tracked global symbols `syms` (see
+    /// [`tracked_symbols`]), loading the members its strong references need at once.
+    fn add_object(
+        &mut self,
+        object: Object<'a>,
+        syms: Vec<(Cow<'a, str>, Option<bool>)>,
+        lazy_member: bool,
+    ) -> Result<(), LinkError> {
+        self.push(object, syms, lazy_member);
         while let Some((syms, done)) = self.stack.last_mut() {
             let Some((name, undefined)) = syms.get(*done).cloned() else {
                 self.stack.pop();
@@ -141,20 +163,20 @@ impl<'a> Loader<'a> {
             };
             if let Some((a, m)) = load {
                 let object = self.read_member(a, m)?;
-                self.push(object, true);
+                let syms = tracked_symbols(&self.tracked, &object);
+                self.push(object, syms, true);
             }
         }
         Ok(())
     }
 
     /// Puts an object in the link and its tracked global symbols on the stack.
-    fn push(&mut self, object: Object<'a>, lazy_member: bool) {
-        let syms = object
-            .symbols
-            .iter()
-            .filter(|s| !s.is_local() && self.tracked.contains(&*s.name))
-            .map(|s| (s.name.clone(), s.is_undefined().then(|| !s.is_weak())))
-            .collect();
+    fn push(
+        &mut self,
+        object: Object<'a>,
+        syms: Vec<(Cow<'a, str>, Option<bool>)>,
+        lazy_member: bool,
+    ) {
         self.stack.push((syms, 0));
         self.out.push(Loaded {
             object,
@@ -242,9 +264,18 @@ pub(crate) fn load<'a>(
         out: Vec::new(),
         stack: Vec::new(),
     };
-    for input in inputs {
+    // The command line's objects' tracked symbols, found in parallel (a lookup per global
+    // symbol).
+    let syms: Vec<_> = inputs
+        .par_iter()
+        .map(|input| match input {
+            Input::Object(object) => tracked_symbols(&l.tracked, object),
+            Input::Archive { .. } => Vec::new(),
+        })
+        .collect();
+    for (input, syms) in inputs.into_iter().zip(syms) {
         match input {
-            Input::Object(object) => l.add_object(object, false)?,
+            Input::Object(object) => l.add_object(object, syms, false)?,
             Input::Archive { archive, whole } => l.add_archive(archive, whole)?,
         }
     }

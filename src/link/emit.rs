@@ -39,10 +39,9 @@ use indexmap::IndexMap;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use wasm_encoder::{
-    ConstExpr, DataCountSection, ElementSection, Elements, EntityType, ExportSection,
-    FunctionSection, GlobalSection, GlobalType, HeapType, ImportSection, IndirectNameMap,
-    MemorySection, MemoryType, NameMap, NameSection, RefType, Section, StartSection, TableSection,
-    TableType, TypeSection,
+    ConstExpr, DataCountSection, EntityType, ExportSection, GlobalSection, GlobalType, HeapType,
+    ImportSection, IndirectNameMap, MemorySection, MemoryType, NameMap, NameSection, RawSection,
+    RefType, Section, StartSection, TableSection, TableType, TypeSection,
 };
 
 use super::custom;
@@ -846,13 +845,22 @@ pub(crate) fn emit(
         imports.append_to(&mut head);
     }
 
+    // The function and element sections have an entry per function: they are encoded
+    // here directly, which is several times cheaper than entry by entry through
+    // wasm-encoder.
     let nimp = layout.num_func_imports as usize;
-    let mut functions = FunctionSection::new();
-    for &t in layout.func_types.get(nimp..).unwrap_or(&[]) {
-        functions.function(t);
-    }
-    if !functions.is_empty() {
-        functions.append_to(&mut head);
+    let defined = layout.func_types.get(nimp..).unwrap_or(&[]);
+    if !defined.is_empty() {
+        let mut payload = Vec::with_capacity(5 + 2 * defined.len());
+        put_uleb(&mut payload, defined.len() as u64);
+        for &t in defined {
+            put_uleb(&mut payload, u64::from(t));
+        }
+        RawSection {
+            id: 3,
+            data: &payload,
+        }
+        .append_to(&mut head);
     }
 
     if layout.table.is_some() && !layout.table_imported {
@@ -993,13 +1001,11 @@ pub(crate) fn emit(
     }
 
     if let (Some(t), false) = (layout.table, layout.elems.is_empty()) {
-        let mut elems = ElementSection::new();
-        elems.active(
-            (t != 0).then_some(t),
-            &ConstExpr::i32_const(1),
-            Elements::Functions(Cow::Borrowed(&layout.elems)),
-        );
-        elems.append_to(&mut head);
+        RawSection {
+            id: 9,
+            data: &element_payload(t, &layout.elems),
+        }
+        .append_to(&mut head);
     }
 
     // Which output segments are written: as wasm-ld, all but `.bss*` (memory starts
@@ -1024,9 +1030,7 @@ pub(crate) fn emit(
         bodies.push(match *f {
             OutFunc::Input { input, index } => &inputs[input as usize].funcs[index as usize].body,
             _ => synth
-                .bodies
-                .get(k)
-                .map(Vec::as_slice)
+                .body(k)
                 .ok_or_else(|| internal("missing synthesized body"))?,
         });
     }
@@ -1322,6 +1326,29 @@ pub(crate) fn emit(
     }
 }
 
+/// The element section's payload: one active segment of function indices at offset 1 of
+/// table `table` (flags 0 for table 0; else flags 2, the table index and the element kind,
+/// funcref), as wasm-encoder writes it.
+fn element_payload(table: u32, funcs: &[u32]) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(16 + 3 * funcs.len());
+    put_uleb(&mut payload, 1);
+    if table == 0 {
+        payload.push(0);
+    } else {
+        payload.push(2);
+        put_uleb(&mut payload, u64::from(table));
+    }
+    payload.extend_from_slice(&[0x41, 1, 0x0b]);
+    if table != 0 {
+        payload.push(0);
+    }
+    put_uleb(&mut payload, funcs.len() as u64);
+    for &f in funcs {
+        put_uleb(&mut payload, u64::from(f));
+    }
+    payload
+}
+
 /// `name`, `producers` and `target_features`.
 fn tail_sections(
     inputs: &[Object<'_>],
@@ -1330,31 +1357,47 @@ fn tail_sections(
     opts: &LinkOptions,
     written: &[bool],
 ) -> Result<Vec<u8>, LinkError> {
-    let mut names = NameSection::new();
-    let mut funcs = NameMap::new();
     let nimp = layout.num_func_imports as usize;
-    for (i, n) in layout.func_names.iter().enumerate() {
+    let func_name = |i: usize| -> Option<Cow<'_, str>> {
+        let n = *layout.func_names.get(i)?;
         if n.is_empty() {
-            continue;
+            return None;
         }
         let defined = i.checked_sub(nimp).and_then(|k| layout.funcs.get(k));
-        if let Some(&OutFunc::WeakStub(sid)) = defined {
-            // wasm-ld's names for the trapping stubs: signature-mismatch stubs are the local
-            // symbols resolution made, the others stand for weak undefined functions.
-            let local = db.syms.get(sid as usize).is_some_and(|s| s.local);
-            let prefix = if local {
-                "signature_mismatch"
-            } else {
-                "undefined_weak"
-            };
-            funcs.append(i as u32, &format!("{prefix}:{n}"));
-        } else if let Some(&OutFunc::CommandExport(_)) = defined {
-            funcs.append(i as u32, &format!("{n}.command_export"));
-        } else {
-            funcs.append(i as u32, n);
+        Some(match defined {
+            Some(&OutFunc::WeakStub(sid)) => {
+                // wasm-ld's names for the trapping stubs: signature-mismatch stubs are the
+                // local symbols resolution made, the others stand for weak undefined
+                // functions.
+                let local = db.syms.get(sid as usize).is_some_and(|s| s.local);
+                let prefix = if local {
+                    "signature_mismatch"
+                } else {
+                    "undefined_weak"
+                };
+                Cow::Owned(format!("{prefix}:{n}"))
+            }
+            Some(&OutFunc::CommandExport(_)) => Cow::Owned(format!("{n}.command_export")),
+            _ => Cow::Borrowed(n),
+        })
+    };
+    // The function names, one per function, are most of the section: they are encoded
+    // straight into the output once their size is known, not built up and copied twice.
+    let (mut count, mut entries_len) = (0u64, 0u64);
+    for i in 0..layout.func_names.len() {
+        if let Some(n) = func_name(i) {
+            count += 1;
+            entries_len += (uleb_len(i as u64) + uleb_len(n.len() as u64) + n.len()) as u64;
         }
     }
-    names.functions(&funcs);
+    let func_map_len = uleb_len(count) as u64 + entries_len;
+    let func_sub_len = if count == 0 {
+        0
+    } else {
+        1 + uleb_len(func_map_len) as u64 + func_map_len
+    };
+
+    let mut names = NameSection::new();
 
     let mut locals = IndirectNameMap::new();
     let nimp = layout.num_func_imports;
@@ -1437,8 +1480,28 @@ fn tail_sections(
     }
     names.data(&dmap);
 
-    let mut tail = Vec::new();
-    names.append_to(&mut tail);
+    // The other subsections, encoded by wasm-encoder (a custom section's payload: the
+    // subsections only).
+    let rest = names.as_custom().data.into_owned();
+    let name_payload = uleb_len(4) as u64 + 4 + func_sub_len + rest.len() as u64;
+    let mut tail = Vec::with_capacity(1 + 5 + name_payload as usize);
+    tail.push(0);
+    put_uleb(&mut tail, name_payload);
+    put_uleb(&mut tail, 4);
+    tail.extend_from_slice(b"name");
+    if count > 0 {
+        tail.push(1);
+        put_uleb(&mut tail, func_map_len);
+        put_uleb(&mut tail, count);
+        for i in 0..layout.func_names.len() {
+            if let Some(n) = func_name(i) {
+                put_uleb(&mut tail, i as u64);
+                put_uleb(&mut tail, n.len() as u64);
+                tail.extend_from_slice(n.as_bytes());
+            }
+        }
+    }
+    tail.extend_from_slice(&rest);
 
     let producers = custom::merge_producers(inputs)?;
     if let Some(payload) = custom::producers_payload(&producers) {
@@ -1475,4 +1538,36 @@ fn tail_sections(
         .append_to(&mut tail);
     }
     Ok(tail)
+}
+
+#[cfg(test)]
+mod encoding_tests {
+    use std::borrow::Cow;
+
+    use wasm_encoder::{ConstExpr, ElementSection, Elements, Encode};
+
+    /// The element payload written directly is the one wasm-encoder writes, for table 0 and
+    /// for another table, and for indices of every LEB length.
+    #[test]
+    fn element_payload_is_wasm_encoders() {
+        let funcs: Vec<u32> = vec![0, 1, 127, 128, 16_383, 16_384, 2_097_152, u32::MAX];
+        for table in [0, 1, 200] {
+            let mut elems = ElementSection::new();
+            elems.active(
+                (table != 0).then_some(table),
+                &ConstExpr::i32_const(1),
+                Elements::Functions(Cow::Borrowed(&funcs)),
+            );
+            let mut section = Vec::new();
+            elems.encode(&mut section);
+            // `encode` writes the payload with its length first.
+            let mut expected = Vec::new();
+            super::put_uleb(
+                &mut expected,
+                super::element_payload(table, &funcs).len() as u64,
+            );
+            expected.extend_from_slice(&super::element_payload(table, &funcs));
+            assert_eq!(section, expected, "table {table}");
+        }
+    }
 }

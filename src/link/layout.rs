@@ -248,9 +248,20 @@ struct RelocRefs {
     types: Vec<u32>,
     /// Undefined functions live code calls (`FUNCTION_INDEX_LEB`).
     calls_undefined: Vec<u32>,
-    /// The symbols of `GLOBAL_INDEX` (`true`: a GOT entry) and `TABLE_INDEX` relocations,
-    /// in scan order (live functions, then live segments).
-    slots: Vec<(u32, bool)>,
+    /// The symbols of `GLOBAL_INDEX` and `TABLE_INDEX` relocations, in scan order (live
+    /// functions, then live segments).
+    slots: Vec<SlotRef>,
+}
+
+/// A `GLOBAL_INDEX` or `TABLE_INDEX` relocation's symbol, with what the serial passes over
+/// them need of it (so that they need not read the symbol table at random).
+#[derive(Copy, Clone)]
+struct SlotRef {
+    sid: u32,
+    /// A `GLOBAL_INDEX` relocation (a GOT entry when the symbol is data or a function).
+    got: bool,
+    kind: SymKind,
+    undefined: bool,
 }
 
 fn scan_relocs(
@@ -278,7 +289,13 @@ fn scan_relocs(
             _ => return,
         };
         if let Some(sid) = sym(r.index) {
-            refs.slots.push((sid, got));
+            let s = &db.syms[sid as usize];
+            refs.slots.push(SlotRef {
+                sid,
+                got,
+                kind: s.kind,
+                undefined: s.def.is_undefined(),
+            });
         }
     };
     for (j, (f, _)) in obj
@@ -659,9 +676,12 @@ pub(crate) fn compute_layout<'a>(
     }
     // Internal GOT entries: `GLOBAL_INDEX` relocations against data or functions, in scan
     // order (functions, then segments, per input).
-    for &(sid, got) in refs.iter().flat_map(|r| &r.slots) {
-        let s = &db.syms[sid as usize];
-        if got && matches!(s.kind, SymKind::Data | SymKind::Function) && !l.got.contains_key(&sid) {
+    for slot in refs.iter().flat_map(|r| &r.slots) {
+        let sid = slot.sid;
+        if slot.got
+            && matches!(slot.kind, SymKind::Data | SymKind::Function)
+            && !l.got.contains_key(&sid)
+        {
             l.globals.push(OutGlobal::Got(sid));
             l.got.insert(sid, gnext);
             gnext = gnext.checked_add(1).ok_or_else(|| too_large("globals"))?;
@@ -745,15 +765,15 @@ pub(crate) fn compute_layout<'a>(
             })
         })
         || linker_live(LinkerSym::Table);
-    for &(sid, got_func) in refs.iter().flat_map(|r| &r.slots) {
-        let s = &db.syms[sid as usize];
-        if s.kind != SymKind::Function {
+    for slot in refs.iter().flat_map(|r| &r.slots) {
+        let sid = slot.sid;
+        if slot.kind != SymKind::Function {
             continue;
         }
-        if s.def.is_undefined() && weak_stubs.contains(&sid) {
+        if slot.undefined && weak_stubs.contains(&sid) {
             // No slot; a GOT entry for it (which holds 0) still makes the table
             // exist, as in wasm-ld 22.
-            table_needed |= got_func;
+            table_needed |= slot.got;
             continue;
         }
         let f = l.sym_index[sid as usize];

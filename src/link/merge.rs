@@ -14,16 +14,43 @@
 use rustc_hash::FxHashMap;
 
 /// Where each string of one input chunk went: `(input offset, output offset)` per string,
-/// sorted by input offset.
+/// sorted by input offset; and, per block of [`BLOCK`] input bytes, the string holding the
+/// block's first byte, so that finding a string takes a step or two instead of a binary
+/// search over all of them (`.debug_info` has one lookup per string reference).
 #[derive(Clone, Debug, Default)]
-pub(crate) struct PieceMap(Vec<(u64, u64)>);
+pub(crate) struct PieceMap {
+    pieces: Vec<(u64, u64)>,
+    blocks: Vec<u32>,
+}
+
+const BLOCK: u64 = 64;
 
 impl PieceMap {
+    fn new(pieces: Vec<(u64, u64)>) -> PieceMap {
+        let end = pieces.last().map_or(0, |p| p.0 + 1);
+        let mut blocks = Vec::with_capacity(end.div_ceil(BLOCK) as usize);
+        let mut k = 0usize;
+        for b in 0..end.div_ceil(BLOCK) {
+            while pieces.get(k + 1).is_some_and(|p| p.0 <= b * BLOCK) {
+                k += 1;
+            }
+            blocks.push(k as u32);
+        }
+        PieceMap { pieces, blocks }
+    }
+
     /// The output offset of input offset `off`, relative to the merged chunk's start.
     pub(crate) fn translate(&self, off: u64) -> Option<u64> {
-        let k = self.0.partition_point(|p| p.0 <= off).checked_sub(1)?;
-        let (input, output) = *self.0.get(k)?;
-        Some(output + (off - input))
+        let mut k = match self.blocks.get((off / BLOCK) as usize) {
+            Some(&k) => k as usize,
+            // Past the last string's start: it is the last string, if any.
+            None => self.pieces.len().checked_sub(1)?,
+        };
+        while self.pieces.get(k + 1).is_some_and(|p| p.0 <= off) {
+            k += 1;
+        }
+        let (input, output) = *self.pieces.get(k)?;
+        (input <= off).then(|| output + (off - input))
     }
 }
 
@@ -85,7 +112,7 @@ pub(crate) fn merge_strings(chunks: &[&[u8]]) -> (Vec<u8>, Vec<PieceMap>) {
     let maps = cut
         .into_iter()
         .map(|list| {
-            PieceMap(
+            PieceMap::new(
                 list.into_iter()
                     .map(|(pos, s)| (pos, unique.get(s).copied().unwrap_or(0)))
                     .collect(),
@@ -115,6 +142,32 @@ mod tests {
         let (out, maps) = merge_strings(&[b"tail"]);
         assert_eq!(out, b"tail");
         assert_eq!(maps[0].translate(3), Some(3));
+    }
+
+    /// Every input offset (and a few past the end) translates as a binary search over the
+    /// strings' starts does, for chunks with long and short strings around block edges.
+    #[test]
+    fn translate_agrees_with_binary_search() {
+        let mut rng = crate::testing::Rng(0x9e37_79b9_7f4a_7c15);
+        let mut rand = move |n: u64| rng.below(n);
+        for _ in 0..300 {
+            let mut chunk = Vec::new();
+            for _ in 0..rand(30) {
+                let len = if rand(4) == 0 { rand(200) } else { rand(10) };
+                chunk.extend((0..len).map(|_| b'a' + rand(3) as u8));
+                chunk.push(0);
+            }
+            let (_, maps) = merge_strings(&[&chunk]);
+            let map = &maps[0];
+            for off in 0..chunk.len() as u64 + 70 {
+                let expected = map
+                    .pieces
+                    .partition_point(|p| p.0 <= off)
+                    .checked_sub(1)
+                    .map(|k| map.pieces[k].1 + (off - map.pieces[k].0));
+                assert_eq!(map.translate(off), expected, "offset {off} of {chunk:?}");
+            }
+        }
     }
 
     /// The merged blob is the one the plain reversed-bytes order gives, for strings that

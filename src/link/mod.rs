@@ -6,7 +6,7 @@
 //!    archive members they need, loaded lazily as wasm-ld does (a member is read only when a
 //!    strong undefined reference meets a name its archive's index gives it; weak references
 //!    never load members; `--whole-archive` loads all). Loaded members join in load order.
-//! 1. [`resolve`](resolve::resolve): one symbol table over all inputs. Comdat groups are
+//! 1. `resolve::resolve`: one symbol table over all inputs. Comdat groups are
 //!    deduplicated first (the first input with a group keeps it; later inputs' members are
 //!    dropped and their definitions become references to the kept ones). Local symbols stay
 //!    per input; global ones are merged by name (defined beats undefined, strong beats weak,
@@ -15,18 +15,18 @@
 //!    `__kiln_tag_name.E`, ...) bind what stays undefined. A file that calls a function with
 //!    another type than its definition's gets a trapping stub and a warning (wasm-ld's
 //!    `signature_mismatch:`); calls that disagree on an undefined function are an error.
-//! 2. [`mark_live`](resolve::mark_live): garbage collection from the roots (exported and
+//! 2. `resolve::mark_live`: garbage collection from the roots (exported and
 //!    no-strip symbols, `--export`, `--export-if-defined`, `--export-all`/`--export-dynamic`,
 //!    the entry, and the init functions and retained segments of live inputs: every input
 //!    given directly, and an archive member once one of its symbols is live) over relocation
 //!    edges; then every live symbol left undefined is imported, stubbed or reported.
-//! 3. [`compute_layout`](layout::compute_layout): output index spaces (types deduplicated,
+//! 3. `layout::compute_layout`: output index spaces (types deduplicated,
 //!    imports deduplicated, functions, globals, table slots) and memory (stack first, then the
 //!    merged data segments, then the heap).
-//! 4. [`synthesize`](synth::synthesize): bodies of `__wasm_call_ctors`, the tag-name
+//! 4. `synth::synthesize`: bodies of `__wasm_call_ctors`, the tag-name
 //!    functions and their name tables, stubs for weak undefined functions,
 //!    `__wasm_init_memory` and the command-export wrappers.
-//! 5. [`emit`](emit::emit): every size computed first, then bodies and segments copied and
+//! 5. `emit::emit`: every size computed first, then bodies and segments copied and
 //!    their relocations patched in place, into one buffer of the final size or (the command
 //!    line, [`link_inputs_into`]) straight into the output file.
 //!
@@ -594,11 +594,11 @@ fn link_objects(
             matches!(i.kind, crate::object::ImportKind::Table { .. })
                 && i.name == "__indirect_function_table"
         });
-        let table_symbol = o
-            .symbols
-            .iter()
-            .any(|s| matches!(s.kind, crate::object::SymbolKind::Table(_)));
-        imports_table && !table_symbol
+        imports_table
+            && !o
+                .symbols
+                .iter()
+                .any(|s| matches!(s.kind, crate::object::SymbolKind::Table(_)))
     });
     let import_dynamic = opts.unresolved_symbols == UnresolvedSymbols::ImportDynamic;
     let (features, extra_features) = resolve::target_features(inputs, opts)?;

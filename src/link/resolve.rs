@@ -1,16 +1,19 @@
 //! Symbol resolution and garbage collection.
 //!
 //! [`resolve`] builds one [`SymbolDb`] over all inputs: every local symbol gets its own
-//! entry, global symbols are merged by name. Comdat groups are kept from the first input
-//! that has them ([`Discarded`] lists the members of later copies; a definition in a dropped
-//! member is treated as an undefined reference, so it resolves to the kept copy). Each input
-//! symbol is checked against its object (index in range, defined/undefined consistent with
-//! the index, data inside its segment). Names the linker defines bind the global symbols
+//! entry, global symbols are merged by name (each input's symbols are checked and turned
+//! into records in parallel; the merge by name is one serial pass in input order). Comdat
+//! groups are kept from the first input that has them ([`Discarded`] lists the members of
+//! later copies; a definition in a dropped member is treated as an undefined reference, so
+//! it resolves to the kept copy). Each input symbol is checked against its object (index in
+//! range, defined/undefined consistent with the index, data inside its segment). Names the linker defines bind the global symbols
 //! that stay undefined. Function types are checked last: a direct call with another type
 //! than the definition's is redirected to a trapping stub (a weak-undefined-like local
 //! symbol with the caller's type) and a warning is recorded in [`SymbolDb::warnings`].
 //!
-//! [`mark_live`] marks from the roots over relocation edges and then requires every live
+//! [`mark_live`] marks from the roots over relocation edges (in rounds: the relocations of
+//! all pending functions and segments are read in parallel, then what they reach is marked in
+//! order, so the result does not depend on the threads) and then requires every live
 //! undefined symbol to be importable, weak, or ignored (`--unresolved-symbols=ignore-all`);
 //! the rest are reported in one error, each with every file that references it. Inputs
 //! become live when given directly or when one of their symbols is marked; a live input's
@@ -18,8 +21,10 @@
 //! constructor-only objects given on the command line).
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use indexmap::IndexMap;
+use rayon::prelude::*;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use super::{IntrinsicUse, LinkError, LinkOptions, UndefinedSymbol, UnresolvedSymbols};
@@ -365,63 +370,42 @@ pub(crate) fn resolve<'a>(
     let mut db = SymbolDb::default();
     let mut kept_comdats: FxHashMap<&str, u32> = FxHashMap::default();
     let symbols: usize = inputs.iter().map(|o| o.symbols.len()).sum();
-    db.syms.reserve(symbols);
     db.globals.reserve(symbols);
-    for (i, obj) in inputs.iter().enumerate() {
+    // Each input symbol's record is worked out in parallel, in place in one array (what
+    // needs no other input); the serial pass below merges the global ones by name and
+    // compacts the array into the symbol table, never writing past what it has read.
+    let mut all = vec![linker_defined("", SymKind::Data, Def::Undefined); symbols];
+    let mut slices: Vec<&mut [Sym<'a>]> = Vec::with_capacity(inputs.len());
+    let mut rest = all.as_mut_slice();
+    for obj in inputs {
+        let (slice, after) = std::mem::take(&mut rest).split_at_mut(obj.symbols.len());
+        slices.push(slice);
+        rest = after;
+    }
+    let prepared: Vec<Prepared> = inputs
+        .par_iter()
+        .zip(slices)
+        .enumerate()
+        .map(|(i, (obj, slice))| prepare(obj, i as u32, slice))
+        .collect();
+    let mut read = 0;
+    let mut write = 0;
+    for (i, (obj, prepared)) in inputs.iter().zip(prepared).enumerate() {
         let input = i as u32;
-        let mut maps = InputMaps::default();
-        maps.syms.reserve_exact(obj.symbols.len());
         let discarded = comdat_discards(obj, input, &mut kept_comdats)?;
-        for (pos, imp) in obj.imports.iter().enumerate() {
-            match imp.kind {
-                ImportKind::Func(t) => {
-                    if t as usize >= obj.types.len() {
-                        return Err(bad(
-                            obj,
-                            format!(
-                                "import `{}.{}` has type {t}, but there are {} types",
-                                imp.module,
-                                imp.name,
-                                obj.types.len()
-                            ),
-                        ));
-                    }
-                    maps.func_imports.push(pos as u32);
-                }
-                ImportKind::Global { .. } => maps.global_imports.push(pos as u32),
-                ImportKind::Table { .. } => maps.table_imports.push(pos as u32),
-                ImportKind::Memory { memory64, .. } => {
-                    if memory64 {
-                        return Err(LinkError::Unsupported {
-                            file: obj.path.clone(),
-                            what: "64-bit memory".into(),
-                        });
-                    }
-                }
-                ImportKind::Tag(_) => {
-                    return Err(LinkError::Unsupported {
-                        file: obj.path.clone(),
-                        what: "exception tags".into(),
-                    });
-                }
-            }
-        }
-        for (j, f) in obj.funcs.iter().enumerate() {
-            if f.type_index as usize >= obj.types.len() {
-                return Err(bad(
-                    obj,
-                    format!(
-                        "function {j} has type {}, but there are {} types",
-                        f.type_index,
-                        obj.types.len()
-                    ),
-                ));
-            }
-        }
-        for (j, sym) in obj.symbols.iter().enumerate() {
-            let (kind, mut def, import) = classify(obj, input, &maps, j, sym)?;
+        let Prepared {
+            mut maps,
+            ready,
+            ctors_referenced,
+            error,
+        } = prepared;
+        db.ctors_referenced |= ctors_referenced;
+        maps.syms.reserve_exact(obj.symbols.len());
+        for sym in &obj.symbols[..ready] {
+            let mut fresh = all[read].clone();
+            read += 1;
             // A definition in a discarded comdat member becomes a reference to the kept one.
-            let dropped = match def {
+            let dropped = match fresh.def {
                 Def::Func { index, .. } => flag(&discarded.funcs, index),
                 Def::Data { segment, .. } => flag(&discarded.segs, segment),
                 Def::Global { index, .. } => flag(&discarded.globals, index),
@@ -429,45 +413,14 @@ pub(crate) fn resolve<'a>(
                 _ => false,
             };
             if dropped {
-                def = Def::Undefined;
+                fresh.def = Def::Undefined;
+                fresh.weak_def = false;
+                fresh.strong_ref = !sym.is_weak();
             }
-            let flags = sym.flags;
-            if sym.is_undefined() && !sym.is_local() && sym.name == CALL_CTORS {
-                db.ctors_referenced = true;
-            }
-            let undefined = def.is_undefined();
-            if !sym.is_undefined() && !sym.is_local() && reserved(&sym.name) {
-                return Err(LinkError::Reserved {
-                    name: sym.name.to_string(),
-                    file: obj.path.clone(),
-                });
-            }
-            let explicit = import.is_some_and(|pos| {
-                flags & SYM_EXPLICIT_NAME != 0
-                    || obj
-                        .imports
-                        .get(pos as usize)
-                        .is_some_and(|imp| imp.module != "env")
-            });
-            let fresh = Sym {
-                name: &sym.name,
-                kind,
-                def,
-                file: input,
-                weak_def: !undefined && sym.is_weak(),
-                strong_ref: undefined && !sym.is_weak(),
-                local: sym.is_local(),
-                hidden: flags & SYM_HIDDEN != 0,
-                exported: flags & SYM_EXPORTED != 0,
-                no_strip: flags & SYM_NO_STRIP != 0,
-                tls: flags & SYM_TLS != 0,
-                import: import.map(|pos| (input, pos)),
-                explicit_import: explicit,
-                stub_type: None,
-            };
-            let next = db.syms.len() as u32;
-            let sid = if sym.is_local() {
-                db.syms.push(fresh);
+            let next = write as u32;
+            let sid = if fresh.local {
+                all[write] = fresh;
+                write += 1;
                 next
             } else {
                 // One hash lookup per name, whether it is new or not.
@@ -476,7 +429,7 @@ pub(crate) fn resolve<'a>(
                         let sid = *e.get();
                         merge(
                             inputs,
-                            &mut db.syms[sid as usize],
+                            &mut all[sid as usize],
                             fresh,
                             obj,
                             opts.allow_multiple_definition,
@@ -485,16 +438,24 @@ pub(crate) fn resolve<'a>(
                     }
                     indexmap::map::Entry::Vacant(e) => {
                         e.insert(next);
-                        db.syms.push(fresh);
+                        all[write] = fresh;
+                        write += 1;
                         next
                     }
                 }
             };
             maps.syms.push(sid);
         }
+        // The symbols before the first bad one are merged first: an error they raise comes
+        // first, as in a serial pass.
+        if let Some(e) = error {
+            return Err(e);
+        }
         db.inputs.push(maps);
         db.discarded.push(discarded);
     }
+    all.truncate(write);
+    db.syms = all;
 
     wrap_symbols(&mut db, opts, wrap_names);
 
@@ -669,6 +630,124 @@ pub(crate) fn resolve<'a>(
     }
     check_types(inputs, &mut db)?;
     Ok(db)
+}
+
+/// What resolution learns from one input alone: its import maps (without `syms`), and in
+/// the caller's array the records of its first `ready` symbols, as if its comdats were
+/// kept; then the first error, if any.
+struct Prepared {
+    maps: InputMaps,
+    ready: usize,
+    /// Some symbol is an undefined reference to `__wasm_call_ctors`.
+    ctors_referenced: bool,
+    error: Option<LinkError>,
+}
+
+fn prepare<'a>(obj: &'a Object<'a>, input: u32, out: &mut [Sym<'a>]) -> Prepared {
+    let mut p = Prepared {
+        maps: InputMaps::default(),
+        ready: 0,
+        ctors_referenced: false,
+        error: None,
+    };
+    if let Err(e) = prepare_into(obj, input, out, &mut p) {
+        p.error = Some(e);
+    }
+    p
+}
+
+fn prepare_into<'a>(
+    obj: &'a Object<'a>,
+    input: u32,
+    out: &mut [Sym<'a>],
+    p: &mut Prepared,
+) -> Result<(), LinkError> {
+    let maps = &mut p.maps;
+    for (pos, imp) in obj.imports.iter().enumerate() {
+        match imp.kind {
+            ImportKind::Func(t) => {
+                if t as usize >= obj.types.len() {
+                    return Err(bad(
+                        obj,
+                        format!(
+                            "import `{}.{}` has type {t}, but there are {} types",
+                            imp.module,
+                            imp.name,
+                            obj.types.len()
+                        ),
+                    ));
+                }
+                maps.func_imports.push(pos as u32);
+            }
+            ImportKind::Global { .. } => maps.global_imports.push(pos as u32),
+            ImportKind::Table { .. } => maps.table_imports.push(pos as u32),
+            ImportKind::Memory { memory64, .. } => {
+                if memory64 {
+                    return Err(LinkError::Unsupported {
+                        file: obj.path.clone(),
+                        what: "64-bit memory".into(),
+                    });
+                }
+            }
+            ImportKind::Tag(_) => {
+                return Err(LinkError::Unsupported {
+                    file: obj.path.clone(),
+                    what: "exception tags".into(),
+                });
+            }
+        }
+    }
+    for (j, f) in obj.funcs.iter().enumerate() {
+        if f.type_index as usize >= obj.types.len() {
+            return Err(bad(
+                obj,
+                format!(
+                    "function {j} has type {}, but there are {} types",
+                    f.type_index,
+                    obj.types.len()
+                ),
+            ));
+        }
+    }
+    for ((j, sym), slot) in obj.symbols.iter().enumerate().zip(out) {
+        let (kind, def, import) = classify(obj, input, &p.maps, j, sym)?;
+        let flags = sym.flags;
+        if sym.is_undefined() && !sym.is_local() && sym.name == CALL_CTORS {
+            p.ctors_referenced = true;
+        }
+        let undefined = def.is_undefined();
+        if !sym.is_undefined() && !sym.is_local() && reserved(&sym.name) {
+            return Err(LinkError::Reserved {
+                name: sym.name.to_string(),
+                file: obj.path.clone(),
+            });
+        }
+        let explicit = import.is_some_and(|pos| {
+            flags & SYM_EXPLICIT_NAME != 0
+                || obj
+                    .imports
+                    .get(pos as usize)
+                    .is_some_and(|imp| imp.module != "env")
+        });
+        *slot = Sym {
+            name: &sym.name,
+            kind,
+            def,
+            file: input,
+            weak_def: !undefined && sym.is_weak(),
+            strong_ref: undefined && !sym.is_weak(),
+            local: sym.is_local(),
+            hidden: flags & SYM_HIDDEN != 0,
+            exported: flags & SYM_EXPORTED != 0,
+            no_strip: flags & SYM_NO_STRIP != 0,
+            tls: flags & SYM_TLS != 0,
+            import: import.map(|pos| (input, pos)),
+            explicit_import: explicit,
+            stub_type: None,
+        };
+        p.ready += 1;
+    }
+    Ok(())
 }
 
 /// The names `--wrap` needs: `__wrap_NAME` and `__real_NAME` for each wrapped NAME.
@@ -1344,7 +1423,11 @@ struct Marker<'x, 'a> {
     inputs: &'x [Object<'a>],
     db: &'x SymbolDb<'a>,
     live: Live,
-    work: Vec<Work>,
+    /// Per input, its functions and segments marked live whose relocations are not visited
+    /// yet.
+    pending: Vec<Vec<Work>>,
+    /// The inputs with pending work, each once.
+    pending_inputs: Vec<u32>,
     /// Inputs something live comes from; their init functions and retained segments are
     /// roots.
     input_live: Vec<bool>,
@@ -1440,7 +1523,7 @@ impl Marker<'_, '_> {
             && !*f
         {
             *f = true;
-            self.work.push(Work::Func(input, index));
+            self.push_work(input, Work::Func(input, index));
         }
     }
 
@@ -1453,8 +1536,16 @@ impl Marker<'_, '_> {
             && !*f
         {
             *f = true;
-            self.work.push(Work::Seg(input, index));
+            self.push_work(input, Work::Seg(input, index));
         }
+    }
+
+    fn push_work(&mut self, input: u32, w: Work) {
+        let list = &mut self.pending[input as usize];
+        if list.is_empty() {
+            self.pending_inputs.push(input);
+        }
+        list.push(w);
     }
 
     fn input_symbol(
@@ -1481,53 +1572,93 @@ impl Marker<'_, '_> {
         Ok(sid)
     }
 
+    /// Marks until nothing new is reached. Each round takes all pending work: the
+    /// relocations of its functions and segments are read in parallel, each reached symbol
+    /// reported once (the `seen` bit set), and the reached symbols are then marked in order.
     fn run(&mut self) -> Result<(), LinkError> {
+        let seen: Vec<AtomicU64> = (0..self.db.syms.len().div_ceil(64))
+            .map(|_| AtomicU64::new(0))
+            .collect();
+        let mut batch: Vec<Work> = Vec::new();
         loop {
             if let Some(input) = self.new_inputs.pop() {
                 self.input_roots(input)?;
                 continue;
             }
-            if self.work.is_empty() {
+            if self.pending_inputs.is_empty() {
                 break;
             }
-            // A whole batch at a time, in input and index order: the functions and
-            // relocations are then read in memory order rather than at random.
-            let mut batch = std::mem::take(&mut self.work);
-            batch.sort_unstable_by_key(|w| match *w {
-                Work::Func(i, j) => (u64::from(i) << 33) | u64::from(j),
-                Work::Seg(i, j) => (u64::from(i) << 33) | (1 << 32) | u64::from(j),
-            });
-            for w in batch {
-                self.visit(w)?;
+            // Input by input in input order: each object's functions and relocations are
+            // then read together rather than at random.
+            let mut inputs = std::mem::take(&mut self.pending_inputs);
+            inputs.sort_unstable();
+            batch.clear();
+            for input in inputs {
+                batch.append(&mut self.pending[input as usize]);
+            }
+            let this: &Self = self;
+            let reached: Vec<Result<Vec<u32>, LinkError>> = batch
+                .par_chunks(256)
+                .map(|chunk| {
+                    let mut out = Vec::new();
+                    for &w in chunk {
+                        this.reached(w, &seen, &mut out)?;
+                    }
+                    Ok(out)
+                })
+                .collect();
+            for sids in reached {
+                for sid in sids? {
+                    self.symbol(sid);
+                }
             }
         }
         Ok(())
     }
 
-    /// Marks what the relocations of a live function or segment reach.
-    fn visit(&mut self, w: Work) -> Result<(), LinkError> {
-        let (input, relocs, what): (u32, &[crate::object::Reloc], &str) = match w {
+    /// Adds to `out` the symbols the relocations of a live function or segment reach that
+    /// no call has reported yet.
+    fn reached(&self, w: Work, seen: &[AtomicU64], out: &mut Vec<u32>) -> Result<(), LinkError> {
+        let (input, n, relocs, what): (u32, u32, &[crate::object::Reloc], &str) = match w {
             Work::Func(i, j) => (
                 i,
+                j,
                 &self.inputs[i as usize].funcs[j as usize].relocs,
                 "function",
             ),
             Work::Seg(i, j) => (
                 i,
+                j,
                 &self.inputs[i as usize].segments[j as usize].relocs,
                 "segment",
             ),
         };
-        let n = match w {
-            Work::Func(_, j) | Work::Seg(_, j) => j,
-        };
+        let syms = &self.db.inputs[input as usize].syms;
         for r in relocs {
             if r.ty == RelocType::TypeIndexLeb {
                 continue;
             }
-            self.input_symbol(input, r.index, &|| {
-                format!("relocation at offset {} in {what} {n}", r.offset)
-            })?;
+            let Some(&sid) = syms.get(r.index as usize) else {
+                let obj = &self.inputs[input as usize];
+                return Err(bad(
+                    obj,
+                    format!(
+                        "relocation at offset {} in {what} {n} refers to symbol {}, but there are {}",
+                        r.offset,
+                        r.index,
+                        obj.symbols.len()
+                    ),
+                ));
+            };
+            let Some(word) = seen.get(sid as usize / 64) else {
+                continue;
+            };
+            let bit = 1u64 << (sid % 64);
+            if word.load(Ordering::Relaxed) & bit == 0
+                && word.fetch_or(bit, Ordering::Relaxed) & bit == 0
+            {
+                out.push(sid);
+            }
         }
         Ok(())
     }
@@ -1595,7 +1726,8 @@ pub(crate) fn mark_live(
             entry: None,
             has_ctors: false,
         },
-        work: Vec::new(),
+        pending: vec![Vec::new(); inputs.len()],
+        pending_inputs: Vec::new(),
         input_live: vec![false; inputs.len()],
         new_inputs: Vec::new(),
     };

@@ -31,9 +31,9 @@ use crate::object::{EnumInfo, Object};
 /// Synthesized bodies and data.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Synth {
-    /// Per output function after the imports: the body (locals and code) of each
-    /// synthesized one; empty for input functions.
-    pub bodies: Vec<Vec<u8>>,
+    /// The body (locals and code) of each synthesized function, by its position among the
+    /// output functions after the imports, in ascending order.
+    pub bodies: Vec<(u32, Vec<u8>)>,
     /// Per enum: its name table (empty when unused).
     pub tag_tables: Vec<Vec<u8>>,
 }
@@ -69,12 +69,12 @@ pub(crate) fn synthesize(
     opts: &LinkOptions,
 ) -> Result<Synth, LinkError> {
     let mut s = Synth {
-        bodies: Vec::with_capacity(layout.funcs.len()),
+        bodies: Vec::new(),
         tag_tables: vec![Vec::new(); db.enums.len()],
     };
-    for f in &layout.funcs {
+    for (k, f) in layout.funcs.iter().enumerate() {
         let body = match *f {
-            OutFunc::Input { .. } => Vec::new(),
+            OutFunc::Input { .. } => continue,
             OutFunc::CallCtors => call_ctors(inputs, db, layout)?,
             OutFunc::InitMemory => init_memory(layout, opts)?,
             OutFunc::InitTls => init_tls(layout)?,
@@ -96,9 +96,20 @@ pub(crate) fn synthesize(
                 body
             }
         };
-        s.bodies.push(body);
+        s.bodies.push((k as u32, body));
     }
     Ok(s)
+}
+
+impl Synth {
+    /// The synthesized body of output function `k` (counted after the imports).
+    pub(crate) fn body(&self, k: usize) -> Option<&[u8]> {
+        let at = self
+            .bodies
+            .binary_search_by_key(&k, |(i, _)| *i as usize)
+            .ok()?;
+        Some(&self.bodies[at].1)
+    }
 }
 
 /// Index of output segment `k` in the data section (`.bss` segments of a shared or

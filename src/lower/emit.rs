@@ -17,12 +17,11 @@ use wasm_encoder::{BlockType, Encode, Ieee32, Ieee64, Instruction, MemArg, MemAr
 use super::module::{Ctx, SymRef};
 use super::structured::Node;
 use super::values::{
-    AnalyzeError, Place, Values, class, dest_of, for_each_operand, intrinsic_inlined, is_const,
-    trunc_sat_expanded, uses_sret,
+    AnalyzeError, Lin, Place, Values, class, dest_of, intrinsic_inlined, trunc_sat_expanded,
 };
 use crate::ir::{
     BinaryOp, ConvertOp, FuncRef, Function, Inst, InstData, Intrinsic, LoadKind,
-    MemArg as IrMemArg, StoreWidth, Type, UnaryOp, Value, ValueDef,
+    MemArg as IrMemArg, StoreWidth, Type, UnaryOp, Value,
 };
 use crate::object::{Func, Reloc, RelocType, write_sleb5, write_uleb5};
 
@@ -67,10 +66,9 @@ pub(crate) struct Emitter {
     buf: Vec<u8>,
     /// Its relocations.
     relocs: Vec<Reloc>,
-    /// Operand-tree frames: instruction and operands left to emit.
-    frames: Vec<(Inst, usize)>,
-    /// The operands of the frames not yet emitted, each frame's next one on top.
-    ops: Vec<Value>,
+    /// Operand-tree frames: position in the code table, and the range of its operands in
+    /// the table's operand list left to emit.
+    frames: Vec<(u32, u32, u32)>,
     /// Edge copies: source and destination local.
     copies: Vec<(Value, u32)>,
     /// The last `local.set`: opcode position, local, end position.
@@ -83,6 +81,8 @@ struct FuncCx<'a> {
     func: &'a Function,
     /// Type index of each `call_indirect` signature.
     sig_types: &'a [u32],
+    /// The opcode tables.
+    ops: &'static OpBytes,
 }
 
 impl Emitter {
@@ -111,12 +111,12 @@ impl Emitter {
         self.buf.clear();
         self.relocs.clear();
         self.frames.clear();
-        self.ops.clear();
         self.last_set = None;
         let cx = FuncCx {
             ctx,
             func,
             sig_types,
+            ops: op_bytes(),
         };
 
         // Locals declaration.
@@ -216,18 +216,15 @@ impl Emitter {
             Node::Else => self.buf.push(0x05),
             Node::End => self.buf.push(0x0b),
             Node::Code(b) => {
-                let insts = &dfg.blocks[b].insts;
-                let body = insts.split_last().map_or(&[][..], |(_, body)| body);
-                for &inst in body {
-                    if is_const(&dfg.insts[inst]) {
-                        continue;
-                    }
-                    if let [r] = dfg.inst_results(inst)
-                        && self.values.place[*r] == Place::Stack
+                let (s, e) = self.values.code_range[b];
+                for k in s..e {
+                    let l = &self.values.lin[k as usize];
+                    if let Some(r) = l.result
+                        && let Place::Stack(_) = self.values.place[r]
                     {
                         continue;
                     }
-                    self.tree(cx, inst)?;
+                    self.tree(cx, k)?;
                 }
             }
             Node::Edge { from, dest } => {
@@ -302,56 +299,55 @@ impl Emitter {
                 self.local_get(l);
                 Ok(())
             }
-            Place::Const | Place::Stack => {
-                let ValueDef::Result(inst, _) = cx.func.dfg.values[v].def else {
-                    return Err("a stack value that no instruction defines".into());
-                };
-                if self.values.place[v] == Place::Const {
-                    self.constant(cx, inst)
-                } else {
-                    self.tree(cx, inst)
-                }
-            }
+            Place::Const(inst) => match cx.func.dfg.insts[inst] {
+                InstData::Const { ty, bits } if self.int_const(ty, bits) => Ok(()),
+                _ => self.constant(cx, inst),
+            },
+            Place::Stack(k) => self.tree(cx, k),
             Place::Unused | Place::Pending => Err(EmitError::Structure(format!(
                 "{v} is read where it is not available"
             ))),
         }
     }
 
-    /// Emits `root` with its operand tree, then stores or drops its results.
-    fn tree(&mut self, cx: &FuncCx<'_>, root: Inst) -> Result<()> {
+    /// Emits the instruction at `root` in the code table with its operand tree, then
+    /// stores or drops its results.
+    fn tree(&mut self, cx: &FuncCx<'_>, root: u32) -> Result<()> {
         let dfg = &cx.func.dfg;
         let base = self.frames.len();
-        let n = self.push_operands(dfg, root);
-        self.frames.push((root, n));
+        self.push_frame(root)?;
         while self.frames.len() > base {
             let Some(top) = self.frames.last_mut() else {
                 break;
             };
-            let (inst, left) = *top;
-            if left > 0 {
-                top.1 -= 1;
-                let Some(v) = self.ops.pop() else {
-                    continue;
-                };
+            let (k, next, end) = *top;
+            if next < end {
+                top.1 += 1;
+                let v = self.values.lin_ops[next as usize];
                 match self.values.place[v] {
-                    Place::Stack => {
-                        let ValueDef::Result(p, _) = dfg.values[v].def else {
-                            return Err("a stack value that no instruction defines".into());
-                        };
-                        let n = self.push_operands(dfg, p);
-                        self.frames.push((p, n));
-                    }
+                    Place::Local(l) => self.local_get(l),
+                    Place::Stack(p) => self.push_frame(p)?,
+                    Place::Const(inst) => match dfg.insts[inst] {
+                        InstData::Const { ty, bits } if self.int_const(ty, bits) => {}
+                        _ => self.constant(cx, inst)?,
+                    },
                     _ => self.value(cx, v)?,
                 }
                 continue;
             }
             self.frames.pop();
-            self.inst(cx, inst)?;
-            let results = dfg.inst_results(inst);
+            let l = self.values.lin[k as usize];
+            if !self.inst_simple(cx.ops, &dfg.insts[l.inst]) {
+                self.inst(cx, l.inst)?;
+            }
+            let results = match l.result {
+                Some(ref r) => std::slice::from_ref(r),
+                None if l.flags & Lin::MULTI != 0 => dfg.inst_results(l.inst),
+                None => &[],
+            };
             for &r in results.iter().rev() {
                 match self.values.place[r] {
-                    Place::Stack => {}
+                    Place::Stack(_) => {}
                     Place::Local(l) => self.local_set(l),
                     _ => self.buf.push(0x1a),
                 }
@@ -360,30 +356,47 @@ impl Emitter {
         Ok(())
     }
 
-    /// Pushes the operands of `inst` that go on the operand stack (none for the return-slot
-    /// intrinsics) onto `ops`, the first one on top; how many.
-    fn push_operands(&mut self, dfg: &crate::ir::DataFlowGraph, inst: Inst) -> usize {
-        if uses_sret(&dfg.insts[inst]) {
-            return 0;
+    /// Opens the operand-tree frame of the instruction at `k` in the code table: its
+    /// operands that go on the operand stack (none for the return-slot intrinsics), in
+    /// push order.
+    #[inline]
+    fn push_frame(&mut self, k: u32) -> Result<()> {
+        let l = self
+            .values
+            .lin
+            .get(k as usize)
+            .ok_or("an instruction outside the code")?;
+        let (s, e) = if l.flags & Lin::SRET != 0 {
+            (l.ops.1, l.ops.1)
+        } else {
+            l.ops
+        };
+        self.frames.push((k, s, e));
+        Ok(())
+    }
+
+    /// Emits an integer constant of type `ty` (its low bits for `i32`); whether `ty` is an
+    /// integer type.
+    #[inline(always)] // in the operand loop of `tree`: most operands are constants or locals
+    fn int_const(&mut self, ty: Type, bits: u64) -> bool {
+        match ty.canonical() {
+            Type::I64 => {
+                self.buf.push(0x42);
+                sleb(&mut self.buf, bits as i64);
+            }
+            Type::I32 => self.i32_const(bits as u32 as i32),
+            _ => return false,
         }
-        let start = self.ops.len();
-        let ops = &mut self.ops;
-        for_each_operand(dfg, inst, |v| ops.push(v));
-        self.ops[start..].reverse();
-        self.ops.len() - start
+        true
     }
 
     /// Emits a constant instruction's value.
     fn constant(&mut self, cx: &FuncCx<'_>, inst: Inst) -> Result<()> {
         match cx.func.dfg.insts[inst] {
+            InstData::Const { ty, bits } if self.int_const(ty, bits) => {}
             InstData::Const { ty, bits } => match ty.canonical() {
-                Type::I64 => {
-                    self.buf.push(0x42);
-                    sleb(&mut self.buf, bits as i64);
-                }
                 Type::F32 => self.ins(Instruction::F32Const(Ieee32::new(bits as u32))),
-                Type::F64 => self.ins(Instruction::F64Const(Ieee64::new(bits))),
-                _ => self.i32_const(bits as u32 as i32),
+                _ => self.ins(Instruction::F64Const(Ieee64::new(bits))),
             },
             InstData::EnumConst { enum_ref, variant } => {
                 let e = cx
@@ -409,8 +422,62 @@ impl Emitter {
         Ok(())
     }
 
+    /// Emits the common instructions encoded by one opcode (with a memory argument for
+    /// loads and stores) from the tables; whether it did (otherwise [`Self::inst`] does).
+    #[inline]
+    fn inst_simple(&mut self, table: &OpBytes, data: &InstData) -> bool {
+        let byte = match *data {
+            InstData::Binary { op, ty, .. } => table.binary.get(op as usize).map(|t| t[class(ty)]),
+            InstData::Unary { op, ty, .. }
+                if !matches!(
+                    op,
+                    UnaryOp::Extend8S | UnaryOp::Extend16S | UnaryOp::Extend32S
+                ) =>
+            {
+                table.unary.get(op as usize).map(|t| t[class(ty)])
+            }
+            InstData::Select { .. } => Some(0x1b),
+            InstData::Load { ty, kind, mem, .. } => {
+                match table.load.get(kind as usize).map(|t| t[class(ty)]) {
+                    Some(b) if b != 0 => {
+                        self.mem_op(b, memarg(mem, kind.bytes(ty)));
+                        return true;
+                    }
+                    _ => return false,
+                }
+            }
+            InstData::Store { ty, width, mem, .. } => {
+                match table.store.get(width as usize).map(|t| t[class(ty)]) {
+                    Some(b) if b != 0 => {
+                        self.mem_op(b, memarg(mem, width.bytes(ty)));
+                        return true;
+                    }
+                    _ => return false,
+                }
+            }
+            _ => None,
+        };
+        match byte {
+            Some(b) if b != 0 => {
+                self.buf.push(b);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A load or store: its opcode and memory argument (memory 0), as wasm-encoder writes
+    /// them.
+    #[inline]
+    fn mem_op(&mut self, opcode: u8, m: MemArg) {
+        self.buf.push(opcode);
+        uleb(&mut self.buf, m.align);
+        uleb64(&mut self.buf, m.offset);
+    }
+
     /// Emits the instruction itself; its stack operands are in place (except for the
     /// return-slot intrinsics, which push their own).
+    #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
     fn inst(&mut self, cx: &FuncCx<'_>, inst: Inst) -> Result<()> {
         let ctx = cx.ctx;
         let features = ctx.features;
@@ -751,11 +818,13 @@ impl Emitter {
         i.encode(&mut self.buf);
     }
 
+    #[inline]
     fn i32_const(&mut self, x: i32) {
         self.buf.push(0x41);
         sleb(&mut self.buf, i64::from(x));
     }
 
+    #[inline]
     fn local_get(&mut self, l: u32) {
         if let Some((pos, ll, end)) = self.last_set
             && ll == l
@@ -770,6 +839,7 @@ impl Emitter {
         uleb(&mut self.buf, l);
     }
 
+    #[inline]
     fn local_set(&mut self, l: u32) {
         let pos = self.buf.len();
         self.buf.push(0x21);
@@ -835,9 +905,23 @@ pub(crate) fn uleb(buf: &mut Vec<u8>, mut x: u32) {
     buf.push(x as u8);
 }
 
+/// Appends `x` as an unsigned LEB128 (as wasm-encoder writes it).
+#[inline]
+fn uleb64(buf: &mut Vec<u8>, mut x: u64) {
+    while x >= 0x80 {
+        buf.push((x as u8 & 0x7f) | 0x80);
+        x >>= 7;
+    }
+    buf.push(x as u8);
+}
+
 /// Appends `x` as a signed LEB128 (as wasm-encoder writes it).
 #[inline]
 pub(crate) fn sleb(buf: &mut Vec<u8>, mut x: i64) {
+    if (-64..64).contains(&x) {
+        buf.push(x as u8 & 0x7f);
+        return;
+    }
     loop {
         let byte = x as u8 & 0x7f;
         x >>= 7;
@@ -854,9 +938,33 @@ pub(crate) fn sleb(buf: &mut Vec<u8>, mut x: i64) {
 pub(crate) struct OpBytes {
     pub unary: Vec<[u8; 4]>,
     pub binary: Vec<[u8; 4]>,
+    /// Load opcodes by [`LoadKind`] and type class (0: none).
+    pub load: Vec<[u8; 4]>,
+    /// Store opcodes by [`StoreWidth`] and type class (0: none).
+    pub store: Vec<[u8; 4]>,
 }
 
-/// The opcode table, made once from [`unary`] and [`binary`] through wasm-encoder.
+/// Every load kind, in declaration order (the tables are indexed by `kind as usize`).
+const LOAD_KINDS: [LoadKind; 7] = [
+    LoadKind::Full,
+    LoadKind::S8,
+    LoadKind::U8,
+    LoadKind::S16,
+    LoadKind::U16,
+    LoadKind::S32,
+    LoadKind::U32,
+];
+
+/// Every store width, in declaration order.
+const STORE_WIDTHS: [StoreWidth; 4] = [
+    StoreWidth::Full,
+    StoreWidth::W8,
+    StoreWidth::W16,
+    StoreWidth::W32,
+];
+
+/// The opcode tables, made once from [`unary`], [`binary`], `load` and `store` through
+/// wasm-encoder.
 pub(crate) fn op_bytes() -> &'static OpBytes {
     static TABLE: std::sync::OnceLock<OpBytes> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {
@@ -870,6 +978,24 @@ pub(crate) fn op_bytes() -> &'static OpBytes {
                 _ => 0,
             }
         };
+        // A load or store with memory argument (align 0, offset 0) is its opcode then
+        // two zero bytes when the opcode is one byte.
+        let mem = MemArg {
+            offset: 0,
+            align: 0,
+            target: MemArgTarget::Memory(0),
+            ordering: None,
+        };
+        let mem_byte = |in_place: bool, i: Option<Instruction<'static>>| {
+            let mut v = Vec::new();
+            if let Some(i) = i {
+                i.encode(&mut v);
+            }
+            match v[..] {
+                [b, 0, 0] if in_place => b,
+                _ => 0,
+            }
+        };
         let types = [Type::I32, Type::I64, Type::F32, Type::F64];
         OpBytes {
             unary: UnaryOp::ALL
@@ -879,6 +1005,16 @@ pub(crate) fn op_bytes() -> &'static OpBytes {
             binary: BinaryOp::ALL
                 .iter()
                 .map(|&op| types.map(|t| byte(binary(op, t))))
+                .collect(),
+            load: LOAD_KINDS
+                .iter()
+                .enumerate()
+                .map(|(k, &kind)| types.map(|t| mem_byte(k == kind as usize, load(t, kind, mem))))
+                .collect(),
+            store: STORE_WIDTHS
+                .iter()
+                .enumerate()
+                .map(|(k, &w)| types.map(|t| mem_byte(k == w as usize, store(t, w, mem))))
                 .collect(),
         }
     })
@@ -1114,5 +1250,57 @@ fn convert(op: ConvertOp) -> Instruction<'static> {
         I64ReinterpretF64 => I::I64ReinterpretF64,
         F32ReinterpretI32 => I::F32ReinterpretI32,
         F64ReinterpretI64 => I::F64ReinterpretI64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The load and store tables with `mem_op` write exactly what wasm-encoder writes, for
+    /// every kind and type it encodes, memory arguments with multi-byte LEBs included.
+    #[test]
+    fn memory_opcode_tables_match_wasm_encoder() {
+        let table = op_bytes();
+        let types = [Type::I32, Type::I64, Type::F32, Type::F64];
+        let args = [
+            (0, 0),
+            (3, 127),
+            (2, 128),
+            (1, 1 << 20),
+            (0, u64::from(u32::MAX)),
+        ];
+        let mut checked = 0;
+        for (align, offset) in args {
+            let m = || MemArg {
+                offset,
+                align,
+                target: MemArgTarget::Memory(0),
+                ordering: None,
+            };
+            for (c, &ty) in types.iter().enumerate() {
+                let mut cases: Vec<(u8, Option<Instruction<'static>>)> = Vec::new();
+                for &kind in &LOAD_KINDS {
+                    cases.push((table.load[kind as usize][c], load(ty, kind, m())));
+                }
+                for &w in &STORE_WIDTHS {
+                    cases.push((table.store[w as usize][c], store(ty, w, m())));
+                }
+                for (byte, ins) in cases {
+                    let Some(ins) = ins else {
+                        assert_eq!(byte, 0, "{ty:?}: a table entry without an instruction");
+                        continue;
+                    };
+                    let mut want = Vec::new();
+                    ins.encode(&mut want);
+                    let mut e = Emitter::default();
+                    e.mem_op(byte, m());
+                    assert_eq!(e.buf, want, "{ty:?}, align {align}, offset {offset}");
+                    checked += 1;
+                }
+            }
+        }
+        // 14 loads and 9 stores, for each memory argument.
+        assert_eq!(checked, 23 * args.len());
     }
 }

@@ -3,8 +3,11 @@
 //!
 //! Approach, per function, over the structured order of [`Node`]s:
 //!
-//! 1. Use counts over the reachable blocks (those in a [`Node::Code`]). A block parameter
-//!    nobody reads is dead: it gets no local, and the edge arguments for it are not uses.
+//! 1. One walk over the reachable blocks (those in a [`Node::Code`]) builds the code table
+//!    ([`Lin`]: each non-constant instruction's operands in push order and its result),
+//!    which every later step and the emitter read instead of the instruction data, and
+//!    counts uses. A block parameter nobody reads is dead: it gets no local, and the edge
+//!    arguments for it are not uses.
 //! 2. Stackification, block by block from the end, without ever reordering an instruction:
 //!    an operand stays on the stack when it is the single result of the instruction emitted
 //!    right before the consumer's operand tree (constants emit nothing and are skipped), and
@@ -13,8 +16,10 @@
 //!    copies of a `jump`). Since only stackified instructions lie inside an operand tree,
 //!    and they write no allocated local, the local reads of a consumer may be emitted
 //!    before its stackified operands' trees.
-//! 3. SSA liveness of the values left (live-in sets by exploring paths backward from each
-//!    use to the definition). Block parameters are defined at the start of their block;
+//! 3. SSA liveness of the values left, which get dense numbers: live-in sets as rows of
+//!    bits by backward dataflow, or, when the rows would be large for the function, by
+//!    exploring paths backward from each use to the definition. Block parameters are
+//!    defined at the start of their block;
 //!    edge arguments are used at the end of the branching block. Edge copies are parallel
 //!    copies that run on the edge only, so a parameter interferes exactly with the values
 //!    live into its block.
@@ -43,10 +48,11 @@ pub(crate) enum Place {
     /// Never read (or in unreachable code): a result is dropped.
     #[default]
     Unused,
-    /// Left on the operand stack for its single consumer.
-    Stack,
-    /// A constant, emitted at each use.
-    Const,
+    /// Left on the operand stack for its single consumer by the instruction at this
+    /// position in the code table ([`Values::lin`]).
+    Stack(u32),
+    /// A constant, emitted at each use: this instruction's value.
+    Const(Inst),
     /// Needs a local, not yet assigned.
     Pending,
     /// In this local.
@@ -115,11 +121,39 @@ impl From<String> for AnalyzeError {
     }
 }
 
+/// One instruction of a block's code (the terminator and the constants excluded), in
+/// structured order: what the analysis and the emitter read of it, found once.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Lin {
+    /// The instruction.
+    pub inst: Inst,
+    /// Its operands, in the order lowering pushes them, are `ops[ops.0..ops.1]`.
+    pub ops: (u32, u32),
+    /// Its result when it has exactly one.
+    pub result: Option<Value>,
+    /// [`Lin::SRET`], [`Lin::MULTI`].
+    pub flags: u8,
+}
+
+impl Lin {
+    /// An i128 intrinsic that calls through a return slot (two results): its pointer goes
+    /// first, so its operands cannot be on the stack already.
+    pub const SRET: u8 = 1;
+    /// More than one result.
+    pub const MULTI: u8 = 2;
+}
+
 /// Reusable per-function analysis state; [`Values::analyze`] fills it.
 #[derive(Default)]
 pub(crate) struct Values {
     /// Where each value lives.
     pub place: SecondaryMap<Value, Place>,
+    /// The code of the reachable blocks, block by block in structured order.
+    pub lin: Vec<Lin>,
+    /// Operands of the instructions of `lin`.
+    pub lin_ops: Vec<Value>,
+    /// The range of each reachable block's code in `lin`.
+    pub code_range: SecondaryMap<Block, (u32, u32)>,
     /// Counted uses.
     uses: SecondaryMap<Value, u32>,
     /// Blocks that appear in a `Code` node.
@@ -130,13 +164,16 @@ pub(crate) struct Values {
     param_live: SecondaryMap<Value, bool>,
     /// (parameter, argument) of every edge copy in reachable code.
     edge_pairs: Vec<(Value, Value)>,
+    /// What the terminators of the reachable blocks read: a condition, an index or the
+    /// returned values (with `None`), then each edge argument with its parameter.
+    term_uses: Vec<(Value, Option<Value>)>,
+    /// The range of each reachable block's terminator in `term_uses`.
+    term_range: SecondaryMap<Block, (u32, u32)>,
     /// Work list of values.
     work_vals: Vec<Value>,
-    /// The block of each instruction in reachable code.
-    inst_block: SecondaryMap<Inst, Option<Block>>,
     /// Reachable blocks in structured order.
     order: Vec<Block>,
-    /// Predecessors (CSR by block index): offsets and blocks.
+    /// Predecessors (CSR by block index): offsets (the first walk counts them) and blocks.
     pred_off: Vec<u32>,
     /// Predecessor blocks.
     preds: Vec<Block>,
@@ -147,7 +184,7 @@ pub(crate) struct Values {
     use_pairs: Vec<(Value, Block)>,
     /// (block, value): the value is live on entry to the block.
     live_pairs: Vec<(Block, Value)>,
-    /// Live-in sets (CSR by block index): offsets and values.
+    /// Live-in sets of the path exploration (CSR by block index): offsets and values.
     live_off: Vec<u32>,
     /// Live-in values.
     live_vals: Vec<Value>,
@@ -161,19 +198,25 @@ pub(crate) struct Values {
     dense_vals: Vec<Value>,
     /// Dense number of each value with a local.
     dense: SecondaryMap<Value, u32>,
+    /// The block that defines each value with a local, by dense number.
+    dense_block: Vec<Block>,
     /// Bit rows by block: values used before any definition in the block.
     gen_bits: Vec<u64>,
     /// Bit rows by block: values defined in the block.
     kill_bits: Vec<u64>,
     /// Bit rows by block: values live on entry.
     live_bits: Vec<u64>,
+    /// Whether the live-in sets are the rows of `live_bits` (otherwise `live_off` and
+    /// `live_vals`).
+    live_rows: bool,
     /// One row of bits: live out of the block at hand.
     row: Vec<u64>,
-    /// Per value: stamp of the backward scan that found it live.
+    /// Per value: stamp of the backward scan that found it live (with the live-in sets of
+    /// the path exploration).
     live_stamp: SecondaryMap<Value, u32>,
-    /// Last uses in the current block as (instruction, value), latest instruction first
+    /// Last uses in the current block as (position in `lin`, value), latest first
     /// (found scanning backward, consumed from the end scanning forward).
-    kills: Vec<(Inst, Value)>,
+    kills: Vec<(u32, Value)>,
     /// Per local: the block stamp while its value is live.
     occupied: Vec<u32>,
     /// Locals of each class (pre-renumbering indices).
@@ -184,8 +227,8 @@ pub(crate) struct Values {
     cursor: [usize; 4],
     /// The operand stack of the stackification walk (the terminator's operands first).
     term_ops: Vec<Value>,
-    /// Stackification frames: operands left to consume.
-    frames: Vec<usize>,
+    /// Stackification frames: the operands (range in `lin_ops`) left to consume.
+    op_frames: Vec<(u32, u32)>,
     /// Per local (pre-renumbering): class.
     local_class: Vec<u8>,
     /// Per local: number of values and the first value, and the number of block params
@@ -193,6 +236,8 @@ pub(crate) struct Values {
     local_vals: Vec<(u32, Value, u32, Option<Value>)>,
     /// Renumbering of locals.
     renumber: Vec<u32>,
+    /// The locals (pre-renumbering indices) by final index.
+    by_final: Vec<u32>,
     /// Number of locals of each class, after the parameters.
     pub class_counts: [u32; 4],
     /// Number of parameters.
@@ -203,57 +248,6 @@ pub(crate) struct Values {
     pub scratch: Scratch,
     /// Frame layout.
     pub frame: Frame,
-}
-
-/// Calls `f` with each operand of a non-terminator `inst` in the order lowering pushes
-/// them: `select` pushes both values before the condition, `call_indirect` the arguments
-/// before the callee.
-#[inline]
-pub(crate) fn for_each_operand(dfg: &DataFlowGraph, inst: Inst, mut f: impl FnMut(Value)) {
-    match &dfg.insts[inst] {
-        InstData::Unary { arg, .. }
-        | InstData::Convert { arg, .. }
-        | InstData::MemoryGrow { arg }
-        | InstData::GlobalSet { arg, .. }
-        | InstData::TagName { arg, .. }
-        | InstData::Load { addr: arg, .. } => f(*arg),
-        InstData::Binary { args, .. } | InstData::Store { args, .. } => {
-            f(args[0]);
-            f(args[1]);
-        }
-        InstData::Select { args } => {
-            f(args[1]);
-            f(args[2]);
-            f(args[0]);
-        }
-        InstData::MemoryCopy { args } | InstData::MemoryFill { args } => {
-            f(args[0]);
-            f(args[1]);
-            f(args[2]);
-        }
-        InstData::Call { args, .. } | InstData::Intrinsic { args, .. } => {
-            args.as_slice(&dfg.value_lists).iter().for_each(|&v| f(v))
-        }
-        InstData::CallIndirect { callee, args, .. } => {
-            args.as_slice(&dfg.value_lists).iter().for_each(|&v| f(v));
-            f(*callee);
-        }
-        _ => {}
-    }
-}
-
-/// Whether an instruction is a constant lowering rematerializes at each use.
-pub(crate) fn is_const(data: &InstData) -> bool {
-    matches!(data, InstData::Const { .. } | InstData::EnumConst { .. })
-}
-
-/// Whether the i128 intrinsic calls through a return slot: its pointer goes first, so its
-/// operands cannot be on the stack already.
-pub(crate) fn uses_sret(data: &InstData) -> bool {
-    match data {
-        InstData::Intrinsic { intrinsic, .. } => intrinsic.results().len() == 2,
-        _ => false,
-    }
 }
 
 /// Whether a saturating truncation needs its guarded expansion.
@@ -308,6 +302,7 @@ fn reset<K: cranelift_entity::EntityRef, V: Clone + Default>(m: &mut SecondaryMa
 impl Values {
     /// Analyzes `func` for the structured order `nodes`. Errors describe nodes that do not
     /// fit the function.
+    #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
     pub fn analyze(
         &mut self,
         func: &Function,
@@ -320,113 +315,26 @@ impl Values {
         reset(&mut self.uses, nv);
         reset(&mut self.hint, nv);
         reset(&mut self.reachable, dfg.blocks.len());
-        reset(&mut self.live_stamp, nv);
-        reset(&mut self.inst_block, dfg.insts.len());
         self.local_names.clear();
         self.scratch = Scratch::default();
         self.class_counts = [0; 4];
 
         let entry = func.entry().ok_or("the function has no blocks")?;
-        let mut needs_tmp = [false; 4];
-        let mut needs_sret = false;
-        let mut needs_slots = false;
 
-        // 1. Reachable blocks and use counts.
-        for node in nodes {
-            if let Node::Code(b) = *node {
-                if dfg.blocks.get(b).is_none() || func.terminator(b).is_none() {
-                    return Err(format!("{b} has no terminator or does not exist").into());
-                }
-                if self.reachable[b] {
-                    return Err(format!("{b} appears twice").into());
-                }
-                self.reachable[b] = true;
-            }
-        }
+        let (needs_tmp, needs_sret, needs_slots) = self.scan(func, nodes, features)?;
         if !self.reachable[entry] {
             return Err("the entry block is not in the structure".into());
         }
-        // Use counts, what the code needs, and (for the dead block parameters below) which
-        // values something other than an edge copy reads, in one walk: a parameter is live
-        // when something other than an edge copy reads it, or when it is the argument for a
-        // live parameter. Arguments for dead parameters are not uses, and dead parameters
-        // get no local.
-        self.edge_pairs.clear();
-        reset(&mut self.param_live, nv);
-        for node in nodes {
-            let Node::Code(b) = *node else { continue };
-            for &inst in &dfg.blocks[b].insts {
-                let (uses, live) = (&mut self.uses, &mut self.param_live);
-                match dfg.insts[inst] {
-                    InstData::Jump { .. } | InstData::BrIf { .. } | InstData::BrTable { .. } => {
-                        dfg.for_each_arg(inst, |v| uses[v] += 1);
-                        if let InstData::BrIf { cond: v, .. } | InstData::BrTable { index: v, .. } =
-                            dfg.insts[inst]
-                        {
-                            live[v] = true;
-                        }
-                        let pairs = &mut self.edge_pairs;
-                        dfg.for_each_dest(inst, |d| {
-                            let params = dfg.block_params(d.block);
-                            for (&a, &q) in dfg.list(d.args).iter().zip(params) {
-                                pairs.push((q, a));
-                            }
-                        });
-                    }
-                    ref data => {
-                        dfg.for_each_arg(inst, |v| {
-                            uses[v] += 1;
-                            live[v] = true;
-                        });
-                        match *data {
-                            InstData::TagName { .. } => needs_tmp[0] = true,
-                            InstData::Convert { op, .. } if trunc_sat_expanded(op, features) => {
-                                needs_tmp[class(op.from())] = true
-                            }
-                            InstData::StackAddr { .. } => needs_slots = true,
-                            ref d if uses_sret(d) => needs_sret = true,
-                            _ => {}
-                        }
-                    }
-                }
-            }
-        }
-        self.edge_pairs.sort_unstable();
-        self.work_vals.clear();
-        // Only block parameters receive edge copies, so only they can make arguments live.
-        for (v, &live) in self.param_live.iter() {
-            if live && matches!(dfg.values[v].def, ValueDef::Param(..)) {
-                self.work_vals.push(v);
-            }
-        }
-        while let Some(q) = self.work_vals.pop() {
-            let from = self.edge_pairs.partition_point(|&(x, _)| x < q);
-            for k in from..self.edge_pairs.len() {
-                let (x, a) = self.edge_pairs[k];
-                if x != q {
-                    break;
-                }
-                if !self.param_live[a] {
-                    self.param_live[a] = true;
-                    if matches!(dfg.values[a].def, ValueDef::Param(..)) {
-                        self.work_vals.push(a);
-                    }
-                }
-            }
-        }
-        for &(q, a) in &self.edge_pairs {
-            if !self.param_live[q] {
-                self.uses[a] = self.uses[a].saturating_sub(1);
-            }
-        }
-        for node in nodes {
-            if let Node::Code(b) = *node {
-                for &p in dfg.block_params(b) {
-                    if !self.param_live[p] {
-                        self.uses[p] = 0;
-                    }
-                }
-            }
+        // Dead block parameters: only when some parameter is read by edge copies alone can
+        // any be dead.
+        let param_live = &self.param_live;
+        let all_live = self.edge_pairs.iter().all(|&(q, _)| param_live[q])
+            && self
+                .order
+                .iter()
+                .all(|&b| dfg.block_params(b).iter().all(|&p| param_live[p]));
+        if !all_live {
+            self.dead_params(func);
         }
 
         // 2. Stackification, block by block.
@@ -435,34 +343,49 @@ impl Values {
             self.stackify_block(func, b, nodes.get(i + 1));
         }
 
-        // Places of everything else.
+        // Places of everything else, and dense numbers of the values that need a local
+        // (for liveness), with the blocks that define them.
+        reset(&mut self.dense, nv);
+        self.dense_vals.clear();
+        self.dense_block.clear();
         for (i, &p) in dfg.block_params(entry).iter().enumerate() {
             self.place[p] = Place::Local(i as u32);
+            self.dense[p] = self.dense_vals.len() as u32;
+            self.dense_vals.push(p);
+            self.dense_block.push(entry);
         }
         self.num_params = dfg.block_params(entry).len() as u32;
-        for node in nodes {
-            let Node::Code(b) = *node else { continue };
+        for &b in &self.order {
             if b != entry {
                 for &p in dfg.block_params(b) {
                     if self.uses[p] > 0 {
                         self.place[p] = Place::Pending;
+                        self.dense[p] = self.dense_vals.len() as u32;
+                        self.dense_vals.push(p);
+                        self.dense_block.push(b);
                     }
                 }
             }
-            for &inst in &dfg.blocks[b].insts {
-                let konst = is_const(&dfg.insts[inst]);
-                for &r in dfg.inst_results(inst) {
-                    if konst {
-                        self.place[r] = Place::Const;
-                    } else if self.place[r] != Place::Stack && self.uses[r] > 0 {
+            let (s, e) = self.code_range[b];
+            for l in &self.lin[s as usize..e as usize] {
+                let results = match l.result {
+                    Some(ref r) => std::slice::from_ref(r),
+                    None if l.flags & Lin::MULTI != 0 => dfg.inst_results(l.inst),
+                    None => &[],
+                };
+                for &r in results {
+                    if !matches!(self.place[r], Place::Stack(_)) && self.uses[r] > 0 {
                         self.place[r] = Place::Pending;
+                        self.dense[r] = self.dense_vals.len() as u32;
+                        self.dense_vals.push(r);
+                        self.dense_block.push(b);
                     }
                 }
             }
         }
 
         // 3. Liveness.
-        self.liveness(func, nodes)?;
+        self.liveness(func)?;
 
         // 4. Coloring.
         self.color(func, entry)?;
@@ -497,13 +420,253 @@ impl Values {
         Ok(())
     }
 
+    /// Finds the live block parameters (read by something other than an edge copy, or
+    /// the argument for a live parameter); the arguments for the others are not uses,
+    /// and they get no local.
+    #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
+    fn dead_params(&mut self, func: &Function) {
+        let dfg = &func.dfg;
+        // A few passes over the edge copies settle the usual functions; long chains of
+        // parameters that only pass a value along take the sorted work list, linear.
+        let mut settled = false;
+        for _ in 0..4 {
+            let mut changed = false;
+            for &(q, a) in &self.edge_pairs {
+                if self.param_live[q] && !self.param_live[a] {
+                    self.param_live[a] = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                settled = true;
+                break;
+            }
+        }
+        if !settled {
+            self.edge_pairs.sort_unstable_by_key(|&(q, a)| {
+                (u64::from(q.as_u32()) << 32) | u64::from(a.as_u32())
+            });
+            self.work_vals.clear();
+            // Only block parameters receive edge copies, so only they can make arguments
+            // live.
+            let mut prev = None;
+            for &(q, _) in &self.edge_pairs {
+                if prev != Some(q) && self.param_live[q] {
+                    self.work_vals.push(q);
+                }
+                prev = Some(q);
+            }
+            while let Some(q) = self.work_vals.pop() {
+                let from = self.edge_pairs.partition_point(|&(x, _)| x < q);
+                for k in from..self.edge_pairs.len() {
+                    let (x, a) = self.edge_pairs[k];
+                    if x != q {
+                        break;
+                    }
+                    if !self.param_live[a] {
+                        self.param_live[a] = true;
+                        if matches!(dfg.values[a].def, ValueDef::Param(..)) {
+                            self.work_vals.push(a);
+                        }
+                    }
+                }
+            }
+        }
+        for &(q, a) in &self.edge_pairs {
+            if !self.param_live[q] {
+                self.uses[a] = self.uses[a].saturating_sub(1);
+            }
+        }
+        for &b in &self.order {
+            for &p in dfg.block_params(b) {
+                if !self.param_live[p] {
+                    self.uses[p] = 0;
+                }
+            }
+        }
+    }
+
+    /// Step 1: one walk over the reachable code. Returns which scratch temporaries (by
+    /// class), the i128 return area and the stack slots the code needs.
+    #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
+    fn scan(
+        &mut self,
+        func: &Function,
+        nodes: &[Node],
+        features: Features,
+    ) -> Result<([bool; 4], bool, bool), AnalyzeError> {
+        let dfg = &func.dfg;
+        let nv = dfg.values.len();
+        let mut needs_tmp = [false; 4];
+        let mut needs_sret = false;
+        let mut needs_slots = false;
+        // 1. Reachable blocks, the code table, use counts, what the code needs, and (for the
+        // dead block parameters below) which values something other than an edge copy
+        // reads, in one walk: a parameter is live when something other than an edge copy
+        // reads it, or when it is the argument for a live parameter. Arguments for dead
+        // parameters are not uses, and dead parameters get no local.
+        self.edge_pairs.clear();
+        reset(&mut self.param_live, nv);
+        reset(&mut self.code_range, dfg.blocks.len());
+        reset(&mut self.term_range, dfg.blocks.len());
+        self.pred_off.clear();
+        self.pred_off.resize(dfg.blocks.len() + 1, 0);
+        self.term_uses.clear();
+        self.lin.clear();
+        self.lin_ops.clear();
+        self.order.clear();
+        for node in nodes {
+            let Node::Code(b) = *node else { continue };
+            let term = match dfg.blocks.get(b) {
+                Some(_) => func.terminator(b),
+                None => None,
+            };
+            let Some(term) = term else {
+                return Err(format!("{b} has no terminator or does not exist").into());
+            };
+            if self.reachable[b] {
+                return Err(format!("{b} appears twice").into());
+            }
+            self.reachable[b] = true;
+            self.order.push(b);
+            let insts = &dfg.blocks[b].insts;
+            let body = &insts[..insts.len() - 1];
+            let start = self.lin.len() as u32;
+            for &inst in body {
+                let data = &dfg.insts[inst];
+                let mut flags = 0;
+                // The operands in the order lowering pushes them: `select` pushes both
+                // values before the condition, `call_indirect` the arguments before the
+                // callee.
+                let ops_start = self.lin_ops.len();
+                let ops = &mut self.lin_ops;
+                match *data {
+                    // Constants are rematerialized at each use: they are not in the table.
+                    InstData::Const { .. } | InstData::EnumConst { .. } => {
+                        for &r in dfg.inst_results(inst) {
+                            self.place[r] = Place::Const(inst);
+                        }
+                        continue;
+                    }
+                    InstData::Binary { args, .. } | InstData::Store { args, .. } => {
+                        ops.extend_from_slice(&args)
+                    }
+                    InstData::Unary { arg, .. }
+                    | InstData::MemoryGrow { arg }
+                    | InstData::GlobalSet { arg, .. }
+                    | InstData::Load { addr: arg, .. } => ops.push(arg),
+                    InstData::Convert { op, arg } => {
+                        if trunc_sat_expanded(op, features) {
+                            needs_tmp[class(op.from())] = true;
+                        }
+                        ops.push(arg);
+                    }
+                    InstData::TagName { arg, .. } => {
+                        needs_tmp[0] = true;
+                        ops.push(arg);
+                    }
+                    InstData::Select { args } => {
+                        ops.extend_from_slice(&[args[1], args[2], args[0]])
+                    }
+                    InstData::MemoryCopy { args } | InstData::MemoryFill { args } => {
+                        ops.extend_from_slice(&args)
+                    }
+                    InstData::Call { args, .. } => ops.extend_from_slice(dfg.list(args)),
+                    InstData::Intrinsic { intrinsic, args } => {
+                        if intrinsic.results().len() == 2 {
+                            needs_sret = true;
+                            flags |= Lin::SRET;
+                        }
+                        ops.extend_from_slice(dfg.list(args));
+                    }
+                    InstData::CallIndirect { callee, args, .. } => {
+                        ops.extend_from_slice(dfg.list(args));
+                        ops.push(callee);
+                    }
+                    InstData::StackAddr { .. } => needs_slots = true,
+                    InstData::Jump { .. }
+                    | InstData::BrIf { .. }
+                    | InstData::BrTable { .. }
+                    | InstData::Return { .. }
+                    | InstData::Unreachable => {
+                        return Err("a terminator inside a block's code".into());
+                    }
+                    InstData::MemorySize
+                    | InstData::GlobalGet { .. }
+                    | InstData::DataAddr { .. }
+                    | InstData::TlsAddr { .. }
+                    | InstData::FuncAddr { .. } => {}
+                }
+                for &v in &self.lin_ops[ops_start..] {
+                    self.uses[v] += 1;
+                    self.param_live[v] = true;
+                }
+                let result = match dfg.inst_results(inst) {
+                    [r] => Some(*r),
+                    [] => None,
+                    _ => {
+                        flags |= Lin::MULTI;
+                        None
+                    }
+                };
+                self.lin.push(Lin {
+                    inst,
+                    ops: (ops_start as u32, self.lin_ops.len() as u32),
+                    result,
+                    flags,
+                });
+            }
+            self.code_range[b] = (start, self.lin.len() as u32);
+            // The values the terminator reads: its condition, index or returned values, then
+            // the edge arguments with their parameters.
+            let t0 = self.term_uses.len() as u32;
+            match dfg.insts[term] {
+                InstData::BrIf { cond: v, .. } | InstData::BrTable { index: v, .. } => {
+                    self.term_uses.push((v, None))
+                }
+                InstData::Return { args } => self
+                    .term_uses
+                    .extend(dfg.list(args).iter().map(|&a| (a, None))),
+                _ => {}
+            }
+            let (term_uses, pairs) = (&mut self.term_uses, &mut self.edge_pairs);
+            let pred_count = &mut self.pred_off;
+            dfg.for_each_dest(term, |d| {
+                if let Some(n) = pred_count.get_mut(d.block.index() + 1) {
+                    *n += 1;
+                }
+                let params = dfg.block_params(d.block);
+                for (&a, &q) in dfg.list(d.args).iter().zip(params) {
+                    pairs.push((q, a));
+                    term_uses.push((a, Some(q)));
+                }
+            });
+            self.term_range[b] = (t0, self.term_uses.len() as u32);
+            let (uses, live) = (&mut self.uses, &mut self.param_live);
+            match dfg.insts[term] {
+                InstData::Jump { .. } | InstData::BrIf { .. } | InstData::BrTable { .. } => {
+                    dfg.for_each_arg(term, |v| uses[v] += 1);
+                    if let InstData::BrIf { cond: v, .. } | InstData::BrTable { index: v, .. } =
+                        dfg.insts[term]
+                    {
+                        live[v] = true;
+                    }
+                }
+                _ => dfg.for_each_arg(term, |v| {
+                    uses[v] += 1;
+                    live[v] = true;
+                }),
+            }
+        }
+        Ok((needs_tmp, needs_sret, needs_slots))
+    }
+
     /// Stackifies the operands of the instructions of `b` (and of its terminator when `next`
     /// consumes them right after the code).
     #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
     fn stackify_block(&mut self, func: &Function, b: Block, next: Option<&Node>) {
         let dfg = &func.dfg;
-        let insts = &dfg.blocks[b].insts;
-        let Some((&term, body)) = insts.split_last() else {
+        let Some(&term) = dfg.blocks[b].insts.last() else {
             return;
         };
         self.term_ops.clear();
@@ -527,127 +690,93 @@ impl Values {
             }
             _ => {}
         }
+        let (start, end) = self.code_range[b];
+        let (start, end) = (start as usize, end as usize);
+        let lin = &self.lin;
         // `cursor` is one past the next instruction that may produce an operand.
-        let mut cursor = body.len();
-        // `term_ops` is the operand stack: each frame's operands not yet consumed are the
-        // top entries when it is the innermost frame, consumed from the last one.
-        self.frames.clear();
-        self.frames.push(self.term_ops.len());
+        let mut cursor = end;
+        // The operand stack: the terminator's operands (`term_ops[..term_left]`) under
+        // one frame per instruction being stackified (`lin_ops[lo..hi]`), each consumed
+        // from its last operand.
+        let mut term_left = self.term_ops.len();
+        self.op_frames.clear();
         loop {
-            let Some(left) = self.frames.last_mut() else {
-                // Next root: the closest instruction not yet consumed.
-                match cursor.checked_sub(1) {
-                    Some(c) => {
-                        cursor = c;
-                        let inst = body[c];
-                        if !is_const(&dfg.insts[inst]) {
-                            let n = self.push_stack_operands(dfg, inst);
-                            self.frames.push(n);
-                        }
-                        continue;
-                    }
-                    None => break,
+            let v = if let Some(f) = self.op_frames.last_mut() {
+                if f.0 == f.1 {
+                    self.op_frames.pop();
+                    continue;
                 }
-            };
-            if *left == 0 {
-                self.frames.pop();
-                continue;
-            }
-            *left -= 1;
-            let Some(v) = self.term_ops.pop() else {
-                continue;
-            };
-            // Constants emit nothing where they are defined.
-            while let Some(c) = cursor.checked_sub(1) {
-                if is_const(&dfg.insts[body[c]]) {
-                    cursor = c;
-                } else {
+                f.1 -= 1;
+                self.lin_ops[f.1 as usize]
+            } else if term_left > 0 {
+                term_left -= 1;
+                self.term_ops[term_left]
+            } else {
+                // Next root: the closest instruction not yet consumed.
+                if cursor == start {
                     break;
                 }
-            }
-            let Some(c) = cursor.checked_sub(1) else {
+                cursor -= 1;
+                let l = &lin[cursor];
+                if l.flags & Lin::SRET == 0 {
+                    self.op_frames.push(l.ops);
+                }
                 continue;
             };
-            let p = body[c];
-            if is_const(&dfg.insts[p]) || self.uses[v] != 1 || dfg.inst_results(p) != [v] {
+            // (Constants, which emit nothing where they are defined, are not in the table.)
+            if cursor == start {
                 continue;
             }
-            self.place[v] = Place::Stack;
-            cursor = c;
-            let n = self.push_stack_operands(dfg, p);
-            self.frames.push(n);
+            let l = &lin[cursor - 1];
+            if l.result != Some(v) || self.uses[v] != 1 {
+                continue;
+            }
+            cursor -= 1;
+            self.place[v] = Place::Stack(cursor as u32);
+            if l.flags & Lin::SRET == 0 {
+                self.op_frames.push(l.ops);
+            }
         }
     }
 
-    /// Pushes the operands of `inst` that may be on the operand stack (none for the
-    /// return-slot intrinsics, whose pointer goes first) onto `term_ops`, in push order;
-    /// how many.
-    fn push_stack_operands(&mut self, dfg: &DataFlowGraph, inst: Inst) -> usize {
-        if uses_sret(&dfg.insts[inst]) {
-            return 0;
+    /// The range in `lin_ops` of the operands of `b`'s code.
+    #[inline]
+    fn block_ops(&self, b: Block) -> (usize, usize) {
+        let (s, e) = self.code_range[b];
+        if s == e {
+            return (0, 0);
         }
-        let start = self.term_ops.len();
-        let ops = &mut self.term_ops;
-        for_each_operand(dfg, inst, |v| ops.push(v));
-        self.term_ops.len() - start
+        (
+            self.lin[s as usize].ops.0 as usize,
+            self.lin[e as usize - 1].ops.1 as usize,
+        )
     }
 
-    /// Calls `f` with each value the terminator of `b` reads: its condition, index or
-    /// returned values, and the arguments for live block parameters (with the parameter).
+    /// Calls `f` with each value a terminator reads (`term_uses`, a block's range of
+    /// [`Values::term_uses`]): its condition, index or returned values, and the arguments
+    /// for live block parameters (with the parameter).
     fn for_each_term_use(
         uses: &SecondaryMap<Value, u32>,
-        func: &Function,
-        b: Block,
+        term_uses: &[(Value, Option<Value>)],
         mut f: impl FnMut(Value, Option<Value>),
     ) {
-        let dfg = &func.dfg;
-        let Some(term) = func.terminator(b) else {
-            return;
-        };
-        match &dfg.insts[term] {
-            InstData::BrIf { cond, .. } => f(*cond, None),
-            InstData::BrTable { index, .. } => f(*index, None),
-            InstData::Return { args } => dfg.list(*args).iter().for_each(|&a| f(a, None)),
-            _ => {}
-        }
-        dfg.for_each_dest(term, |d| {
-            for (&a, &p) in dfg.list(d.args).iter().zip(dfg.block_params(d.block)) {
-                if uses[p] > 0 {
-                    f(a, Some(p));
-                }
+        for &(a, p) in term_uses {
+            match p {
+                None => f(a, None),
+                Some(p) if uses[p] > 0 => f(a, Some(p)),
+                Some(_) => {}
             }
-        });
+        }
     }
 
     /// Live-in sets of the reachable blocks, by exploring paths backward from each use
     /// to the definition (SSA liveness; edge arguments are used at the end of the
     /// branching block, block parameters are defined at the start of their block).
     #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
-    fn liveness(&mut self, func: &Function, nodes: &[Node]) -> Result<(), String> {
+    fn liveness(&mut self, func: &Function) -> Result<(), String> {
         let dfg = &func.dfg;
         let nb = dfg.blocks.len();
-        self.order.clear();
-        for node in nodes {
-            if let Node::Code(b) = *node {
-                self.order.push(b);
-                for &inst in &dfg.blocks[b].insts {
-                    self.inst_block[inst] = Some(b);
-                }
-            }
-        }
-        // Predecessors.
-        self.pred_off.clear();
-        self.pred_off.resize(nb + 1, 0);
-        for &b in &self.order {
-            if let Some(t) = func.terminator(b) {
-                let off = &mut self.pred_off;
-                dfg.for_each_dest(t, |d| {
-                    if let Some(n) = off.get_mut(d.block.index() + 1) {
-                        *n += 1;
-                    }
-                });
-            }
-        }
+        // Predecessors (counted by the first walk).
         for i in 0..nb {
             self.pred_off[i + 1] += self.pred_off[i];
         }
@@ -672,23 +801,46 @@ impl Values {
                 }
             }
         }
-        // Uses of values with locals, and coalescing hints.
+        // Bit rows when they are small for the function; otherwise the path exploration,
+        // linear in the size of the sets.
+        let w = self.dense_vals.len().div_ceil(64);
+        let size = self.lin.len() + self.order.len();
+        let bits = w <= 64 && nb.saturating_mul(w) <= 4 * (size + nb) + 1024;
+        if bits {
+            for m in [&mut self.gen_bits, &mut self.kill_bits, &mut self.live_bits] {
+                m.clear();
+                m.resize(nb * w, 0);
+            }
+        }
+        // Uses of values with locals (as the bits of values used before any definition in
+        // the block, or as pairs), and coalescing hints.
         self.use_pairs.clear();
         for i in 0..self.order.len() {
             let b = self.order[i];
-            let insts = &dfg.blocks[b].insts;
-            for &inst in insts.split_last().map_or(&[][..], |(_, body)| body) {
-                let (place, pairs) = (&self.place, &mut self.use_pairs);
-                for_each_operand(dfg, inst, |v| {
-                    if matches!(place[v], Place::Pending | Place::Local(_)) {
-                        pairs.push((v, b));
-                    }
-                });
+            let (s, e) = self.block_ops(b);
+            let (place, dense, dense_block) = (&self.place, &self.dense, &self.dense_block);
+            let (gen_bits, pairs) = (&mut self.gen_bits, &mut self.use_pairs);
+            let mut used = |v: Value| {
+                if !matches!(place[v], Place::Pending | Place::Local(_)) {
+                    return;
+                }
+                if !bits {
+                    pairs.push((v, b));
+                    return;
+                }
+                let d = dense[v] as usize;
+                if dense_block.get(d) != Some(&b) {
+                    gen_bits[b.index() * w + d / 64] |= 1 << (d % 64);
+                }
+            };
+            for &v in &self.lin_ops[s..e] {
+                used(v);
             }
-            let mut pairs = std::mem::take(&mut self.use_pairs);
-            let (hint, place) = (&mut self.hint, &self.place);
-            Self::for_each_term_use(&self.uses, func, b, |a, p| {
-                pairs.push((a, b));
+            let hint = &mut self.hint;
+            let (t0, t1) = self.term_range[b];
+            let term_uses = &self.term_uses[t0 as usize..t1 as usize];
+            Self::for_each_term_use(&self.uses, term_uses, |a, p| {
+                used(a);
                 let local = |v: Value| matches!(place[v], Place::Pending | Place::Local(_));
                 if let Some(p) = p
                     && local(a)
@@ -702,12 +854,10 @@ impl Values {
                     }
                 }
             });
-            self.use_pairs = pairs;
         }
-        self.use_pairs
-            .retain(|&(v, _)| matches!(self.place[v], Place::Pending | Place::Local(_)));
-        if self.liveness_bits(func)? {
-            return Ok(());
+        self.live_rows = bits;
+        if bits {
+            return self.liveness_bits(func);
         }
         self.use_pairs.sort_unstable();
         self.use_pairs.dedup();
@@ -717,13 +867,10 @@ impl Values {
         self.live_pairs.clear();
         for i in 0..self.use_pairs.len() {
             let (v, u) = self.use_pairs[i];
-            let def = match dfg.values[v].def {
-                ValueDef::Param(b, _) => b,
-                ValueDef::Result(inst, _) => {
-                    self.inst_block[inst].ok_or("a value defined in unreachable code is used")?
-                }
-                ValueDef::None => return Err("an undefined value is used".into()),
-            };
+            let def = *self
+                .dense_block
+                .get(self.dense[v] as usize)
+                .ok_or("a value without a local in the liveness sets")?;
             let stamp = v.as_u32() + 1;
             self.work.clear();
             self.work.push(u);
@@ -758,66 +905,18 @@ impl Values {
         Ok(())
     }
 
-    /// The block of the definition of `v`, a value used in reachable code.
-    fn def_block(&self, dfg: &DataFlowGraph, v: Value) -> Result<Block, String> {
-        match dfg.values[v].def {
-            ValueDef::Param(b, _) => Ok(b),
-            ValueDef::Result(inst, _) => {
-                Ok(self.inst_block[inst].ok_or("a value defined in unreachable code is used")?)
-            }
-            ValueDef::None => Err("an undefined value is used".into()),
-        }
-    }
-
     /// Live-in sets by backward dataflow over bit sets (one row of bits per block, one bit
-    /// per value with a local), with a work list of blocks; then the same compressed sets as
-    /// the path exploration. Returns `false` without doing anything when the rows would be
-    /// large for the function (many blocks and many values), where the path exploration,
-    /// linear in the size of the sets, is the better choice. Needs `order`, `inst_block`,
-    /// the predecessors and `use_pairs`.
+    /// per value with a local, by dense number), with a work list of blocks: the rows of
+    /// `live_bits`, which coloring reads directly. Needs `order`, the predecessors, the
+    /// dense numbers and the rows of uses (`gen_bits`, the others cleared).
     #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
-    fn liveness_bits(&mut self, func: &Function) -> Result<bool, String> {
+    fn liveness_bits(&mut self, func: &Function) -> Result<(), String> {
         let dfg = &func.dfg;
         let nb = dfg.blocks.len();
-        // Dense numbers of the values with a local, in value order.
-        self.dense_vals.clear();
-        for (v, place) in self.place.iter() {
-            if matches!(place, Place::Pending | Place::Local(_)) {
-                self.dense_vals.push(v);
-            }
-        }
         let w = self.dense_vals.len().div_ceil(64);
-        let size: usize = self.order.iter().map(|&b| dfg.blocks[b].insts.len()).sum();
-        if w > 64 || nb.saturating_mul(w) > 4 * (size + nb) + 1024 {
-            return Ok(false);
-        }
-        reset(&mut self.dense, dfg.values.len());
-        for (i, &v) in self.dense_vals.iter().enumerate() {
-            self.dense[v] = i as u32;
-        }
-        let rows = nb * w;
-        for m in [&mut self.gen_bits, &mut self.kill_bits, &mut self.live_bits] {
-            m.clear();
-            m.resize(rows, 0);
-        }
-        // Uses not preceded by the definition in the block, and definitions.
-        for k in 0..self.use_pairs.len() {
-            let (v, u) = self.use_pairs[k];
-            if self.def_block(dfg, v)? != u {
-                let i = self.dense[v] as usize;
-                self.gen_bits[u.index() * w + i / 64] |= 1 << (i % 64);
-            }
-        }
-        for k in 0..self.dense_vals.len() {
-            let v = self.dense_vals[k];
-            let b = match dfg.values[v].def {
-                ValueDef::Param(b, _) => Some(b),
-                ValueDef::Result(inst, _) => self.inst_block[inst],
-                ValueDef::None => None,
-            };
-            if let Some(b) = b {
-                self.kill_bits[b.index() * w + k / 64] |= 1 << (k % 64);
-            }
+        // Definitions.
+        for (k, b) in self.dense_block.iter().enumerate() {
+            self.kill_bits[b.index() * w + k / 64] |= 1 << (k % 64);
         }
         // Work list, blocks in reverse structured order first.
         self.in_work.clear();
@@ -874,24 +973,7 @@ impl Values {
                 }
             }
         }
-        // The compressed sets, values in increasing order within a block.
-        self.live_off.clear();
-        self.live_off.push(0);
-        self.live_vals.clear();
-        for b in 0..nb {
-            for j in 0..w {
-                let mut x = self.live_bits[b * w + j];
-                while x != 0 {
-                    let i = j * 64 + x.trailing_zeros() as usize;
-                    x &= x - 1;
-                    if let Some(&v) = self.dense_vals.get(i) {
-                        self.live_vals.push(v);
-                    }
-                }
-            }
-            self.live_off.push(self.live_vals.len() as u32);
-        }
-        Ok(true)
+        Ok(())
     }
 
     /// Colors the pending values block by block in structured order (dominators first):
@@ -915,16 +997,39 @@ impl Values {
             self.pos_in_class.push(self.class_locals[c].len() as u32);
             self.class_locals[c].push(i as u32);
         }
+        let rows = self.live_rows;
+        let w = self.dense_vals.len().div_ceil(64);
+        if rows {
+            self.row.clear();
+            self.row.resize(w, 0);
+        } else {
+            reset(&mut self.live_stamp, func.dfg.values.len());
+        }
         let mut gen_: u32 = 0;
         for i in 0..self.order.len() {
             let b = self.order[i];
             gen_ += 1;
             self.cursor = [0; 4];
-            let (s, e) = (self.live_off[b.index()], self.live_off[b.index() + 1]);
-            for &v in self.live_vals.get(s as usize..e as usize).unwrap_or(&[]) {
-                match self.place[v] {
-                    Place::Local(l) => self.occupied[l as usize] = gen_,
-                    _ => return Err(format!("{v} is live into {b} before its definition")),
+            if rows {
+                for j in 0..w {
+                    let mut x = self.live_bits.get(b.index() * w + j).copied().unwrap_or(0);
+                    while x != 0 {
+                        let d = j * 64 + x.trailing_zeros() as usize;
+                        x &= x - 1;
+                        let v = self.dense_vals[d];
+                        match self.place[v] {
+                            Place::Local(l) => self.occupied[l as usize] = gen_,
+                            _ => return Err(format!("{v} is live into {b} before its definition")),
+                        }
+                    }
+                }
+            } else {
+                let (s, e) = (self.live_off[b.index()], self.live_off[b.index() + 1]);
+                for &v in self.live_vals.get(s as usize..e as usize).unwrap_or(&[]) {
+                    match self.place[v] {
+                        Place::Local(l) => self.occupied[l as usize] = gen_,
+                        _ => return Err(format!("{v} is live into {b} before its definition")),
+                    }
                 }
             }
             if b == entry {
@@ -942,41 +1047,75 @@ impl Values {
                     }
                 }
             }
-            // Last uses in this block, scanning backward from what is live out.
-            let live_gen = gen_;
+            // Last uses in this block, scanning backward from what is live out (the bits
+            // of `row`, or the values stamped `gen_`).
             let term = func.terminator(b);
-            if let Some(t) = term {
+            if rows {
+                self.row.iter_mut().for_each(|x| *x = 0);
+                if let Some(t) = term {
+                    let (row, live) = (&mut self.row, &self.live_bits);
+                    dfg.for_each_dest(t, |d| {
+                        let s = d.block.index() * w;
+                        if let Some(src) = live.get(s..s + w) {
+                            row.iter_mut().zip(src).for_each(|(x, y)| *x |= y);
+                        }
+                    });
+                    let (row, place, dense) = (&mut self.row, &self.place, &self.dense);
+                    let (t0, t1) = self.term_range[b];
+                    let term_uses = &self.term_uses[t0 as usize..t1 as usize];
+                    Self::for_each_term_use(&self.uses, term_uses, |a, _| {
+                        if matches!(place[a], Place::Pending | Place::Local(_)) {
+                            let d = dense[a] as usize;
+                            row[d / 64] |= 1 << (d % 64);
+                        }
+                    });
+                }
+            } else if let Some(t) = term {
                 let mut succs = std::mem::take(&mut self.work);
                 succs.clear();
                 dfg.for_each_dest(t, |d| succs.push(d.block));
                 for &s in &succs {
                     let (lo, hi) = (self.live_off[s.index()], self.live_off[s.index() + 1]);
                     for &v in self.live_vals.get(lo as usize..hi as usize).unwrap_or(&[]) {
-                        self.live_stamp[v] = live_gen;
+                        self.live_stamp[v] = gen_;
                     }
                 }
                 self.work = succs;
                 let stamps = &mut self.live_stamp;
-                Self::for_each_term_use(&self.uses, func, b, |a, _| stamps[a] = live_gen);
+                let (t0, t1) = self.term_range[b];
+                let term_uses = &self.term_uses[t0 as usize..t1 as usize];
+                Self::for_each_term_use(&self.uses, term_uses, |a, _| stamps[a] = gen_);
             }
-            let insts = &dfg.blocks[b].insts;
-            let body = insts.split_last().map_or(&[][..], |(_, body)| body);
+            let (s, e) = self.code_range[b];
+            let (s, e) = (s as usize, e as usize);
             self.kills.clear();
-            for &inst in body.iter().rev() {
-                let (place, stamps, kills) = (&self.place, &mut self.live_stamp, &mut self.kills);
-                for_each_operand(dfg, inst, |v| {
-                    if matches!(place[v], Place::Pending | Place::Local(_)) && stamps[v] != live_gen
-                    {
-                        stamps[v] = live_gen;
-                        kills.push((inst, v));
+            for k in (s..e).rev() {
+                let (o0, o1) = self.lin[k].ops;
+                for &v in &self.lin_ops[o0 as usize..o1 as usize] {
+                    if !matches!(self.place[v], Place::Pending | Place::Local(_)) {
+                        continue;
                     }
-                });
+                    let live = if rows {
+                        let d = self.dense[v] as usize;
+                        let bit = 1 << (d % 64);
+                        let live = self.row[d / 64] & bit != 0;
+                        self.row[d / 64] |= bit;
+                        live
+                    } else {
+                        let live = self.live_stamp[v] == gen_;
+                        self.live_stamp[v] = gen_;
+                        live
+                    };
+                    if !live {
+                        self.kills.push((k as u32, v));
+                    }
+                }
             }
-            // Forward: free at last uses (the kills of `inst` are at the end of the list;
+            // Forward: free at last uses (the kills of `k` are at the end of the list;
             // freeing commutes, so their order does not matter), then define.
-            for &inst in body {
-                while let Some(&(k, v)) = self.kills.last()
-                    && k == inst
+            for k in s..e {
+                while let Some(&(kk, v)) = self.kills.last()
+                    && kk as usize == k
                 {
                     self.kills.pop();
                     if let Place::Local(l) = self.place[v] {
@@ -986,17 +1125,25 @@ impl Values {
                         self.cursor[c] = self.cursor[c].min(pos);
                     }
                 }
-                for &r in dfg.inst_results(inst) {
-                    if self.place[r] == Place::Pending {
-                        self.assign(dfg, r, gen_);
+                let l = self.lin[k];
+                match l.result {
+                    Some(r) if self.place[r] == Place::Pending => self.assign(dfg, r, gen_),
+                    Some(_) => {}
+                    None if l.flags & Lin::MULTI != 0 => {
+                        for &r in dfg.inst_results(l.inst) {
+                            if self.place[r] == Place::Pending {
+                                self.assign(dfg, r, gen_);
+                            }
+                        }
                     }
+                    None => {}
                 }
             }
         }
         // Anything pending left (unreached) is unused.
-        for place in self.place.values_mut() {
-            if *place == Place::Pending {
-                *place = Place::Unused;
+        for &v in &self.dense_vals {
+            if self.place[v] == Place::Pending {
+                self.place[v] = Place::Unused;
             }
         }
         Ok(())
@@ -1085,8 +1232,10 @@ impl Values {
         let np = self.num_params as usize;
         self.renumber.clear();
         self.renumber.resize(self.local_class.len(), 0);
+        self.by_final.clear();
         for (i, r) in self.renumber.iter_mut().enumerate().take(np) {
             *r = i as u32;
+            self.by_final.push(i as u32);
         }
         let mut next = np as u32;
         for c in 0..4u8 {
@@ -1094,22 +1243,28 @@ impl Values {
             for (i, &lc) in self.local_class.iter().enumerate().skip(np) {
                 if lc == c {
                     self.renumber[i] = next;
+                    self.by_final.push(i as u32);
                     next += 1;
                     count += 1;
                 }
             }
             self.class_counts[c as usize] = count;
         }
-        for place in self.place.values_mut() {
-            if let Place::Local(l) = place {
+        // Only the values with a dense number have locals.
+        for &v in &self.dense_vals {
+            if let Place::Local(l) = &mut self.place[v] {
                 *l = self.renumber.get(*l as usize).copied().unwrap_or(*l);
             }
         }
         // The list leaves with the function (taken by the emitter): one allocation of the
         // largest size it can need, not a growth per doubling.
+        // Names in final order, no sorting needed.
         self.local_names.reserve(self.local_vals.len());
-        for (i, &(n, v, np_, param)) in self.local_vals.iter().enumerate() {
-            let name = if i < np || n == 1 {
+        for (f, &i) in self.by_final.iter().enumerate() {
+            let Some(&(n, v, np_, param)) = self.local_vals.get(i as usize) else {
+                continue;
+            };
+            let name = if (i as usize) < np || n == 1 {
                 Some(v)
             } else if np_ == 1 {
                 param
@@ -1117,10 +1272,9 @@ impl Values {
                 None
             };
             if let Some(v) = name {
-                self.local_names.push((self.renumber[i], value_name(v)));
+                self.local_names.push((f as u32, value_name(v)));
             }
         }
-        self.local_names.sort_unstable_by_key(|(i, _)| *i);
     }
 
     /// Whether the block parameter (or value) `v` is read at all.
