@@ -112,8 +112,8 @@ macro_rules! outln {
 /// A link allocates tens of megabytes in small pieces and frees little of it before it exits.
 /// With glibc's defaults every 4 KiB page of that costs a page fault, and the threads contend
 /// for the address-space lock as the heaps grow: for a link of 400 objects, 14,000 faults and
-/// a third of the CPU time. With these settings it takes about 1,000 faults and peak memory grows
-/// by a few megabytes (BENCHMARKS.md has the figures). glibc reads the settings only from the
+/// 42% of the CPU time in the kernel. With these settings it takes about 1,300 faults, a quarter
+/// less CPU time, and a few megabytes more memory (BENCHMARKS.md has the figures). glibc reads the settings only from the
 /// environment at start-up, so the process executes itself once more with them set. A
 /// `GLIBC_TUNABLES` already in the environment (the user's own, or ours after the first
 /// start) is left as it is. If the re-execution fails, the link runs with the defaults.
