@@ -86,6 +86,34 @@ fn links_two_clang_objects_and_libc_and_runs() {
     assert_ne!(fs::metadata(&out).unwrap().permissions().mode() & 0o100, 0);
 }
 
+/// `kiln link` starts itself again with glibc's allocator tuned unless `GLIBC_TUNABLES` is
+/// set: both ways give the same module (and it runs).
+#[test]
+fn allocator_tuning_does_not_change_the_output() {
+    let dir = scratch("tunables");
+    let main = compile(&dir, "main");
+    let twice = compile(&dir, "twice");
+    let crt = format!("{SYSROOT_LIB}/crt1-command.o");
+    let mut modules = Vec::new();
+    for tunables in [None, Some(""), Some("glibc.malloc.hugetlb=0")] {
+        let out = dir.join(format!("hello{}.wasm", modules.len()));
+        let out_s = out.display().to_string();
+        let mut args = vec!["link"];
+        args.extend(libc_args(&crt));
+        args.extend([main.as_str(), twice.as_str(), "-lc", BUILTINS, "-o", &out_s]);
+        let mut cmd = Command::new(kiln_exe());
+        cmd.args(&args);
+        match tunables {
+            None => cmd.env_remove("GLIBC_TUNABLES"),
+            Some(t) => cmd.env("GLIBC_TUNABLES", t),
+        };
+        ok(&run(&mut cmd));
+        assert_eq!(wasi::run_file(&out), "twice(21) = 42\n");
+        modules.push(fs::read(&out).unwrap());
+    }
+    assert!(modules.windows(2).all(|w| w[0] == w[1]));
+}
+
 #[test]
 fn response_file_carries_the_command_line() {
     let dir = scratch("rsp");
