@@ -23,7 +23,7 @@ use std::hash::{BuildHasher, Hasher};
 use indexmap::IndexMap;
 
 use super::{BuildId, LinkError};
-use crate::object::Object;
+use crate::object::{Object, put_uleb};
 
 /// The producers fields wasm-ld keeps, in the order it writes them.
 const FIELDS: [&str; 3] = ["language", "processed-by", "sdk"];
@@ -111,18 +111,6 @@ pub(crate) fn producers_payload(p: &Producers<'_>) -> Option<Vec<u8>> {
         }
     }
     Some(out)
-}
-
-pub(crate) fn put_uleb(out: &mut Vec<u8>, mut v: u64) {
-    loop {
-        let b = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
 }
 
 fn put_str(out: &mut Vec<u8>, s: &str) {

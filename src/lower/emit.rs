@@ -426,44 +426,35 @@ impl Emitter {
     /// loads and stores) from the tables; whether it did (otherwise [`Self::inst`] does).
     #[inline]
     fn inst_simple(&mut self, table: &OpBytes, data: &InstData) -> bool {
-        let byte = match *data {
-            InstData::Binary { op, ty, .. } => table.binary.get(op as usize).map(|t| t[class(ty)]),
+        let (byte, mem) = match *data {
+            InstData::Binary { op, ty, .. } => {
+                (table.binary.get(op as usize).map(|t| t[class(ty)]), None)
+            }
             InstData::Unary { op, ty, .. }
                 if !matches!(
                     op,
                     UnaryOp::Extend8S | UnaryOp::Extend16S | UnaryOp::Extend32S
                 ) =>
             {
-                table.unary.get(op as usize).map(|t| t[class(ty)])
+                (table.unary.get(op as usize).map(|t| t[class(ty)]), None)
             }
-            InstData::Select { .. } => Some(0x1b),
-            InstData::Load { ty, kind, mem, .. } => {
-                match table.load.get(kind as usize).map(|t| t[class(ty)]) {
-                    Some(b) if b != 0 => {
-                        self.mem_op(b, memarg(mem, kind.bytes(ty)));
-                        return true;
-                    }
-                    _ => return false,
-                }
-            }
-            InstData::Store { ty, width, mem, .. } => {
-                match table.store.get(width as usize).map(|t| t[class(ty)]) {
-                    Some(b) if b != 0 => {
-                        self.mem_op(b, memarg(mem, width.bytes(ty)));
-                        return true;
-                    }
-                    _ => return false,
-                }
-            }
-            _ => None,
+            InstData::Select { .. } => (Some(0x1b), None),
+            InstData::Load { ty, kind, mem, .. } => (
+                table.load.get(kind as usize).map(|t| t[class(ty)]),
+                Some(memarg(mem, kind.bytes(ty))),
+            ),
+            InstData::Store { ty, width, mem, .. } => (
+                table.store.get(width as usize).map(|t| t[class(ty)]),
+                Some(memarg(mem, width.bytes(ty))),
+            ),
+            _ => return false,
         };
-        match byte {
-            Some(b) if b != 0 => {
-                self.buf.push(b);
-                true
-            }
-            _ => false,
+        match (byte, mem) {
+            (Some(b), Some(m)) if b != 0 => self.mem_op(b, m),
+            (Some(b), None) if b != 0 => self.buf.push(b),
+            _ => return false,
         }
+        true
     }
 
     /// A load or store: its opcode and memory argument (memory 0), as wasm-encoder writes
@@ -944,25 +935,6 @@ pub(crate) struct OpBytes {
     pub store: Vec<[u8; 4]>,
 }
 
-/// Every load kind, in declaration order (the tables are indexed by `kind as usize`).
-const LOAD_KINDS: [LoadKind; 7] = [
-    LoadKind::Full,
-    LoadKind::S8,
-    LoadKind::U8,
-    LoadKind::S16,
-    LoadKind::U16,
-    LoadKind::S32,
-    LoadKind::U32,
-];
-
-/// Every store width, in declaration order.
-const STORE_WIDTHS: [StoreWidth; 4] = [
-    StoreWidth::Full,
-    StoreWidth::W8,
-    StoreWidth::W16,
-    StoreWidth::W32,
-];
-
 /// The opcode tables, made once from [`unary`], [`binary`], `load` and `store` through
 /// wasm-encoder.
 pub(crate) fn op_bytes() -> &'static OpBytes {
@@ -1006,12 +978,12 @@ pub(crate) fn op_bytes() -> &'static OpBytes {
                 .iter()
                 .map(|&op| types.map(|t| byte(binary(op, t))))
                 .collect(),
-            load: LOAD_KINDS
+            load: LoadKind::ALL
                 .iter()
                 .enumerate()
                 .map(|(k, &kind)| types.map(|t| mem_byte(k == kind as usize, load(t, kind, mem))))
                 .collect(),
-            store: STORE_WIDTHS
+            store: StoreWidth::ALL
                 .iter()
                 .enumerate()
                 .map(|(k, &w)| types.map(|t| mem_byte(k == w as usize, store(t, w, mem))))
@@ -1280,10 +1252,10 @@ mod tests {
             };
             for (c, &ty) in types.iter().enumerate() {
                 let mut cases: Vec<(u8, Option<Instruction<'static>>)> = Vec::new();
-                for &kind in &LOAD_KINDS {
+                for &kind in &LoadKind::ALL {
                     cases.push((table.load[kind as usize][c], load(ty, kind, m())));
                 }
-                for &w in &STORE_WIDTHS {
+                for &w in &StoreWidth::ALL {
                     cases.push((table.store[w as usize][c], store(ty, w, m())));
                 }
                 for (byte, ins) in cases {

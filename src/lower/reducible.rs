@@ -683,21 +683,34 @@ impl Reducer {
 
     /// Adds a dispatcher for the loop with these `entries` and reroutes its entering `edges`.
     fn dispatch(&mut self, f: &mut Function, entries: &[Block], edges: &[Entering]) -> Block {
+        let mut scratch = std::mem::take(&mut self.dispatch_scratch);
+        let d = self.dispatch_with(f, entries, edges, &mut scratch);
+        self.dispatch_scratch = scratch;
+        d
+    }
+
+    fn dispatch_with(
+        &mut self,
+        f: &mut Function,
+        entries: &[Block],
+        edges: &[Entering],
+        scratch: &mut DispatchScratch,
+    ) -> Block {
         // Slot layout: the label, then slots shared by type: as many slots of each type as
         // the entry with the most parameters of that type has, so an edge passes at most the
         // largest entry's worth of arguments (one slot per parameter of every entry would
         // make large irreducible regions quadratic). `assign[assign_start[k] + j]` is the
         // slot of entry `k`'s parameter `j`.
         let DispatchScratch {
-            mut slots,
-            mut slot_types,
-            mut assign,
-            mut assign_start,
-            mut calls,
-            mut args,
-            mut shared,
-            mut shared_args,
-        } = std::mem::take(&mut self.dispatch_scratch);
+            slots,
+            slot_types,
+            assign,
+            assign_start,
+            calls,
+            args,
+            shared,
+            shared_args,
+        } = scratch;
         slots.clear();
         slot_types.clear();
         assign.clear();
@@ -748,20 +761,10 @@ impl Reducer {
             args.extend(slots_of(k).iter().map(|&i| slots[i]));
             calls.push(BlockCall {
                 block: e,
-                args: f.dfg.make_value_list(&args),
+                args: f.dfg.make_value_list(args),
             });
         }
         let Some((&default, rest)) = calls.split_last() else {
-            self.dispatch_scratch = DispatchScratch {
-                slots,
-                slot_types,
-                assign,
-                assign_start,
-                calls,
-                args,
-                shared,
-                shared_args,
-            };
             return d;
         };
         let mut targets = self.spare.targets.pop().unwrap_or_default();
@@ -810,7 +813,7 @@ impl Reducer {
                     k,
                     &old_args,
                     slots_of(k),
-                    &slot_types,
+                    slot_types,
                     &mut self.edge_scratch,
                 );
                 BlockCall { block: d, args }
@@ -834,7 +837,7 @@ impl Reducer {
                             k,
                             &old_args,
                             slots_of(k),
-                            &slot_types,
+                            slot_types,
                             &mut self.edge_scratch,
                         );
                         let jump = f.dfg.make_inst(InstData::Jump {
@@ -858,16 +861,6 @@ impl Reducer {
             set_dest(f, &mut self.owned, term, e.dest as usize, new_dest);
             self.set_succ(from, e.dest as usize, new_dest.block);
         }
-        self.dispatch_scratch = DispatchScratch {
-            slots,
-            slot_types,
-            assign,
-            assign_start,
-            calls,
-            args,
-            shared,
-            shared_args,
-        };
         d
     }
 
