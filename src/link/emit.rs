@@ -33,7 +33,6 @@
 //! `llvm.func_attr.*`, the addend elsewhere.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use indexmap::IndexMap;
 use rayon::prelude::*;
@@ -767,6 +766,80 @@ impl Patcher<'_, '_> {
 
 /// wasm-ld's tombstone for a relocation in custom section `name` against something garbage
 /// collection dropped (`InputSection::getTombstoneForSection`); `None`: the addend.
+/// The inputs' custom sections that go into the output, by name (in order of first
+/// appearance), each with its pieces (input, custom section) in input order.
+fn output_customs<'a>(
+    inputs: &'a [Object<'a>],
+    db: &SymbolDb<'_>,
+    opts: &LinkOptions,
+) -> IndexMap<&'a str, Vec<(u32, u32)>> {
+    let mut customs: IndexMap<&str, Vec<(u32, u32)>> = IndexMap::new();
+    for (i, obj) in inputs.iter().enumerate() {
+        for (j, c) in obj.customs.iter().enumerate() {
+            if own_custom(&c.name)
+                || c.data.is_empty()
+                || db.custom_discarded(i, j)
+                || ((opts.strip_debug || opts.strip_all) && c.name.starts_with(".debug_"))
+            {
+                continue;
+            }
+            customs
+                .entry(&c.name)
+                .or_default()
+                .push((i as u32, j as u32));
+        }
+    }
+    customs
+}
+
+/// The output custom sections whose strings are merged (`.debug_str` and friends, as wasm-ld
+/// at -O1; only when no piece has relocations): each one's bytes, and per piece where its
+/// strings went.
+pub(crate) struct MergedStrings<'a> {
+    sections: Vec<(&'a str, Vec<u8>)>,
+    pieces: FxHashMap<(u32, u32), PieceMap>,
+}
+
+/// Merges the strings of the custom sections that need it. This needs only resolution (which
+/// pieces are dropped with their comdats), so the link runs it beside garbage collection and
+/// layout.
+pub(crate) fn merge_custom_strings<'a>(
+    inputs: &'a [Object<'a>],
+    db: &SymbolDb<'_>,
+    opts: &LinkOptions,
+) -> MergedStrings<'a> {
+    let customs = output_customs(inputs, db, opts);
+    let mergeable: Vec<(&str, &Vec<(u32, u32)>)> = customs
+        .iter()
+        .filter(|(name, pieces)| {
+            merge::is_mergeable_custom(name)
+                && pieces
+                    .iter()
+                    .all(|&(i, j)| inputs[i as usize].customs[j as usize].relocs.is_empty())
+        })
+        .map(|(&name, pieces)| (name, pieces))
+        .collect();
+    let merged: Vec<(Vec<u8>, Vec<PieceMap>)> = mergeable
+        .par_iter()
+        .map(|(_, pieces)| {
+            let datas: Vec<&[u8]> = pieces
+                .iter()
+                .map(|&(i, j)| &*inputs[i as usize].customs[j as usize].data)
+                .collect();
+            merge::merge_strings(&datas)
+        })
+        .collect();
+    let mut out = MergedStrings {
+        sections: Vec::with_capacity(merged.len()),
+        pieces: FxHashMap::default(),
+    };
+    for ((name, pieces), (data, maps)) in mergeable.into_iter().zip(merged) {
+        out.pieces.extend(pieces.iter().copied().zip(maps));
+        out.sections.push((name, data));
+    }
+    out
+}
+
 /// A part of one input's custom section, copied and patched as one item.
 struct CustomPart {
     /// Index into the section's pieces.
@@ -843,6 +916,7 @@ pub(crate) fn emit(
     db: &SymbolDb<'_>,
     layout: &Layout<'_>,
     synth: &Synth,
+    merged: MergedStrings<'_>,
     opts: &LinkOptions,
     file: Option<&std::fs::File>,
 ) -> Result<Vec<u8>, LinkError> {
@@ -1130,53 +1204,29 @@ pub(crate) fn emit(
     };
 
     // Custom sections, merged by name.
-    let mut customs: IndexMap<&str, Vec<(u32, u32)>> = IndexMap::new();
+    let customs = output_customs(inputs, db, opts);
     let mut custom_offsets: Vec<Vec<u64>> =
         inputs.iter().map(|o| vec![0; o.customs.len()]).collect();
     let mut custom_sizes: IndexMap<&str, u64> = IndexMap::new();
-    for (i, obj) in inputs.iter().enumerate() {
-        for (j, c) in obj.customs.iter().enumerate() {
-            if own_custom(&c.name)
-                || c.data.is_empty()
-                || db.custom_discarded(i, j)
-                || ((opts.strip_debug || opts.strip_all) && c.name.starts_with(".debug_"))
-            {
-                continue;
-            }
-            let size = custom_sizes.entry(&c.name).or_insert(0);
-            custom_offsets[i][j] = *size;
-            *size += c.data.len() as u64;
-            customs
-                .entry(&c.name)
-                .or_default()
-                .push((i as u32, j as u32));
+    for (&name, pieces) in &customs {
+        let mut size = 0;
+        for &(i, j) in pieces {
+            custom_offsets[i as usize][j as usize] = size;
+            size += inputs[i as usize].customs[j as usize].data.len() as u64;
         }
+        custom_sizes.insert(name, size);
     }
-    // `.debug_str` and friends: strings merged, as wasm-ld at -O1. Which chunks merge is
-    // known now (relocation targets depend on it); the merging itself runs beside the name
-    // section and the targets below.
-    let mergeable: Vec<(&str, Vec<&[u8]>)> = customs
+    let MergedStrings {
+        sections: merged_customs,
+        pieces: custom_pieces,
+    } = merged;
+    for (name, data) in &merged_customs {
+        custom_sizes.insert(name, data.len() as u64);
+    }
+    let customs_len: u64 = custom_sizes
         .iter()
-        .filter(|(name, pieces)| {
-            merge::is_mergeable_custom(name)
-                && pieces
-                    .iter()
-                    .all(|&(i, j)| inputs[i as usize].customs[j as usize].relocs.is_empty())
-        })
-        .map(|(&name, pieces)| {
-            let datas = pieces
-                .iter()
-                .map(|&(i, j)| &*inputs[i as usize].customs[j as usize].data)
-                .collect();
-            (name, datas)
-        })
-        .collect();
-    let mut custom_pieces = FxHashMap::default();
-    for (name, _) in &mergeable {
-        for &key in &customs[name] {
-            custom_pieces.insert(key, PieceMap::default());
-        }
-    }
+        .map(|(n, &s)| section_len(uleb_len(n.len() as u64) as u64 + n.len() as u64 + s))
+        .sum();
 
     let mut patcher = Patcher {
         inputs,
@@ -1187,57 +1237,34 @@ pub(crate) fn emit(
         custom_pieces,
         targets: Vec::new(),
     };
-    // The name section (serial) and the merged strings are built while the relocation
-    // targets (parallel) are found.
-    let ((tail, targets), merged) = rayon::join(
+    // The name section (serial) is built while the relocation targets (parallel) are found.
+    let (tail, targets) = rayon::join(
         || {
-            rayon::join(
-                || {
-                    if opts.strip_all {
-                        Ok(Vec::new())
-                    } else {
-                        tail_sections(inputs, db, layout, opts, &written)
-                    }
-                },
-                || {
-                    inputs
-                        .par_iter()
-                        .enumerate()
-                        .map(|(i, obj)| {
-                            let live_code = layout.input_funcs[i].iter().any(|&f| f != NONE)
-                                || layout.seg_addr[i].iter().any(|&a| a != u64::MAX);
-                            if !live_code {
-                                return Vec::new();
-                            }
-                            (0..obj.symbols.len())
-                                .map(|j| patcher.target(i, j))
-                                .collect()
-                        })
-                        .collect()
-                },
-            )
+            if opts.strip_all {
+                Ok(Vec::new())
+            } else {
+                tail_sections(inputs, db, layout, opts, &written)
+            }
         },
         || {
-            mergeable
-                .iter()
-                .map(|(_, datas)| merge::merge_strings(datas))
-                .collect::<Vec<_>>()
+            inputs
+                .par_iter()
+                .enumerate()
+                .map(|(i, obj)| {
+                    let live_code = layout.input_funcs[i].iter().any(|&f| f != NONE)
+                        || layout.seg_addr[i].iter().any(|&a| a != u64::MAX);
+                    if !live_code {
+                        return Vec::new();
+                    }
+                    (0..obj.symbols.len())
+                        .map(|j| patcher.target(i, j))
+                        .collect()
+                })
+                .collect()
         },
     );
     let tail = tail?;
     patcher.targets = targets;
-    let mut merged_customs: HashMap<&str, Vec<u8>> = HashMap::new();
-    for ((name, _), (data, maps)) in mergeable.iter().zip(merged) {
-        for (&key, map) in customs[name].iter().zip(maps) {
-            patcher.custom_pieces.insert(key, map);
-        }
-        custom_sizes.insert(name, data.len() as u64);
-        merged_customs.insert(name, data);
-    }
-    let customs_len: u64 = custom_sizes
-        .iter()
-        .map(|(n, &s)| section_len(uleb_len(n.len() as u64) as u64 + n.len() as u64 + s))
-        .sum();
 
     let build_id_len = opts.build_id.as_ref().map(custom::build_id_len);
     let build_id_section = build_id_len.map_or(0, |n| {
@@ -1359,7 +1386,7 @@ pub(crate) fn emit(
         );
         put_uleb(out, name.len() as u64);
         out.extend_from_slice(name.as_bytes());
-        if let Some(data) = merged_customs.get(name) {
+        if let Some((_, data)) = merged_customs.iter().find(|(n, _)| n == name) {
             out.extend_from_slice(data);
             continue;
         }

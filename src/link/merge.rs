@@ -11,7 +11,7 @@
 //! Invariant: a chunk whose last string has no terminating NUL keeps those bytes as one
 //! last string; every input offset inside a chunk maps somewhere.
 
-use rustc_hash::FxHashMap;
+use rayon::prelude::*;
 
 /// Where each string of one input chunk went: `(input offset, output offset)` per string,
 /// sorted by input offset; and, per block of [`BLOCK`] input bytes, the string holding the
@@ -60,25 +60,28 @@ pub(crate) fn is_mergeable_custom(name: &str) -> bool {
 }
 
 /// Merges the strings of `chunks` into one blob; one map per chunk.
+///
+/// Every occurrence of every string is sorted at once (in parallel), in the order below:
+/// copies of a string end up side by side, so no hash table of the distinct strings is
+/// needed (`.debug_str` of a big `-g` object has a hundred thousand of them).
 pub(crate) fn merge_strings(chunks: &[&[u8]]) -> (Vec<u8>, Vec<PieceMap>) {
-    // Cut every chunk into strings (each with its NUL).
-    let mut cut: Vec<Vec<(u64, &[u8])>> = Vec::with_capacity(chunks.len());
-    let mut unique: FxHashMap<&[u8], u64> = FxHashMap::default();
-    for data in chunks {
-        let mut list = Vec::new();
-        let mut pos = 0usize;
-        while let Some(rest) = data.get(pos..).filter(|r| !r.is_empty()) {
-            let len = rest
-                .iter()
-                .position(|&b| b == 0)
-                .map_or(rest.len(), |n| n + 1);
-            let s = &rest[..len];
-            unique.insert(s, 0);
-            list.push((pos as u64, s));
-            pos += len;
-        }
-        cut.push(list);
-    }
+    // Each chunk cut into strings (each with its NUL): (input offset, string).
+    let cut: Vec<Vec<(u64, &[u8])>> = chunks
+        .par_iter()
+        .map(|data| {
+            let mut list = Vec::new();
+            let mut pos = 0usize;
+            while let Some(rest) = data.get(pos..).filter(|r| !r.is_empty()) {
+                let len = rest
+                    .iter()
+                    .position(|&b| b == 0)
+                    .map_or(rest.len(), |n| n + 1);
+                list.push((pos as u64, &rest[..len]));
+                pos += len;
+            }
+            list
+        })
+        .collect();
     // LLVM's `StringTableBuilder::finalize`: strings sorted by their reversed bytes,
     // descending (a string sorts after the longer ones it ends), and a string that ends the
     // previous one placed inside it.
@@ -92,33 +95,47 @@ pub(crate) fn merge_strings(chunks: &[&[u8]]) -> (Vec<u8>, Vec<PieceMap>) {
             .enumerate()
             .fold(0u64, |k, (i, &b)| k | (u64::from(b) << (56 - 8 * i)))
     };
-    let mut order: Vec<(u64, &[u8])> = unique.keys().map(|&s| (tail_key(s), s)).collect();
-    order.sort_unstable_by(|(ka, a), (kb, b)| {
-        kb.cmp(ka).then_with(|| b.iter().rev().cmp(a.iter().rev()))
-    });
-    let mut out: Vec<u8> = Vec::new();
-    let mut previous: &[u8] = &[];
-    for (_, s) in order {
-        let at = if previous.ends_with(s) {
-            (out.len() - s.len()) as u64
-        } else {
-            let at = out.len() as u64;
-            out.extend_from_slice(s);
-            previous = s;
-            at
-        };
-        unique.insert(s, at);
-    }
-    let maps = cut
-        .into_iter()
-        .map(|list| {
-            PieceMap::new(
-                list.into_iter()
-                    .map(|(pos, s)| (pos, unique.get(s).copied().unwrap_or(0)))
-                    .collect(),
-            )
+    // (key, string, chunk, index in the chunk's list)
+    let mut order: Vec<(u64, &[u8], u32, u32)> = cut
+        .iter()
+        .enumerate()
+        .flat_map(|(c, list)| {
+            list.iter()
+                .enumerate()
+                .map(move |(k, &(_, s))| (tail_key(s), s, c as u32, k as u32))
         })
         .collect();
+    order.par_sort_unstable_by(|(ka, a, ..), (kb, b, ..)| {
+        kb.cmp(ka).then_with(|| b.iter().rev().cmp(a.iter().rev()))
+    });
+    // Output offsets, by chunk and string.
+    let mut placed: Vec<Vec<(u64, u64)>> = cut
+        .iter()
+        .map(|list| list.iter().map(|&(pos, _)| (pos, 0)).collect())
+        .collect();
+    let mut out: Vec<u8> = Vec::new();
+    // The last string laid out (appended, or found inside the one appended before it).
+    let mut previous: &[u8] = &[];
+    let mut last: Option<(&[u8], u64)> = None;
+    for (_, s, c, k) in order {
+        let at = match last {
+            Some((l, at)) if l == s => at,
+            _ => {
+                let at = if previous.ends_with(s) {
+                    (out.len() - s.len()) as u64
+                } else {
+                    let at = out.len() as u64;
+                    out.extend_from_slice(s);
+                    previous = s;
+                    at
+                };
+                last = Some((s, at));
+                at
+            }
+        };
+        placed[c as usize][k as usize].1 = at;
+    }
+    let maps = placed.into_par_iter().map(PieceMap::new).collect();
     (out, maps)
 }
 

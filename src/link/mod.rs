@@ -612,15 +612,24 @@ fn link_objects(
     };
     let wrap_names = resolve::wrap_names(opts);
     let db = phase("resolve", || resolve::resolve(inputs, opts, &wrap_names))?;
-    let live = phase("gc", || resolve::mark_live(inputs, &db, lazy_member, opts))?;
-    let layout = phase("layout", || {
-        layout::compute_layout(inputs, &db, &live, opts)
-    })?;
+    // Merging the strings of `.debug_str` and friends needs only resolution: it runs beside
+    // garbage collection and layout.
+    let (laid_out, merged) = rayon::join(
+        || {
+            let live = phase("gc", || resolve::mark_live(inputs, &db, lazy_member, opts))?;
+            let layout = phase("layout", || {
+                layout::compute_layout(inputs, &db, &live, opts)
+            })?;
+            Ok::<_, LinkError>((live, layout))
+        },
+        || emit::merge_custom_strings(inputs, &db, opts),
+    );
+    let (live, layout) = laid_out?;
     let synth = phase("synthesize", || {
         synth::synthesize(inputs, &db, &layout, opts)
     })?;
     let wasm = phase("emit", || {
-        emit::emit(inputs, &db, &layout, &synth, opts, file)
+        emit::emit(inputs, &db, &layout, &synth, merged, opts, file)
     })?;
     let removed = if opts.print_gc_sections {
         resolve::gc_report(inputs, &db, &live)
