@@ -217,15 +217,7 @@ impl Emitter {
             Node::End => self.buf.push(0x0b),
             Node::Code(b) => {
                 let (s, e) = self.values.code_range[b];
-                for k in s..e {
-                    let l = &self.values.lin[k as usize];
-                    if let Some(r) = l.result
-                        && let Place::Stack(_) = self.values.place[r]
-                    {
-                        continue;
-                    }
-                    self.tree(cx, k)?;
-                }
+                self.trees(cx, s, e, true)?;
             }
             Node::Edge { from, dest } => {
                 let term = cx
@@ -303,20 +295,43 @@ impl Emitter {
                 InstData::Const { ty, bits } if self.int_const(ty, bits) => Ok(()),
                 _ => self.constant(cx, inst),
             },
-            Place::Stack(k) => self.tree(cx, k),
+            Place::Stack(k) => self.trees(cx, k, k + 1, false),
             Place::Unused | Place::Pending => Err(EmitError::Structure(format!(
                 "{v} is read where it is not available"
             ))),
         }
     }
 
-    /// Emits the instruction at `root` in the code table with its operand tree, then
-    /// stores or drops its results.
-    fn tree(&mut self, cx: &FuncCx<'_>, root: u32) -> Result<()> {
+    /// Emits the instructions at `start..end` in the code table, each with its operand
+    /// tree, then stores or drops their results; with `roots_only`, skips the instructions
+    /// whose result is left on the stack (they are emitted in their consumer's tree). One
+    /// loop for a whole block: the roots and the operand trees share the frame stack.
+    fn trees(&mut self, cx: &FuncCx<'_>, start: u32, end: u32, roots_only: bool) -> Result<()> {
         let dfg = &cx.func.dfg;
         let base = self.frames.len();
-        self.push_frame(root)?;
-        while self.frames.len() > base {
+        let mut next_root = start;
+        loop {
+            if self.frames.len() == base {
+                // Next root.
+                let mut found = None;
+                while next_root < end {
+                    let k = next_root;
+                    next_root += 1;
+                    if roots_only
+                        && let Some(l) = self.values.lin.get(k as usize)
+                        && let Some(r) = l.result
+                        && let Place::Stack(_) = self.values.place[r]
+                    {
+                        continue;
+                    }
+                    found = Some(k);
+                    break;
+                }
+                match found {
+                    Some(k) => self.push_frame(k)?,
+                    None => break,
+                }
+            }
             let Some(top) = self.frames.last_mut() else {
                 break;
             };
@@ -377,7 +392,7 @@ impl Emitter {
 
     /// Emits an integer constant of type `ty` (its low bits for `i32`); whether `ty` is an
     /// integer type.
-    #[inline(always)] // in the operand loop of `tree`: most operands are constants or locals
+    #[inline(always)] // in the operand loop of `trees`: most operands are constants or locals
     fn int_const(&mut self, ty: Type, bits: u64) -> bool {
         match ty.canonical() {
             Type::I64 => {

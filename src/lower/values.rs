@@ -33,6 +33,9 @@
 //!
 //! Everything is iterative: deep nesting and long expression chains use heap stacks.
 
+use std::marker::PhantomData;
+use std::ops::{Index, IndexMut};
+
 use cranelift_entity::{EntityRef, SecondaryMap};
 
 use super::structured::Node;
@@ -147,28 +150,28 @@ impl Lin {
 #[derive(Default)]
 pub(crate) struct Values {
     /// Where each value lives.
-    pub place: SecondaryMap<Value, Place>,
+    pub place: Table<Value, Place>,
     /// The code of the reachable blocks, block by block in structured order.
     pub lin: Vec<Lin>,
     /// Operands of the instructions of `lin`.
     pub lin_ops: Vec<Value>,
     /// The range of each reachable block's code in `lin`.
-    pub code_range: SecondaryMap<Block, (u32, u32)>,
+    pub code_range: Table<Block, (u32, u32)>,
     /// Counted uses.
-    uses: SecondaryMap<Value, u32>,
+    uses: Table<Value, u32>,
     /// Blocks that appear in a `Code` node.
-    reachable: SecondaryMap<Block, bool>,
+    reachable: Table<Block, bool>,
     /// Coalescing hint: a value connected by an edge copy.
-    hint: SecondaryMap<Value, Option<Value>>,
+    hint: Table<Value, Option<Value>>,
     /// Per value: read by something other than an edge copy to a dead parameter.
-    param_live: SecondaryMap<Value, bool>,
+    param_live: Table<Value, bool>,
     /// (parameter, argument) of every edge copy in reachable code.
     edge_pairs: Vec<(Value, Value)>,
     /// What the terminators of the reachable blocks read: a condition, an index or the
     /// returned values (with `None`), then each edge argument with its parameter.
     term_uses: Vec<(Value, Option<Value>)>,
     /// The range of each reachable block's terminator in `term_uses`.
-    term_range: SecondaryMap<Block, (u32, u32)>,
+    term_range: Table<Block, (u32, u32)>,
     /// Work list of values.
     work_vals: Vec<Value>,
     /// Reachable blocks in structured order.
@@ -197,7 +200,7 @@ pub(crate) struct Values {
     /// Values with a local, by dense number (bit-set liveness).
     dense_vals: Vec<Value>,
     /// Dense number of each value with a local.
-    dense: SecondaryMap<Value, u32>,
+    dense: Table<Value, u32>,
     /// The block that defines each value with a local, by dense number.
     dense_block: Vec<Block>,
     /// Bit rows by block: values used before any definition in the block.
@@ -213,7 +216,7 @@ pub(crate) struct Values {
     row: Vec<u64>,
     /// Per value: stamp of the backward scan that found it live (with the live-in sets of
     /// the path exploration).
-    live_stamp: SecondaryMap<Value, u32>,
+    live_stamp: Table<Value, u32>,
     /// Last uses in the current block as (position in `lin`, value), latest first
     /// (found scanning backward, consumed from the end scanning forward).
     kills: Vec<(u32, Value)>,
@@ -293,10 +296,43 @@ pub(crate) fn dest_of(dfg: &DataFlowGraph, inst: Inst, dest: u32) -> Option<crat
     }
 }
 
-/// Resets a secondary map to hold `n` default entries.
-fn reset<K: cranelift_entity::EntityRef, V: Clone + Default>(m: &mut SecondaryMap<K, V>, n: usize) {
-    m.clear();
-    m.resize(n);
+/// A table by entity for one function: a plain vector, indexed without the default
+/// fallback or the growth of a [`SecondaryMap`] (the keys are the function's own, and
+/// [`reset`] sizes the table for them).
+pub(crate) struct Table<K, V> {
+    elems: Vec<V>,
+    key: PhantomData<K>,
+}
+
+impl<K, V> Default for Table<K, V> {
+    fn default() -> Self {
+        Table {
+            elems: Vec::new(),
+            key: PhantomData,
+        }
+    }
+}
+
+impl<K: EntityRef, V> Index<K> for Table<K, V> {
+    type Output = V;
+
+    #[inline(always)]
+    fn index(&self, k: K) -> &V {
+        &self.elems[k.index()]
+    }
+}
+
+impl<K: EntityRef, V> IndexMut<K> for Table<K, V> {
+    #[inline(always)]
+    fn index_mut(&mut self, k: K) -> &mut V {
+        &mut self.elems[k.index()]
+    }
+}
+
+/// Resets a table to hold `n` default entries (the allocation is kept).
+fn reset<K, V: Clone + Default>(m: &mut Table<K, V>, n: usize) {
+    m.elems.clear();
+    m.elems.resize(n, V::default());
 }
 
 impl Values {
@@ -756,7 +792,7 @@ impl Values {
     /// [`Values::term_uses`]): its condition, index or returned values, and the arguments
     /// for live block parameters (with the parameter).
     fn for_each_term_use(
-        uses: &SecondaryMap<Value, u32>,
+        uses: &Table<Value, u32>,
         term_uses: &[(Value, Option<Value>)],
         mut f: impl FnMut(Value, Option<Value>),
     ) {
