@@ -62,6 +62,9 @@ pub(crate) enum Place {
     Local(u32),
 }
 
+/// No dense number, or no local yet.
+const NO_LOCAL: u32 = u32::MAX;
+
 /// Local type classes, in declaration order.
 pub(crate) const CLASSES: [Type; 4] = [Type::I32, Type::I64, Type::F32, Type::F64];
 
@@ -203,6 +206,12 @@ pub(crate) struct Values {
     dense: Table<Value, u32>,
     /// The block that defines each value with a local, by dense number.
     dense_block: Vec<Block>,
+    /// The local of each value with a local, by dense number ([`NO_LOCAL`] until
+    /// coloring reaches its definition).
+    dense_local: Vec<u32>,
+    /// The dense number of each operand in `lin_ops` whose value has a local, otherwise
+    /// [`NO_LOCAL`] (written by the liveness walk over the uses, read by coloring).
+    op_dense: Vec<u32>,
     /// Bit rows by block: values used before any definition in the block.
     gen_bits: Vec<u64>,
     /// Bit rows by block: values defined in the block.
@@ -217,9 +226,9 @@ pub(crate) struct Values {
     /// Per value: stamp of the backward scan that found it live (with the live-in sets of
     /// the path exploration).
     live_stamp: Table<Value, u32>,
-    /// Last uses in the current block as (position in `lin`, value), latest first
+    /// Last uses in the current block as (position in `lin`, dense number), latest first
     /// (found scanning backward, consumed from the end scanning forward).
-    kills: Vec<(u32, Value)>,
+    kills: Vec<(u32, u32)>,
     /// Per local: the block stamp while its value is live.
     occupied: Vec<u32>,
     /// Locals of each class (pre-renumbering indices).
@@ -851,26 +860,28 @@ impl Values {
         // Uses of values with locals (as the bits of values used before any definition in
         // the block, or as pairs), and coalescing hints.
         self.use_pairs.clear();
+        self.op_dense.clear();
+        self.op_dense.resize(self.lin_ops.len(), NO_LOCAL);
         for i in 0..self.order.len() {
             let b = self.order[i];
             let (s, e) = self.block_ops(b);
             let (place, dense, dense_block) = (&self.place, &self.dense, &self.dense_block);
             let (gen_bits, pairs) = (&mut self.gen_bits, &mut self.use_pairs);
-            let mut used = |v: Value| {
+            let mut used = |v: Value| -> u32 {
                 if !matches!(place[v], Place::Pending | Place::Local(_)) {
-                    return;
+                    return NO_LOCAL;
                 }
+                let d = dense[v];
                 if !bits {
                     pairs.push((v, b));
-                    return;
-                }
-                let d = dense[v] as usize;
-                if dense_block.get(d) != Some(&b) {
+                } else if dense_block.get(d as usize) != Some(&b) {
+                    let d = d as usize;
                     gen_bits[b.index() * w + d / 64] |= 1 << (d % 64);
                 }
+                d
             };
-            for &v in &self.lin_ops[s..e] {
-                used(v);
+            for (&v, od) in self.lin_ops[s..e].iter().zip(&mut self.op_dense[s..e]) {
+                *od = used(v);
             }
             let hint = &mut self.hint;
             let (t0, t1) = self.term_range[b];
@@ -1025,7 +1036,13 @@ impl Values {
         for list in &mut self.class_locals {
             list.clear();
         }
+        self.dense_local.clear();
+        self.dense_local.resize(self.dense_vals.len(), NO_LOCAL);
         for (i, &p) in dfg.block_params(entry).iter().enumerate() {
+            // The entry block's parameters have the first dense numbers.
+            if let Some(l) = self.dense_local.get_mut(i) {
+                *l = i as u32;
+            }
             let c = class(dfg.value_type(p));
             self.local_class.push(c as u8);
             self.local_vals.push((1, p, 0, None));
@@ -1052,10 +1069,12 @@ impl Values {
                     while x != 0 {
                         let d = j * 64 + x.trailing_zeros() as usize;
                         x &= x - 1;
-                        let v = self.dense_vals[d];
-                        match self.place[v] {
-                            Place::Local(l) => self.occupied[l as usize] = gen_,
-                            _ => return Err(format!("{v} is live into {b} before its definition")),
+                        match self.dense_local[d] {
+                            NO_LOCAL => {
+                                let v = self.dense_vals[d];
+                                return Err(format!("{v} is live into {b} before its definition"));
+                            }
+                            l => self.occupied[l as usize] = gen_,
                         }
                     }
                 }
@@ -1127,34 +1146,37 @@ impl Values {
             self.kills.clear();
             for k in (s..e).rev() {
                 let (o0, o1) = self.lin[k].ops;
-                for &v in &self.lin_ops[o0 as usize..o1 as usize] {
-                    if !matches!(self.place[v], Place::Pending | Place::Local(_)) {
+                for i in o0 as usize..o1 as usize {
+                    let d = self.op_dense[i];
+                    if d == NO_LOCAL {
                         continue;
                     }
                     let live = if rows {
-                        let d = self.dense[v] as usize;
-                        let bit = 1 << (d % 64);
-                        let live = self.row[d / 64] & bit != 0;
-                        self.row[d / 64] |= bit;
+                        let (word, bit) = (d as usize / 64, 1 << (d % 64));
+                        let live = self.row[word] & bit != 0;
+                        self.row[word] |= bit;
                         live
                     } else {
+                        let v = self.lin_ops[i];
                         let live = self.live_stamp[v] == gen_;
                         self.live_stamp[v] = gen_;
                         live
                     };
                     if !live {
-                        self.kills.push((k as u32, v));
+                        self.kills.push((k as u32, d));
                     }
                 }
             }
             // Forward: free at last uses (the kills of `k` are at the end of the list;
             // freeing commutes, so their order does not matter), then define.
             for k in s..e {
-                while let Some(&(kk, v)) = self.kills.last()
+                while let Some(&(kk, d)) = self.kills.last()
                     && kk as usize == k
                 {
                     self.kills.pop();
-                    if let Place::Local(l) = self.place[v] {
+                    if let Some(&l) = self.dense_local.get(d as usize)
+                        && l != NO_LOCAL
+                    {
                         self.occupied[l as usize] = 0;
                         let c = usize::from(self.local_class[l as usize]);
                         let pos = self.pos_in_class[l as usize] as usize;
@@ -1220,6 +1242,9 @@ impl Values {
         });
         self.occupied[l as usize] = gen_;
         self.place[v] = Place::Local(l);
+        if let Some(dl) = self.dense_local.get_mut(self.dense[v] as usize) {
+            *dl = l;
+        }
         let lv = &mut self.local_vals[l as usize];
         if lv.0 == 0 {
             lv.1 = v;
