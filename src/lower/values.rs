@@ -29,7 +29,9 @@
 //!    are locals `0..n` and are reused once dead. Locals are numbered by type (i32, i64,
 //!    f32, f64) so the declaration has at most four entries; scratch locals that some
 //!    expansions need (frame base, saved stack pointer, temporaries) join their type's
-//!    group. Every local is written and read: values without uses get none.
+//!    group. Every local is written and read: values without uses get none. Only the
+//!    blocks that define values with locals are visited, from definition to definition
+//!    (what is live elsewhere decides nothing).
 //!
 //! Everything is iterative: deep nesting and long expression chains use heap stacks.
 
@@ -206,6 +208,9 @@ pub(crate) struct Values {
     dense: Table<Value, u32>,
     /// The block that defines each value with a local, by dense number.
     dense_block: Vec<Block>,
+    /// The position in `lin` of the instruction that defines each value with a local, by
+    /// dense number ([`NO_LOCAL`] for block parameters).
+    dense_pos: Vec<u32>,
     /// The local of each value with a local, by dense number ([`NO_LOCAL`] until
     /// coloring reaches its definition).
     dense_local: Vec<u32>,
@@ -393,11 +398,13 @@ impl Values {
         reset(&mut self.dense, nv);
         self.dense_vals.clear();
         self.dense_block.clear();
+        self.dense_pos.clear();
         for (i, &p) in dfg.block_params(entry).iter().enumerate() {
             self.place[p] = Place::Local(i as u32);
             self.dense[p] = self.dense_vals.len() as u32;
             self.dense_vals.push(p);
             self.dense_block.push(entry);
+            self.dense_pos.push(NO_LOCAL);
         }
         self.num_params = dfg.block_params(entry).len() as u32;
         for &b in &self.order {
@@ -408,11 +415,13 @@ impl Values {
                         self.dense[p] = self.dense_vals.len() as u32;
                         self.dense_vals.push(p);
                         self.dense_block.push(b);
+                        self.dense_pos.push(NO_LOCAL);
                     }
                 }
             }
             let (s, e) = self.code_range[b];
-            for l in &self.lin[s as usize..e as usize] {
+            for k in s..e {
+                let l = &self.lin[k as usize];
                 let results = match l.result {
                     Some(ref r) => std::slice::from_ref(r),
                     None if l.flags & Lin::MULTI != 0 => dfg.inst_results(l.inst),
@@ -424,6 +433,7 @@ impl Values {
                         self.dense[r] = self.dense_vals.len() as u32;
                         self.dense_vals.push(r);
                         self.dense_block.push(b);
+                        self.dense_pos.push(k);
                     }
                 }
             }
@@ -1059,8 +1069,20 @@ impl Values {
             reset(&mut self.live_stamp, func.dfg.values.len());
         }
         let mut gen_: u32 = 0;
+        // The values each block defines have consecutive dense numbers (after the entry
+        // block's parameters, which have their locals already).
+        let mut next_dense = dfg.block_params(entry).len();
         for i in 0..self.order.len() {
             let b = self.order[i];
+            let first = next_dense;
+            while self.dense_block.get(next_dense) == Some(&b) {
+                next_dense += 1;
+            }
+            if next_dense == first {
+                // Nothing to assign here: what is live or free in the block does not
+                // matter.
+                continue;
+            }
             gen_ += 1;
             self.cursor = [0; 4];
             if rows {
@@ -1167,11 +1189,17 @@ impl Values {
                     }
                 }
             }
-            // Forward: free at last uses (the kills of `k` are at the end of the list;
-            // freeing commutes, so their order does not matter), then define.
-            for k in s..e {
+            // Forward, from definition to definition (in `lin` order, the parameters
+            // done): free at the last uses up to the defining instruction (the earliest
+            // kills are at the end of the list; freeing commutes, so the order of the
+            // kills of one instruction does not matter), then define.
+            for d in first..next_dense {
+                let k = self.dense_pos[d];
+                if k == NO_LOCAL {
+                    continue;
+                }
                 while let Some(&(kk, d)) = self.kills.last()
-                    && kk as usize == k
+                    && kk <= k
                 {
                     self.kills.pop();
                     if let Some(&l) = self.dense_local.get(d as usize)
@@ -1183,19 +1211,8 @@ impl Values {
                         self.cursor[c] = self.cursor[c].min(pos);
                     }
                 }
-                let l = self.lin[k];
-                match l.result {
-                    Some(r) if self.place[r] == Place::Pending => self.assign(dfg, r, gen_),
-                    Some(_) => {}
-                    None if l.flags & Lin::MULTI != 0 => {
-                        for &r in dfg.inst_results(l.inst) {
-                            if self.place[r] == Place::Pending {
-                                self.assign(dfg, r, gen_);
-                            }
-                        }
-                    }
-                    None => {}
-                }
+                let v = self.dense_vals[d];
+                self.assign(dfg, v, gen_);
             }
         }
         // Anything pending left (unreached) is unused.
