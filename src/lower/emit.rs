@@ -217,7 +217,9 @@ impl Emitter {
             Node::End => self.buf.push(0x0b),
             Node::Code(b) => {
                 let (s, e) = self.values.code_range[b];
-                self.trees(cx, s, e, true)?;
+                if s < e {
+                    self.trees(cx, s, e, true)?;
+                }
             }
             Node::Edge { from, dest } => {
                 let term = cx

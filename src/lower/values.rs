@@ -390,7 +390,11 @@ impl Values {
         // 2. Stackification, block by block.
         for (i, node) in nodes.iter().enumerate() {
             let Node::Code(b) = *node else { continue };
-            self.stackify_block(func, b, nodes.get(i + 1));
+            // Without code, nothing can go on the stack.
+            let (s, e) = self.code_range[b];
+            if s < e {
+                self.stackify_block(func, b, nodes.get(i + 1));
+            }
         }
 
         // Places of everything else, and dense numbers of the values that need a local
