@@ -309,31 +309,27 @@ impl Emitter {
     /// whose result is left on the stack (they are emitted in their consumer's tree). One
     /// loop for a whole block: the roots and the operand trees share the frame stack.
     fn trees(&mut self, cx: &FuncCx<'_>, start: u32, end: u32, roots_only: bool) -> Result<()> {
-        let dfg = &cx.func.dfg;
         let base = self.frames.len();
-        let mut next_root = start;
-        loop {
-            if self.frames.len() == base {
-                // Next root.
-                let mut found = None;
-                while next_root < end {
-                    let k = next_root;
-                    next_root += 1;
-                    if roots_only
-                        && let Some(l) = self.values.lin.get(k as usize)
-                        && let Some(r) = l.result
-                        && let Place::Stack(_) = self.values.place[r]
-                    {
-                        continue;
-                    }
-                    found = Some(k);
-                    break;
-                }
-                match found {
-                    Some(k) => self.push_frame(k)?,
-                    None => break,
-                }
+        for root in start..end {
+            if roots_only
+                && let Some(l) = self.values.lin.get(root as usize)
+                && let Some(r) = l.result
+                && let Place::Stack(_) = self.values.place[r]
+            {
+                continue;
             }
+            self.push_frame(root)?;
+            self.tree(cx, base)?;
+        }
+        Ok(())
+    }
+
+    /// Emits the operand tree opened by the frame at `base` and its instruction, then
+    /// stores or drops the results.
+    #[inline(always)] // the loop of `trees`
+    fn tree(&mut self, cx: &FuncCx<'_>, base: usize) -> Result<()> {
+        let dfg = &cx.func.dfg;
+        while self.frames.len() > base {
             let Some(top) = self.frames.last_mut() else {
                 break;
             };
@@ -394,7 +390,7 @@ impl Emitter {
 
     /// Emits an integer constant of type `ty` (its low bits for `i32`); whether `ty` is an
     /// integer type.
-    #[inline(always)] // in the operand loop of `trees`: most operands are constants or locals
+    #[inline(always)] // in the operand loop of `tree`: most operands are constants or locals
     fn int_const(&mut self, ty: Type, bits: u64) -> bool {
         match ty.canonical() {
             Type::I64 => {
