@@ -353,20 +353,28 @@ impl Emitter {
             if !self.inst_simple(cx.ops, &dfg.insts[l.inst]) {
                 self.inst(cx, l.inst)?;
             }
-            let results = match l.result {
-                Some(ref r) => std::slice::from_ref(r),
-                None if l.flags & Lin::MULTI != 0 => dfg.inst_results(l.inst),
-                None => &[],
-            };
-            for &r in results.iter().rev() {
-                match self.values.place[r] {
-                    Place::Stack(_) => {}
-                    Place::Local(l) => self.local_set(l),
-                    _ => self.buf.push(0x1a),
+            match l.result {
+                Some(r) => self.result(r),
+                None if l.flags & Lin::MULTI != 0 => {
+                    for &r in dfg.inst_results(l.inst).iter().rev() {
+                        self.result(r);
+                    }
                 }
+                None => {}
             }
         }
         Ok(())
+    }
+
+    /// Stores the result `r` on top of the stack in its local, drops it, or leaves it for
+    /// its consumer.
+    #[inline(always)] // once per instruction in `tree`
+    fn result(&mut self, r: Value) {
+        match self.values.place[r] {
+            Place::Stack(_) => {}
+            Place::Local(l) => self.local_set(l),
+            _ => self.buf.push(0x1a),
+        }
     }
 
     /// Opens the operand-tree frame of the instruction at `k` in the code table: its
