@@ -217,14 +217,8 @@ impl Emitter {
             Node::End => self.buf.push(0x0b),
             Node::Code(b) => {
                 let (s, e) = self.values.code_range[b];
-                for k in s..e {
-                    let l = &self.values.lin[k as usize];
-                    if let Some(r) = l.result
-                        && let Place::Stack(_) = self.values.place[r]
-                    {
-                        continue;
-                    }
-                    self.tree(cx, k)?;
+                if s < e {
+                    self.trees(cx, s, e, true)?;
                 }
             }
             Node::Edge { from, dest } => {
@@ -303,19 +297,38 @@ impl Emitter {
                 InstData::Const { ty, bits } if self.int_const(ty, bits) => Ok(()),
                 _ => self.constant(cx, inst),
             },
-            Place::Stack(k) => self.tree(cx, k),
+            Place::Stack(k) => self.trees(cx, k, k + 1, false),
             Place::Unused | Place::Pending => Err(EmitError::Structure(format!(
                 "{v} is read where it is not available"
             ))),
         }
     }
 
-    /// Emits the instruction at `root` in the code table with its operand tree, then
-    /// stores or drops its results.
-    fn tree(&mut self, cx: &FuncCx<'_>, root: u32) -> Result<()> {
-        let dfg = &cx.func.dfg;
+    /// Emits the instructions at `start..end` in the code table, each with its operand
+    /// tree, then stores or drops their results; with `roots_only`, skips the instructions
+    /// whose result is left on the stack (they are emitted in their consumer's tree). One
+    /// loop for a whole block: the roots and the operand trees share the frame stack.
+    fn trees(&mut self, cx: &FuncCx<'_>, start: u32, end: u32, roots_only: bool) -> Result<()> {
         let base = self.frames.len();
-        self.push_frame(root)?;
+        for root in start..end {
+            if roots_only
+                && let Some(l) = self.values.lin.get(root as usize)
+                && let Some(r) = l.result
+                && let Place::Stack(_) = self.values.place[r]
+            {
+                continue;
+            }
+            self.push_frame(root)?;
+            self.tree(cx, base)?;
+        }
+        Ok(())
+    }
+
+    /// Emits the operand tree opened by the frame at `base` and its instruction, then
+    /// stores or drops the results.
+    #[inline(always)] // the loop of `trees`
+    fn tree(&mut self, cx: &FuncCx<'_>, base: usize) -> Result<()> {
+        let dfg = &cx.func.dfg;
         while self.frames.len() > base {
             let Some(top) = self.frames.last_mut() else {
                 break;
@@ -340,20 +353,28 @@ impl Emitter {
             if !self.inst_simple(cx.ops, &dfg.insts[l.inst]) {
                 self.inst(cx, l.inst)?;
             }
-            let results = match l.result {
-                Some(ref r) => std::slice::from_ref(r),
-                None if l.flags & Lin::MULTI != 0 => dfg.inst_results(l.inst),
-                None => &[],
-            };
-            for &r in results.iter().rev() {
-                match self.values.place[r] {
-                    Place::Stack(_) => {}
-                    Place::Local(l) => self.local_set(l),
-                    _ => self.buf.push(0x1a),
+            match l.result {
+                Some(r) => self.result(r),
+                None if l.flags & Lin::MULTI != 0 => {
+                    for &r in dfg.inst_results(l.inst).iter().rev() {
+                        self.result(r);
+                    }
                 }
+                None => {}
             }
         }
         Ok(())
+    }
+
+    /// Stores the result `r` on top of the stack in its local, drops it, or leaves it for
+    /// its consumer.
+    #[inline(always)] // once per instruction in `tree`
+    fn result(&mut self, r: Value) {
+        match self.values.place[r] {
+            Place::Stack(_) => {}
+            Place::Local(l) => self.local_set(l),
+            _ => self.buf.push(0x1a),
+        }
     }
 
     /// Opens the operand-tree frame of the instruction at `k` in the code table: its

@@ -29,9 +29,14 @@
 //!    are locals `0..n` and are reused once dead. Locals are numbered by type (i32, i64,
 //!    f32, f64) so the declaration has at most four entries; scratch locals that some
 //!    expansions need (frame base, saved stack pointer, temporaries) join their type's
-//!    group. Every local is written and read: values without uses get none.
+//!    group. Every local is written and read: values without uses get none. Only the
+//!    blocks that define values with locals are visited, from definition to definition
+//!    (what is live elsewhere decides nothing).
 //!
 //! Everything is iterative: deep nesting and long expression chains use heap stacks.
+
+use std::marker::PhantomData;
+use std::ops::{Index, IndexMut};
 
 use cranelift_entity::{EntityRef, SecondaryMap};
 
@@ -58,6 +63,9 @@ pub(crate) enum Place {
     /// In this local.
     Local(u32),
 }
+
+/// No dense number, or no local yet.
+const NO_LOCAL: u32 = u32::MAX;
 
 /// Local type classes, in declaration order.
 pub(crate) const CLASSES: [Type; 4] = [Type::I32, Type::I64, Type::F32, Type::F64];
@@ -147,28 +155,28 @@ impl Lin {
 #[derive(Default)]
 pub(crate) struct Values {
     /// Where each value lives.
-    pub place: SecondaryMap<Value, Place>,
+    pub place: Table<Value, Place>,
     /// The code of the reachable blocks, block by block in structured order.
     pub lin: Vec<Lin>,
     /// Operands of the instructions of `lin`.
     pub lin_ops: Vec<Value>,
     /// The range of each reachable block's code in `lin`.
-    pub code_range: SecondaryMap<Block, (u32, u32)>,
+    pub code_range: Table<Block, (u32, u32)>,
     /// Counted uses.
-    uses: SecondaryMap<Value, u32>,
+    uses: Table<Value, u32>,
     /// Blocks that appear in a `Code` node.
-    reachable: SecondaryMap<Block, bool>,
+    reachable: Table<Block, bool>,
     /// Coalescing hint: a value connected by an edge copy.
-    hint: SecondaryMap<Value, Option<Value>>,
+    hint: Table<Value, Option<Value>>,
     /// Per value: read by something other than an edge copy to a dead parameter.
-    param_live: SecondaryMap<Value, bool>,
+    param_live: Table<Value, bool>,
     /// (parameter, argument) of every edge copy in reachable code.
     edge_pairs: Vec<(Value, Value)>,
     /// What the terminators of the reachable blocks read: a condition, an index or the
     /// returned values (with `None`), then each edge argument with its parameter.
     term_uses: Vec<(Value, Option<Value>)>,
     /// The range of each reachable block's terminator in `term_uses`.
-    term_range: SecondaryMap<Block, (u32, u32)>,
+    term_range: Table<Block, (u32, u32)>,
     /// Work list of values.
     work_vals: Vec<Value>,
     /// Reachable blocks in structured order.
@@ -197,9 +205,18 @@ pub(crate) struct Values {
     /// Values with a local, by dense number (bit-set liveness).
     dense_vals: Vec<Value>,
     /// Dense number of each value with a local.
-    dense: SecondaryMap<Value, u32>,
+    dense: Table<Value, u32>,
     /// The block that defines each value with a local, by dense number.
     dense_block: Vec<Block>,
+    /// The position in `lin` of the instruction that defines each value with a local, by
+    /// dense number ([`NO_LOCAL`] for block parameters).
+    dense_pos: Vec<u32>,
+    /// The local of each value with a local, by dense number ([`NO_LOCAL`] until
+    /// coloring reaches its definition).
+    dense_local: Vec<u32>,
+    /// The dense number of each operand in `lin_ops` whose value has a local, otherwise
+    /// [`NO_LOCAL`] (written by the liveness walk over the uses, read by coloring).
+    op_dense: Vec<u32>,
     /// Bit rows by block: values used before any definition in the block.
     gen_bits: Vec<u64>,
     /// Bit rows by block: values defined in the block.
@@ -213,10 +230,10 @@ pub(crate) struct Values {
     row: Vec<u64>,
     /// Per value: stamp of the backward scan that found it live (with the live-in sets of
     /// the path exploration).
-    live_stamp: SecondaryMap<Value, u32>,
-    /// Last uses in the current block as (position in `lin`, value), latest first
+    live_stamp: Table<Value, u32>,
+    /// Last uses in the current block as (position in `lin`, dense number), latest first
     /// (found scanning backward, consumed from the end scanning forward).
-    kills: Vec<(u32, Value)>,
+    kills: Vec<(u32, u32)>,
     /// Per local: the block stamp while its value is live.
     occupied: Vec<u32>,
     /// Locals of each class (pre-renumbering indices).
@@ -293,10 +310,43 @@ pub(crate) fn dest_of(dfg: &DataFlowGraph, inst: Inst, dest: u32) -> Option<crat
     }
 }
 
-/// Resets a secondary map to hold `n` default entries.
-fn reset<K: cranelift_entity::EntityRef, V: Clone + Default>(m: &mut SecondaryMap<K, V>, n: usize) {
-    m.clear();
-    m.resize(n);
+/// A table by entity for one function: a plain vector, indexed without the default
+/// fallback or the growth of a [`SecondaryMap`] (the keys are the function's own, and
+/// [`reset`] sizes the table for them).
+pub(crate) struct Table<K, V> {
+    elems: Vec<V>,
+    key: PhantomData<K>,
+}
+
+impl<K, V> Default for Table<K, V> {
+    fn default() -> Self {
+        Table {
+            elems: Vec::new(),
+            key: PhantomData,
+        }
+    }
+}
+
+impl<K: EntityRef, V> Index<K> for Table<K, V> {
+    type Output = V;
+
+    #[inline(always)]
+    fn index(&self, k: K) -> &V {
+        &self.elems[k.index()]
+    }
+}
+
+impl<K: EntityRef, V> IndexMut<K> for Table<K, V> {
+    #[inline(always)]
+    fn index_mut(&mut self, k: K) -> &mut V {
+        &mut self.elems[k.index()]
+    }
+}
+
+/// Resets a table to hold `n` default entries (the allocation is kept).
+fn reset<K, V: Clone + Default>(m: &mut Table<K, V>, n: usize) {
+    m.elems.clear();
+    m.elems.resize(n, V::default());
 }
 
 impl Values {
@@ -340,7 +390,11 @@ impl Values {
         // 2. Stackification, block by block.
         for (i, node) in nodes.iter().enumerate() {
             let Node::Code(b) = *node else { continue };
-            self.stackify_block(func, b, nodes.get(i + 1));
+            // Without code, nothing can go on the stack.
+            let (s, e) = self.code_range[b];
+            if s < e {
+                self.stackify_block(func, b, nodes.get(i + 1));
+            }
         }
 
         // Places of everything else, and dense numbers of the values that need a local
@@ -348,11 +402,13 @@ impl Values {
         reset(&mut self.dense, nv);
         self.dense_vals.clear();
         self.dense_block.clear();
+        self.dense_pos.clear();
         for (i, &p) in dfg.block_params(entry).iter().enumerate() {
             self.place[p] = Place::Local(i as u32);
             self.dense[p] = self.dense_vals.len() as u32;
             self.dense_vals.push(p);
             self.dense_block.push(entry);
+            self.dense_pos.push(NO_LOCAL);
         }
         self.num_params = dfg.block_params(entry).len() as u32;
         for &b in &self.order {
@@ -363,11 +419,13 @@ impl Values {
                         self.dense[p] = self.dense_vals.len() as u32;
                         self.dense_vals.push(p);
                         self.dense_block.push(b);
+                        self.dense_pos.push(NO_LOCAL);
                     }
                 }
             }
             let (s, e) = self.code_range[b];
-            for l in &self.lin[s as usize..e as usize] {
+            for k in s..e {
+                let l = &self.lin[k as usize];
                 let results = match l.result {
                     Some(ref r) => std::slice::from_ref(r),
                     None if l.flags & Lin::MULTI != 0 => dfg.inst_results(l.inst),
@@ -379,6 +437,7 @@ impl Values {
                         self.dense[r] = self.dense_vals.len() as u32;
                         self.dense_vals.push(r);
                         self.dense_block.push(b);
+                        self.dense_pos.push(k);
                     }
                 }
             }
@@ -756,7 +815,7 @@ impl Values {
     /// [`Values::term_uses`]): its condition, index or returned values, and the arguments
     /// for live block parameters (with the parameter).
     fn for_each_term_use(
-        uses: &SecondaryMap<Value, u32>,
+        uses: &Table<Value, u32>,
         term_uses: &[(Value, Option<Value>)],
         mut f: impl FnMut(Value, Option<Value>),
     ) {
@@ -815,26 +874,28 @@ impl Values {
         // Uses of values with locals (as the bits of values used before any definition in
         // the block, or as pairs), and coalescing hints.
         self.use_pairs.clear();
+        self.op_dense.clear();
+        self.op_dense.resize(self.lin_ops.len(), NO_LOCAL);
         for i in 0..self.order.len() {
             let b = self.order[i];
             let (s, e) = self.block_ops(b);
             let (place, dense, dense_block) = (&self.place, &self.dense, &self.dense_block);
             let (gen_bits, pairs) = (&mut self.gen_bits, &mut self.use_pairs);
-            let mut used = |v: Value| {
+            let mut used = |v: Value| -> u32 {
                 if !matches!(place[v], Place::Pending | Place::Local(_)) {
-                    return;
+                    return NO_LOCAL;
                 }
+                let d = dense[v];
                 if !bits {
                     pairs.push((v, b));
-                    return;
-                }
-                let d = dense[v] as usize;
-                if dense_block.get(d) != Some(&b) {
+                } else if dense_block.get(d as usize) != Some(&b) {
+                    let d = d as usize;
                     gen_bits[b.index() * w + d / 64] |= 1 << (d % 64);
                 }
+                d
             };
-            for &v in &self.lin_ops[s..e] {
-                used(v);
+            for (&v, od) in self.lin_ops[s..e].iter().zip(&mut self.op_dense[s..e]) {
+                *od = used(v);
             }
             let hint = &mut self.hint;
             let (t0, t1) = self.term_range[b];
@@ -989,7 +1050,13 @@ impl Values {
         for list in &mut self.class_locals {
             list.clear();
         }
+        self.dense_local.clear();
+        self.dense_local.resize(self.dense_vals.len(), NO_LOCAL);
         for (i, &p) in dfg.block_params(entry).iter().enumerate() {
+            // The entry block's parameters have the first dense numbers.
+            if let Some(l) = self.dense_local.get_mut(i) {
+                *l = i as u32;
+            }
             let c = class(dfg.value_type(p));
             self.local_class.push(c as u8);
             self.local_vals.push((1, p, 0, None));
@@ -1006,8 +1073,20 @@ impl Values {
             reset(&mut self.live_stamp, func.dfg.values.len());
         }
         let mut gen_: u32 = 0;
+        // The values each block defines have consecutive dense numbers (after the entry
+        // block's parameters, which have their locals already).
+        let mut next_dense = dfg.block_params(entry).len();
         for i in 0..self.order.len() {
             let b = self.order[i];
+            let first = next_dense;
+            while self.dense_block.get(next_dense) == Some(&b) {
+                next_dense += 1;
+            }
+            if next_dense == first {
+                // Nothing to assign here: what is live or free in the block does not
+                // matter.
+                continue;
+            }
             gen_ += 1;
             self.cursor = [0; 4];
             if rows {
@@ -1016,10 +1095,12 @@ impl Values {
                     while x != 0 {
                         let d = j * 64 + x.trailing_zeros() as usize;
                         x &= x - 1;
-                        let v = self.dense_vals[d];
-                        match self.place[v] {
-                            Place::Local(l) => self.occupied[l as usize] = gen_,
-                            _ => return Err(format!("{v} is live into {b} before its definition")),
+                        match self.dense_local[d] {
+                            NO_LOCAL => {
+                                let v = self.dense_vals[d];
+                                return Err(format!("{v} is live into {b} before its definition"));
+                            }
+                            l => self.occupied[l as usize] = gen_,
                         }
                     }
                 }
@@ -1091,53 +1172,51 @@ impl Values {
             self.kills.clear();
             for k in (s..e).rev() {
                 let (o0, o1) = self.lin[k].ops;
-                for &v in &self.lin_ops[o0 as usize..o1 as usize] {
-                    if !matches!(self.place[v], Place::Pending | Place::Local(_)) {
+                for i in o0 as usize..o1 as usize {
+                    let d = self.op_dense[i];
+                    if d == NO_LOCAL {
                         continue;
                     }
                     let live = if rows {
-                        let d = self.dense[v] as usize;
-                        let bit = 1 << (d % 64);
-                        let live = self.row[d / 64] & bit != 0;
-                        self.row[d / 64] |= bit;
+                        let (word, bit) = (d as usize / 64, 1 << (d % 64));
+                        let live = self.row[word] & bit != 0;
+                        self.row[word] |= bit;
                         live
                     } else {
+                        let v = self.lin_ops[i];
                         let live = self.live_stamp[v] == gen_;
                         self.live_stamp[v] = gen_;
                         live
                     };
                     if !live {
-                        self.kills.push((k as u32, v));
+                        self.kills.push((k as u32, d));
                     }
                 }
             }
-            // Forward: free at last uses (the kills of `k` are at the end of the list;
-            // freeing commutes, so their order does not matter), then define.
-            for k in s..e {
-                while let Some(&(kk, v)) = self.kills.last()
-                    && kk as usize == k
+            // Forward, from definition to definition (in `lin` order, the parameters
+            // done): free at the last uses up to the defining instruction (the earliest
+            // kills are at the end of the list; freeing commutes, so the order of the
+            // kills of one instruction does not matter), then define.
+            for d in first..next_dense {
+                let k = self.dense_pos[d];
+                if k == NO_LOCAL {
+                    continue;
+                }
+                while let Some(&(kk, d)) = self.kills.last()
+                    && kk <= k
                 {
                     self.kills.pop();
-                    if let Place::Local(l) = self.place[v] {
+                    if let Some(&l) = self.dense_local.get(d as usize)
+                        && l != NO_LOCAL
+                    {
                         self.occupied[l as usize] = 0;
                         let c = usize::from(self.local_class[l as usize]);
                         let pos = self.pos_in_class[l as usize] as usize;
                         self.cursor[c] = self.cursor[c].min(pos);
                     }
                 }
-                let l = self.lin[k];
-                match l.result {
-                    Some(r) if self.place[r] == Place::Pending => self.assign(dfg, r, gen_),
-                    Some(_) => {}
-                    None if l.flags & Lin::MULTI != 0 => {
-                        for &r in dfg.inst_results(l.inst) {
-                            if self.place[r] == Place::Pending {
-                                self.assign(dfg, r, gen_);
-                            }
-                        }
-                    }
-                    None => {}
-                }
+                let v = self.dense_vals[d];
+                self.assign(dfg, v, gen_);
             }
         }
         // Anything pending left (unreached) is unused.
@@ -1184,6 +1263,9 @@ impl Values {
         });
         self.occupied[l as usize] = gen_;
         self.place[v] = Place::Local(l);
+        if let Some(dl) = self.dense_local.get_mut(self.dense[v] as usize) {
+            *dl = l;
+        }
         let lv = &mut self.local_vals[l as usize];
         if lv.0 == 0 {
             lv.1 = v;
