@@ -1682,3 +1682,79 @@ mod encoding_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod custom_part_tests {
+    use std::borrow::Cow;
+
+    use crate::object::{CustomSection, Object, Reloc, RelocType};
+
+    fn object(len: usize, relocs: &[(u32, RelocType)]) -> Object<'static> {
+        let mut obj = Object::default();
+        obj.customs.push(CustomSection {
+            name: Cow::Borrowed(".debug_info"),
+            data: Cow::Owned(vec![0; len]),
+            relocs: relocs
+                .iter()
+                .map(|&(offset, ty)| Reloc {
+                    ty,
+                    offset,
+                    index: 0,
+                    addend: 0,
+                })
+                .collect(),
+        });
+        obj
+    }
+
+    /// The parts cover the section in order, each with exactly the relocations whose fields
+    /// lie inside it; with relocations out of order there is one part.
+    #[test]
+    fn parts_never_split_a_field() {
+        use RelocType::{FunctionIndexLeb as Leb, SectionOffsetI32 as I32};
+        // (length, relocations, parts expected)
+        type Case = (usize, Vec<(u32, RelocType)>, usize);
+        let cases: Vec<Case> = vec![
+            (100, (0..25).map(|k| (k * 4, I32)).collect(), 7),
+            // The fields at 14 (5 bytes) and 16 reach 20: no cut at 16 or 19.
+            (
+                60,
+                vec![
+                    (2, I32),
+                    (14, Leb),
+                    (16, I32),
+                    (19, I32),
+                    (40, Leb),
+                    (41, I32),
+                ],
+                2,
+            ),
+            // Two fields at one offset stay together; 33 is inside the field at 30.
+            (60, vec![(16, I32), (16, I32), (30, I32), (33, I32)], 2),
+            // Cuts are made only at relocations.
+            (40, vec![], 1),
+            (10, vec![(0, I32), (6, I32)], 1),
+        ];
+        for (len, relocs, expected) in &cases {
+            let inputs = [object(*len, relocs)];
+            let parts = super::custom_parts(&inputs, &[(0, 0)]);
+            assert_eq!(parts.len(), *expected, "{relocs:?}");
+            let (mut at, mut next) = (0, 0);
+            for part in &parts {
+                assert_eq!(
+                    (part.piece, part.bytes.start, part.relocs.start),
+                    (0, at, next)
+                );
+                for r in &inputs[0].customs[0].relocs[part.relocs.clone()] {
+                    let start = r.offset as usize;
+                    assert!(part.bytes.start <= start, "{relocs:?}");
+                    assert!(start + r.ty.width() <= part.bytes.end, "{relocs:?}");
+                }
+                (at, next) = (part.bytes.end, part.relocs.end);
+            }
+            assert_eq!((at, next), (*len, relocs.len()));
+        }
+        let unsorted = [object(100, &[(50, I32), (10, I32)])];
+        assert_eq!(super::custom_parts(&unsorted, &[(0, 0)]).len(), 1);
+    }
+}
