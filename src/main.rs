@@ -335,17 +335,21 @@ fn link_command(argv: &[String]) -> Result<(), Failed> {
             return Ok(());
         }
     }
-    on_worker_thread(|| link_and_write(&args))
+    on_worker_thread(args.threads, || link_and_write(&args))
         .map(|(_, warnings)| print_warnings("link", &warnings))
         .map_err(fail)
 }
 
-/// Runs `f` on a thread of a rayon pool (`RAYON_NUM_THREADS` threads, by default one per
-/// core): the serial parts of a link then run where its parallel parts start, so each
-/// parallel part wakes the other workers only, not this thread as well, and finds its data in
-/// this worker's cache. If the pool cannot start, `f` runs here.
-fn on_worker_thread<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    match rayon::ThreadPoolBuilder::new().build() {
+/// Runs `f` on a thread of a rayon pool of `threads` threads (by default `RAYON_NUM_THREADS`,
+/// or one per core): the serial parts of a link then run where its parallel parts start, so
+/// each parallel part wakes the other workers only, not this thread as well, and finds its
+/// data in this worker's cache. If the pool cannot start, `f` runs here.
+fn on_worker_thread<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> T {
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        pool = pool.num_threads(n);
+    }
+    match pool.build() {
         Ok(pool) => pool.install(f),
         Err(_) => f(),
     }
@@ -395,7 +399,7 @@ fn build(argv: &[String]) -> Result<(), Failed> {
     if args.output.is_none() {
         args.output = Some(ir.with_extension("wasm"));
     }
-    link_and_write(&args)
+    on_worker_thread(args.threads, || link_and_write(&args))
         .map(|(_, warnings)| print_warnings("build", &warnings))
         .map_err(fail)
 }

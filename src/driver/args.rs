@@ -70,6 +70,9 @@ pub struct LinkArgs {
     pub version: bool,
     /// `--version` was given: print the version and link nothing (`-v` links on).
     pub version_only: bool,
+    /// `--threads=N` (`--no-threads`: 1): how many threads link; by default
+    /// `RAYON_NUM_THREADS`, or one per core.
+    pub threads: Option<usize>,
 }
 
 /// Which command is parsing: `kiln link` follows wasm-ld's defaults; `kiln build FILE.ir`
@@ -253,8 +256,9 @@ const LONG: &[Spec] = &[
     ),
     value(
         &["threads"],
-        "=N: accepted, no effect (kiln's link is sequential)",
+        "=N: link with N threads (default: RAYON_NUM_THREADS, or one per core)",
     ),
+    flag(&["no-threads"], "link with one thread"),
     flag(&["help"], "print this help"),
     flag(
         &["version"],
@@ -282,25 +286,6 @@ const SHORT: &[(char, &str, bool)] = &[
 /// Options clang or build systems pass that change nothing in kiln's output, accepted so
 /// that `kiln link` runs wherever wasm-ld does.
 const NO_EFFECT: &[(&str, &str)] = &[
-    // wasm-ld's -O1/-O2 merge identical strings of SEG_STRINGS segments; kiln does not merge
-    // strings, so every level produces the same output. clang passes -O with -flto.
-    (
-        "O0",
-        "optimization level: only string merging, which kiln does not do",
-    ),
-    (
-        "O1",
-        "optimization level: only string merging, which kiln does not do",
-    ),
-    (
-        "O2",
-        "optimization level: only string merging, which kiln does not do",
-    ),
-    (
-        "O3",
-        "optimization level: only string merging, which kiln does not do",
-    ),
-    ("no-threads", "kiln's link is sequential"),
     ("demangle", "kiln prints symbol names as they are"),
     ("no-demangle", "kiln prints symbol names as they are"),
     ("color-diagnostics", "kiln's diagnostics have no colour"),
@@ -370,14 +355,12 @@ pub fn help_text() -> String {
     out.push_str(
         "  -z stack-size=N                              shadow stack size (default 65536)\n",
     );
+    out.push_str(
+        "  -O0, -O1, -O2, ...                           string merging off at -O0, on above (default -O1)\n",
+    );
     out.push_str("Accepted with no effect:\n");
     for (name, why) in NO_EFFECT {
-        let shown = if name.starts_with('O') {
-            format!("-{name}")
-        } else {
-            format!("--{name}")
-        };
-        out.push_str(&format!("  {shown:<44} {why}\n"));
+        out.push_str(&format!("  {:<44} {why}\n", format!("--{name}")));
     }
     out
 }
@@ -474,6 +457,7 @@ pub fn parse_args(args: &[String], mode: Mode) -> Result<LinkArgs, ArgError> {
         help: false,
         version: false,
         version_only: false,
+        threads: None,
     };
     match mode {
         Mode::Link => p.options.entry = Some("_start".into()),
@@ -527,13 +511,16 @@ pub fn parse_args(args: &[String], mode: Mode) -> Result<LinkArgs, ArgError> {
                 "{arg}: this wasm-ld option is not supported by kiln (static wasm32 executables only)"
             ));
         }
-        if !arg.starts_with("--") && NO_EFFECT.iter().any(|(n, _)| *n == body) {
+        // `-O<level>`: as wasm-ld, identical strings are merged from `-O1` on.
+        if !arg.starts_with("--")
+            && let Some(level) = body.strip_prefix('O')
+            && !level.is_empty()
+        {
+            let level = number(arg, level)?;
+            p.options.merge_strings = level > 0;
             continue;
         }
-        if NO_EFFECT
-            .iter()
-            .any(|(n, _)| *n == name && !n.starts_with('O'))
-        {
+        if NO_EFFECT.iter().any(|(n, _)| *n == name) {
             continue;
         }
         // Single-letter options: `-oFILE`, `-o FILE`, `-E`.
@@ -676,9 +663,15 @@ fn apply(
         }
         "check-features" => o.check_features = true,
         "no-check-features" => o.check_features = false,
-        "threads" => {
-            number("--threads", &v)?;
-        }
+        "threads" => match number("--threads", &v)? {
+            0 => {
+                return Err(ArgError(
+                    "--threads: expected a positive number, got 0".into(),
+                ));
+            }
+            n => p.threads = Some(usize::try_from(n).unwrap_or(usize::MAX)),
+        },
+        "no-threads" => p.threads = Some(1),
         "help" => p.help = true,
         "version" => {
             p.version = true;
@@ -979,7 +972,15 @@ mod tests {
         assert_eq!(opts("-z stack-size=1024").stack_size, 1024);
         assert_eq!(opts("-zstack-size=2048").stack_size, 2048);
         assert_eq!(opts("-m wasm32 -mwasm32 --check-features"), opts(""));
-        assert_eq!(opts("-O0 -O1 -O2 --threads=4 --threads 2"), opts(""));
+        assert_eq!(opts("-O0 -O2 --threads=4 --threads 2"), opts(""));
+        assert!(!opts("-O1 -O0").merge_strings);
+        assert!(opts("-O0 -O3").merge_strings);
+        assert!(error("-Ofast").contains("not a number"));
+        assert!(error("--threads=0").contains("positive"));
+        let threads = |line: &str| parse(line).map(|a| a.threads).ok();
+        assert_eq!(threads("--threads=3"), Some(Some(3)));
+        assert_eq!(threads("--threads 3 --no-threads"), Some(Some(1)));
+        assert_eq!(threads(""), Some(None));
         let Ok(a) = parse("--fatal-warnings") else {
             panic!()
         };

@@ -519,7 +519,8 @@ fn clang_producers_and_build_id() {
 }
 
 /// Equal string literals in two objects are kept once and tail-merged as wasm-ld does; the
-/// pointers to them, function pointers across objects and `-g` debug info agree.
+/// pointers to them, function pointers across objects and `-g` debug info agree; at `-O0`
+/// nothing is merged, as in wasm-ld.
 #[test]
 fn clang_strings_merged_across_objects() {
     let dir = scratch("strings");
@@ -564,6 +565,26 @@ __attribute__((export_name("get_b"))) const char *get_b(int i) { return b_names[
             .collect()
     };
     assert!(debug(&ours) == debug(&reference), "debug sections differ");
+    // `-O0`: nothing merged, in data or in `.debug_str`, as wasm-ld.
+    let reference = wasm_ld22(&dir, &objs, &["--no-entry", "-O0"]);
+    let ours = kiln(
+        &objs,
+        &LinkOptions {
+            merge_strings: false,
+            ..LinkOptions::default()
+        },
+    );
+    let (r, o) = (summarize(&reference), summarize(&ours));
+    assert_eq!(o.memory, r.memory, "memory image at -O0");
+    assert_eq!(o.globals, r.globals);
+    assert!(
+        debug(&ours) == debug(&reference),
+        "debug sections differ at -O0"
+    );
+    assert_ne!(
+        o.memory,
+        summarize(&kiln(&objs, &LinkOptions::default())).memory
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

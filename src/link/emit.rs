@@ -812,7 +812,8 @@ pub(crate) fn merge_custom_strings<'a>(
     let mergeable: Vec<(&str, &Vec<(u32, u32)>)> = customs
         .iter()
         .filter(|(name, pieces)| {
-            merge::is_mergeable_custom(name)
+            opts.merge_strings
+                && merge::is_mergeable_custom(name)
                 && pieces
                     .iter()
                     .all(|&(i, j)| inputs[i as usize].customs[j as usize].relocs.is_empty())

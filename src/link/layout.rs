@@ -1038,7 +1038,8 @@ fn layout_memory<'a>(
             if let Chunk::Input { input, seg: j, .. } = *c {
                 let sg = &inputs[input as usize].segments[j as usize];
                 if let (true, SegmentData::Bytes(b)) = (
-                    sg.flags & SEG_STRINGS != 0
+                    opts.merge_strings
+                        && sg.flags & SEG_STRINGS != 0
                         && sg.align_log2 == 0
                         && sg.relocs.is_empty()
                         && !sg.is_tls(),

@@ -130,6 +130,9 @@ pub struct LinkOptions {
     /// List what garbage collection removes in [`LinkOutput::removed`]
     /// (`--print-gc-sections`).
     pub print_gc_sections: bool,
+    /// Merge identical strings of `STRINGS` data segments and of `.debug_str` and friends, as
+    /// wasm-ld at `-O1` and above (its default); `-O0` turns it off.
+    pub merge_strings: bool,
     /// Two strong definitions of a name are no error: the first wins
     /// (`--allow-multiple-definition`, `-z muldefs`).
     pub allow_multiple_definition: bool,
@@ -232,6 +235,7 @@ impl Default for LinkOptions {
             wrap: Vec::new(),
             allow_multiple_definition: false,
             print_gc_sections: false,
+            merge_strings: true,
             import_undefined: false,
             stack_size: 65536,
             initial_heap: 0,
