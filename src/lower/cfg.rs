@@ -63,6 +63,9 @@ pub struct DomTree {
     /// Whether `idom`, `pre` and `post` are final (false only after
     /// [`DomTree::compute_until_irreducible`] found the graph irreducible).
     complete: bool,
+    /// Whether `pre` and `post` number the tree; otherwise dominance queries walk the
+    /// jump pointers.
+    numbered: bool,
 }
 
 impl DomTree {
@@ -71,14 +74,14 @@ impl DomTree {
     /// `starts` should have `n + 1` entries and every target should be below `n`; missing
     /// entries count as no edges and out-of-range targets are ignored.
     pub fn compute(&mut self, n: usize, starts: &[u32], targets: &[u32]) {
-        self.compute_inner(n, starts, targets, true);
+        self.compute_inner(n, starts, targets, true, true);
     }
 
     /// Like [`DomTree::compute`], but when the graph turns out irreducible, stops before the
     /// dominator fixed point: then only reachability and the reverse postorder are valid
     /// (dominance queries must not be made). Returns whether the graph is reducible.
     pub fn compute_until_irreducible(&mut self, n: usize, starts: &[u32], targets: &[u32]) -> bool {
-        self.compute_inner(n, starts, targets, false);
+        self.compute_inner(n, starts, targets, false, true);
         self.reducible
     }
 
@@ -94,9 +97,14 @@ impl DomTree {
         self.complete
     }
 
-    fn compute_inner(&mut self, n: usize, starts: &[u32], targets: &[u32], full: bool) {
-        self.reducible = true;
-        self.complete = true;
+    fn compute_inner(
+        &mut self,
+        n: usize,
+        starts: &[u32],
+        targets: &[u32],
+        full: bool,
+        number: bool,
+    ) {
         // The fast path indexes `starts` and `targets` directly; a graph that breaks their
         // contract gets a cleaned copy first (missing lists empty, bad targets dropped).
         let well_formed = starts.len() > n
@@ -106,7 +114,7 @@ impl DomTree {
                 .iter()
                 .all(|&t| (t as usize) < n);
         if well_formed {
-            self.compute_checked(n, starts, targets, full);
+            self.compute_checked(n, starts, targets, full, number);
         } else {
             let mut clean_starts = std::mem::take(&mut self.clean_starts);
             let mut clean_targets = std::mem::take(&mut self.clean_targets);
@@ -120,18 +128,29 @@ impl DomTree {
                 clean_targets.extend(succ.iter().filter(|&&t| (t as usize) < n));
                 clean_starts.push(clean_targets.len() as u32);
             }
-            self.compute_checked(n, &clean_starts, &clean_targets, full);
+            self.compute_checked(n, &clean_starts, &clean_targets, full, number);
             self.clean_starts = clean_starts;
             self.clean_targets = clean_targets;
         }
     }
 
     /// [`DomTree::compute_inner`] on a graph known to keep the contract: `starts` has
-    /// `n + 1` nondecreasing entries within `targets`, and every target is below `n`.
-    fn compute_checked(&mut self, n: usize, starts: &[u32], targets: &[u32], full: bool) {
+    /// `n + 1` nondecreasing entries within `targets`, and every target is below `n`. With
+    /// `number`, the finished tree is numbered for O(1) dominance queries; without, queries
+    /// walk the jump pointers (O(log depth)), which saves the numbering when few are made.
+    fn compute_checked(
+        &mut self,
+        n: usize,
+        starts: &[u32],
+        targets: &[u32],
+        full: bool,
+        number: bool,
+    ) {
         let succ = |node: u32| -> &[u32] {
             &targets[starts[node as usize] as usize..starts[node as usize + 1] as usize]
         };
+        self.reducible = true;
+        self.complete = true;
 
         // Postorder by an iterative depth-first search from the entry; the stack holds each
         // node with its next edge (an index into `targets`).
@@ -141,6 +160,7 @@ impl DomTree {
         self.idom.clear();
         self.pre.clear();
         self.post.clear();
+        self.numbered = false;
         if n == 0 {
             return;
         }
@@ -171,37 +191,13 @@ impl DomTree {
             self.rpo[node as usize] = i as u32;
         }
 
-        // Predecessors among reachable nodes, by reverse-postorder number (every successor
-        // of a reachable node is reachable): counts, then end positions, then filled
-        // backward so that each list ends up in increasing source order.
-        let pred_starts = &mut self.pred_starts;
-        pred_starts.clear();
-        pred_starts.resize(m + 1, 0);
-        for &node in &self.order {
-            for &t in succ(node) {
-                pred_starts[self.rpo[t as usize] as usize] += 1;
-            }
-        }
-        let mut total = 0;
-        for s in pred_starts.iter_mut() {
-            total += *s;
-            *s = total;
-        }
-        self.preds.clear();
-        self.preds.resize(total as usize, 0);
-        for (from, &node) in self.order.iter().enumerate().rev() {
-            for &t in succ(node).iter().rev() {
-                let slot = &mut pred_starts[self.rpo[t as usize] as usize];
-                *slot -= 1;
-                self.preds[*slot as usize] = from as u32;
-            }
-        }
-
         // Cooper-Harvey-Kennedy. First one pass over the forward edges only: exact when
         // every backward edge targets a dominator of its source (reducible graphs), and
         // linear on loop nests, where the full iteration walks the whole nest per header.
-        // Every forward predecessor of `b` comes earlier in reverse postorder, so its
-        // dominator is final when `b` is reached: the intersection is a lowest common
+        // The pass goes through the nodes in reverse postorder and pushes each one into its
+        // forward successors' dominators: every forward predecessor of `b` comes earlier,
+        // so `b`'s dominator is final when `b` is reached (and a reachable node other than
+        // the entry has one, its parent in the search). The intersection is a lowest common
         // ancestor in a tree that only grows, answered in O(log n) with jump pointers (a
         // merge node with many predecessors deep in a chain would make the plain walk
         // quadratic). The backward edges are set aside for the check below.
@@ -212,35 +208,22 @@ impl DomTree {
         self.jump.clear();
         self.jump.resize(m, 0);
         self.back.clear();
-        for b in 1..m {
-            let mut new = NONE;
-            let (lo, hi) = (
-                self.pred_starts[b] as usize,
-                self.pred_starts[b + 1] as usize,
-            );
-            for &p in &self.preds[lo..hi] {
-                if (p as usize) < b {
-                    new = if new == NONE {
-                        p
+        for a in 0..m {
+            if a > 0 {
+                self.set_jump(a);
+            }
+            for &t in succ(self.order[a]) {
+                let b = self.rpo[t as usize];
+                if b as usize > a {
+                    let cur = self.idom[b as usize];
+                    self.idom[b as usize] = if cur == NONE {
+                        a as u32
                     } else {
-                        lca(&self.idom, &self.depth, &self.jump, p, new)
+                        lca(&self.idom, &self.depth, &self.jump, cur, a as u32)
                     };
                 } else {
-                    self.back.push((p, b as u32));
+                    self.back.push((a as u32, b));
                 }
-            }
-            self.idom[b] = new;
-            if new != NONE {
-                let parent = new as usize;
-                let up = self.jump[parent] as usize;
-                let upup = self.jump[up] as usize;
-                self.depth[b] = self.depth[parent] + 1;
-                self.jump[b] =
-                    if self.depth[parent] - self.depth[up] == self.depth[up] - self.depth[upup] {
-                        upup as u32
-                    } else {
-                        new
-                    };
             }
         }
         let exact = self
@@ -251,7 +234,9 @@ impl DomTree {
         // whose target does not dominate its source here does not in the full graph either:
         // `exact` holds exactly when the graph is reducible.
         if exact {
-            self.number_tree();
+            if number {
+                self.number_tree();
+            }
             return;
         }
         self.reducible = false;
@@ -259,6 +244,7 @@ impl DomTree {
             self.complete = false;
             return;
         }
+        self.predecessors(succ);
         // Otherwise iterate to the fixed point, starting from the forward-edge dominators
         // (a superset of the true ones, so the iteration still converges to them).
         let mut changed = true;
@@ -286,11 +272,68 @@ impl DomTree {
                 }
             }
         }
-        self.number_tree();
+        if number {
+            self.number_tree();
+        } else {
+            // The jump pointers of the final tree, for the queries (a dominator comes
+            // earlier in reverse postorder, so one pass in order sees each parent first).
+            for b in 1..m {
+                self.set_jump(b);
+            }
+        }
+    }
+
+    /// Sets the depth and jump pointer of the node numbered `b` in reverse postorder (not
+    /// the entry) from those of its immediate dominator.
+    fn set_jump(&mut self, b: usize) {
+        // Every reachable node but the entry has a dominator by now; the entry stands in
+        // for a missing one rather than an index out of range.
+        let parent = match self.idom[b] {
+            NONE => 0,
+            p => p as usize,
+        };
+        let up = self.jump[parent] as usize;
+        let upup = self.jump[up] as usize;
+        self.depth[b] = self.depth[parent] + 1;
+        self.jump[b] = if self.depth[parent] - self.depth[up] == self.depth[up] - self.depth[upup] {
+            upup as u32
+        } else {
+            parent as u32
+        };
+    }
+
+    /// Predecessor lists among reachable nodes, by reverse-postorder number (every
+    /// successor of a reachable node is reachable): counts, then end positions, then filled
+    /// backward so that each list ends up in increasing source order.
+    fn predecessors<'a>(&mut self, succ: impl Fn(u32) -> &'a [u32]) {
+        let m = self.order.len();
+        let pred_starts = &mut self.pred_starts;
+        pred_starts.clear();
+        pred_starts.resize(m + 1, 0);
+        for &node in &self.order {
+            for &t in succ(node) {
+                pred_starts[self.rpo[t as usize] as usize] += 1;
+            }
+        }
+        let mut total = 0;
+        for s in pred_starts.iter_mut() {
+            total += *s;
+            *s = total;
+        }
+        self.preds.clear();
+        self.preds.resize(total as usize, 0);
+        for (from, &node) in self.order.iter().enumerate().rev() {
+            for &t in succ(node).iter().rev() {
+                let slot = &mut pred_starts[self.rpo[t as usize] as usize];
+                *slot -= 1;
+                self.preds[*slot as usize] = from as u32;
+            }
+        }
     }
 
     /// Numbers the dominator tree given by `idom`: children lists, then an iterative walk.
     fn number_tree(&mut self) {
+        self.numbered = true;
         let m = self.order.len();
         // Children lists: counts, end positions, filled backward (increasing order).
         let child_starts = &mut self.child_starts;
@@ -342,6 +385,12 @@ impl DomTree {
 
     /// Whether the node numbered `a` in reverse postorder dominates the one numbered `b`.
     fn dominates_rpo(&self, a: usize, b: usize) -> bool {
+        if !self.numbered {
+            let m = self.order.len().min(self.depth.len()).min(self.jump.len());
+            return a < m
+                && b < m
+                && is_ancestor(&self.idom, &self.depth, &self.jump, a as u32, b as u32);
+        }
         match (
             self.pre.get(a),
             self.pre.get(b),
@@ -514,12 +563,11 @@ impl Cfg {
             self.succ_starts.push(self.succs.len() as u32);
         }
         let n = self.blocks.len();
-        if full {
-            self.dom.compute(n, &self.succ_starts, &self.succs);
-        } else {
-            self.dom
-                .compute_until_irreducible(n, &self.succ_starts, &self.succs);
-        }
+        // The lists are built above within the contract (`n + 1` starts, targets below
+        // `n`), so no check; lowering asks no dominance queries of a reducible graph, so no
+        // numbering.
+        self.dom
+            .compute_checked(n, &self.succ_starts, &self.succs, full, false);
     }
 
     /// Number of nodes (the layout's length).

@@ -277,13 +277,17 @@ impl Structurer {
         fwd.resize(n + 1, 0);
         self.is_header.clear();
         self.is_header.resize(n, false);
+        // A reducible graph (as the dominator computation found it) needs no check per
+        // backward edge; otherwise the first one whose target does not dominate its source
+        // is the error.
+        let reducible = cfg.is_reducible();
         for (ra, &a) in cfg.rpo_order().iter().enumerate() {
             let a = a as usize;
             for &b in cfg.succs(a) {
                 let b = b as usize;
                 // Every successor of a reachable node is reachable.
                 if cfg.rpo(b).is_some_and(|rb| rb as usize <= ra) {
-                    if !cfg.dominates(b, a) {
+                    if !reducible && !cfg.dominates(b, a) {
                         return Err(StructureError::Irreducible {
                             from: block_at(cfg, a),
                             to: block_at(cfg, b),
