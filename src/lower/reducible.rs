@@ -155,9 +155,9 @@ fn copy_function(src: &Function, dst: &mut Function, spare: &mut Spare, with_loc
         let n = src.values().len();
         dst.clear();
         dst.resize(n);
-        for (d, s) in dst.values_mut().zip(src.values()) {
-            d.clone_from(s);
-        }
+        dst.values_mut()
+            .into_slice()
+            .clone_from_slice(src.as_values_slice());
     }
     let grow = |n: usize| n / 2 + 16;
     let (sd, dd) = (&src.dfg, &mut dst.dfg);

@@ -36,6 +36,10 @@
 
 use std::collections::HashMap;
 
+/// Up to this many nodes to drop, the post-pass removes them one by one (each a move of the
+/// nodes after it); more go through one compaction of the whole tail.
+const FEW_REMOVALS: usize = 8;
+
 /// Up to this many pads, a `br_table`'s shared pads are found by a linear search.
 const LINEAR_PADS: usize = 8;
 
@@ -171,6 +175,8 @@ pub struct Structurer {
     used: Vec<bool>,
     /// Post-pass: open constructs (positions), then (kept, kept count so far).
     open: Vec<(u32, u32)>,
+    /// Post-pass: the positions of the nodes to drop, increasing.
+    removed: Vec<u32>,
     /// Depth lists of the previous output's `BrTable`s, reused by the next ones.
     depth_pool: Vec<Vec<u32>>,
     /// Scratch of [`Structurer::br_table`]: where each table entry goes.
@@ -668,9 +674,12 @@ impl Structurer {
         self.open.clear();
         self.open.extend((1..=first.1).map(|k| (1, k)));
         let start = first.0 as usize;
-        let mut w = start;
-        for r in start..out.len() {
-            let keep = match &mut out[r] {
+        // First the depths, in place, noting the positions of the nodes to drop (in
+        // increasing order); then the removals, each a move of the tail (few per function;
+        // many go through one compaction instead).
+        self.removed.clear();
+        for (r, node) in out.iter_mut().enumerate().skip(start) {
+            let keep = match node {
                 Node::Block | Node::Loop(_) | Node::If(_) => {
                     let kept = self.used[r];
                     let before = self.open.last().map_or(0, |&(_, c)| c);
@@ -692,14 +701,29 @@ impl Structurer {
                 }
                 _ => true,
             };
-            if keep {
+            if !keep {
+                self.removed.push(r as u32);
+            }
+        }
+        if self.removed.len() <= FEW_REMOVALS {
+            for &r in self.removed.iter().rev() {
+                out.remove(r as usize);
+            }
+        } else {
+            let mut next = self.removed.iter().copied().peekable();
+            let mut w = start;
+            for r in start..out.len() {
+                if next.peek() == Some(&(r as u32)) {
+                    next.next();
+                    continue;
+                }
                 if w != r {
                     out.swap(w, r);
                 }
                 w += 1;
             }
+            out.truncate(w);
         }
-        out.truncate(w);
         Ok(())
     }
 }
