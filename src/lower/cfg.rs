@@ -51,8 +51,11 @@ pub struct DomTree {
     /// pointer to an ancestor, by reverse-postorder number (see [`lca`]).
     depth: Vec<u32>,
     jump: Vec<u32>,
-    /// Scratch: the backward edges (source, target), by reverse-postorder number.
+    /// The backward edges (source, target), by reverse-postorder number, in the order of
+    /// their sources.
     back: Vec<(u32, u32)>,
+    /// The number of forward in-edges of each node, by reverse-postorder number.
+    fwd_in: Vec<u32>,
     /// Scratch: a copy of an input graph that breaks the contract of [`DomTree::compute`],
     /// cleaned.
     clean_starts: Vec<u32>,
@@ -161,6 +164,8 @@ impl DomTree {
         self.pre.clear();
         self.post.clear();
         self.numbered = false;
+        self.back.clear();
+        self.fwd_in.clear();
         if n == 0 {
             return;
         }
@@ -208,6 +213,8 @@ impl DomTree {
         self.jump.clear();
         self.jump.resize(m, 0);
         self.back.clear();
+        self.fwd_in.clear();
+        self.fwd_in.resize(m, 0);
         for a in 0..m {
             if a > 0 {
                 self.set_jump(a);
@@ -215,6 +222,7 @@ impl DomTree {
             for &t in succ(self.order[a]) {
                 let b = self.rpo[t as usize];
                 if b as usize > a {
+                    self.fwd_in[b as usize] += 1;
                     let cur = self.idom[b as usize];
                     self.idom[b as usize] = if cur == NONE {
                         a as u32
@@ -665,6 +673,32 @@ impl Cfg {
         self.dom.is_reducible()
     }
 
+    /// Fills, by node, whether the node has two or more forward in-edges (from nodes earlier
+    /// in reverse postorder; one per edge) and whether it is the target of a backward edge
+    /// (self edges included); unreachable nodes have neither. Read off the dominator
+    /// computation, which classifies every edge.
+    pub fn merges_and_targets(&self, is_merge: &mut Vec<bool>, is_back_target: &mut Vec<bool>) {
+        let n = self.len();
+        is_merge.clear();
+        is_merge.resize(n, false);
+        is_back_target.clear();
+        is_back_target.resize(n, false);
+        let order = self.dom.order();
+        for (&node, &count) in order.iter().zip(&self.dom.fwd_in) {
+            if let Some(m) = is_merge.get_mut(node as usize) {
+                *m = count >= 2;
+            }
+        }
+        for &(_, target) in &self.dom.back {
+            if let Some(t) = order
+                .get(target as usize)
+                .and_then(|&node| is_back_target.get_mut(node as usize))
+            {
+                *t = true;
+            }
+        }
+    }
+
     /// [`Cfg::is_reducible`] by its definition, edge by edge (a cross-check for tests).
     #[cfg(test)]
     pub fn is_reducible_by_edges(&self) -> bool {
@@ -750,6 +784,42 @@ block3:
         assert_eq!(cfg.idom(1), Some(0));
         assert_eq!(cfg.idom(2), Some(0));
         assert!(!cfg.is_loop_header(1) && !cfg.is_loop_header(2));
+    }
+
+    #[test]
+    fn merges_and_backward_targets() {
+        // A diamond (block3 merges two edges) inside a loop headed by block1; block5 is
+        // unreachable and branches to the merge.
+        let f = func(
+            "func @f(i32) -> i32 {
+block0(v0: i32):
+    jump block1
+block1:
+    br_if v0, block2, block3
+block2:
+    jump block3
+block3:
+    br_if v0, block1, block4
+block4:
+    return v0
+block5:
+    jump block3
+}",
+        );
+        let cfg = Cfg::compute(&f);
+        let (mut merge, mut target) = (Vec::new(), Vec::new());
+        cfg.merges_and_targets(&mut merge, &mut target);
+        assert_eq!(merge, [false, false, false, true, false, false]);
+        assert_eq!(target, [false, true, false, false, false, false]);
+        for n in 0..cfg.len() {
+            assert_eq!(target[n], cfg.is_loop_header(n), "node {n}");
+            let forward = cfg
+                .preds(n)
+                .iter()
+                .filter(|&&p| !cfg.is_backward(p as usize, n))
+                .count();
+            assert_eq!(merge[n], forward >= 2, "node {n}");
+        }
     }
 
     #[test]

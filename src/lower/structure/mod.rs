@@ -279,34 +279,37 @@ impl Structurer {
         let cfg = &self.cfg;
         let n = cfg.len();
         let mut fwd = std::mem::take(&mut self.child_starts);
-        fwd.clear();
-        fwd.resize(n + 1, 0);
-        self.is_header.clear();
-        self.is_header.resize(n, false);
-        // A reducible graph (as the dominator computation found it) needs no check per
-        // backward edge; otherwise the first one whose target does not dominate its source
-        // is the error.
-        let reducible = cfg.is_reducible();
-        for (ra, &a) in cfg.rpo_order().iter().enumerate() {
-            let a = a as usize;
-            for &b in cfg.succs(a) {
-                let b = b as usize;
-                // Every successor of a reachable node is reachable.
-                if cfg.rpo(b).is_some_and(|rb| rb as usize <= ra) {
-                    if !reducible && !cfg.dominates(b, a) {
-                        return Err(StructureError::Irreducible {
-                            from: block_at(cfg, a),
-                            to: block_at(cfg, b),
-                        });
+        if cfg.is_reducible() {
+            // The dominator computation classified the edges already.
+            cfg.merges_and_targets(&mut self.is_merge, &mut self.is_header);
+        } else {
+            // The first backward edge whose target does not dominate its source is the
+            // error.
+            fwd.clear();
+            fwd.resize(n + 1, 0);
+            self.is_header.clear();
+            self.is_header.resize(n, false);
+            for (ra, &a) in cfg.rpo_order().iter().enumerate() {
+                let a = a as usize;
+                for &b in cfg.succs(a) {
+                    let b = b as usize;
+                    // Every successor of a reachable node is reachable.
+                    if cfg.rpo(b).is_some_and(|rb| rb as usize <= ra) {
+                        if !cfg.dominates(b, a) {
+                            return Err(StructureError::Irreducible {
+                                from: block_at(cfg, a),
+                                to: block_at(cfg, b),
+                            });
+                        }
+                        self.is_header[b] = true;
+                    } else {
+                        fwd[b] += 1;
                     }
-                    self.is_header[b] = true;
-                } else {
-                    fwd[b] += 1;
                 }
             }
+            self.is_merge.clear();
+            self.is_merge.extend(fwd.iter().take(n).map(|&c| c >= 2));
         }
-        self.is_merge.clear();
-        self.is_merge.extend(fwd.iter().take(n).map(|&c| c >= 2));
 
         // Merge children of each node, in decreasing RPO: count, prefix sums, fill.
         fwd.clear();
