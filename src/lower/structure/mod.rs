@@ -165,8 +165,8 @@ pub struct Structurer {
     /// Per open construct: the position of its opening node in the output.
     frame_pos: Vec<u32>,
     /// The `Block`s and `Loop`s that closed with no branch to them: the position of the
-    /// opening node and the number of constructs around it.
-    unused: Vec<(u32, u32)>,
+    /// opening node, the number of constructs around it and the position of its `End`.
+    unused: Vec<(u32, u32, u32)>,
     /// Pending work.
     tasks: Vec<Task>,
     /// The `BrTable` node of the block whose body comes next.
@@ -243,13 +243,15 @@ impl Structurer {
                         Some(Frame::Block(n)) => {
                             set(&mut self.block_frame, n, NONE);
                             if !used {
-                                self.unused.push((pos, self.frames.len() as u32));
+                                self.unused
+                                    .push((pos, self.frames.len() as u32, out.len() as u32));
                             }
                         }
                         Some(Frame::Loop(n)) => {
                             set(&mut self.loop_frame, n, NONE);
                             if !used {
-                                self.unused.push((pos, self.frames.len() as u32));
+                                self.unused
+                                    .push((pos, self.frames.len() as u32, out.len() as u32));
                             }
                         }
                         Some(Frame::If | Frame::Pad) => {}
@@ -663,49 +665,60 @@ impl Structurer {
     /// Removes the `Block`s and `Loop`s no branch targets, renumbering depths.
     fn drop_unused(&mut self, out: &mut Vec<Node>) -> Result<(), StructureError> {
         let bad = || StructureError::Internal("bad nesting in output");
-        // The constructs to drop were noted as they closed.
+        // The constructs to drop were noted as they closed, inner ones first.
         self.used.clear();
         self.used.resize(out.len(), true);
-        let mut first = (u32::MAX, 0);
-        for &(p, depth) in &self.unused {
+        for &(p, _, _) in &self.unused {
             *self.used.get_mut(p as usize).ok_or_else(bad)? = false;
-            first = first.min((p, depth));
         }
-        // Compact from the first dropped construct on (nothing before it changes; the
-        // constructs around it are all kept). `open` holds (kept, kept constructs up to and
-        // including this).
-        self.open.clear();
-        self.open.extend((1..=first.1).map(|k| (1, k)));
-        let start = first.0 as usize;
-        // First the depths, in place, noting the positions of the nodes to drop (in
-        // increasing order); then the removals, each a move of the tail (few per function;
-        // many go through one compaction instead).
+        self.unused.sort_unstable();
+        // Only the nodes inside a dropped construct change: the outermost ones' spans are
+        // scanned, each with the kept constructs around it. `open` holds (kept, kept
+        // constructs up to and including this); the depths are renumbered in place and the
+        // positions of the nodes to drop noted (in increasing order); then the removals,
+        // each a move of the tail (few per function; many go through one compaction).
         self.removed.clear();
-        for (r, node) in out.iter_mut().enumerate().skip(start) {
-            let keep = match node {
-                Node::Block | Node::Loop(_) | Node::If(_) => {
-                    let kept = self.used[r];
-                    let before = self.open.last().map_or(0, |&(_, c)| c);
-                    self.open.push((u32::from(kept), before + u32::from(kept)));
-                    kept
-                }
-                Node::End => self.open.pop().ok_or_else(bad)?.0 == 1,
-                Node::Br(d) => {
-                    *d = renumber(&self.open, *d).ok_or_else(bad)?;
-                    true
-                }
-                Node::BrTable {
-                    depths, default, ..
-                } => {
-                    for d in depths.iter_mut().chain(std::iter::once(default)) {
-                        *d = renumber(&self.open, *d).ok_or_else(bad)?;
+        let mut scanned = 0;
+        for k in 0..self.unused.len() {
+            let (start, depth, end) = self.unused[k];
+            let (start, end) = (start as usize, end as usize);
+            if start < scanned {
+                continue; // inside a span already scanned
+            }
+            scanned = end + 1;
+            self.open.clear();
+            self.open.extend((1..=depth).map(|k| (1, k)));
+            let span = out.get_mut(start..=end).ok_or_else(bad)?;
+            for (r, node) in span.iter_mut().enumerate() {
+                let r = start + r;
+                let keep = match node {
+                    Node::Block | Node::Loop(_) | Node::If(_) => {
+                        let kept = self.used[r];
+                        let before = self.open.last().map_or(0, |&(_, c)| c);
+                        self.open.push((u32::from(kept), before + u32::from(kept)));
+                        kept
                     }
-                    true
+                    Node::End => self.open.pop().ok_or_else(bad)?.0 == 1,
+                    Node::Br(d) => {
+                        *d = renumber(&self.open, *d).ok_or_else(bad)?;
+                        true
+                    }
+                    Node::BrTable {
+                        depths, default, ..
+                    } => {
+                        for d in depths.iter_mut().chain(std::iter::once(default)) {
+                            *d = renumber(&self.open, *d).ok_or_else(bad)?;
+                        }
+                        true
+                    }
+                    _ => true,
+                };
+                if !keep {
+                    self.removed.push(r as u32);
                 }
-                _ => true,
-            };
-            if !keep {
-                self.removed.push(r as u32);
+            }
+            if self.open.len() != depth as usize {
+                return Err(bad());
             }
         }
         if self.removed.len() <= FEW_REMOVALS {
@@ -713,9 +726,10 @@ impl Structurer {
                 out.remove(r as usize);
             }
         } else {
+            let first = self.removed.first().map_or(out.len(), |&r| r as usize);
             let mut next = self.removed.iter().copied().peekable();
-            let mut w = start;
-            for r in start..out.len() {
+            let mut w = first;
+            for r in first..out.len() {
                 if next.peek() == Some(&(r as u32)) {
                     next.next();
                     continue;
