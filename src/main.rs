@@ -335,9 +335,20 @@ fn link_command(argv: &[String]) -> Result<(), Failed> {
             return Ok(());
         }
     }
-    link_and_write(&args)
+    on_worker_thread(|| link_and_write(&args))
         .map(|(_, warnings)| print_warnings("link", &warnings))
         .map_err(fail)
+}
+
+/// Runs `f` on a thread of a rayon pool (`RAYON_NUM_THREADS` threads, by default one per
+/// core): the serial parts of a link then run where its parallel parts start, so each
+/// parallel part wakes the other workers only, not this thread as well, and finds its data in
+/// this worker's cache. If the pool cannot start, `f` runs here.
+fn on_worker_thread<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    match rayon::ThreadPoolBuilder::new().build() {
+        Ok(pool) => pool.install(f),
+        Err(_) => f(),
+    }
 }
 
 fn print_warnings(command: &str, warnings: &[String]) {

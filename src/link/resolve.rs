@@ -2,7 +2,8 @@
 //!
 //! [`resolve`] builds one [`SymbolDb`] over all inputs: every local symbol gets its own
 //! entry, global symbols are merged by name (each input's symbols are checked and turned
-//! into records in parallel; the merge by name is one serial pass in input order). Comdat
+//! into records, with their names' hashes, in parallel; the merge by name is one serial pass
+//! in input order over a [`Names`] table, which it prefetches ahead). Comdat
 //! groups are kept from the first input that has them ([`Discarded`] lists the members of
 //! later copies; a definition in a dropped member is treated as an undefined reference, so
 //! it resolves to the kept copy). Each input symbol is checked against its object (index in
@@ -21,6 +22,7 @@
 //! constructor-only objects given on the command line).
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use indexmap::IndexMap;
@@ -205,12 +207,144 @@ fn flag(v: &[bool], i: u32) -> bool {
     v.get(i as usize).copied().unwrap_or(false)
 }
 
+/// Global symbol names and their symbols, in insertion order: an open-addressing table
+/// (linear probing, at most half full) of entry numbers tagged with part of the name's hash,
+/// and the entries. Resolution's serial merge looks names up by hashes worked out in
+/// parallel and prefetches the slots of the names a few symbols ahead, so the table's cache
+/// misses overlap; names are compared only when tags match.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Names<'a> {
+    /// Per slot: (tag, entry number + 1), or (0, 0) when empty. A power of two long.
+    slots: Vec<(u32, u32)>,
+    entries: Vec<NameEntry<'a>>,
+}
+
+#[derive(Clone, Debug)]
+struct NameEntry<'a> {
+    hash: u64,
+    name: &'a str,
+    sid: u32,
+}
+
+impl<'a> Names<'a> {
+    fn with_capacity(names: usize) -> Self {
+        Names {
+            slots: vec![(0, 0); (names * 2).next_power_of_two().max(16)],
+            entries: Vec::with_capacity(names),
+        }
+    }
+
+    pub(crate) fn hash(name: &str) -> u64 {
+        FxBuildHasher.hash_one(name)
+    }
+
+    /// The first slot for `hash` (its high bits, the best mixed in a multiplicative hash)
+    /// and its tag (the low half).
+    fn home(&self, hash: u64) -> (usize, u32) {
+        let bits = self.slots.len().trailing_zeros();
+        ((hash >> (64 - bits)) as usize, hash as u32)
+    }
+
+    /// Starts loading the first slot of `hash` into the cache.
+    fn prefetch(&self, hash: u64) {
+        if self.slots.is_empty() {
+            return;
+        }
+        let (slot, _) = self.home(hash);
+        #[cfg(target_arch = "x86_64")]
+        #[allow(unsafe_code)]
+        // SAFETY: a prefetch is only a hint: it reads nothing and cannot fault, and SSE,
+        // which provides it, is part of x86-64.
+        unsafe {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            _mm_prefetch::<_MM_HINT_T0>(self.slots.as_ptr().wrapping_add(slot).cast());
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = slot;
+    }
+
+    /// The slot holding `name`'s entry (`Ok`) or the empty slot where it would go (`Err`).
+    fn find(&self, hash: u64, name: &str) -> Result<usize, usize> {
+        let mask = self.slots.len() - 1;
+        let (mut slot, tag) = self.home(hash);
+        loop {
+            match self.slots[slot] {
+                (_, 0) => return Err(slot),
+                (t, e) if t == tag => {
+                    let entry = &self.entries[e as usize - 1];
+                    if entry.hash == hash && entry.name == name {
+                        return Ok(slot);
+                    }
+                }
+                _ => {}
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    /// The symbol of `name` (hashed to `hash`), or `sid` after adding it.
+    fn get_or_insert(&mut self, hash: u64, name: &'a str, sid: u32) -> Option<u32> {
+        if (self.entries.len() + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        match self.find(hash, name) {
+            Ok(slot) => Some(self.entries[self.slots[slot].1 as usize - 1].sid),
+            Err(slot) => {
+                self.entries.push(NameEntry { hash, name, sid });
+                self.slots[slot] = (hash as u32, self.entries.len() as u32);
+                None
+            }
+        }
+    }
+
+    fn grow(&mut self) {
+        let len = (self.slots.len() * 2).max(16);
+        self.slots = vec![(0, 0); len];
+        let mask = len - 1;
+        for (e, entry) in self.entries.iter().enumerate() {
+            let (mut slot, tag) = self.home(entry.hash);
+            while self.slots[slot].1 != 0 {
+                slot = (slot + 1) & mask;
+            }
+            self.slots[slot] = (tag, e as u32 + 1);
+        }
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let slot = self.find(Self::hash(name), name).ok()?;
+        Some(&self.entries[self.slots[slot].1 as usize - 1].sid)
+    }
+
+    pub(crate) fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Sets the symbol of `name` (a new name goes last in the order).
+    pub(crate) fn insert(&mut self, name: &'a str, sid: u32) {
+        if let Some(old) = self.get_or_insert(Self::hash(name), name, sid)
+            && old != sid
+            && let Ok(slot) = self.find(Self::hash(name), name)
+        {
+            let e = self.slots[slot].1 as usize - 1;
+            self.entries[e].sid = sid;
+        }
+    }
+
+    /// Every name's symbol, in the order the names were added.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &u32> {
+        self.entries.iter().map(|e| &e.sid)
+    }
+}
+
 /// The symbol table of a link.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SymbolDb<'a> {
     pub syms: Vec<Sym<'a>>,
     pub inputs: Vec<InputMaps>,
-    pub globals: IndexMap<&'a str, u32, FxBuildHasher>,
+    pub globals: Names<'a>,
     pub enums: Vec<EnumDesc<'a>>,
     /// Per input: members of comdat groups another input keeps.
     pub discarded: Vec<Discarded>,
@@ -370,24 +504,31 @@ pub(crate) fn resolve<'a>(
     let mut db = SymbolDb::default();
     let mut kept_comdats: FxHashMap<&str, u32> = FxHashMap::default();
     let symbols: usize = inputs.iter().map(|o| o.symbols.len()).sum();
-    db.globals.reserve(symbols);
-    // Each input symbol's record is worked out in parallel, in place in one array (what
-    // needs no other input); the serial pass below merges the global ones by name and
-    // compacts the array into the symbol table, never writing past what it has read.
+    if u32::try_from(symbols).is_err() {
+        return Err(LinkError::TooLarge("symbol table".into()));
+    }
+    db.globals = Names::with_capacity(symbols);
+    // Each input symbol's record and its name's hash are worked out in parallel, in place in
+    // one array (what needs no other input); the serial pass below merges the global ones by
+    // name and compacts the array into the symbol table, never writing past what it has read.
     let mut all = vec![linker_defined("", SymKind::Data, Def::Undefined); symbols];
-    let mut slices: Vec<&mut [Sym<'a>]> = Vec::with_capacity(inputs.len());
-    let mut rest = all.as_mut_slice();
+    let mut hashes = vec![0u64; symbols];
+    let mut slices: Vec<(&mut [Sym<'a>], &mut [u64])> = Vec::with_capacity(inputs.len());
+    let (mut rest, mut rest_hashes) = (all.as_mut_slice(), hashes.as_mut_slice());
     for obj in inputs {
         let (slice, after) = std::mem::take(&mut rest).split_at_mut(obj.symbols.len());
-        slices.push(slice);
-        rest = after;
+        let (h, after_h) = std::mem::take(&mut rest_hashes).split_at_mut(obj.symbols.len());
+        slices.push((slice, h));
+        (rest, rest_hashes) = (after, after_h);
     }
     let prepared: Vec<Prepared> = inputs
         .par_iter()
         .zip(slices)
         .enumerate()
-        .map(|(i, (obj, slice))| prepare(obj, i as u32, slice))
+        .map(|(i, (obj, (slice, h)))| prepare(obj, i as u32, slice, h))
         .collect();
+    // How many symbols ahead the serial pass prefetches the table's slots.
+    const AHEAD: usize = 8;
     let mut read = 0;
     let mut write = 0;
     for (i, (obj, prepared)) in inputs.iter().zip(prepared).enumerate() {
@@ -402,6 +543,10 @@ pub(crate) fn resolve<'a>(
         db.ctors_referenced |= ctors_referenced;
         maps.syms.reserve_exact(obj.symbols.len());
         for sym in &obj.symbols[..ready] {
+            if let Some(&h) = hashes.get(read + AHEAD) {
+                db.globals.prefetch(h);
+            }
+            let hash = hashes[read];
             let mut fresh = all[read].clone();
             read += 1;
             // A definition in a discarded comdat member becomes a reference to the kept one.
@@ -423,10 +568,9 @@ pub(crate) fn resolve<'a>(
                 write += 1;
                 next
             } else {
-                // One hash lookup per name, whether it is new or not.
-                match db.globals.entry(&sym.name) {
-                    indexmap::map::Entry::Occupied(e) => {
-                        let sid = *e.get();
+                // One lookup per name, whether it is new or not.
+                match db.globals.get_or_insert(hash, fresh.name, next) {
+                    Some(sid) => {
                         merge(
                             inputs,
                             &mut all[sid as usize],
@@ -436,8 +580,7 @@ pub(crate) fn resolve<'a>(
                         )?;
                         sid
                     }
-                    indexmap::map::Entry::Vacant(e) => {
-                        e.insert(next);
+                    None => {
                         all[write] = fresh;
                         write += 1;
                         next
@@ -643,14 +786,19 @@ struct Prepared {
     error: Option<LinkError>,
 }
 
-fn prepare<'a>(obj: &'a Object<'a>, input: u32, out: &mut [Sym<'a>]) -> Prepared {
+fn prepare<'a>(
+    obj: &'a Object<'a>,
+    input: u32,
+    out: &mut [Sym<'a>],
+    hashes: &mut [u64],
+) -> Prepared {
     let mut p = Prepared {
         maps: InputMaps::default(),
         ready: 0,
         ctors_referenced: false,
         error: None,
     };
-    if let Err(e) = prepare_into(obj, input, out, &mut p) {
+    if let Err(e) = prepare_into(obj, input, out, hashes, &mut p) {
         p.error = Some(e);
     }
     p
@@ -660,6 +808,7 @@ fn prepare_into<'a>(
     obj: &'a Object<'a>,
     input: u32,
     out: &mut [Sym<'a>],
+    hashes: &mut [u64],
     p: &mut Prepared,
 ) -> Result<(), LinkError> {
     let maps = &mut p.maps;
@@ -709,8 +858,11 @@ fn prepare_into<'a>(
             ));
         }
     }
-    for ((j, sym), slot) in obj.symbols.iter().enumerate().zip(out) {
+    for (((j, sym), slot), hash) in obj.symbols.iter().enumerate().zip(out).zip(hashes) {
         let (kind, def, import) = classify(obj, input, &p.maps, j, sym)?;
+        if !sym.is_local() {
+            *hash = Names::hash(&sym.name);
+        }
         let flags = sym.flags;
         if sym.is_undefined() && !sym.is_local() && sym.name == CALL_CTORS {
             p.ctors_referenced = true;
@@ -1973,4 +2125,49 @@ fn referencing_files(inputs: &[Object<'_>], db: &SymbolDb<'_>, sid: u32) -> Vec<
         }
     }
     files
+}
+
+#[cfg(test)]
+mod names_tests {
+    use super::Names;
+    use indexmap::IndexMap;
+
+    /// The table against an `IndexMap` model: lookups, replacement, growth from a small
+    /// start, names whose hashes share their first slot, and the order of `values`.
+    #[test]
+    fn names_behave_as_an_index_map() {
+        let owned: Vec<String> = (0..5000).map(|i| format!("sym_{}", i % 3700)).collect();
+        let mut names = Names::with_capacity(4);
+        let mut model: IndexMap<&str, u32> = IndexMap::new();
+        for (i, name) in owned.iter().enumerate() {
+            let sid = i as u32;
+            if i % 7 == 0 {
+                names.insert(name, sid);
+                model.insert(name, sid);
+            } else {
+                let got = names.get_or_insert(Names::hash(name), name, sid);
+                let want = model.get(name.as_str()).copied();
+                if want.is_none() {
+                    model.insert(name, sid);
+                }
+                assert_eq!(got, want, "{name}");
+            }
+            assert!(names.slots.len() >= 2 * names.entries.len());
+        }
+        for name in &owned {
+            assert_eq!(names.get(name), model.get(name.as_str()));
+        }
+        assert!(!names.contains_key("sym_3700"));
+        let ours: Vec<u32> = names.values().copied().collect();
+        let theirs: Vec<u32> = model.values().copied().collect();
+        assert_eq!(ours, theirs);
+        // Every name in one table of 16 slots lands on a few home slots; probing finds them.
+        let mut small = Names::with_capacity(4);
+        for (i, name) in owned[..7].iter().enumerate() {
+            small.insert(name, i as u32);
+        }
+        for (i, name) in owned[..7].iter().enumerate() {
+            assert_eq!(small.get(name), Some(&(i as u32)));
+        }
+    }
 }

@@ -187,9 +187,25 @@ impl<'a, 'p> Reader<'a, 'p> {
         self.check_symbols()?;
         self.section = "reloc";
         let kinds: Vec<u8> = self.obj.symbols.iter().map(|s| kind_bit(s.kind)).collect();
-        let mut pending = Vec::new();
-        for section in std::mem::take(&mut self.relocs) {
-            self.read_relocs(section, &kinds, &mut pending)?;
+        // The sections are decoded in parallel when there is enough to share (one big
+        // object's code and debug info), then moved into their chunks in order; the first
+        // error in section order wins either way.
+        let sections = std::mem::take(&mut self.relocs);
+        let bytes: usize = sections.iter().map(|s| s.entries.len()).sum();
+        let decoded: Vec<_> = if sections.len() > 1 && bytes >= PARALLEL_RELOCS {
+            use rayon::prelude::*;
+            sections
+                .par_iter()
+                .map(|s| self.decode_relocs(s, &kinds))
+                .collect()
+        } else {
+            sections
+                .iter()
+                .map(|s| self.decode_relocs(s, &kinds))
+                .collect()
+        };
+        for d in decoded {
+            self.place_relocs(d?);
         }
         Ok(self.obj)
     }
@@ -760,15 +776,14 @@ impl<'a, 'p> Reader<'a, 'p> {
         Ok(())
     }
 
-    /// Reads one `reloc.*` section's entries into the chunks they patch. `kinds` holds
-    /// [`kind_bit`] of each symbol; `pending` is scratch space.
-    fn read_relocs(
-        &mut self,
-        section: RelocSection<'a>,
+    /// Decodes and checks one `reloc.*` section's entries, each with its offset in the chunk
+    /// it patches. `kinds` holds [`kind_bit`] of each symbol.
+    fn decode_relocs(
+        &self,
+        section: &RelocSection<'a>,
         kinds: &[u8],
-        pending: &mut Vec<Reloc>,
-    ) -> Result<(), ObjectError> {
-        let RelocSection {
+    ) -> Result<DecodedRelocs, ObjectError> {
+        let &RelocSection {
             target,
             count,
             entries: data,
@@ -793,7 +808,8 @@ impl<'a, 'p> Reader<'a, 'p> {
         let num_types = self.obj.types.len();
         // The chunk the current run of relocations patches (index into `chunks`).
         let mut run: Option<usize> = None;
-        pending.clear();
+        let mut relocs = Vec::with_capacity(count as usize);
+        let mut runs = Vec::new();
         let mut pos = 0usize;
         for _ in 0..count {
             let start = pos;
@@ -843,15 +859,15 @@ impl<'a, 'p> Reader<'a, 'p> {
             let kind = match dest {
                 Dest::Chunks(kind) => kind,
                 Dest::Custom(n) => {
-                    let custom = &mut self.obj.customs[n];
+                    let custom = &self.obj.customs[n];
                     if end > custom.data.len() as u64 {
-                        let name = custom.name.clone();
+                        let name = &custom.name;
                         return Err(self.err(
                             entry_offset,
                             format!("relocation at {at:#x} is past the end of section `{name}`"),
                         ));
                     }
-                    custom.relocs.push(Reloc {
+                    relocs.push(Reloc {
                         ty,
                         offset: at as u32,
                         index,
@@ -896,20 +912,37 @@ impl<'a, 'p> Reader<'a, 'p> {
             };
             if run != Some(i) {
                 if let Some(r) = run {
-                    flush_run(&mut self.obj, kind, r, pending);
+                    runs.push((r, relocs.len()));
                 }
                 run = Some(i);
             }
-            pending.push(reloc);
+            relocs.push(reloc);
         }
-        if let (Some(r), Dest::Chunks(kind)) = (run, dest) {
-            flush_run(&mut self.obj, kind, r, pending);
+        if let (Some(r), Dest::Chunks(_)) = (run, dest) {
+            runs.push((r, relocs.len()));
         }
         if pos != data.len() {
             return Err(self.err(
                 base + pos as u64,
                 "section size mismatch: unexpected data at the end of the section",
             ));
+        }
+        Ok(DecodedRelocs { dest, relocs, runs })
+    }
+
+    /// Moves decoded relocations into the chunks they patch, sorted by offset within each.
+    fn place_relocs(&mut self, decoded: DecodedRelocs) {
+        let DecodedRelocs { dest, relocs, runs } = decoded;
+        match dest {
+            Dest::Chunks(kind) => {
+                let mut from = 0;
+                for (i, end) in runs {
+                    flush_run(&mut self.obj, kind, i, &relocs[from..end]);
+                    from = end;
+                }
+            }
+            Dest::Custom(n) => self.obj.customs[n].relocs.extend(relocs),
+            Dest::Nothing => {}
         }
         match dest {
             Dest::Chunks(0) => {
@@ -928,7 +961,6 @@ impl<'a, 'p> Reader<'a, 'p> {
             }
             Dest::Custom(_) | Dest::Nothing => {}
         }
-        Ok(())
     }
 
     /// The error for the malformed relocation entry at `start` in `data` (which begins at
@@ -1027,7 +1059,7 @@ impl<'a, 'p> Reader<'a, 'p> {
 /// Moves a run of relocations for one chunk (function `i` for `kind` 0, else segment
 /// `i`) into it: one exact allocation per chunk rather than a vector grown one push at
 /// a time.
-fn flush_run(obj: &mut Object<'_>, kind: u8, i: usize, pending: &mut Vec<Reloc>) {
+fn flush_run(obj: &mut Object<'_>, kind: u8, i: usize, pending: &[Reloc]) {
     let relocs = if kind == 0 {
         obj.funcs.get_mut(i).map(|f| &mut f.relocs)
     } else {
@@ -1035,12 +1067,11 @@ fn flush_run(obj: &mut Object<'_>, kind: u8, i: usize, pending: &mut Vec<Reloc>)
     };
     if let Some(relocs) = relocs {
         if relocs.is_empty() {
-            *relocs = pending.as_slice().to_vec();
+            *relocs = pending.to_vec();
         } else {
             relocs.extend_from_slice(pending);
         }
     }
-    pending.clear();
 }
 
 /// Reads one byte of every cache line of `bytes`. The walk from one body size to the next
@@ -1067,8 +1098,21 @@ struct RelocSection<'a> {
     offset: u64,
 }
 
+/// Relocation sections with at least this many bytes of entries in all are decoded in
+/// parallel.
+const PARALLEL_RELOCS: usize = 256 << 10;
+
+/// One `reloc.*` section, decoded: where its entries go and, for function bodies and data
+/// segments, the runs of consecutive entries that patch one chunk (chunk, end of the run
+/// in `relocs`).
+struct DecodedRelocs {
+    dest: Dest,
+    relocs: Vec<Reloc>,
+    runs: Vec<(usize, usize)>,
+}
+
 /// Where a relocation section's entries go.
-#[derive(Copy, Clone)]
+#[derive(Clone, Copy)]
 enum Dest {
     /// Into function bodies (0) or data segments (1).
     Chunks(u8),
