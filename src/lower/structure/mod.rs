@@ -108,6 +108,26 @@ enum Frame {
     Pad,
 }
 
+/// An open construct: what it is, whether a branch targets it, and the position of its
+/// opening node in the output.
+#[derive(Copy, Clone, Debug)]
+struct Open {
+    frame: Frame,
+    used: bool,
+    pos: u32,
+}
+
+impl Open {
+    /// The construct whose opening node was just pushed to `out`.
+    fn new(frame: Frame, used: bool, out: &[Node]) -> Open {
+        Open {
+            frame,
+            used,
+            pos: out.len().saturating_sub(1) as u32,
+        }
+    }
+}
+
 /// A piece of work, in output order (the task stack is popped from the end).
 #[derive(Copy, Clone, Debug)]
 enum Task {
@@ -159,11 +179,7 @@ pub struct Structurer {
     /// Per node: index of its `Loop` frame while open.
     loop_frame: Vec<u32>,
     /// Open constructs.
-    frames: Vec<Frame>,
-    /// Per open construct: whether a branch targets it (parallel to `frames`).
-    frame_used: Vec<bool>,
-    /// Per open construct: the position of its opening node in the output.
-    frame_pos: Vec<u32>,
+    frames: Vec<Open>,
     /// The `Block`s and `Loop`s that closed with no branch to them: the position of the
     /// opening node, the number of constructs around it and the position of its `End`.
     unused: Vec<(u32, u32, u32)>,
@@ -226,8 +242,6 @@ impl Structurer {
         }
         self.analyze()?;
         self.frames.clear();
-        self.frame_used.clear();
-        self.frame_pos.clear();
         self.unused.clear();
         self.tasks.clear();
         self.pending = None;
@@ -237,25 +251,25 @@ impl Structurer {
                 Task::Tree { node, ft } => self.tree(func, node, ft, out)?,
                 Task::Body { node, ft } => self.body(func, node, ft, out)?,
                 Task::End => {
-                    let used = self.frame_used.pop().unwrap_or(true);
-                    let pos = self.frame_pos.pop().unwrap_or(0);
-                    match self.frames.pop() {
-                        Some(Frame::Block(n)) => {
+                    let Some(Open { frame, used, pos }) = self.frames.pop() else {
+                        return Err(StructureError::Internal("unbalanced End"));
+                    };
+                    match frame {
+                        Frame::Block(n) => {
                             set(&mut self.block_frame, n, NONE);
                             if !used {
                                 self.unused
                                     .push((pos, self.frames.len() as u32, out.len() as u32));
                             }
                         }
-                        Some(Frame::Loop(n)) => {
+                        Frame::Loop(n) => {
                             set(&mut self.loop_frame, n, NONE);
                             if !used {
                                 self.unused
                                     .push((pos, self.frames.len() as u32, out.len() as u32));
                             }
                         }
-                        Some(Frame::If | Frame::Pad) => {}
-                        None => return Err(StructureError::Internal("unbalanced End")),
+                        Frame::If | Frame::Pad => {}
                     }
                     out.push(Node::End);
                 }
@@ -368,9 +382,7 @@ impl Structurer {
         if self.is_header[n] {
             out.push(Node::Loop(block));
             set(&mut self.loop_frame, node, self.frames.len() as u32);
-            self.frames.push(Frame::Loop(node));
-            self.frame_used.push(false);
-            self.frame_pos.push(out.len() as u32 - 1);
+            self.frames.push(Open::new(Frame::Loop(node), false, out));
             self.tasks.push(Task::End);
         }
         let lo = self.child_starts[n] as usize;
@@ -380,9 +392,7 @@ impl Structurer {
             let c = self.children[i];
             out.push(Node::Block);
             set(&mut self.block_frame, c, self.frames.len() as u32);
-            self.frames.push(Frame::Block(c));
-            self.frame_used.push(false);
-            self.frame_pos.push(out.len() as u32 - 1);
+            self.frames.push(Open::new(Frame::Block(c), false, out));
             self.tasks.push(Task::Tree {
                 node: c,
                 ft: next_ft,
@@ -440,9 +450,7 @@ impl Structurer {
                 let t = self.node_of(block, then_dest.block)?;
                 let e = self.node_of(block, else_dest.block)?;
                 out.push(Node::If(block));
-                self.frames.push(Frame::If);
-                self.frame_used.push(true);
-                self.frame_pos.push(out.len() as u32 - 1);
+                self.frames.push(Open::new(Frame::If, true, out));
                 let else_empty = !has_params(func, else_dest.block)
                     && self.kind(node, e, ft)? == Kind::Fallthrough;
                 self.tasks.push(Task::End);
@@ -502,8 +510,8 @@ impl Structurer {
             let to = self.node_of(block, dest.block)?;
             let params = has_params(func, dest.block);
             if !params && let Kind::Frame(f) = self.kind(node, to, NONE)? {
-                if let Some(u) = self.frame_used.get_mut(f as usize) {
-                    *u = true;
+                if let Some(open) = self.frames.get_mut(f as usize) {
+                    open.used = true;
                 }
                 targets.push(Target::Frame(f));
                 continue;
@@ -557,9 +565,7 @@ impl Structurer {
         }
         for _ in 0..m {
             out.push(Node::Block);
-            self.frames.push(Frame::Pad);
-            self.frame_used.push(true);
-            self.frame_pos.push(out.len() as u32 - 1);
+            self.frames.push(Open::new(Frame::Pad, true, out));
         }
         let top = self.frames.len() as u32 - 1;
         let mut depths = self.depth_pool.pop().unwrap_or_default();
@@ -609,8 +615,8 @@ impl Structurer {
         match self.kind(from, to, ft)? {
             Kind::Fallthrough => {}
             Kind::Frame(f) => {
-                if let Some(u) = self.frame_used.get_mut(f as usize) {
-                    *u = true;
+                if let Some(open) = self.frames.get_mut(f as usize) {
+                    open.used = true;
                 }
                 out.push(Node::Br(self.frames.len() as u32 - 1 - f));
             }
