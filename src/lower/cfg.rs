@@ -639,6 +639,12 @@ impl Cfg {
         self.dom.rpo(n)
     }
 
+    /// Reverse-postorder number of node `n`, `u32::MAX` if it is unreachable (or no node):
+    /// [`Cfg::rpo`] without the `Option`, for hot loops.
+    pub fn rpo_number(&self, n: usize) -> u32 {
+        self.dom.rpo.get(n).copied().unwrap_or(NONE)
+    }
+
     /// Reachable nodes in reverse postorder.
     pub fn rpo_order(&self) -> &[u32] {
         self.dom.order()

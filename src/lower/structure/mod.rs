@@ -174,6 +174,8 @@ pub struct Structurer {
     child_starts: Vec<u32>,
     /// Merge children.
     children: Vec<u32>,
+    /// Scratch of the analysis: (merge node, its immediate dominator), in increasing RPO.
+    merge_pairs: Vec<(u32, u32)>,
     /// Per node: index of its `Block` frame while open.
     block_frame: Vec<u32>,
     /// Per node: index of its `Loop` frame while open.
@@ -327,15 +329,17 @@ impl Structurer {
             self.is_merge.extend(fwd.iter().take(n).map(|&c| c >= 2));
         }
 
-        // Merge children of each node, in decreasing RPO: count, prefix sums, fill.
+        // Merge children of each node, in decreasing RPO: the (child, parent) pairs in
+        // increasing RPO, then count, prefix sums, fill from the end.
         fwd.clear();
         fwd.resize(n + 1, 0);
-        let order = cfg.rpo_order();
-        for &b in order.iter().skip(1) {
+        self.merge_pairs.clear();
+        for &b in cfg.rpo_order().iter().skip(1) {
             if self.is_merge[b as usize]
                 && let Some(p) = cfg.idom(b as usize)
             {
                 fwd[p + 1] += 1;
+                self.merge_pairs.push((b, p as u32));
             }
         }
         for i in 0..n {
@@ -346,13 +350,10 @@ impl Structurer {
         let mut fill = std::mem::take(&mut self.block_frame);
         fill.clear();
         fill.extend_from_slice(&fwd);
-        for &b in order.iter().skip(1).rev() {
-            if self.is_merge[b as usize]
-                && let Some(p) = cfg.idom(b as usize)
-            {
-                self.children[fill[p] as usize] = b;
-                fill[p] += 1;
-            }
+        for &(b, p) in self.merge_pairs.iter().rev() {
+            let slot = &mut fill[p as usize];
+            self.children[*slot as usize] = b;
+            *slot += 1;
         }
         self.child_starts = fwd;
         fill.clear();
@@ -627,11 +628,15 @@ impl Structurer {
 
     /// Classifies the branch `from -> to` with `ft` following.
     fn kind(&self, from: u32, to: u32, ft: u32) -> Result<Kind, StructureError> {
-        let (Some(rf), Some(rt)) = (self.cfg.rpo(from as usize), self.cfg.rpo(to as usize)) else {
+        let (rf, rt) = (
+            self.cfg.rpo_number(from as usize),
+            self.cfg.rpo_number(to as usize),
+        );
+        if rf == NONE || rt == NONE {
             return Err(StructureError::Internal(
                 "branch between unreachable blocks",
             ));
-        };
+        }
         let irreducible = || StructureError::Irreducible {
             from: block_at(&self.cfg, from as usize),
             to: block_at(&self.cfg, to as usize),
