@@ -24,6 +24,10 @@ use crate::ir::{Block, Function};
 /// Marks a node that has no number (unreachable, or no such node).
 const NONE: u32 = u32::MAX;
 
+/// Up to this many reachable nodes, dominator intersections and ancestor queries walk the
+/// dominator chain (at most this many steps each) instead of keeping jump pointers.
+const SMALL_GRAPH: usize = 64;
+
 /// Reachability and dominance of a graph; its buffers are reused from graph to graph.
 #[derive(Default, Clone)]
 pub struct DomTree {
@@ -67,8 +71,10 @@ pub struct DomTree {
     /// [`DomTree::compute_until_irreducible`] found the graph irreducible).
     complete: bool,
     /// Whether `pre` and `post` number the tree; otherwise dominance queries walk the
-    /// jump pointers.
+    /// jump pointers (or the dominator chain, see `jumps`).
     numbered: bool,
+    /// Whether `depth` and `jump` are kept (graphs above [`SMALL_GRAPH`] nodes).
+    jumps: bool,
 }
 
 impl DomTree {
@@ -208,15 +214,20 @@ impl DomTree {
         // quadratic). The backward edges are set aside for the check below.
         self.idom.resize(m, NONE);
         self.idom[0] = 0;
+        // A small graph walks the dominator chains instead (at most `SMALL_GRAPH` steps a
+        // walk), which costs less than keeping the jump pointers.
+        self.jumps = m > SMALL_GRAPH;
         self.depth.clear();
-        self.depth.resize(m, 0);
         self.jump.clear();
-        self.jump.resize(m, 0);
+        if self.jumps {
+            self.depth.resize(m, 0);
+            self.jump.resize(m, 0);
+        }
         self.back.clear();
         self.fwd_in.clear();
         self.fwd_in.resize(m, 0);
         for a in 0..m {
-            if a > 0 {
+            if a > 0 && self.jumps {
                 self.set_jump(a);
             }
             for &t in succ(self.order[a]) {
@@ -226,18 +237,17 @@ impl DomTree {
                     let cur = self.idom[b as usize];
                     self.idom[b as usize] = if cur == NONE {
                         a as u32
-                    } else {
+                    } else if self.jumps {
                         lca(&self.idom, &self.depth, &self.jump, cur, a as u32)
+                    } else {
+                        intersect(&self.idom, cur, a as u32)
                     };
                 } else {
                     self.back.push((a as u32, b));
                 }
             }
         }
-        let exact = self
-            .back
-            .iter()
-            .all(|&(p, b)| is_ancestor(&self.idom, &self.depth, &self.jump, b, p));
+        let exact = self.back.iter().all(|&(p, b)| self.is_ancestor_rpo(b, p));
         // The forward-edge dominators are a superset of the true ones, so a backward edge
         // whose target does not dominate its source here does not in the full graph either:
         // `exact` holds exactly when the graph is reducible.
@@ -285,10 +295,29 @@ impl DomTree {
         } else {
             // The jump pointers of the final tree, for the queries (a dominator comes
             // earlier in reverse postorder, so one pass in order sees each parent first).
-            for b in 1..m {
-                self.set_jump(b);
+            if self.jumps {
+                for b in 1..m {
+                    self.set_jump(b);
+                }
             }
         }
+    }
+
+    /// Whether `a` is `b` or an ancestor of `b` in the tree given by `idom` (both
+    /// reverse-postorder numbers of nodes whose dominators are set): over the jump pointers,
+    /// or for a small graph up the dominator chain (a dominator comes earlier in reverse
+    /// postorder).
+    fn is_ancestor_rpo(&self, a: u32, mut b: u32) -> bool {
+        if self.jumps {
+            return is_ancestor(&self.idom, &self.depth, &self.jump, a, b);
+        }
+        while b > a {
+            match self.idom.get(b as usize) {
+                Some(&up) if up < b => b = up,
+                _ => return false,
+            }
+        }
+        a == b
     }
 
     /// Sets the depth and jump pointer of the node numbered `b` in reverse postorder (not
@@ -394,10 +423,8 @@ impl DomTree {
     /// Whether the node numbered `a` in reverse postorder dominates the one numbered `b`.
     fn dominates_rpo(&self, a: usize, b: usize) -> bool {
         if !self.numbered {
-            let m = self.order.len().min(self.depth.len()).min(self.jump.len());
-            return a < m
-                && b < m
-                && is_ancestor(&self.idom, &self.depth, &self.jump, a as u32, b as u32);
+            let m = self.order.len().min(self.idom.len());
+            return a < m && b < m && self.is_ancestor_rpo(a as u32, b as u32);
         }
         match (
             self.pre.get(a),
@@ -825,6 +852,94 @@ block5:
                 .filter(|&&p| !cfg.is_backward(p as usize, n))
                 .count();
             assert_eq!(merge[n], forward >= 2, "node {n}");
+        }
+    }
+
+    /// Dominators by their definition (iterative sets), for the cross-check below.
+    fn naive_dominators(n: usize, edges: &[(u32, u32)]) -> Vec<Option<Vec<bool>>> {
+        let mut reach = vec![false; n];
+        reach[0] = true;
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for &(a, b) in edges {
+                if reach[a as usize] && !reach[b as usize] {
+                    reach[b as usize] = true;
+                    changed = true;
+                }
+            }
+        }
+        let mut dom: Vec<Vec<bool>> = (0..n)
+            .map(|i| (0..n).map(|j| i != 0 || j == 0).collect())
+            .collect();
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for b in 1..n {
+                let mut new = vec![true; n];
+                for &(p, t) in edges {
+                    if t as usize == b && reach[p as usize] {
+                        for j in 0..n {
+                            new[j] &= dom[p as usize][j];
+                        }
+                    }
+                }
+                new[b] = true;
+                if new != dom[b] {
+                    dom[b] = new;
+                    changed = true;
+                }
+            }
+        }
+        (0..n).map(|i| reach[i].then(|| dom[i].clone())).collect()
+    }
+
+    #[test]
+    fn dominance_matches_the_definition_around_the_small_graph_limit() {
+        // Random graphs on both sides of `SMALL_GRAPH` (chain walks below, jump pointers
+        // above), reducible or not, numbered (the verifier's way) or not (lowering's).
+        let mut rng = crate::testing::Rng(7);
+        for round in 0..40u64 {
+            let n = [10, SMALL_GRAPH, SMALL_GRAPH + 1, 150][round as usize % 4];
+            let mut edges: Vec<(u32, u32)> = Vec::new();
+            for a in 0..n as u32 {
+                for _ in 0..1 + rng.below(2) {
+                    let b = if rng.below(4) == 0 {
+                        rng.below(n as u64) as u32
+                    } else {
+                        (a + 1 + rng.below(3) as u32).min(n as u32 - 1)
+                    };
+                    edges.push((a, b));
+                }
+            }
+            let mut starts = vec![0u32; n + 1];
+            for &(a, _) in &edges {
+                starts[a as usize + 1] += 1;
+            }
+            for i in 0..n {
+                starts[i + 1] += starts[i];
+            }
+            let mut fill = starts.clone();
+            let mut targets = vec![0; edges.len()];
+            for &(a, b) in &edges {
+                targets[fill[a as usize] as usize] = b;
+                fill[a as usize] += 1;
+            }
+            let want = naive_dominators(n, &edges);
+            for number in [true, false] {
+                let mut d = DomTree::default();
+                d.compute_inner(n, &starts, &targets, true, number);
+                for (b, w) in want.iter().enumerate() {
+                    for a in 0..n {
+                        let expect = w.as_ref().is_some_and(|s| s[a]);
+                        assert_eq!(
+                            d.dominates(a, b),
+                            expect,
+                            "n {n} round {round} number {number}: {a} dom {b}"
+                        );
+                    }
+                }
+            }
         }
     }
 
