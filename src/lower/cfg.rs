@@ -24,6 +24,10 @@ use crate::ir::{Block, Function};
 /// Marks a node that has no number (unreachable, or no such node).
 const NONE: u32 = u32::MAX;
 
+/// Up to this many reachable nodes, dominator intersections and ancestor queries walk the
+/// dominator chain (at most this many steps each) instead of keeping jump pointers.
+const SMALL_GRAPH: usize = 64;
+
 /// Reachability and dominance of a graph; its buffers are reused from graph to graph.
 #[derive(Default, Clone)]
 pub struct DomTree {
@@ -51,8 +55,11 @@ pub struct DomTree {
     /// pointer to an ancestor, by reverse-postorder number (see [`lca`]).
     depth: Vec<u32>,
     jump: Vec<u32>,
-    /// Scratch: the backward edges (source, target), by reverse-postorder number.
+    /// The backward edges (source, target), by reverse-postorder number, in the order of
+    /// their sources.
     back: Vec<(u32, u32)>,
+    /// The number of forward in-edges of each node, by reverse-postorder number.
+    fwd_in: Vec<u32>,
     /// Scratch: a copy of an input graph that breaks the contract of [`DomTree::compute`],
     /// cleaned.
     clean_starts: Vec<u32>,
@@ -63,6 +70,11 @@ pub struct DomTree {
     /// Whether `idom`, `pre` and `post` are final (false only after
     /// [`DomTree::compute_until_irreducible`] found the graph irreducible).
     complete: bool,
+    /// Whether `pre` and `post` number the tree; otherwise dominance queries walk the
+    /// jump pointers (or the dominator chain, see `jumps`).
+    numbered: bool,
+    /// Whether `depth` and `jump` are kept (graphs above [`SMALL_GRAPH`] nodes).
+    jumps: bool,
 }
 
 impl DomTree {
@@ -71,14 +83,14 @@ impl DomTree {
     /// `starts` should have `n + 1` entries and every target should be below `n`; missing
     /// entries count as no edges and out-of-range targets are ignored.
     pub fn compute(&mut self, n: usize, starts: &[u32], targets: &[u32]) {
-        self.compute_inner(n, starts, targets, true);
+        self.compute_inner(n, starts, targets, true, true);
     }
 
     /// Like [`DomTree::compute`], but when the graph turns out irreducible, stops before the
     /// dominator fixed point: then only reachability and the reverse postorder are valid
     /// (dominance queries must not be made). Returns whether the graph is reducible.
     pub fn compute_until_irreducible(&mut self, n: usize, starts: &[u32], targets: &[u32]) -> bool {
-        self.compute_inner(n, starts, targets, false);
+        self.compute_inner(n, starts, targets, false, true);
         self.reducible
     }
 
@@ -94,9 +106,14 @@ impl DomTree {
         self.complete
     }
 
-    fn compute_inner(&mut self, n: usize, starts: &[u32], targets: &[u32], full: bool) {
-        self.reducible = true;
-        self.complete = true;
+    fn compute_inner(
+        &mut self,
+        n: usize,
+        starts: &[u32],
+        targets: &[u32],
+        full: bool,
+        number: bool,
+    ) {
         // The fast path indexes `starts` and `targets` directly; a graph that breaks their
         // contract gets a cleaned copy first (missing lists empty, bad targets dropped).
         let well_formed = starts.len() > n
@@ -106,7 +123,7 @@ impl DomTree {
                 .iter()
                 .all(|&t| (t as usize) < n);
         if well_formed {
-            self.compute_checked(n, starts, targets, full);
+            self.compute_checked(n, starts, targets, full, number);
         } else {
             let mut clean_starts = std::mem::take(&mut self.clean_starts);
             let mut clean_targets = std::mem::take(&mut self.clean_targets);
@@ -120,18 +137,29 @@ impl DomTree {
                 clean_targets.extend(succ.iter().filter(|&&t| (t as usize) < n));
                 clean_starts.push(clean_targets.len() as u32);
             }
-            self.compute_checked(n, &clean_starts, &clean_targets, full);
+            self.compute_checked(n, &clean_starts, &clean_targets, full, number);
             self.clean_starts = clean_starts;
             self.clean_targets = clean_targets;
         }
     }
 
     /// [`DomTree::compute_inner`] on a graph known to keep the contract: `starts` has
-    /// `n + 1` nondecreasing entries within `targets`, and every target is below `n`.
-    fn compute_checked(&mut self, n: usize, starts: &[u32], targets: &[u32], full: bool) {
+    /// `n + 1` nondecreasing entries within `targets`, and every target is below `n`. With
+    /// `number`, the finished tree is numbered for O(1) dominance queries; without, queries
+    /// walk the jump pointers (O(log depth)), which saves the numbering when few are made.
+    fn compute_checked(
+        &mut self,
+        n: usize,
+        starts: &[u32],
+        targets: &[u32],
+        full: bool,
+        number: bool,
+    ) {
         let succ = |node: u32| -> &[u32] {
             &targets[starts[node as usize] as usize..starts[node as usize + 1] as usize]
         };
+        self.reducible = true;
+        self.complete = true;
 
         // Postorder by an iterative depth-first search from the entry; the stack holds each
         // node with its next edge (an index into `targets`).
@@ -141,6 +169,9 @@ impl DomTree {
         self.idom.clear();
         self.pre.clear();
         self.post.clear();
+        self.numbered = false;
+        self.back.clear();
+        self.fwd_in.clear();
         if n == 0 {
             return;
         }
@@ -171,87 +202,59 @@ impl DomTree {
             self.rpo[node as usize] = i as u32;
         }
 
-        // Predecessors among reachable nodes, by reverse-postorder number (every successor
-        // of a reachable node is reachable): counts, then end positions, then filled
-        // backward so that each list ends up in increasing source order.
-        let pred_starts = &mut self.pred_starts;
-        pred_starts.clear();
-        pred_starts.resize(m + 1, 0);
-        for &node in &self.order {
-            for &t in succ(node) {
-                pred_starts[self.rpo[t as usize] as usize] += 1;
-            }
-        }
-        let mut total = 0;
-        for s in pred_starts.iter_mut() {
-            total += *s;
-            *s = total;
-        }
-        self.preds.clear();
-        self.preds.resize(total as usize, 0);
-        for (from, &node) in self.order.iter().enumerate().rev() {
-            for &t in succ(node).iter().rev() {
-                let slot = &mut pred_starts[self.rpo[t as usize] as usize];
-                *slot -= 1;
-                self.preds[*slot as usize] = from as u32;
-            }
-        }
-
         // Cooper-Harvey-Kennedy. First one pass over the forward edges only: exact when
         // every backward edge targets a dominator of its source (reducible graphs), and
         // linear on loop nests, where the full iteration walks the whole nest per header.
-        // Every forward predecessor of `b` comes earlier in reverse postorder, so its
-        // dominator is final when `b` is reached: the intersection is a lowest common
+        // The pass goes through the nodes in reverse postorder and pushes each one into its
+        // forward successors' dominators: every forward predecessor of `b` comes earlier,
+        // so `b`'s dominator is final when `b` is reached (and a reachable node other than
+        // the entry has one, its parent in the search). The intersection is a lowest common
         // ancestor in a tree that only grows, answered in O(log n) with jump pointers (a
         // merge node with many predecessors deep in a chain would make the plain walk
         // quadratic). The backward edges are set aside for the check below.
         self.idom.resize(m, NONE);
         self.idom[0] = 0;
+        // A small graph walks the dominator chains instead (at most `SMALL_GRAPH` steps a
+        // walk), which costs less than keeping the jump pointers.
+        self.jumps = m > SMALL_GRAPH;
         self.depth.clear();
-        self.depth.resize(m, 0);
         self.jump.clear();
-        self.jump.resize(m, 0);
+        if self.jumps {
+            self.depth.resize(m, 0);
+            self.jump.resize(m, 0);
+        }
         self.back.clear();
-        for b in 1..m {
-            let mut new = NONE;
-            let (lo, hi) = (
-                self.pred_starts[b] as usize,
-                self.pred_starts[b + 1] as usize,
-            );
-            for &p in &self.preds[lo..hi] {
-                if (p as usize) < b {
-                    new = if new == NONE {
-                        p
+        self.fwd_in.clear();
+        self.fwd_in.resize(m, 0);
+        for a in 0..m {
+            if a > 0 && self.jumps {
+                self.set_jump(a);
+            }
+            for &t in succ(self.order[a]) {
+                let b = self.rpo[t as usize];
+                if b as usize > a {
+                    self.fwd_in[b as usize] += 1;
+                    let cur = self.idom[b as usize];
+                    self.idom[b as usize] = if cur == NONE {
+                        a as u32
+                    } else if self.jumps {
+                        lca(&self.idom, &self.depth, &self.jump, cur, a as u32)
                     } else {
-                        lca(&self.idom, &self.depth, &self.jump, p, new)
+                        intersect(&self.idom, cur, a as u32)
                     };
                 } else {
-                    self.back.push((p, b as u32));
+                    self.back.push((a as u32, b));
                 }
             }
-            self.idom[b] = new;
-            if new != NONE {
-                let parent = new as usize;
-                let up = self.jump[parent] as usize;
-                let upup = self.jump[up] as usize;
-                self.depth[b] = self.depth[parent] + 1;
-                self.jump[b] =
-                    if self.depth[parent] - self.depth[up] == self.depth[up] - self.depth[upup] {
-                        upup as u32
-                    } else {
-                        new
-                    };
-            }
         }
-        let exact = self
-            .back
-            .iter()
-            .all(|&(p, b)| is_ancestor(&self.idom, &self.depth, &self.jump, b, p));
+        let exact = self.back.iter().all(|&(p, b)| self.is_ancestor_rpo(b, p));
         // The forward-edge dominators are a superset of the true ones, so a backward edge
         // whose target does not dominate its source here does not in the full graph either:
         // `exact` holds exactly when the graph is reducible.
         if exact {
-            self.number_tree();
+            if number {
+                self.number_tree();
+            }
             return;
         }
         self.reducible = false;
@@ -259,6 +262,7 @@ impl DomTree {
             self.complete = false;
             return;
         }
+        self.predecessors(succ);
         // Otherwise iterate to the fixed point, starting from the forward-edge dominators
         // (a superset of the true ones, so the iteration still converges to them).
         let mut changed = true;
@@ -286,11 +290,87 @@ impl DomTree {
                 }
             }
         }
-        self.number_tree();
+        if number {
+            self.number_tree();
+        } else {
+            // The jump pointers of the final tree, for the queries (a dominator comes
+            // earlier in reverse postorder, so one pass in order sees each parent first).
+            if self.jumps {
+                for b in 1..m {
+                    self.set_jump(b);
+                }
+            }
+        }
+    }
+
+    /// Whether `a` is `b` or an ancestor of `b` in the tree given by `idom` (both
+    /// reverse-postorder numbers of nodes whose dominators are set): over the jump pointers,
+    /// or for a small graph up the dominator chain (a dominator comes earlier in reverse
+    /// postorder).
+    fn is_ancestor_rpo(&self, a: u32, mut b: u32) -> bool {
+        if self.jumps {
+            return is_ancestor(&self.idom, &self.depth, &self.jump, a, b);
+        }
+        while b > a {
+            match self.idom.get(b as usize) {
+                Some(&up) if up < b => b = up,
+                _ => return false,
+            }
+        }
+        a == b
+    }
+
+    /// Sets the depth and jump pointer of the node numbered `b` in reverse postorder (not
+    /// the entry) from those of its immediate dominator.
+    fn set_jump(&mut self, b: usize) {
+        // Every reachable node but the entry has a dominator by now; the entry stands in
+        // for a missing one rather than an index out of range.
+        let parent = match self.idom[b] {
+            NONE => 0,
+            p => p as usize,
+        };
+        let up = self.jump[parent] as usize;
+        let upup = self.jump[up] as usize;
+        self.depth[b] = self.depth[parent] + 1;
+        self.jump[b] = if self.depth[parent] - self.depth[up] == self.depth[up] - self.depth[upup] {
+            upup as u32
+        } else {
+            parent as u32
+        };
+    }
+
+    /// Predecessor lists among reachable nodes, by reverse-postorder number (every
+    /// successor of a reachable node is reachable): counts, then end positions, then filled
+    /// backward so that each list ends up in increasing source order.
+    fn predecessors<'a>(&mut self, succ: impl Fn(u32) -> &'a [u32]) {
+        let m = self.order.len();
+        let pred_starts = &mut self.pred_starts;
+        pred_starts.clear();
+        pred_starts.resize(m + 1, 0);
+        for &node in &self.order {
+            for &t in succ(node) {
+                pred_starts[self.rpo[t as usize] as usize] += 1;
+            }
+        }
+        let mut total = 0;
+        for s in pred_starts.iter_mut() {
+            total += *s;
+            *s = total;
+        }
+        self.preds.clear();
+        self.preds.resize(total as usize, 0);
+        for (from, &node) in self.order.iter().enumerate().rev() {
+            for &t in succ(node).iter().rev() {
+                let slot = &mut pred_starts[self.rpo[t as usize] as usize];
+                *slot -= 1;
+                self.preds[*slot as usize] = from as u32;
+            }
+        }
     }
 
     /// Numbers the dominator tree given by `idom`: children lists, then an iterative walk.
     fn number_tree(&mut self) {
+        self.numbered = true;
         let m = self.order.len();
         // Children lists: counts, end positions, filled backward (increasing order).
         let child_starts = &mut self.child_starts;
@@ -342,6 +422,10 @@ impl DomTree {
 
     /// Whether the node numbered `a` in reverse postorder dominates the one numbered `b`.
     fn dominates_rpo(&self, a: usize, b: usize) -> bool {
+        if !self.numbered {
+            let m = self.order.len().min(self.idom.len());
+            return a < m && b < m && self.is_ancestor_rpo(a as u32, b as u32);
+        }
         match (
             self.pre.get(a),
             self.pre.get(b),
@@ -514,12 +598,11 @@ impl Cfg {
             self.succ_starts.push(self.succs.len() as u32);
         }
         let n = self.blocks.len();
-        if full {
-            self.dom.compute(n, &self.succ_starts, &self.succs);
-        } else {
-            self.dom
-                .compute_until_irreducible(n, &self.succ_starts, &self.succs);
-        }
+        // The lists are built above within the contract (`n + 1` starts, targets below
+        // `n`), so no check; lowering asks no dominance queries of a reducible graph, so no
+        // numbering.
+        self.dom
+            .compute_checked(n, &self.succ_starts, &self.succs, full, false);
     }
 
     /// Number of nodes (the layout's length).
@@ -583,6 +666,12 @@ impl Cfg {
         self.dom.rpo(n)
     }
 
+    /// Reverse-postorder number of node `n`, `u32::MAX` if it is unreachable (or no node):
+    /// [`Cfg::rpo`] without the `Option`, for hot loops.
+    pub fn rpo_number(&self, n: usize) -> u32 {
+        self.dom.rpo.get(n).copied().unwrap_or(NONE)
+    }
+
     /// Reachable nodes in reverse postorder.
     pub fn rpo_order(&self) -> &[u32] {
         self.dom.order()
@@ -615,6 +704,32 @@ impl Cfg {
     /// in reverse postorder targets a node that dominates its source.
     pub fn is_reducible(&self) -> bool {
         self.dom.is_reducible()
+    }
+
+    /// Fills, by node, whether the node has two or more forward in-edges (from nodes earlier
+    /// in reverse postorder; one per edge) and whether it is the target of a backward edge
+    /// (self edges included); unreachable nodes have neither. Read off the dominator
+    /// computation, which classifies every edge.
+    pub fn merges_and_targets(&self, is_merge: &mut Vec<bool>, is_back_target: &mut Vec<bool>) {
+        let n = self.len();
+        is_merge.clear();
+        is_merge.resize(n, false);
+        is_back_target.clear();
+        is_back_target.resize(n, false);
+        let order = self.dom.order();
+        for (&node, &count) in order.iter().zip(&self.dom.fwd_in) {
+            if let Some(m) = is_merge.get_mut(node as usize) {
+                *m = count >= 2;
+            }
+        }
+        for &(_, target) in &self.dom.back {
+            if let Some(t) = order
+                .get(target as usize)
+                .and_then(|&node| is_back_target.get_mut(node as usize))
+            {
+                *t = true;
+            }
+        }
     }
 
     /// [`Cfg::is_reducible`] by its definition, edge by edge (a cross-check for tests).
@@ -702,6 +817,130 @@ block3:
         assert_eq!(cfg.idom(1), Some(0));
         assert_eq!(cfg.idom(2), Some(0));
         assert!(!cfg.is_loop_header(1) && !cfg.is_loop_header(2));
+    }
+
+    #[test]
+    fn merges_and_backward_targets() {
+        // A diamond (block3 merges two edges) inside a loop headed by block1; block5 is
+        // unreachable and branches to the merge.
+        let f = func(
+            "func @f(i32) -> i32 {
+block0(v0: i32):
+    jump block1
+block1:
+    br_if v0, block2, block3
+block2:
+    jump block3
+block3:
+    br_if v0, block1, block4
+block4:
+    return v0
+block5:
+    jump block3
+}",
+        );
+        let cfg = Cfg::compute(&f);
+        let (mut merge, mut target) = (Vec::new(), Vec::new());
+        cfg.merges_and_targets(&mut merge, &mut target);
+        assert_eq!(merge, [false, false, false, true, false, false]);
+        assert_eq!(target, [false, true, false, false, false, false]);
+        for n in 0..cfg.len() {
+            assert_eq!(target[n], cfg.is_loop_header(n), "node {n}");
+            let forward = cfg
+                .preds(n)
+                .iter()
+                .filter(|&&p| !cfg.is_backward(p as usize, n))
+                .count();
+            assert_eq!(merge[n], forward >= 2, "node {n}");
+        }
+    }
+
+    /// Dominators by their definition (iterative sets), for the cross-check below.
+    fn naive_dominators(n: usize, edges: &[(u32, u32)]) -> Vec<Option<Vec<bool>>> {
+        let mut reach = vec![false; n];
+        reach[0] = true;
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for &(a, b) in edges {
+                if reach[a as usize] && !reach[b as usize] {
+                    reach[b as usize] = true;
+                    changed = true;
+                }
+            }
+        }
+        let mut dom: Vec<Vec<bool>> = (0..n)
+            .map(|i| (0..n).map(|j| i != 0 || j == 0).collect())
+            .collect();
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for b in 1..n {
+                let mut new = vec![true; n];
+                for &(p, t) in edges {
+                    if t as usize == b && reach[p as usize] {
+                        for j in 0..n {
+                            new[j] &= dom[p as usize][j];
+                        }
+                    }
+                }
+                new[b] = true;
+                if new != dom[b] {
+                    dom[b] = new;
+                    changed = true;
+                }
+            }
+        }
+        (0..n).map(|i| reach[i].then(|| dom[i].clone())).collect()
+    }
+
+    #[test]
+    fn dominance_matches_the_definition_around_the_small_graph_limit() {
+        // Random graphs on both sides of `SMALL_GRAPH` (chain walks below, jump pointers
+        // above), reducible or not, numbered (the verifier's way) or not (lowering's).
+        let mut rng = crate::testing::Rng(7);
+        for round in 0..40u64 {
+            let n = [10, SMALL_GRAPH, SMALL_GRAPH + 1, 150][round as usize % 4];
+            let mut edges: Vec<(u32, u32)> = Vec::new();
+            for a in 0..n as u32 {
+                for _ in 0..1 + rng.below(2) {
+                    let b = if rng.below(4) == 0 {
+                        rng.below(n as u64) as u32
+                    } else {
+                        (a + 1 + rng.below(3) as u32).min(n as u32 - 1)
+                    };
+                    edges.push((a, b));
+                }
+            }
+            let mut starts = vec![0u32; n + 1];
+            for &(a, _) in &edges {
+                starts[a as usize + 1] += 1;
+            }
+            for i in 0..n {
+                starts[i + 1] += starts[i];
+            }
+            let mut fill = starts.clone();
+            let mut targets = vec![0; edges.len()];
+            for &(a, b) in &edges {
+                targets[fill[a as usize] as usize] = b;
+                fill[a as usize] += 1;
+            }
+            let want = naive_dominators(n, &edges);
+            for number in [true, false] {
+                let mut d = DomTree::default();
+                d.compute_inner(n, &starts, &targets, true, number);
+                for (b, w) in want.iter().enumerate() {
+                    for a in 0..n {
+                        let expect = w.as_ref().is_some_and(|s| s[a]);
+                        assert_eq!(
+                            d.dominates(a, b),
+                            expect,
+                            "n {n} round {round} number {number}: {a} dom {b}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -155,9 +155,9 @@ fn copy_function(src: &Function, dst: &mut Function, spare: &mut Spare, with_loc
         let n = src.values().len();
         dst.clear();
         dst.resize(n);
-        for (d, s) in dst.values_mut().zip(src.values()) {
-            d.clone_from(s);
-        }
+        dst.values_mut()
+            .into_slice()
+            .clone_from_slice(src.as_values_slice());
     }
     let grow = |n: usize| n / 2 + 16;
     let (sd, dd) = (&src.dfg, &mut dst.dfg);
@@ -246,28 +246,15 @@ struct Region {
 /// The transform's working state, reusable from one function to the next.
 #[derive(Default)]
 pub struct Reducer {
-    /// Region stamp of each block (in the region being split, header excluded).
-    mark: SecondaryMap<Block, u32>,
+    /// The per-block state of the search (one record per block, so that a visit touches one
+    /// cache line).
+    st: States,
     /// Current stamp.
     stamp: u32,
-    /// Tarjan: visit stamp.
-    visited: SecondaryMap<Block, u32>,
-    /// Tarjan: DFS index (global counter).
-    index: SecondaryMap<Block, u32>,
-    /// Tarjan: lowlink.
-    low: SecondaryMap<Block, u32>,
-    /// Tarjan: on the component stack.
-    on_stack: SecondaryMap<Block, bool>,
-    /// Component id of each block (global counter).
-    comp: SecondaryMap<Block, u32>,
     /// Next DFS index.
     counter: u32,
     /// Next component id.
     comps: u32,
-    /// Entry number of a block within its loop, valid when `entry_stamp` matches.
-    entry_no: SecondaryMap<Block, u32>,
-    /// Stamp for `entry_no`.
-    entry_stamp: SecondaryMap<Block, u32>,
     /// Regions to do.
     regions: Vec<Region>,
     /// Jump tables this transform made (copies it may modify in place).
@@ -282,10 +269,14 @@ pub struct Reducer {
     escapes: SecondaryMap<Value, bool>,
     /// Tarjan: the component stack (scratch, kept between regions).
     tarjan_stack: Vec<Block>,
-    /// Tarjan: the DFS call stack, block and next destination (scratch).
-    tarjan_calls: Vec<(Block, usize)>,
-    /// Edges entering the components of the region at hand (scratch).
+    /// Tarjan: the DFS call stack, block with its next and end positions in `succs`
+    /// (scratch).
+    tarjan_calls: Vec<(Block, u32, u32)>,
+    /// Edges entering the loops of the region at hand (scratch).
     entering: Vec<Entering>,
+    /// Whether each component of the region at hand is a loop, by component id from the
+    /// region's first (scratch).
+    looping: Vec<bool>,
     /// Buffers of [`edge_args`].
     edge_scratch: EdgeScratch,
     /// The arguments of the edge being rerouted (scratch).
@@ -316,15 +307,8 @@ impl Reducer {
         // search wrote them), so they carry over from function to function with the stamp
         // counting on; they are cleared only before the stamp could wrap.
         if self.stamp > u32::MAX / 2 {
-            self.mark.clear();
+            self.st.0.clear();
             self.stamp = 0;
-            self.visited.clear();
-            self.index.clear();
-            self.low.clear();
-            self.on_stack.clear();
-            self.comp.clear();
-            self.entry_no.clear();
-            self.entry_stamp.clear();
         }
         self.counter = 0;
         self.comps = 0;
@@ -374,12 +358,13 @@ impl Reducer {
         let stamp = self.stamp;
         for &b in &region.members {
             if Some(b) != region.header {
-                self.mark[b] = stamp;
+                self.st.at(b).mark = stamp;
             }
         }
-        let inside = |mark: &SecondaryMap<Block, u32>, b: Block| mark[b] == stamp;
+        let inside = |st: &States, b: Block| st.get(b).mark == stamp;
 
         // Strongly connected components, iterative Tarjan.
+        let first_comp = self.comps;
         let mut sccs = std::mem::take(&mut self.sccs);
         sccs.clear();
         let mut stack = std::mem::take(&mut self.tarjan_stack);
@@ -387,37 +372,46 @@ impl Reducer {
         stack.clear();
         calls.clear();
         for &root in &region.members {
-            if !inside(&self.mark, root) || self.visited[root] == stamp {
+            if !inside(&self.st, root) || self.st.get(root).visited == stamp {
                 continue;
             }
             self.visit(root, stamp, &mut stack, &mut calls);
-            while let Some(&(v, i)) = calls.last() {
-                if let Some(w) = self.succs_of(v).get(i).copied() {
-                    if let Some(top) = calls.last_mut() {
-                        top.1 += 1;
-                    }
-                    if !inside(&self.mark, w) {
+            while let Some(top) = calls.last_mut() {
+                let (v, pos, end) = *top;
+                let next = if pos < end {
+                    self.succs.get(pos as usize).copied()
+                } else {
+                    None
+                };
+                if let Some(w) = next {
+                    top.1 = pos + 1;
+                    let sw = *self.st.get(w);
+                    if sw.mark != stamp {
                         continue;
                     }
-                    if self.visited[w] != stamp {
+                    if sw.visited != stamp {
                         self.visit(w, stamp, &mut stack, &mut calls);
-                    } else if self.on_stack[w] {
-                        self.low[v] = self.low[v].min(self.index[w]);
+                    } else if sw.on_stack {
+                        let s = self.st.at(v);
+                        s.low = s.low.min(sw.index);
                     }
                 } else {
                     calls.pop();
-                    if let Some(&(u, _)) = calls.last() {
-                        self.low[u] = self.low[u].min(self.low[v]);
+                    let sv = *self.st.get(v);
+                    if let Some(&(u, _, _)) = calls.last() {
+                        let s = self.st.at(u);
+                        s.low = s.low.min(sv.low);
                     }
-                    if self.low[v] == self.index[v] {
+                    if sv.low == sv.index {
                         let id = self.comps;
                         self.comps += 1;
                         if stack.last() == Some(&v) {
                             // A single block (most components): no member list unless it
                             // loops to itself.
                             stack.pop();
-                            self.on_stack[v] = false;
-                            self.comp[v] = id;
+                            let s = self.st.at(v);
+                            s.on_stack = false;
+                            s.comp = id;
                             if self.succs_of(v).contains(&v) {
                                 let mut members = self.block_vecs.pop().unwrap_or_default();
                                 members.clear();
@@ -429,8 +423,9 @@ impl Reducer {
                         let mut members = self.block_vecs.pop().unwrap_or_default();
                         members.clear();
                         while let Some(w) = stack.pop() {
-                            self.on_stack[w] = false;
-                            self.comp[w] = id;
+                            let s = self.st.at(w);
+                            s.on_stack = false;
+                            s.comp = id;
                             members.push(w);
                             if w == v {
                                 break;
@@ -454,25 +449,45 @@ impl Reducer {
             return;
         }
 
-        // Edges entering each component from the rest of the region (header included).
+        // Edges entering each loop from the rest of the region (header included); the other
+        // components (single blocks) need none.
+        let mut looping = std::mem::take(&mut self.looping);
+        looping.clear();
+        looping.resize((self.comps - first_comp) as usize, false);
+        for &(id, _) in &sccs {
+            if let Some(l) = looping.get_mut((id - first_comp) as usize) {
+                *l = true;
+            }
+        }
+        let is_loop = |st: &States, b: Block| {
+            st.get(b)
+                .comp
+                .checked_sub(first_comp)
+                .and_then(|c| looping.get(c as usize))
+                == Some(&true)
+        };
         let mut entering = std::mem::take(&mut self.entering);
         entering.clear();
         if let Some(start) = f.entry()
-            && inside(&self.mark, start)
+            && inside(&self.st, start)
+            && is_loop(&self.st, start)
         {
             entering.push(Entering {
-                comp: self.comp[start],
+                comp: self.st.get(start).comp,
                 from: None,
                 dest: 0,
                 to: start,
             });
         }
         for &u in &region.members {
-            let from_header = Some(u) == region.header;
+            // Every edge of the header (outside the region) enters; a member's enter when
+            // they leave its component.
+            let own = (Some(u) != region.header).then(|| self.st.get(u).comp);
             for (i, &w) in self.succs_of(u).iter().enumerate() {
-                if inside(&self.mark, w) && (from_header || self.comp[u] != self.comp[w]) {
+                let sw = self.st.get(w);
+                if sw.mark == stamp && own != Some(sw.comp) && is_loop(&self.st, w) {
                     entering.push(Entering {
-                        comp: self.comp[w],
+                        comp: sw.comp,
                         from: Some(u),
                         dest: i as u32,
                         to: w,
@@ -491,9 +506,10 @@ impl Reducer {
             // Distinct entry blocks in order of first appearance.
             entries.clear();
             for e in edges {
-                if self.entry_stamp[e.to] != stamp {
-                    self.entry_stamp[e.to] = stamp;
-                    self.entry_no[e.to] = entries.len() as u32;
+                if self.st.get(e.to).entry_stamp != stamp {
+                    let s = self.st.at(e.to);
+                    s.entry_stamp = stamp;
+                    s.entry_no = entries.len() as u32;
                     entries.push(e.to);
                 }
             }
@@ -522,7 +538,7 @@ impl Reducer {
                     all.extend_from_slice(edges);
                     for &u in &members {
                         for (i, &w) in self.succs_of(u).iter().enumerate() {
-                            if self.entry_stamp[w] == stamp && self.comp[w] == id {
+                            if self.st.get(w).entry_stamp == stamp && self.st.get(w).comp == id {
                                 all.push(Entering {
                                     comp: id,
                                     from: Some(u),
@@ -543,6 +559,7 @@ impl Reducer {
             }
         }
         self.entering = entering;
+        self.looping = looping;
         self.entries = entries;
         self.all = all;
         self.sccs = sccs;
@@ -670,15 +687,18 @@ impl Reducer {
         b: Block,
         stamp: u32,
         stack: &mut Vec<Block>,
-        calls: &mut Vec<(Block, usize)>,
+        calls: &mut Vec<(Block, u32, u32)>,
     ) {
-        self.visited[b] = stamp;
-        self.index[b] = self.counter;
-        self.low[b] = self.counter;
+        let counter = self.counter;
         self.counter += 1;
-        self.on_stack[b] = true;
+        let s = self.st.at(b);
+        s.visited = stamp;
+        s.index = counter;
+        s.low = counter;
+        s.on_stack = true;
         stack.push(b);
-        calls.push((b, 0));
+        let (lo, len) = self.succ_span.get(b.index()).copied().unwrap_or((0, 0));
+        calls.push((b, lo, lo + len));
     }
 
     /// Adds a dispatcher for the loop with these `entries` and reroutes its entering `edges`.
@@ -783,7 +803,7 @@ impl Reducer {
         // arguments: (entry, entry number, arguments in `shared_args`, edge block).
         let mut last_from: Option<Block> = None;
         for e in edges {
-            let k = self.entry_no[e.to] as usize;
+            let k = self.st.get(e.to).entry_no as usize;
             // The function start enters only a loop that holds the entry block, and such a
             // loop has no other entry (whatever reaches it from the entry is in it), so
             // a dispatched loop never has the start among its entering edges.
@@ -876,6 +896,58 @@ impl Reducer {
             f.dfg.blocks[b].insts = insts;
         }
         b
+    }
+}
+
+/// The search state of one block (see [`Reducer`]); a field is meaningful only where its
+/// stamp (`mark`, `visited`, `entry_stamp`) is the current one.
+#[derive(Copy, Clone, Default)]
+struct BlockState {
+    /// Region stamp (in the region being split, header excluded).
+    mark: u32,
+    /// Tarjan: visit stamp.
+    visited: u32,
+    /// Tarjan: DFS index (global counter).
+    index: u32,
+    /// Tarjan: lowlink.
+    low: u32,
+    /// Component id (global counter).
+    comp: u32,
+    /// Entry number within its loop, valid when `entry_stamp` matches.
+    entry_no: u32,
+    /// Stamp for `entry_no`.
+    entry_stamp: u32,
+    /// Tarjan: on the component stack.
+    on_stack: bool,
+}
+
+/// [`BlockState`] by block index; blocks beyond the end read as the default and are added
+/// when written.
+#[derive(Default)]
+struct States(Vec<BlockState>);
+
+impl States {
+    const DEFAULT: BlockState = BlockState {
+        mark: 0,
+        visited: 0,
+        index: 0,
+        low: 0,
+        comp: 0,
+        entry_no: 0,
+        entry_stamp: 0,
+        on_stack: false,
+    };
+
+    fn get(&self, b: Block) -> &BlockState {
+        self.0.get(b.index()).unwrap_or(&Self::DEFAULT)
+    }
+
+    fn at(&mut self, b: Block) -> &mut BlockState {
+        let i = b.index();
+        if i >= self.0.len() {
+            self.0.resize(i + 1, Self::DEFAULT);
+        }
+        &mut self.0[i]
     }
 }
 

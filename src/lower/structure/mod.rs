@@ -36,6 +36,10 @@
 
 use std::collections::HashMap;
 
+/// Up to this many nodes to drop, the post-pass removes them one by one (each a move of the
+/// nodes after it); more go through one compaction of the whole tail.
+const FEW_REMOVALS: usize = 8;
+
 /// Up to this many pads, a `br_table`'s shared pads are found by a linear search.
 const LINEAR_PADS: usize = 8;
 
@@ -104,6 +108,26 @@ enum Frame {
     Pad,
 }
 
+/// An open construct: what it is, whether a branch targets it, and the position of its
+/// opening node in the output.
+#[derive(Copy, Clone, Debug)]
+struct Open {
+    frame: Frame,
+    used: bool,
+    pos: u32,
+}
+
+impl Open {
+    /// The construct whose opening node was just pushed to `out`.
+    fn new(frame: Frame, used: bool, out: &[Node]) -> Open {
+        Open {
+            frame,
+            used,
+            pos: out.len().saturating_sub(1) as u32,
+        }
+    }
+}
+
 /// A piece of work, in output order (the task stack is popped from the end).
 #[derive(Copy, Clone, Debug)]
 enum Task {
@@ -150,19 +174,17 @@ pub struct Structurer {
     child_starts: Vec<u32>,
     /// Merge children.
     children: Vec<u32>,
+    /// Scratch of the analysis: (merge node, its immediate dominator), in increasing RPO.
+    merge_pairs: Vec<(u32, u32)>,
     /// Per node: index of its `Block` frame while open.
     block_frame: Vec<u32>,
     /// Per node: index of its `Loop` frame while open.
     loop_frame: Vec<u32>,
     /// Open constructs.
-    frames: Vec<Frame>,
-    /// Per open construct: whether a branch targets it (parallel to `frames`).
-    frame_used: Vec<bool>,
-    /// Per open construct: the position of its opening node in the output.
-    frame_pos: Vec<u32>,
+    frames: Vec<Open>,
     /// The `Block`s and `Loop`s that closed with no branch to them: the position of the
-    /// opening node and the number of constructs around it.
-    unused: Vec<(u32, u32)>,
+    /// opening node, the number of constructs around it and the position of its `End`.
+    unused: Vec<(u32, u32, u32)>,
     /// Pending work.
     tasks: Vec<Task>,
     /// The `BrTable` node of the block whose body comes next.
@@ -171,6 +193,8 @@ pub struct Structurer {
     used: Vec<bool>,
     /// Post-pass: open constructs (positions), then (kept, kept count so far).
     open: Vec<(u32, u32)>,
+    /// Post-pass: the positions of the nodes to drop, increasing.
+    removed: Vec<u32>,
     /// Depth lists of the previous output's `BrTable`s, reused by the next ones.
     depth_pool: Vec<Vec<u32>>,
     /// Scratch of [`Structurer::br_table`]: where each table entry goes.
@@ -220,8 +244,6 @@ impl Structurer {
         }
         self.analyze()?;
         self.frames.clear();
-        self.frame_used.clear();
-        self.frame_pos.clear();
         self.unused.clear();
         self.tasks.clear();
         self.pending = None;
@@ -231,23 +253,25 @@ impl Structurer {
                 Task::Tree { node, ft } => self.tree(func, node, ft, out)?,
                 Task::Body { node, ft } => self.body(func, node, ft, out)?,
                 Task::End => {
-                    let used = self.frame_used.pop().unwrap_or(true);
-                    let pos = self.frame_pos.pop().unwrap_or(0);
-                    match self.frames.pop() {
-                        Some(Frame::Block(n)) => {
+                    let Some(Open { frame, used, pos }) = self.frames.pop() else {
+                        return Err(StructureError::Internal("unbalanced End"));
+                    };
+                    match frame {
+                        Frame::Block(n) => {
                             set(&mut self.block_frame, n, NONE);
                             if !used {
-                                self.unused.push((pos, self.frames.len() as u32));
+                                self.unused
+                                    .push((pos, self.frames.len() as u32, out.len() as u32));
                             }
                         }
-                        Some(Frame::Loop(n)) => {
+                        Frame::Loop(n) => {
                             set(&mut self.loop_frame, n, NONE);
                             if !used {
-                                self.unused.push((pos, self.frames.len() as u32));
+                                self.unused
+                                    .push((pos, self.frames.len() as u32, out.len() as u32));
                             }
                         }
-                        Some(Frame::If | Frame::Pad) => {}
-                        None => return Err(StructureError::Internal("unbalanced End")),
+                        Frame::If | Frame::Pad => {}
                     }
                     out.push(Node::End);
                 }
@@ -273,40 +297,49 @@ impl Structurer {
         let cfg = &self.cfg;
         let n = cfg.len();
         let mut fwd = std::mem::take(&mut self.child_starts);
-        fwd.clear();
-        fwd.resize(n + 1, 0);
-        self.is_header.clear();
-        self.is_header.resize(n, false);
-        for (ra, &a) in cfg.rpo_order().iter().enumerate() {
-            let a = a as usize;
-            for &b in cfg.succs(a) {
-                let b = b as usize;
-                // Every successor of a reachable node is reachable.
-                if cfg.rpo(b).is_some_and(|rb| rb as usize <= ra) {
-                    if !cfg.dominates(b, a) {
-                        return Err(StructureError::Irreducible {
-                            from: block_at(cfg, a),
-                            to: block_at(cfg, b),
-                        });
+        if cfg.is_reducible() {
+            // The dominator computation classified the edges already.
+            cfg.merges_and_targets(&mut self.is_merge, &mut self.is_header);
+        } else {
+            // The first backward edge whose target does not dominate its source is the
+            // error.
+            fwd.clear();
+            fwd.resize(n + 1, 0);
+            self.is_header.clear();
+            self.is_header.resize(n, false);
+            for (ra, &a) in cfg.rpo_order().iter().enumerate() {
+                let a = a as usize;
+                for &b in cfg.succs(a) {
+                    let b = b as usize;
+                    // Every successor of a reachable node is reachable.
+                    if cfg.rpo(b).is_some_and(|rb| rb as usize <= ra) {
+                        if !cfg.dominates(b, a) {
+                            return Err(StructureError::Irreducible {
+                                from: block_at(cfg, a),
+                                to: block_at(cfg, b),
+                            });
+                        }
+                        self.is_header[b] = true;
+                    } else {
+                        fwd[b] += 1;
                     }
-                    self.is_header[b] = true;
-                } else {
-                    fwd[b] += 1;
                 }
             }
+            self.is_merge.clear();
+            self.is_merge.extend(fwd.iter().take(n).map(|&c| c >= 2));
         }
-        self.is_merge.clear();
-        self.is_merge.extend(fwd.iter().take(n).map(|&c| c >= 2));
 
-        // Merge children of each node, in decreasing RPO: count, prefix sums, fill.
+        // Merge children of each node, in decreasing RPO: the (child, parent) pairs in
+        // increasing RPO, then count, prefix sums, fill from the end.
         fwd.clear();
         fwd.resize(n + 1, 0);
-        let order = cfg.rpo_order();
-        for &b in order.iter().skip(1) {
+        self.merge_pairs.clear();
+        for &b in cfg.rpo_order().iter().skip(1) {
             if self.is_merge[b as usize]
                 && let Some(p) = cfg.idom(b as usize)
             {
                 fwd[p + 1] += 1;
+                self.merge_pairs.push((b, p as u32));
             }
         }
         for i in 0..n {
@@ -317,13 +350,10 @@ impl Structurer {
         let mut fill = std::mem::take(&mut self.block_frame);
         fill.clear();
         fill.extend_from_slice(&fwd);
-        for &b in order.iter().skip(1).rev() {
-            if self.is_merge[b as usize]
-                && let Some(p) = cfg.idom(b as usize)
-            {
-                self.children[fill[p] as usize] = b;
-                fill[p] += 1;
-            }
+        for &(b, p) in self.merge_pairs.iter().rev() {
+            let slot = &mut fill[p as usize];
+            self.children[*slot as usize] = b;
+            *slot += 1;
         }
         self.child_starts = fwd;
         fill.clear();
@@ -353,9 +383,7 @@ impl Structurer {
         if self.is_header[n] {
             out.push(Node::Loop(block));
             set(&mut self.loop_frame, node, self.frames.len() as u32);
-            self.frames.push(Frame::Loop(node));
-            self.frame_used.push(false);
-            self.frame_pos.push(out.len() as u32 - 1);
+            self.frames.push(Open::new(Frame::Loop(node), false, out));
             self.tasks.push(Task::End);
         }
         let lo = self.child_starts[n] as usize;
@@ -365,9 +393,7 @@ impl Structurer {
             let c = self.children[i];
             out.push(Node::Block);
             set(&mut self.block_frame, c, self.frames.len() as u32);
-            self.frames.push(Frame::Block(c));
-            self.frame_used.push(false);
-            self.frame_pos.push(out.len() as u32 - 1);
+            self.frames.push(Open::new(Frame::Block(c), false, out));
             self.tasks.push(Task::Tree {
                 node: c,
                 ft: next_ft,
@@ -425,9 +451,7 @@ impl Structurer {
                 let t = self.node_of(block, then_dest.block)?;
                 let e = self.node_of(block, else_dest.block)?;
                 out.push(Node::If(block));
-                self.frames.push(Frame::If);
-                self.frame_used.push(true);
-                self.frame_pos.push(out.len() as u32 - 1);
+                self.frames.push(Open::new(Frame::If, true, out));
                 let else_empty = !has_params(func, else_dest.block)
                     && self.kind(node, e, ft)? == Kind::Fallthrough;
                 self.tasks.push(Task::End);
@@ -487,8 +511,8 @@ impl Structurer {
             let to = self.node_of(block, dest.block)?;
             let params = has_params(func, dest.block);
             if !params && let Kind::Frame(f) = self.kind(node, to, NONE)? {
-                if let Some(u) = self.frame_used.get_mut(f as usize) {
-                    *u = true;
+                if let Some(open) = self.frames.get_mut(f as usize) {
+                    open.used = true;
                 }
                 targets.push(Target::Frame(f));
                 continue;
@@ -542,9 +566,7 @@ impl Structurer {
         }
         for _ in 0..m {
             out.push(Node::Block);
-            self.frames.push(Frame::Pad);
-            self.frame_used.push(true);
-            self.frame_pos.push(out.len() as u32 - 1);
+            self.frames.push(Open::new(Frame::Pad, true, out));
         }
         let top = self.frames.len() as u32 - 1;
         let mut depths = self.depth_pool.pop().unwrap_or_default();
@@ -594,8 +616,8 @@ impl Structurer {
         match self.kind(from, to, ft)? {
             Kind::Fallthrough => {}
             Kind::Frame(f) => {
-                if let Some(u) = self.frame_used.get_mut(f as usize) {
-                    *u = true;
+                if let Some(open) = self.frames.get_mut(f as usize) {
+                    open.used = true;
                 }
                 out.push(Node::Br(self.frames.len() as u32 - 1 - f));
             }
@@ -606,11 +628,15 @@ impl Structurer {
 
     /// Classifies the branch `from -> to` with `ft` following.
     fn kind(&self, from: u32, to: u32, ft: u32) -> Result<Kind, StructureError> {
-        let (Some(rf), Some(rt)) = (self.cfg.rpo(from as usize), self.cfg.rpo(to as usize)) else {
+        let (rf, rt) = (
+            self.cfg.rpo_number(from as usize),
+            self.cfg.rpo_number(to as usize),
+        );
+        if rf == NONE || rt == NONE {
             return Err(StructureError::Internal(
                 "branch between unreachable blocks",
             ));
-        };
+        }
         let irreducible = || StructureError::Irreducible {
             from: block_at(&self.cfg, from as usize),
             to: block_at(&self.cfg, to as usize),
@@ -650,52 +676,82 @@ impl Structurer {
     /// Removes the `Block`s and `Loop`s no branch targets, renumbering depths.
     fn drop_unused(&mut self, out: &mut Vec<Node>) -> Result<(), StructureError> {
         let bad = || StructureError::Internal("bad nesting in output");
-        // The constructs to drop were noted as they closed.
+        // The constructs to drop were noted as they closed, inner ones first.
         self.used.clear();
         self.used.resize(out.len(), true);
-        let mut first = (u32::MAX, 0);
-        for &(p, depth) in &self.unused {
+        for &(p, _, _) in &self.unused {
             *self.used.get_mut(p as usize).ok_or_else(bad)? = false;
-            first = first.min((p, depth));
         }
-        // Compact from the first dropped construct on (nothing before it changes; the
-        // constructs around it are all kept). `open` holds (kept, kept constructs up to and
-        // including this).
-        self.open.clear();
-        self.open.extend((1..=first.1).map(|k| (1, k)));
-        let start = first.0 as usize;
-        let mut w = start;
-        for r in start..out.len() {
-            let keep = match &mut out[r] {
-                Node::Block | Node::Loop(_) | Node::If(_) => {
-                    let kept = self.used[r];
-                    let before = self.open.last().map_or(0, |&(_, c)| c);
-                    self.open.push((u32::from(kept), before + u32::from(kept)));
-                    kept
-                }
-                Node::End => self.open.pop().ok_or_else(bad)?.0 == 1,
-                Node::Br(d) => {
-                    *d = renumber(&self.open, *d).ok_or_else(bad)?;
-                    true
-                }
-                Node::BrTable {
-                    depths, default, ..
-                } => {
-                    for d in depths.iter_mut().chain(std::iter::once(default)) {
-                        *d = renumber(&self.open, *d).ok_or_else(bad)?;
+        self.unused.sort_unstable();
+        // Only the nodes inside a dropped construct change: the outermost ones' spans are
+        // scanned, each with the kept constructs around it. `open` holds (kept, kept
+        // constructs up to and including this); the depths are renumbered in place and the
+        // positions of the nodes to drop noted (in increasing order); then the removals,
+        // each a move of the tail (few per function; many go through one compaction).
+        self.removed.clear();
+        let mut scanned = 0;
+        for k in 0..self.unused.len() {
+            let (start, depth, end) = self.unused[k];
+            let (start, end) = (start as usize, end as usize);
+            if start < scanned {
+                continue; // inside a span already scanned
+            }
+            scanned = end + 1;
+            self.open.clear();
+            self.open.extend((1..=depth).map(|k| (1, k)));
+            let span = out.get_mut(start..=end).ok_or_else(bad)?;
+            for (r, node) in span.iter_mut().enumerate() {
+                let r = start + r;
+                let keep = match node {
+                    Node::Block | Node::Loop(_) | Node::If(_) => {
+                        let kept = self.used[r];
+                        let before = self.open.last().map_or(0, |&(_, c)| c);
+                        self.open.push((u32::from(kept), before + u32::from(kept)));
+                        kept
                     }
-                    true
+                    Node::End => self.open.pop().ok_or_else(bad)?.0 == 1,
+                    Node::Br(d) => {
+                        *d = renumber(&self.open, *d).ok_or_else(bad)?;
+                        true
+                    }
+                    Node::BrTable {
+                        depths, default, ..
+                    } => {
+                        for d in depths.iter_mut().chain(std::iter::once(default)) {
+                            *d = renumber(&self.open, *d).ok_or_else(bad)?;
+                        }
+                        true
+                    }
+                    _ => true,
+                };
+                if !keep {
+                    self.removed.push(r as u32);
                 }
-                _ => true,
-            };
-            if keep {
+            }
+            if self.open.len() != depth as usize {
+                return Err(bad());
+            }
+        }
+        if self.removed.len() <= FEW_REMOVALS {
+            for &r in self.removed.iter().rev() {
+                out.remove(r as usize);
+            }
+        } else {
+            let first = self.removed.first().map_or(out.len(), |&r| r as usize);
+            let mut next = self.removed.iter().copied().peekable();
+            let mut w = first;
+            for r in first..out.len() {
+                if next.peek() == Some(&(r as u32)) {
+                    next.next();
+                    continue;
+                }
                 if w != r {
                     out.swap(w, r);
                 }
                 w += 1;
             }
+            out.truncate(w);
         }
-        out.truncate(w);
         Ok(())
     }
 }

@@ -883,6 +883,34 @@ block3:
     );
 }
 
+#[test]
+fn many_untargeted_blocks_are_dropped() {
+    // A loop around a chain of diamonds whose arms fall through to their merge, so no
+    // merge `Block` is targeted; one arm of each also branches back to the loop, from
+    // inside the dropped blocks (their depths change). Twelve drops take the compaction
+    // path of the post-pass, one takes the single removal.
+    for n in [1usize, 12] {
+        let mut text = String::from("func @f(i32) -> i32 {\nblock0(v0: i32):\n    jump block1\n");
+        for k in 0..n {
+            let (c, a, b, m) = (1 + 3 * k, 2 + 3 * k, 3 + 3 * k, 4 + 3 * k);
+            text += &format!("block{c}:\n    br_if v0, block{a}, block{b}\n");
+            text += &format!("block{a}:\n    br_if v0, block1, block{m}\n");
+            text += &format!("block{b}:\n    jump block{m}\n");
+        }
+        text += &format!("block{}:\n    return v0\n}}", 1 + 3 * n);
+        let m = parse(&text);
+        let f = only_func(&m);
+        let (mut s, mut nodes) = (Structurer::default(), Vec::new());
+        check_walks(f, &mut s, &mut nodes, n as u64, 40);
+        assert!(!nodes.contains(&Node::Block), "{nodes:?}");
+        assert_eq!(
+            nodes.iter().filter(|n| matches!(n, Node::Br(_))).count(),
+            n,
+            "{nodes:?}"
+        );
+    }
+}
+
 // ---- large and deep functions ----
 
 /// A function whose blocks have no parameters; `term(f, i, blocks, cond)` makes block i's
