@@ -870,7 +870,7 @@ fn custom_parts(inputs: &[Object<'_>], pieces: &[(u32, u32)]) -> Vec<CustomPart>
             continue;
         }
         let (mut start, mut first) = (0, 0);
-        // The end of the fields of the relocations so far in this part.
+        // The furthest end of a relocation field so far: no cut before it.
         let mut reach = 0;
         for (k, r) in c.relocs.iter().enumerate() {
             let at = r.offset as usize;

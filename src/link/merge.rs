@@ -114,7 +114,8 @@ pub(crate) fn merge_strings(chunks: &[&[u8]]) -> (Vec<u8>, Vec<PieceMap>) {
         .map(|list| list.iter().map(|&(pos, _)| (pos, 0)).collect())
         .collect();
     let mut out: Vec<u8> = Vec::new();
-    // The last string laid out (appended, or found inside the one appended before it).
+    // The last string appended, and the last distinct string placed (appended, or found
+    // at the end of the one appended before it) with its offset: its copies follow it.
     let mut previous: &[u8] = &[];
     let mut last: Option<(&[u8], u64)> = None;
     for (_, s, c, k) in order {

@@ -234,7 +234,7 @@ impl<'a> Names<'a> {
         }
     }
 
-    pub(crate) fn hash(name: &str) -> u64 {
+    fn hash(name: &str) -> u64 {
         FxBuildHasher.hash_one(name)
     }
 
