@@ -764,16 +764,28 @@ impl Patcher<'_, '_> {
     }
 }
 
-/// wasm-ld's tombstone for a relocation in custom section `name` against something garbage
-/// collection dropped (`InputSection::getTombstoneForSection`); `None`: the addend.
-/// The inputs' custom sections that go into the output, by name (in order of first
-/// appearance), each with its pieces (input, custom section) in input order.
-fn output_customs<'a>(
+/// The inputs' custom sections that go into the output, and the strings merged in those
+/// that need it (`.debug_str` and friends, as wasm-ld at -O1; only when no piece has
+/// relocations).
+pub(crate) struct CustomSections<'a> {
+    /// By name, in order of first appearance: the pieces (input, custom section), in input
+    /// order.
+    by_name: IndexMap<&'a str, Vec<(u32, u32)>>,
+    /// The merged sections' bytes.
+    merged: Vec<(&'a str, Vec<u8>)>,
+    /// Per piece of a merged section, where its strings went.
+    pieces: FxHashMap<(u32, u32), PieceMap>,
+}
+
+/// Groups the custom sections and merges the strings of those that need it. This needs only
+/// resolution (which pieces are dropped with their comdats), so the link runs it beside
+/// garbage collection and layout.
+pub(crate) fn custom_sections<'a>(
     inputs: &'a [Object<'a>],
     db: &SymbolDb<'_>,
     opts: &LinkOptions,
-) -> IndexMap<&'a str, Vec<(u32, u32)>> {
-    let mut customs: IndexMap<&str, Vec<(u32, u32)>> = IndexMap::new();
+) -> CustomSections<'a> {
+    let mut by_name: IndexMap<&str, Vec<(u32, u32)>> = IndexMap::new();
     for (i, obj) in inputs.iter().enumerate() {
         for (j, c) in obj.customs.iter().enumerate() {
             if own_custom(&c.name)
@@ -783,33 +795,13 @@ fn output_customs<'a>(
             {
                 continue;
             }
-            customs
+            by_name
                 .entry(&c.name)
                 .or_default()
                 .push((i as u32, j as u32));
         }
     }
-    customs
-}
-
-/// The output custom sections whose strings are merged (`.debug_str` and friends, as wasm-ld
-/// at -O1; only when no piece has relocations): each one's bytes, and per piece where its
-/// strings went.
-pub(crate) struct MergedStrings<'a> {
-    sections: Vec<(&'a str, Vec<u8>)>,
-    pieces: FxHashMap<(u32, u32), PieceMap>,
-}
-
-/// Merges the strings of the custom sections that need it. This needs only resolution (which
-/// pieces are dropped with their comdats), so the link runs it beside garbage collection and
-/// layout.
-pub(crate) fn merge_custom_strings<'a>(
-    inputs: &'a [Object<'a>],
-    db: &SymbolDb<'_>,
-    opts: &LinkOptions,
-) -> MergedStrings<'a> {
-    let customs = output_customs(inputs, db, opts);
-    let mergeable: Vec<(&str, &Vec<(u32, u32)>)> = customs
+    let mergeable: Vec<(&str, &Vec<(u32, u32)>)> = by_name
         .iter()
         .filter(|(name, pieces)| {
             opts.merge_strings
@@ -820,7 +812,7 @@ pub(crate) fn merge_custom_strings<'a>(
         })
         .map(|(&name, pieces)| (name, pieces))
         .collect();
-    let merged: Vec<(Vec<u8>, Vec<PieceMap>)> = mergeable
+    let done: Vec<(Vec<u8>, Vec<PieceMap>)> = mergeable
         .par_iter()
         .map(|(_, pieces)| {
             let datas: Vec<&[u8]> = pieces
@@ -830,15 +822,17 @@ pub(crate) fn merge_custom_strings<'a>(
             merge::merge_strings(&datas)
         })
         .collect();
-    let mut out = MergedStrings {
-        sections: Vec::with_capacity(merged.len()),
-        pieces: FxHashMap::default(),
-    };
-    for ((name, pieces), (data, maps)) in mergeable.into_iter().zip(merged) {
-        out.pieces.extend(pieces.iter().copied().zip(maps));
-        out.sections.push((name, data));
+    let mut merged = Vec::with_capacity(done.len());
+    let mut piece_maps = FxHashMap::default();
+    for ((name, pieces), (data, maps)) in mergeable.into_iter().zip(done) {
+        piece_maps.extend(pieces.iter().copied().zip(maps));
+        merged.push((name, data));
     }
-    out
+    CustomSections {
+        by_name,
+        merged,
+        pieces: piece_maps,
+    }
 }
 
 /// A part of one input's custom section, copied and patched as one item.
@@ -893,6 +887,8 @@ fn custom_parts(inputs: &[Object<'_>], pieces: &[(u32, u32)]) -> Vec<CustomPart>
     parts
 }
 
+/// wasm-ld's tombstone for a relocation in custom section `name` against something garbage
+/// collection dropped (`InputSection::getTombstoneForSection`); `None`: the addend.
 fn tombstone(name: &str) -> Option<u64> {
     if name == ".debug_ranges" || name == ".debug_loc" {
         Some(u64::MAX - 1)
@@ -917,7 +913,7 @@ pub(crate) fn emit(
     db: &SymbolDb<'_>,
     layout: &Layout<'_>,
     synth: &Synth,
-    merged: MergedStrings<'_>,
+    customs: CustomSections<'_>,
     opts: &LinkOptions,
     file: Option<&std::fs::File>,
 ) -> Result<Vec<u8>, LinkError> {
@@ -1205,7 +1201,11 @@ pub(crate) fn emit(
     };
 
     // Custom sections, merged by name.
-    let customs = output_customs(inputs, db, opts);
+    let CustomSections {
+        by_name: customs,
+        merged: merged_customs,
+        pieces: custom_pieces,
+    } = customs;
     let mut custom_offsets: Vec<Vec<u64>> =
         inputs.iter().map(|o| vec![0; o.customs.len()]).collect();
     let mut custom_sizes: IndexMap<&str, u64> = IndexMap::new();
@@ -1217,10 +1217,6 @@ pub(crate) fn emit(
         }
         custom_sizes.insert(name, size);
     }
-    let MergedStrings {
-        sections: merged_customs,
-        pieces: custom_pieces,
-    } = merged;
     for (name, data) in &merged_customs {
         custom_sizes.insert(name, data.len() as u64);
     }

@@ -616,9 +616,9 @@ fn link_objects(
     };
     let wrap_names = resolve::wrap_names(opts);
     let db = phase("resolve", || resolve::resolve(inputs, opts, &wrap_names))?;
-    // Merging the strings of `.debug_str` and friends needs only resolution: it runs beside
-    // garbage collection and layout.
-    let (laid_out, merged) = rayon::join(
+    // Grouping the custom sections and merging the strings of `.debug_str` and friends need
+    // only resolution: they run beside garbage collection and layout.
+    let (laid_out, customs) = rayon::join(
         || {
             let live = phase("gc", || resolve::mark_live(inputs, &db, lazy_member, opts))?;
             let layout = phase("layout", || {
@@ -626,14 +626,14 @@ fn link_objects(
             })?;
             Ok::<_, LinkError>((live, layout))
         },
-        || emit::merge_custom_strings(inputs, &db, opts),
+        || emit::custom_sections(inputs, &db, opts),
     );
     let (live, layout) = laid_out?;
     let synth = phase("synthesize", || {
         synth::synthesize(inputs, &db, &layout, opts)
     })?;
     let wasm = phase("emit", || {
-        emit::emit(inputs, &db, &layout, &synth, merged, opts, file)
+        emit::emit(inputs, &db, &layout, &synth, customs, opts, file)
     })?;
     let removed = if opts.print_gc_sections {
         resolve::gc_report(inputs, &db, &live)

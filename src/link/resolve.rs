@@ -282,16 +282,27 @@ impl<'a> Names<'a> {
         }
     }
 
-    /// The symbol of `name` (hashed to `hash`), or `sid` after adding it.
-    fn get_or_insert(&mut self, hash: u64, name: &'a str, sid: u32) -> Option<u32> {
+    /// The slot of `name` (`Ok`) or the empty slot it takes (`Err`), with room made for one
+    /// more entry first.
+    fn slot_for(&mut self, hash: u64, name: &str) -> Result<usize, usize> {
         if (self.entries.len() + 1) * 2 > self.slots.len() {
             self.grow();
         }
-        match self.find(hash, name) {
+        self.find(hash, name)
+    }
+
+    /// Adds `name` as `sid` in the empty `slot`.
+    fn add(&mut self, slot: usize, hash: u64, name: &'a str, sid: u32) {
+        self.entries.push(NameEntry { hash, name, sid });
+        self.slots[slot] = (hash as u32, self.entries.len() as u32);
+    }
+
+    /// The symbol of `name` (hashed to `hash`), or `sid` after adding it.
+    fn get_or_insert(&mut self, hash: u64, name: &'a str, sid: u32) -> Option<u32> {
+        match self.slot_for(hash, name) {
             Ok(slot) => Some(self.entries[self.slots[slot].1 as usize - 1].sid),
             Err(slot) => {
-                self.entries.push(NameEntry { hash, name, sid });
-                self.slots[slot] = (hash as u32, self.entries.len() as u32);
+                self.add(slot, hash, name, sid);
                 None
             }
         }
@@ -324,12 +335,13 @@ impl<'a> Names<'a> {
 
     /// Sets the symbol of `name` (a new name goes last in the order).
     pub(crate) fn insert(&mut self, name: &'a str, sid: u32) {
-        if let Some(old) = self.get_or_insert(Self::hash(name), name, sid)
-            && old != sid
-            && let Ok(slot) = self.find(Self::hash(name), name)
-        {
-            let e = self.slots[slot].1 as usize - 1;
-            self.entries[e].sid = sid;
+        let hash = Self::hash(name);
+        match self.slot_for(hash, name) {
+            Ok(slot) => {
+                let e = self.slots[slot].1 as usize - 1;
+                self.entries[e].sid = sid;
+            }
+            Err(slot) => self.add(slot, hash, name, sid),
         }
     }
 
