@@ -367,6 +367,18 @@ fn bad_command_lines_and_inputs_are_clear_errors() {
         text(&r.stderr),
         format!("kiln link: error: {linked_s} is a linked module, not a relocatable object\n")
     );
+    // A cut-short object is reported where it breaks, not as a linked module.
+    let cut = dir.join("cut.o");
+    let cut_s = cut.display().to_string();
+    fs::write(&cut, &fs::read(&twice).unwrap()[..40]).unwrap();
+    let r = kiln(&["link", "--no-entry", &cut_s, "-o", "-"]);
+    let err = text(&r.stderr);
+    assert!(
+        err.starts_with(&format!(
+            "kiln link: error: {cut_s}: error at byte offset 0x"
+        )) && err.contains("unexpected end-of-file"),
+        "{err}"
+    );
     // IR inputs report their diagnostics with line and column.
     let bad_ir = dir.join("bad.ir");
     fs::write(&bad_ir, "func @f() -> i32 {\nblock0:\n    return\n}\n").unwrap();

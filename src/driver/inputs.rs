@@ -132,12 +132,19 @@ fn load_one<'a>(file: &'a InputFile, opts: &LinkOptions) -> Result<Input<'a>, Dr
         });
     }
     if bytes.starts_with(b"\0asm") {
-        if is_relocatable(bytes) {
-            return Ok(Input::Object(read_object(path, bytes)?));
+        // A well-formed module without a `linking` section was linked already; anything
+        // else (a cut-short object, say) goes to the reader, which says where it breaks.
+        let well_formed = || {
+            wasmparser::Parser::new(0)
+                .parse_all(bytes)
+                .all(|p| p.is_ok())
+        };
+        if !is_relocatable(bytes) && well_formed() {
+            return Err(DriverError::Input(format!(
+                "{path} is a linked module, not a relocatable object"
+            )));
         }
-        return Err(DriverError::Input(format!(
-            "{path} is a linked module, not a relocatable object"
-        )));
+        return Ok(Input::Object(read_object(path, bytes)?));
     }
     if Path::new(path).extension().is_some_and(|e| e == "ir") {
         let Ok(source) = std::str::from_utf8(bytes) else {
