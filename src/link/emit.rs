@@ -249,8 +249,10 @@ struct Patcher<'x, 'a> {
     func_offsets: Vec<u64>,
     /// Per input, per custom section: offset in its merged output section.
     custom_offsets: Vec<Vec<u64>>,
-    /// Custom sections whose strings were merged: (input, custom) -> where they went.
-    custom_pieces: FxHashMap<(u32, u32), PieceMap>,
+    /// Custom sections whose strings were merged: (input, custom) -> position in
+    /// `piece_maps`, which says where their strings went.
+    custom_pieces: FxHashMap<(u32, u32), u32>,
+    piece_maps: Vec<PieceMap>,
     /// Per input, per input symbol: the values the common relocations of code and data
     /// need, found once per symbol instead of once per relocation ([`Target`]).
     targets: Vec<Vec<Target>>,
@@ -271,7 +273,8 @@ struct Target {
     addr: u64,
     /// Data: [`DATA_ADDR`] (`addr` plus the addend), [`DATA_ZERO`] (undefined: 0) or
     /// [`DATA_GENERAL`]. Sections: [`DATA_ADDR`] with `addr` the section's offset in its
-    /// output section (not string-merged).
+    /// output section (not string-merged), or [`DATA_MERGED`] with `addr` the position of
+    /// its string map in [`Patcher::piece_maps`] (the addend is an offset to translate).
     data: u8,
     /// A function's body offset in the code section (`FUNCTION_OFFSET`); `u64::MAX`: none.
     code_offset: u64,
@@ -280,6 +283,7 @@ struct Target {
 const DATA_GENERAL: u8 = 0;
 const DATA_ADDR: u8 = 1;
 const DATA_ZERO: u8 = 2;
+const DATA_MERGED: u8 = 3;
 
 impl Target {
     const GENERAL: Target = Target {
@@ -302,19 +306,27 @@ impl Patcher<'_, '_> {
         if let Def::Section { input, index } = sym.def
             && sym.kind == SymKind::Section
         {
-            // Always live; string-merged sections take the general path.
+            // Always live.
+            if let Some(&map) = self.custom_pieces.get(&(input, index)) {
+                return Target {
+                    kind: SymKind::Section,
+                    addr: u64::from(map),
+                    data: DATA_MERGED,
+                    ..Target::GENERAL
+                };
+            }
             return match self
                 .custom_offsets
                 .get(input as usize)
                 .and_then(|v| v.get(index as usize))
             {
-                Some(&addr) if !self.custom_pieces.contains_key(&(input, index)) => Target {
+                Some(&addr) => Target {
                     kind: SymKind::Section,
                     addr,
                     data: DATA_ADDR,
                     ..Target::GENERAL
                 },
-                _ => Target::GENERAL,
+                None => Target::GENERAL,
             };
         }
         if !self.is_live(sid) {
@@ -520,6 +532,17 @@ impl Patcher<'_, '_> {
                         field.copy_from_slice(&v.to_le_bytes());
                         true
                     }
+                    // An offset into merged strings (`.debug_str`): translated, or left
+                    // to the general path for its tombstone.
+                    R::SectionOffsetI32 if t.kind == SymKind::Section && t.data == DATA_MERGED => {
+                        match self.piece_maps[t.addr as usize].translate(r.addend as u64) {
+                            Some(v) => {
+                                field.copy_from_slice(&(v as u32).to_le_bytes());
+                                true
+                            }
+                            None => false,
+                        }
+                    }
                     _ => false,
                 };
                 if done {
@@ -706,9 +729,10 @@ impl Patcher<'_, '_> {
                     }
                     R::SectionOffsetI32 => {
                         let merged = match sym.def {
-                            Def::Section { input, index } => {
-                                self.custom_pieces.get(&(input, index))
-                            }
+                            Def::Section { input, index } => self
+                                .custom_pieces
+                                .get(&(input, index))
+                                .map(|&m| &self.piece_maps[m as usize]),
                             _ => None,
                         };
                         let off = match sym.def {
@@ -1225,6 +1249,14 @@ pub(crate) fn emit(
         .map(|(n, &s)| section_len(uleb_len(n.len() as u64) as u64 + n.len() as u64 + s))
         .sum();
 
+    let mut piece_maps = Vec::with_capacity(custom_pieces.len());
+    let custom_pieces = custom_pieces
+        .into_iter()
+        .map(|(piece, map)| {
+            piece_maps.push(map);
+            (piece, (piece_maps.len() - 1) as u32)
+        })
+        .collect();
     let mut patcher = Patcher {
         inputs,
         db,
@@ -1232,6 +1264,7 @@ pub(crate) fn emit(
         func_offsets,
         custom_offsets,
         custom_pieces,
+        piece_maps,
         targets: Vec::new(),
     };
     // The name section (serial) is built while the relocation targets (parallel) are found.
