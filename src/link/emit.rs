@@ -4,7 +4,8 @@
 //! code section and after the custom ones are encoded first and copied.) The module goes
 //! into one buffer allocated at its final size, or (the command line) straight into the
 //! output file, the code and custom sections in parallel runs at their offsets, so the
-//! whole module is never in memory ([`Writer`]); both give the same bytes.
+//! whole module is never in memory ([`Writer`]); both give the same bytes. The data section
+//! is built whole while the code section is written.
 //!
 //! Section order (wasm-ld's): type, import, function, table, memory, global, export, start,
 //! elem, datacount, code, data, the inputs' custom sections (concatenated per name in input
@@ -1322,87 +1323,59 @@ pub(crate) fn emit(
     out.extend_from_slice(&1u32.to_le_bytes());
     out.extend_from_slice(&head);
 
-    if !bodies.is_empty() {
-        let out = &mut w.buf;
-        out.push(10);
-        put_uleb(out, code_payload);
-        put_uleb(out, bodies.len() as u64);
-        write_parallel(
-            &mut w,
-            bodies.len(),
-            |k| uleb_len(bodies[k].len() as u64) + bodies[k].len(),
-            |k, slot| {
-                let b = bodies[k];
-                let n = write_uleb(slot, b.len() as u64);
-                let body = &mut slot[n..];
-                body.copy_from_slice(b);
-                if let Some(&OutFunc::Input { input, index }) = layout.funcs.get(k) {
-                    let relocs = &inputs[input as usize].funcs[index as usize].relocs;
-                    patcher.apply(input, body, 0, relocs, Place::Code(index))?;
-                }
-                Ok(())
-            },
-        )?;
-    }
-    if num_data > 0 {
-        let out = &mut w.buf;
-        out.push(11);
-        put_uleb(out, data_payload);
-        put_uleb(out, u64::from(num_data));
-        for (s, _) in layout.segs.iter().zip(&written).filter(|(_, w)| **w) {
-            w.flush_if_large()?;
-            let out = &mut w.buf;
-            if passive {
-                out.push(1);
-            } else {
-                out.push(0);
-                out.push(0x41);
-                put_sleb(out, i64::from(s.addr as u32 as i32));
-                out.push(0x0b);
-            }
-            put_uleb(out, s.size);
-            let seg_start = out.len();
-            for c in &s.chunks {
-                let (addr, bytes, zeros): (u64, &[u8], u64) = match *c {
-                    Chunk::Input { input, seg, addr } => {
-                        match &inputs[input as usize].segments[seg as usize].data {
-                            SegmentData::Bytes(b) => (addr, b, 0),
-                            SegmentData::Zero(n) => (addr, &[], *n),
+    // The data section (serial: segment by segment) is built while the code section (in
+    // parallel runs) is written.
+    let (code_written, data) = rayon::join(
+        || -> Result<(), LinkError> {
+            if !bodies.is_empty() {
+                let out = &mut w.buf;
+                out.push(10);
+                put_uleb(out, code_payload);
+                put_uleb(out, bodies.len() as u64);
+                write_parallel(
+                    &mut w,
+                    bodies.len(),
+                    |k| uleb_len(bodies[k].len() as u64) + bodies[k].len(),
+                    |k, slot| {
+                        let b = bodies[k];
+                        let n = write_uleb(slot, b.len() as u64);
+                        let body = &mut slot[n..];
+                        body.copy_from_slice(b);
+                        if let Some(&OutFunc::Input { input, index }) = layout.funcs.get(k) {
+                            let relocs = &inputs[input as usize].funcs[index as usize].relocs;
+                            patcher.apply(input, body, 0, relocs, Place::Code(index))?;
                         }
-                    }
-                    Chunk::TagNames { e, addr } => (
-                        addr,
-                        synth
-                            .tag_tables
-                            .get(e as usize)
-                            .map_or(&[][..], Vec::as_slice),
-                        0,
-                    ),
-                    Chunk::Merged { index, addr } => (
-                        addr,
-                        layout
-                            .merged
-                            .get(index as usize)
-                            .map_or(&[][..], |m| m.1.as_slice()),
-                        0,
-                    ),
-                };
-                let at = seg_start + (addr - s.addr) as usize;
-                out.resize(at, 0);
-                out.extend_from_slice(bytes);
-                out.resize(out.len() + zeros as usize, 0);
-                if let Chunk::Input { input, seg, addr } = *c {
-                    let sg = &inputs[input as usize].segments[seg as usize];
-                    patcher.apply(
-                        input,
-                        &mut out[at..],
-                        0,
-                        &sg.relocs,
-                        Place::Data { index: seg, addr },
-                    )?;
-                }
+                        Ok(())
+                    },
+                )?;
             }
-            out.resize(seg_start + s.size as usize, 0);
+            Ok(())
+        },
+        || {
+            (num_data > 0)
+                .then(|| {
+                    data_section(
+                        inputs,
+                        layout,
+                        synth,
+                        &patcher,
+                        &written,
+                        passive,
+                        data_payload,
+                    )
+                })
+                .transpose()
+        },
+    );
+    code_written?;
+    if let Some(data) = data? {
+        match w.file {
+            Some(file) => {
+                w.flush()?;
+                write_at(file, &data, w.flushed)?;
+                w.flushed += data.len() as u64;
+            }
+            None => w.buf.extend_from_slice(&data),
         }
     }
     for (name, pieces) in &customs {
@@ -1465,6 +1438,79 @@ pub(crate) fn emit(
         (Some(file), None) => write_at(file, &w.buf, 0).map(|()| Vec::new()),
         _ => Ok(w.buf),
     }
+}
+
+/// The data section, whole (id and size included): every written output segment, active at
+/// its address or (shared memory) passive, its chunks copied and their relocations applied,
+/// the gaps zero.
+fn data_section(
+    inputs: &[Object<'_>],
+    layout: &Layout<'_>,
+    synth: &Synth,
+    patcher: &Patcher<'_, '_>,
+    written: &[bool],
+    passive: bool,
+    payload: u64,
+) -> Result<Vec<u8>, LinkError> {
+    let num_data = written.iter().filter(|w| **w).count();
+    let mut out = Vec::with_capacity(1 + uleb_len(payload) + payload as usize);
+    out.push(11);
+    put_uleb(&mut out, payload);
+    put_uleb(&mut out, num_data as u64);
+    for (s, _) in layout.segs.iter().zip(written).filter(|(_, w)| **w) {
+        if passive {
+            out.push(1);
+        } else {
+            out.push(0);
+            out.push(0x41);
+            put_sleb(&mut out, i64::from(s.addr as u32 as i32));
+            out.push(0x0b);
+        }
+        put_uleb(&mut out, s.size);
+        let seg_start = out.len();
+        for c in &s.chunks {
+            let (addr, bytes, zeros): (u64, &[u8], u64) = match *c {
+                Chunk::Input { input, seg, addr } => {
+                    match &inputs[input as usize].segments[seg as usize].data {
+                        SegmentData::Bytes(b) => (addr, b, 0),
+                        SegmentData::Zero(n) => (addr, &[], *n),
+                    }
+                }
+                Chunk::TagNames { e, addr } => (
+                    addr,
+                    synth
+                        .tag_tables
+                        .get(e as usize)
+                        .map_or(&[][..], Vec::as_slice),
+                    0,
+                ),
+                Chunk::Merged { index, addr } => (
+                    addr,
+                    layout
+                        .merged
+                        .get(index as usize)
+                        .map_or(&[][..], |m| m.1.as_slice()),
+                    0,
+                ),
+            };
+            let at = seg_start + (addr - s.addr) as usize;
+            out.resize(at, 0);
+            out.extend_from_slice(bytes);
+            out.resize(out.len() + zeros as usize, 0);
+            if let Chunk::Input { input, seg, addr } = *c {
+                let sg = &inputs[input as usize].segments[seg as usize];
+                patcher.apply(
+                    input,
+                    &mut out[at..],
+                    0,
+                    &sg.relocs,
+                    Place::Data { index: seg, addr },
+                )?;
+            }
+        }
+        out.resize(seg_start + s.size as usize, 0);
+    }
+    Ok(out)
 }
 
 /// The element section's payload: one active segment of function indices at offset 1 of
