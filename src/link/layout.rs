@@ -418,7 +418,10 @@ pub(crate) fn compute_layout<'a>(
     // come.
     for (i, (obj, refs)) in inputs.iter().zip(&refs).enumerate() {
         for &t in &refs.types {
-            l.type_map[i][t as usize] = intern(&mut l.types, &obj.types[t as usize])?;
+            // One relocation per `call_indirect`: most name a type already interned.
+            if l.type_map[i][t as usize] == NONE {
+                l.type_map[i][t as usize] = intern(&mut l.types, &obj.types[t as usize])?;
+            }
         }
     }
 
