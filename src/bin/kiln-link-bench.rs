@@ -13,7 +13,9 @@
 //!
 //! Each linker runs `REPS` times per workload, interleaved; the median wall time and the
 //! median peak RSS (`/usr/bin/time -f %M`) are reported with kiln/wasm-ld ratios, as a
-//! Markdown table.
+//! Markdown table. A last column gives the median of the per-repetition wall ratios (each
+//! run against wasm-ld's run of the same repetition, seconds apart): on a shared machine
+//! whose speed drifts during the benchmark, it moves less than the ratio of the medians.
 //! Environment: `KILN_BENCH_REPS` (default 5).
 
 use std::fmt::Write as _;
@@ -301,8 +303,8 @@ fn run() -> Result<(), String> {
     }
     let linkers = linkers(&kiln)?;
     let mut table = String::from(
-        "| workload | inputs | linker | median wall | median peak RSS | output | wall / wasm-ld | RSS / wasm-ld |\n\
-         |---|---|---|---|---|---|---|---|\n",
+        "| workload | inputs | linker | median wall | median peak RSS | output | wall / wasm-ld | RSS / wasm-ld | per-run wall / wasm-ld |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
     );
     for workload in ["many", "large"] {
         let dir = root.join(workload);
@@ -343,7 +345,15 @@ fn run() -> Result<(), String> {
             }
         }
         let mut base: Option<(f64, u64)> = None;
+        // wasm-ld's wall time in each repetition, in order (the medians below sort).
+        let base_walls = samples.first().map(|s| s.0.clone()).unwrap_or_default();
         for (l, (walls, rsss, size)) in linkers.iter().zip(samples.iter_mut()) {
+            let mut per_run: Vec<f64> = if walls.len() == base_walls.len() {
+                walls.iter().zip(&base_walls).map(|(w, b)| w / b).collect()
+            } else {
+                Vec::new()
+            };
+            let per_run = median(&mut per_run).map_or("".into(), |r| format!("{r:.2}x"));
             let inputs = format!(
                 "{} objects, {:.1} MB",
                 objects.len(),
@@ -357,7 +367,7 @@ fn run() -> Result<(), String> {
                     let (bw, br) = base.unwrap_or((wall, rss));
                     let _ = writeln!(
                         table,
-                        "| {workload} | {inputs} | {} | {:.3} s | {:.1} MiB | {:.2} MB | {:.2}x | {:.2}x |",
+                        "| {workload} | {inputs} | {} | {:.3} s | {:.1} MiB | {:.2} MB | {:.2}x | {:.2}x | {per_run} |",
                         l.label,
                         wall,
                         rss as f64 / 1024.0,
@@ -369,14 +379,14 @@ fn run() -> Result<(), String> {
                 (Err(e), _, _) => {
                     let _ = writeln!(
                         table,
-                        "| {workload} | {inputs} | {} | failed: {e} | | | | |",
+                        "| {workload} | {inputs} | {} | failed: {e} | | | | | |",
                         l.label
                     );
                 }
                 _ => {
                     let _ = writeln!(
                         table,
-                        "| {workload} | {inputs} | {} | no samples | | | | |",
+                        "| {workload} | {inputs} | {} | no samples | | | | | |",
                         l.label
                     );
                 }
