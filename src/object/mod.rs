@@ -689,6 +689,63 @@ mod read_tests {
         module.finish()
     }
 
+    /// Relocation entries out of offset order, and a function's entries in two runs with
+    /// another function's between them: each function gets its own, sorted by offset.
+    #[test]
+    fn relocations_are_sorted_per_function() {
+        let mut module = Module::new();
+        let mut types = TypeSection::new();
+        types.ty().function([], []);
+        module.section(&types);
+        let mut funcs = FunctionSection::new();
+        funcs.function(0);
+        funcs.function(0);
+        module.section(&funcs);
+        let mut code = CodeSection::new();
+        for _ in 0..2 {
+            // 16 bytes: no locals, two padded `i32.const` immediates (body offsets 2 and 9)
+            // each dropped, end.
+            let mut body = Function::new([]);
+            body.raw([0x41, 0x80, 0x80, 0x80, 0x80, 0x00, 0x1a]);
+            body.raw([0x41, 0x80, 0x80, 0x80, 0x80, 0x00, 0x1a, 0x0b]);
+            code.function(&body);
+        }
+        module.section(&code);
+        let mut symbols = SymbolTable::new();
+        symbols.data(SymbolTable::WASM_SYM_UNDEFINED, "x", None);
+        let mut linking = LinkingSection::new();
+        linking.symbol_table(&symbols);
+        module.section(&linking);
+        // Payload offsets: the count, then each body after its size byte: the first body at
+        // 2 (immediates at 4 and 11), the second at 19 (immediates at 21 and 28). The
+        // addends tell the entries apart.
+        let entries = [(11u32, 2i64), (28, 4), (21, 3), (4, 1)];
+        let mut reloc = Vec::new();
+        2u32.encode(&mut reloc);
+        (entries.len() as u32).encode(&mut reloc);
+        for (offset, addend) in entries {
+            reloc.push(RelocType::MemoryAddrSleb as u8);
+            offset.encode(&mut reloc);
+            0u32.encode(&mut reloc);
+            addend.encode(&mut reloc);
+        }
+        module.section(&CustomSection {
+            name: "reloc.CODE".into(),
+            data: reloc.into(),
+        });
+        let bytes = module.finish();
+        let obj = read_object("unsorted.o", &bytes).expect("reads");
+        let placed = |f: usize| -> Vec<(u32, i32)> {
+            obj.funcs[f]
+                .relocs
+                .iter()
+                .map(|r| (r.offset, r.addend))
+                .collect()
+        };
+        assert_eq!(placed(0), [(2, 1), (9, 2)]);
+        assert_eq!(placed(1), [(2, 3), (9, 4)]);
+    }
+
     #[test]
     fn addends_are_32_bit() {
         let bytes = object_with_addend(RelocType::MemoryAddrSleb, -8);
