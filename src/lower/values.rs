@@ -177,6 +177,11 @@ pub(crate) struct Values {
     term_uses: Vec<(Value, Option<Value>)>,
     /// The range of each reachable block's terminator in `term_uses`.
     term_range: Table<Block, (u32, u32)>,
+    /// The destinations of the terminators of the reachable blocks, in `for_each_dest`
+    /// order (found once by the first walk).
+    succ_list: Vec<Block>,
+    /// The range of each reachable block's destinations in `succ_list`.
+    succ_range: Table<Block, (u32, u32)>,
     /// Work list of values.
     work_vals: Vec<Value>,
     /// Reachable blocks in structured order.
@@ -308,6 +313,14 @@ pub(crate) fn dest_of(dfg: &DataFlowGraph, inst: Inst, dest: u32) -> Option<crat
         }
         _ => None,
     }
+}
+
+/// The destinations of reachable block `b`'s terminator (`list` and `range` as
+/// [`Values::succ_list`] and [`Values::succ_range`]).
+#[inline]
+fn succs_in<'a>(list: &'a [Block], range: &Table<Block, (u32, u32)>, b: Block) -> &'a [Block] {
+    let (s, e) = range[b];
+    list.get(s as usize..e as usize).unwrap_or(&[])
 }
 
 /// A table by entity for one function: a plain vector, indexed without the default
@@ -485,12 +498,14 @@ impl Values {
     #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
     fn dead_params(&mut self, func: &Function) {
         let dfg = &func.dfg;
-        // A few passes over the edge copies settle the usual functions; long chains of
-        // parameters that only pass a value along take the sorted work list, linear.
+        // A few passes over the edge copies settle the usual functions (backward: the
+        // copies are in structured order, and liveness flows from a parameter to the
+        // arguments before it); long chains of parameters that only pass a value along
+        // take the sorted work list, linear.
         let mut settled = false;
         for _ in 0..4 {
             let mut changed = false;
-            for &(q, a) in &self.edge_pairs {
+            for &(q, a) in self.edge_pairs.iter().rev() {
                 if self.param_live[q] && !self.param_live[a] {
                     self.param_live[a] = true;
                     changed = true;
@@ -568,6 +583,8 @@ impl Values {
         reset(&mut self.param_live, nv);
         reset(&mut self.code_range, dfg.blocks.len());
         reset(&mut self.term_range, dfg.blocks.len());
+        reset(&mut self.succ_range, dfg.blocks.len());
+        self.succ_list.clear();
         self.pred_off.clear();
         self.pred_off.resize(dfg.blocks.len() + 1, 0);
         self.term_uses.clear();
@@ -689,11 +706,13 @@ impl Values {
                 _ => {}
             }
             let (term_uses, pairs) = (&mut self.term_uses, &mut self.edge_pairs);
-            let pred_count = &mut self.pred_off;
+            let (pred_count, succs) = (&mut self.pred_off, &mut self.succ_list);
+            let s0 = succs.len() as u32;
             dfg.for_each_dest(term, |d| {
                 if let Some(n) = pred_count.get_mut(d.block.index() + 1) {
                     *n += 1;
                 }
+                succs.push(d.block);
                 let params = dfg.block_params(d.block);
                 for (&a, &q) in dfg.list(d.args).iter().zip(params) {
                     pairs.push((q, a));
@@ -701,6 +720,7 @@ impl Values {
                 }
             });
             self.term_range[b] = (t0, self.term_uses.len() as u32);
+            self.succ_range[b] = (s0, self.succ_list.len() as u32);
             let (uses, live) = (&mut self.uses, &mut self.param_live);
             match dfg.insts[term] {
                 InstData::Jump { .. } | InstData::BrIf { .. } | InstData::BrTable { .. } => {
@@ -847,16 +867,13 @@ impl Values {
             fill.clear();
             fill.extend_from_slice(&self.pred_off[..nb]);
             for &b in &self.order {
-                if let Some(t) = func.terminator(b) {
-                    let preds = &mut self.preds;
-                    dfg.for_each_dest(t, |d| {
-                        if let Some(slot) = fill.get_mut(d.block.index()) {
-                            if let Some(p) = preds.get_mut(*slot as usize) {
-                                *p = b;
-                            }
-                            *slot += 1;
+                for &d in succs_in(&self.succ_list, &self.succ_range, b) {
+                    if let Some(slot) = fill.get_mut(d.index()) {
+                        if let Some(p) = self.preds.get_mut(*slot as usize) {
+                            *p = b;
                         }
-                    });
+                        *slot += 1;
+                    }
                 }
             }
         }
@@ -992,14 +1009,12 @@ impl Values {
         while let Some(b) = self.work.pop() {
             self.in_work[b.index()] = false;
             self.row.iter_mut().for_each(|x| *x = 0);
-            if let Some(t) = func.terminator(b) {
-                let (row, live) = (&mut self.row, &self.live_bits);
-                dfg.for_each_dest(t, |d| {
-                    let s = d.block.index() * w;
-                    if let Some(src) = live.get(s..s + w) {
-                        row.iter_mut().zip(src).for_each(|(x, y)| *x |= y);
-                    }
-                });
+            let (row, live) = (&mut self.row, &self.live_bits);
+            for &d in succs_in(&self.succ_list, &self.succ_range, b) {
+                let s = d.index() * w;
+                if let Some(src) = live.get(s..s + w) {
+                    row.iter_mut().zip(src).for_each(|(x, y)| *x |= y);
+                }
             }
             let base = b.index() * w;
             let mut changed = false;
@@ -1151,17 +1166,13 @@ impl Values {
                         }
                     });
                 }
-            } else if let Some(t) = term {
-                let mut succs = std::mem::take(&mut self.work);
-                succs.clear();
-                dfg.for_each_dest(t, |d| succs.push(d.block));
-                for &s in &succs {
+            } else if term.is_some() {
+                for &s in succs_in(&self.succ_list, &self.succ_range, b) {
                     let (lo, hi) = (self.live_off[s.index()], self.live_off[s.index() + 1]);
                     for &v in self.live_vals.get(lo as usize..hi as usize).unwrap_or(&[]) {
                         self.live_stamp[v] = gen_;
                     }
                 }
-                self.work = succs;
                 let stamps = &mut self.live_stamp;
                 let (t0, t1) = self.term_range[b];
                 let term_uses = &self.term_uses[t0 as usize..t1 as usize];
