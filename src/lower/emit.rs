@@ -329,24 +329,30 @@ impl Emitter {
     #[inline(always)] // the loop of `trees`
     fn tree(&mut self, cx: &FuncCx<'_>, base: usize) -> Result<()> {
         let dfg = &cx.func.dfg;
-        while self.frames.len() > base {
-            let Some(top) = self.frames.last_mut() else {
+        'frames: while self.frames.len() > base {
+            let Some(&(k, mut next, end)) = self.frames.last() else {
                 break;
             };
-            let (k, next, end) = *top;
-            if next < end {
-                top.1 += 1;
+            // The operands left, up to the next one with a tree of its own (whose frame
+            // goes on top; this one resumes after it).
+            while next < end {
                 let v = self.values.lin_ops[next as usize];
+                next += 1;
                 match self.values.place[v] {
                     Place::Local(l) => self.local_get(l),
-                    Place::Stack(p) => self.push_frame(p)?,
+                    Place::Stack(p) => {
+                        if let Some(top) = self.frames.last_mut() {
+                            top.1 = next;
+                        }
+                        self.push_frame(p)?;
+                        continue 'frames;
+                    }
                     Place::Const(inst) => match dfg.insts[inst] {
                         InstData::Const { ty, bits } if self.int_const(ty, bits) => {}
                         _ => self.constant(cx, inst)?,
                     },
                     _ => self.value(cx, v)?,
                 }
-                continue;
             }
             self.frames.pop();
             let l = self.values.lin[k as usize];
