@@ -779,41 +779,47 @@ impl Values {
         // from its last operand.
         let mut term_left = self.term_ops.len();
         self.op_frames.clear();
-        loop {
-            let v = if let Some(f) = self.op_frames.last_mut() {
-                if f.0 == f.1 {
-                    self.op_frames.pop();
-                    continue;
+        // Once every instruction is consumed, nothing more can go on the stack.
+        'outer: while cursor > start {
+            // (Constants, which emit nothing where they are defined, are not in the table.)
+            if let Some(&(lo, mut hi)) = self.op_frames.last() {
+                // The frame's operands, from its last, up to the first that goes on the
+                // stack (whose own frame goes on top; this one resumes after it).
+                while hi > lo {
+                    hi -= 1;
+                    let v = self.lin_ops[hi as usize];
+                    let l = &lin[cursor - 1];
+                    if l.result == Some(v) && self.uses[v] == 1 {
+                        cursor -= 1;
+                        self.place[v] = Place::Stack(cursor as u32);
+                        if let Some(top) = self.op_frames.last_mut() {
+                            top.1 = hi;
+                        }
+                        if l.flags & Lin::SRET == 0 {
+                            self.op_frames.push(l.ops);
+                        }
+                        continue 'outer;
+                    }
                 }
-                f.1 -= 1;
-                self.lin_ops[f.1 as usize]
+                self.op_frames.pop();
             } else if term_left > 0 {
                 term_left -= 1;
-                self.term_ops[term_left]
+                let v = self.term_ops[term_left];
+                let l = &lin[cursor - 1];
+                if l.result == Some(v) && self.uses[v] == 1 {
+                    cursor -= 1;
+                    self.place[v] = Place::Stack(cursor as u32);
+                    if l.flags & Lin::SRET == 0 {
+                        self.op_frames.push(l.ops);
+                    }
+                }
             } else {
                 // Next root: the closest instruction not yet consumed.
-                if cursor == start {
-                    break;
-                }
                 cursor -= 1;
                 let l = &lin[cursor];
                 if l.flags & Lin::SRET == 0 {
                     self.op_frames.push(l.ops);
                 }
-                continue;
-            };
-            // (Constants, which emit nothing where they are defined, are not in the table.)
-            if cursor == start {
-                continue;
-            }
-            let l = &lin[cursor - 1];
-            if l.result != Some(v) || self.uses[v] != 1 {
-                continue;
-            }
-            cursor -= 1;
-            self.place[v] = Place::Stack(cursor as u32);
-            if l.flags & Lin::SRET == 0 {
-                self.op_frames.push(l.ops);
             }
         }
     }
