@@ -66,8 +66,8 @@ pub(crate) struct Emitter {
     buf: Vec<u8>,
     /// Its relocations.
     relocs: Vec<Reloc>,
-    /// Operand-tree frames: position in the code table, and the range of its operands in
-    /// the table's operand list left to emit.
+    /// Interrupted operand-tree frames: position in the code table, and the range of its
+    /// operands in the table's operand list left to emit.
     frames: Vec<(u32, u32, u32)>,
     /// Edge copies: source and destination local.
     copies: Vec<(Value, u32)>,
@@ -309,43 +309,41 @@ impl Emitter {
     /// whose result is left on the stack (they are emitted in their consumer's tree). One
     /// loop for a whole block: the roots and the operand trees share the frame stack.
     fn trees(&mut self, cx: &FuncCx<'_>, start: u32, end: u32, roots_only: bool) -> Result<()> {
-        let base = self.frames.len();
         for root in start..end {
+            let l = self
+                .values
+                .lin
+                .get(root as usize)
+                .ok_or("an instruction outside the code")?;
             if roots_only
-                && let Some(l) = self.values.lin.get(root as usize)
                 && let Some(r) = l.result
                 && let Place::Stack(_) = self.values.place[r]
             {
                 continue;
             }
-            self.push_frame(root)?;
-            self.tree(cx, base)?;
+            self.tree(cx, root)?;
         }
         Ok(())
     }
 
-    /// Emits the operand tree opened by the frame at `base` and its instruction, then
-    /// stores or drops the results.
+    /// Emits the operand tree of the instruction at `root` in the code table and the
+    /// instruction, then stores or drops the results. The frame at hand is kept in locals;
+    /// the stack holds the frames it interrupted.
     #[inline(always)] // the loop of `trees`
-    fn tree(&mut self, cx: &FuncCx<'_>, base: usize) -> Result<()> {
+    fn tree(&mut self, cx: &FuncCx<'_>, root: u32) -> Result<()> {
         let dfg = &cx.func.dfg;
-        'frames: while self.frames.len() > base {
-            let Some(&(k, mut next, end)) = self.frames.last() else {
-                break;
-            };
-            // The operands left, up to the next one with a tree of its own (whose frame
-            // goes on top; this one resumes after it).
+        let base = self.frames.len();
+        let (mut k, mut next, mut end) = self.frame(root)?;
+        loop {
+            // The operands left; one with a tree of its own interrupts this frame.
             while next < end {
                 let v = self.values.lin_ops[next as usize];
                 next += 1;
                 match self.values.place[v] {
                     Place::Local(l) => self.local_get(l),
                     Place::Stack(p) => {
-                        if let Some(top) = self.frames.last_mut() {
-                            top.1 = next;
-                        }
-                        self.push_frame(p)?;
-                        continue 'frames;
+                        self.frames.push((k, next, end));
+                        (k, next, end) = self.frame(p)?;
                     }
                     Place::Const(inst) => match dfg.insts[inst] {
                         InstData::Const { ty, bits } if self.int_const(ty, bits) => {}
@@ -354,7 +352,6 @@ impl Emitter {
                     _ => self.value(cx, v)?,
                 }
             }
-            self.frames.pop();
             let l = self.values.lin[k as usize];
             if !self.inst_simple(cx.ops, &dfg.insts[l.inst]) {
                 self.inst(cx, l.inst)?;
@@ -368,8 +365,14 @@ impl Emitter {
                 }
                 None => {}
             }
+            if self.frames.len() <= base {
+                return Ok(());
+            }
+            let Some(f) = self.frames.pop() else {
+                return Ok(());
+            };
+            (k, next, end) = f;
         }
-        Ok(())
     }
 
     /// Stores the result `r` on top of the stack in its local, drops it, or leaves it for
@@ -383,11 +386,11 @@ impl Emitter {
         }
     }
 
-    /// Opens the operand-tree frame of the instruction at `k` in the code table: its
-    /// operands that go on the operand stack (none for the return-slot intrinsics), in
-    /// push order.
+    /// The operand-tree frame of the instruction at `k` in the code table: `k` and the
+    /// range of its operands that go on the operand stack (none for the return-slot
+    /// intrinsics), in push order.
     #[inline]
-    fn push_frame(&mut self, k: u32) -> Result<()> {
+    fn frame(&self, k: u32) -> Result<(u32, u32, u32)> {
         let l = self
             .values
             .lin
@@ -398,8 +401,7 @@ impl Emitter {
         } else {
             l.ops
         };
-        self.frames.push((k, s, e));
-        Ok(())
+        Ok((k, s, e))
     }
 
     /// Emits an integer constant of type `ty` (its low bits for `i32`); whether `ty` is an
