@@ -779,12 +779,14 @@ impl Values {
         // from its last operand.
         let mut term_left = self.term_ops.len();
         self.op_frames.clear();
+        // The frame at hand; `op_frames` holds the ones it interrupted.
+        let mut frame: Option<(u32, u32)> = None;
         // Once every instruction is consumed, nothing more can go on the stack.
         'outer: while cursor > start {
             // (Constants, which emit nothing where they are defined, are not in the table.)
-            if let Some(&(lo, mut hi)) = self.op_frames.last() {
+            if let Some((lo, mut hi)) = frame {
                 // The frame's operands, from its last, up to the first that goes on the
-                // stack (whose own frame goes on top; this one resumes after it).
+                // stack (whose own frame interrupts this one).
                 while hi > lo {
                     hi -= 1;
                     let v = self.lin_ops[hi as usize];
@@ -792,16 +794,16 @@ impl Values {
                     if l.result == Some(v) && self.uses[v] == 1 {
                         cursor -= 1;
                         self.place[v] = Place::Stack(cursor as u32);
-                        if let Some(top) = self.op_frames.last_mut() {
-                            top.1 = hi;
-                        }
                         if l.flags & Lin::SRET == 0 {
-                            self.op_frames.push(l.ops);
+                            self.op_frames.push((lo, hi));
+                            frame = Some(l.ops);
+                        } else {
+                            frame = Some((lo, hi));
                         }
                         continue 'outer;
                     }
                 }
-                self.op_frames.pop();
+                frame = self.op_frames.pop();
             } else if term_left > 0 {
                 term_left -= 1;
                 let v = self.term_ops[term_left];
@@ -810,7 +812,7 @@ impl Values {
                     cursor -= 1;
                     self.place[v] = Place::Stack(cursor as u32);
                     if l.flags & Lin::SRET == 0 {
-                        self.op_frames.push(l.ops);
+                        frame = Some(l.ops);
                     }
                 }
             } else {
@@ -818,7 +820,7 @@ impl Values {
                 cursor -= 1;
                 let l = &lin[cursor];
                 if l.flags & Lin::SRET == 0 {
-                    self.op_frames.push(l.ops);
+                    frame = Some(l.ops);
                 }
             }
         }
@@ -1149,8 +1151,16 @@ impl Values {
                     }
                 }
             }
-            // Last uses in this block, scanning backward from what is live out (the bits
-            // of `row`, or the values stamped `gen_`).
+            // The last instruction that defines a value with a local (the block's values
+            // are numbered in code order, the parameters first): none, and the block is
+            // done.
+            let last_def = self.dense_pos[next_dense - 1];
+            if last_def == NO_LOCAL {
+                continue;
+            }
+            // Last uses in this block up to `last_def` (later ones free nothing that a
+            // definition here could take), scanning backward from what is live out (the
+            // bits of `row`, or the values stamped `gen_`).
             let term = func.terminator(b);
             if rows {
                 self.row.iter_mut().for_each(|x| *x = 0);
@@ -1205,7 +1215,7 @@ impl Values {
                         self.live_stamp[v] = gen_;
                         live
                     };
-                    if !live {
+                    if !live && k as u32 <= last_def {
                         self.kills.push((k as u32, d));
                     }
                 }
