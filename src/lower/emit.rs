@@ -298,7 +298,7 @@ impl Emitter {
                 _ => self.constant(cx, inst),
             },
             Place::Stack(k) => self.trees(cx, k, k + 1, false),
-            Place::Unused | Place::Pending => Err(EmitError::Structure(format!(
+            Place::Unused | Place::Pending(_) => Err(EmitError::Structure(format!(
                 "{v} is read where it is not available"
             ))),
         }

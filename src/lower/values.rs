@@ -58,8 +58,8 @@ pub(crate) enum Place {
     Stack(u32),
     /// A constant, emitted at each use: this instruction's value.
     Const(Inst),
-    /// Needs a local, not yet assigned.
-    Pending,
+    /// Needs a local, not yet assigned; the value's dense number.
+    Pending(u32),
     /// In this local.
     Local(u32),
 }
@@ -428,7 +428,7 @@ impl Values {
             if b != entry {
                 for &p in dfg.block_params(b) {
                     if self.uses[p] > 0 {
-                        self.place[p] = Place::Pending;
+                        self.place[p] = Place::Pending(self.dense_vals.len() as u32);
                         self.dense[p] = self.dense_vals.len() as u32;
                         self.dense_vals.push(p);
                         self.dense_block.push(b);
@@ -446,7 +446,7 @@ impl Values {
                 };
                 for &r in results {
                     if !matches!(self.place[r], Place::Stack(_)) && self.uses[r] > 0 {
-                        self.place[r] = Place::Pending;
+                        self.place[r] = Place::Pending(self.dense_vals.len() as u32);
                         self.dense[r] = self.dense_vals.len() as u32;
                         self.dense_vals.push(r);
                         self.dense_block.push(b);
@@ -904,13 +904,14 @@ impl Values {
         for i in 0..self.order.len() {
             let b = self.order[i];
             let (s, e) = self.block_ops(b);
-            let (place, dense, dense_block) = (&self.place, &self.dense, &self.dense_block);
+            let (place, dense_block) = (&self.place, &self.dense_block);
             let (gen_bits, pairs) = (&mut self.gen_bits, &mut self.use_pairs);
+            // Before coloring, the values with locals are the pending ones and the entry
+            // block's parameters, whose local is their dense number.
             let mut used = |v: Value| -> u32 {
-                if !matches!(place[v], Place::Pending | Place::Local(_)) {
+                let (Place::Pending(d) | Place::Local(d)) = place[v] else {
                     return NO_LOCAL;
-                }
-                let d = dense[v];
+                };
                 if !bits {
                     pairs.push((v, b));
                 } else if dense_block.get(d as usize) != Some(&b) {
@@ -927,7 +928,7 @@ impl Values {
             let term_uses = &self.term_uses[t0 as usize..t1 as usize];
             Self::for_each_term_use(&self.uses, term_uses, |a, p| {
                 used(a);
-                let local = |v: Value| matches!(place[v], Place::Pending | Place::Local(_));
+                let local = |v: Value| matches!(place[v], Place::Pending(_) | Place::Local(_));
                 if let Some(p) = p
                     && local(a)
                     && local(p)
@@ -1026,10 +1027,14 @@ impl Values {
             }
             let base = b.index() * w;
             let mut changed = false;
-            for j in 0..w {
-                let new = self.gen_bits[base + j] | (self.row[j] & !self.kill_bits[base + j]);
-                if new != self.live_bits[base + j] {
-                    self.live_bits[base + j] = new;
+            let gen_kill = self.gen_bits[base..base + w]
+                .iter()
+                .zip(&self.kill_bits[base..base + w]);
+            let live = self.live_bits[base..base + w].iter_mut();
+            for ((l, (&g, &k)), &r) in live.zip(gen_kill).zip(&self.row) {
+                let new = g | (r & !k);
+                if new != *l {
+                    *l = new;
                     changed = true;
                 }
             }
@@ -1146,7 +1151,7 @@ impl Values {
                 }
             } else {
                 for &p in dfg.block_params(b) {
-                    if self.place[p] == Place::Pending {
+                    if let Place::Pending(_) = self.place[p] {
                         self.assign(dfg, p, gen_);
                     }
                 }
@@ -1176,7 +1181,7 @@ impl Values {
                     let (t0, t1) = self.term_range[b];
                     let term_uses = &self.term_uses[t0 as usize..t1 as usize];
                     Self::for_each_term_use(&self.uses, term_uses, |a, _| {
-                        if matches!(place[a], Place::Pending | Place::Local(_)) {
+                        if matches!(place[a], Place::Pending(_) | Place::Local(_)) {
                             let d = dense[a] as usize;
                             row[d / 64] |= 1 << (d % 64);
                         }
@@ -1248,7 +1253,7 @@ impl Values {
         }
         // Anything pending left (unreached) is unused.
         for &v in &self.dense_vals {
-            if self.place[v] == Place::Pending {
+            if let Place::Pending(_) = self.place[v] {
                 self.place[v] = Place::Unused;
             }
         }
