@@ -226,7 +226,11 @@ impl<'a, 'p> Reader<'a, 'p> {
         let payload = &self.bytes[range.start as usize..range.end as usize];
         // The parser read the count: the bodies are the last `size` bytes.
         let mut pos = payload.len() - size as usize;
-        touch(payload);
+        // Touching every cache line pays when bodies are small (most lines hold a body's
+        // start); for big ones (`-O0` code) it reads far more than the walk needs.
+        if (size as usize) < TOUCH_BELOW_AVERAGE_BODY * count as usize {
+            touch(payload);
+        }
         for i in 0..count as usize {
             let at = pos;
             let Some(len) = uleb32(payload, &mut pos) else {
@@ -782,7 +786,7 @@ impl<'a, 'p> Reader<'a, 'p> {
         &self,
         section: &RelocSection<'a>,
         kinds: &[u8],
-    ) -> Result<DecodedRelocs, ObjectError> {
+    ) -> Result<Decoded, ObjectError> {
         let &RelocSection {
             target,
             count,
@@ -927,39 +931,53 @@ impl<'a, 'p> Reader<'a, 'p> {
                 "section size mismatch: unexpected data at the end of the section",
             ));
         }
-        Ok(DecodedRelocs { dest, relocs, runs })
+        let decoded = match dest {
+            // Each run becomes its chunk's own vector here, on the decoding thread, so that
+            // placing them is only moves (one big object's code section has thousands).
+            Dest::Chunks(kind) => {
+                let mut from = 0;
+                let chunk_runs = runs
+                    .into_iter()
+                    .map(|(i, end)| {
+                        let mut run = relocs[from..end].to_vec();
+                        from = end;
+                        if !run.is_sorted_by_key(|r| r.offset) {
+                            run.sort_by_key(|r| r.offset);
+                        }
+                        (i, run)
+                    })
+                    .collect();
+                Decoded::Chunks(kind, chunk_runs)
+            }
+            Dest::Custom(n) => Decoded::Custom(n, relocs),
+            Dest::Nothing => Decoded::Nothing,
+        };
+        Ok(decoded)
     }
 
     /// Moves decoded relocations into the chunks they patch, sorted by offset within each.
-    fn place_relocs(&mut self, decoded: DecodedRelocs) {
-        let DecodedRelocs { dest, relocs, runs } = decoded;
-        match dest {
-            Dest::Chunks(kind) => {
-                let mut from = 0;
-                for (i, end) in runs {
-                    flush_run(&mut self.obj, kind, i, &relocs[from..end]);
-                    from = end;
-                }
-            }
-            Dest::Custom(n) => self.obj.customs[n].relocs.extend(relocs),
-            Dest::Nothing => {}
-        }
-        match dest {
-            Dest::Chunks(0) => {
-                for f in &mut self.obj.funcs {
-                    if !f.relocs.is_sorted_by_key(|r| r.offset) {
-                        f.relocs.sort_by_key(|r| r.offset);
+    fn place_relocs(&mut self, decoded: Decoded) {
+        match decoded {
+            Decoded::Chunks(kind, runs) => {
+                for (i, run) in runs {
+                    let relocs = if kind == 0 {
+                        self.obj.funcs.get_mut(i).map(|f| &mut f.relocs)
+                    } else {
+                        self.obj.segments.get_mut(i).map(|s| &mut s.relocs)
+                    };
+                    let Some(relocs) = relocs else { continue };
+                    if relocs.is_empty() {
+                        *relocs = run;
+                    } else {
+                        // A chunk patched by more than one run (entries out of order, or
+                        // two sections for one target): merge and sort.
+                        relocs.extend_from_slice(&run);
+                        relocs.sort_by_key(|r| r.offset);
                     }
                 }
             }
-            Dest::Chunks(_) => {
-                for s in &mut self.obj.segments {
-                    if !s.relocs.is_sorted_by_key(|r| r.offset) {
-                        s.relocs.sort_by_key(|r| r.offset);
-                    }
-                }
-            }
-            Dest::Custom(_) | Dest::Nothing => {}
+            Decoded::Custom(n, relocs) => self.obj.customs[n].relocs.extend(relocs),
+            Decoded::Nothing => {}
         }
     }
 
@@ -1056,23 +1074,9 @@ impl<'a, 'p> Reader<'a, 'p> {
     }
 }
 
-/// Moves a run of relocations for one chunk (function `i` for `kind` 0, else segment
-/// `i`) into it: one exact allocation per chunk rather than a vector grown one push at
-/// a time.
-fn flush_run(obj: &mut Object<'_>, kind: u8, i: usize, pending: &[Reloc]) {
-    let relocs = if kind == 0 {
-        obj.funcs.get_mut(i).map(|f| &mut f.relocs)
-    } else {
-        obj.segments.get_mut(i).map(|s| &mut s.relocs)
-    };
-    if let Some(relocs) = relocs {
-        if relocs.is_empty() {
-            *relocs = pending.to_vec();
-        } else {
-            relocs.extend_from_slice(pending);
-        }
-    }
-}
+/// [`Reader::read_code`] touches the code section first when its bodies average fewer bytes
+/// than this (large: 1,200-byte bodies, 0.7 ms less to split 6,000 of them).
+const TOUCH_BELOW_AVERAGE_BODY: usize = 256;
 
 /// Reads one byte of every cache line of `bytes`. The walk from one body size to the next
 /// is a chain of dependent loads, each a cache miss when the section is not cached yet;
@@ -1102,13 +1106,15 @@ struct RelocSection<'a> {
 /// parallel.
 const PARALLEL_RELOCS: usize = 256 << 10;
 
-/// One `reloc.*` section, decoded: where its entries go and, for function bodies and data
-/// segments, the runs of consecutive entries that patch one chunk (chunk, end of the run
-/// in `relocs`).
-struct DecodedRelocs {
-    dest: Dest,
-    relocs: Vec<Reloc>,
-    runs: Vec<(usize, usize)>,
+/// The entries of one `reloc.*` section, decoded and grouped as they are placed.
+enum Decoded {
+    /// For function bodies (0) or data segments (1): each run of consecutive entries that
+    /// patch one chunk (the chunk's index, its entries sorted by offset).
+    Chunks(u8, Vec<(usize, Vec<Reloc>)>),
+    /// For custom section `n` of `Object::customs`.
+    Custom(usize, Vec<Reloc>),
+    /// None (the section patches nothing).
+    Nothing,
 }
 
 /// Where a relocation section's entries go.
