@@ -316,7 +316,7 @@ impl Emitter {
                 .get(root as usize)
                 .ok_or("an instruction outside the code")?;
             if roots_only
-                && let Some(r) = l.result
+                && let Some(r) = l.result.expand()
                 && let Place::Stack(_) = self.values.place[r]
             {
                 continue;
@@ -356,7 +356,7 @@ impl Emitter {
             if !self.inst_simple(cx.ops, &dfg.insts[l.inst]) {
                 self.inst(cx, l.inst)?;
             }
-            match l.result {
+            match l.result.expand() {
                 Some(r) => self.result(r),
                 None if l.flags & Lin::MULTI != 0 => {
                     for &r in dfg.inst_results(l.inst).iter().rev() {

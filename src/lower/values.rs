@@ -38,6 +38,7 @@
 use std::marker::PhantomData;
 use std::ops::{Index, IndexMut};
 
+use cranelift_entity::packed_option::PackedOption;
 use cranelift_entity::{EntityRef, SecondaryMap};
 
 use super::structured::Node;
@@ -138,7 +139,7 @@ pub(crate) struct Lin {
     /// Its operands, in the order lowering pushes them, are `ops[ops.0..ops.1]`.
     pub ops: (u32, u32),
     /// Its result when it has exactly one.
-    pub result: Option<Value>,
+    pub result: PackedOption<Value>,
     /// [`Lin::SRET`], [`Lin::MULTI`].
     pub flags: u8,
 }
@@ -439,7 +440,8 @@ impl Values {
             let (s, e) = self.code_range[b];
             for k in s..e {
                 let l = &self.lin[k as usize];
-                let results = match l.result {
+                let one = l.result.expand();
+                let results = match one {
                     Some(ref r) => std::slice::from_ref(r),
                     None if l.flags & Lin::MULTI != 0 => dfg.inst_results(l.inst),
                     None => &[],
@@ -688,7 +690,7 @@ impl Values {
                 self.lin.push(Lin {
                     inst,
                     ops: (ops_start as u32, self.lin_ops.len() as u32),
-                    result,
+                    result: result.into(),
                     flags,
                 });
             }
@@ -791,7 +793,7 @@ impl Values {
                     hi -= 1;
                     let v = self.lin_ops[hi as usize];
                     let l = &lin[cursor - 1];
-                    if l.result == Some(v) && self.uses[v] == 1 {
+                    if l.result == v.into() && self.uses[v] == 1 {
                         cursor -= 1;
                         self.place[v] = Place::Stack(cursor as u32);
                         if l.flags & Lin::SRET == 0 {
@@ -808,7 +810,7 @@ impl Values {
                 term_left -= 1;
                 let v = self.term_ops[term_left];
                 let l = &lin[cursor - 1];
-                if l.result == Some(v) && self.uses[v] == 1 {
+                if l.result == v.into() && self.uses[v] == 1 {
                     cursor -= 1;
                     self.place[v] = Place::Stack(cursor as u32);
                     if l.flags & Lin::SRET == 0 {
