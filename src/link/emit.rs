@@ -4,7 +4,8 @@
 //! code section and after the custom ones are encoded first and copied.) The module goes
 //! into one buffer allocated at its final size, or (the command line) straight into the
 //! output file, the code and custom sections in parallel runs at their offsets, so the
-//! whole module is never in memory ([`Writer`]); both give the same bytes.
+//! whole module is never in memory ([`Writer`]); both give the same bytes. The data section
+//! is built whole while the code section is written.
 //!
 //! Section order (wasm-ld's): type, import, function, table, memory, global, export, start,
 //! elem, datacount, code, data, the inputs' custom sections (concatenated per name in input
@@ -249,8 +250,10 @@ struct Patcher<'x, 'a> {
     func_offsets: Vec<u64>,
     /// Per input, per custom section: offset in its merged output section.
     custom_offsets: Vec<Vec<u64>>,
-    /// Custom sections whose strings were merged: (input, custom) -> where they went.
-    custom_pieces: FxHashMap<(u32, u32), PieceMap>,
+    /// Custom sections whose strings were merged: (input, custom) -> position in
+    /// `piece_maps`, which says where their strings went.
+    custom_pieces: FxHashMap<(u32, u32), u32>,
+    piece_maps: Vec<PieceMap>,
     /// Per input, per input symbol: the values the common relocations of code and data
     /// need, found once per symbol instead of once per relocation ([`Target`]).
     targets: Vec<Vec<Target>>,
@@ -271,7 +274,8 @@ struct Target {
     addr: u64,
     /// Data: [`DATA_ADDR`] (`addr` plus the addend), [`DATA_ZERO`] (undefined: 0) or
     /// [`DATA_GENERAL`]. Sections: [`DATA_ADDR`] with `addr` the section's offset in its
-    /// output section (not string-merged).
+    /// output section (not string-merged), or [`DATA_MERGED`] with `addr` the position of
+    /// its string map in [`Patcher::piece_maps`] (the addend is an offset to translate).
     data: u8,
     /// A function's body offset in the code section (`FUNCTION_OFFSET`); `u64::MAX`: none.
     code_offset: u64,
@@ -280,6 +284,7 @@ struct Target {
 const DATA_GENERAL: u8 = 0;
 const DATA_ADDR: u8 = 1;
 const DATA_ZERO: u8 = 2;
+const DATA_MERGED: u8 = 3;
 
 impl Target {
     const GENERAL: Target = Target {
@@ -302,19 +307,27 @@ impl Patcher<'_, '_> {
         if let Def::Section { input, index } = sym.def
             && sym.kind == SymKind::Section
         {
-            // Always live; string-merged sections take the general path.
+            // Always live.
+            if let Some(&map) = self.custom_pieces.get(&(input, index)) {
+                return Target {
+                    kind: SymKind::Section,
+                    addr: u64::from(map),
+                    data: DATA_MERGED,
+                    ..Target::GENERAL
+                };
+            }
             return match self
                 .custom_offsets
                 .get(input as usize)
                 .and_then(|v| v.get(index as usize))
             {
-                Some(&addr) if !self.custom_pieces.contains_key(&(input, index)) => Target {
+                Some(&addr) => Target {
                     kind: SymKind::Section,
                     addr,
                     data: DATA_ADDR,
                     ..Target::GENERAL
                 },
-                _ => Target::GENERAL,
+                None => Target::GENERAL,
             };
         }
         if !self.is_live(sid) {
@@ -520,6 +533,17 @@ impl Patcher<'_, '_> {
                         field.copy_from_slice(&v.to_le_bytes());
                         true
                     }
+                    // An offset into merged strings (`.debug_str`): translated, or left
+                    // to the general path for its tombstone.
+                    R::SectionOffsetI32 if t.kind == SymKind::Section && t.data == DATA_MERGED => {
+                        match self.piece_maps[t.addr as usize].translate(r.addend as u64) {
+                            Some(v) => {
+                                field.copy_from_slice(&(v as u32).to_le_bytes());
+                                true
+                            }
+                            None => false,
+                        }
+                    }
                     _ => false,
                 };
                 if done {
@@ -706,9 +730,10 @@ impl Patcher<'_, '_> {
                     }
                     R::SectionOffsetI32 => {
                         let merged = match sym.def {
-                            Def::Section { input, index } => {
-                                self.custom_pieces.get(&(input, index))
-                            }
+                            Def::Section { input, index } => self
+                                .custom_pieces
+                                .get(&(input, index))
+                                .map(|&m| &self.piece_maps[m as usize]),
                             _ => None,
                         };
                         let off = match sym.def {
@@ -1225,6 +1250,14 @@ pub(crate) fn emit(
         .map(|(n, &s)| section_len(uleb_len(n.len() as u64) as u64 + n.len() as u64 + s))
         .sum();
 
+    let mut piece_maps = Vec::with_capacity(custom_pieces.len());
+    let custom_pieces = custom_pieces
+        .into_iter()
+        .map(|(piece, map)| {
+            piece_maps.push(map);
+            (piece, (piece_maps.len() - 1) as u32)
+        })
+        .collect();
     let mut patcher = Patcher {
         inputs,
         db,
@@ -1232,6 +1265,7 @@ pub(crate) fn emit(
         func_offsets,
         custom_offsets,
         custom_pieces,
+        piece_maps,
         targets: Vec::new(),
     };
     // The name section (serial) is built while the relocation targets (parallel) are found.
@@ -1289,87 +1323,59 @@ pub(crate) fn emit(
     out.extend_from_slice(&1u32.to_le_bytes());
     out.extend_from_slice(&head);
 
-    if !bodies.is_empty() {
-        let out = &mut w.buf;
-        out.push(10);
-        put_uleb(out, code_payload);
-        put_uleb(out, bodies.len() as u64);
-        write_parallel(
-            &mut w,
-            bodies.len(),
-            |k| uleb_len(bodies[k].len() as u64) + bodies[k].len(),
-            |k, slot| {
-                let b = bodies[k];
-                let n = write_uleb(slot, b.len() as u64);
-                let body = &mut slot[n..];
-                body.copy_from_slice(b);
-                if let Some(&OutFunc::Input { input, index }) = layout.funcs.get(k) {
-                    let relocs = &inputs[input as usize].funcs[index as usize].relocs;
-                    patcher.apply(input, body, 0, relocs, Place::Code(index))?;
-                }
-                Ok(())
-            },
-        )?;
-    }
-    if num_data > 0 {
-        let out = &mut w.buf;
-        out.push(11);
-        put_uleb(out, data_payload);
-        put_uleb(out, u64::from(num_data));
-        for (s, _) in layout.segs.iter().zip(&written).filter(|(_, w)| **w) {
-            w.flush_if_large()?;
-            let out = &mut w.buf;
-            if passive {
-                out.push(1);
-            } else {
-                out.push(0);
-                out.push(0x41);
-                put_sleb(out, i64::from(s.addr as u32 as i32));
-                out.push(0x0b);
-            }
-            put_uleb(out, s.size);
-            let seg_start = out.len();
-            for c in &s.chunks {
-                let (addr, bytes, zeros): (u64, &[u8], u64) = match *c {
-                    Chunk::Input { input, seg, addr } => {
-                        match &inputs[input as usize].segments[seg as usize].data {
-                            SegmentData::Bytes(b) => (addr, b, 0),
-                            SegmentData::Zero(n) => (addr, &[], *n),
+    // The data section (serial: segment by segment) is built while the code section (in
+    // parallel runs) is written.
+    let (code_written, data) = rayon::join(
+        || -> Result<(), LinkError> {
+            if !bodies.is_empty() {
+                let out = &mut w.buf;
+                out.push(10);
+                put_uleb(out, code_payload);
+                put_uleb(out, bodies.len() as u64);
+                write_parallel(
+                    &mut w,
+                    bodies.len(),
+                    |k| uleb_len(bodies[k].len() as u64) + bodies[k].len(),
+                    |k, slot| {
+                        let b = bodies[k];
+                        let n = write_uleb(slot, b.len() as u64);
+                        let body = &mut slot[n..];
+                        body.copy_from_slice(b);
+                        if let Some(&OutFunc::Input { input, index }) = layout.funcs.get(k) {
+                            let relocs = &inputs[input as usize].funcs[index as usize].relocs;
+                            patcher.apply(input, body, 0, relocs, Place::Code(index))?;
                         }
-                    }
-                    Chunk::TagNames { e, addr } => (
-                        addr,
-                        synth
-                            .tag_tables
-                            .get(e as usize)
-                            .map_or(&[][..], Vec::as_slice),
-                        0,
-                    ),
-                    Chunk::Merged { index, addr } => (
-                        addr,
-                        layout
-                            .merged
-                            .get(index as usize)
-                            .map_or(&[][..], |m| m.1.as_slice()),
-                        0,
-                    ),
-                };
-                let at = seg_start + (addr - s.addr) as usize;
-                out.resize(at, 0);
-                out.extend_from_slice(bytes);
-                out.resize(out.len() + zeros as usize, 0);
-                if let Chunk::Input { input, seg, addr } = *c {
-                    let sg = &inputs[input as usize].segments[seg as usize];
-                    patcher.apply(
-                        input,
-                        &mut out[at..],
-                        0,
-                        &sg.relocs,
-                        Place::Data { index: seg, addr },
-                    )?;
-                }
+                        Ok(())
+                    },
+                )?;
             }
-            out.resize(seg_start + s.size as usize, 0);
+            Ok(())
+        },
+        || {
+            (num_data > 0)
+                .then(|| {
+                    data_section(
+                        inputs,
+                        layout,
+                        synth,
+                        &patcher,
+                        &written,
+                        passive,
+                        data_payload,
+                    )
+                })
+                .transpose()
+        },
+    );
+    code_written?;
+    if let Some(data) = data? {
+        match w.file {
+            Some(file) => {
+                w.flush()?;
+                write_at(file, &data, w.flushed)?;
+                w.flushed += data.len() as u64;
+            }
+            None => w.buf.extend_from_slice(&data),
         }
     }
     for (name, pieces) in &customs {
@@ -1432,6 +1438,79 @@ pub(crate) fn emit(
         (Some(file), None) => write_at(file, &w.buf, 0).map(|()| Vec::new()),
         _ => Ok(w.buf),
     }
+}
+
+/// The data section, whole (id and size included): every written output segment, active at
+/// its address or (shared memory) passive, its chunks copied and their relocations applied,
+/// the gaps zero.
+fn data_section(
+    inputs: &[Object<'_>],
+    layout: &Layout<'_>,
+    synth: &Synth,
+    patcher: &Patcher<'_, '_>,
+    written: &[bool],
+    passive: bool,
+    payload: u64,
+) -> Result<Vec<u8>, LinkError> {
+    let num_data = written.iter().filter(|w| **w).count();
+    let mut out = Vec::with_capacity(1 + uleb_len(payload) + payload as usize);
+    out.push(11);
+    put_uleb(&mut out, payload);
+    put_uleb(&mut out, num_data as u64);
+    for (s, _) in layout.segs.iter().zip(written).filter(|(_, w)| **w) {
+        if passive {
+            out.push(1);
+        } else {
+            out.push(0);
+            out.push(0x41);
+            put_sleb(&mut out, i64::from(s.addr as u32 as i32));
+            out.push(0x0b);
+        }
+        put_uleb(&mut out, s.size);
+        let seg_start = out.len();
+        for c in &s.chunks {
+            let (addr, bytes, zeros): (u64, &[u8], u64) = match *c {
+                Chunk::Input { input, seg, addr } => {
+                    match &inputs[input as usize].segments[seg as usize].data {
+                        SegmentData::Bytes(b) => (addr, b, 0),
+                        SegmentData::Zero(n) => (addr, &[], *n),
+                    }
+                }
+                Chunk::TagNames { e, addr } => (
+                    addr,
+                    synth
+                        .tag_tables
+                        .get(e as usize)
+                        .map_or(&[][..], Vec::as_slice),
+                    0,
+                ),
+                Chunk::Merged { index, addr } => (
+                    addr,
+                    layout
+                        .merged
+                        .get(index as usize)
+                        .map_or(&[][..], |m| m.1.as_slice()),
+                    0,
+                ),
+            };
+            let at = seg_start + (addr - s.addr) as usize;
+            out.resize(at, 0);
+            out.extend_from_slice(bytes);
+            out.resize(out.len() + zeros as usize, 0);
+            if let Chunk::Input { input, seg, addr } = *c {
+                let sg = &inputs[input as usize].segments[seg as usize];
+                patcher.apply(
+                    input,
+                    &mut out[at..],
+                    0,
+                    &sg.relocs,
+                    Place::Data { index: seg, addr },
+                )?;
+            }
+        }
+        out.resize(seg_start + s.size as usize, 0);
+    }
+    Ok(out)
 }
 
 /// The element section's payload: one active segment of function indices at offset 1 of
