@@ -1353,18 +1353,26 @@ impl Values {
             *r = i as u32;
             self.by_final.push(i as u32);
         }
-        let mut next = np as u32;
-        for c in 0..4u8 {
-            let mut count = 0;
-            for (i, &lc) in self.local_class.iter().enumerate().skip(np) {
-                if lc == c {
-                    self.renumber[i] = next;
-                    self.by_final.push(i as u32);
-                    next += 1;
-                    count += 1;
-                }
+        // By class, in index order within a class: count, then place each local.
+        let mut counts = [0u32; 4];
+        for &lc in self.local_class.iter().skip(np) {
+            counts[usize::from(lc) & 3] += 1;
+        }
+        let mut next = [0u32; 4];
+        let mut at = np as u32;
+        for (n, &count) in next.iter_mut().zip(&counts) {
+            *n = at;
+            at += count;
+        }
+        self.class_counts = counts;
+        self.by_final.resize(self.local_class.len(), 0);
+        for (i, &lc) in self.local_class.iter().enumerate().skip(np) {
+            let n = &mut next[usize::from(lc) & 3];
+            self.renumber[i] = *n;
+            if let Some(slot) = self.by_final.get_mut(*n as usize) {
+                *slot = i as u32;
             }
-            self.class_counts[c as usize] = count;
+            *n += 1;
         }
         // Only the values with a dense number have locals.
         for &v in &self.dense_vals {
