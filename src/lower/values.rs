@@ -697,14 +697,22 @@ impl Values {
             self.code_range[b] = (start, self.lin.len() as u32);
             // The values the terminator reads: its condition, index or returned values, then
             // the edge arguments with their parameters.
+            // Each is a use; all but the edge arguments make a parameter live.
             let t0 = self.term_uses.len() as u32;
+            let (uses, live) = (&mut self.uses, &mut self.param_live);
             match dfg.insts[term] {
                 InstData::BrIf { cond: v, .. } | InstData::BrTable { index: v, .. } => {
-                    self.term_uses.push((v, None))
+                    self.term_uses.push((v, None));
+                    uses[v] += 1;
+                    live[v] = true;
                 }
-                InstData::Return { args } => self
-                    .term_uses
-                    .extend(dfg.list(args).iter().map(|&a| (a, None))),
+                InstData::Return { args } => {
+                    for &a in dfg.list(args) {
+                        self.term_uses.push((a, None));
+                        uses[a] += 1;
+                        live[a] = true;
+                    }
+                }
                 _ => {}
             }
             let (term_uses, pairs) = (&mut self.term_uses, &mut self.edge_pairs);
@@ -716,28 +724,16 @@ impl Values {
                 }
                 succs.push(d.block);
                 let params = dfg.block_params(d.block);
-                for (&a, &q) in dfg.list(d.args).iter().zip(params) {
-                    pairs.push((q, a));
-                    term_uses.push((a, Some(q)));
+                for (j, &a) in dfg.list(d.args).iter().enumerate() {
+                    uses[a] += 1;
+                    if let Some(&q) = params.get(j) {
+                        pairs.push((q, a));
+                        term_uses.push((a, Some(q)));
+                    }
                 }
             });
             self.term_range[b] = (t0, self.term_uses.len() as u32);
             self.succ_range[b] = (s0, self.succ_list.len() as u32);
-            let (uses, live) = (&mut self.uses, &mut self.param_live);
-            match dfg.insts[term] {
-                InstData::Jump { .. } | InstData::BrIf { .. } | InstData::BrTable { .. } => {
-                    dfg.for_each_arg(term, |v| uses[v] += 1);
-                    if let InstData::BrIf { cond: v, .. } | InstData::BrTable { index: v, .. } =
-                        dfg.insts[term]
-                    {
-                        live[v] = true;
-                    }
-                }
-                _ => dfg.for_each_arg(term, |v| {
-                    uses[v] += 1;
-                    live[v] = true;
-                }),
-            }
         }
         Ok((needs_tmp, needs_sret, needs_slots))
     }
