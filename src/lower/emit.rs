@@ -66,8 +66,8 @@ pub(crate) struct Emitter {
     buf: Vec<u8>,
     /// Its relocations.
     relocs: Vec<Reloc>,
-    /// Operand-tree frames: position in the code table, and the range of its operands in
-    /// the table's operand list left to emit.
+    /// Interrupted operand-tree frames: position in the code table, and the range of its
+    /// operands in the table's operand list left to emit.
     frames: Vec<(u32, u32, u32)>,
     /// Edge copies: source and destination local.
     copies: Vec<(Value, u32)>,
@@ -298,7 +298,7 @@ impl Emitter {
                 _ => self.constant(cx, inst),
             },
             Place::Stack(k) => self.trees(cx, k, k + 1, false),
-            Place::Unused | Place::Pending => Err(EmitError::Structure(format!(
+            Place::Unused | Place::Pending(_) => Err(EmitError::Structure(format!(
                 "{v} is read where it is not available"
             ))),
         }
@@ -309,51 +309,54 @@ impl Emitter {
     /// whose result is left on the stack (they are emitted in their consumer's tree). One
     /// loop for a whole block: the roots and the operand trees share the frame stack.
     fn trees(&mut self, cx: &FuncCx<'_>, start: u32, end: u32, roots_only: bool) -> Result<()> {
-        let base = self.frames.len();
         for root in start..end {
+            let l = self
+                .values
+                .lin
+                .get(root as usize)
+                .ok_or("an instruction outside the code")?;
             if roots_only
-                && let Some(l) = self.values.lin.get(root as usize)
-                && let Some(r) = l.result
+                && let Some(r) = l.result.expand()
                 && let Place::Stack(_) = self.values.place[r]
             {
                 continue;
             }
-            self.push_frame(root)?;
-            self.tree(cx, base)?;
+            self.tree(cx, root)?;
         }
         Ok(())
     }
 
-    /// Emits the operand tree opened by the frame at `base` and its instruction, then
-    /// stores or drops the results.
+    /// Emits the operand tree of the instruction at `root` in the code table and the
+    /// instruction, then stores or drops the results. The frame at hand is kept in locals;
+    /// the stack holds the frames it interrupted.
     #[inline(always)] // the loop of `trees`
-    fn tree(&mut self, cx: &FuncCx<'_>, base: usize) -> Result<()> {
+    fn tree(&mut self, cx: &FuncCx<'_>, root: u32) -> Result<()> {
         let dfg = &cx.func.dfg;
-        while self.frames.len() > base {
-            let Some(top) = self.frames.last_mut() else {
-                break;
-            };
-            let (k, next, end) = *top;
-            if next < end {
-                top.1 += 1;
+        let base = self.frames.len();
+        let (mut k, mut next, mut end) = self.frame(root)?;
+        loop {
+            // The operands left; one with a tree of its own interrupts this frame.
+            while next < end {
                 let v = self.values.lin_ops[next as usize];
+                next += 1;
                 match self.values.place[v] {
                     Place::Local(l) => self.local_get(l),
-                    Place::Stack(p) => self.push_frame(p)?,
+                    Place::Stack(p) => {
+                        self.frames.push((k, next, end));
+                        (k, next, end) = self.frame(p)?;
+                    }
                     Place::Const(inst) => match dfg.insts[inst] {
                         InstData::Const { ty, bits } if self.int_const(ty, bits) => {}
                         _ => self.constant(cx, inst)?,
                     },
                     _ => self.value(cx, v)?,
                 }
-                continue;
             }
-            self.frames.pop();
             let l = self.values.lin[k as usize];
             if !self.inst_simple(cx.ops, &dfg.insts[l.inst]) {
                 self.inst(cx, l.inst)?;
             }
-            match l.result {
+            match l.result.expand() {
                 Some(r) => self.result(r),
                 None if l.flags & Lin::MULTI != 0 => {
                     for &r in dfg.inst_results(l.inst).iter().rev() {
@@ -362,8 +365,14 @@ impl Emitter {
                 }
                 None => {}
             }
+            if self.frames.len() <= base {
+                return Ok(());
+            }
+            let Some(f) = self.frames.pop() else {
+                return Ok(());
+            };
+            (k, next, end) = f;
         }
-        Ok(())
     }
 
     /// Stores the result `r` on top of the stack in its local, drops it, or leaves it for
@@ -377,11 +386,11 @@ impl Emitter {
         }
     }
 
-    /// Opens the operand-tree frame of the instruction at `k` in the code table: its
-    /// operands that go on the operand stack (none for the return-slot intrinsics), in
-    /// push order.
+    /// The operand-tree frame of the instruction at `k` in the code table: `k` and the
+    /// range of its operands that go on the operand stack (none for the return-slot
+    /// intrinsics), in push order.
     #[inline]
-    fn push_frame(&mut self, k: u32) -> Result<()> {
+    fn frame(&self, k: u32) -> Result<(u32, u32, u32)> {
         let l = self
             .values
             .lin
@@ -392,8 +401,7 @@ impl Emitter {
         } else {
             l.ops
         };
-        self.frames.push((k, s, e));
-        Ok(())
+        Ok((k, s, e))
     }
 
     /// Emits an integer constant of type `ty` (its low bits for `i32`); whether `ty` is an

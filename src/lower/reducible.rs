@@ -25,7 +25,7 @@
 //! arms can be rerouted again by an inner multi-entry loop). New blocks go at the end of the
 //! layout. Reducible functions are left alone (`None`).
 
-use cranelift_entity::{EntityRef, SecondaryMap};
+use cranelift_entity::{EntityRef, PrimaryMap, SecondaryMap};
 
 use super::cfg::Cfg;
 use crate::ir::{
@@ -142,6 +142,9 @@ struct Spare {
     insts: Vec<Vec<Inst>>,
     /// Jump-table target vectors.
     targets: Vec<Vec<BlockCall>>,
+    /// The capacities reserved so far for the copy's instructions, values and blocks
+    /// (at least what the tables have).
+    caps: [usize; 3],
 }
 
 /// Makes `dst` a copy of `src` (with the source locations if `with_locs`), reusing
@@ -159,14 +162,23 @@ fn copy_function(src: &Function, dst: &mut Function, spare: &mut Spare, with_loc
             .into_slice()
             .clone_from_slice(src.as_values_slice());
     }
-    let grow = |n: usize| n / 2 + 16;
+    let room = |n: usize| n + n / 2 + 16;
+    // A table too small for the copy is made anew: growing it would copy what it held.
     let (sd, dd) = (&src.dfg, &mut dst.dfg);
+    let n = room(sd.insts.len());
+    if n > spare.caps[0] {
+        spare.caps[0] = n;
+        dd.insts = PrimaryMap::with_capacity(n);
+    }
     dd.insts.clear();
-    dd.insts.reserve(sd.insts.len() + grow(sd.insts.len()));
     dd.insts.extend(sd.insts.values().copied());
     copy_secondary(&sd.results, &mut dd.results);
+    let n = room(sd.values.len());
+    if n > spare.caps[1] {
+        spare.caps[1] = n;
+        dd.values = PrimaryMap::with_capacity(n);
+    }
     dd.values.clear();
-    dd.values.reserve(sd.values.len() + grow(sd.values.len()));
     dd.values.extend(sd.values.values().copied());
     for (i, b) in dd.blocks.values_mut().enumerate() {
         let v = std::mem::take(&mut b.insts);
@@ -175,16 +187,25 @@ fn copy_function(src: &Function, dst: &mut Function, spare: &mut Spare, with_loc
             None => spare.insts.push(v),
         }
     }
+    let n = room(sd.blocks.len());
+    if n > spare.caps[2] {
+        spare.caps[2] = n;
+        dd.blocks = PrimaryMap::with_capacity(n);
+    }
     dd.blocks.clear();
-    dd.blocks.reserve(sd.blocks.len() + grow(sd.blocks.len()));
     for (i, b) in sd.blocks.values().enumerate() {
         let mut insts = spare
             .insts
             .get_mut(i)
             .map(std::mem::take)
             .unwrap_or_default();
-        insts.clear();
-        insts.extend_from_slice(&b.insts);
+        if insts.capacity() < b.insts.len() {
+            // A new vector: growing the old one would copy what it held.
+            insts = b.insts.clone();
+        } else {
+            insts.clear();
+            insts.extend_from_slice(&b.insts);
+        }
         dd.blocks.push(BlockData {
             params: b.params,
             insts,
@@ -205,9 +226,11 @@ fn copy_function(src: &Function, dst: &mut Function, spare: &mut Spare, with_loc
         });
     }
     dd.sigs.clone_from(&sd.sigs);
+    let n = room(src.layout.len());
+    if n > dst.layout.capacity() {
+        dst.layout = Vec::with_capacity(n);
+    }
     dst.layout.clear();
-    dst.layout
-        .reserve(src.layout.len() + grow(src.layout.len()));
     dst.layout.extend_from_slice(&src.layout);
     dst.stack_slots.clear();
     dst.stack_slots.extend(src.stack_slots.values().copied());

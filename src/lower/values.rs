@@ -38,6 +38,7 @@
 use std::marker::PhantomData;
 use std::ops::{Index, IndexMut};
 
+use cranelift_entity::packed_option::PackedOption;
 use cranelift_entity::{EntityRef, SecondaryMap};
 
 use super::structured::Node;
@@ -58,8 +59,8 @@ pub(crate) enum Place {
     Stack(u32),
     /// A constant, emitted at each use: this instruction's value.
     Const(Inst),
-    /// Needs a local, not yet assigned.
-    Pending,
+    /// Needs a local, not yet assigned; the value's dense number.
+    Pending(u32),
     /// In this local.
     Local(u32),
 }
@@ -138,7 +139,7 @@ pub(crate) struct Lin {
     /// Its operands, in the order lowering pushes them, are `ops[ops.0..ops.1]`.
     pub ops: (u32, u32),
     /// Its result when it has exactly one.
-    pub result: Option<Value>,
+    pub result: PackedOption<Value>,
     /// [`Lin::SRET`], [`Lin::MULTI`].
     pub flags: u8,
 }
@@ -177,6 +178,11 @@ pub(crate) struct Values {
     term_uses: Vec<(Value, Option<Value>)>,
     /// The range of each reachable block's terminator in `term_uses`.
     term_range: Table<Block, (u32, u32)>,
+    /// The destinations of the terminators of the reachable blocks, in `for_each_dest`
+    /// order (found once by the first walk).
+    succ_list: Vec<Block>,
+    /// The range of each reachable block's destinations in `succ_list`.
+    succ_range: Table<Block, (u32, u32)>,
     /// Work list of values.
     work_vals: Vec<Value>,
     /// Reachable blocks in structured order.
@@ -310,6 +316,14 @@ pub(crate) fn dest_of(dfg: &DataFlowGraph, inst: Inst, dest: u32) -> Option<crat
     }
 }
 
+/// The destinations of reachable block `b`'s terminator (`list` and `range` as
+/// [`Values::succ_list`] and [`Values::succ_range`]).
+#[inline]
+fn succs_in<'a>(list: &'a [Block], range: &Table<Block, (u32, u32)>, b: Block) -> &'a [Block] {
+    let (s, e) = range[b];
+    list.get(s as usize..e as usize).unwrap_or(&[])
+}
+
 /// A table by entity for one function: a plain vector, indexed without the default
 /// fallback or the growth of a [`SecondaryMap`] (the keys are the function's own, and
 /// [`reset`] sizes the table for them).
@@ -415,7 +429,7 @@ impl Values {
             if b != entry {
                 for &p in dfg.block_params(b) {
                     if self.uses[p] > 0 {
-                        self.place[p] = Place::Pending;
+                        self.place[p] = Place::Pending(self.dense_vals.len() as u32);
                         self.dense[p] = self.dense_vals.len() as u32;
                         self.dense_vals.push(p);
                         self.dense_block.push(b);
@@ -426,14 +440,15 @@ impl Values {
             let (s, e) = self.code_range[b];
             for k in s..e {
                 let l = &self.lin[k as usize];
-                let results = match l.result {
+                let one = l.result.expand();
+                let results = match one {
                     Some(ref r) => std::slice::from_ref(r),
                     None if l.flags & Lin::MULTI != 0 => dfg.inst_results(l.inst),
                     None => &[],
                 };
                 for &r in results {
                     if !matches!(self.place[r], Place::Stack(_)) && self.uses[r] > 0 {
-                        self.place[r] = Place::Pending;
+                        self.place[r] = Place::Pending(self.dense_vals.len() as u32);
                         self.dense[r] = self.dense_vals.len() as u32;
                         self.dense_vals.push(r);
                         self.dense_block.push(b);
@@ -485,12 +500,14 @@ impl Values {
     #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
     fn dead_params(&mut self, func: &Function) {
         let dfg = &func.dfg;
-        // A few passes over the edge copies settle the usual functions; long chains of
-        // parameters that only pass a value along take the sorted work list, linear.
+        // A few passes over the edge copies settle the usual functions (backward: the
+        // copies are in structured order, and liveness flows from a parameter to the
+        // arguments before it); long chains of parameters that only pass a value along
+        // take the sorted work list, linear.
         let mut settled = false;
         for _ in 0..4 {
             let mut changed = false;
-            for &(q, a) in &self.edge_pairs {
+            for &(q, a) in self.edge_pairs.iter().rev() {
                 if self.param_live[q] && !self.param_live[a] {
                     self.param_live[a] = true;
                     changed = true;
@@ -568,6 +585,8 @@ impl Values {
         reset(&mut self.param_live, nv);
         reset(&mut self.code_range, dfg.blocks.len());
         reset(&mut self.term_range, dfg.blocks.len());
+        reset(&mut self.succ_range, dfg.blocks.len());
+        self.succ_list.clear();
         self.pred_off.clear();
         self.pred_off.resize(dfg.blocks.len() + 1, 0);
         self.term_uses.clear();
@@ -671,51 +690,50 @@ impl Values {
                 self.lin.push(Lin {
                     inst,
                     ops: (ops_start as u32, self.lin_ops.len() as u32),
-                    result,
+                    result: result.into(),
                     flags,
                 });
             }
             self.code_range[b] = (start, self.lin.len() as u32);
             // The values the terminator reads: its condition, index or returned values, then
             // the edge arguments with their parameters.
+            // Each is a use; all but the edge arguments make a parameter live.
             let t0 = self.term_uses.len() as u32;
+            let (uses, live) = (&mut self.uses, &mut self.param_live);
             match dfg.insts[term] {
                 InstData::BrIf { cond: v, .. } | InstData::BrTable { index: v, .. } => {
-                    self.term_uses.push((v, None))
+                    self.term_uses.push((v, None));
+                    uses[v] += 1;
+                    live[v] = true;
                 }
-                InstData::Return { args } => self
-                    .term_uses
-                    .extend(dfg.list(args).iter().map(|&a| (a, None))),
+                InstData::Return { args } => {
+                    for &a in dfg.list(args) {
+                        self.term_uses.push((a, None));
+                        uses[a] += 1;
+                        live[a] = true;
+                    }
+                }
                 _ => {}
             }
             let (term_uses, pairs) = (&mut self.term_uses, &mut self.edge_pairs);
-            let pred_count = &mut self.pred_off;
+            let (pred_count, succs) = (&mut self.pred_off, &mut self.succ_list);
+            let s0 = succs.len() as u32;
             dfg.for_each_dest(term, |d| {
                 if let Some(n) = pred_count.get_mut(d.block.index() + 1) {
                     *n += 1;
                 }
+                succs.push(d.block);
                 let params = dfg.block_params(d.block);
-                for (&a, &q) in dfg.list(d.args).iter().zip(params) {
-                    pairs.push((q, a));
-                    term_uses.push((a, Some(q)));
+                for (j, &a) in dfg.list(d.args).iter().enumerate() {
+                    uses[a] += 1;
+                    if let Some(&q) = params.get(j) {
+                        pairs.push((q, a));
+                        term_uses.push((a, Some(q)));
+                    }
                 }
             });
             self.term_range[b] = (t0, self.term_uses.len() as u32);
-            let (uses, live) = (&mut self.uses, &mut self.param_live);
-            match dfg.insts[term] {
-                InstData::Jump { .. } | InstData::BrIf { .. } | InstData::BrTable { .. } => {
-                    dfg.for_each_arg(term, |v| uses[v] += 1);
-                    if let InstData::BrIf { cond: v, .. } | InstData::BrTable { index: v, .. } =
-                        dfg.insts[term]
-                    {
-                        live[v] = true;
-                    }
-                }
-                _ => dfg.for_each_arg(term, |v| {
-                    uses[v] += 1;
-                    live[v] = true;
-                }),
-            }
+            self.succ_range[b] = (s0, self.succ_list.len() as u32);
         }
         Ok((needs_tmp, needs_sret, needs_slots))
     }
@@ -759,41 +777,49 @@ impl Values {
         // from its last operand.
         let mut term_left = self.term_ops.len();
         self.op_frames.clear();
-        loop {
-            let v = if let Some(f) = self.op_frames.last_mut() {
-                if f.0 == f.1 {
-                    self.op_frames.pop();
-                    continue;
+        // The frame at hand; `op_frames` holds the ones it interrupted.
+        let mut frame: Option<(u32, u32)> = None;
+        // Once every instruction is consumed, nothing more can go on the stack.
+        'outer: while cursor > start {
+            // (Constants, which emit nothing where they are defined, are not in the table.)
+            if let Some((lo, mut hi)) = frame {
+                // The frame's operands, from its last, up to the first that goes on the
+                // stack (whose own frame interrupts this one).
+                while hi > lo {
+                    hi -= 1;
+                    let v = self.lin_ops[hi as usize];
+                    let l = &lin[cursor - 1];
+                    if l.result == v.into() && self.uses[v] == 1 {
+                        cursor -= 1;
+                        self.place[v] = Place::Stack(cursor as u32);
+                        if l.flags & Lin::SRET == 0 {
+                            self.op_frames.push((lo, hi));
+                            frame = Some(l.ops);
+                        } else {
+                            frame = Some((lo, hi));
+                        }
+                        continue 'outer;
+                    }
                 }
-                f.1 -= 1;
-                self.lin_ops[f.1 as usize]
+                frame = self.op_frames.pop();
             } else if term_left > 0 {
                 term_left -= 1;
-                self.term_ops[term_left]
+                let v = self.term_ops[term_left];
+                let l = &lin[cursor - 1];
+                if l.result == v.into() && self.uses[v] == 1 {
+                    cursor -= 1;
+                    self.place[v] = Place::Stack(cursor as u32);
+                    if l.flags & Lin::SRET == 0 {
+                        frame = Some(l.ops);
+                    }
+                }
             } else {
                 // Next root: the closest instruction not yet consumed.
-                if cursor == start {
-                    break;
-                }
                 cursor -= 1;
                 let l = &lin[cursor];
                 if l.flags & Lin::SRET == 0 {
-                    self.op_frames.push(l.ops);
+                    frame = Some(l.ops);
                 }
-                continue;
-            };
-            // (Constants, which emit nothing where they are defined, are not in the table.)
-            if cursor == start {
-                continue;
-            }
-            let l = &lin[cursor - 1];
-            if l.result != Some(v) || self.uses[v] != 1 {
-                continue;
-            }
-            cursor -= 1;
-            self.place[v] = Place::Stack(cursor as u32);
-            if l.flags & Lin::SRET == 0 {
-                self.op_frames.push(l.ops);
             }
         }
     }
@@ -847,16 +873,13 @@ impl Values {
             fill.clear();
             fill.extend_from_slice(&self.pred_off[..nb]);
             for &b in &self.order {
-                if let Some(t) = func.terminator(b) {
-                    let preds = &mut self.preds;
-                    dfg.for_each_dest(t, |d| {
-                        if let Some(slot) = fill.get_mut(d.block.index()) {
-                            if let Some(p) = preds.get_mut(*slot as usize) {
-                                *p = b;
-                            }
-                            *slot += 1;
+                for &d in succs_in(&self.succ_list, &self.succ_range, b) {
+                    if let Some(slot) = fill.get_mut(d.index()) {
+                        if let Some(p) = self.preds.get_mut(*slot as usize) {
+                            *p = b;
                         }
-                    });
+                        *slot += 1;
+                    }
                 }
             }
         }
@@ -879,13 +902,14 @@ impl Values {
         for i in 0..self.order.len() {
             let b = self.order[i];
             let (s, e) = self.block_ops(b);
-            let (place, dense, dense_block) = (&self.place, &self.dense, &self.dense_block);
+            let (place, dense_block) = (&self.place, &self.dense_block);
             let (gen_bits, pairs) = (&mut self.gen_bits, &mut self.use_pairs);
+            // Before coloring, the values with locals are the pending ones and the entry
+            // block's parameters, whose local is their dense number.
             let mut used = |v: Value| -> u32 {
-                if !matches!(place[v], Place::Pending | Place::Local(_)) {
+                let (Place::Pending(d) | Place::Local(d)) = place[v] else {
                     return NO_LOCAL;
-                }
-                let d = dense[v];
+                };
                 if !bits {
                     pairs.push((v, b));
                 } else if dense_block.get(d as usize) != Some(&b) {
@@ -902,7 +926,7 @@ impl Values {
             let term_uses = &self.term_uses[t0 as usize..t1 as usize];
             Self::for_each_term_use(&self.uses, term_uses, |a, p| {
                 used(a);
-                let local = |v: Value| matches!(place[v], Place::Pending | Place::Local(_));
+                let local = |v: Value| matches!(place[v], Place::Pending(_) | Place::Local(_));
                 if let Some(p) = p
                     && local(a)
                     && local(p)
@@ -992,21 +1016,23 @@ impl Values {
         while let Some(b) = self.work.pop() {
             self.in_work[b.index()] = false;
             self.row.iter_mut().for_each(|x| *x = 0);
-            if let Some(t) = func.terminator(b) {
-                let (row, live) = (&mut self.row, &self.live_bits);
-                dfg.for_each_dest(t, |d| {
-                    let s = d.block.index() * w;
-                    if let Some(src) = live.get(s..s + w) {
-                        row.iter_mut().zip(src).for_each(|(x, y)| *x |= y);
-                    }
-                });
+            let (row, live) = (&mut self.row, &self.live_bits);
+            for &d in succs_in(&self.succ_list, &self.succ_range, b) {
+                let s = d.index() * w;
+                if let Some(src) = live.get(s..s + w) {
+                    row.iter_mut().zip(src).for_each(|(x, y)| *x |= y);
+                }
             }
             let base = b.index() * w;
             let mut changed = false;
-            for j in 0..w {
-                let new = self.gen_bits[base + j] | (self.row[j] & !self.kill_bits[base + j]);
-                if new != self.live_bits[base + j] {
-                    self.live_bits[base + j] = new;
+            let gen_kill = self.gen_bits[base..base + w]
+                .iter()
+                .zip(&self.kill_bits[base..base + w]);
+            let live = self.live_bits[base..base + w].iter_mut();
+            for ((l, (&g, &k)), &r) in live.zip(gen_kill).zip(&self.row) {
+                let new = g | (r & !k);
+                if new != *l {
+                    *l = new;
                     changed = true;
                 }
             }
@@ -1123,13 +1149,21 @@ impl Values {
                 }
             } else {
                 for &p in dfg.block_params(b) {
-                    if self.place[p] == Place::Pending {
+                    if let Place::Pending(_) = self.place[p] {
                         self.assign(dfg, p, gen_);
                     }
                 }
             }
-            // Last uses in this block, scanning backward from what is live out (the bits
-            // of `row`, or the values stamped `gen_`).
+            // The last instruction that defines a value with a local (the block's values
+            // are numbered in code order, the parameters first): none, and the block is
+            // done.
+            let last_def = self.dense_pos[next_dense - 1];
+            if last_def == NO_LOCAL {
+                continue;
+            }
+            // Last uses in this block up to `last_def` (later ones free nothing that a
+            // definition here could take), scanning backward from what is live out (the
+            // bits of `row`, or the values stamped `gen_`).
             let term = func.terminator(b);
             if rows {
                 self.row.iter_mut().for_each(|x| *x = 0);
@@ -1145,23 +1179,19 @@ impl Values {
                     let (t0, t1) = self.term_range[b];
                     let term_uses = &self.term_uses[t0 as usize..t1 as usize];
                     Self::for_each_term_use(&self.uses, term_uses, |a, _| {
-                        if matches!(place[a], Place::Pending | Place::Local(_)) {
+                        if matches!(place[a], Place::Pending(_) | Place::Local(_)) {
                             let d = dense[a] as usize;
                             row[d / 64] |= 1 << (d % 64);
                         }
                     });
                 }
-            } else if let Some(t) = term {
-                let mut succs = std::mem::take(&mut self.work);
-                succs.clear();
-                dfg.for_each_dest(t, |d| succs.push(d.block));
-                for &s in &succs {
+            } else if term.is_some() {
+                for &s in succs_in(&self.succ_list, &self.succ_range, b) {
                     let (lo, hi) = (self.live_off[s.index()], self.live_off[s.index() + 1]);
                     for &v in self.live_vals.get(lo as usize..hi as usize).unwrap_or(&[]) {
                         self.live_stamp[v] = gen_;
                     }
                 }
-                self.work = succs;
                 let stamps = &mut self.live_stamp;
                 let (t0, t1) = self.term_range[b];
                 let term_uses = &self.term_uses[t0 as usize..t1 as usize];
@@ -1188,7 +1218,7 @@ impl Values {
                         self.live_stamp[v] = gen_;
                         live
                     };
-                    if !live {
+                    if !live && k as u32 <= last_def {
                         self.kills.push((k as u32, d));
                     }
                 }
@@ -1221,7 +1251,7 @@ impl Values {
         }
         // Anything pending left (unreached) is unused.
         for &v in &self.dense_vals {
-            if self.place[v] == Place::Pending {
+            if let Place::Pending(_) = self.place[v] {
                 self.place[v] = Place::Unused;
             }
         }
@@ -1319,18 +1349,26 @@ impl Values {
             *r = i as u32;
             self.by_final.push(i as u32);
         }
-        let mut next = np as u32;
-        for c in 0..4u8 {
-            let mut count = 0;
-            for (i, &lc) in self.local_class.iter().enumerate().skip(np) {
-                if lc == c {
-                    self.renumber[i] = next;
-                    self.by_final.push(i as u32);
-                    next += 1;
-                    count += 1;
-                }
+        // By class, in index order within a class: count, then place each local.
+        let mut counts = [0u32; 4];
+        for &lc in self.local_class.iter().skip(np) {
+            counts[usize::from(lc) & 3] += 1;
+        }
+        let mut next = [0u32; 4];
+        let mut at = np as u32;
+        for (n, &count) in next.iter_mut().zip(&counts) {
+            *n = at;
+            at += count;
+        }
+        self.class_counts = counts;
+        self.by_final.resize(self.local_class.len(), 0);
+        for (i, &lc) in self.local_class.iter().enumerate().skip(np) {
+            let n = &mut next[usize::from(lc) & 3];
+            self.renumber[i] = *n;
+            if let Some(slot) = self.by_final.get_mut(*n as usize) {
+                *slot = i as u32;
             }
-            self.class_counts[c as usize] = count;
+            *n += 1;
         }
         // Only the values with a dense number have locals.
         for &v in &self.dense_vals {
