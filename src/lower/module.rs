@@ -18,11 +18,11 @@
 //!    thread); results are collected in IR order, so the output is deterministic.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use cranelift_entity::SecondaryMap;
 use indexmap::IndexMap;
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use super::LowerOptions;
 use super::emit::{EmitError, Emitter};
@@ -171,12 +171,20 @@ fn import_of(name: &str, l: &Linkage) -> (String, String, bool) {
 
 /// Interns function types in first-seen order.
 #[derive(Default)]
-struct Types(IndexMap<FuncType, u32>);
+struct Types(IndexMap<FuncType, u32, rustc_hash::FxBuildHasher>);
 
 impl Types {
     fn intern(&mut self, t: FuncType) -> u32 {
         let n = self.0.len() as u32;
         *self.0.entry(t).or_insert(n)
+    }
+
+    /// Interns a type that is borrowed (cloned only when new).
+    fn intern_ref(&mut self, t: &FuncType) -> u32 {
+        match self.0.get(t) {
+            Some(&n) => n,
+            None => self.intern(t.clone()),
+        }
     }
 }
 
@@ -267,6 +275,128 @@ struct Needs {
     memory: bool,
 }
 
+impl Needs {
+    fn merge(&mut self, b: &BodyNeeds) {
+        for &i in &b.runtime {
+            self.runtime[i as usize] = true;
+        }
+        for &e in &b.tag_names {
+            self.tag_names[e] = true;
+        }
+        self.stack_pointer |= b.stack_pointer;
+        self.tls_base |= b.tls_base;
+        self.table |= b.table;
+        self.memory |= b.memory;
+    }
+}
+
+/// What one body needs (see [`Needs`]); each listed item at most once.
+#[derive(Default)]
+struct BodyNeeds {
+    runtime: Vec<Intrinsic>,
+    tag_names: Vec<EnumRef>,
+    stack_pointer: bool,
+    tls_base: bool,
+    table: bool,
+    memory: bool,
+}
+
+impl BodyNeeds {
+    fn runtime(&mut self, i: Intrinsic) {
+        if !self.runtime.contains(&i) {
+            self.runtime.push(i);
+        }
+    }
+}
+
+/// A defined function's types and needs, found by [`scan_body`].
+struct BodyScan {
+    /// The function's type.
+    ty: FuncType,
+    /// The types of its `call_indirect` signatures, in order.
+    sigs: Vec<FuncType>,
+    /// The result count of its first signature with several results when multivalue is
+    /// off (an error).
+    multivalue_sig: Option<usize>,
+    needs: BodyNeeds,
+}
+
+/// Scans the body of the defined function `f` (step 1; runs in parallel).
+#[inline(never)] // a profiling root (callgrind --toggle-collect)
+fn scan_body(module: &Module, f: FuncRef, features: crate::target::Features) -> BodyScan {
+    let decls = &module.decls;
+    let body = &module.bodies[f];
+    let mut scan = BodyScan {
+        ty: func_type(&decls.funcs[f].sig),
+        sigs: Vec::with_capacity(body.dfg.sigs.len()),
+        multivalue_sig: None,
+        needs: BodyNeeds::default(),
+    };
+    for sig in body.dfg.sigs.values() {
+        if sig.results.len() > 1 && !features.multivalue {
+            scan.multivalue_sig = Some(sig.results.len());
+            return scan;
+        }
+        scan.sigs.push(func_type(sig));
+    }
+    let needs = &mut scan.needs;
+    if !body.stack_slots.is_empty() {
+        needs.memory = true;
+    }
+    for &b in &body.layout {
+        for &inst in &body.dfg.blocks[b].insts {
+            match body.dfg.insts[inst] {
+                InstData::Intrinsic { intrinsic, .. } => {
+                    needs.memory |= matches!(
+                        intrinsic,
+                        Intrinsic::Memcpy | Intrinsic::Memmove | Intrinsic::Memset
+                    ) || intrinsic.results().len() == 2;
+                    if intrinsic.results().len() == 2 {
+                        needs.stack_pointer = true;
+                    }
+                    if !intrinsic_inlined(intrinsic, features) {
+                        needs.runtime(intrinsic);
+                    }
+                }
+                InstData::MemoryCopy { .. } => {
+                    needs.memory = true;
+                    if !features.bulk_memory {
+                        needs.runtime(Intrinsic::Memmove);
+                    }
+                }
+                InstData::MemoryFill { .. } => {
+                    needs.memory = true;
+                    if !features.bulk_memory {
+                        needs.runtime(Intrinsic::Memset);
+                    }
+                }
+                InstData::TagName { enum_ref, .. } => {
+                    needs.memory = true;
+                    if decls.enums.get(enum_ref).is_some() && !needs.tag_names.contains(&enum_ref) {
+                        needs.tag_names.push(enum_ref);
+                    }
+                }
+                InstData::StackAddr { .. } => {
+                    needs.stack_pointer = true;
+                    needs.memory = true;
+                }
+                InstData::TlsAddr { .. } => {
+                    needs.tls_base = true;
+                    needs.memory = true;
+                }
+                InstData::CallIndirect { .. } => needs.table = true,
+                InstData::Load { .. }
+                | InstData::Store { .. }
+                | InstData::MemorySize
+                | InstData::MemoryGrow { .. }
+                | InstData::DataAddr { .. } => needs.memory = true,
+                _ => {}
+            }
+        }
+    }
+    scan
+}
+
 /// Lowers a verified module to an object. See the module documentation.
 pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'static>, LowerError> {
     let features = opts.features;
@@ -290,9 +420,26 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
         ..Needs::default()
     };
 
-    // 1. Types and needs, in IR order.
-    let mut defined: Vec<FuncRef> = Vec::new();
-    let mut sig_types: Vec<Vec<u32>> = Vec::new();
+    // 1. Types and needs, in IR order. The bodies are scanned in parallel (`scan_body`);
+    // their types are interned and their needs merged here, in IR order, so the type and
+    // symbol numbering do not depend on the threads.
+    let defined: Vec<FuncRef> = module
+        .items
+        .iter()
+        .filter_map(|item| match *item {
+            Item::Func(f) if !decls.funcs[f].linkage.is_extern() => Some(f),
+            _ => None,
+        })
+        .collect();
+    let scans: Vec<BodyScan> = defined
+        .par_iter()
+        .map(|&f| scan_body(module, f, features))
+        .collect();
+    // The type indices of each defined function's `call_indirect` signatures, one run per
+    // function in `defined` order (`sig_starts[k]..sig_starts[k + 1]`).
+    let mut sig_types: Vec<u32> = Vec::new();
+    let mut sig_starts: Vec<usize> = Vec::with_capacity(defined.len() + 1);
+    let mut scans_iter = scans.iter();
     for item in &module.items {
         let Item::Func(f) = *item else { continue };
         let decl = &decls.funcs[f];
@@ -303,88 +450,34 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
                 feature: "multivalue",
             });
         }
-        ctx.func_type[f] = types.intern(func_type(&decl.sig));
         if decl.linkage.is_extern() {
+            ctx.func_type[f] = types.intern(func_type(&decl.sig));
             continue;
         }
-        defined.push(f);
-        let body = &module.bodies[f];
-        let mut sigs = Vec::with_capacity(body.dfg.sigs.len());
-        for sig in body.dfg.sigs.values() {
-            if sig.results.len() > 1 && !features.multivalue {
-                return Err(LowerError::MissingFeature {
-                    func: decl.name.clone(),
-                    what: format!(
-                        "calls indirectly a function returning {} values",
-                        sig.results.len()
-                    ),
-                    feature: "multivalue",
-                });
-            }
-            sigs.push(types.intern(func_type(sig)));
+        let Some(scan) = scans_iter.next() else {
+            unreachable!("one scan per defined function")
+        };
+        ctx.func_type[f] = types.intern_ref(&scan.ty);
+        if let Some(n) = scan.multivalue_sig {
+            return Err(LowerError::MissingFeature {
+                func: decl.name.clone(),
+                what: format!("calls indirectly a function returning {n} values"),
+                feature: "multivalue",
+            });
         }
-        sig_types.push(sigs);
-        if !body.stack_slots.is_empty() {
-            needs.memory = true;
+        sig_starts.push(sig_types.len());
+        for sig in &scan.sigs {
+            sig_types.push(types.intern_ref(sig));
         }
-        for &b in &body.layout {
-            for &inst in &body.dfg.blocks[b].insts {
-                match body.dfg.insts[inst] {
-                    InstData::Intrinsic { intrinsic, .. } => {
-                        needs.memory |= matches!(
-                            intrinsic,
-                            Intrinsic::Memcpy | Intrinsic::Memmove | Intrinsic::Memset
-                        ) || intrinsic.results().len() == 2;
-                        if intrinsic.results().len() == 2 {
-                            needs.stack_pointer = true;
-                        }
-                        if !intrinsic_inlined(intrinsic, features) {
-                            needs.runtime[intrinsic as usize] = true;
-                        }
-                    }
-                    InstData::MemoryCopy { .. } => {
-                        needs.memory = true;
-                        if !features.bulk_memory {
-                            needs.runtime[Intrinsic::Memmove as usize] = true;
-                        }
-                    }
-                    InstData::MemoryFill { .. } => {
-                        needs.memory = true;
-                        if !features.bulk_memory {
-                            needs.runtime[Intrinsic::Memset as usize] = true;
-                        }
-                    }
-                    InstData::TagName { enum_ref, .. } => {
-                        needs.memory = true;
-                        if decls.enums.get(enum_ref).is_some() {
-                            needs.tag_names[enum_ref] = true;
-                        }
-                    }
-                    InstData::StackAddr { .. } => {
-                        needs.stack_pointer = true;
-                        needs.memory = true;
-                    }
-                    InstData::TlsAddr { .. } => {
-                        needs.tls_base = true;
-                        needs.memory = true;
-                    }
-                    InstData::CallIndirect { .. } => needs.table = true,
-                    InstData::Load { .. }
-                    | InstData::Store { .. }
-                    | InstData::MemorySize
-                    | InstData::MemoryGrow { .. }
-                    | InstData::DataAddr { .. } => needs.memory = true,
-                    _ => {}
-                }
-            }
-        }
+        needs.merge(&scan.needs);
     }
+    sig_starts.push(sig_types.len());
     if decls.data.values().any(|d| !d.linkage.is_extern()) {
         needs.memory = true;
     }
 
     // Names of IR items, for the synthetic symbols.
-    let mut names: HashMap<&str, Item> = HashMap::new();
+    let mut names: FxHashMap<&str, Item> = FxHashMap::default();
     for &item in &module.items {
         if !matches!(item, Item::Enum(_)) {
             names.entry(module.item_name(item)).or_insert(item);
@@ -821,8 +914,13 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
     let ctx = ctx;
     let results: Vec<Result<Func<'static>, LowerError>> = defined
         .par_iter()
-        .zip(sig_types.par_iter())
-        .map_init(Worker::default, |w, (&f, sigs)| w.lower(&ctx, f, sigs))
+        .zip(sig_starts.par_windows(2))
+        .zip(scans.into_par_iter())
+        .map_init(Worker::default, |w, ((&f, run), scan)| {
+            // The scan's types are freed here, on the workers.
+            drop(scan);
+            w.lower(&ctx, f, &sig_types[run[0]..run[1]])
+        })
         .collect();
     let mut funcs = Vec::with_capacity(results.len());
     for r in results {
