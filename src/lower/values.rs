@@ -152,6 +152,16 @@ impl Lin {
     pub const MULTI: u8 = 2;
 }
 
+/// The use count of a value ([`Values::counts`]).
+#[derive(Copy, Clone, Debug, Default)]
+struct Uses {
+    /// Counted uses.
+    uses: u32,
+    /// 1 when read by something other than an edge copy to a dead parameter, else 0
+    /// (a whole word: the table is reset by a plain fill of zeros).
+    param_live: u32,
+}
+
 /// Reusable per-function analysis state; [`Values::analyze`] fills it.
 #[derive(Default)]
 pub(crate) struct Values {
@@ -163,14 +173,13 @@ pub(crate) struct Values {
     pub lin_ops: Vec<Value>,
     /// The range of each reachable block's code in `lin`.
     pub code_range: Table<Block, (u32, u32)>,
-    /// Counted uses.
-    uses: Table<Value, u32>,
+    /// Counted uses of each value, and whether it is read by something other than an
+    /// edge copy (one record: the first walk writes both at each operand).
+    counts: Table<Value, Uses>,
     /// Blocks that appear in a `Code` node.
     reachable: Table<Block, bool>,
     /// Coalescing hint: a value connected by an edge copy.
     hint: Table<Value, Option<Value>>,
-    /// Per value: read by something other than an edge copy to a dead parameter.
-    param_live: Table<Value, bool>,
     /// (parameter, argument) of every edge copy in reachable code.
     edge_pairs: Vec<(Value, Value)>,
     /// What the terminators of the reachable blocks read: a condition, an index or the
@@ -376,7 +385,7 @@ impl Values {
         let dfg = &func.dfg;
         let nv = dfg.values.len();
         reset(&mut self.place, nv);
-        reset(&mut self.uses, nv);
+        reset(&mut self.counts, nv);
         reset(&mut self.hint, nv);
         reset(&mut self.reachable, dfg.blocks.len());
         self.local_names.clear();
@@ -391,12 +400,16 @@ impl Values {
         }
         // Dead block parameters: only when some parameter is read by edge copies alone can
         // any be dead.
-        let param_live = &self.param_live;
-        let all_live = self.edge_pairs.iter().all(|&(q, _)| param_live[q])
-            && self
-                .order
-                .iter()
-                .all(|&b| dfg.block_params(b).iter().all(|&p| param_live[p]));
+        let counts = &self.counts;
+        let all_live = self
+            .edge_pairs
+            .iter()
+            .all(|&(q, _)| counts[q].param_live != 0)
+            && self.order.iter().all(|&b| {
+                dfg.block_params(b)
+                    .iter()
+                    .all(|&p| counts[p].param_live != 0)
+            });
         if !all_live {
             self.dead_params(func);
         }
@@ -428,7 +441,7 @@ impl Values {
         for &b in &self.order {
             if b != entry {
                 for &p in dfg.block_params(b) {
-                    if self.uses[p] > 0 {
+                    if self.counts[p].uses > 0 {
                         self.place[p] = Place::Pending(self.dense_vals.len() as u32);
                         self.dense[p] = self.dense_vals.len() as u32;
                         self.dense_vals.push(p);
@@ -447,7 +460,7 @@ impl Values {
                     None => &[],
                 };
                 for &r in results {
-                    if !matches!(self.place[r], Place::Stack(_)) && self.uses[r] > 0 {
+                    if !matches!(self.place[r], Place::Stack(_)) && self.counts[r].uses > 0 {
                         self.place[r] = Place::Pending(self.dense_vals.len() as u32);
                         self.dense[r] = self.dense_vals.len() as u32;
                         self.dense_vals.push(r);
@@ -508,8 +521,8 @@ impl Values {
         for _ in 0..4 {
             let mut changed = false;
             for &(q, a) in self.edge_pairs.iter().rev() {
-                if self.param_live[q] && !self.param_live[a] {
-                    self.param_live[a] = true;
+                if self.counts[q].param_live != 0 && self.counts[a].param_live == 0 {
+                    self.counts[a].param_live = 1;
                     changed = true;
                 }
             }
@@ -527,7 +540,7 @@ impl Values {
             // live.
             let mut prev = None;
             for &(q, _) in &self.edge_pairs {
-                if prev != Some(q) && self.param_live[q] {
+                if prev != Some(q) && self.counts[q].param_live != 0 {
                     self.work_vals.push(q);
                 }
                 prev = Some(q);
@@ -539,8 +552,8 @@ impl Values {
                     if x != q {
                         break;
                     }
-                    if !self.param_live[a] {
-                        self.param_live[a] = true;
+                    if self.counts[a].param_live == 0 {
+                        self.counts[a].param_live = 1;
                         if matches!(dfg.values[a].def, ValueDef::Param(..)) {
                             self.work_vals.push(a);
                         }
@@ -549,14 +562,14 @@ impl Values {
             }
         }
         for &(q, a) in &self.edge_pairs {
-            if !self.param_live[q] {
-                self.uses[a] = self.uses[a].saturating_sub(1);
+            if self.counts[q].param_live == 0 {
+                self.counts[a].uses = self.counts[a].uses.saturating_sub(1);
             }
         }
         for &b in &self.order {
             for &p in dfg.block_params(b) {
-                if !self.param_live[p] {
-                    self.uses[p] = 0;
+                if self.counts[p].param_live == 0 {
+                    self.counts[p].uses = 0;
                 }
             }
         }
@@ -572,7 +585,6 @@ impl Values {
         features: Features,
     ) -> Result<([bool; 4], bool, bool), AnalyzeError> {
         let dfg = &func.dfg;
-        let nv = dfg.values.len();
         let mut needs_tmp = [false; 4];
         let mut needs_sret = false;
         let mut needs_slots = false;
@@ -582,7 +594,6 @@ impl Values {
         // reads it, or when it is the argument for a live parameter. Arguments for dead
         // parameters are not uses, and dead parameters get no local.
         self.edge_pairs.clear();
-        reset(&mut self.param_live, nv);
         reset(&mut self.code_range, dfg.blocks.len());
         reset(&mut self.term_range, dfg.blocks.len());
         reset(&mut self.succ_range, dfg.blocks.len());
@@ -676,8 +687,9 @@ impl Values {
                     | InstData::FuncAddr { .. } => {}
                 }
                 for &v in &self.lin_ops[ops_start..] {
-                    self.uses[v] += 1;
-                    self.param_live[v] = true;
+                    let x = &mut self.counts[v];
+                    x.uses += 1;
+                    x.param_live = 1;
                 }
                 let result = match dfg.inst_results(inst) {
                     [r] => Some(*r),
@@ -699,18 +711,20 @@ impl Values {
             // the edge arguments with their parameters.
             // Each is a use; all but the edge arguments make a parameter live.
             let t0 = self.term_uses.len() as u32;
-            let (uses, live) = (&mut self.uses, &mut self.param_live);
+            let counts = &mut self.counts;
             match dfg.insts[term] {
                 InstData::BrIf { cond: v, .. } | InstData::BrTable { index: v, .. } => {
                     self.term_uses.push((v, None));
-                    uses[v] += 1;
-                    live[v] = true;
+                    let x = &mut counts[v];
+                    x.uses += 1;
+                    x.param_live = 1;
                 }
                 InstData::Return { args } => {
                     for &a in dfg.list(args) {
                         self.term_uses.push((a, None));
-                        uses[a] += 1;
-                        live[a] = true;
+                        let x = &mut counts[a];
+                        x.uses += 1;
+                        x.param_live = 1;
                     }
                 }
                 _ => {}
@@ -725,7 +739,7 @@ impl Values {
                 succs.push(d.block);
                 let params = dfg.block_params(d.block);
                 for (j, &a) in dfg.list(d.args).iter().enumerate() {
-                    uses[a] += 1;
+                    counts[a].uses += 1;
                     if let Some(&q) = params.get(j) {
                         pairs.push((q, a));
                         term_uses.push((a, Some(q)));
@@ -760,7 +774,7 @@ impl Values {
             (Some(Node::Edge { from, dest: 0 }), InstData::Jump { dest }) if *from == b => {
                 let params = dfg.block_params(dest.block);
                 for (&a, &p) in dfg.list(dest.args).iter().zip(params) {
-                    if self.uses[p] > 0 {
+                    if self.counts[p].uses > 0 {
                         self.term_ops.push(a);
                     }
                 }
@@ -789,7 +803,7 @@ impl Values {
                     hi -= 1;
                     let v = self.lin_ops[hi as usize];
                     let l = &lin[cursor - 1];
-                    if l.result == v.into() && self.uses[v] == 1 {
+                    if l.result == v.into() && self.counts[v].uses == 1 {
                         cursor -= 1;
                         self.place[v] = Place::Stack(cursor as u32);
                         if l.flags & Lin::SRET == 0 {
@@ -806,7 +820,7 @@ impl Values {
                 term_left -= 1;
                 let v = self.term_ops[term_left];
                 let l = &lin[cursor - 1];
-                if l.result == v.into() && self.uses[v] == 1 {
+                if l.result == v.into() && self.counts[v].uses == 1 {
                     cursor -= 1;
                     self.place[v] = Place::Stack(cursor as u32);
                     if l.flags & Lin::SRET == 0 {
@@ -841,14 +855,14 @@ impl Values {
     /// [`Values::term_uses`]): its condition, index or returned values, and the arguments
     /// for live block parameters (with the parameter).
     fn for_each_term_use(
-        uses: &Table<Value, u32>,
+        counts: &Table<Value, Uses>,
         term_uses: &[(Value, Option<Value>)],
         mut f: impl FnMut(Value, Option<Value>),
     ) {
         for &(a, p) in term_uses {
             match p {
                 None => f(a, None),
-                Some(p) if uses[p] > 0 => f(a, Some(p)),
+                Some(p) if counts[p].uses > 0 => f(a, Some(p)),
                 Some(_) => {}
             }
         }
@@ -924,7 +938,7 @@ impl Values {
             let hint = &mut self.hint;
             let (t0, t1) = self.term_range[b];
             let term_uses = &self.term_uses[t0 as usize..t1 as usize];
-            Self::for_each_term_use(&self.uses, term_uses, |a, p| {
+            Self::for_each_term_use(&self.counts, term_uses, |a, p| {
                 used(a);
                 let local = |v: Value| matches!(place[v], Place::Pending(_) | Place::Local(_));
                 if let Some(p) = p
@@ -1141,7 +1155,7 @@ impl Values {
             }
             if b == entry {
                 for &p in dfg.block_params(b) {
-                    if self.uses[p] > 0
+                    if self.counts[p].uses > 0
                         && let Place::Local(l) = self.place[p]
                     {
                         self.occupied[l as usize] = gen_;
@@ -1178,7 +1192,7 @@ impl Values {
                     let (row, place, dense) = (&mut self.row, &self.place, &self.dense);
                     let (t0, t1) = self.term_range[b];
                     let term_uses = &self.term_uses[t0 as usize..t1 as usize];
-                    Self::for_each_term_use(&self.uses, term_uses, |a, _| {
+                    Self::for_each_term_use(&self.counts, term_uses, |a, _| {
                         if matches!(place[a], Place::Pending(_) | Place::Local(_)) {
                             let d = dense[a] as usize;
                             row[d / 64] |= 1 << (d % 64);
@@ -1195,7 +1209,7 @@ impl Values {
                 let stamps = &mut self.live_stamp;
                 let (t0, t1) = self.term_range[b];
                 let term_uses = &self.term_uses[t0 as usize..t1 as usize];
-                Self::for_each_term_use(&self.uses, term_uses, |a, _| stamps[a] = gen_);
+                Self::for_each_term_use(&self.counts, term_uses, |a, _| stamps[a] = gen_);
             }
             let (s, e) = self.code_range[b];
             let (s, e) = (s as usize, e as usize);
@@ -1399,7 +1413,7 @@ impl Values {
 
     /// Whether the block parameter (or value) `v` is read at all.
     pub fn is_live(&self, v: Value) -> bool {
-        self.uses[v] > 0
+        self.counts[v].uses > 0
     }
 
     /// The local declaration groups after the parameters: (count, type).
