@@ -2,10 +2,13 @@
 //! init functions around the function bodies that `emit.rs` encodes.
 //!
 //! Steps:
-//! 1. A sequential pass in IR order interns the function types (deduplicated: functions,
-//!    then each function's `call_indirect` signatures, then runtime and tag-name functions)
-//!    and notes what the bodies need: runtime functions, tag-name functions, the stack
-//!    pointer, the TLS base, the table, the memory.
+//! 1. The bodies are scanned in parallel (rayon) for their types and what they need:
+//!    runtime functions, tag-name functions, the stack pointer, the TLS base, the table,
+//!    the memory. A sequential pass in IR order then interns the function types
+//!    (deduplicated: functions, then each function's `call_indirect` signatures, then
+//!    runtime and tag-name functions) and merges the needs, so the numbering does not
+//!    depend on the threads. (The scan cannot be part of the workers' lowering: the
+//!    bodies encode function and global indices, which depend on what all bodies need.)
 //! 2. Index spaces: imported functions are the extern IR functions in IR order, then the
 //!    runtime functions (by [`Intrinsic`] order), then the tag-name functions (by enum
 //!    order); defined functions follow in IR order. Globals likewise: extern IR globals,
