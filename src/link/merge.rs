@@ -65,23 +65,28 @@ pub(crate) fn is_mergeable_custom(name: &str) -> bool {
 /// copies of a string end up side by side, so no hash table of the distinct strings is
 /// needed (`.debug_str` of a big `-g` object has a hundred thousand of them).
 pub(crate) fn merge_strings(chunks: &[&[u8]]) -> (Vec<u8>, Vec<PieceMap>) {
+    // A few strings (clang's `.rodata..L.str*` of a program) are merged on this thread:
+    // waking the other workers would take longer.
+    let parallel = chunks.iter().map(|c| c.len()).sum::<usize>() >= PARALLEL_BYTES;
     // Each chunk cut into strings (each with its NUL): (input offset, string).
-    let cut: Vec<Vec<(u64, &[u8])>> = chunks
-        .par_iter()
-        .map(|data| {
-            let mut list = Vec::new();
-            let mut pos = 0usize;
-            while let Some(rest) = data.get(pos..).filter(|r| !r.is_empty()) {
-                let len = rest
-                    .iter()
-                    .position(|&b| b == 0)
-                    .map_or(rest.len(), |n| n + 1);
-                list.push((pos as u64, &rest[..len]));
-                pos += len;
-            }
-            list
-        })
-        .collect();
+    fn cut_chunk(data: &[u8]) -> Vec<(u64, &[u8])> {
+        let mut list = Vec::new();
+        let mut pos = 0usize;
+        while let Some(rest) = data.get(pos..).filter(|r| !r.is_empty()) {
+            let len = rest
+                .iter()
+                .position(|&b| b == 0)
+                .map_or(rest.len(), |n| n + 1);
+            list.push((pos as u64, &rest[..len]));
+            pos += len;
+        }
+        list
+    }
+    let cut: Vec<Vec<(u64, &[u8])>> = if parallel {
+        chunks.par_iter().map(|c| cut_chunk(c)).collect()
+    } else {
+        chunks.iter().map(|c| cut_chunk(c)).collect()
+    };
     // LLVM's `StringTableBuilder::finalize`: strings sorted by their reversed bytes,
     // descending (a string sorts after the longer ones it ends), and a string that ends the
     // previous one placed inside it.
@@ -105,9 +110,14 @@ pub(crate) fn merge_strings(chunks: &[&[u8]]) -> (Vec<u8>, Vec<PieceMap>) {
                 .map(move |(k, &(_, s))| (tail_key(s), s, c as u32, k as u32))
         })
         .collect();
-    order.par_sort_unstable_by(|(ka, a, ..), (kb, b, ..)| {
+    let by_tail = |(ka, a, ..): &(u64, &[u8], u32, u32), (kb, b, ..): &(u64, &[u8], u32, u32)| {
         kb.cmp(ka).then_with(|| b.iter().rev().cmp(a.iter().rev()))
-    });
+    };
+    if parallel {
+        order.par_sort_unstable_by(by_tail);
+    } else {
+        order.sort_unstable_by(by_tail);
+    }
     // Output offsets, by chunk and string.
     let mut placed: Vec<Vec<(u64, u64)>> = cut
         .iter()
@@ -136,9 +146,17 @@ pub(crate) fn merge_strings(chunks: &[&[u8]]) -> (Vec<u8>, Vec<PieceMap>) {
         };
         placed[c as usize][k as usize].1 = at;
     }
-    let maps = placed.into_par_iter().map(PieceMap::new).collect();
+    let maps = if parallel {
+        placed.into_par_iter().map(PieceMap::new).collect()
+    } else {
+        placed.into_iter().map(PieceMap::new).collect()
+    };
     (out, maps)
 }
+
+/// [`merge_strings`] works in parallel from this many bytes of input on (under test, a few,
+/// so that the tests take both ways; they give the same result).
+const PARALLEL_BYTES: usize = if cfg!(test) { 64 } else { 64 << 10 };
 
 #[cfg(test)]
 mod tests {
