@@ -797,3 +797,21 @@ fn print_gc_sections_lists_what_is_removed() {
     let out = link_objects(&[two_defs()], &[false], &quiet, None).expect("link");
     assert!(out.removed.is_empty());
 }
+
+/// An input that defines a name the linker defines is an error naming both; the symbols
+/// after the bad one (whose records resolution fills with placeholders) and the inputs
+/// after it change nothing.
+#[test]
+fn defining_a_linker_symbol_is_an_error() {
+    let mut bad = data_object();
+    bad.path = "bad.o".into();
+    // `foo`, the second symbol, is renamed `__heap_base`; `ext` follows it.
+    bad.symbols[1].name = "__heap_base".into();
+    let err = link(&[bad, data_object()], &LinkOptions::default())
+        .expect_err("`__heap_base` is the linker's")
+        .to_string();
+    assert_eq!(
+        err,
+        "symbol `__heap_base` is defined by the linker; bad.o must not define it"
+    );
+}
