@@ -798,8 +798,10 @@ pub(crate) struct CustomSections<'a> {
     by_name: IndexMap<&'a str, Vec<(u32, u32)>>,
     /// The merged sections' bytes.
     merged: Vec<(&'a str, Vec<u8>)>,
-    /// Per piece of a merged section, where its strings went.
-    pieces: FxHashMap<(u32, u32), PieceMap>,
+    /// Per piece (input, custom section) of a merged section: the position in `piece_maps`
+    /// of the map that says where its strings went.
+    pieces: FxHashMap<(u32, u32), u32>,
+    piece_maps: Vec<PieceMap>,
 }
 
 /// Groups the custom sections and merges the strings of those that need it. This needs only
@@ -848,15 +850,20 @@ pub(crate) fn custom_sections<'a>(
         })
         .collect();
     let mut merged = Vec::with_capacity(done.len());
-    let mut piece_maps = FxHashMap::default();
+    let mut piece_index = FxHashMap::default();
+    let mut piece_maps = Vec::new();
     for ((name, pieces), (data, maps)) in mergeable.into_iter().zip(done) {
-        piece_maps.extend(pieces.iter().copied().zip(maps));
+        for (&piece, map) in pieces.iter().zip(maps) {
+            piece_index.insert(piece, piece_maps.len() as u32);
+            piece_maps.push(map);
+        }
         merged.push((name, data));
     }
     CustomSections {
         by_name,
         merged,
-        pieces: piece_maps,
+        pieces: piece_index,
+        piece_maps,
     }
 }
 
@@ -1230,6 +1237,7 @@ pub(crate) fn emit(
         by_name: customs,
         merged: merged_customs,
         pieces: custom_pieces,
+        piece_maps,
     } = customs;
     let mut custom_offsets: Vec<Vec<u64>> =
         inputs.iter().map(|o| vec![0; o.customs.len()]).collect();
@@ -1250,14 +1258,6 @@ pub(crate) fn emit(
         .map(|(n, &s)| section_len(uleb_len(n.len() as u64) as u64 + n.len() as u64 + s))
         .sum();
 
-    let mut piece_maps = Vec::with_capacity(custom_pieces.len());
-    let custom_pieces = custom_pieces
-        .into_iter()
-        .map(|(piece, map)| {
-            piece_maps.push(map);
-            (piece, (piece_maps.len() - 1) as u32)
-        })
-        .collect();
     let mut patcher = Patcher {
         inputs,
         db,

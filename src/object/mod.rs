@@ -651,64 +651,25 @@ mod read_tests {
 
     use super::*;
 
-    /// An object whose function is `i32.const <data symbol + addend>` with the relocation
-    /// written by hand (wasm-encoder has no relocation sections).
-    fn object_with_addend(ty: RelocType, addend: i64) -> Vec<u8> {
+    /// An object of `funcs` functions of type `() -> ()`, each `body` (after the locals
+    /// declaration, which is empty), an undefined data symbol `x`, and a `reloc.CODE` of
+    /// `entries` (type, offset in the code section's payload, addend) against it, written
+    /// by hand (wasm-encoder has no relocation sections).
+    fn object_with_relocs(funcs: u32, body: &[u8], entries: &[(RelocType, u32, i64)]) -> Vec<u8> {
         let mut module = Module::new();
         let mut types = TypeSection::new();
         types.ty().function([], []);
         module.section(&types);
-        let mut funcs = FunctionSection::new();
-        funcs.function(0);
-        module.section(&funcs);
+        let mut section = FunctionSection::new();
+        for _ in 0..funcs {
+            section.function(0);
+        }
+        module.section(&section);
         let mut code = CodeSection::new();
-        let mut body = Function::new([]);
-        // Body: 0x00 (no locals), i32.const with a padded 5-byte immediate, drop, end.
-        body.raw([0x41, 0x80, 0x80, 0x80, 0x80, 0x00, 0x1a, 0x0b]);
-        code.function(&body);
-        module.section(&code);
-        let mut symbols = SymbolTable::new();
-        symbols.data(SymbolTable::WASM_SYM_UNDEFINED, "x", None);
-        let mut linking = LinkingSection::new();
-        linking.symbol_table(&symbols);
-        module.section(&linking);
-        // reloc.CODE: target section 2 (the code section, after type and function), one
-        // MEMORY_ADDR_SLEB at the immediate: payload offset 4 (count, body size, locals,
-        // opcode).
-        let mut reloc = Vec::new();
-        2u32.encode(&mut reloc);
-        1u32.encode(&mut reloc);
-        reloc.push(ty as u8);
-        4u32.encode(&mut reloc);
-        0u32.encode(&mut reloc);
-        addend.encode(&mut reloc);
-        module.section(&CustomSection {
-            name: "reloc.CODE".into(),
-            data: reloc.into(),
-        });
-        module.finish()
-    }
-
-    /// Relocation entries out of offset order, and a function's entries in two runs with
-    /// another function's between them: each function gets its own, sorted by offset.
-    #[test]
-    fn relocations_are_sorted_per_function() {
-        let mut module = Module::new();
-        let mut types = TypeSection::new();
-        types.ty().function([], []);
-        module.section(&types);
-        let mut funcs = FunctionSection::new();
-        funcs.function(0);
-        funcs.function(0);
-        module.section(&funcs);
-        let mut code = CodeSection::new();
-        for _ in 0..2 {
-            // 16 bytes: no locals, two padded `i32.const` immediates (body offsets 2 and 9)
-            // each dropped, end.
-            let mut body = Function::new([]);
-            body.raw([0x41, 0x80, 0x80, 0x80, 0x80, 0x00, 0x1a]);
-            body.raw([0x41, 0x80, 0x80, 0x80, 0x80, 0x00, 0x1a, 0x0b]);
-            code.function(&body);
+        for _ in 0..funcs {
+            let mut f = Function::new([]);
+            f.raw(body.iter().copied());
+            code.function(&f);
         }
         module.section(&code);
         let mut symbols = SymbolTable::new();
@@ -716,15 +677,12 @@ mod read_tests {
         let mut linking = LinkingSection::new();
         linking.symbol_table(&symbols);
         module.section(&linking);
-        // Payload offsets: the count, then each body after its size byte: the first body at
-        // 2 (immediates at 4 and 11), the second at 19 (immediates at 21 and 28). The
-        // addends tell the entries apart.
-        let entries = [(11u32, 2i64), (28, 4), (21, 3), (4, 1)];
+        // Target section 2: the code section, after type and function.
         let mut reloc = Vec::new();
         2u32.encode(&mut reloc);
         (entries.len() as u32).encode(&mut reloc);
-        for (offset, addend) in entries {
-            reloc.push(RelocType::MemoryAddrSleb as u8);
+        for &(ty, offset, addend) in entries {
+            reloc.push(ty as u8);
             offset.encode(&mut reloc);
             0u32.encode(&mut reloc);
             addend.encode(&mut reloc);
@@ -733,7 +691,33 @@ mod read_tests {
             name: "reloc.CODE".into(),
             data: reloc.into(),
         });
-        let bytes = module.finish();
+        module.finish()
+    }
+
+    /// An object whose function is `i32.const <x + addend>`: one relocation of type `ty` at
+    /// the immediate, payload offset 4 (count, body size, locals, opcode).
+    fn object_with_addend(ty: RelocType, addend: i64) -> Vec<u8> {
+        // i32.const with a padded 5-byte immediate, drop, end.
+        let body = [0x41, 0x80, 0x80, 0x80, 0x80, 0x00, 0x1a, 0x0b];
+        object_with_relocs(1, &body, &[(ty, 4, addend)])
+    }
+
+    /// Relocation entries out of offset order, and a function's entries in two runs with
+    /// another function's between them: each function gets its own, sorted by offset.
+    #[test]
+    fn relocations_are_sorted_per_function() {
+        // 16 bytes with the locals declaration: two padded `i32.const` immediates (body
+        // offsets 2 and 9) each dropped, end.
+        let body = [
+            0x41, 0x80, 0x80, 0x80, 0x80, 0x00, 0x1a, 0x41, 0x80, 0x80, 0x80, 0x80, 0x00, 0x1a,
+            0x0b,
+        ];
+        // Payload offsets: the count, then each body after its size byte: the first body at
+        // 2 (immediates at 4 and 11), the second at 19 (immediates at 21 and 28). The
+        // addends tell the entries apart.
+        let sleb = RelocType::MemoryAddrSleb;
+        let entries = [(sleb, 11, 2), (sleb, 28, 4), (sleb, 21, 3), (sleb, 4, 1)];
+        let bytes = object_with_relocs(2, &body, &entries);
         let obj = read_object("unsorted.o", &bytes).expect("reads");
         let placed = |f: usize| -> Vec<(u32, i32)> {
             obj.funcs[f]
