@@ -12,8 +12,8 @@
 //!   big code, data and DWARF sections and their relocations).
 //!
 //! Each linker runs `REPS` times per workload, interleaved; the median wall time and the
-//! median peak RSS (`/usr/bin/time -f %M`) are reported with kiln/wasm-ld ratios, as a
-//! Markdown table. A last column gives the median of the per-repetition wall ratios (each
+//! median peak RSS (from `wait4`, as `/usr/bin/time` reports it) are reported with
+//! kiln/wasm-ld ratios, as a Markdown table. A last column gives the median of the per-repetition wall ratios (each
 //! run against wasm-ld's run of the same repetition, seconds apart): on a shared machine
 //! whose speed drifts during the benchmark, it moves less than the ratio of the medians.
 //! Environment: `KILN_BENCH_REPS` (default 5).
@@ -230,16 +230,24 @@ fn linkers(kiln: &Path) -> Result<Vec<Linker>, String> {
 }
 
 /// One measured link: wall seconds and peak RSS in KiB.
+///
+/// The linker is started directly and reaped with `wait4`, whose resource usage gives its
+/// peak RSS: the wall time covers starting the linker, the link and its exit, and nothing of
+/// a wrapper such as `/usr/bin/time` (another process start per run, which added the same
+/// milliseconds to every linker's time).
+#[allow(unsafe_code)]
 fn measure(
     linker: &Linker,
     objects: &[PathBuf],
     out: &Path,
-    rss_file: &Path,
+    stderr_file: &Path,
 ) -> Result<(f64, u64), String> {
     let _ = std::fs::remove_file(out);
-    let mut cmd = Command::new("/usr/bin/time");
-    cmd.arg("-f").arg("%M").arg("-o").arg(rss_file);
-    cmd.args(&linker.argv);
+    let stderr = std::fs::File::create(stderr_file)
+        .map_err(|e| format!("{}: {e}", stderr_file.display()))?;
+    let (program, args) = linker.argv.split_first().ok_or("empty linker command")?;
+    let mut cmd = Command::new(program);
+    cmd.args(args);
     cmd.args([
         "-m",
         "wasm32",
@@ -248,27 +256,34 @@ fn measure(
     ]);
     cmd.args(objects);
     cmd.args(["-lc", BUILTINS, "-o"]).arg(out);
+    cmd.stdout(std::process::Stdio::null()).stderr(stderr);
     let start = Instant::now();
-    let result = cmd
-        .output()
-        .map_err(|e| format!("cannot run /usr/bin/time: {e}"))?;
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", linker.label))?;
+    let mut status = 0;
+    // SAFETY: an all-zero `rusage` is valid; `wait4` fills it and `status`.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for the child just spawned, which nothing else waits for.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
     let wall = start.elapsed().as_secs_f64();
-    if !result.status.success() {
+    if pid < 0 {
+        return Err(format!(
+            "waiting for {}: {}",
+            linker.label,
+            std::io::Error::last_os_error()
+        ));
+    }
+    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        let text = std::fs::read_to_string(stderr_file).unwrap_or_default();
         return Err(format!(
             "{} failed: {}",
             linker.label,
-            String::from_utf8_lossy(&result.stderr)
-                .lines()
-                .take(5)
-                .collect::<Vec<_>>()
-                .join(" | ")
+            text.lines().take(5).collect::<Vec<_>>().join(" | ")
         ));
     }
-    let rss = std::fs::read_to_string(rss_file)
-        .ok()
-        .and_then(|t| t.lines().last().and_then(|l| l.trim().parse().ok()))
-        .ok_or("no peak RSS from /usr/bin/time")?;
-    Ok((wall, rss))
+    // `ru_maxrss` is in KiB on Linux.
+    Ok((wall, usage.ru_maxrss as u64))
 }
 
 /// Per linker: wall times, peak RSS values, and the output size or the first failure.
@@ -334,7 +349,7 @@ fn run() -> Result<(), String> {
                 if slot.2.is_err() {
                     continue;
                 }
-                match measure(l, &objects, &out, &dir.join("rss.txt")) {
+                match measure(l, &objects, &out, &dir.join("stderr.txt")) {
                     Ok((wall, rss)) => {
                         slot.0.push(wall);
                         slot.1.push(rss);
