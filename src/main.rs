@@ -106,41 +106,77 @@ macro_rules! outln {
     ($($arg:tt)*) => { write_out(format_args!("{}\n", format_args!($($arg)*))) };
 }
 
-/// glibc's allocator settings for a link: the heap grows 16 MiB at a time and may use
-/// transparent huge pages.
+/// glibc's allocator tuned for a link, from inside the process.
 ///
-/// A link allocates tens of megabytes in small pieces and frees little of it before it exits.
-/// With glibc's defaults every 4 KiB page of that costs a page fault, and the threads contend
-/// for the address-space lock as the heaps grow: for a link of 400 objects, 14,000 faults and
-/// 42% of the CPU time in the kernel. With these settings it takes about 1,300 faults, a quarter
-/// less CPU time, and a few megabytes more memory (BENCHMARKS.md has the figures). glibc reads the settings only from the
-/// environment at start-up, so the process executes itself once more with them set. A
-/// `GLIBC_TUNABLES` already in the environment (the user's own, or ours after the first
-/// start) is left as it is. If the re-execution fails, the link runs with the defaults.
+/// A link allocates tens of megabytes in small pieces from its worker threads and frees
+/// little of it before it exits. With glibc's defaults every 4 KiB page of that costs a page
+/// fault, and the threads contend for the address-space lock as their heaps grow: for a link
+/// of 400 objects, 14,000 faults and 42% of the CPU time in the kernel. Tuned, the heaps grow
+/// 16 MiB at a time on transparent huge pages (about 1,300 faults; BENCHMARKS.md has the
+/// figures). glibc's own switches for that (`GLIBC_TUNABLES`) are read only at start-up,
+/// which cost a second start of the process; the same effect is had here with `mallopt` and
+/// `madvise`:
+/// - [`tune`], before the workers start: heaps grow by 16 MiB, and blocks below 32 MiB come
+///   from the heaps (not from mappings of their own, which would miss the huge pages);
+/// - [`on_worker_start`], on each worker as it starts: the worker's heap (glibc gives each
+///   thread one, aligned to its 64 MiB reservation) may use huge pages, and its first 2 MiB,
+///   which glibc touched before this could run, is collapsed into one.
+///
+/// Advice about memory never changes what a program reads or writes, so if glibc's heaps were
+/// laid out otherwise the link would only be slower. A `GLIBC_TUNABLES` set by the user leaves
+/// the allocator as it is.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn tune_allocator() {
-    use std::os::unix::process::CommandExt;
-    const TUNABLES: &str = "glibc.malloc.top_pad=16777216:glibc.malloc.hugetlb=1";
-    if std::env::var_os("GLIBC_TUNABLES").is_some() {
-        return;
+#[allow(unsafe_code)]
+mod allocator {
+    /// The reservation of a thread's heap in glibc (`HEAP_MAX_SIZE` on 64-bit targets).
+    const HEAP_RESERVATION: usize = 64 << 20;
+
+    fn user_tuned() -> bool {
+        std::env::var_os("GLIBC_TUNABLES").is_some()
     }
-    let Ok(exe) = std::env::current_exe() else {
-        return;
-    };
-    let mut args = std::env::args_os();
-    let Some(arg0) = args.next() else {
-        return;
-    };
-    // `exec` returns only when it fails.
-    let _failed = std::process::Command::new(exe)
-        .arg0(arg0)
-        .args(args)
-        .env("GLIBC_TUNABLES", TUNABLES)
-        .exec();
+
+    /// Sets the heap growth and the mapping threshold.
+    pub fn tune() {
+        if user_tuned() {
+            return;
+        }
+        // SAFETY: `mallopt` only changes parameters of later allocations.
+        unsafe {
+            libc::mallopt(libc::M_TOP_PAD, 16 << 20);
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        }
+    }
+
+    /// Puts the calling thread's heap on huge pages.
+    pub fn on_worker_start() {
+        if user_tuned() {
+            return;
+        }
+        // A block from this thread's heap (glibc makes it at the thread's first allocation).
+        let probe = std::hint::black_box(vec![0u8; 64]);
+        let block = probe.as_ptr() as usize;
+        // SAFETY: `sbrk(0)` only reads the program break.
+        let brk = unsafe { libc::sbrk(0) } as usize;
+        if block < brk {
+            // The main heap, below the program break: not a thread's.
+            return;
+        }
+        let heap = block & !(HEAP_RESERVATION - 1);
+        // SAFETY: advice on the heap's reservation; it changes which pages back the memory,
+        // never its contents (the call fails harmlessly if the range is not what is assumed).
+        unsafe {
+            let start = heap as *mut libc::c_void;
+            libc::madvise(start, HEAP_RESERVATION, libc::MADV_HUGEPAGE);
+            libc::madvise(start, 2 << 20, libc::MADV_COLLAPSE);
+        }
+    }
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn tune_allocator() {}
+mod allocator {
+    pub fn tune() {}
+    pub fn on_worker_start() {}
+}
 
 fn main() -> ExitCode {
     let mut argv = std::env::args_os().map(|a| a.to_string_lossy().into_owned());
@@ -158,7 +194,7 @@ fn main() -> ExitCode {
             .as_ref()
             .is_some_and(|a| a == "link" || a == "build")
     {
-        tune_allocator();
+        allocator::tune();
     }
     if as_wasm_ld {
         let args: Vec<String> = argv.collect();
@@ -343,9 +379,10 @@ fn link_command(argv: &[String]) -> Result<(), Failed> {
 /// Runs `f` on a thread of a rayon pool of `threads` threads (by default `RAYON_NUM_THREADS`,
 /// or one per core): the serial parts of a link then run where its parallel parts start, so
 /// each parallel part wakes the other workers only, not this thread as well, and finds its
-/// data in this worker's cache. If the pool cannot start, `f` runs here.
+/// data in this worker's cache. Each worker tunes its heap as it starts
+/// ([`allocator::on_worker_start`]). If the pool cannot start, `f` runs here.
 fn on_worker_thread<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> T {
-    let mut pool = rayon::ThreadPoolBuilder::new();
+    let mut pool = rayon::ThreadPoolBuilder::new().start_handler(|_| allocator::on_worker_start());
     if let Some(n) = threads {
         pool = pool.num_threads(n);
     }
