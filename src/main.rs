@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use kiln::driver::{
-    DriverError, InputArg, Mode, expand_response_files, link_and_write, parse_args,
+    DriverError, InputArg, Mode, allocator, expand_response_files, link_and_write, parse_args,
 };
 use kiln::interp::Instance;
 use kiln::ir::Module;
@@ -104,78 +104,6 @@ macro_rules! out {
 
 macro_rules! outln {
     ($($arg:tt)*) => { write_out(format_args!("{}\n", format_args!($($arg)*))) };
-}
-
-/// glibc's allocator tuned for a link, from inside the process.
-///
-/// A link allocates tens of megabytes in small pieces from its worker threads and frees
-/// little of it before it exits. With glibc's defaults every 4 KiB page of that costs a page
-/// fault, and the threads contend for the address-space lock as their heaps grow: for a link
-/// of 400 objects, 14,000 faults and 42% of the CPU time in the kernel. Tuned, the heaps grow
-/// 16 MiB at a time on transparent huge pages (about 1,300 faults; BENCHMARKS.md has the
-/// figures). glibc's own switches for that (`GLIBC_TUNABLES`) are read only at start-up,
-/// which cost a second start of the process; the same effect is had here with `mallopt` and
-/// `madvise`:
-/// - [`tune`], before the workers start: heaps grow by 16 MiB, and blocks below 32 MiB come
-///   from the heaps (not from mappings of their own, which would miss the huge pages);
-/// - [`on_worker_start`], on each worker as it starts: the worker's heap (glibc gives each
-///   thread one, aligned to its 64 MiB reservation) may use huge pages, and its first 2 MiB,
-///   which glibc touched before this could run, is collapsed into one.
-///
-/// Advice about memory never changes what a program reads or writes, so if glibc's heaps were
-/// laid out otherwise the link would only be slower. A `GLIBC_TUNABLES` set by the user leaves
-/// the allocator as it is.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[allow(unsafe_code)]
-mod allocator {
-    /// The reservation of a thread's heap in glibc (`HEAP_MAX_SIZE` on 64-bit targets).
-    const HEAP_RESERVATION: usize = 64 << 20;
-
-    fn user_tuned() -> bool {
-        std::env::var_os("GLIBC_TUNABLES").is_some()
-    }
-
-    /// Sets the heap growth and the mapping threshold.
-    pub fn tune() {
-        if user_tuned() {
-            return;
-        }
-        // SAFETY: `mallopt` only changes parameters of later allocations.
-        unsafe {
-            libc::mallopt(libc::M_TOP_PAD, 16 << 20);
-            libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-        }
-    }
-
-    /// Puts the calling thread's heap on huge pages.
-    pub fn on_worker_start() {
-        if user_tuned() {
-            return;
-        }
-        // A block from this thread's heap (glibc makes it at the thread's first allocation).
-        let probe = std::hint::black_box(vec![0u8; 64]);
-        let block = probe.as_ptr() as usize;
-        // SAFETY: `sbrk(0)` only reads the program break.
-        let brk = unsafe { libc::sbrk(0) } as usize;
-        if block < brk {
-            // The main heap, below the program break: not a thread's.
-            return;
-        }
-        let heap = block & !(HEAP_RESERVATION - 1);
-        // SAFETY: advice on the heap's reservation; it changes which pages back the memory,
-        // never its contents (the call fails harmlessly if the range is not what is assumed).
-        unsafe {
-            let start = heap as *mut libc::c_void;
-            libc::madvise(start, HEAP_RESERVATION, libc::MADV_HUGEPAGE);
-            libc::madvise(start, 2 << 20, libc::MADV_COLLAPSE);
-        }
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-mod allocator {
-    pub fn tune() {}
-    pub fn on_worker_start() {}
 }
 
 fn main() -> ExitCode {

@@ -5,8 +5,9 @@
 //! or IR; [`link_files`] runs the link stage over them; [`write_atomically`] writes the
 //! result so that a failed link never leaves a partial file or touches an existing one.
 //! The `kiln link` and `kiln build` commands, and the binary invoked as `wasm-ld` or
-//! `kiln-ld`, are thin wrappers over these.
+//! `kiln-ld`, are thin wrappers over these, with the memory allocation of [`allocator`].
 
+pub mod allocator;
 pub mod args;
 pub mod inputs;
 
