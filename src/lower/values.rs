@@ -333,8 +333,8 @@ fn succs_in<'a>(list: &'a [Block], range: &Table<Block, (u32, u32)>, b: Block) -
     list.get(s as usize..e as usize).unwrap_or(&[])
 }
 
-/// ORs into `row` the rows of `w` words of `live` of the blocks `succs` (the live-out set
-/// from the successors' live-in sets).
+/// Sets `row` to the union of the rows of `w` words of `live` of the blocks `succs` (the
+/// live-out set from the successors' live-in sets).
 #[inline]
 fn or_rows(row: &mut [u64], live: &[u64], succs: &[Block], w: usize) {
     /// For rows of `W` words: the loop unrolled.
@@ -342,14 +342,16 @@ fn or_rows(row: &mut [u64], live: &[u64], succs: &[Block], w: usize) {
         let Some(row) = row.get_mut(..W) else {
             return;
         };
+        let mut acc = [0u64; W];
         for &d in succs {
             let s = d.index() * W;
             if let Some(src) = live.get(s..s + W) {
-                for (x, y) in row.iter_mut().zip(src) {
+                for (x, y) in acc.iter_mut().zip(src) {
                     *x |= y;
                 }
             }
         }
+        row.copy_from_slice(&acc);
     }
     match w {
         1 => fixed::<1>(row, live, succs),
@@ -357,6 +359,7 @@ fn or_rows(row: &mut [u64], live: &[u64], succs: &[Block], w: usize) {
         3 => fixed::<3>(row, live, succs),
         4 => fixed::<4>(row, live, succs),
         _ => {
+            row.iter_mut().for_each(|x| *x = 0);
             for &d in succs {
                 let s = d.index() * w;
                 if let Some(src) = live.get(s..s + w) {
@@ -1275,10 +1278,10 @@ impl Values {
             // bits of `row`, or the values stamped `gen_`).
             let term = func.terminator(b);
             if rows {
-                self.row.iter_mut().for_each(|x| *x = 0);
+                // (Without a terminator, no successors: the row is cleared.)
+                let succs = succs_in(&self.succ_list, &self.succ_range, b);
+                or_rows(&mut self.row, &self.live_bits, succs, w);
                 if term.is_some() {
-                    let succs = succs_in(&self.succ_list, &self.succ_range, b);
-                    or_rows(&mut self.row, &self.live_bits, succs, w);
                     let (row, place, dense) = (&mut self.row, &self.place, &self.dense);
                     let (t0, t1) = self.term_range[b];
                     let term_uses = &self.term_uses[t0 as usize..t1 as usize];
