@@ -567,17 +567,7 @@ impl Cfg {
     }
 
     fn recompute_inner(&mut self, func: &Function, full: bool) {
-        self.blocks.clear();
-        self.blocks.extend_from_slice(&func.layout);
-        self.node_of.clear();
-        self.node_of.resize(func.dfg.blocks.len(), NONE);
-        for (i, &b) in func.layout.iter().enumerate() {
-            if let Some(slot) = self.node_of.get_mut(b.index())
-                && *slot == NONE
-            {
-                *slot = i as u32;
-            }
-        }
+        self.set_layout(func);
         self.succ_starts.clear();
         self.succs.clear();
         self.succ_starts.push(0);
@@ -597,6 +587,53 @@ impl Cfg {
             }
             self.succ_starts.push(self.succs.len() as u32);
         }
+        self.finish(full);
+    }
+
+    /// Like [`Cfg::recompute`], but with the destination blocks of each block's terminator
+    /// (in [`DataFlowGraph::for_each_dest`] order) given by `dests` instead of read from the
+    /// instructions: for a caller that keeps them already (the reducibility transform).
+    ///
+    /// [`DataFlowGraph::for_each_dest`]: crate::ir::DataFlowGraph::for_each_dest
+    pub(crate) fn recompute_with_dests<'a>(
+        &mut self,
+        func: &Function,
+        dests: impl Fn(Block) -> &'a [Block],
+    ) {
+        self.set_layout(func);
+        self.succ_starts.clear();
+        self.succs.clear();
+        self.succ_starts.push(0);
+        for &b in &func.layout {
+            for d in dests(b) {
+                if let Some(&n) = self.node_of.get(d.index())
+                    && n != NONE
+                {
+                    self.succs.push(n);
+                }
+            }
+            self.succ_starts.push(self.succs.len() as u32);
+        }
+        self.finish(true);
+    }
+
+    /// The nodes of `func`'s layout and the node of each block.
+    fn set_layout(&mut self, func: &Function) {
+        self.blocks.clear();
+        self.blocks.extend_from_slice(&func.layout);
+        self.node_of.clear();
+        self.node_of.resize(func.dfg.blocks.len(), NONE);
+        for (i, &b) in func.layout.iter().enumerate() {
+            if let Some(slot) = self.node_of.get_mut(b.index())
+                && *slot == NONE
+            {
+                *slot = i as u32;
+            }
+        }
+    }
+
+    /// Reachability and dominance over the successor lists.
+    fn finish(&mut self, full: bool) {
         let n = self.blocks.len();
         // The lists are built above within the contract (`n + 1` starts, targets below
         // `n`), so no check; lowering asks no dominance queries of a reducible graph, so no

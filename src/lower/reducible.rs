@@ -115,7 +115,7 @@ fn reduce_into(
         r.split_done = false;
         r.find_escapes(f);
         r.round(f, cfg);
-        cfg.recompute(f);
+        cfg.recompute_with_dests(f, |b| r.succs_of(b));
         if cfg.is_reducible() {
             return true;
         }
@@ -126,7 +126,9 @@ fn reduce_into(
     r.splitting = false;
     for _ in 0..MAX_ROUNDS {
         r.round(f, cfg);
-        cfg.recompute(f);
+        // The round kept every block's destinations (its changes included), so the graph
+        // need not be read from the instructions again.
+        cfg.recompute_with_dests(f, |b| r.succs_of(b));
         if cfg.is_reducible() {
             break;
         }
@@ -321,6 +323,9 @@ pub struct Reducer {
     succ_span: Vec<(u32, u32)>,
     /// See `succ_span`.
     succs: Vec<Block>,
+    /// The reverse-postorder number of each block of the graph the round started from (by
+    /// block index; `u32::MAX` for the blocks the round adds and the unreachable ones).
+    rpo_of: Vec<u32>,
 }
 
 impl Reducer {
@@ -358,6 +363,13 @@ impl Reducer {
                 .iter()
                 .filter_map(|&n| cfg.block(n as usize)),
         );
+        self.rpo_of.clear();
+        self.rpo_of.resize(f.dfg.blocks.len(), u32::MAX);
+        for (r, &b) in members.iter().enumerate() {
+            if let Some(slot) = self.rpo_of.get_mut(b.index()) {
+                *slot = r as u32;
+            }
+        }
         self.regions.push(Region {
             members,
             header: None,
@@ -385,6 +397,25 @@ impl Reducer {
             }
         }
         let inside = |st: &States, b: Block| st.get(b).mark == stamp;
+        // A loop whose members without the header have no cycle holds no inner loop: it
+        // needs no search. Every cycle has an edge that does not go forward in reverse
+        // postorder, and the round only removes edges between the blocks it started with
+        // (it reroutes them to new blocks, which have no number here), so a region whose
+        // edges between members all go forward in the starting order has no cycle.
+        if region.header.is_some() {
+            let rpo = |b: Block| self.rpo_of.get(b.index()).copied().unwrap_or(u32::MAX);
+            let acyclic = region.members.iter().all(|&u| {
+                Some(u) == region.header
+                    || self
+                        .succs_of(u)
+                        .iter()
+                        .all(|&w| !inside(&self.st, w) || (rpo(u) != u32::MAX && rpo(w) > rpo(u)))
+            });
+            if acyclic {
+                self.block_vecs.push(region.members);
+                return;
+            }
+        }
 
         // Strongly connected components, iterative Tarjan.
         let first_comp = self.comps;

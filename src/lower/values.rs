@@ -333,6 +333,43 @@ fn succs_in<'a>(list: &'a [Block], range: &Table<Block, (u32, u32)>, b: Block) -
     list.get(s as usize..e as usize).unwrap_or(&[])
 }
 
+/// Sets `row` to the union of the rows of `w` words of `live` of the blocks `succs` (the
+/// live-out set from the successors' live-in sets).
+#[inline]
+fn or_rows(row: &mut [u64], live: &[u64], succs: &[Block], w: usize) {
+    /// For rows of `W` words: the loop unrolled.
+    fn fixed<const W: usize>(row: &mut [u64], live: &[u64], succs: &[Block]) {
+        let Some(row) = row.get_mut(..W) else {
+            return;
+        };
+        let mut acc = [0u64; W];
+        for &d in succs {
+            let s = d.index() * W;
+            if let Some(src) = live.get(s..s + W) {
+                for (x, y) in acc.iter_mut().zip(src) {
+                    *x |= y;
+                }
+            }
+        }
+        row.copy_from_slice(&acc);
+    }
+    match w {
+        1 => fixed::<1>(row, live, succs),
+        2 => fixed::<2>(row, live, succs),
+        3 => fixed::<3>(row, live, succs),
+        4 => fixed::<4>(row, live, succs),
+        _ => {
+            row.iter_mut().for_each(|x| *x = 0);
+            for &d in succs {
+                let s = d.index() * w;
+                if let Some(src) = live.get(s..s + w) {
+                    row.iter_mut().zip(src).for_each(|(x, y)| *x |= y);
+                }
+            }
+        }
+    }
+}
+
 /// A table by entity for one function: a plain vector, indexed without the default
 /// fallback or the growth of a [`SecondaryMap`] (the keys are the function's own, and
 /// [`reset`] sizes the table for them).
@@ -1025,6 +1062,70 @@ impl Values {
             self.work.push(b);
             self.in_work[b.index()] = true;
         }
+        // Most functions need one to four words a row: their loop is unrolled for it.
+        let stuck = match w {
+            1 => self.flow::<1>(),
+            2 => self.flow::<2>(),
+            3 => self.flow::<3>(),
+            4 => self.flow::<4>(),
+            _ => self.flow_any(w),
+        };
+        let Some(b) = stuck else {
+            return Ok(());
+        };
+        // A block without predecessors with something live into it.
+        let base = b.index() * w;
+        let first = self.live_bits[base..base + w]
+            .iter()
+            .enumerate()
+            .find(|(_, x)| **x != 0)
+            .and_then(|(j, x)| self.dense_vals.get(j * 64 + x.trailing_zeros() as usize));
+        let v = first.map_or_else(String::new, |v| v.to_string());
+        Err(format!(
+            "{v} is used in {b} but not defined on every path to it"
+        ))
+    }
+
+    /// The work-list iteration of [`Values::liveness_bits`] for rows of `W` words: returns
+    /// a block without predecessors whose live-in set is not empty, if any (an error).
+    #[inline(always)]
+    fn flow<const W: usize>(&mut self) -> Option<Block> {
+        while let Some(b) = self.work.pop() {
+            self.in_work[b.index()] = false;
+            let mut row = [0u64; W];
+            for &d in succs_in(&self.succ_list, &self.succ_range, b) {
+                let s = d.index() * W;
+                if let Some(src) = self.live_bits.get(s..s + W) {
+                    for (x, y) in row.iter_mut().zip(src) {
+                        *x |= y;
+                    }
+                }
+            }
+            let base = b.index() * W;
+            let (Some(gen_), Some(kill), Some(live)) = (
+                self.gen_bits.get(base..base + W),
+                self.kill_bits.get(base..base + W),
+                self.live_bits.get_mut(base..base + W),
+            ) else {
+                continue;
+            };
+            let mut changed = false;
+            for j in 0..W {
+                let new = gen_[j] | (row[j] & !kill[j]);
+                if new != live[j] {
+                    live[j] = new;
+                    changed = true;
+                }
+            }
+            if changed && self.push_preds(b) {
+                return Some(b);
+            }
+        }
+        None
+    }
+
+    /// [`Values::flow`] for rows of any width.
+    fn flow_any(&mut self, w: usize) -> Option<Block> {
         self.row.clear();
         self.row.resize(w, 0);
         while let Some(b) = self.work.pop() {
@@ -1050,31 +1151,28 @@ impl Values {
                     changed = true;
                 }
             }
-            if changed {
-                let (s, e) = (self.pred_off[b.index()], self.pred_off[b.index() + 1]);
-                if s == e {
-                    let first = self.live_bits[base..base + w]
-                        .iter()
-                        .enumerate()
-                        .find(|(_, x)| **x != 0)
-                        .and_then(|(j, x)| {
-                            self.dense_vals.get(j * 64 + x.trailing_zeros() as usize)
-                        });
-                    let v = first.map_or_else(String::new, |v| v.to_string());
-                    return Err(format!(
-                        "{v} is used in {b} but not defined on every path to it"
-                    ));
-                }
-                for k in s as usize..e as usize {
-                    let p = self.preds[k];
-                    if !self.in_work[p.index()] {
-                        self.in_work[p.index()] = true;
-                        self.work.push(p);
-                    }
-                }
+            if changed && self.push_preds(b) {
+                return Some(b);
             }
         }
-        Ok(())
+        None
+    }
+
+    /// Queues the predecessors of `b` that are not queued; true if `b` has none.
+    #[inline(always)]
+    fn push_preds(&mut self, b: Block) -> bool {
+        let (s, e) = (self.pred_off[b.index()], self.pred_off[b.index() + 1]);
+        if s == e {
+            return true;
+        }
+        for k in s as usize..e as usize {
+            let p = self.preds[k];
+            if !self.in_work[p.index()] {
+                self.in_work[p.index()] = true;
+                self.work.push(p);
+            }
+        }
+        false
     }
 
     /// Colors the pending values block by block in structured order (dominators first):
@@ -1180,15 +1278,10 @@ impl Values {
             // bits of `row`, or the values stamped `gen_`).
             let term = func.terminator(b);
             if rows {
-                self.row.iter_mut().for_each(|x| *x = 0);
-                if let Some(t) = term {
-                    let (row, live) = (&mut self.row, &self.live_bits);
-                    dfg.for_each_dest(t, |d| {
-                        let s = d.block.index() * w;
-                        if let Some(src) = live.get(s..s + w) {
-                            row.iter_mut().zip(src).for_each(|(x, y)| *x |= y);
-                        }
-                    });
+                // (Without a terminator, no successors: the row is cleared.)
+                let succs = succs_in(&self.succ_list, &self.succ_range, b);
+                or_rows(&mut self.row, &self.live_bits, succs, w);
+                if term.is_some() {
                     let (row, place, dense) = (&mut self.row, &self.place, &self.dense);
                     let (t0, t1) = self.term_range[b];
                     let term_uses = &self.term_uses[t0 as usize..t1 as usize];
