@@ -815,3 +815,34 @@ fn defining_a_linker_symbol_is_an_error() {
         "symbol `__heap_base` is defined by the linker; bad.o must not define it"
     );
 }
+
+/// An input with enough symbols to have its records made in parallel chunks (three symbols
+/// each under test): of two bad symbols in different chunks, the first is reported.
+#[test]
+fn the_first_bad_symbol_of_a_chunked_input_is_reported() {
+    let mut bad = data_object();
+    bad.path = "bad.o".into();
+    for k in 0..9 {
+        let mut alias = sym(
+            "",
+            0,
+            SymbolKind::Data(Some(DataDef {
+                segment: 0,
+                offset: 0,
+                size: 4,
+            })),
+        );
+        alias.name = format!("alias{k}").into();
+        bad.symbols.push(alias);
+    }
+    // Symbols 3 to 11 are the aliases: 7 and 10 are in different chunks of three.
+    bad.symbols[7].name = "__heap_end".into();
+    bad.symbols[10].name = "__data_end".into();
+    let err = link(&[bad, data_object()], &LinkOptions::default())
+        .expect_err("`__heap_end` and `__data_end` are the linker's")
+        .to_string();
+    assert_eq!(
+        err,
+        "symbol `__heap_end` is defined by the linker; bad.o must not define it"
+    );
+}
