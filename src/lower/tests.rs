@@ -214,7 +214,7 @@ block2:
     let obj = lower_text(text, Features::default()).unwrap();
     let f = &obj.funcs[0];
     // v4 reuses the parameter's local once v0 is dead.
-    assert_eq!(f.local_names, vec![(0, "v0".into())]);
+    assert_eq!(f.local_names.iter().collect::<Vec<_>>(), vec![(0, "v0")]);
     // Two calls, each a padded FunctionIndexLeb.
     assert_eq!(f.relocs.len(), 2);
     for r in &f.relocs {
@@ -1153,7 +1153,7 @@ fn value_names_match_display() {
         u32::MAX as usize - 1,
     ] {
         let v = crate::ir::Value::new(n);
-        assert_eq!(values::value_name(v), v.to_string());
+        assert_eq!(values::value_name(v, &mut [0; 11]), v.to_string());
     }
 }
 
