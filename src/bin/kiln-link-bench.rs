@@ -11,11 +11,12 @@
 //! - `large`: one generated C file of 6,000 functions compiled with `-O0 -g` (one object with
 //!   big code, data and DWARF sections and their relocations).
 //!
-//! Each linker runs `REPS` times per workload, interleaved; the median wall time and the
-//! median peak RSS (from `wait4`, as `/usr/bin/time` reports it) are reported with
-//! kiln/wasm-ld ratios, as a Markdown table. A last column gives the median of the per-repetition wall ratios (each
-//! run against wasm-ld's run of the same repetition, seconds apart): on a shared machine
-//! whose speed drifts during the benchmark, it moves less than the ratio of the medians.
+//! Each linker runs `REPS` times per workload, interleaved (the order rotating from one
+//! repetition to the next); the median wall time and the median peak RSS (from `wait4`, as
+//! `/usr/bin/time` reports it) are reported with kiln/wasm-ld ratios, as a Markdown table. A
+//! last column gives the median of the per-repetition wall ratios (each run against
+//! wasm-ld's run of the same repetition, seconds apart): on a shared machine whose speed
+//! drifts during the benchmark, it moves less than the ratio of the medians.
 //! Environment: `KILN_BENCH_REPS` (default 5).
 
 use std::fmt::Write as _;
@@ -340,8 +341,12 @@ fn run() -> Result<(), String> {
             .iter()
             .map(|_| (Vec::new(), Vec::new(), Ok(0)))
             .collect();
-        for _ in 0..reps {
-            for (i, l) in linkers.iter().enumerate() {
+        for rep in 0..reps {
+            // The order rotates from one repetition to the next, so that no linker always
+            // runs right after the same one (whose exit leaves the memory in its state).
+            let n = linkers.len();
+            for i in (0..n).map(|k| (k + rep) % n) {
+                let l = &linkers[i];
                 let out = dir.join(format!("out{i}.wasm"));
                 let Some(slot) = samples.get_mut(i) else {
                     continue;

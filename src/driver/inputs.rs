@@ -57,9 +57,12 @@ impl InputFile {
             Data::Empty
         } else {
             // An archive is mostly members the link never reads: fault in only what is used.
+            // A small object is faulted in as it is read (each fault maps the 64 KiB around
+            // it, most of such a file, and faults run in parallel where mapping does not).
             let mut magic = [0u8; 8];
             let n = (&file).read(&mut magic).map_err(io)?;
-            Data::Mapped(map(&file, !is_archive(&magic[..n])).map_err(io)?)
+            let populate = !is_archive(&magic[..n]) && meta.len() >= POPULATE_FROM;
+            Data::Mapped(map(&file, populate).map_err(io)?)
         };
         Ok(InputFile {
             path: shown,
@@ -68,6 +71,9 @@ impl InputFile {
         })
     }
 }
+
+/// Objects of at least this many bytes are faulted in as they are mapped.
+const POPULATE_FROM: u64 = 1 << 20;
 
 /// Maps a file read-only; with `populate`, all of its pages at once.
 #[allow(unsafe_code)]
@@ -87,8 +93,8 @@ fn map(file: &File, populate: bool) -> std::io::Result<memmap2::Mmap> {
 }
 
 /// Resolves `-l` names against the `-L` directories and maps every input, in order. The
-/// files are opened in parallel (mapping faults in every page of an object); the first error
-/// in command-line order is reported.
+/// files are opened in parallel (mapping faults in every page of a large object); the first
+/// error in command-line order is reported.
 pub fn open_inputs(args: &LinkArgs) -> Result<Vec<InputFile>, DriverError> {
     args.inputs
         .par_iter()

@@ -890,48 +890,103 @@ fn prepare_into<'a>(
             ));
         }
     }
-    for (((j, sym), slot), hash) in obj.symbols.iter().enumerate().zip(out).zip(hashes) {
-        let (kind, def, import) = classify(obj, input, &p.maps, j, sym)?;
-        if !sym.is_local() {
-            *hash = Names::hash(&sym.name);
+    // The records are independent of each other: a large input's are made in parallel.
+    let maps = &p.maps;
+    let fill = |first: usize, out: &mut [MaybeUninit<Sym<'a>>], hashes: &mut [u64]| {
+        let mut ready = 0;
+        let mut ctors = false;
+        for (((k, slot), hash), sym) in out
+            .iter_mut()
+            .enumerate()
+            .zip(hashes)
+            .zip(&obj.symbols[first..])
+        {
+            match record(obj, input, maps, first + k, sym) {
+                Ok((record, name_hash, calls_ctors)) => {
+                    slot.write(record);
+                    *hash = name_hash;
+                    ctors |= calls_ctors;
+                    ready += 1;
+                }
+                Err(e) => return (ready, ctors, Some(e)),
+            }
         }
-        let flags = sym.flags;
-        if sym.is_undefined() && !sym.is_local() && sym.name == CALL_CTORS {
-            p.ctors_referenced = true;
+        (ready, ctors, None)
+    };
+    let chunks: Vec<(usize, bool, Option<LinkError>)> = if out.len() >= PARALLEL_SYMBOLS {
+        out.par_chunks_mut(SYMBOL_CHUNK)
+            .zip(hashes.par_chunks_mut(SYMBOL_CHUNK))
+            .enumerate()
+            .map(|(c, (out, hashes))| fill(c * SYMBOL_CHUNK, out, hashes))
+            .collect()
+    } else {
+        vec![fill(0, out, hashes)]
+    };
+    // The records before the first bad symbol count, in order (the caller gives every slot
+    // from there on a placeholder).
+    for (ready, ctors, error) in chunks {
+        p.ready += ready;
+        p.ctors_referenced |= ctors;
+        if let Some(e) = error {
+            return Err(e);
         }
-        let undefined = def.is_undefined();
-        if !sym.is_undefined() && !sym.is_local() && reserved(&sym.name) {
-            return Err(LinkError::Reserved {
-                name: sym.name.to_string(),
-                file: obj.path.clone(),
-            });
-        }
-        let explicit = import.is_some_and(|pos| {
-            flags & SYM_EXPLICIT_NAME != 0
-                || obj
-                    .imports
-                    .get(pos as usize)
-                    .is_some_and(|imp| imp.module != "env")
-        });
-        slot.write(Sym {
-            name: &sym.name,
-            kind,
-            def,
-            file: input,
-            weak_def: !undefined && sym.is_weak(),
-            strong_ref: undefined && !sym.is_weak(),
-            local: sym.is_local(),
-            hidden: flags & SYM_HIDDEN != 0,
-            exported: flags & SYM_EXPORTED != 0,
-            no_strip: flags & SYM_NO_STRIP != 0,
-            tls: flags & SYM_TLS != 0,
-            import: import.map(|pos| (input, pos)),
-            explicit_import: explicit,
-            stub_type: None,
-        });
-        p.ready += 1;
     }
     Ok(())
+}
+
+/// Inputs with at least this many symbols have their records made in parallel, in chunks of
+/// [`SYMBOL_CHUNK`] (under test, small ones, so that the tests cross chunks).
+const PARALLEL_SYMBOLS: usize = if cfg!(test) { 8 } else { 8192 };
+const SYMBOL_CHUNK: usize = if cfg!(test) { 3 } else { 4096 };
+
+/// The record of symbol `j` of `obj`, the hash of its name (0 for a local one), and whether
+/// it is an undefined reference to `__wasm_call_ctors`.
+fn record<'a>(
+    obj: &'a Object<'a>,
+    input: u32,
+    maps: &InputMaps,
+    j: usize,
+    sym: &'a crate::object::Symbol<'a>,
+) -> Result<(Sym<'a>, u64, bool), LinkError> {
+    let (kind, def, import) = classify(obj, input, maps, j, sym)?;
+    let hash = if sym.is_local() {
+        0
+    } else {
+        Names::hash(&sym.name)
+    };
+    let flags = sym.flags;
+    let calls_ctors = sym.is_undefined() && !sym.is_local() && sym.name == CALL_CTORS;
+    let undefined = def.is_undefined();
+    if !sym.is_undefined() && !sym.is_local() && reserved(&sym.name) {
+        return Err(LinkError::Reserved {
+            name: sym.name.to_string(),
+            file: obj.path.clone(),
+        });
+    }
+    let explicit = import.is_some_and(|pos| {
+        flags & SYM_EXPLICIT_NAME != 0
+            || obj
+                .imports
+                .get(pos as usize)
+                .is_some_and(|imp| imp.module != "env")
+    });
+    let record = Sym {
+        name: &sym.name,
+        kind,
+        def,
+        file: input,
+        weak_def: !undefined && sym.is_weak(),
+        strong_ref: undefined && !sym.is_weak(),
+        local: sym.is_local(),
+        hidden: flags & SYM_HIDDEN != 0,
+        exported: flags & SYM_EXPORTED != 0,
+        no_strip: flags & SYM_NO_STRIP != 0,
+        tls: flags & SYM_TLS != 0,
+        import: import.map(|pos| (input, pos)),
+        explicit_import: explicit,
+        stub_type: None,
+    };
+    Ok((record, hash, calls_ctors))
 }
 
 /// The names `--wrap` needs: `__wrap_NAME` and `__real_NAME` for each wrapped NAME.
