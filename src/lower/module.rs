@@ -348,7 +348,7 @@ fn scan_body(module: &Module, f: FuncRef, features: crate::target::Features) -> 
     scan
 }
 
-/// What the body of the defined function `f` needs (step 4: read by the worker just
+/// What the body of the defined function `f` needs (step 2: read by the worker just
 /// before it lowers the function, while the body is in the cache).
 #[inline(never)] // a profiling root (callgrind --toggle-collect)
 fn body_needs(module: &Module, f: FuncRef, features: crate::target::Features) -> BodyNeeds {
@@ -422,7 +422,7 @@ const SLOT_TLS: u32 = 1;
 const SLOT_TABLE: u32 = 2;
 const SLOT_RUNTIME: u32 = 3;
 
-/// The numbering the bodies are lowered with before their needs are known (step 4), and
+/// The numbering the bodies are lowered with before their needs are known (step 2), and
 /// its mapping to the final one. The IR items' symbols are final from the start (they come
 /// first, in IR order) and so are the type indices; the synthetic symbols are slots
 /// (`SLOT_*` after the IR symbols); defined functions and globals are numbered as if
