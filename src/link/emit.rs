@@ -40,8 +40,8 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use wasm_encoder::{
     ConstExpr, DataCountSection, EntityType, ExportSection, GlobalSection, GlobalType, HeapType,
-    ImportSection, IndirectNameMap, MemorySection, MemoryType, NameMap, NameSection, RawSection,
-    RefType, Section, StartSection, TableSection, TableType, TypeSection,
+    ImportSection, MemorySection, MemoryType, NameMap, NameSection, RawSection, RefType, Section,
+    StartSection, TableSection, TableType, TypeSection,
 };
 
 use super::custom;
@@ -1584,28 +1584,28 @@ fn tail_sections(
         1 + uleb_len(func_map_len) as u64 + func_map_len
     };
 
-    let mut names = NameSection::new();
-
-    let mut locals = IndirectNameMap::new();
-    let nimp = layout.num_func_imports;
-    for (k, f) in layout.funcs.iter().enumerate() {
-        let OutFunc::Input { input, index } = *f else {
-            continue;
-        };
-        let list = &inputs[input as usize].funcs[index as usize].local_names;
-        if list.is_empty() {
-            continue;
-        }
-        let mut sorted: Vec<&(u32, String)> = list.iter().collect();
-        sorted.sort_by_key(|e| e.0);
-        sorted.dedup_by_key(|e| e.0);
-        let mut map = NameMap::new();
-        for (idx, n) in sorted {
-            map.append(*idx, n);
-        }
-        locals.append(nimp + k as u32, &map);
+    // The local names likewise: each function's map is kept encoded (sorted, one entry per
+    // index) and copied as it is. The subsection is there even when empty, as wasm-encoder
+    // writes it.
+    let local_names = || {
+        layout.funcs.iter().enumerate().filter_map(|(k, f)| {
+            let OutFunc::Input { input, index } = *f else {
+                return None;
+            };
+            let names = &inputs[input as usize].funcs[index as usize].local_names;
+            (!names.is_empty()).then_some((nimp + k, names))
+        })
+    };
+    let (mut local_count, mut local_entries_len) = (0u64, 0u64);
+    for (i, names) in local_names() {
+        local_count += 1;
+        local_entries_len +=
+            (uleb_len(i as u64) + uleb_len(u64::from(names.len())) + names.encoded().len()) as u64;
     }
-    names.locals(&locals);
+    let local_map_len = uleb_len(local_count) as u64 + local_entries_len;
+    let local_sub_len = 1 + uleb_len(local_map_len) as u64 + local_map_len;
+
+    let mut names = NameSection::new();
 
     let mut gnames: Vec<Cow<'_, str>> = layout
         .imports
@@ -1667,10 +1667,10 @@ fn tail_sections(
     }
     names.data(&dmap);
 
-    // The other subsections, encoded by wasm-encoder (a custom section's payload: the
-    // subsections only).
+    // The other subsections (globals, data), encoded by wasm-encoder (a custom section's
+    // payload: the subsections only).
     let rest = names.as_custom().data.into_owned();
-    let name_payload = uleb_len(4) as u64 + 4 + func_sub_len + rest.len() as u64;
+    let name_payload = uleb_len(4) as u64 + 4 + func_sub_len + local_sub_len + rest.len() as u64;
     let mut tail = Vec::with_capacity(1 + 5 + name_payload as usize);
     tail.push(0);
     put_uleb(&mut tail, name_payload);
@@ -1687,6 +1687,14 @@ fn tail_sections(
                 tail.extend_from_slice(n.as_bytes());
             }
         }
+    }
+    tail.push(2);
+    put_uleb(&mut tail, local_map_len);
+    put_uleb(&mut tail, local_count);
+    for (i, names) in local_names() {
+        put_uleb(&mut tail, i as u64);
+        put_uleb(&mut tail, u64::from(names.len()));
+        tail.extend_from_slice(names.encoded());
     }
     tail.extend_from_slice(&rest);
 

@@ -30,7 +30,7 @@ pub(super) fn func(code: &[u8], relocs: Vec<Reloc>) -> Func<'static> {
         body: Cow::Owned(body),
         relocs,
         input_offset: 0,
-        local_names: Vec::new(),
+        local_names: LocalNames::default(),
     }
 }
 

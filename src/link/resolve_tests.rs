@@ -28,7 +28,7 @@ fn caller(sym: u32) -> Func<'static> {
             addend: 0,
         }],
         input_offset: 0,
-        local_names: Vec::new(),
+        local_names: LocalNames::default(),
     }
 }
 
@@ -456,7 +456,7 @@ fn call_with(args: u8, sym: u32) -> Func<'static> {
             addend: 0,
         }],
         input_offset: 0,
-        local_names: Vec::new(),
+        local_names: LocalNames::default(),
     }
 }
 
@@ -478,7 +478,7 @@ fn weak_foo(path: &str, params: usize, caller: &'static str) -> Object<'static> 
                 body: Cow::Owned(vec![0, 0x0b]),
                 relocs: Vec::new(),
                 input_offset: 0,
-                local_names: Vec::new(),
+                local_names: LocalNames::default(),
             },
             call_with(params as u8, 0),
         ],
@@ -539,7 +539,7 @@ fn data_object() -> Object<'static> {
                 addend: 0,
             }],
             input_offset: 0,
-            local_names: Vec::new(),
+            local_names: LocalNames::default(),
         }],
         segments: vec![Segment {
             name: "foo".into(),

@@ -147,7 +147,7 @@ impl Emitter {
             body: self.buf.clone().into(),
             relocs: self.relocs.clone(),
             input_offset: 0,
-            local_names: std::mem::take(&mut self.values.local_names),
+            local_names: self.values.local_names.clone(),
         })
     }
 

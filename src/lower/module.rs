@@ -2,23 +2,27 @@
 //! init functions around the function bodies that `emit.rs` encodes.
 //!
 //! Steps:
-//! 1. The bodies are scanned in parallel (rayon) for their types and what they need:
-//!    runtime functions, tag-name functions, the stack pointer, the TLS base, the table,
-//!    the memory. A sequential pass in IR order then interns the function types
-//!    (deduplicated: functions, then each function's `call_indirect` signatures, then
-//!    runtime and tag-name functions) and merges the needs, so the numbering does not
-//!    depend on the threads. (The scan cannot be part of the workers' lowering: the
-//!    bodies encode function and global indices, which depend on what all bodies need.)
-//! 2. Index spaces: imported functions are the extern IR functions in IR order, then the
+//! 1. The function types, in IR order: functions, then each function's `call_indirect`
+//!    signatures (read in parallel, interned in a sequential pass so that the numbering
+//!    does not depend on the threads); the runtime and tag-name functions' types come later.
+//! 2. The defined functions are lowered in parallel (rayon, one reusable worker state per
+//!    thread), each worker first reading what its function needs (runtime functions,
+//!    tag-name functions, the stack pointer, the TLS base, the table, the memory) while the
+//!    body is in the cache. What the bodies need decides the index spaces, which the bodies
+//!    encode, so they are lowered in a provisional numbering ([`Provisional`]): the IR
+//!    items' symbols are final from the start, the synthetic symbols are slots. The needs
+//!    are merged in IR order.
+//! 3. Index spaces: imported functions are the extern IR functions in IR order, then the
 //!    runtime functions (by [`Intrinsic`] order), then the tag-name functions (by enum
 //!    order); defined functions follow in IR order. Globals likewise: extern IR globals,
 //!    `__stack_pointer`, `__tls_base`, then defined ones. An IR item that already has such
 //!    a name (`extern global @__stack_pointer: ptr mut`, `extern func @memset(...)`) is used
 //!    when its kind and type fit, and is an error otherwise.
-//! 3. Symbols: one per IR function, global and data object in IR order, then the synthetic
+//! 4. Symbols: one per IR function, global and data object in IR order, then the synthetic
 //!    ones (stack pointer, TLS base, table, runtime functions, tag-name functions).
-//! 4. The defined functions are lowered in parallel (rayon, one reusable worker state per
-//!    thread); results are collected in IR order, so the output is deterministic.
+//! 5. The bodies are rewritten to the final numbering from their relocations (in
+//!    parallel), and collected in IR order, so the output is deterministic. Lowering errors
+//!    are reported after those of steps 3 and 4, as when the needs were scanned first.
 
 use std::borrow::Cow;
 
@@ -41,7 +45,7 @@ use crate::ir::{
 use crate::object::{
     ConstExpr, DataDef, EnumInfo, Feature, Func, FuncType, Global, Import, ImportKind, InitFunc,
     Object, Reloc, RelocType, SYM_EXPLICIT_NAME, SYM_EXPORTED, SYM_HIDDEN, SYM_LOCAL, SYM_NO_STRIP,
-    SYM_TLS, SYM_UNDEFINED, Segment, SegmentData, Symbol, SymbolKind, ValType,
+    SYM_TLS, SYM_UNDEFINED, Segment, SegmentData, Symbol, SymbolKind, ValType, write_uleb5,
 };
 
 /// A symbol and the index of what it names, in this object's index space.
@@ -238,17 +242,7 @@ impl Worker {
             })?;
         self.emitter
             .lower(ctx, f, func, &self.nodes, sig_types)
-            .map_err(|e| match e {
-                EmitError::Structure(message) => LowerError::Structure {
-                    func: name(),
-                    message,
-                },
-                EmitError::Frame(size) => LowerError::FrameTooLarge { func: name(), size },
-                EmitError::Limit(message) => LowerError::Limit {
-                    func: name(),
-                    message,
-                },
-            })
+            .map_err(|e| lower_error(ctx.module, f, e))
             .and_then(|lowered| {
                 if lowered.body.len() > MAX_FUNCTION_BODY {
                     return Err(LowerError::Limit {
@@ -261,6 +255,16 @@ impl Worker {
                 }
                 Ok(lowered)
             })
+    }
+}
+
+/// The error of lowering function `f`.
+fn lower_error(module: &Module, f: FuncRef, e: EmitError) -> LowerError {
+    let func = module.decls.funcs[f].name.clone();
+    match e {
+        EmitError::Structure(message) => LowerError::Structure { func, message },
+        EmitError::Frame(size) => LowerError::FrameTooLarge { func, size },
+        EmitError::Limit(message) => LowerError::Limit { func, message },
     }
 }
 
@@ -312,7 +316,7 @@ impl BodyNeeds {
     }
 }
 
-/// A defined function's types and needs, found by [`scan_body`].
+/// A defined function's types, found by [`scan_body`].
 struct BodyScan {
     /// The function's type.
     ty: FuncType,
@@ -321,10 +325,10 @@ struct BodyScan {
     /// The result count of its first signature with several results when multivalue is
     /// off (an error).
     multivalue_sig: Option<usize>,
-    needs: BodyNeeds,
 }
 
-/// Scans the body of the defined function `f` (step 1; runs in parallel).
+/// The types of the defined function `f` (step 1; runs in parallel): its signatures only,
+/// not its instructions.
 #[inline(never)] // a profiling root (callgrind --toggle-collect)
 fn scan_body(module: &Module, f: FuncRef, features: crate::target::Features) -> BodyScan {
     let decls = &module.decls;
@@ -333,7 +337,6 @@ fn scan_body(module: &Module, f: FuncRef, features: crate::target::Features) -> 
         ty: func_type(&decls.funcs[f].sig),
         sigs: Vec::with_capacity(body.dfg.sigs.len()),
         multivalue_sig: None,
-        needs: BodyNeeds::default(),
     };
     for sig in body.dfg.sigs.values() {
         if sig.results.len() > 1 && !features.multivalue {
@@ -342,7 +345,18 @@ fn scan_body(module: &Module, f: FuncRef, features: crate::target::Features) -> 
         }
         scan.sigs.push(func_type(sig));
     }
-    let needs = &mut scan.needs;
+    scan
+}
+
+/// What the body of the defined function `f` needs (step 2: read by the worker just
+/// before it lowers the function, while the body is in the cache).
+#[inline(never)] // a profiling root (callgrind --toggle-collect)
+fn body_needs(module: &Module, f: FuncRef, features: crate::target::Features) -> BodyNeeds {
+    let decls = &module.decls;
+    let mut needs = BodyNeeds::default();
+    let Some(body) = module.bodies.get(f) else {
+        return needs;
+    };
     if !body.stack_slots.is_empty() {
         needs.memory = true;
     }
@@ -397,7 +411,154 @@ fn scan_body(module: &Module, f: FuncRef, features: crate::target::Features) -> 
             }
         }
     }
-    scan
+    needs
+}
+
+/// Slots of the synthetic symbols in the provisional numbering (after the IR items'
+/// symbols): the stack pointer, the TLS base, the table, then one per runtime function
+/// (by [`Intrinsic`] order) and one per enum's tag-name function.
+const SLOT_SP: u32 = 0;
+const SLOT_TLS: u32 = 1;
+const SLOT_TABLE: u32 = 2;
+const SLOT_RUNTIME: u32 = 3;
+
+/// The numbering the bodies are lowered with before their needs are known (step 2), and
+/// its mapping to the final one. The IR items' symbols are final from the start (they come
+/// first, in IR order) and so are the type indices; the synthetic symbols are slots
+/// (`SLOT_*` after the IR symbols); defined functions and globals are numbered as if
+/// nothing were imported after the IR's extern ones. Every index a body encodes has a
+/// relocation, so [`Provisional::patch`] rewrites a body to the final numbering from its
+/// relocations alone.
+struct Provisional {
+    /// Number of IR items' symbols.
+    ir_syms: u32,
+    /// The final symbol and function or global index of each provisional symbol (index 0
+    /// for data, the table and type indices); `None` for a slot without a final symbol.
+    refs: Vec<Option<SymRef>>,
+}
+
+impl Provisional {
+    /// The numbering before the needs are known, and the context to lower with.
+    fn ctx<'m>(module: &'m Module, features: crate::target::Features) -> (u32, Ctx<'m>) {
+        let decls = &module.decls;
+        let mut ctx = Ctx {
+            module,
+            features,
+            func_type: SecondaryMap::new(),
+            funcs: SecondaryMap::new(),
+            globals: SecondaryMap::new(),
+            data: SecondaryMap::new(),
+            runtime: vec![None; Intrinsic::ALL.len()],
+            tag_names: SecondaryMap::new(),
+            stack_pointer: None,
+            tls_base: None,
+            table: None,
+        };
+        let extern_funcs = module
+            .items
+            .iter()
+            .filter(|i| matches!(**i, Item::Func(f) if decls.funcs[f].linkage.is_extern()))
+            .count() as u32;
+        let extern_globals = module
+            .items
+            .iter()
+            .filter(|i| matches!(**i, Item::Global(g) if decls.globals[g].linkage.is_extern()))
+            .count() as u32;
+        let (mut sym, mut funcs, mut globals) = (0u32, [0u32, extern_funcs], [0, extern_globals]);
+        for item in &module.items {
+            match *item {
+                Item::Func(f) => {
+                    let n = &mut funcs[usize::from(!decls.funcs[f].linkage.is_extern())];
+                    ctx.funcs[f] = Some(SymRef { sym, index: *n });
+                    *n += 1;
+                }
+                Item::Global(g) => {
+                    let n = &mut globals[usize::from(!decls.globals[g].linkage.is_extern())];
+                    ctx.globals[g] = Some(SymRef { sym, index: *n });
+                    *n += 1;
+                }
+                Item::Data(d) => ctx.data[d] = Some(sym),
+                Item::Enum(_) => continue,
+            }
+            sym += 1;
+        }
+        let ir_syms = sym;
+        let slot = |k: u32| SymRef {
+            sym: ir_syms + k,
+            index: 0,
+        };
+        ctx.stack_pointer = Some(slot(SLOT_SP));
+        ctx.tls_base = Some(slot(SLOT_TLS));
+        ctx.table = Some(ir_syms + SLOT_TABLE);
+        for (k, r) in ctx.runtime.iter_mut().enumerate() {
+            *r = Some(slot(SLOT_RUNTIME + k as u32));
+        }
+        let tags = SLOT_RUNTIME + Intrinsic::ALL.len() as u32;
+        for e in decls.enums.keys() {
+            ctx.tag_names[e] = Some(slot(tags + e.as_u32()));
+        }
+        (ir_syms, ctx)
+    }
+
+    /// The final symbol and index of slot `slot`, as the final context has it.
+    fn slot(ctx: &Ctx<'_>, slot: u32) -> Result<SymRef, EmitError> {
+        let runtime = Intrinsic::ALL.len() as u32;
+        match slot {
+            SLOT_SP => Ok(ctx.stack_pointer.ok_or("no __stack_pointer symbol")?),
+            SLOT_TLS => Ok(ctx.tls_base.ok_or("no __tls_base symbol")?),
+            SLOT_TABLE => Ok(SymRef {
+                sym: ctx.table.ok_or("no table symbol")?,
+                index: 0,
+            }),
+            _ if slot - SLOT_RUNTIME < runtime => {
+                ctx.runtime(Intrinsic::ALL[(slot - SLOT_RUNTIME) as usize])
+            }
+            _ => ctx.tag_name(EnumRef::from_u32(slot - SLOT_RUNTIME - runtime)),
+        }
+    }
+
+    /// The mapping from the provisional numbering to the final one of `ctx`, given the
+    /// final function or global index of each IR item's symbol (`ir_index`).
+    fn new(ir_index: Vec<u32>, ctx: &Ctx<'_>) -> Provisional {
+        let ir_syms = ir_index.len() as u32;
+        let slots =
+            SLOT_RUNTIME + Intrinsic::ALL.len() as u32 + ctx.module.decls.enums.len() as u32;
+        let mut refs: Vec<Option<SymRef>> = Vec::with_capacity((ir_syms + slots) as usize);
+        refs.extend(ir_index.iter().enumerate().map(|(sym, &index)| {
+            Some(SymRef {
+                sym: sym as u32,
+                index,
+            })
+        }));
+        refs.extend((0..slots).map(|slot| Self::slot(ctx, slot).ok()));
+        Provisional { ir_syms, refs }
+    }
+
+    /// Rewrites `func`, lowered with the provisional numbering, to the final one of `ctx`.
+    fn patch(&self, ctx: &Ctx<'_>, func: &mut Func<'static>) -> Result<(), EmitError> {
+        let body = func.body.to_mut();
+        for r in &mut func.relocs {
+            if r.ty == RelocType::TypeIndexLeb {
+                continue;
+            }
+            let Some(&Some(s)) = self.refs.get(r.index as usize) else {
+                // A slot without a symbol: the error lowering would have met.
+                let slot = r.index.saturating_sub(self.ir_syms);
+                return Err(Self::slot(ctx, slot)
+                    .err()
+                    .unwrap_or_else(|| format!("unknown symbol {}", r.index).as_str().into()));
+            };
+            r.index = s.sym;
+            if matches!(
+                r.ty,
+                RelocType::FunctionIndexLeb | RelocType::GlobalIndexLeb
+            ) && let Some(field) = body.get_mut(r.offset as usize..r.offset as usize + 5)
+            {
+                write_uleb5(field, s.index);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Lowers a verified module to an object. See the module documentation.
@@ -423,9 +584,9 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
         ..Needs::default()
     };
 
-    // 1. Types and needs, in IR order. The bodies are scanned in parallel (`scan_body`);
-    // their types are interned and their needs merged here, in IR order, so the type and
-    // symbol numbering do not depend on the threads.
+    // 1. Types, in IR order. The signatures are read in parallel (`scan_body`); their
+    // types are interned here, in IR order, so the type numbering does not depend on the
+    // threads.
     let defined: Vec<FuncRef> = module
         .items
         .iter()
@@ -472,9 +633,29 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
         for sig in &scan.sigs {
             sig_types.push(types.intern_ref(sig));
         }
-        needs.merge(&scan.needs);
     }
     sig_starts.push(sig_types.len());
+
+    // 2. The bodies, in parallel, in the provisional numbering (see `Provisional`); each
+    // worker reads what its function needs just before lowering it. The needs are merged
+    // in IR order; the errors wait until the checks of steps 3 and 4 are done, as they
+    // come first.
+    let (ir_syms, mut lower_ctx) = Provisional::ctx(module, features);
+    lower_ctx.func_type = ctx.func_type.clone();
+    let lowered: Vec<(Result<Func<'static>, LowerError>, BodyNeeds)> = defined
+        .par_iter()
+        .zip(sig_starts.par_windows(2))
+        .zip(scans.into_par_iter())
+        .map_init(Worker::default, |w, ((&f, run), scan)| {
+            // The scan's types are freed here, on the workers.
+            drop(scan);
+            let needs = body_needs(module, f, features);
+            (w.lower(&lower_ctx, f, &sig_types[run[0]..run[1]]), needs)
+        })
+        .collect();
+    for (_, n) in &lowered {
+        needs.merge(n);
+    }
     if decls.data.values().any(|d| !d.linkage.is_extern()) {
         needs.memory = true;
     }
@@ -491,7 +672,7 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
         reason: reason.to_string(),
     };
 
-    // 2. Function index space.
+    // 3. Function index space.
     let mut imports: Vec<Import<'static>> = Vec::new();
     if needs.memory {
         imports.push(Import {
@@ -668,7 +849,7 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
         });
     }
 
-    // 3. Symbols and segments, in IR order.
+    // 4. Symbols and segments, in IR order.
     let mut symbols: Vec<Symbol<'static>> = Vec::new();
     let mut segments: Vec<Segment<'static>> = Vec::new();
     let mut globals: Vec<Global> = Vec::new();
@@ -768,6 +949,15 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
             Item::Enum(_) => {}
         }
     }
+    // The IR items' symbols are numbered as in the provisional numbering.
+    debug_assert_eq!(symbols.len() as u32, ir_syms);
+    let ir_index = symbols
+        .iter()
+        .map(|s| match s.kind {
+            SymbolKind::Function(i) | SymbolKind::Global(i) => i,
+            _ => 0,
+        })
+        .collect();
     // Synthetic symbols.
     let synth_global_sym = |how: Option<Result<GlobalRef, u32>>,
                             name: &str,
@@ -913,16 +1103,18 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
         seg.data = SegmentData::Bytes(bytes.into());
     }
 
-    // 4. Function bodies, in parallel.
+    // 5. The bodies to the final numbering, in parallel.
     let ctx = ctx;
-    let results: Vec<Result<Func<'static>, LowerError>> = defined
-        .par_iter()
-        .zip(sig_starts.par_windows(2))
-        .zip(scans.into_par_iter())
-        .map_init(Worker::default, |w, ((&f, run), scan)| {
-            // The scan's types are freed here, on the workers.
-            drop(scan);
-            w.lower(&ctx, f, &sig_types[run[0]..run[1]])
+    let prov = Provisional::new(ir_index, &ctx);
+    let results: Vec<Result<Func<'static>, LowerError>> = lowered
+        .into_par_iter()
+        .zip(defined.par_iter())
+        .map(|((lowered, needs), &f)| {
+            drop(needs);
+            let mut func = lowered?;
+            prov.patch(&ctx, &mut func)
+                .map_err(|e| lower_error(module, f, e))?;
+            Ok(func)
         })
         .collect();
     let mut funcs = Vec::with_capacity(results.len());

@@ -29,8 +29,8 @@ use cranelift_entity::{EntityRef, PrimaryMap, SecondaryMap};
 
 use super::cfg::Cfg;
 use crate::ir::{
-    Block, BlockCall, BlockData, Function, Inst, InstData, JumpTable, JumpTableData, Type, Value,
-    ValueDef,
+    Block, BlockCall, BlockData, Function, Inst, InstData, JumpTable, JumpTableData, Signature,
+    Type, Value, ValueDef,
 };
 
 /// Rounds of decomposition before giving up (one is enough in theory; the loop is a guard).
@@ -144,6 +144,8 @@ struct Spare {
     insts: Vec<Vec<Inst>>,
     /// Jump-table target vectors.
     targets: Vec<Vec<BlockCall>>,
+    /// Signatures (their vectors).
+    sigs: Vec<Signature>,
     /// The capacities reserved so far for the copy's instructions, values and blocks
     /// (at least what the tables have).
     caps: [usize; 3],
@@ -202,8 +204,10 @@ fn copy_function(src: &Function, dst: &mut Function, spare: &mut Spare, with_loc
             .map(std::mem::take)
             .unwrap_or_default();
         if insts.capacity() < b.insts.len() {
-            // A new vector: growing the old one would copy what it held.
-            insts = b.insts.clone();
+            // A new vector: growing the old one would copy what it held. With room, so
+            // that the blocks of later functions at this index fit it more often.
+            insts = Vec::with_capacity(room(b.insts.len()));
+            insts.extend_from_slice(&b.insts);
         } else {
             insts.clear();
             insts.extend_from_slice(&b.insts);
@@ -227,7 +231,16 @@ fn copy_function(src: &Function, dst: &mut Function, spare: &mut Spare, with_loc
             default: jt.default,
         });
     }
-    dd.sigs.clone_from(&sd.sigs);
+    for sig in dd.sigs.values_mut() {
+        spare.sigs.push(std::mem::take(sig));
+    }
+    dd.sigs.clear();
+    for s in sd.sigs.values() {
+        let mut sig = spare.sigs.pop().unwrap_or_default();
+        sig.params.clone_from(&s.params);
+        sig.results.clone_from(&s.results);
+        dd.sigs.push(sig);
+    }
     let n = room(src.layout.len());
     if n > dst.layout.capacity() {
         dst.layout = Vec::with_capacity(n);

@@ -214,7 +214,7 @@ block2:
     let obj = lower_text(text, Features::default()).unwrap();
     let f = &obj.funcs[0];
     // v4 reuses the parameter's local once v0 is dead.
-    assert_eq!(f.local_names, vec![(0, "v0".into())]);
+    assert_eq!(f.local_names.iter().collect::<Vec<_>>(), vec![(0, "v0")]);
     // Two calls, each a padded FunctionIndexLeb.
     assert_eq!(f.relocs.len(), 2);
     for r in &f.relocs {
@@ -356,6 +356,65 @@ block0(v0: i32):
     assert!(out.contains("i32.const 16\n    i32.sub"), "{out}");
 }
 
+/// A name lowering needs for what the bodies use, taken by an IR item that does not fit, is
+/// an error before any error of the bodies themselves; an item that fits is used, and the
+/// bodies (lowered before the needs are known) refer to it.
+#[test]
+fn needed_names_conflict_or_are_reused() {
+    let body = "\
+func @f(ptr, ptr, ptr) -> i32 export {
+    ss0 = stack_slot 8 align 4
+block0(v0: ptr, v1: ptr, v2: ptr):
+    intrinsic memcpy(v0, v1, v2)
+    v3 = stack_addr ss0
+    v4 = i32.load v3
+    return v4
+}
+";
+    let bad_sp = format!("global @__stack_pointer: i64 mut = 0\n{body}");
+    let err = lower_text(&bad_sp, Features::MVP).unwrap_err().to_string();
+    assert!(
+        err.contains("__stack_pointer") && err.contains("must be an i32"),
+        "{err}"
+    );
+    let bad_memcpy = format!("func @memcpy() {{\nblock0:\n    return\n}}\n{body}");
+    let err = lower_text(&bad_memcpy, Features::MVP)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("memcpy") && err.contains("another kind or type"),
+        "{err}"
+    );
+    // Not needed with bulk memory: no conflict.
+    assert!(lower_text(&bad_memcpy, Features::default()).is_ok());
+
+    let good = format!(
+        "extern global @__stack_pointer: ptr mut\n\
+         func @memcpy(ptr, ptr, ptr) -> ptr {{\nblock0(v0: ptr, v1: ptr, v2: ptr):\n    return v0\n}}\n\
+         {body}"
+    );
+    let obj = lower_text(&good, Features::MVP).unwrap();
+    check_relocs(&obj, "reused");
+    assert!(
+        !obj.symbols
+            .iter()
+            .any(|s| s.flags & crate::object::SYM_UNDEFINED != 0 && s.name == "memcpy")
+    );
+    let f = &obj.funcs[1];
+    let call = f
+        .relocs
+        .iter()
+        .find(|r| r.ty == RelocType::FunctionIndexLeb)
+        .expect("the memcpy call");
+    assert_eq!(obj.symbols[call.index as usize].name, "memcpy");
+    let sp = f
+        .relocs
+        .iter()
+        .find(|r| r.ty == RelocType::GlobalIndexLeb)
+        .expect("the stack pointer");
+    assert_eq!(sp.index, 0, "the extern global's symbol");
+}
+
 #[test]
 fn data_and_function_addresses_are_relocated() {
     let text = "\
@@ -430,6 +489,7 @@ fn corpus_lowers_and_validates() {
             // Deterministic: the same bytes again.
             let again = lower_module(&module, &opts).unwrap();
             assert_eq!(wrap(&again), bytes);
+            check_relocs(&obj, &format!("{} ({features})", path.display()));
             for f in &obj.funcs {
                 let (declared, code) = check_locals(&f.body, &obj.types[f.type_index as usize]);
                 if features == Features::default() {
@@ -462,6 +522,39 @@ fn corpus_lowers_and_validates() {
          ({:.2} per function, at most {max})",
         locals as f64 / n as f64
     );
+}
+
+/// Checks that every relocation of `obj`'s code names a symbol of the right kind and that
+/// the index its field holds is that symbol's (the bodies are lowered in a provisional
+/// numbering and rewritten to the final one).
+fn check_relocs(obj: &Object<'_>, what: &str) {
+    use crate::object::SymbolKind;
+    for (k, f) in obj.funcs.iter().enumerate() {
+        for r in &f.relocs {
+            let at = r.offset as usize;
+            let field = &f.body[at..at + 5];
+            let value = field
+                .iter()
+                .enumerate()
+                .fold(0u32, |v, (i, b)| v | u32::from(b & 0x7f) << (7 * i));
+            let kind = obj.symbols.get(r.index as usize).map(|s| &s.kind);
+            let ok = match r.ty {
+                RelocType::TypeIndexLeb => (value as usize) < obj.types.len() && value == r.index,
+                RelocType::FunctionIndexLeb => kind == Some(&SymbolKind::Function(value)),
+                RelocType::GlobalIndexLeb => kind == Some(&SymbolKind::Global(value)),
+                RelocType::TableNumberLeb => matches!(kind, Some(SymbolKind::Table(_))),
+                RelocType::TableIndexSleb => matches!(kind, Some(SymbolKind::Function(_))),
+                RelocType::MemoryAddrSleb | RelocType::MemoryAddrTlsSleb => {
+                    matches!(kind, Some(SymbolKind::Data(_)))
+                }
+                _ => false,
+            };
+            assert!(
+                ok,
+                "{what}: function {k}: {r:?} (field {value}, symbol {kind:?})"
+            );
+        }
+    }
 }
 
 /// Checks that every declared local is written and read, and that no `local.set x` is
@@ -1153,7 +1246,7 @@ fn value_names_match_display() {
         u32::MAX as usize - 1,
     ] {
         let v = crate::ir::Value::new(n);
-        assert_eq!(values::value_name(v), v.to_string());
+        assert_eq!(values::value_name(v, &mut [0; 11]), v.to_string());
     }
 }
 

@@ -46,6 +46,7 @@ use crate::ir::{
     Block, ConvertOp, DataFlowGraph, Function, Inst, InstData, Intrinsic, StackSlot, Type, Value,
     ValueDef,
 };
+use crate::object::LocalNames;
 use crate::target::Features;
 
 /// Where a value lives.
@@ -275,7 +276,7 @@ pub(crate) struct Values {
     /// Number of parameters.
     pub num_params: u32,
     /// Local names by final index.
-    pub local_names: Vec<(u32, String)>,
+    pub local_names: LocalNames,
     /// Scratch locals.
     pub scratch: Scratch,
     /// Frame layout.
@@ -1483,10 +1484,9 @@ impl Values {
                 *l = self.renumber.get(*l as usize).copied().unwrap_or(*l);
             }
         }
-        // The list leaves with the function (taken by the emitter): one allocation of the
-        // largest size it can need, not a growth per doubling.
-        // Names in final order, no sorting needed.
-        self.local_names.reserve(self.local_vals.len());
+        // Names in final order, no sorting needed, encoded into this worker's buffer (the
+        // emitter copies it out: one allocation of the exact size per function).
+        let mut digits = [0u8; 11];
         for (f, &i) in self.by_final.iter().enumerate() {
             let Some(&(n, v, np_, param)) = self.local_vals.get(i as usize) else {
                 continue;
@@ -1499,7 +1499,7 @@ impl Values {
                 None
             };
             if let Some(v) = name {
-                self.local_names.push((f as u32, value_name(v)));
+                self.local_names.push(f as u32, value_name(v, &mut digits));
             }
         }
     }
@@ -1519,23 +1519,23 @@ impl Values {
     }
 }
 
-/// `v`'s name as [`Value`]'s `Display` writes it (`v12`), without the formatting machinery.
-pub(crate) fn value_name(v: Value) -> String {
-    let mut digits = [0u8; 10];
+/// `v`'s name as [`Value`]'s `Display` writes it (`v12`), without the formatting machinery
+/// or an allocation: written at the end of `buf`.
+pub(crate) fn value_name(v: Value, buf: &mut [u8; 11]) -> &str {
     let mut n = v.as_u32();
-    let mut i = digits.len();
+    let mut i = buf.len();
     loop {
         i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
+        buf[i] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    let mut s = String::with_capacity(1 + digits.len() - i);
-    s.push('v');
-    s.extend(digits[i..].iter().map(|&d| char::from(d)));
-    s
+    i -= 1;
+    buf[i] = b'v';
+    // ASCII only.
+    std::str::from_utf8(&buf[i..]).unwrap_or_default()
 }
 
 /// Whether `i` is an intrinsic that lowering inlines with `features`.

@@ -383,7 +383,7 @@ mod tests {
                     addend: 0,
                 }],
                 input_offset: 0,
-                local_names: Vec::new(),
+                local_names: LocalNames::default(),
             }],
             symbols: vec![Symbol {
                 name: Cow::Borrowed("s"),

@@ -281,8 +281,90 @@ pub struct Func<'a> {
     /// Offset of `body` in the input's code section payload (for `FunctionOffsetI32` in
     /// debug info); 0 for lowered code.
     pub input_offset: u32,
-    /// Names of locals for the `name` section, by local index.
-    pub local_names: Vec<(u32, String)>,
+    /// Names of locals for the `name` section.
+    pub local_names: LocalNames,
+}
+
+/// A function's local names for the `name` section, kept as that section encodes them: per
+/// entry the local index (LEB), the name's length (LEB) and its bytes, by increasing index,
+/// in one buffer. Making them costs one allocation per function, and the link copies the
+/// buffer into the section as it is.
+#[derive(Clone, Default, PartialEq, Eq, Debug)]
+pub struct LocalNames {
+    /// Number of entries.
+    count: u32,
+    /// Index of the last entry (when `count > 0`).
+    last: u32,
+    /// The entries, encoded.
+    bytes: Vec<u8>,
+}
+
+impl LocalNames {
+    /// Appends the name of local `index`, which must be above the indices already named:
+    /// otherwise nothing is added and the result is false.
+    pub fn push(&mut self, index: u32, name: &str) -> bool {
+        if self.count > 0 && index <= self.last {
+            return false;
+        }
+        put_uleb(&mut self.bytes, u64::from(index));
+        put_uleb(&mut self.bytes, name.len() as u64);
+        self.bytes.extend_from_slice(name.as_bytes());
+        self.count += 1;
+        self.last = index;
+        true
+    }
+
+    /// Removes every entry (keeping the buffer).
+    pub fn clear(&mut self) {
+        self.count = 0;
+        self.last = 0;
+        self.bytes.clear();
+    }
+
+    /// Reserves room for `bytes` more bytes of entries.
+    pub fn reserve(&mut self, bytes: usize) {
+        self.bytes.reserve(bytes);
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> u32 {
+        self.count
+    }
+
+    /// Whether there is no entry.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The entries as the `name` section encodes a name map after its count.
+    pub fn encoded(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The entries: (local index, name), by increasing index.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &str)> + '_ {
+        let mut rest = &self.bytes[..];
+        std::iter::from_fn(move || {
+            let index = take_uleb(&mut rest)?;
+            let len = take_uleb(&mut rest)? as usize;
+            let name = rest.get(..len)?;
+            rest = &rest[len..];
+            Some((index as u32, std::str::from_utf8(name).unwrap_or_default()))
+        })
+    }
+}
+
+/// Reads a LEB128 that [`put_uleb`] wrote from the start of `rest`, advancing it.
+fn take_uleb(rest: &mut &[u8]) -> Option<u64> {
+    let mut v = 0u64;
+    for (k, &b) in rest.iter().enumerate().take(10) {
+        v |= u64::from(b & 0x7f) << (7 * k);
+        if b & 0x80 == 0 {
+            *rest = &rest[k + 1..];
+            return Some(v);
+        }
+    }
+    None
 }
 
 /// A defined global.
@@ -639,6 +721,43 @@ mod tests {
         assert_eq!(b[9], 0x7f);
         assert_eq!(RelocType::from_u32(26), Some(RelocType::FunctionIndexI32));
         assert_eq!(RelocType::from_u32(27), None);
+    }
+
+    /// Local names encode as wasm-encoder's name map does (after its count), read back as
+    /// they were pushed, and refuse an index that is not above the previous one.
+    #[test]
+    fn local_names_encode_as_a_name_map() {
+        use wasm_encoder::Encode;
+        let long = "x".repeat(200);
+        let entries: Vec<(u32, &str)> = vec![
+            (0, "v0"),
+            (1, ""),
+            (127, "v127"),
+            (128, long.as_str()),
+            (70_000, "é"),
+            (u32::MAX, "last"),
+        ];
+        let mut names = LocalNames::default();
+        let mut map = wasm_encoder::NameMap::new();
+        for &(i, n) in &entries {
+            assert!(names.push(i, n));
+            map.append(i, n);
+        }
+        assert_eq!(names.len(), entries.len() as u32);
+        assert!(!names.push(u32::MAX, "again"));
+        assert!(!names.push(5, "back"));
+        assert_eq!(names.iter().collect::<Vec<_>>(), entries);
+        let mut expected = Vec::new();
+        map.encode(&mut expected);
+        let mut got = Vec::new();
+        put_uleb(&mut got, u64::from(names.len()));
+        got.extend_from_slice(names.encoded());
+        assert_eq!(got, expected);
+
+        names.clear();
+        assert!(names.is_empty() && names.encoded().is_empty());
+        assert!(names.push(0, "v0"));
+        assert_eq!(names.iter().collect::<Vec<_>>(), [(0, "v0")]);
     }
 }
 

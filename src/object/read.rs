@@ -336,7 +336,7 @@ impl<'a, 'p> Reader<'a, 'p> {
                         body: Cow::Borrowed(&[]),
                         relocs: Vec::new(),
                         input_offset: 0,
-                        local_names: Vec::new(),
+                        local_names: LocalNames::default(),
                     });
                 }
             }
