@@ -95,8 +95,10 @@ mod linux {
         }
     }
 
-    /// Whether `heap..heap + HEAP_RESERVATION` is exactly private anonymous memory, readable
-    /// and writable or inaccessible, as glibc's reservation for a thread's heap is.
+    /// Whether `heap..heap + HEAP_RESERVATION` is private anonymous memory laid out as glibc
+    /// lays out a thread's heap: one readable and writable mapping at its start, and the rest
+    /// (if any) one inaccessible mapping. (A thread's stack, say, has its inaccessible guard
+    /// below it, and is never made writable here.)
     fn is_heap_reservation(heap: usize) -> bool {
         let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
             return false;
@@ -126,7 +128,8 @@ mod linux {
                 continue;
             }
             let anonymous = inode == "0" && fields.next().is_none();
-            if lo != covered || !anonymous || !(perms == "rw-p" || perms == "---p") {
+            let expected = if covered == heap { "rw-p" } else { "---p" };
+            if lo != covered || hi > end || !anonymous || perms != expected {
                 return false;
             }
             covered = hi;
@@ -210,6 +213,26 @@ mod tests {
             assert_eq!(p.add(RESERVATION - 1).read(), 2);
             libc::munmap(p.cast(), RESERVATION);
         }
+    }
+
+    /// Memory laid out as a thread's stack is, with its inaccessible guard below it.
+    #[test]
+    fn a_guard_below_writable_memory_is_left_alone() {
+        let heap = glibc_like_heap();
+        // SAFETY: the reservation made above, owned by this test.
+        unsafe {
+            let p = heap as *mut libc::c_void;
+            libc::mprotect(p, RESERVATION, libc::PROT_READ | libc::PROT_WRITE);
+            libc::mprotect(p, 4096, libc::PROT_NONE);
+        }
+        assert!(!tune_heap(heap));
+        let entry = smaps_entry(heap).expect("the guard starts a mapping");
+        assert!(
+            entry.starts_with(&format!("{heap:x}-{:x} ---p ", heap + 4096)),
+            "{entry}"
+        );
+        // SAFETY: the reservation made above, unused from here on.
+        unsafe { libc::munmap(heap as *mut libc::c_void, RESERVATION) };
     }
 
     #[test]
