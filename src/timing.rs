@@ -37,6 +37,7 @@ pub fn phase<T>(name: &str, f: impl FnOnce() -> T) -> T {
 
 /// CPU time of the whole process (all threads, user and system) in seconds; 0 where the
 /// clock is missing.
+#[cfg(unix)]
 #[allow(unsafe_code)]
 fn cpu_time() -> f64 {
     let mut t = libc::timespec {
@@ -48,6 +49,11 @@ fn cpu_time() -> f64 {
         return 0.0;
     }
     t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+}
+
+#[cfg(not(unix))]
+fn cpu_time() -> f64 {
+    0.0
 }
 
 /// The process's resident memory after a phase, in MiB: anonymous (the heap) and mapped

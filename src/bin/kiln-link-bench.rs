@@ -236,7 +236,6 @@ fn linkers(kiln: &Path) -> Result<Vec<Linker>, String> {
 /// peak RSS: the wall time covers starting the linker, the link and its exit, and nothing of
 /// a wrapper such as `/usr/bin/time` (another process start per run, which added the same
 /// milliseconds to every linker's time).
-#[allow(unsafe_code)]
 fn measure(
     linker: &Linker,
     objects: &[PathBuf],
@@ -262,20 +261,10 @@ fn measure(
     let child = cmd
         .spawn()
         .map_err(|e| format!("cannot run {}: {e}", linker.label))?;
-    let mut status = 0;
-    // SAFETY: an all-zero `rusage` is valid; `wait4` fills it and `status`.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for the child just spawned, which nothing else waits for.
-    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    let reaped = reap(child);
     let wall = start.elapsed().as_secs_f64();
-    if pid < 0 {
-        return Err(format!(
-            "waiting for {}: {}",
-            linker.label,
-            std::io::Error::last_os_error()
-        ));
-    }
-    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+    let (success, rss) = reaped.map_err(|e| format!("waiting for {}: {e}", linker.label))?;
+    if !success {
         let text = std::fs::read_to_string(stderr_file).unwrap_or_default();
         return Err(format!(
             "{} failed: {}",
@@ -283,8 +272,30 @@ fn measure(
             text.lines().take(5).collect::<Vec<_>>().join(" | ")
         ));
     }
+    Ok((wall, rss))
+}
+
+/// Waits for `child`: whether it exited with status 0, and its peak RSS in KiB (from
+/// `wait4`'s resource usage; 0 where there is none).
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn reap(child: std::process::Child) -> std::io::Result<(bool, u64)> {
+    let mut status = 0;
+    // SAFETY: an all-zero `rusage` is valid; `wait4` fills it and `status`.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for the child just spawned, which nothing else waits for.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    if pid < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let success = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
     // `ru_maxrss` is in KiB on Linux.
-    Ok((wall, usage.ru_maxrss as u64))
+    Ok((success, usage.ru_maxrss as u64))
+}
+
+#[cfg(not(unix))]
+fn reap(mut child: std::process::Child) -> std::io::Result<(bool, u64)> {
+    Ok((child.wait()?.success(), 0))
 }
 
 /// Per linker: wall times, peak RSS values, and the output size or the first failure.
