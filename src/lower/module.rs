@@ -78,7 +78,24 @@ pub(crate) struct Ctx<'m> {
     pub table: Option<u32>,
 }
 
-impl Ctx<'_> {
+impl<'m> Ctx<'m> {
+    /// A context with nothing numbered yet.
+    fn new(module: &'m Module, features: crate::target::Features) -> Self {
+        Ctx {
+            module,
+            features,
+            func_type: SecondaryMap::new(),
+            funcs: SecondaryMap::new(),
+            globals: SecondaryMap::new(),
+            data: SecondaryMap::new(),
+            runtime: vec![None; Intrinsic::ALL.len()],
+            tag_names: SecondaryMap::new(),
+            stack_pointer: None,
+            tls_base: None,
+            table: None,
+        }
+    }
+
     pub(crate) fn func(&self, f: FuncRef) -> Result<SymRef, EmitError> {
         self.funcs
             .get(f)
@@ -441,19 +458,7 @@ impl Provisional {
     /// The numbering before the needs are known, and the context to lower with.
     fn ctx<'m>(module: &'m Module, features: crate::target::Features) -> (u32, Ctx<'m>) {
         let decls = &module.decls;
-        let mut ctx = Ctx {
-            module,
-            features,
-            func_type: SecondaryMap::new(),
-            funcs: SecondaryMap::new(),
-            globals: SecondaryMap::new(),
-            data: SecondaryMap::new(),
-            runtime: vec![None; Intrinsic::ALL.len()],
-            tag_names: SecondaryMap::new(),
-            stack_pointer: None,
-            tls_base: None,
-            table: None,
-        };
+        let mut ctx = Ctx::new(module, features);
         let extern_funcs = module
             .items
             .iter()
@@ -566,19 +571,7 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
     let features = opts.features;
     let decls = &module.decls;
     let mut types = Types::default();
-    let mut ctx = Ctx {
-        module,
-        features,
-        func_type: SecondaryMap::new(),
-        funcs: SecondaryMap::new(),
-        globals: SecondaryMap::new(),
-        data: SecondaryMap::new(),
-        runtime: vec![None; Intrinsic::ALL.len()],
-        tag_names: SecondaryMap::new(),
-        stack_pointer: None,
-        tls_base: None,
-        table: None,
-    };
+    let mut ctx = Ctx::new(module, features);
     let mut needs = Needs {
         runtime: vec![false; Intrinsic::ALL.len()],
         ..Needs::default()
