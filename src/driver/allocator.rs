@@ -85,14 +85,15 @@ mod linux {
         // changes which pages back the memory, never its contents.
         unsafe {
             let start = heap as *mut libc::c_void;
-            libc::mprotect(start, HEAP_RESERVATION, libc::PROT_READ | libc::PROT_WRITE) == 0
-                && libc::madvise(start, HEAP_RESERVATION, libc::MADV_HUGEPAGE) == 0
-                && {
-                    // Fails harmlessly before Linux 6.1.
-                    libc::madvise(start, 2 << 20, libc::MADV_COLLAPSE);
-                    true
-                }
+            if libc::mprotect(start, HEAP_RESERVATION, libc::PROT_READ | libc::PROT_WRITE) != 0
+                || libc::madvise(start, HEAP_RESERVATION, libc::MADV_HUGEPAGE) != 0
+            {
+                return false;
+            }
+            // Fails harmlessly before Linux 6.1.
+            libc::madvise(start, 2 << 20, libc::MADV_COLLAPSE);
         }
+        true
     }
 
     /// Whether `heap..heap + HEAP_RESERVATION` is private anonymous memory laid out as glibc
