@@ -2,8 +2,10 @@
 //!
 //! [`resolve`] builds one [`SymbolDb`] over all inputs: every local symbol gets its own
 //! entry, global symbols are merged by name (each input's symbols are checked and turned
-//! into records, with their names' hashes, in parallel; the merge by name is one serial pass
-//! in input order over a [`Names`] table, which it prefetches ahead). Comdat
+//! into records, with their names' hashes, in parallel; the merge by name is parallel too,
+//! over [`Names`] tables split by hash, each worker walking its names' occurrences in read
+//! order; one serial pass without strings then numbers the symbols in order of first
+//! appearance). Comdat
 //! groups are kept from the first input that has them ([`Discarded`] lists the members of
 //! later copies; a definition in a dropped member is treated as an undefined reference, so
 //! it resolves to the kept copy). Each input symbol is checked against its object (index in
@@ -208,13 +210,26 @@ fn flag(v: &[bool], i: u32) -> bool {
     v.get(i as usize).copied().unwrap_or(false)
 }
 
-/// Global symbol names and their symbols, in insertion order: an open-addressing table
-/// (linear probing, at most half full) of entry numbers tagged with part of the name's hash,
-/// and the entries. Resolution's serial merge looks names up by hashes worked out in
-/// parallel and prefetches the slots of the names a few symbols ahead, so the table's cache
-/// misses overlap; names are compared only when tags match.
+/// Global symbol names and their symbols, in insertion order: `2^bits` open-addressing
+/// tables (linear probing, at most half full), a name going to the one its hash's high
+/// `bits` pick, each of entry numbers tagged with part of the name's hash, and the order in
+/// which the names were added. Resolution fills the tables in parallel, one worker per
+/// table at a time, each small enough to stay in cache; names are compared only when tags
+/// match.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Names<'a> {
+    /// How many high bits of a name's hash pick its table (0 to 32).
+    bits: u32,
+    tables: Vec<Table<'a>>,
+    /// (table, entry) of every name, in the order the names were added.
+    order: Vec<(u32, u32)>,
+}
+
+/// One table of [`Names`].
+#[derive(Clone, Debug, Default)]
+struct Table<'a> {
+    /// The `bits` of [`Names`] (the home slot is taken from the hash's next bits).
+    bits: u32,
     /// Per slot: (tag, entry number + 1), or (0, 0) when empty. A power of two long.
     slots: Vec<(u32, u32)>,
     entries: Vec<NameEntry<'a>>,
@@ -227,45 +242,33 @@ struct NameEntry<'a> {
     sid: u32,
 }
 
-impl<'a> Names<'a> {
-    fn with_capacity(names: usize) -> Self {
-        Names {
+/// The table of `hash` among `2^bits` (its high bits).
+pub(super) fn table_of(hash: u64, bits: u32) -> usize {
+    // Two shifts, so that `bits == 0` shifts by 32 and not 64.
+    ((hash >> 32) >> (32 - bits)) as usize
+}
+
+impl<'a> Table<'a> {
+    fn with_capacity(bits: u32, names: usize) -> Self {
+        Table {
+            bits,
             slots: vec![(0, 0); (names * 2).next_power_of_two().max(16)],
             entries: Vec::with_capacity(names),
         }
     }
 
-    fn hash(name: &str) -> u64 {
-        FxBuildHasher.hash_one(name)
-    }
-
-    /// The first slot for `hash` (its high bits, the best mixed in a multiplicative hash)
-    /// and its tag (the low half).
+    /// The first slot for `hash` (the high bits after those picking the table, the best
+    /// mixed in a multiplicative hash) and its tag (the low half).
     fn home(&self, hash: u64) -> (usize, u32) {
-        let bits = self.slots.len().trailing_zeros();
-        ((hash >> (64 - bits)) as usize, hash as u32)
+        let slot_bits = self.slots.len().trailing_zeros();
+        (
+            ((hash << self.bits) >> (64 - slot_bits)) as usize,
+            hash as u32,
+        )
     }
 
-    /// Starts loading the first slot of `hash` into the cache.
-    fn prefetch(&self, hash: u64) {
-        if self.slots.is_empty() {
-            return;
-        }
-        let (slot, _) = self.home(hash);
-        #[cfg(target_arch = "x86_64")]
-        #[allow(unsafe_code)]
-        // SAFETY: a prefetch is only a hint: it reads nothing and cannot fault, and SSE,
-        // which provides it, is part of x86-64.
-        unsafe {
-            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            _mm_prefetch::<_MM_HINT_T0>(self.slots.as_ptr().wrapping_add(slot).cast());
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = slot;
-    }
-
-    /// The slot holding `name`'s entry (`Ok`) or the empty slot where it would go (`Err`).
-    fn find(&self, hash: u64, name: &str) -> Result<usize, usize> {
+    /// The entry of `name` (`Ok`) or the empty slot where it would go (`Err`).
+    fn find(&self, hash: u64, name: &str) -> Result<u32, usize> {
         let mask = self.slots.len() - 1;
         let (mut slot, tag) = self.home(hash);
         loop {
@@ -274,7 +277,7 @@ impl<'a> Names<'a> {
                 (t, e) if t == tag => {
                     let entry = &self.entries[e as usize - 1];
                     if entry.hash == hash && entry.name == name {
-                        return Ok(slot);
+                        return Ok(e - 1);
                     }
                 }
                 _ => {}
@@ -283,30 +286,21 @@ impl<'a> Names<'a> {
         }
     }
 
-    /// The slot of `name` (`Ok`) or the empty slot it takes (`Err`), with room made for one
-    /// more entry first.
-    fn slot_for(&mut self, hash: u64, name: &str) -> Result<usize, usize> {
+    /// The entry of `name` (`Ok`) or the empty slot it takes (`Err`), with room made for
+    /// one more entry first.
+    fn find_for_insert(&mut self, hash: u64, name: &str) -> Result<u32, usize> {
         if (self.entries.len() + 1) * 2 > self.slots.len() {
             self.grow();
         }
         self.find(hash, name)
     }
 
-    /// Adds `name` as `sid` in the empty `slot`.
-    fn add(&mut self, slot: usize, hash: u64, name: &'a str, sid: u32) {
+    /// Adds `name` as `sid` in the empty `slot`; returns its entry number.
+    fn add(&mut self, slot: usize, hash: u64, name: &'a str, sid: u32) -> u32 {
         self.entries.push(NameEntry { hash, name, sid });
-        self.slots[slot] = (hash as u32, self.entries.len() as u32);
-    }
-
-    /// The symbol of `name` (hashed to `hash`), or `sid` after adding it.
-    fn get_or_insert(&mut self, hash: u64, name: &'a str, sid: u32) -> Option<u32> {
-        match self.slot_for(hash, name) {
-            Ok(slot) => Some(self.entries[self.slots[slot].1 as usize - 1].sid),
-            Err(slot) => {
-                self.add(slot, hash, name, sid);
-                None
-            }
-        }
+        let e = self.entries.len() as u32;
+        self.slots[slot] = (hash as u32, e);
+        e - 1
     }
 
     fn grow(&mut self) {
@@ -321,13 +315,30 @@ impl<'a> Names<'a> {
             self.slots[slot] = (tag, e as u32 + 1);
         }
     }
+}
+
+impl<'a> Names<'a> {
+    /// An empty set of `2^bits` tables.
+    fn new(bits: u32) -> Self {
+        Names {
+            bits,
+            tables: (0..1usize << bits)
+                .map(|_| Table::with_capacity(bits, 0))
+                .collect(),
+            order: Vec::new(),
+        }
+    }
+
+    /// The hash of a global symbol's name; never 0 (resolution marks locals with 0).
+    pub(super) fn hash(name: &str) -> u64 {
+        FxBuildHasher.hash_one(name) | 1
+    }
 
     pub(crate) fn get(&self, name: &str) -> Option<&u32> {
-        if self.slots.is_empty() {
-            return None;
-        }
-        let slot = self.find(Self::hash(name), name).ok()?;
-        Some(&self.entries[self.slots[slot].1 as usize - 1].sid)
+        let hash = Self::hash(name);
+        let table = self.tables.get(table_of(hash, self.bits))?;
+        let e = table.find(hash, name).ok()?;
+        Some(&table.entries[e as usize].sid)
     }
 
     pub(crate) fn contains_key(&self, name: &str) -> bool {
@@ -336,19 +347,26 @@ impl<'a> Names<'a> {
 
     /// Sets the symbol of `name` (a new name goes last in the order).
     pub(crate) fn insert(&mut self, name: &'a str, sid: u32) {
+        if self.tables.is_empty() {
+            *self = Names::new(0);
+        }
         let hash = Self::hash(name);
-        match self.slot_for(hash, name) {
-            Ok(slot) => {
-                let e = self.slots[slot].1 as usize - 1;
-                self.entries[e].sid = sid;
+        let t = table_of(hash, self.bits);
+        let table = &mut self.tables[t];
+        match table.find_for_insert(hash, name) {
+            Ok(e) => table.entries[e as usize].sid = sid,
+            Err(slot) => {
+                let e = table.add(slot, hash, name, sid);
+                self.order.push((t as u32, e));
             }
-            Err(slot) => self.add(slot, hash, name, sid),
         }
     }
 
     /// Every name's symbol, in the order the names were added.
     pub(crate) fn values(&self) -> impl Iterator<Item = &u32> {
-        self.entries.iter().map(|e| &e.sid)
+        self.order
+            .iter()
+            .map(|&(t, e)| &self.tables[t as usize].entries[e as usize].sid)
     }
 }
 
@@ -515,15 +533,29 @@ pub(crate) fn resolve<'a>(
     wrap_names: &'a [String],
 ) -> Result<SymbolDb<'a>, LinkError> {
     let mut db = SymbolDb::default();
-    let mut kept_comdats: FxHashMap<&str, u32> = FxHashMap::default();
     let symbols: usize = inputs.iter().map(|o| o.symbols.len()).sum();
     if u32::try_from(symbols).is_err() {
         return Err(LinkError::TooLarge("symbol table".into()));
     }
-    db.globals = Names::with_capacity(symbols);
+    // Comdat groups are kept from the first input that has them: one cheap serial pass in
+    // input order, up to the first bad group (whose error a serial pass over the symbols
+    // would raise before that input's symbols).
+    let mut kept_comdats: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut discarded: Vec<Discarded> = Vec::with_capacity(inputs.len());
+    let mut comdat_error = None;
+    for (i, obj) in inputs.iter().enumerate() {
+        match comdat_discards(obj, i as u32, &mut kept_comdats) {
+            Ok(d) => discarded.push(d),
+            Err(e) => {
+                comdat_error = Some(e);
+                break;
+            }
+        }
+    }
     // Each input symbol's record and its name's hash are worked out in parallel, in place in
-    // one array (what needs no other input); the serial pass below merges the global ones by
-    // name and compacts the array into the symbol table, never writing past what it has read.
+    // one array (what needs no other input but the comdat groups); the global ones are then
+    // merged by name in parallel ([`merge_globals`]), and a serial pass numbers the symbols
+    // and compacts the array into the symbol table, never writing past what it has read.
     // The array is written once, by the workers (filling it first cost a serial pass over
     // memory as large as the symbol table, 2 ms for 100,000 symbols).
     let mut all: Vec<Sym<'a>> = Vec::with_capacity(symbols);
@@ -540,11 +572,11 @@ pub(crate) fn resolve<'a>(
         slices.push((slice, h));
         (rest, rest_hashes) = (after, after_h);
     }
-    let prepared: Vec<Prepared> = inputs
+    let mut prepared: Vec<Prepared> = inputs
         .par_iter()
         .zip(slices)
         .enumerate()
-        .map(|(i, (obj, (slice, h)))| prepare(obj, i as u32, slice, h))
+        .map(|(i, (obj, (slice, h)))| prepare(obj, i as u32, discarded.get(i), slice, h))
         .collect();
     // SAFETY: the slices cover the first `symbols` slots of the spare capacity, and
     // `prepare` initializes every slot of its slice (placeholders after an error). A panic
@@ -553,78 +585,110 @@ pub(crate) fn resolve<'a>(
     unsafe {
         all.set_len(symbols);
     }
-    // How many symbols ahead the serial pass prefetches the table's slots.
-    const AHEAD: usize = 8;
-    let mut read = 0;
-    let mut write = 0;
-    for (i, (obj, prepared)) in inputs.iter().zip(prepared).enumerate() {
-        let input = i as u32;
-        let discarded = comdat_discards(obj, input, &mut kept_comdats)?;
-        let Prepared {
-            mut maps,
-            ready,
-            ctors_referenced,
-            error,
-        } = prepared;
-        db.ctors_referenced |= ctors_referenced;
-        maps.syms.reserve_exact(obj.symbols.len());
-        for sym in &obj.symbols[..ready] {
-            if let Some(&h) = hashes.get(read + AHEAD) {
-                db.globals.prefetch(h);
-            }
-            let hash = hashes[read];
-            let mut fresh = all[read].clone();
-            read += 1;
-            // A definition in a discarded comdat member becomes a reference to the kept one.
-            let dropped = match fresh.def {
-                Def::Func { index, .. } => flag(&discarded.funcs, index),
-                Def::Data { segment, .. } => flag(&discarded.segs, segment),
-                Def::Global { index, .. } => flag(&discarded.globals, index),
-                Def::Section { index, .. } => flag(&discarded.customs, index),
-                _ => false,
-            };
-            if dropped {
-                fresh.def = Def::Undefined;
-                fresh.weak_def = false;
-                fresh.strong_ref = !sym.is_weak();
-            }
-            let next = write as u32;
-            let sid = if fresh.local {
-                all[write] = fresh;
-                write += 1;
-                next
-            } else {
-                // One lookup per name, whether it is new or not.
-                match db.globals.get_or_insert(hash, fresh.name, next) {
-                    Some(sid) => {
-                        merge(
-                            inputs,
-                            &mut all[sid as usize],
-                            fresh,
-                            obj,
-                            opts.allow_multiple_definition,
-                        )?;
-                        sid
-                    }
-                    None => {
-                        all[write] = fresh;
-                        write += 1;
-                        next
-                    }
-                }
-            };
-            maps.syms.push(sid);
+    // Where a serial pass would stop: before the symbols of the first input with a bad
+    // comdat group, or after the good symbols of the first input with a bad symbol.
+    let mut cutoff = 0;
+    let mut error = None;
+    for (i, (obj, p)) in inputs.iter().zip(&mut prepared).enumerate() {
+        if i == discarded.len() {
+            error = comdat_error.take();
+            break;
         }
-        // The symbols before the first bad one are merged first: an error they raise comes
-        // first, as in a serial pass.
-        if let Some(e) = error {
-            return Err(e);
+        if let Some(e) = p.error.take() {
+            cutoff += p.ready;
+            error = Some(e);
+            break;
         }
-        db.inputs.push(maps);
-        db.discarded.push(discarded);
+        cutoff += obj.symbols.len();
     }
-    all.truncate(write);
+    // The symbols before the stop are merged first: an error they raise comes first, as in
+    // a serial pass.
+    let Merged {
+        bits,
+        mut tables,
+        mut repeats,
+        records,
+    } = merge_globals(
+        inputs,
+        &all[..cutoff],
+        &hashes[..cutoff],
+        opts.allow_multiple_definition,
+    )?;
+    if let Some(e) = error {
+        return Err(e);
+    }
+    // Symbol numbers in order of first appearance, input by input: each local symbol and
+    // each name's first occurrence gets the next one (its read position less the repeats
+    // before it), a repeat its name's; alongside, the array loses the repeats.
+    repeats.sort_unstable();
+    let first_sid = |q: u32| q - repeats.partition_point(|&(p, _)| p < q) as u32;
+    let ctors_referenced = prepared.iter().any(|p| p.ctors_referenced);
+    let number = || {
+        let mut next_entry = vec![0u32; tables.len()];
+        let mut order = Vec::with_capacity(tables.iter().map(|t| t.entries.len()).sum());
+        let mut maps = Vec::with_capacity(inputs.len());
+        let mut skipped = 0;
+        let mut read = 0;
+        for (obj, p) in inputs.iter().zip(prepared) {
+            let mut m = p.maps;
+            m.syms.reserve_exact(obj.symbols.len());
+            for &hash in &hashes[read..read + obj.symbols.len()] {
+                let sid = match repeats.get(skipped) {
+                    Some(&(r, q)) if r as usize == read => {
+                        skipped += 1;
+                        first_sid(q)
+                    }
+                    _ => {
+                        if hash != 0 {
+                            let t = table_of(hash, bits);
+                            order.push((t as u32, next_entry[t]));
+                            next_entry[t] += 1;
+                        }
+                        (read - skipped) as u32
+                    }
+                };
+                read += 1;
+                m.syms.push(sid);
+            }
+            maps.push(m);
+        }
+        (maps, order)
+    };
+    // The array without the repeats, moved down in place.
+    let compact = |all: &mut Vec<Sym<'a>>| {
+        let mut read = 0;
+        let mut next_repeat = repeats.iter().map(|&(r, _)| r as usize).peekable();
+        all.retain(|_| {
+            let keep = next_repeat.next_if_eq(&read).is_none();
+            read += 1;
+            keep
+        });
+    };
+    let ((maps, order), ()) = if repeats.is_empty() {
+        (number(), ())
+    } else {
+        rayon::join(number, || compact(&mut all))
+    };
+    db.inputs = maps;
+    for (q, record) in records {
+        all[first_sid(q) as usize] = record;
+    }
+    // The tables' entries hold their names' first read positions until here.
+    if !repeats.is_empty() {
+        tables.par_iter_mut().for_each(|t| {
+            for e in &mut t.entries {
+                e.sid = first_sid(e.sid);
+            }
+        });
+    }
     db.syms = all;
+    db.discarded = discarded;
+    db.ctors_referenced = ctors_referenced;
+    db.globals = Names {
+        bits,
+        tables,
+        order,
+    };
 
     wrap_symbols(&mut db, opts, wrap_names);
 
@@ -801,9 +865,151 @@ pub(crate) fn resolve<'a>(
     Ok(db)
 }
 
-/// What resolution learns from one input alone: its import maps (without `syms`), and in
-/// the caller's array the records of its first `ready` symbols, as if its comdats were
-/// kept; then the first error, if any.
+/// Links with at least this many symbols merge the global ones in `2^MERGE_BITS` tables in
+/// parallel, having sorted their read positions by table in chunks of [`MERGE_CHUNK`] (under
+/// test, small ones, so that the tests cross tables and chunks).
+const PARALLEL_MERGE: usize = if cfg!(test) { 8 } else { 16384 };
+pub(super) const MERGE_BITS: u32 = if cfg!(test) { 2 } else { 6 };
+const MERGE_CHUNK: usize = if cfg!(test) { 5 } else { 32768 };
+
+/// The global symbols merged by name.
+struct Merged<'a> {
+    /// How many high bits of a name's hash pick its table.
+    bits: u32,
+    /// The names of each table, each with the read position of its first occurrence in
+    /// place of its symbol number; per table, the entries are in read order.
+    tables: Vec<Table<'a>>,
+    /// (read position, its name's first read position) of every later occurrence of a name.
+    repeats: Vec<(u32, u32)>,
+    /// (first read position, merged record) of every name that occurs more than once.
+    records: Vec<(u32, Sym<'a>)>,
+}
+
+/// Merges the global symbols of `all` (those with a nonzero hash) by name, each name's
+/// occurrences in read order. The names are split among tables by hash, and each table is
+/// filled by one worker, walking the read positions of its names in order; of the errors the
+/// workers stop at, the first by read position is the one a serial pass would raise.
+fn merge_globals<'a>(
+    inputs: &[Object<'_>],
+    all: &[Sym<'a>],
+    hashes: &[u64],
+    allow_multiple: bool,
+) -> Result<Merged<'a>, LinkError> {
+    let bits = if all.len() >= PARALLEL_MERGE {
+        MERGE_BITS
+    } else {
+        0
+    };
+    let ntables = 1usize << bits;
+    // The global symbols (hash, name, read position), by table within each chunk of the
+    // reading order: chunk c's of table t are `chunks[c].1[chunks[c].0[t]..chunks[c].0[t + 1]]`.
+    // Copied out in read order, so that each worker reads its symbols from memory in order.
+    type Item<'a> = (u64, &'a str, u32);
+    let bucket = |first: usize, hashes: &[u64], all: &[Sym<'a>]| {
+        let mut starts = vec![0u32; ntables + 1];
+        for &h in hashes.iter().filter(|&&h| h != 0) {
+            starts[table_of(h, bits) + 1] += 1;
+        }
+        for t in 0..ntables {
+            starts[t + 1] += starts[t];
+        }
+        let mut items: Vec<Item<'a>> = vec![(0, "", 0); starts[ntables] as usize];
+        let mut next = starts.clone();
+        for (k, (&h, sym)) in hashes.iter().zip(all).enumerate() {
+            if h != 0 {
+                let t = table_of(h, bits);
+                items[next[t] as usize] = (h, sym.name, (first + k) as u32);
+                next[t] += 1;
+            }
+        }
+        (starts, items)
+    };
+    let chunks: Vec<(Vec<u32>, Vec<Item<'a>>)> = if all.len() > MERGE_CHUNK {
+        hashes
+            .par_chunks(MERGE_CHUNK)
+            .zip(all.par_chunks(MERGE_CHUNK))
+            .enumerate()
+            .map(|(c, (hashes, all))| bucket(c * MERGE_CHUNK, hashes, all))
+            .collect()
+    } else {
+        vec![bucket(0, hashes, all)]
+    };
+    let fill = |t: usize| -> Result<Merged<'a>, Box<(usize, LinkError)>> {
+        let n: usize = chunks.iter().map(|(s, _)| (s[t + 1] - s[t]) as usize).sum();
+        let mut out = Merged {
+            bits,
+            tables: vec![Table::with_capacity(bits, n)],
+            repeats: Vec::new(),
+            records: Vec::new(),
+        };
+        let table = &mut out.tables[0];
+        // Entry -> position in `out.records`, for the names seen more than once.
+        let mut merged: FxHashMap<u32, usize> = FxHashMap::default();
+        for (s, items) in &chunks {
+            for &(hash, name, p) in &items[s[t] as usize..s[t + 1] as usize] {
+                match table.find(hash, name) {
+                    Ok(e) => {
+                        let q = table.entries[e as usize].sid;
+                        let m = *merged.entry(e).or_insert_with(|| {
+                            out.records.push((q, all[q as usize].clone()));
+                            out.records.len() - 1
+                        });
+                        let sym = &all[p as usize];
+                        let obj = &inputs[sym.file as usize];
+                        merge(
+                            inputs,
+                            &mut out.records[m].1,
+                            sym.clone(),
+                            obj,
+                            allow_multiple,
+                        )
+                        .map_err(|err| Box::new((p as usize, err)))?;
+                        out.repeats.push((p, q));
+                    }
+                    Err(slot) => {
+                        table.add(slot, hash, name, p);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    };
+    let filled: Vec<Result<Merged<'a>, Box<(usize, LinkError)>>> = if ntables == 1 {
+        vec![fill(0)]
+    } else {
+        (0..ntables).into_par_iter().map(fill).collect()
+    };
+    let mut merged = Merged {
+        bits,
+        tables: Vec::with_capacity(ntables),
+        repeats: Vec::new(),
+        records: Vec::new(),
+    };
+    let mut first_error: Option<(usize, LinkError)> = None;
+    for f in filled {
+        match f {
+            Ok(m) => {
+                merged.tables.extend(m.tables);
+                merged.repeats.extend(m.repeats);
+                merged.records.extend(m.records);
+            }
+            Err(err) => {
+                let (p, e) = *err;
+                if first_error.as_ref().is_none_or(|(q, _)| p < *q) {
+                    first_error = Some((p, e));
+                }
+            }
+        }
+    }
+    match first_error {
+        Some((_, e)) => Err(e),
+        None => Ok(merged),
+    }
+}
+
+/// What resolution learns from one input and the comdat groups: its import maps (without
+/// `syms`), and in the caller's array the records of its first `ready` symbols; then the
+/// first error, if any.
 struct Prepared {
     maps: InputMaps,
     ready: usize,
@@ -814,10 +1020,12 @@ struct Prepared {
 
 /// Writes the record of each of `obj`'s symbols into `out` (one slot per symbol; every
 /// slot is initialized when this returns: those from the first bad symbol on with
-/// placeholders) and the hash of each global one's name into `hashes`.
+/// placeholders) and the hash of each global one's name into `hashes` (0 for a local one).
+/// A definition in a member of `discarded` becomes a reference (to the kept copy).
 fn prepare<'a>(
     obj: &'a Object<'a>,
     input: u32,
+    discarded: Option<&Discarded>,
     out: &mut [MaybeUninit<Sym<'a>>],
     hashes: &mut [u64],
 ) -> Prepared {
@@ -827,7 +1035,7 @@ fn prepare<'a>(
         ctors_referenced: false,
         error: None,
     };
-    if let Err(e) = prepare_into(obj, input, out, hashes, &mut p) {
+    if let Err(e) = prepare_into(obj, input, discarded, out, hashes, &mut p) {
         p.error = Some(e);
     }
     for slot in out.iter_mut().skip(p.ready) {
@@ -839,6 +1047,7 @@ fn prepare<'a>(
 fn prepare_into<'a>(
     obj: &'a Object<'a>,
     input: u32,
+    discarded: Option<&Discarded>,
     out: &mut [MaybeUninit<Sym<'a>>],
     hashes: &mut [u64],
     p: &mut Prepared,
@@ -901,7 +1110,7 @@ fn prepare_into<'a>(
             .zip(hashes)
             .zip(&obj.symbols[first..])
         {
-            match record(obj, input, maps, first + k, sym) {
+            match record(obj, input, maps, discarded, first + k, sym) {
                 Ok((record, name_hash, calls_ctors)) => {
                     slot.write(record);
                     *hash = name_hash;
@@ -939,12 +1148,14 @@ fn prepare_into<'a>(
 const PARALLEL_SYMBOLS: usize = if cfg!(test) { 8 } else { 8192 };
 const SYMBOL_CHUNK: usize = if cfg!(test) { 3 } else { 4096 };
 
-/// The record of symbol `j` of `obj`, the hash of its name (0 for a local one), and whether
-/// it is an undefined reference to `__wasm_call_ctors`.
+/// The record of symbol `j` of `obj` (a reference if it defines a member of `discarded`),
+/// the hash of its name (0 for a local one), and whether it is an undefined reference to
+/// `__wasm_call_ctors`.
 fn record<'a>(
     obj: &'a Object<'a>,
     input: u32,
     maps: &InputMaps,
+    discarded: Option<&Discarded>,
     j: usize,
     sym: &'a crate::object::Symbol<'a>,
 ) -> Result<(Sym<'a>, u64, bool), LinkError> {
@@ -970,7 +1181,7 @@ fn record<'a>(
                 .get(pos as usize)
                 .is_some_and(|imp| imp.module != "env")
     });
-    let record = Sym {
+    let mut record = Sym {
         name: &sym.name,
         kind,
         def,
@@ -986,6 +1197,18 @@ fn record<'a>(
         explicit_import: explicit,
         stub_type: None,
     };
+    let dropped = discarded.is_some_and(|d| match def {
+        Def::Func { index, .. } => flag(&d.funcs, index),
+        Def::Data { segment, .. } => flag(&d.segs, segment),
+        Def::Global { index, .. } => flag(&d.globals, index),
+        Def::Section { index, .. } => flag(&d.customs, index),
+        _ => false,
+    });
+    if dropped {
+        record.def = Def::Undefined;
+        record.weak_def = false;
+        record.strong_ref = !sym.is_weak();
+    }
     Ok((record, hash, calls_ctors))
 }
 
@@ -2216,40 +2439,45 @@ fn referencing_files(inputs: &[Object<'_>], db: &SymbolDb<'_>, sid: u32) -> Vec<
 
 #[cfg(test)]
 mod names_tests {
-    use super::Names;
+    use super::{Names, table_of};
     use indexmap::IndexMap;
 
-    /// The table against an `IndexMap` model: lookups, replacement, growth from a small
-    /// start, names whose hashes share their first slot, and the order of `values`.
+    /// The tables against an `IndexMap` model, with one table and with four: lookups,
+    /// replacement, growth from a small start, names whose hashes share their first slot,
+    /// and the order of `values` across tables.
     #[test]
     fn names_behave_as_an_index_map() {
         let owned: Vec<String> = (0..5000).map(|i| format!("sym_{}", i % 3700)).collect();
-        let mut names = Names::with_capacity(4);
-        let mut model: IndexMap<&str, u32> = IndexMap::new();
-        for (i, name) in owned.iter().enumerate() {
-            let sid = i as u32;
-            if i % 7 == 0 {
-                names.insert(name, sid);
-                model.insert(name, sid);
-            } else {
-                let got = names.get_or_insert(Names::hash(name), name, sid);
-                let want = model.get(name.as_str()).copied();
-                if want.is_none() {
-                    model.insert(name, sid);
-                }
-                assert_eq!(got, want, "{name}");
+        for bits in [0, 2] {
+            let mut names = Names::new(bits);
+            let mut model: IndexMap<&str, u32> = IndexMap::new();
+            for (i, name) in owned.iter().enumerate() {
+                names.insert(name, i as u32);
+                model.insert(name, i as u32);
+                let t = &names.tables[table_of(Names::hash(name), bits)];
+                assert!(t.slots.len() >= 2 * t.entries.len());
             }
-            assert!(names.slots.len() >= 2 * names.entries.len());
+            for name in &owned {
+                assert_eq!(names.get(name), model.get(name.as_str()));
+            }
+            assert!(!names.contains_key("sym_3700"));
+            let ours: Vec<u32> = names.values().copied().collect();
+            let theirs: Vec<u32> = model.values().copied().collect();
+            assert_eq!(ours, theirs);
+            let used = names
+                .tables
+                .iter()
+                .filter(|t| !t.entries.is_empty())
+                .count();
+            assert_eq!(used, 1 << bits, "every table holds some names");
         }
-        for name in &owned {
-            assert_eq!(names.get(name), model.get(name.as_str()));
-        }
-        assert!(!names.contains_key("sym_3700"));
-        let ours: Vec<u32> = names.values().copied().collect();
-        let theirs: Vec<u32> = model.values().copied().collect();
-        assert_eq!(ours, theirs);
+        // A default (empty) set finds nothing and takes insertions.
+        let mut empty = Names::default();
+        assert!(!empty.contains_key("a"));
+        empty.insert("a", 7);
+        assert_eq!(empty.get("a"), Some(&7));
         // Every name in one table of 16 slots lands on a few home slots; probing finds them.
-        let mut small = Names::with_capacity(4);
+        let mut small = Names::new(0);
         for (i, name) in owned[..7].iter().enumerate() {
             small.insert(name, i as u32);
         }

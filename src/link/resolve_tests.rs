@@ -3,8 +3,12 @@
 //! (Archive loading and real C/C++ objects are tested in `tests/link_resolve.rs`.)
 
 use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap};
+
+use indexmap::IndexMap;
 
 use super::fixtures::{MEM, ret, sym};
+use super::resolve::{MERGE_BITS, Names, resolve, table_of};
 use super::*;
 use crate::object::*;
 
@@ -844,5 +848,150 @@ fn the_first_bad_symbol_of_a_chunked_input_is_reported() {
     assert_eq!(
         err,
         "symbol `__heap_end` is defined by the linker; bad.o must not define it"
+    );
+}
+
+/// An object whose data symbols are given as (name, flags): each defined one has its own
+/// four bytes in one segment.
+fn data_symbols(path: &str, list: &[(String, u32)]) -> Object<'static> {
+    let mut obj = Object {
+        path: path.into(),
+        imports: vec![MEM],
+        segments: vec![Segment {
+            name: ".data".into(),
+            align_log2: 2,
+            flags: 0,
+            data: SegmentData::Bytes(Cow::Owned(vec![0; 4 * list.len()])),
+            relocs: Vec::new(),
+        }],
+        ..Object::default()
+    };
+    for (k, (name, flags)) in list.iter().enumerate() {
+        let def = (flags & SYM_UNDEFINED == 0).then_some(DataDef {
+            segment: 0,
+            offset: 4 * k as u64,
+            size: 4,
+        });
+        obj.symbols.push(Symbol {
+            name: Cow::Owned(name.clone()),
+            flags: *flags,
+            kind: SymbolKind::Data(def),
+        });
+    }
+    obj
+}
+
+/// The merge by name against a serial model, over more symbols than the parallel
+/// threshold (under test, global names spread over four tables and read in chunks of five):
+/// symbol numbers in order of first appearance with locals interleaved, each name's
+/// definition from the first strong definer (else the first weak one), the names' order.
+#[test]
+fn the_parallel_merge_numbers_symbols_as_a_serial_pass() {
+    let names: Vec<String> = (0..13).map(|i| format!("n{i}")).collect();
+    let tables: BTreeSet<usize> = names
+        .iter()
+        .map(|n| table_of(Names::hash(n), MERGE_BITS))
+        .collect();
+    assert!(tables.len() > 2, "the names spread over tables: {tables:?}");
+    let mut inputs = Vec::new();
+    let mut strong = HashMap::new();
+    for i in 0..6 {
+        let mut list = Vec::new();
+        for k in 0..9 {
+            let name = names[(i * 5 + k * 3) % names.len()].clone();
+            let flags = match (i + k) % 4 {
+                0 => SYM_LOCAL,
+                1 => SYM_UNDEFINED,
+                2 => SYM_WEAK,
+                _ if !strong.contains_key(&name) => {
+                    strong.insert(name.clone(), i as u32);
+                    0
+                }
+                _ => SYM_WEAK,
+            };
+            list.push((name, flags));
+        }
+        inputs.push(data_symbols(&format!("in{i}.o"), &list));
+    }
+    let opts = LinkOptions::default();
+    let db = resolve(&inputs, &opts, &[]).expect("resolve");
+    // The model: sids in order of first appearance; a name's definer.
+    let mut model: IndexMap<&str, u32> = IndexMap::new();
+    let mut weak_definer: HashMap<&str, u32> = HashMap::new();
+    let mut next = 0;
+    for (i, obj) in inputs.iter().enumerate() {
+        let mut want = Vec::new();
+        for s in &obj.symbols {
+            let sid = if s.is_local() {
+                next += 1;
+                next - 1
+            } else {
+                if !s.is_undefined() {
+                    weak_definer.entry(&s.name).or_insert(i as u32);
+                }
+                *model.entry(&s.name).or_insert_with(|| {
+                    next += 1;
+                    next - 1
+                })
+            };
+            want.push(sid);
+        }
+        assert_eq!(db.inputs[i].syms, want, "input {i}");
+    }
+    assert!(db.syms.len() >= next as usize);
+    assert!(model.len() < inputs.len() * 9 / 2, "names repeat");
+    for (&name, &sid) in &model {
+        assert_eq!(db.globals.get(name), Some(&sid), "{name}");
+        let s = &db.syms[sid as usize];
+        assert_eq!(s.name, name);
+        match (strong.get(name), weak_definer.get(name)) {
+            (Some(&i), _) => assert_eq!((s.file, s.weak_def), (i, false), "{name}"),
+            (None, Some(&i)) => assert_eq!((s.file, s.weak_def), (i, true), "{name}"),
+            (None, None) => assert!(s.def.is_undefined(), "{name}"),
+        }
+    }
+    let order: Vec<u32> = db.globals.values().copied().collect();
+    assert_eq!(
+        order[..model.len()],
+        model.values().copied().collect::<Vec<_>>()
+    );
+}
+
+/// Of several errors, the one at the first read position is reported, whichever tables
+/// and chunks the names fall in: two duplicate definitions in both orders, and a symbol
+/// `prepare` rejects before or after a duplicate in the same input.
+#[test]
+fn the_first_error_in_read_order_is_reported() {
+    let names: Vec<String> = (0..12).map(|i| format!("d{i}")).collect();
+    let first = data_symbols(
+        "a.o",
+        &names.iter().map(|n| (n.clone(), 0)).collect::<Vec<_>>(),
+    );
+    let table = |n: &str| table_of(Names::hash(n), MERGE_BITS);
+    let (x, y) = names
+        .iter()
+        .flat_map(|x| names.iter().map(move |y| (x, y)))
+        .find(|(x, y)| table(x) != table(y))
+        .expect("two names in different tables");
+    let link_err = |second: Vec<(String, u32)>| {
+        let mut filler: Vec<(String, u32)> = (0..7).map(|k| (format!("f{k}"), SYM_LOCAL)).collect();
+        filler.extend(second);
+        let inputs = [first.clone(), data_symbols("b.o", &filler)];
+        resolve(&inputs, &LinkOptions::default(), &[])
+            .expect_err("an error")
+            .to_string()
+    };
+    let dup = |n: &str| format!("duplicate symbol `{n}`: defined in a.o and in b.o");
+    for (p, q) in [(x, y), (y, x)] {
+        assert_eq!(link_err(vec![(p.clone(), 0), (q.clone(), 0)]), dup(p));
+    }
+    let heap = "symbol `__heap_base` is defined by the linker; b.o must not define it";
+    assert_eq!(
+        link_err(vec![(x.clone(), 0), ("__heap_base".into(), 0)]),
+        dup(x)
+    );
+    assert_eq!(
+        link_err(vec![("__heap_base".into(), 0), (x.clone(), 0)]),
+        heap
     );
 }
