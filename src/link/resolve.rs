@@ -619,71 +619,110 @@ pub(crate) fn resolve<'a>(
     }
     // Symbol numbers in order of first appearance, input by input: each local symbol and
     // each name's first occurrence gets the next one (its read position less the repeats
-    // before it), a repeat its name's; alongside, the array loses the repeats.
+    // before it), a repeat its name's. Worked out per input in parallel; alongside, the
+    // symbol table is the array without the repeats, and the names' order is found.
     repeats.sort_unstable();
-    let first_sid = |q: u32| q - repeats.partition_point(|&(p, _)| p < q) as u32;
-    let ctors_referenced = prepared.iter().any(|p| p.ctors_referenced);
-    let number = || {
+    let rank = |p: usize| repeats.partition_point(|&(r, _)| (r as usize) < p);
+    let first_sid = |q: u32| q - rank(q as usize) as u32;
+    let is_repeat = |k: usize, p: usize| repeats.get(k).is_some_and(|&(r, _)| r as usize == p);
+    db.ctors_referenced = prepared.iter().any(|p| p.ctors_referenced);
+    let mut starts = Vec::with_capacity(inputs.len());
+    let mut start = 0;
+    for obj in inputs {
+        starts.push(start);
+        start += obj.symbols.len();
+    }
+    let number = || -> Vec<InputMaps> {
+        inputs
+            .par_iter()
+            .zip(prepared)
+            .zip(starts)
+            .map(|((obj, p), start)| {
+                let mut maps = p.maps;
+                maps.syms.reserve_exact(obj.symbols.len());
+                let mut skipped = rank(start);
+                for read in start..start + obj.symbols.len() {
+                    let sid = if is_repeat(skipped, read) {
+                        skipped += 1;
+                        first_sid(repeats[skipped - 1].1)
+                    } else {
+                        (read - skipped) as u32
+                    };
+                    maps.syms.push(sid);
+                }
+                maps
+            })
+            .collect()
+    };
+    // The entries of the names, in order of their first occurrences.
+    let order = || {
         let mut next_entry = vec![0u32; tables.len()];
         let mut order = Vec::with_capacity(tables.iter().map(|t| t.entries.len()).sum());
-        let mut maps = Vec::with_capacity(inputs.len());
         let mut skipped = 0;
-        let mut read = 0;
-        for (obj, p) in inputs.iter().zip(prepared) {
-            let mut m = p.maps;
-            m.syms.reserve_exact(obj.symbols.len());
-            for &hash in &hashes[read..read + obj.symbols.len()] {
-                let sid = match repeats.get(skipped) {
-                    Some(&(r, q)) if r as usize == read => {
-                        skipped += 1;
-                        first_sid(q)
-                    }
-                    _ => {
-                        if hash != 0 {
-                            let t = table_of(hash, bits);
-                            order.push((t as u32, next_entry[t]));
-                            next_entry[t] += 1;
-                        }
-                        (read - skipped) as u32
-                    }
-                };
-                read += 1;
-                m.syms.push(sid);
+        for (read, &hash) in hashes.iter().enumerate() {
+            if is_repeat(skipped, read) {
+                skipped += 1;
+            } else if hash != 0 {
+                let t = table_of(hash, bits);
+                order.push((t as u32, next_entry[t]));
+                next_entry[t] += 1;
             }
-            maps.push(m);
         }
-        (maps, order)
+        order
     };
-    // The array without the repeats, moved down in place.
-    let compact = |all: &mut Vec<Sym<'a>>| {
-        let mut read = 0;
-        let mut next_repeat = repeats.iter().map(|&(r, _)| r as usize).peekable();
-        all.retain(|_| {
-            let keep = next_repeat.next_if_eq(&read).is_none();
-            read += 1;
-            keep
-        });
-    };
-    let ((maps, order), ()) = if repeats.is_empty() {
-        (number(), ())
-    } else {
-        rayon::join(number, || compact(&mut all))
-    };
+    // The repeats leave the array, in place, in parallel by chunks: each symbol moves down
+    // to its number. A chunk moves its own symbols within itself; those whose numbers fall
+    // below it (at most as many as the repeats before it) are kept aside and placed after.
+    if !repeats.is_empty() {
+        let aside: Vec<Vec<Sym<'a>>> = all
+            .par_chunks_mut(COMPACT_CHUNK)
+            .enumerate()
+            .map(|(c, chunk)| {
+                let first = c * COMPACT_CHUNK;
+                let mut aside = Vec::new();
+                let mut skipped = rank(first);
+                for k in 0..chunk.len() {
+                    let read = first + k;
+                    if is_repeat(skipped, read) {
+                        skipped += 1;
+                    } else if read - skipped < first {
+                        aside.push(chunk[k].clone());
+                    } else if read - skipped != read {
+                        chunk[read - skipped - first] = chunk[k].clone();
+                    }
+                }
+                aside
+            })
+            .collect();
+        for (c, aside) in aside.into_iter().enumerate() {
+            let first = c * COMPACT_CHUNK;
+            let to = first - rank(first);
+            for (k, sym) in aside.into_iter().enumerate() {
+                all[to + k] = sym;
+            }
+        }
+        all.truncate(all.len() - repeats.len());
+    }
+    let (maps, order) = rayon::join(number, order);
     db.inputs = maps;
+    db.syms = all;
     for (q, record) in records {
-        all[first_sid(q) as usize] = record;
+        db.syms[first_sid(q) as usize] = record;
     }
     // The tables' entries hold their names' first read positions until here.
     if !repeats.is_empty() {
+        // (In read order within a table: the count of repeats before each only grows.)
         tables.par_iter_mut().for_each(|t| {
+            let mut skipped = 0;
             for e in &mut t.entries {
-                e.sid = first_sid(e.sid);
+                while repeats.get(skipped).is_some_and(|&(r, _)| r < e.sid) {
+                    skipped += 1;
+                }
+                e.sid -= skipped as u32;
             }
         });
     }
-    db.syms = all;
     db.discarded = discarded;
-    db.ctors_referenced = ctors_referenced;
     db.globals = Names {
         bits,
         tables,
@@ -871,6 +910,8 @@ pub(crate) fn resolve<'a>(
 const PARALLEL_MERGE: usize = if cfg!(test) { 8 } else { 16384 };
 pub(super) const MERGE_BITS: u32 = if cfg!(test) { 2 } else { 6 };
 const MERGE_CHUNK: usize = if cfg!(test) { 5 } else { 32768 };
+/// The symbol table is compacted in parallel in chunks of this many symbols.
+const COMPACT_CHUNK: usize = if cfg!(test) { 4 } else { 16384 };
 
 /// The global symbols merged by name.
 struct Merged<'a> {

@@ -923,6 +923,8 @@ fn the_parallel_merge_numbers_symbols_as_a_serial_pass() {
         let mut want = Vec::new();
         for s in &obj.symbols {
             let sid = if s.is_local() {
+                let got = &db.syms[next as usize];
+                assert!(got.local && got.name == s.name, "{} in input {i}", s.name);
                 next += 1;
                 next - 1
             } else {
