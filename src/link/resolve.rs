@@ -632,27 +632,39 @@ pub(crate) fn resolve<'a>(
         starts.push(start);
         start += obj.symbols.len();
     }
+    // A small link stays on this thread.
+    let parallel = all.len() >= PARALLEL_MERGE;
+    let number_input = |((obj, p), start): ((&Object<'_>, Prepared), usize)| {
+        let mut maps = p.maps;
+        maps.syms.reserve_exact(obj.symbols.len());
+        let mut skipped = rank(start);
+        for read in start..start + obj.symbols.len() {
+            let sid = if is_repeat(skipped, read) {
+                skipped += 1;
+                first_sid(repeats[skipped - 1].1)
+            } else {
+                (read - skipped) as u32
+            };
+            maps.syms.push(sid);
+        }
+        maps
+    };
     let number = || -> Vec<InputMaps> {
-        inputs
-            .par_iter()
-            .zip(prepared)
-            .zip(starts)
-            .map(|((obj, p), start)| {
-                let mut maps = p.maps;
-                maps.syms.reserve_exact(obj.symbols.len());
-                let mut skipped = rank(start);
-                for read in start..start + obj.symbols.len() {
-                    let sid = if is_repeat(skipped, read) {
-                        skipped += 1;
-                        first_sid(repeats[skipped - 1].1)
-                    } else {
-                        (read - skipped) as u32
-                    };
-                    maps.syms.push(sid);
-                }
-                maps
-            })
-            .collect()
+        if parallel {
+            inputs
+                .par_iter()
+                .zip(prepared)
+                .zip(starts)
+                .map(number_input)
+                .collect()
+        } else {
+            inputs
+                .iter()
+                .zip(prepared)
+                .zip(starts)
+                .map(number_input)
+                .collect()
+        }
     };
     // The entries of the names, in order of their first occurrences.
     let order = || {
@@ -674,26 +686,33 @@ pub(crate) fn resolve<'a>(
     // to its number. A chunk moves its own symbols within itself; those whose numbers fall
     // below it (at most as many as the repeats before it) are kept aside and placed after.
     if !repeats.is_empty() {
-        let aside: Vec<Vec<Sym<'a>>> = all
-            .par_chunks_mut(COMPACT_CHUNK)
-            .enumerate()
-            .map(|(c, chunk)| {
-                let first = c * COMPACT_CHUNK;
-                let mut aside = Vec::new();
-                let mut skipped = rank(first);
-                for k in 0..chunk.len() {
-                    let read = first + k;
-                    if is_repeat(skipped, read) {
-                        skipped += 1;
-                    } else if read - skipped < first {
-                        aside.push(chunk[k].clone());
-                    } else if read - skipped != read {
-                        chunk[read - skipped - first] = chunk[k].clone();
-                    }
+        let compact = |(c, chunk): (usize, &mut [Sym<'a>])| {
+            let first = c * COMPACT_CHUNK;
+            let mut aside = Vec::new();
+            let mut skipped = rank(first);
+            for k in 0..chunk.len() {
+                let read = first + k;
+                if is_repeat(skipped, read) {
+                    skipped += 1;
+                } else if read - skipped < first {
+                    aside.push(chunk[k].clone());
+                } else if read - skipped != read {
+                    chunk[read - skipped - first] = chunk[k].clone();
                 }
-                aside
-            })
-            .collect();
+            }
+            aside
+        };
+        let aside: Vec<Vec<Sym<'a>>> = if parallel {
+            all.par_chunks_mut(COMPACT_CHUNK)
+                .enumerate()
+                .map(compact)
+                .collect()
+        } else {
+            all.chunks_mut(COMPACT_CHUNK)
+                .enumerate()
+                .map(compact)
+                .collect()
+        };
         for (c, aside) in aside.into_iter().enumerate() {
             let first = c * COMPACT_CHUNK;
             let to = first - rank(first);
@@ -703,7 +722,11 @@ pub(crate) fn resolve<'a>(
         }
         all.truncate(all.len() - repeats.len());
     }
-    let (maps, order) = rayon::join(number, order);
+    let (maps, order) = if parallel {
+        rayon::join(number, order)
+    } else {
+        (number(), order())
+    };
     db.inputs = maps;
     db.syms = all;
     for (q, record) in records {
@@ -712,7 +735,7 @@ pub(crate) fn resolve<'a>(
     // The tables' entries hold their names' first read positions until here.
     if !repeats.is_empty() {
         // (In read order within a table: the count of repeats before each only grows.)
-        tables.par_iter_mut().for_each(|t| {
+        let renumber = |t: &mut Table<'_>| {
             let mut skipped = 0;
             for e in &mut t.entries {
                 while repeats.get(skipped).is_some_and(|&(r, _)| r < e.sid) {
@@ -720,7 +743,12 @@ pub(crate) fn resolve<'a>(
                 }
                 e.sid -= skipped as u32;
             }
-        });
+        };
+        if parallel {
+            tables.par_iter_mut().for_each(renumber);
+        } else {
+            tables.iter_mut().for_each(renumber);
+        }
     }
     db.discarded = discarded;
     db.globals = Names {
