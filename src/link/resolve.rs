@@ -954,6 +954,57 @@ struct Merged<'a> {
     records: Vec<(u32, Sym<'a>)>,
 }
 
+/// A global symbol to merge: its name's hash, its name and its read position.
+type Item<'a> = (u64, &'a str, u32);
+
+/// Fills one table of [`merge_globals`] with `items` (at most `n`), in order: a name's
+/// first occurrence adds it, a later one is merged into its record (copied out of `all`
+/// at the second occurrence). Stops at the first error, with its read position.
+fn fill_table<'a>(
+    inputs: &[Object<'_>],
+    all: &[Sym<'a>],
+    bits: u32,
+    n: usize,
+    items: impl Iterator<Item = Item<'a>>,
+    allow_multiple: bool,
+) -> Result<Merged<'a>, Box<(usize, LinkError)>> {
+    let mut out = Merged {
+        bits,
+        tables: vec![Table::with_capacity(bits, n)],
+        repeats: Vec::new(),
+        records: Vec::new(),
+    };
+    let table = &mut out.tables[0];
+    // Entry -> position in `out.records`, for the names seen more than once.
+    let mut merged: FxHashMap<u32, usize> = FxHashMap::default();
+    for (hash, name, p) in items {
+        match table.find(hash, name) {
+            Ok(e) => {
+                let q = table.entries[e as usize].sid;
+                let m = *merged.entry(e).or_insert_with(|| {
+                    out.records.push((q, all[q as usize].clone()));
+                    out.records.len() - 1
+                });
+                let sym = &all[p as usize];
+                let obj = &inputs[sym.file as usize];
+                merge(
+                    inputs,
+                    &mut out.records[m].1,
+                    sym.clone(),
+                    obj,
+                    allow_multiple,
+                )
+                .map_err(|err| Box::new((p as usize, err)))?;
+                out.repeats.push((p, q));
+            }
+            Err(slot) => {
+                table.add(slot, hash, name, p);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Merges the global symbols of `all` (those with a nonzero hash) by name, each name's
 /// occurrences in read order. The names are split among tables by hash, and each table is
 /// filled by one worker, walking the read positions of its names in order; of the errors the
@@ -970,83 +1021,66 @@ fn merge_globals<'a>(
         0
     };
     let ntables = 1usize << bits;
-    // The global symbols (hash, name, read position), by table within each chunk of the
-    // reading order: chunk c's of table t are `chunks[c].1[chunks[c].0[t]..chunks[c].0[t + 1]]`.
-    // Copied out in read order, so that each worker reads its symbols from memory in order.
-    type Item<'a> = (u64, &'a str, u32);
-    let bucket = |first: usize, hashes: &[u64], all: &[Sym<'a>]| {
-        let mut starts = vec![0u32; ntables + 1];
-        for &h in hashes.iter().filter(|&&h| h != 0) {
-            starts[table_of(h, bits) + 1] += 1;
-        }
-        for t in 0..ntables {
-            starts[t + 1] += starts[t];
-        }
-        let mut items: Vec<Item<'a>> = vec![(0, "", 0); starts[ntables] as usize];
-        let mut next = starts.clone();
-        for (k, (&h, sym)) in hashes.iter().zip(all).enumerate() {
-            if h != 0 {
-                let t = table_of(h, bits);
-                items[next[t] as usize] = (h, sym.name, (first + k) as u32);
-                next[t] += 1;
-            }
-        }
-        (starts, items)
-    };
-    let chunks: Vec<(Vec<u32>, Vec<Item<'a>>)> = if all.len() > MERGE_CHUNK {
-        hashes
-            .par_chunks(MERGE_CHUNK)
-            .zip(all.par_chunks(MERGE_CHUNK))
+    let filled: Vec<Result<Merged<'a>, Box<(usize, LinkError)>>> = if ntables == 1 {
+        // One table: the symbols straight from the array.
+        let items = hashes
+            .iter()
+            .zip(all)
             .enumerate()
-            .map(|(c, (hashes, all))| bucket(c * MERGE_CHUNK, hashes, all))
-            .collect()
-    } else {
-        vec![bucket(0, hashes, all)]
-    };
-    let fill = |t: usize| -> Result<Merged<'a>, Box<(usize, LinkError)>> {
-        let n: usize = chunks.iter().map(|(s, _)| (s[t + 1] - s[t]) as usize).sum();
-        let mut out = Merged {
+            .filter(|(_, (h, _))| **h != 0)
+            .map(|(p, (&h, sym))| (h, sym.name, p as u32));
+        vec![fill_table(
+            inputs,
+            all,
             bits,
-            tables: vec![Table::with_capacity(bits, n)],
-            repeats: Vec::new(),
-            records: Vec::new(),
-        };
-        let table = &mut out.tables[0];
-        // Entry -> position in `out.records`, for the names seen more than once.
-        let mut merged: FxHashMap<u32, usize> = FxHashMap::default();
-        for (s, items) in &chunks {
-            for &(hash, name, p) in &items[s[t] as usize..s[t + 1] as usize] {
-                match table.find(hash, name) {
-                    Ok(e) => {
-                        let q = table.entries[e as usize].sid;
-                        let m = *merged.entry(e).or_insert_with(|| {
-                            out.records.push((q, all[q as usize].clone()));
-                            out.records.len() - 1
-                        });
-                        let sym = &all[p as usize];
-                        let obj = &inputs[sym.file as usize];
-                        merge(
-                            inputs,
-                            &mut out.records[m].1,
-                            sym.clone(),
-                            obj,
-                            allow_multiple,
-                        )
-                        .map_err(|err| Box::new((p as usize, err)))?;
-                        out.repeats.push((p, q));
-                    }
-                    Err(slot) => {
-                        table.add(slot, hash, name, p);
-                    }
+            all.len(),
+            items,
+            allow_multiple,
+        )]
+    } else {
+        // The global symbols (hash, name, read position), by table within each chunk of
+        // the reading order: chunk c's of table t are
+        // `chunks[c].1[chunks[c].0[t]..chunks[c].0[t + 1]]`. Copied out in read order, so
+        // that each worker reads its symbols from memory in order.
+        let bucket = |first: usize, hashes: &[u64], all: &[Sym<'a>]| {
+            let mut starts = vec![0u32; ntables + 1];
+            for &h in hashes.iter().filter(|&&h| h != 0) {
+                starts[table_of(h, bits) + 1] += 1;
+            }
+            for t in 0..ntables {
+                starts[t + 1] += starts[t];
+            }
+            let mut items: Vec<Item<'a>> = vec![(0, "", 0); starts[ntables] as usize];
+            let mut next = starts.clone();
+            for (k, (&h, sym)) in hashes.iter().zip(all).enumerate() {
+                if h != 0 {
+                    let t = table_of(h, bits);
+                    items[next[t] as usize] = (h, sym.name, (first + k) as u32);
+                    next[t] += 1;
                 }
             }
-        }
-        Ok(out)
-    };
-    let filled: Vec<Result<Merged<'a>, Box<(usize, LinkError)>>> = if ntables == 1 {
-        vec![fill(0)]
-    } else {
-        (0..ntables).into_par_iter().map(fill).collect()
+            (starts, items)
+        };
+        let chunks: Vec<(Vec<u32>, Vec<Item<'a>>)> = if all.len() > MERGE_CHUNK {
+            hashes
+                .par_chunks(MERGE_CHUNK)
+                .zip(all.par_chunks(MERGE_CHUNK))
+                .enumerate()
+                .map(|(c, (hashes, all))| bucket(c * MERGE_CHUNK, hashes, all))
+                .collect()
+        } else {
+            vec![bucket(0, hashes, all)]
+        };
+        (0..ntables)
+            .into_par_iter()
+            .map(|t| {
+                let n = chunks.iter().map(|(s, _)| (s[t + 1] - s[t]) as usize).sum();
+                let items = chunks
+                    .iter()
+                    .flat_map(|(s, items)| items[s[t] as usize..s[t + 1] as usize].iter().copied());
+                fill_table(inputs, all, bits, n, items, allow_multiple)
+            })
+            .collect()
     };
     let mut merged = Merged {
         bits,
