@@ -685,7 +685,10 @@ pub(crate) fn resolve<'a>(
     // The repeats leave the array, in place, in parallel by chunks: each symbol moves down
     // to its number. A chunk moves its own symbols within itself; those whose numbers fall
     // below it (at most as many as the repeats before it) are kept aside and placed after.
-    if !repeats.is_empty() {
+    let compact_all = |all: &mut Vec<Sym<'a>>| {
+        if repeats.is_empty() {
+            return;
+        }
         let compact = |(c, chunk): (usize, &mut [Sym<'a>])| {
             let first = c * COMPACT_CHUNK;
             let mut aside = Vec::new();
@@ -721,10 +724,11 @@ pub(crate) fn resolve<'a>(
             }
         }
         all.truncate(all.len() - repeats.len());
-    }
+    };
     let (maps, order) = if parallel {
-        rayon::join(number, order)
+        rayon::join(|| compact_all(&mut all), || rayon::join(number, order)).1
     } else {
+        compact_all(&mut all);
         (number(), order())
     };
     db.inputs = maps;
