@@ -23,7 +23,7 @@ use crate::ir::{
     BinaryOp, ConvertOp, FuncRef, Function, Inst, InstData, Intrinsic, LoadKind,
     MemArg as IrMemArg, StoreWidth, Type, UnaryOp, Value,
 };
-use crate::object::{Func, Reloc, RelocType, write_sleb5, write_uleb5};
+use crate::object::{Func, Reloc, RelocRange, RelocType, write_sleb5, write_uleb5};
 
 /// Most locals (parameters included) a function may have: the limit of wasmparser, V8 and
 /// wasmtime.
@@ -86,7 +86,8 @@ struct FuncCx<'a> {
 }
 
 impl Emitter {
-    /// Encodes `func` (declared as `fref`) following `nodes`.
+    /// Encodes `func` (declared as `fref`) following `nodes`: the function, with its
+    /// relocations apart (the object holds them all in one array).
     pub fn lower(
         &mut self,
         ctx: &Ctx<'_>,
@@ -94,7 +95,7 @@ impl Emitter {
         func: &Function,
         nodes: &[Node],
         sig_types: &[u32],
-    ) -> Result<Func<'static>> {
+    ) -> Result<(Func<'static>, Vec<Reloc>)> {
         self.values.analyze(func, nodes, ctx.features)?;
         let locals = u64::from(self.values.num_params)
             + self
@@ -142,13 +143,14 @@ impl Emitter {
         }
         self.buf.push(0x0b);
 
-        Ok(Func {
+        let func = Func {
             type_index: ctx.func_type[fref],
             body: self.buf.clone().into(),
-            relocs: self.relocs.clone(),
+            relocs: RelocRange::default(),
             input_offset: 0,
             local_names: self.values.local_names.clone(),
-        })
+        };
+        Ok((func, self.relocs.clone()))
     }
 
     fn prologue(&mut self, cx: &FuncCx<'_>) -> Result<()> {

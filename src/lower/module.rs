@@ -44,9 +44,13 @@ use crate::ir::{
 };
 use crate::object::{
     ConstExpr, DataDef, EnumInfo, Feature, Func, FuncType, Global, Import, ImportKind, InitFunc,
-    Object, Reloc, RelocType, SYM_EXPLICIT_NAME, SYM_EXPORTED, SYM_HIDDEN, SYM_LOCAL, SYM_NO_STRIP,
-    SYM_TLS, SYM_UNDEFINED, Segment, SegmentData, Symbol, SymbolKind, ValType, write_uleb5,
+    Object, Reloc, RelocRange, RelocType, SYM_EXPLICIT_NAME, SYM_EXPORTED, SYM_HIDDEN, SYM_LOCAL,
+    SYM_NO_STRIP, SYM_TLS, SYM_UNDEFINED, Segment, SegmentData, Symbol, SymbolKind, ValType,
+    push_relocs, write_uleb5,
 };
+
+/// A lowered function and its relocations.
+type Lowered = (Func<'static>, Vec<Reloc>);
 
 /// A symbol and the index of what it names, in this object's index space.
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
@@ -230,7 +234,7 @@ impl Worker {
         ctx: &Ctx<'_>,
         f: FuncRef,
         sig_types: &[u32],
-    ) -> Result<Func<'static>, LowerError> {
+    ) -> Result<Lowered, LowerError> {
         let name = || ctx.module.decls.funcs[f].name.clone();
         let body = ctx
             .module
@@ -261,12 +265,12 @@ impl Worker {
             .lower(ctx, f, func, &self.nodes, sig_types)
             .map_err(|e| lower_error(ctx.module, f, e))
             .and_then(|lowered| {
-                if lowered.body.len() > MAX_FUNCTION_BODY {
+                if lowered.0.body.len() > MAX_FUNCTION_BODY {
                     return Err(LowerError::Limit {
                         func: name(),
                         message: format!(
                             "its code is {} bytes, over wasm's limit of {MAX_FUNCTION_BODY} bytes per function body",
-                            lowered.body.len()
+                            lowered.0.body.len()
                         ),
                     });
                 }
@@ -539,10 +543,11 @@ impl Provisional {
         Provisional { ir_syms, refs }
     }
 
-    /// Rewrites `func`, lowered with the provisional numbering, to the final one of `ctx`.
-    fn patch(&self, ctx: &Ctx<'_>, func: &mut Func<'static>) -> Result<(), EmitError> {
+    /// Rewrites `func` and its relocations, lowered with the provisional numbering, to the
+    /// final one of `ctx`.
+    fn patch(&self, ctx: &Ctx<'_>, (func, relocs): &mut Lowered) -> Result<(), EmitError> {
         let body = func.body.to_mut();
-        for r in &mut func.relocs {
+        for r in relocs {
             if r.ty == RelocType::TypeIndexLeb {
                 continue;
             }
@@ -635,7 +640,7 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
     // come first.
     let (ir_syms, mut lower_ctx) = Provisional::ctx(module, features);
     lower_ctx.func_type = ctx.func_type.clone();
-    let lowered: Vec<(Result<Func<'static>, LowerError>, BodyNeeds)> = defined
+    let lowered: Vec<(Result<Lowered, LowerError>, BodyNeeds)> = defined
         .par_iter()
         .zip(sig_starts.par_windows(2))
         .zip(scans.into_par_iter())
@@ -930,7 +935,7 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
                             0
                         },
                         data: SegmentData::Zero(0),
-                        relocs: Vec::new(),
+                        relocs: RelocRange::default(),
                     });
                 }
                 symbols.push(Symbol {
@@ -1042,7 +1047,8 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
         }
     }
 
-    // Segment contents.
+    // Segment contents. Their relocations and then the functions' make the object's array.
+    let mut relocs: Vec<Reloc> = Vec::new();
     for (seg, &dr) in segments.iter_mut().zip(&data_items) {
         let d = &decls.data[dr];
         if d.section.is_zero() {
@@ -1050,6 +1056,7 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
             continue;
         }
         let mut bytes = Vec::with_capacity(d.size() as usize);
+        let first = relocs.len();
         for item in &d.items {
             match item {
                 DataItem::Int { bytes: n, value } => {
@@ -1067,7 +1074,7 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
                         .copied()
                         .flatten()
                         .ok_or_else(|| conflict(&d.name, "points to an unknown data object"))?;
-                    seg.relocs.push(Reloc {
+                    relocs.push(Reloc {
                         ty: RelocType::MemoryAddrI32,
                         offset: bytes.len() as u32,
                         index: sym,
@@ -1083,7 +1090,7 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
                         .copied()
                         .flatten()
                         .ok_or_else(|| conflict(&d.name, "points to an unknown function"))?;
-                    seg.relocs.push(Reloc {
+                    relocs.push(Reloc {
                         ty: RelocType::TableIndexI32,
                         offset: bytes.len() as u32,
                         index: r.sym,
@@ -1094,12 +1101,16 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
             }
         }
         seg.data = SegmentData::Bytes(bytes.into());
+        seg.relocs = RelocRange {
+            start: first as u32,
+            len: (relocs.len() - first) as u32,
+        };
     }
 
     // 5. The bodies to the final numbering, in parallel.
     let ctx = ctx;
     let prov = Provisional::new(ir_index, &ctx);
-    let results: Vec<Result<Func<'static>, LowerError>> = lowered
+    let results: Vec<Result<Lowered, LowerError>> = lowered
         .into_par_iter()
         .zip(defined.par_iter())
         .map(|((lowered, needs), &f)| {
@@ -1112,7 +1123,9 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
         .collect();
     let mut funcs = Vec::with_capacity(results.len());
     for r in results {
-        funcs.push(r?);
+        let (mut func, func_relocs) = r?;
+        func.relocs = push_relocs(&mut relocs, func_relocs);
+        funcs.push(func);
     }
 
     let mut init_funcs = Vec::new();
@@ -1135,6 +1148,7 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
         funcs,
         globals,
         segments,
+        relocs,
         symbols,
         init_funcs,
         comdats: Vec::new(),

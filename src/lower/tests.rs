@@ -216,8 +216,8 @@ block2:
     // v4 reuses the parameter's local once v0 is dead.
     assert_eq!(f.local_names.iter().collect::<Vec<_>>(), vec![(0, "v0")]);
     // Two calls, each a padded FunctionIndexLeb.
-    assert_eq!(f.relocs.len(), 2);
-    for r in &f.relocs {
+    assert_eq!(obj.func_relocs(0).len(), 2);
+    for r in obj.func_relocs(0) {
         assert_eq!(r.ty, RelocType::FunctionIndexLeb);
         let at = r.offset as usize;
         assert_eq!(f.body[at - 1], 0x10);
@@ -344,9 +344,8 @@ block0(v0: i32):
         .iter()
         .position(|s| s.name == "__stack_pointer")
         .expect("stack pointer symbol") as u32;
-    let f = &obj.funcs[0];
-    let globals: Vec<_> = f
-        .relocs
+    let globals: Vec<_> = obj
+        .func_relocs(0)
         .iter()
         .filter(|r| r.ty == RelocType::GlobalIndexLeb)
         .collect();
@@ -400,15 +399,14 @@ block0(v0: ptr, v1: ptr, v2: ptr):
             .iter()
             .any(|s| s.flags & crate::object::SYM_UNDEFINED != 0 && s.name == "memcpy")
     );
-    let f = &obj.funcs[1];
-    let call = f
-        .relocs
+    let call = obj
+        .func_relocs(1)
         .iter()
         .find(|r| r.ty == RelocType::FunctionIndexLeb)
         .expect("the memcpy call");
     assert_eq!(obj.symbols[call.index as usize].name, "memcpy");
-    let sp = f
-        .relocs
+    let sp = obj
+        .func_relocs(1)
         .iter()
         .find(|r| r.ty == RelocType::GlobalIndexLeb)
         .expect("the stack pointer");
@@ -434,8 +432,11 @@ block0:
     let obj = lower_text(text, Features::default()).unwrap();
     assert_eq!(obj.segments.len(), 1);
     assert_eq!(obj.segments[0].name, ".rodata.msg");
-    let f = &obj.funcs[1];
-    let kinds: Vec<_> = f.relocs.iter().map(|r| (r.ty, r.addend)).collect();
+    let kinds: Vec<_> = obj
+        .func_relocs(1)
+        .iter()
+        .map(|r| (r.ty, r.addend))
+        .collect();
     assert_eq!(
         kinds,
         vec![
@@ -530,7 +531,7 @@ fn corpus_lowers_and_validates() {
 fn check_relocs(obj: &Object<'_>, what: &str) {
     use crate::object::SymbolKind;
     for (k, f) in obj.funcs.iter().enumerate() {
-        for r in &f.relocs {
+        for r in obj.relocs_in(f.relocs) {
             let at = r.offset as usize;
             let field = &f.body[at..at + 5];
             let value = field

@@ -82,6 +82,23 @@ struct ChunkRanges {
     customs: Vec<(u32, usize, u64)>,
 }
 
+impl ChunkRanges {
+    /// Whether section `index` is the code section.
+    fn is_code(&self, index: u32) -> bool {
+        self.code.is_some_and(|(i, _)| i == index)
+    }
+
+    /// Whether section `index` is the data section.
+    fn is_data(&self, index: u32) -> bool {
+        self.data.is_some_and(|(i, _)| i == index)
+    }
+
+    /// Whether section `index` is the code or the data section.
+    fn is_code_or_data(&self, index: u32) -> bool {
+        self.is_code(index) || self.is_data(index)
+    }
+}
+
 struct Reader<'a, 'p> {
     path: &'p str,
     bytes: &'a [u8],
@@ -192,21 +209,52 @@ impl<'a, 'p> Reader<'a, 'p> {
         // error in section order wins either way.
         let sections = std::mem::take(&mut self.relocs);
         let bytes: usize = sections.iter().map(|s| s.entries.len()).sum();
-        let decoded: Vec<_> = if sections.len() > 1 && bytes >= PARALLEL_RELOCS {
+        // Code and data relocations go into one array, `Object::relocs`, in the order of
+        // the sections; `runs` says which chunk each run of entries patches.
+        let mut relocs = Vec::new();
+        let mut runs = Vec::new();
+        if sections.len() > 1 && bytes >= PARALLEL_RELOCS {
             use rayon::prelude::*;
-            sections
+            let decoded: Vec<_> = sections
                 .par_iter()
-                .map(|s| self.decode_relocs(s, &kinds))
-                .collect()
+                .map(|s| {
+                    let (mut relocs, mut runs) = (Vec::new(), Vec::new());
+                    let custom = self.decode_relocs(s, &kinds, &mut relocs, &mut runs)?;
+                    Ok((relocs, runs, custom))
+                })
+                .collect();
+            let total: usize = decoded.iter().flatten().map(|(r, _, _)| r.len()).sum();
+            for d in decoded {
+                let (more, more_runs, custom) = d?;
+                if runs.is_empty() {
+                    (relocs, runs) = (more, more_runs);
+                } else {
+                    let base = relocs.len() as u32;
+                    relocs.reserve_exact(total - relocs.len());
+                    relocs.extend_from_slice(&more);
+                    runs.extend(more_runs.into_iter().map(|r| Run {
+                        start: r.start + base,
+                        end: r.end + base,
+                        ..r
+                    }));
+                }
+                self.add_custom_relocs(custom);
+            }
         } else {
-            sections
+            // Room for all of them at once (growing the array would double it).
+            let room: usize = sections
                 .iter()
-                .map(|s| self.decode_relocs(s, &kinds))
-                .collect()
-        };
-        for d in decoded {
-            self.place_relocs(d?);
+                .filter(|s| self.chunks.is_code_or_data(s.target))
+                .map(RelocSection::room)
+                .sum();
+            relocs.reserve_exact(room);
+            for s in &sections {
+                let custom = self.decode_relocs(s, &kinds, &mut relocs, &mut runs)?;
+                self.add_custom_relocs(custom);
+            }
         }
+        self.obj.relocs = relocs;
+        self.place_relocs(&runs);
         Ok(self.obj)
     }
 
@@ -334,7 +382,7 @@ impl<'a, 'p> Reader<'a, 'p> {
                     self.obj.funcs.push(Func {
                         type_index: ty,
                         body: Cow::Borrowed(&[]),
-                        relocs: Vec::new(),
+                        relocs: RelocRange::default(),
                         input_offset: 0,
                         local_names: LocalNames::default(),
                     });
@@ -397,7 +445,7 @@ impl<'a, 'p> Reader<'a, 'p> {
                         align_log2: 0,
                         flags: 0,
                         data: SegmentData::Bytes(Cow::Borrowed(data.data)),
-                        relocs: Vec::new(),
+                        relocs: RelocRange::default(),
                     });
                 }
             }
@@ -781,12 +829,17 @@ impl<'a, 'p> Reader<'a, 'p> {
     }
 
     /// Decodes and checks one `reloc.*` section's entries, each with its offset in the chunk
-    /// it patches. `kinds` holds [`kind_bit`] of each symbol.
+    /// it patches. `kinds` holds [`kind_bit`] of each symbol. Entries for function bodies
+    /// and data segments are appended to `out`, each run of them that patches one chunk
+    /// recorded in `runs`; entries for a custom section are returned with its position in
+    /// `Object::customs`.
     fn decode_relocs(
         &self,
         section: &RelocSection<'a>,
         kinds: &[u8],
-    ) -> Result<Decoded, ObjectError> {
+        out: &mut Vec<Reloc>,
+        runs: &mut Vec<Run>,
+    ) -> Result<Option<(usize, Vec<Reloc>)>, ObjectError> {
         let &RelocSection {
             target,
             count,
@@ -795,9 +848,9 @@ impl<'a, 'p> Reader<'a, 'p> {
         } = section;
         // What the section patches: 0 code, 1 data (both split into chunks), or a custom
         // section by its position in `customs`.
-        let dest = if self.chunks.code.is_some_and(|(i, _)| i == target) {
+        let dest = if self.chunks.is_code(target) {
             Dest::Chunks(0)
-        } else if self.chunks.data.is_some_and(|(i, _)| i == target) {
+        } else if self.chunks.is_data(target) {
             Dest::Chunks(1)
         } else if let Some(&(_, n, _)) = self.chunks.customs.iter().find(|(i, _, _)| *i == target) {
             Dest::Custom(n)
@@ -810,10 +863,18 @@ impl<'a, 'p> Reader<'a, 'p> {
             _ => &[],
         };
         let num_types = self.obj.types.len();
-        // The chunk the current run of relocations patches (index into `chunks`).
+        let mut custom = Vec::new();
+        match dest {
+            Dest::Chunks(_) => out.reserve_exact(section.room()),
+            Dest::Custom(_) => custom.reserve_exact(section.room()),
+            Dest::Nothing => {}
+        }
+        // The chunk the current run of relocations patches (index into `chunks`), where in
+        // `out` the run starts, and whether its offsets are in order so far.
         let mut run: Option<usize> = None;
-        let mut relocs = Vec::with_capacity(count as usize);
-        let mut runs = Vec::new();
+        let mut run_start = out.len();
+        let mut sorted = true;
+        let mut last = 0u32;
         let mut pos = 0usize;
         for _ in 0..count {
             let start = pos;
@@ -863,15 +924,15 @@ impl<'a, 'p> Reader<'a, 'p> {
             let kind = match dest {
                 Dest::Chunks(kind) => kind,
                 Dest::Custom(n) => {
-                    let custom = &self.obj.customs[n];
-                    if end > custom.data.len() as u64 {
-                        let name = &custom.name;
+                    let section = &self.obj.customs[n];
+                    if end > section.data.len() as u64 {
+                        let name = &section.name;
                         return Err(self.err(
                             entry_offset,
                             format!("relocation at {at:#x} is past the end of section `{name}`"),
                         ));
                     }
-                    relocs.push(Reloc {
+                    custom.push(Reloc {
                         ty,
                         offset: at as u32,
                         index,
@@ -908,22 +969,24 @@ impl<'a, 'p> Reader<'a, 'p> {
                     ),
                 ));
             };
-            let reloc = Reloc {
-                ty,
-                offset: (at - chunk.start) as u32,
-                index,
-                addend,
-            };
             if run != Some(i) {
                 if let Some(r) = run {
-                    runs.push((r, relocs.len()));
+                    runs.push(Run::new(kind, r, run_start, out.len(), sorted));
                 }
-                run = Some(i);
+                (run, run_start, sorted, last) = (Some(i), out.len(), true, 0);
             }
-            relocs.push(reloc);
+            let offset = (at - chunk.start) as u32;
+            sorted &= offset >= last;
+            last = offset;
+            out.push(Reloc {
+                ty,
+                offset,
+                index,
+                addend,
+            });
         }
-        if let (Some(r), Dest::Chunks(_)) = (run, dest) {
-            runs.push((r, relocs.len()));
+        if let (Some(r), Dest::Chunks(kind)) = (run, dest) {
+            runs.push(Run::new(kind, r, run_start, out.len(), sorted));
         }
         if pos != data.len() {
             return Err(self.err(
@@ -931,54 +994,89 @@ impl<'a, 'p> Reader<'a, 'p> {
                 "section size mismatch: unexpected data at the end of the section",
             ));
         }
-        let decoded = match dest {
-            // Each run becomes its chunk's own vector here, on the decoding thread, so that
-            // placing them is only moves (one big object's code section has thousands).
-            Dest::Chunks(kind) => {
-                let mut from = 0;
-                let chunk_runs = runs
-                    .into_iter()
-                    .map(|(i, end)| {
-                        let mut run = relocs[from..end].to_vec();
-                        from = end;
-                        if !run.is_sorted_by_key(|r| r.offset) {
-                            run.sort_by_key(|r| r.offset);
-                        }
-                        (i, run)
-                    })
-                    .collect();
-                Decoded::Chunks(kind, chunk_runs)
-            }
-            Dest::Custom(n) => Decoded::Custom(n, relocs),
-            Dest::Nothing => Decoded::Nothing,
-        };
-        Ok(decoded)
+        Ok(match dest {
+            Dest::Custom(n) => Some((n, custom)),
+            _ => None,
+        })
     }
 
-    /// Moves decoded relocations into the chunks they patch, sorted by offset within each.
-    fn place_relocs(&mut self, decoded: Decoded) {
-        match decoded {
-            Decoded::Chunks(kind, runs) => {
-                for (i, run) in runs {
-                    let relocs = if kind == 0 {
-                        self.obj.funcs.get_mut(i).map(|f| &mut f.relocs)
-                    } else {
-                        self.obj.segments.get_mut(i).map(|s| &mut s.relocs)
-                    };
-                    let Some(relocs) = relocs else { continue };
-                    if relocs.is_empty() {
-                        *relocs = run;
-                    } else {
-                        // A chunk patched by more than one run (entries out of order, or
-                        // two sections for one target): merge and sort.
-                        relocs.extend_from_slice(&run);
-                        relocs.sort_by_key(|r| r.offset);
-                    }
-                }
+    /// Adds the relocations [`Reader::decode_relocs`] returned for a custom section to it.
+    fn add_custom_relocs(&mut self, custom: Option<(usize, Vec<Reloc>)>) {
+        if let Some((n, relocs)) = custom {
+            let to = &mut self.obj.customs[n].relocs;
+            if to.is_empty() {
+                *to = relocs;
+            } else {
+                to.extend(relocs);
             }
-            Decoded::Custom(n, relocs) => self.obj.customs[n].relocs.extend(relocs),
-            Decoded::Nothing => {}
         }
+    }
+
+    /// The range of a function body's (`kind` 0) or data segment's (1) relocations.
+    fn chunk_relocs(&mut self, kind: u8, chunk: u32) -> Option<&mut RelocRange> {
+        if kind == 0 {
+            self.obj
+                .funcs
+                .get_mut(chunk as usize)
+                .map(|f| &mut f.relocs)
+        } else {
+            self.obj
+                .segments
+                .get_mut(chunk as usize)
+                .map(|s| &mut s.relocs)
+        }
+    }
+
+    /// Gives each chunk the range of `Object::relocs` its run of entries fills, sorting a
+    /// run that is out of order in place. A chunk patched by more than one run (entries
+    /// out of chunk order, or two sections for one target) needs the array rebuilt.
+    fn place_relocs(&mut self, runs: &[Run]) {
+        for run in runs {
+            let Some(range) = self.chunk_relocs(run.kind, run.chunk) else {
+                continue;
+            };
+            if !range.is_empty() {
+                return self.merge_runs(runs);
+            }
+            *range = RelocRange {
+                start: run.start,
+                len: run.end - run.start,
+            };
+            if !run.sorted {
+                self.obj.relocs[run.start as usize..run.end as usize].sort_by_key(|r| r.offset);
+            }
+        }
+    }
+
+    /// Rebuilds `Object::relocs` in chunk order, each chunk's runs in the order they were
+    /// decoded, stably sorted by offset (the same order as sorting each run first: a
+    /// stable sort of sorted runs is their stable merge).
+    #[cold]
+    fn merge_runs(&mut self, runs: &[Run]) {
+        let mut order: Vec<&Run> = runs.iter().collect();
+        order.sort_by_key(|r| (r.kind, r.chunk));
+        for f in &mut self.obj.funcs {
+            f.relocs = RelocRange::default();
+        }
+        for s in &mut self.obj.segments {
+            s.relocs = RelocRange::default();
+        }
+        let old = std::mem::take(&mut self.obj.relocs);
+        let mut relocs = Vec::with_capacity(old.len());
+        for group in order.chunk_by(|a, b| (a.kind, a.chunk) == (b.kind, b.chunk)) {
+            let start = relocs.len();
+            for run in group {
+                relocs.extend_from_slice(&old[run.start as usize..run.end as usize]);
+            }
+            relocs[start..].sort_by_key(|r: &Reloc| r.offset);
+            if let Some(range) = self.chunk_relocs(group[0].kind, group[0].chunk) {
+                *range = RelocRange {
+                    start: start as u32,
+                    len: (relocs.len() - start) as u32,
+                };
+            }
+        }
+        self.obj.relocs = relocs;
     }
 
     /// The error for the malformed relocation entry at `start` in `data` (which begins at
@@ -1102,19 +1200,43 @@ struct RelocSection<'a> {
     offset: u64,
 }
 
+impl RelocSection<'_> {
+    /// Room for its entries: their count, but no more than its bytes can hold (an entry
+    /// takes at least 3), as the count may be wrong.
+    fn room(&self) -> usize {
+        (self.count as usize).min(self.entries.len() / 3)
+    }
+}
+
 /// Relocation sections with at least this many bytes of entries in all are decoded in
 /// parallel.
 const PARALLEL_RELOCS: usize = 256 << 10;
 
-/// The entries of one `reloc.*` section, decoded and grouped as they are placed.
-enum Decoded {
-    /// For function bodies (0) or data segments (1): each run of consecutive entries that
-    /// patch one chunk (the chunk's index, its entries sorted by offset).
-    Chunks(u8, Vec<(usize, Vec<Reloc>)>),
-    /// For custom section `n` of `Object::customs`.
-    Custom(usize, Vec<Reloc>),
-    /// None (the section patches nothing).
-    Nothing,
+/// A run of consecutive relocation entries that patch one chunk, in the array they were
+/// decoded into.
+#[derive(Clone, Copy)]
+struct Run {
+    /// Function bodies (0) or data segments (1).
+    kind: u8,
+    /// The chunk's index.
+    chunk: u32,
+    /// The entries' range in the array.
+    start: u32,
+    end: u32,
+    /// Whether their offsets are in order.
+    sorted: bool,
+}
+
+impl Run {
+    fn new(kind: u8, chunk: usize, start: usize, end: usize, sorted: bool) -> Run {
+        Run {
+            kind,
+            chunk: chunk as u32,
+            start: start as u32,
+            end: end as u32,
+            sorted,
+        }
+    }
 }
 
 /// Where a relocation section's entries go.
