@@ -865,7 +865,17 @@ impl<'a, 'p> Reader<'a, 'p> {
         let num_types = self.obj.types.len();
         let mut custom = Vec::new();
         match dest {
-            Dest::Chunks(_) => out.reserve_exact(section.room()),
+            Dest::Chunks(kind) => {
+                out.reserve_exact(section.room());
+                let (len, num_runs) = (out.len(), runs.len());
+                if decode_chunk_relocs(section, kind, chunks, kinds, num_types, out, runs) {
+                    return Ok(None);
+                }
+                // An entry the quick loop does not take: decode again with every check
+                // (for the error, or a wasm64 type's addend).
+                out.truncate(len);
+                runs.truncate(num_runs);
+            }
             Dest::Custom(_) => custom.reserve_exact(section.room()),
             Dest::Nothing => {}
         }
@@ -1248,6 +1258,110 @@ enum Dest {
     Custom(usize),
     /// Nowhere: an entry is an error.
     Nothing,
+}
+
+/// The common case of [`Reader::decode_relocs`]: a section that patches function bodies or
+/// data segments (`kind` 0 or 1, split into `chunks`), every entry of a wasm32 type and
+/// right. False at the first entry that is not, or when the section does not end after the
+/// last, leaving what it added to `out` and `runs` for the caller to drop; the caller then
+/// decodes the section with every check. Apart from its error messages, this is that loop
+/// with the current chunk's bounds kept at hand and the rest out of the way, which makes
+/// it about twice as fast.
+#[inline(never)]
+fn decode_chunk_relocs(
+    section: &RelocSection<'_>,
+    kind: u8,
+    chunks: &[Range<u64>],
+    kinds: &[u8],
+    num_types: usize,
+    out: &mut Vec<Reloc>,
+    runs: &mut Vec<Run>,
+) -> bool {
+    let data = section.entries;
+    // The current run: its chunk (`usize::MAX` before the first) and the chunk's bounds
+    // (empty before the first), where it starts in `out`, and whether its offsets are in
+    // order so far.
+    let mut run = usize::MAX;
+    let (mut lo, mut hi) = (u64::MAX, 0u64);
+    let (mut run_start, mut sorted, mut last) = (out.len(), true, 0u32);
+    let mut pos = 0usize;
+    for _ in 0..section.count {
+        let Some(ty) = data
+            .get(pos)
+            .and_then(|&b| RelocType::from_u32(u32::from(b)))
+        else {
+            return false;
+        };
+        pos += 1;
+        let (Some(at), Some(index)) = (uleb32(data, &mut pos), uleb32(data, &mut pos)) else {
+            return false;
+        };
+        let addend = if !ty.has_addend() {
+            0
+        } else if ty.addend_is_64() {
+            return false;
+        } else {
+            let Some(addend) = sleb32(data, &mut pos) else {
+                return false;
+            };
+            addend
+        };
+        let allowed = if ty == RelocType::TypeIndexLeb {
+            (index as usize) < num_types
+        } else {
+            kinds
+                .get(index as usize)
+                .is_some_and(|&k| allowed_kinds(ty) & k != 0)
+        };
+        if !allowed {
+            return false;
+        }
+        let at = u64::from(at);
+        let end = at + ty.width() as u64;
+        if !(lo <= at && end <= hi) {
+            let Some(i) = chunk_of(chunks, run, at, end) else {
+                return false;
+            };
+            if run != usize::MAX {
+                runs.push(Run::new(kind, run, run_start, out.len(), sorted));
+            }
+            (run, run_start, sorted, last) = (i, out.len(), true, 0);
+            (lo, hi) = (chunks[i].start, chunks[i].end);
+        }
+        let offset = (at - lo) as u32;
+        sorted &= offset >= last;
+        last = offset;
+        out.push(Reloc {
+            ty,
+            offset,
+            index,
+            addend,
+        });
+    }
+    if run != usize::MAX {
+        runs.push(Run::new(kind, run, run_start, out.len(), sorted));
+    }
+    pos == data.len()
+}
+
+/// The chunk that holds the field `at..end`, found as [`Reader::decode_relocs`] finds it:
+/// the one after chunk `run` first (LLVM writes relocations in offset order), else by a
+/// binary search.
+#[cold]
+fn chunk_of(chunks: &[Range<u64>], run: usize, at: u64, end: u64) -> Option<usize> {
+    let next = run.wrapping_add(1);
+    let i = if chunks
+        .get(next)
+        .is_some_and(|r| r.start <= at && at < r.end)
+    {
+        next
+    } else {
+        chunks.partition_point(|r| r.end <= at)
+    };
+    chunks
+        .get(i)
+        .is_some_and(|r| r.start <= at && end <= r.end)
+        .then_some(i)
 }
 
 /// One bit per symbol kind, for [`allowed_kinds`].
