@@ -564,6 +564,14 @@ impl<'a, 'p> Reader<'a, 'p> {
             match sub {
                 Linking::SymbolTable(symbols) => {
                     self.obj.symbols.reserve(symbols.count() as usize);
+                    let at = symbols.original_position() as usize;
+                    if let Some(entries) = self.bytes.get(at..symbols.range().end as usize)
+                        && self.read_symbols(entries, symbols.count())?
+                    {
+                        continue;
+                    }
+                    // Malformed: read again with wasmparser, which says what is wrong.
+                    self.obj.symbols.clear();
                     for info in symbols {
                         let info = info.map_err(|e| self.wasm_err(e))?;
                         let symbol = self.symbol(info)?;
@@ -625,6 +633,22 @@ impl<'a, 'p> Reader<'a, 'p> {
             }
         }
         Ok(())
+    }
+
+    /// Reads the symbol table's `count` entries, `entries` (the subsection after the count),
+    /// as wasmparser's reader of them would, without its overhead per field. False at the
+    /// first malformed entry, or when the subsection does not end after the last; the
+    /// caller then reads them with wasmparser, for the error.
+    fn read_symbols(&mut self, entries: &'a [u8], count: u32) -> Result<bool, ObjectError> {
+        let mut pos = 0;
+        for _ in 0..count {
+            let Some(info) = symbol_info(entries, &mut pos) else {
+                return Ok(false);
+            };
+            let symbol = self.symbol(info)?;
+            self.obj.symbols.push(symbol);
+        }
+        Ok(pos == entries.len())
     }
 
     fn symbol(&self, info: SymbolInfo<'a>) -> Result<Symbol<'a>, ObjectError> {
@@ -1364,6 +1388,60 @@ fn chunk_of(chunks: &[Range<u64>], run: usize, at: u64, end: u64) -> Option<usiz
         .then_some(i)
 }
 
+/// Decodes the symbol table entry at `*pos` as wasmparser's `SymbolInfo` reader does, and
+/// moves past it; `None` when it is malformed or cut short.
+fn symbol_info<'a>(data: &'a [u8], pos: &mut usize) -> Option<SymbolInfo<'a>> {
+    let kind = *data.get(*pos)?;
+    *pos += 1;
+    let bits = uleb32(data, pos)?;
+    let flags = wasmparser::SymbolFlags::from_bits_retain(bits);
+    let defined = bits & SYM_UNDEFINED == 0;
+    let string = |pos: &mut usize| -> Option<&'a str> {
+        let len = uleb32(data, pos)? as usize;
+        let bytes = data.get(*pos..pos.checked_add(len)?)?;
+        *pos += len;
+        std::str::from_utf8(bytes).ok()
+    };
+    Some(match kind {
+        0 | 2 | 4 | 5 => {
+            let index = uleb32(data, pos)?;
+            let name = if defined || bits & SYM_EXPLICIT_NAME != 0 {
+                Some(string(pos)?)
+            } else {
+                None
+            };
+            match kind {
+                0 => SymbolInfo::Func { flags, index, name },
+                2 => SymbolInfo::Global { flags, index, name },
+                4 => SymbolInfo::Event { flags, index, name },
+                _ => SymbolInfo::Table { flags, index, name },
+            }
+        }
+        1 => {
+            let name = string(pos)?;
+            let symbol = if defined {
+                Some(wasmparser::DefinedDataSymbol {
+                    index: uleb32(data, pos)?,
+                    offset: uleb32(data, pos)?,
+                    size: uleb32(data, pos)?,
+                })
+            } else {
+                None
+            };
+            SymbolInfo::Data {
+                flags,
+                name,
+                symbol,
+            }
+        }
+        3 => SymbolInfo::Section {
+            flags,
+            section: uleb32(data, pos)?,
+        },
+        _ => return None,
+    })
+}
+
 /// One bit per symbol kind, for [`allowed_kinds`].
 fn kind_bit(kind: SymbolKind) -> u8 {
     match kind {
@@ -1540,6 +1618,54 @@ mod tests {
         assert!(!is_relocatable(&object[..object.len() - 1]));
         assert!(!is_relocatable(b"\0asm"));
         assert!(!is_relocatable(b"!<arch>\n"));
+    }
+}
+
+#[cfg(test)]
+mod symbol_entry_tests {
+    use super::symbol_info;
+    use wasmparser::{BinaryReader, FromReader, SymbolInfo};
+
+    /// Symbol table entries of every kind, defined, undefined and explicitly named, then
+    /// the same bytes cut short and randomly changed: `symbol_info` reads what
+    /// wasmparser's reader reads, to the same position, and fails where it fails.
+    #[test]
+    fn symbol_entries_decode_as_wasmparser_does() {
+        let mut entries: Vec<Vec<u8>> = Vec::new();
+        for kind in 0u8..7 {
+            for flags in [0u8, 0x10, 0x50, 0x02, 0x7f] {
+                // kind, flags, then fields enough for any kind: index or name, more LEBs.
+                let mut e = vec![kind, flags, 3, b'a', 0xc3, 0xa9, 5, 6, 7];
+                entries.push(e.clone());
+                e[3] = 0xff; // not UTF-8 when read as a name
+                entries.push(e);
+            }
+        }
+        let mut rng = crate::testing::Rng(0x2545_f491_4f6c_dd1d);
+        let mut cases = Vec::new();
+        for e in &entries {
+            for cut in 0..=e.len() {
+                cases.push(e[..cut].to_vec());
+            }
+            for _ in 0..200 {
+                let mut m = e.clone();
+                let at = (rng.next() % m.len() as u64) as usize;
+                m[at] = rng.next() as u8;
+                cases.push(m);
+            }
+        }
+        let mut read = 0;
+        for bytes in &cases {
+            let mut pos = 0;
+            let ours = symbol_info(bytes, &mut pos).map(|s| (format!("{s:?}"), pos));
+            let mut r = BinaryReader::new(bytes, 0);
+            let theirs = SymbolInfo::from_reader(&mut r)
+                .ok()
+                .map(|s| (format!("{s:?}"), r.current_position()));
+            assert_eq!(ours, theirs, "{bytes:02x?}");
+            read += usize::from(ours.is_some());
+        }
+        assert!(read > 1000, "{read} of {} read", cases.len());
     }
 }
 
