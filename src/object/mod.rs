@@ -963,6 +963,40 @@ mod read_tests {
         assert!(obj.func_relocs(0).is_empty() && obj.func_relocs(2).is_empty());
     }
 
+    /// Counts far beyond what their sections can hold (a function section and a symbol
+    /// table of 2^32 - 1 entries in a few bytes) are errors, not allocations that fail.
+    #[test]
+    fn huge_counts_are_errors() {
+        fn section(id: u8, payload: &[u8]) -> Vec<u8> {
+            let mut s = vec![id];
+            put_uleb(&mut s, payload.len() as u64);
+            s.extend_from_slice(payload);
+            s
+        }
+        let huge = [0xff, 0xff, 0xff, 0xff, 0x0f];
+        let header = b"\0asm\x01\0\0\0";
+        let types = section(1, &[1, 0x60, 0, 0]);
+        let mut funcs = huge.to_vec();
+        funcs.push(0);
+        // `linking`, version 2, a symbol table subsection (8) of `huge` entries.
+        let mut linking = b"\x07linking\x02\x08\x06".to_vec();
+        linking.extend_from_slice(&huge);
+        linking.push(0);
+        for (what, bytes) in [
+            (
+                "functions",
+                [&header[..], &types, &section(3, &funcs)].concat(),
+            ),
+            ("symbols", [&header[..], &section(0, &linking)].concat()),
+        ] {
+            let err = read_object("huge.o", &bytes).expect_err(what).to_string();
+            assert!(
+                err.starts_with("huge.o: error at byte offset"),
+                "{what}: {err}"
+            );
+        }
+    }
+
     #[test]
     fn addends_are_32_bit() {
         let bytes = object_with_addend(RelocType::MemoryAddrSleb, -8);

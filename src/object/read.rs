@@ -212,7 +212,7 @@ impl<'a, 'p> Reader<'a, 'p> {
         // Code and data relocations go into one array, `Object::relocs`, in the order of
         // the sections; `runs` says which chunk each run of entries patches.
         let mut relocs = Vec::new();
-        let mut runs = Vec::new();
+        let mut runs = Vec::with_capacity(self.obj.funcs.len() + self.obj.segments.len());
         if sections.len() > 1 && bytes >= PARALLEL_RELOCS {
             use rayon::prelude::*;
             let decoded: Vec<_> = sections
@@ -374,8 +374,9 @@ impl<'a, 'p> Reader<'a, 'p> {
             Payload::FunctionSection(reader) => {
                 self.section = "function";
                 let offset = reader.range().start;
-                self.obj.funcs.reserve(reader.count() as usize);
-                self.chunks.funcs.reserve(reader.count() as usize);
+                let room = room(reader.count(), reader.range(), 1);
+                self.obj.funcs.reserve_exact(room);
+                self.chunks.funcs.reserve_exact(room);
                 for ty in reader {
                     let ty = ty.map_err(|e| self.wasm_err(e))?;
                     self.check_type(ty, offset)?;
@@ -423,8 +424,10 @@ impl<'a, 'p> Reader<'a, 'p> {
                 self.section = "data";
                 let start = reader.range().start;
                 self.chunks.data = Some((section_index, start));
-                self.obj.segments.reserve(reader.count() as usize);
-                self.chunks.segments.reserve(reader.count() as usize);
+                // A segment takes at least 2 bytes: its flags and its size (passive, empty).
+                let room = room(reader.count(), reader.range(), 2);
+                self.obj.segments.reserve_exact(room);
+                self.chunks.segments.reserve_exact(room);
                 for data in reader {
                     let data = data.map_err(|e| self.wasm_err(e))?;
                     if let DataKind::Active { memory_index, .. } = data.kind
@@ -563,7 +566,9 @@ impl<'a, 'p> Reader<'a, 'p> {
             let sub = sub.map_err(|e| self.wasm_err(e))?;
             match sub {
                 Linking::SymbolTable(symbols) => {
-                    self.obj.symbols.reserve(symbols.count() as usize);
+                    // An entry takes at least 3 bytes: kind, flags, index or name.
+                    let room = room(symbols.count(), symbols.range(), 3);
+                    self.obj.symbols.reserve_exact(room);
                     let at = symbols.original_position() as usize;
                     if let Some(entries) = self.bytes.get(at..symbols.range().end as usize)
                         && self.read_symbols(entries, symbols.count())?
@@ -579,6 +584,9 @@ impl<'a, 'p> Reader<'a, 'p> {
                     }
                 }
                 Linking::SegmentInfo(segments) => {
+                    // Name, alignment, flags.
+                    let room = room(segments.count(), segments.range(), 3);
+                    self.segment_info.reserve_exact(room);
                     for seg in segments {
                         let seg = seg.map_err(|e| self.wasm_err(e))?;
                         self.segment_info.push((
@@ -1204,6 +1212,14 @@ impl<'a, 'p> Reader<'a, 'p> {
             )),
         }
     }
+}
+
+/// Room to reserve for the `count` entries a section or subsection of bytes `range` says it
+/// has, each at least `min_entry` bytes: no more than the bytes can hold, as the count may
+/// be wrong.
+fn room(count: u32, range: Range<u64>, min_entry: usize) -> usize {
+    let bytes = usize::try_from(range.end.saturating_sub(range.start)).unwrap_or(usize::MAX);
+    (count as usize).min(bytes / min_entry)
 }
 
 /// [`Reader::read_code`] touches the code section first when its bodies average fewer bytes
