@@ -213,12 +213,28 @@ impl<'a, 'p> Reader<'a, 'p> {
         // the sections; `runs` says which chunk each run of entries patches.
         let mut relocs = Vec::new();
         let mut runs = Vec::with_capacity(self.obj.funcs.len() + self.obj.segments.len());
+        // Room for all of them at once (growing the array would double it, or copy it).
+        let is_chunks = |s: &RelocSection<'_>| self.chunks.is_code_or_data(s.target);
+        let room: usize = sections
+            .iter()
+            .filter(|s| is_chunks(s))
+            .map(RelocSection::room)
+            .sum();
         if sections.len() > 1 && bytes >= PARALLEL_RELOCS {
             use rayon::prelude::*;
+            // The first section for chunks decodes into the array itself; the others' are
+            // copied after it.
+            let first = sections.iter().position(is_chunks);
             let decoded: Vec<_> = sections
                 .par_iter()
-                .map(|s| {
-                    let (mut relocs, mut runs) = (Vec::new(), Vec::new());
+                .enumerate()
+                .map(|(k, s)| {
+                    let mut relocs = if Some(k) == first {
+                        Vec::with_capacity(room)
+                    } else {
+                        Vec::new()
+                    };
+                    let mut runs = Vec::new();
                     let custom = self.decode_relocs(s, &kinds, &mut relocs, &mut runs)?;
                     Ok((relocs, runs, custom))
                 })
@@ -241,12 +257,6 @@ impl<'a, 'p> Reader<'a, 'p> {
                 self.add_custom_relocs(custom);
             }
         } else {
-            // Room for all of them at once (growing the array would double it).
-            let room: usize = sections
-                .iter()
-                .filter(|s| self.chunks.is_code_or_data(s.target))
-                .map(RelocSection::room)
-                .sum();
             relocs.reserve_exact(room);
             for s in &sections {
                 let custom = self.decode_relocs(s, &kinds, &mut relocs, &mut runs)?;
@@ -337,6 +347,10 @@ impl<'a, 'p> Reader<'a, 'p> {
             }
             Payload::ImportSection(reader) => {
                 self.section = "import";
+                // An import takes at least 4 bytes: module, name, kind, type or limits.
+                self.obj
+                    .imports
+                    .reserve_exact(room(reader.count(), reader.range(), 4));
                 for import in reader.into_imports_with_offsets() {
                     let (offset, import) = import.map_err(|e| self.wasm_err(e))?;
                     let kind = match import.ty {
