@@ -415,6 +415,86 @@ block0(v0: ptr, v1: ptr, v2: ptr):
     assert_eq!(sp.index, 0, "the extern global's symbol");
 }
 
+/// What only unreachable blocks need is still imported (the reachable code's needs are found
+/// with the code, the other blocks of the layout are read apart), in a reducible function
+/// and in an irreducible one (whose reducible copy is what gets lowered), as when the code
+/// reads it.
+#[test]
+fn unreachable_code_keeps_its_needs() {
+    let needy = "\
+    v10 = i64.const 3
+    v11, v12 = intrinsic i128.mul(v10, v10, v10, v10)
+    v13, v14 = tag_name %Color(v9)
+    v15 = tls_addr @tl
+    v16 = func_addr @g
+    v17 = call_indirect (i32) -> i32 v16(v9)
+    memory.fill v15, v9, v17
+    return v17
+";
+    let head = "\
+enum %Color: u8 { Red, Green }
+data @tl: tdata align 4 = { i32 1 }
+func @g(i32) -> i32 export {
+block0(v0: i32):
+    return v0
+}
+";
+    // Block 9 only in the layout, after a reducible body and after an irreducible one.
+    let reducible = "\
+func @f(i32, i32) -> i32 export {
+block0(v0: i32, v1: i32):
+    br_if v0, block1, block2
+block1:
+    return v1
+block2:
+    return v0
+";
+    let irreducible = "\
+func @f(i32, i32) -> i32 export {
+block0(v0: i32, v1: i32):
+    br_if v0, block1, block2
+block1:
+    br_if v1, block2, block3
+block2:
+    jump block1
+block3:
+    return v1
+";
+    let imports = |obj: &Object<'_>| -> Vec<String> {
+        obj.imports
+            .iter()
+            .map(|i| format!("{}.{}", i.module, i.name))
+            .collect()
+    };
+    let expected = [
+        "env.__linear_memory",
+        "env.__multi3",
+        "env.memset",
+        "env.__kiln_tag_name.Color",
+        "env.__stack_pointer",
+        "env.__tls_base",
+        "env.__indirect_function_table",
+    ];
+    for body in [reducible, irreducible] {
+        let reached = format!("{head}{body}block9(v9: i32):\n{needy}}}\n")
+            .replace("    return v1\n", "    jump block9(v1)\n");
+        let unreached = format!("{head}{body}block9(v9: i32):\n{needy}}}\n");
+        for text in [&reached, &unreached] {
+            let obj = lower_text(text, Features::MVP).expect("lowers");
+            check_relocs(&obj, "needs");
+            let mut got = imports(&obj);
+            got.sort();
+            let mut want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+            want.sort();
+            assert_eq!(got, want, "{text}");
+        }
+    }
+    // Nothing needy anywhere: only the memory (for the data object).
+    let plain = format!("{head}{irreducible}}}\n");
+    let obj = lower_text(&plain, Features::MVP).expect("lowers");
+    assert_eq!(imports(&obj), ["env.__linear_memory"]);
+}
+
 #[test]
 fn data_and_function_addresses_are_relocated() {
     let text = "\

@@ -5,8 +5,8 @@
 //!
 //! 1. One walk over the reachable blocks (those in a [`Node::Code`]) builds the code table
 //!    ([`Lin`]: each non-constant instruction's operands in push order and its result),
-//!    which every later step and the emitter read instead of the instruction data, and
-//!    counts uses. A block parameter nobody reads is dead: it gets no local, and the edge
+//!    which every later step and the emitter read instead of the instruction data, counts
+//!    uses, and notes what the code needs of the module ([`CodeNeeds`]). A block parameter nobody reads is dead: it gets no local, and the edge
 //!    arguments for it are not uses.
 //! 2. Stackification, block by block from the end, without ever reordering an instruction:
 //!    an operand stays on the stack when it is the single result of the instruction emitted
@@ -43,8 +43,8 @@ use cranelift_entity::{EntityRef, SecondaryMap};
 
 use super::structured::Node;
 use crate::ir::{
-    Block, ConvertOp, DataFlowGraph, Function, Inst, InstData, Intrinsic, StackSlot, Type, Value,
-    ValueDef,
+    Block, ConvertOp, DataFlowGraph, EnumRef, Function, Inst, InstData, Intrinsic, StackSlot, Type,
+    Value, ValueDef,
 };
 use crate::object::LocalNames;
 use crate::target::Features;
@@ -108,6 +108,102 @@ pub(crate) struct Scratch {
     pub tmp_f32: Option<u32>,
     /// An f64 temporary (saturating truncation without the feature).
     pub tmp_f64: Option<u32>,
+}
+
+/// What a function's code needs of the module besides the items it names: runtime
+/// functions, tag-name functions, the stack pointer, the TLS base, the table, the memory.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CodeNeeds {
+    /// The runtime functions it calls, one bit per [`Intrinsic`] (by discriminant).
+    pub runtime: u64,
+    /// The enums whose tag-name function it calls, each once.
+    pub tag_names: Vec<EnumRef>,
+    /// `__stack_pointer`.
+    pub stack_pointer: bool,
+    /// `__tls_base`.
+    pub tls_base: bool,
+    /// The indirect function table.
+    pub table: bool,
+    /// The linear memory.
+    pub memory: bool,
+}
+
+// Every intrinsic has its bit in `CodeNeeds::runtime`.
+const _: () = assert!(Intrinsic::ALL.len() <= 64);
+
+impl CodeNeeds {
+    /// Notes a call of intrinsic `i`'s runtime function.
+    #[inline]
+    pub fn runtime(&mut self, i: Intrinsic) {
+        self.runtime |= 1 << (i as u32);
+    }
+
+    /// Whether the code calls intrinsic `i`'s runtime function.
+    pub fn calls(&self, i: Intrinsic) -> bool {
+        self.runtime & (1 << (i as u32)) != 0
+    }
+
+    /// Notes a call of enum `e`'s tag-name function.
+    #[inline]
+    pub fn tag_name(&mut self, e: EnumRef) {
+        if !self.tag_names.contains(&e) {
+            self.tag_names.push(e);
+        }
+    }
+
+    /// Notes what an intrinsic needs.
+    #[inline]
+    fn intrinsic(&mut self, i: Intrinsic, features: Features) {
+        let sret = i.results().len() == 2;
+        self.memory |= sret
+            || matches!(
+                i,
+                Intrinsic::Memcpy | Intrinsic::Memmove | Intrinsic::Memset
+            );
+        self.stack_pointer |= sret;
+        if !intrinsic_inlined(i, features) {
+            self.runtime(i);
+        }
+    }
+
+    /// Notes what the instruction `data` needs (the same as [`Values::analyze`] notes for
+    /// the instructions of the reachable blocks; terminators and constants need nothing).
+    pub fn note(&mut self, data: &InstData, features: Features) {
+        match *data {
+            InstData::Intrinsic { intrinsic, .. } => self.intrinsic(intrinsic, features),
+            InstData::MemoryCopy { .. } => {
+                self.memory = true;
+                if !features.bulk_memory {
+                    self.runtime(Intrinsic::Memmove);
+                }
+            }
+            InstData::MemoryFill { .. } => {
+                self.memory = true;
+                if !features.bulk_memory {
+                    self.runtime(Intrinsic::Memset);
+                }
+            }
+            InstData::TagName { enum_ref, .. } => {
+                self.memory = true;
+                self.tag_name(enum_ref);
+            }
+            InstData::StackAddr { .. } => {
+                self.stack_pointer = true;
+                self.memory = true;
+            }
+            InstData::TlsAddr { .. } => {
+                self.tls_base = true;
+                self.memory = true;
+            }
+            InstData::CallIndirect { .. } => self.table = true,
+            InstData::Load { .. }
+            | InstData::Store { .. }
+            | InstData::MemorySize
+            | InstData::MemoryGrow { .. }
+            | InstData::DataAddr { .. } => self.memory = true,
+            _ => {}
+        }
+    }
 }
 
 /// Why the analysis failed.
@@ -281,6 +377,8 @@ pub(crate) struct Values {
     pub scratch: Scratch,
     /// Frame layout.
     pub frame: Frame,
+    /// What the reachable code needs of the module (found by the first walk).
+    pub needs: CodeNeeds,
 }
 
 /// Whether a saturating truncation needs its guarded expansion.
@@ -632,6 +730,12 @@ impl Values {
         // reads it, or when it is the argument for a live parameter. Arguments for dead
         // parameters are not uses, and dead parameters get no local.
         self.edge_pairs.clear();
+        let tag_names = std::mem::take(&mut self.needs.tag_names);
+        self.needs = CodeNeeds {
+            tag_names,
+            ..CodeNeeds::default()
+        };
+        self.needs.tag_names.clear();
         reset(&mut self.code_range, dfg.blocks.len());
         reset(&mut self.term_range, dfg.blocks.len());
         reset(&mut self.succ_range, dfg.blocks.len());
@@ -667,6 +771,7 @@ impl Values {
                 // callee.
                 let ops_start = self.lin_ops.len();
                 let ops = &mut self.lin_ops;
+                let needs = &mut self.needs;
                 match *data {
                     // Constants are rematerialized at each use: they are not in the table.
                     InstData::Const { .. } | InstData::EnumConst { .. } => {
@@ -675,27 +780,43 @@ impl Values {
                         }
                         continue;
                     }
-                    InstData::Binary { args, .. } | InstData::Store { args, .. } => {
+                    InstData::Binary { args, .. } => ops.extend_from_slice(&args),
+                    InstData::Store { args, .. } => {
+                        needs.memory = true;
                         ops.extend_from_slice(&args)
                     }
-                    InstData::Unary { arg, .. }
-                    | InstData::MemoryGrow { arg }
-                    | InstData::GlobalSet { arg, .. }
-                    | InstData::Load { addr: arg, .. } => ops.push(arg),
+                    InstData::Unary { arg, .. } | InstData::GlobalSet { arg, .. } => ops.push(arg),
+                    InstData::MemoryGrow { arg } | InstData::Load { addr: arg, .. } => {
+                        needs.memory = true;
+                        ops.push(arg)
+                    }
                     InstData::Convert { op, arg } => {
                         if trunc_sat_expanded(op, features) {
                             needs_tmp[class(op.from())] = true;
                         }
                         ops.push(arg);
                     }
-                    InstData::TagName { arg, .. } => {
+                    InstData::TagName { arg, enum_ref } => {
                         needs_tmp[0] = true;
+                        needs.memory = true;
+                        needs.tag_name(enum_ref);
                         ops.push(arg);
                     }
                     InstData::Select { args } => {
                         ops.extend_from_slice(&[args[1], args[2], args[0]])
                     }
-                    InstData::MemoryCopy { args } | InstData::MemoryFill { args } => {
+                    InstData::MemoryCopy { args } => {
+                        needs.memory = true;
+                        if !features.bulk_memory {
+                            needs.runtime(Intrinsic::Memmove);
+                        }
+                        ops.extend_from_slice(&args)
+                    }
+                    InstData::MemoryFill { args } => {
+                        needs.memory = true;
+                        if !features.bulk_memory {
+                            needs.runtime(Intrinsic::Memset);
+                        }
                         ops.extend_from_slice(&args)
                     }
                     InstData::Call { args, .. } => ops.extend_from_slice(dfg.list(args)),
@@ -704,13 +825,24 @@ impl Values {
                             needs_sret = true;
                             flags |= Lin::SRET;
                         }
+                        needs.intrinsic(intrinsic, features);
                         ops.extend_from_slice(dfg.list(args));
                     }
                     InstData::CallIndirect { callee, args, .. } => {
+                        needs.table = true;
                         ops.extend_from_slice(dfg.list(args));
                         ops.push(callee);
                     }
-                    InstData::StackAddr { .. } => needs_slots = true,
+                    InstData::StackAddr { .. } => {
+                        needs_slots = true;
+                        needs.stack_pointer = true;
+                        needs.memory = true;
+                    }
+                    InstData::TlsAddr { .. } => {
+                        needs.tls_base = true;
+                        needs.memory = true;
+                    }
+                    InstData::MemorySize | InstData::DataAddr { .. } => needs.memory = true,
                     InstData::Jump { .. }
                     | InstData::BrIf { .. }
                     | InstData::BrTable { .. }
@@ -718,11 +850,7 @@ impl Values {
                     | InstData::Unreachable => {
                         return Err("a terminator inside a block's code".into());
                     }
-                    InstData::MemorySize
-                    | InstData::GlobalGet { .. }
-                    | InstData::DataAddr { .. }
-                    | InstData::TlsAddr { .. }
-                    | InstData::FuncAddr { .. } => {}
+                    InstData::GlobalGet { .. } | InstData::FuncAddr { .. } => {}
                 }
                 for &v in &self.lin_ops[ops_start..] {
                     let x = &mut self.counts[v];
@@ -1502,6 +1630,15 @@ impl Values {
                 self.local_names.push(f as u32, value_name(v, &mut digits));
             }
         }
+    }
+
+    /// Whether block `b` is in a [`Node::Code`] of the structure analyzed last.
+    pub fn is_reached(&self, b: Block) -> bool {
+        self.reachable
+            .elems
+            .get(b.index())
+            .copied()
+            .unwrap_or(false)
     }
 
     /// Whether the block parameter (or value) `v` is read at all.
