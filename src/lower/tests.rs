@@ -1369,6 +1369,83 @@ fn opcode_table_matches_wasm_encoder() {
         }
     }
     assert!(single > 100, "only {single} single-byte operations");
+    let mut single = 0;
+    for (k, &op) in crate::ir::ConvertOp::ALL.iter().enumerate() {
+        assert_eq!(op as usize, k);
+        let mut v = Vec::new();
+        emit::convert(op).encode(&mut v);
+        let b = table.convert[k];
+        if b != 0 {
+            single += 1;
+            assert_eq!(v, [b], "{op:?}");
+        } else {
+            assert!(v.len() > 1, "{op:?}");
+        }
+    }
+    assert!(single > 20, "only {single} single-byte conversions");
+}
+
+/// The instructions the emitter writes without wasm-encoder are written as it writes them.
+#[test]
+fn direct_encodings_match_wasm_encoder() {
+    use wasm_encoder::{Encode, Instruction};
+    let simple = [
+        Instruction::Unreachable,
+        Instruction::End,
+        Instruction::Return,
+        Instruction::Drop,
+        Instruction::I32Add,
+        Instruction::I32Sub,
+        Instruction::I32And,
+    ];
+    for i in simple {
+        let mut v = Vec::new();
+        i.encode(&mut v);
+        assert_eq!(
+            Some(v.as_slice()),
+            emit::simple_opcode(&i).as_ref().map(std::slice::from_ref),
+            "{i:?}"
+        );
+    }
+    assert_eq!(emit::simple_opcode(&Instruction::I32Or), None);
+}
+
+/// Float constants are written as wasm-encoder writes them.
+#[test]
+fn float_constants_match_wasm_encoder() {
+    use wasm_encoder::{Encode, Instruction};
+    let text = "\
+func @f() -> f64 export {
+block0:
+    v0 = f32.const -0.0
+    v1 = f32.const 1.5
+    v2 = f64.const 1e-300
+    v3 = f64.const -inf
+    v4 = f64.promote_f32 v0
+    v5 = f64.promote_f32 v1
+    v6 = f64.add v4, v5
+    v7 = f64.add v6, v2
+    v8 = f64.add v7, v3
+    return v8
+}
+";
+    let obj = lower_text(text, Features::default()).expect("lowers");
+    let body = &obj.funcs[0].body;
+    let mut want = Vec::new();
+    let consts = [
+        Instruction::F32Const((-0.0f32).into()),
+        Instruction::F32Const(1.5f32.into()),
+        Instruction::F64Const(1e-300f64.into()),
+        Instruction::F64Const(f64::NEG_INFINITY.into()),
+    ];
+    for c in consts {
+        want.clear();
+        c.encode(&mut want);
+        assert!(
+            body.windows(want.len()).any(|w| w == want),
+            "{c:?} not in {body:x?}"
+        );
+    }
 }
 
 #[test]
