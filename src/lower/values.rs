@@ -43,8 +43,8 @@ use cranelift_entity::{EntityRef, SecondaryMap};
 
 use super::structured::Node;
 use crate::ir::{
-    Block, ConvertOp, DataFlowGraph, EnumRef, Function, Inst, InstData, Intrinsic, StackSlot, Type,
-    Value, ValueDef,
+    Block, BlockCall, ConvertOp, DataFlowGraph, EnumRef, Function, Inst, InstData, Intrinsic,
+    StackSlot, Type, Value, ValueDef,
 };
 use crate::object::LocalNames;
 use crate::target::Features;
@@ -878,12 +878,31 @@ impl Values {
             // Each is a use; all but the edge arguments make a parameter live.
             let t0 = self.term_uses.len() as u32;
             let counts = &mut self.counts;
-            match dfg.insts[term] {
-                InstData::BrIf { cond: v, .. } | InstData::BrTable { index: v, .. } => {
+            // The destinations, as `for_each_dest` gives them: a list and a last one (one
+            // loop below, inline, instead of a closure called from several places).
+            let first: [BlockCall; 1];
+            let (dests, last): (&[BlockCall], Option<BlockCall>) = match dfg.insts[term] {
+                InstData::BrIf {
+                    cond: v,
+                    then_dest,
+                    else_dest,
+                } => {
                     self.term_uses.push((v, None));
                     let x = &mut counts[v];
                     x.uses += 1;
                     x.param_live = 1;
+                    first = [then_dest];
+                    (&first, Some(else_dest))
+                }
+                InstData::BrTable { index: v, table } => {
+                    self.term_uses.push((v, None));
+                    let x = &mut counts[v];
+                    x.uses += 1;
+                    x.param_live = 1;
+                    match dfg.jump_tables.get(table) {
+                        Some(jt) => (&jt.targets, Some(jt.default)),
+                        None => (&[], None),
+                    }
                 }
                 InstData::Return { args } => {
                     for &a in dfg.list(args) {
@@ -892,13 +911,15 @@ impl Values {
                         x.uses += 1;
                         x.param_live = 1;
                     }
+                    (&[], None)
                 }
-                _ => {}
-            }
+                InstData::Jump { dest } => (&[], Some(dest)),
+                _ => (&[], None),
+            };
             let (term_uses, pairs) = (&mut self.term_uses, &mut self.edge_pairs);
             let (pred_count, succs) = (&mut self.pred_off, &mut self.succ_list);
             let s0 = succs.len() as u32;
-            dfg.for_each_dest(term, |d| {
+            for d in dests.iter().chain(&last) {
                 if let Some(n) = pred_count.get_mut(d.block.index() + 1) {
                     *n += 1;
                 }
@@ -911,7 +932,7 @@ impl Values {
                         term_uses.push((a, Some(q)));
                     }
                 }
-            });
+            }
             self.term_range[b] = (t0, self.term_uses.len() as u32);
             self.succ_range[b] = (s0, self.succ_list.len() as u32);
         }
