@@ -874,6 +874,12 @@ impl Emitter {
             self.buf.extend_from_slice(&[0x41, x as u8 & 0x7f]);
             return;
         }
+        if (-8192..8192).contains(&x) {
+            // Or the two-byte one (as `sleb` writes it).
+            self.buf
+                .extend_from_slice(&[0x41, x as u8 | 0x80, (x >> 7) as u8 & 0x7f]);
+            return;
+        }
         self.buf.push(0x41);
         sleb(&mut self.buf, i64::from(x));
     }

@@ -1410,6 +1410,46 @@ fn direct_encodings_match_wasm_encoder() {
     assert_eq!(emit::simple_opcode(&Instruction::I32Or), None);
 }
 
+/// `i32` constants of one, two and more bytes are written as wasm-encoder writes them.
+#[test]
+fn int_constants_match_wasm_encoder() {
+    use wasm_encoder::{Encode, Instruction};
+    let xs = [
+        63,
+        -64,
+        64,
+        -65,
+        8191,
+        -8192,
+        8192,
+        -8193,
+        i32::MAX,
+        i32::MIN,
+    ];
+    let mut text = String::from("func @f() -> i32 export {\nblock0:\n");
+    for (k, x) in xs.iter().enumerate() {
+        text.push_str(&format!("    v{k} = i32.const {x}\n"));
+    }
+    let mut last = 0;
+    for k in 1..xs.len() {
+        let v = xs.len() + k;
+        let prev = if k == 1 { 0 } else { v - 1 };
+        text.push_str(&format!("    v{v} = i32.xor v{prev}, v{k}\n"));
+        last = v;
+    }
+    text.push_str(&format!("    return v{last}\n}}\n"));
+    let obj = lower_text(&text, Features::default()).expect("lowers");
+    let body = &obj.funcs[0].body;
+    for x in xs {
+        let mut want = Vec::new();
+        Instruction::I32Const(x).encode(&mut want);
+        assert!(
+            body.windows(want.len()).any(|w| w == want),
+            "{x}: {want:x?} not in {body:x?}"
+        );
+    }
+}
+
 /// Float constants are written as wasm-encoder writes them.
 #[test]
 fn float_constants_match_wasm_encoder() {
@@ -1482,11 +1522,16 @@ fn leb_writers_match_wasm_encoder() {
         127,
         128,
         -128,
+        8191,
+        8192,
+        -8192,
+        -8193,
         i64::from(i32::MIN),
         i64::MIN,
         i64::MAX,
     ];
     v.extend((0..200).map(|i| (1i64 << (i % 64)).wrapping_mul(-7_046_029_254_386_353_131)));
+    v.extend(-9000..9000);
     for x in v {
         let (mut a, mut b) = (Vec::new(), Vec::new());
         emit::sleb(&mut a, x);

@@ -562,7 +562,11 @@ impl Values {
 
         // Places of everything else, and dense numbers of the values that need a local
         // (for liveness), with the blocks that define them.
-        reset(&mut self.dense, nv);
+        // Only the values given a place with a local read their dense number, and they get
+        // it here: the table needs no clearing, only the size.
+        if self.dense.elems.len() < nv {
+            self.dense.elems.resize(nv, 0);
+        }
         self.dense_vals.clear();
         self.dense_block.clear();
         self.dense_pos.clear();
