@@ -284,6 +284,7 @@ impl Emitter {
     }
 
     /// Pushes `v`: its operand tree, its local or its constant.
+    #[inline]
     fn value(&mut self, cx: &FuncCx<'_>, v: Value) -> Result<()> {
         match self.values.place[v] {
             Place::Local(l) => {
@@ -945,8 +946,9 @@ impl Emitter {
             index,
             addend: 0,
         });
-        self.buf.extend_from_slice(&[0; 5]);
-        write_uleb5(&mut self.buf[offset..], value);
+        let mut bytes = [0; 5];
+        write_uleb5(&mut bytes, value);
+        self.buf.extend_from_slice(&bytes);
     }
 
     /// A padded SLEB with a relocation against symbol `sym` plus `addend`.
@@ -959,8 +961,9 @@ impl Emitter {
             // Truncated to 32 bits: the field is a wasm32 address, which wraps.
             addend: if ty.has_addend() { addend as i32 } else { 0 },
         });
-        self.buf.extend_from_slice(&[0; 5]);
-        write_sleb5(&mut self.buf[offset..], value);
+        let mut bytes = [0; 5];
+        write_sleb5(&mut bytes, value);
+        self.buf.extend_from_slice(&bytes);
     }
 }
 
