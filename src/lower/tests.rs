@@ -495,6 +495,31 @@ block3:
     assert_eq!(imports(&obj), ["env.__linear_memory"]);
 }
 
+/// A body that fails to lower still has its needs read (all of it), so a conflicting
+/// needed name is the error, as it comes before the bodies' own errors.
+#[test]
+fn needs_of_a_body_that_fails_to_lower_still_count() {
+    let body = "\
+func @f(ptr, ptr, ptr) export {
+    ss0 = stack_slot 3000000000 align 4
+block0(v0: ptr, v1: ptr, v2: ptr):
+    intrinsic memcpy(v0, v1, v2)
+    v3 = stack_addr ss0
+    return
+}
+";
+    let err = lower_text(body, Features::MVP).unwrap_err().to_string();
+    assert!(err.contains("frame"), "{err}");
+    let bad_memcpy = format!("func @memcpy() {{\nblock0:\n    return\n}}\n{body}");
+    let err = lower_text(&bad_memcpy, Features::MVP)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("memcpy") && err.contains("another kind or type"),
+        "{err}"
+    );
+}
+
 #[test]
 fn data_and_function_addresses_are_relocated() {
     let text = "\
