@@ -663,7 +663,9 @@ impl Values {
             for &(q, a) in self.edge_pairs.iter().rev() {
                 if self.counts[q].param_live != 0 && self.counts[a].param_live == 0 {
                     self.counts[a].param_live = 1;
-                    changed = true;
+                    // Only a parameter made live can make more arguments live (another
+                    // value's mark is read by nothing here).
+                    changed |= matches!(dfg.values[a].def, ValueDef::Param(..));
                 }
             }
             if !changed {
