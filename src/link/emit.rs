@@ -1342,7 +1342,7 @@ pub(crate) fn emit(
                         let body = &mut slot[n..];
                         body.copy_from_slice(b);
                         if let Some(&OutFunc::Input { input, index }) = layout.funcs.get(k) {
-                            let relocs = &inputs[input as usize].funcs[index as usize].relocs;
+                            let relocs = inputs[input as usize].func_relocs(index as usize);
                             patcher.apply(input, body, 0, relocs, Place::Code(index))?;
                         }
                         Ok(())
@@ -1498,12 +1498,11 @@ fn data_section(
             out.extend_from_slice(bytes);
             out.resize(out.len() + zeros as usize, 0);
             if let Chunk::Input { input, seg, addr } = *c {
-                let sg = &inputs[input as usize].segments[seg as usize];
                 patcher.apply(
                     input,
                     &mut out[at..],
                     0,
-                    &sg.relocs,
+                    inputs[input as usize].segment_relocs(seg as usize),
                     Place::Data { index: seg, addr },
                 )?;
             }

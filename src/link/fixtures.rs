@@ -21,14 +21,15 @@ pub(super) const CALL: [u8; 7] = [0x10, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0b];
 /// `i32.const <reloc>` then `end`: the reloc is at body offset 2.
 pub(super) const CONST: [u8; 7] = [0x41, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0b];
 
-/// A function of type 0 with no locals and `code` as its body.
-pub(super) fn func(code: &[u8], relocs: Vec<Reloc>) -> Func<'static> {
+/// A function of type 0 with no locals and `code` as its body (and no relocations: see
+/// [`set_func_relocs`]).
+pub(super) fn func(code: &[u8]) -> Func<'static> {
     let mut body = vec![0u8];
     body.extend_from_slice(code);
     Func {
         type_index: 0,
         body: Cow::Owned(body),
-        relocs,
+        relocs: RelocRange::default(),
         input_offset: 0,
         local_names: LocalNames::default(),
     }
@@ -36,7 +37,17 @@ pub(super) fn func(code: &[u8], relocs: Vec<Reloc>) -> Func<'static> {
 
 /// A function of type 0 returning `v`.
 pub(super) fn ret(v: u8) -> Func<'static> {
-    func(&[0x41, v, 0x0b], vec![])
+    func(&[0x41, v, 0x0b])
+}
+
+/// Gives function `f` of `obj` the relocations `relocs` (added to the object's array).
+pub(super) fn set_func_relocs(obj: &mut Object<'static>, f: usize, relocs: Vec<Reloc>) {
+    obj.funcs[f].relocs = obj.push_relocs(relocs);
+}
+
+/// Gives data segment `s` of `obj` the relocations `relocs` (added to the object's array).
+pub(super) fn set_segment_relocs(obj: &mut Object<'static>, s: usize, relocs: Vec<Reloc>) {
+    obj.segments[s].relocs = obj.push_relocs(relocs);
 }
 
 pub(super) fn sym(name: &'static str, flags: u32, kind: SymbolKind) -> Symbol<'static> {

@@ -305,7 +305,7 @@ fn scan_relocs(
         .enumerate()
         .filter(|(_, (_, live))| **live)
     {
-        for r in &f.relocs {
+        for r in obj.relocs_in(f.relocs) {
             match r.ty {
                 RelocType::TypeIndexLeb => {
                     if r.index as usize >= obj.types.len() {
@@ -338,7 +338,7 @@ fn scan_relocs(
         .zip(&live.segs[i])
         .filter(|(_, live)| **live)
     {
-        for r in &sg.relocs {
+        for r in obj.relocs_in(sg.relocs) {
             slot(&mut refs, r);
         }
     }

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use wasmparser::{DataKind, Operator, Parser, Payload};
 
-use super::fixtures::{CONST, func, reloc, sym};
+use super::fixtures::{CONST, func, reloc, set_func_relocs, set_segment_relocs, sym};
 use super::{LinkOptions, link};
 use crate::object::*;
 
@@ -25,17 +25,17 @@ const DEAD: u32 = 5;
 
 fn object() -> Object<'static> {
     use RelocType as R;
-    Object {
+    let mut o = Object {
         path: "r.o".into(),
         types: vec![FuncType {
             params: vec![],
             results: vec![ValType::I32],
         }],
         funcs: vec![
-            func(&CONST, vec![reloc(R::MemoryAddrRelSleb, 2, P, 4)]),
-            func(&CONST, vec![reloc(R::TableIndexRelSleb, 2, G, 0)]),
-            func(&[0x41, 7, 0x0b], vec![]),
-            func(&[0x41, 8, 0x0b], vec![]),
+            func(&CONST),
+            func(&CONST),
+            func(&[0x41, 7, 0x0b]),
+            func(&[0x41, 8, 0x0b]),
         ],
         segments: vec![
             Segment {
@@ -43,18 +43,14 @@ fn object() -> Object<'static> {
                 align_log2: 0,
                 flags: 0,
                 data: SegmentData::Bytes(Cow::Borrowed(b"hello")),
-                relocs: vec![],
+                relocs: RelocRange::default(),
             },
             Segment {
                 name: Cow::Borrowed(".data.p"),
                 align_log2: 2,
                 flags: 0,
                 data: SegmentData::Bytes(Cow::Owned(vec![0; 16])),
-                relocs: vec![
-                    reloc(R::MemoryAddrLocrelI32, 0, S, 0),
-                    reloc(R::MemoryAddrI64, 4, S, 1),
-                    reloc(R::TableIndexI32, 12, G, 0),
-                ],
+                relocs: RelocRange::default(),
             },
         ],
         symbols: vec![
@@ -112,7 +108,19 @@ fn object() -> Object<'static> {
             ),
         ],
         ..Object::default()
-    }
+    };
+    set_func_relocs(&mut o, 0, vec![reloc(R::MemoryAddrRelSleb, 2, P, 4)]);
+    set_func_relocs(&mut o, 1, vec![reloc(R::TableIndexRelSleb, 2, G, 0)]);
+    set_segment_relocs(
+        &mut o,
+        1,
+        vec![
+            reloc(R::MemoryAddrLocrelI32, 0, S, 0),
+            reloc(R::MemoryAddrI64, 4, S, 1),
+            reloc(R::TableIndexI32, 12, G, 0),
+        ],
+    );
+    o
 }
 
 #[test]

@@ -1791,7 +1791,7 @@ pub(crate) fn linker_func_type(db: &SymbolDb<'_>, l: LinkerSym<'_>) -> Option<Fu
 fn directly_called(obj: &Object<'_>, called: &mut Vec<bool>, j: usize) -> bool {
     if called.is_empty() {
         *called = vec![false; obj.symbols.len()];
-        for r in obj.funcs.iter().flat_map(|f| &f.relocs) {
+        for r in obj.funcs.iter().flat_map(|f| obj.relocs_in(f.relocs)) {
             if r.ty == RelocType::FunctionIndexLeb
                 && let Some(c) = called.get_mut(r.index as usize)
             {
@@ -2192,13 +2192,13 @@ impl Marker<'_, '_> {
             Work::Func(i, j) => (
                 i,
                 j,
-                &self.inputs[i as usize].funcs[j as usize].relocs,
+                self.inputs[i as usize].func_relocs(j as usize),
                 "function",
             ),
             Work::Seg(i, j) => (
                 i,
                 j,
-                &self.inputs[i as usize].segments[j as usize].relocs,
+                self.inputs[i as usize].segment_relocs(j as usize),
                 "segment",
             ),
         };
@@ -2505,8 +2505,8 @@ fn intrinsic_use(inputs: &[Object<'_>], db: &SymbolDb<'_>, sid: u32) -> Option<I
             intrinsic.get_or_insert(name);
             let nimp = obj.num_imported_funcs();
             for (j, f) in obj.funcs.iter().enumerate() {
-                if !f
-                    .relocs
+                if !obj
+                    .relocs_in(f.relocs)
                     .iter()
                     .any(|r| r.ty == RelocType::FunctionIndexLeb && r.index == sym)
                 {

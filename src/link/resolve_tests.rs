@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use indexmap::IndexMap;
 
-use super::fixtures::{MEM, ret, sym};
+use super::fixtures::{MEM, ret, set_func_relocs, sym};
 use super::resolve::{MERGE_BITS, Names, resolve, table_of};
 use super::*;
 use crate::object::*;
@@ -20,20 +20,22 @@ fn ty_i32() -> FuncType {
     }
 }
 
-/// A function calling function symbol `sym`.
-fn caller(sym: u32) -> Func<'static> {
-    Func {
+/// Adds to `obj` a function calling function symbol `sym`.
+fn add_caller(obj: &mut Object<'static>, sym: u32) {
+    obj.funcs.push(Func {
         type_index: 0,
         body: Cow::Owned(vec![0, 0x10, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0b]),
-        relocs: vec![Reloc {
-            ty: RelocType::FunctionIndexLeb,
-            offset: 2,
-            index: sym,
-            addend: 0,
-        }],
+        relocs: RelocRange::default(),
         input_offset: 0,
         local_names: LocalNames::default(),
-    }
+    });
+    let call = Reloc {
+        ty: RelocType::FunctionIndexLeb,
+        offset: 2,
+        index: sym,
+        addend: 0,
+    };
+    set_func_relocs(obj, obj.funcs.len() - 1, vec![call]);
 }
 
 fn wat(bytes: &[u8]) -> String {
@@ -57,7 +59,7 @@ fn comdat_object(path: &str, v: u8) -> Object<'static> {
             align_log2: 0,
             flags: 0,
             data: SegmentData::Bytes(Cow::Owned(vec![v; 4])),
-            relocs: Vec::new(),
+            relocs: RelocRange::default(),
         }],
         customs: vec![CustomSection {
             name: Cow::Borrowed(".inl_notes"),
@@ -130,7 +132,7 @@ fn discarded_definitions_resolve_to_the_kept_copy() {
     // b.o calls its own (discarded) copy of `inl`: the call goes to a.o's.
     let a = comdat_object("a.o", 1);
     let mut b = comdat_object("b.o", 2);
-    b.funcs.push(caller(0));
+    add_caller(&mut b, 0);
     b.symbols
         .push(sym("use_inl", SYM_EXPORTED, SymbolKind::Function(2)));
     let out = link(&[a, b], &LinkOptions::default()).expect("link");
@@ -144,7 +146,7 @@ fn discarded_definitions_resolve_to_the_kept_copy() {
 
 /// `main.o` exports `f`, which calls undefined `g`; `ctor.o` has only an init function.
 fn caller_object(path: &str, g_ty: FuncType) -> Object<'static> {
-    Object {
+    let mut o = Object {
         path: path.into(),
         types: vec![ty_i32(), g_ty],
         imports: vec![
@@ -155,13 +157,14 @@ fn caller_object(path: &str, g_ty: FuncType) -> Object<'static> {
                 kind: ImportKind::Func(1),
             },
         ],
-        funcs: vec![caller(1)],
         symbols: vec![
             sym("f", SYM_EXPORTED, SymbolKind::Function(1)),
             sym("g", SYM_UNDEFINED, SymbolKind::Function(0)),
         ],
         ..Object::default()
-    }
+    };
+    add_caller(&mut o, 1);
+    o
 }
 
 #[test]
@@ -442,31 +445,34 @@ fn disallowed_and_required_features_name_both_files() {
     );
 }
 
-/// A function of type 1 that pushes `args` i32 constants and calls function symbol `sym`.
-fn call_with(args: u8, sym: u32) -> Func<'static> {
+/// Adds to `obj` a function of type 1 that pushes `args` i32 constants and calls function
+/// symbol `sym`.
+fn add_call_with(obj: &mut Object<'static>, args: u8, sym: u32) {
     let mut body = vec![0];
     for k in 0..args {
         body.extend([0x41, k]);
     }
     let offset = body.len() as u32 + 1;
     body.extend([0x10, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0b]);
-    Func {
+    obj.funcs.push(Func {
         type_index: 1,
         body: Cow::Owned(body),
-        relocs: vec![Reloc {
-            ty: RelocType::FunctionIndexLeb,
-            offset,
-            index: sym,
-            addend: 0,
-        }],
+        relocs: RelocRange::default(),
         input_offset: 0,
         local_names: LocalNames::default(),
-    }
+    });
+    let call = Reloc {
+        ty: RelocType::FunctionIndexLeb,
+        offset,
+        index: sym,
+        addend: 0,
+    };
+    set_func_relocs(obj, obj.funcs.len() - 1, vec![call]);
 }
 
 /// Defines weak `foo` taking `params` i32s and `caller` (exported), which calls it.
 fn weak_foo(path: &str, params: usize, caller: &'static str) -> Object<'static> {
-    Object {
+    let mut o = Object {
         path: path.into(),
         types: vec![
             FuncType {
@@ -476,22 +482,21 @@ fn weak_foo(path: &str, params: usize, caller: &'static str) -> Object<'static> 
             FuncType::default(),
         ],
         imports: vec![MEM],
-        funcs: vec![
-            Func {
-                type_index: 0,
-                body: Cow::Owned(vec![0, 0x0b]),
-                relocs: Vec::new(),
-                input_offset: 0,
-                local_names: LocalNames::default(),
-            },
-            call_with(params as u8, 0),
-        ],
+        funcs: vec![Func {
+            type_index: 0,
+            body: Cow::Owned(vec![0, 0x0b]),
+            relocs: RelocRange::default(),
+            input_offset: 0,
+            local_names: LocalNames::default(),
+        }],
         symbols: vec![
             sym("foo", SYM_WEAK, SymbolKind::Function(0)),
             sym(caller, SYM_EXPORTED, SymbolKind::Function(1)),
         ],
         ..Object::default()
-    }
+    };
+    add_call_with(&mut o, params as u8, 0);
+    o
 }
 
 #[test]
@@ -536,12 +541,7 @@ fn data_object() -> Object<'static> {
             body: Cow::Owned(vec![
                 0, 0x41, 0, 0x28, 2, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0b,
             ]),
-            relocs: vec![Reloc {
-                ty: RelocType::MemoryAddrLeb,
-                offset: 5,
-                index: 2,
-                addend: 0,
-            }],
+            relocs: RelocRange { start: 0, len: 1 },
             input_offset: 0,
             local_names: LocalNames::default(),
         }],
@@ -550,7 +550,13 @@ fn data_object() -> Object<'static> {
             align_log2: 2,
             flags: 0,
             data: SegmentData::Bytes(Cow::Owned(vec![42, 0, 0, 0])),
-            relocs: Vec::new(),
+            relocs: RelocRange::default(),
+        }],
+        relocs: vec![Reloc {
+            ty: RelocType::MemoryAddrLeb,
+            offset: 5,
+            index: 2,
+            addend: 0,
         }],
         symbols: vec![
             sym("main", SYM_EXPORTED, SymbolKind::Function(0)),
@@ -640,7 +646,7 @@ fn linker_symbols_are_exported_as_wasm_ld_exports_them() {
 #[test]
 fn wrap_redirects_references_and_real_reaches_the_original() {
     // foo returns 1; __wrap_foo calls __real_foo; main calls foo.
-    let obj = Object {
+    let mut obj = Object {
         path: "w.o".into(),
         types: vec![ty_i32()],
         imports: vec![
@@ -651,7 +657,7 @@ fn wrap_redirects_references_and_real_reaches_the_original() {
                 kind: ImportKind::Func(0),
             },
         ],
-        funcs: vec![ret(1), caller(3), caller(0)],
+        funcs: vec![ret(1)],
         symbols: vec![
             sym("foo", 0, SymbolKind::Function(1)),
             sym("__wrap_foo", 0, SymbolKind::Function(2)),
@@ -660,6 +666,8 @@ fn wrap_redirects_references_and_real_reaches_the_original() {
         ],
         ..Object::default()
     };
+    add_caller(&mut obj, 3);
+    add_caller(&mut obj, 0);
     let opts = LinkOptions {
         entry: None,
         wrap: vec!["foo".into(), "nosuchsym".into()],
@@ -683,8 +691,9 @@ fn wrap_redirects_references_and_real_reaches_the_original() {
         link(std::slice::from_ref(&obj), &plain).is_ok_and(|out| wat(&out).contains("call $foo"))
     );
     // A wrapped name whose `__wrap_` nothing defines is undefined, named as such.
-    let only_main = Object {
-        funcs: vec![ret(1), caller(0)],
+    let mut only_main = Object {
+        funcs: vec![ret(1)],
+        relocs: Vec::new(),
         symbols: vec![
             sym("foo", 0, SymbolKind::Function(0)),
             sym("main", SYM_EXPORTED, SymbolKind::Function(1)),
@@ -692,6 +701,7 @@ fn wrap_redirects_references_and_real_reaches_the_original() {
         imports: vec![MEM],
         ..obj
     };
+    add_caller(&mut only_main, 0);
     let err = link(&[only_main], &opts).expect_err("__wrap_foo is undefined");
     assert!(
         err.to_string().starts_with("undefined symbol `__wrap_foo`"),
@@ -862,7 +872,7 @@ fn data_symbols(path: &str, list: &[(String, u32)]) -> Object<'static> {
             align_log2: 2,
             flags: 0,
             data: SegmentData::Bytes(Cow::Owned(vec![0; 4 * list.len()])),
-            relocs: Vec::new(),
+            relocs: RelocRange::default(),
         }],
         ..Object::default()
     };

@@ -66,28 +66,23 @@ fn read_u32(segs: &[(u32, Vec<u8>)], addr: u32) -> u32 {
 }
 
 fn two_objects() -> (Object<'static>, Object<'static>) {
-    let a = Object {
+    let mut a = Object {
         path: "a.o".into(),
         types: vec![ty(&[], &[ValType::I32])],
         imports: vec![MEM, import_func("b", 0)],
-        funcs: vec![func(
-            &CALL,
-            vec![reloc(RelocType::FunctionIndexLeb, 2, 1, 0)],
-        )],
+        funcs: vec![func(&CALL)],
         symbols: vec![
             sym("f", SYM_EXPORTED | SYM_NO_STRIP, SymbolKind::Function(1)),
             sym("b", SYM_UNDEFINED, SymbolKind::Function(0)),
         ],
         ..Object::default()
     };
-    let b = Object {
+    set_func_relocs(&mut a, 0, vec![reloc(RelocType::FunctionIndexLeb, 2, 1, 0)]);
+    let mut b = Object {
         path: "b.o".into(),
         types: vec![ty(&[], &[ValType::I32])],
         imports: vec![MEM, import_func("f", 0)],
-        funcs: vec![
-            ret(42),
-            func(&CALL, vec![reloc(RelocType::FunctionIndexLeb, 2, 1, 0)]),
-        ],
+        funcs: vec![ret(42), func(&CALL)],
         symbols: vec![
             sym("b", SYM_HIDDEN, SymbolKind::Function(1)),
             sym("f", SYM_UNDEFINED, SymbolKind::Function(0)),
@@ -95,6 +90,7 @@ fn two_objects() -> (Object<'static>, Object<'static>) {
         ],
         ..Object::default()
     };
+    set_func_relocs(&mut b, 1, vec![reloc(RelocType::FunctionIndexLeb, 2, 1, 0)]);
     (a, b)
 }
 
@@ -213,39 +209,32 @@ fn weak_undefined_function_traps() {
 
 fn data_object() -> Object<'static> {
     // @s: rodata "hello"; @p: data { ptr @s + 2 }; @t: bss 100; f() -> &p; h() -> &fp slot
-    Object {
+    let mut o = Object {
         path: "d.o".into(),
         types: vec![ty(&[], &[ValType::I32])],
         imports: vec![MEM],
-        funcs: vec![
-            func(&CONST, vec![reloc(RelocType::MemoryAddrSleb, 2, 1, 0)]),
-            func(&CONST, vec![reloc(RelocType::TableIndexSleb, 2, 3, 0)]),
-            ret(5),
-        ],
+        funcs: vec![func(&CONST), func(&CONST), ret(5)],
         segments: vec![
             Segment {
                 name: Cow::Borrowed(".rodata.s"),
                 align_log2: 0,
                 flags: 0,
                 data: SegmentData::Bytes(Cow::Borrowed(b"hello")),
-                relocs: vec![],
+                relocs: RelocRange::default(),
             },
             Segment {
                 name: Cow::Borrowed(".data.p"),
                 align_log2: 2,
                 flags: 0,
                 data: SegmentData::Bytes(Cow::Owned(vec![0; 8])),
-                relocs: vec![
-                    reloc(RelocType::MemoryAddrI32, 0, 0, 2),
-                    reloc(RelocType::TableIndexI32, 4, 3, 0),
-                ],
+                relocs: RelocRange::default(),
             },
             Segment {
                 name: Cow::Borrowed(".bss.t"),
                 align_log2: 3,
                 flags: 0,
                 data: SegmentData::Zero(100),
-                relocs: vec![],
+                relocs: RelocRange::default(),
             },
         ],
         symbols: vec![
@@ -282,7 +271,18 @@ fn data_object() -> Object<'static> {
             sym("__heap_base", SYM_UNDEFINED, SymbolKind::Data(None)),
         ],
         ..Object::default()
-    }
+    };
+    set_func_relocs(&mut o, 0, vec![reloc(RelocType::MemoryAddrSleb, 2, 1, 0)]);
+    set_func_relocs(&mut o, 1, vec![reloc(RelocType::TableIndexSleb, 2, 3, 0)]);
+    set_segment_relocs(
+        &mut o,
+        1,
+        vec![
+            reloc(RelocType::MemoryAddrI32, 0, 0, 2),
+            reloc(RelocType::TableIndexI32, 4, 3, 0),
+        ],
+    );
+    o
 }
 
 #[test]
@@ -310,17 +310,17 @@ fn data_relocations_and_layout() {
 #[test]
 fn bad_objects_are_errors() {
     let mut o = data_object();
-    o.funcs[0].relocs[0].offset = 5;
+    o.func_relocs_mut(0)[0].offset = 5;
     let e = link(&[o], &LinkOptions::default()).unwrap_err().to_string();
     assert!(e.contains("d.o: invalid object: relocation MemoryAddrSleb at offset 5 runs past the end of function 0"), "{e}");
 
     let mut o = data_object();
-    o.funcs[0].relocs[0].index = 99;
+    o.func_relocs_mut(0)[0].index = 99;
     let e = link(&[o], &LinkOptions::default()).unwrap_err().to_string();
     assert!(e.contains("refers to symbol 99"), "{e}");
 
     let mut o = data_object();
-    o.funcs[0].relocs[0].ty = RelocType::TagIndexLeb;
+    o.func_relocs_mut(0)[0].ty = RelocType::TagIndexLeb;
     let e = link(&[o], &LinkOptions::default()).unwrap_err().to_string();
     assert_eq!(
         e,
@@ -354,7 +354,7 @@ fn ctors_run_by_priority_from_start() {
         types: vec![ty(&[], &[]), ty(&[], &[ValType::I32])],
         imports: vec![MEM],
         funcs: vec![
-            func(&[0x0b], vec![]),
+            func(&[0x0b]),
             Func {
                 type_index: 1,
                 ..ret(3)
@@ -401,17 +401,13 @@ fn enum_object(tag: TagType, variants: &[(&str, i128)]) -> Object<'static> {
     } else {
         ValType::I32
     };
-    Object {
+    let mut o = Object {
         path: "e.o".into(),
         types: vec![ty(&[t], &[ValType::I32])],
         imports: vec![MEM, import_func("__kiln_tag_name.E", 0)],
-        funcs: vec![Func {
-            type_index: 0,
-            ..func(
-                &[0x20, 0x00, 0x10, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0b],
-                vec![reloc(RelocType::FunctionIndexLeb, 4, 1, 0)],
-            )
-        }],
+        funcs: vec![func(&[
+            0x20, 0x00, 0x10, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0b,
+        ])],
         symbols: vec![
             sym("name_of", SYM_EXPORTED, SymbolKind::Function(1)),
             sym("__kiln_tag_name.E", SYM_UNDEFINED, SymbolKind::Function(0)),
@@ -422,7 +418,9 @@ fn enum_object(tag: TagType, variants: &[(&str, i128)]) -> Object<'static> {
             variants: variants.iter().map(|(n, v)| (n.to_string(), *v)).collect(),
         }],
         ..Object::default()
-    }
+    };
+    set_func_relocs(&mut o, 0, vec![reloc(RelocType::FunctionIndexLeb, 4, 1, 0)]);
+    o
 }
 
 /// Links an enum user; returns the WAT and the (name, len) of each table entry in value order.
@@ -578,7 +576,7 @@ fn enum_descriptions_merge_or_conflict() {
 fn signature_mismatch_links_a_trapping_stub() {
     let (a, mut b) = two_objects();
     b.types[0] = ty(&[ValType::I32], &[ValType::I32]);
-    b.funcs[0] = func(&[0x41, 1, 0x0b], vec![]);
+    b.funcs[0] = func(&[0x41, 1, 0x0b]);
     let out = link_inputs_with_warnings(
         vec![Input::Object(a), Input::Object(b)],
         &LinkOptions::default(),

@@ -23,7 +23,7 @@ use crate::ir::{
     BinaryOp, ConvertOp, FuncRef, Function, Inst, InstData, Intrinsic, LoadKind,
     MemArg as IrMemArg, StoreWidth, Type, UnaryOp, Value,
 };
-use crate::object::{Func, Reloc, RelocType, write_sleb5, write_uleb5};
+use crate::object::{Func, Reloc, RelocRange, RelocType, write_sleb5, write_uleb5};
 
 /// Most locals (parameters included) a function may have: the limit of wasmparser, V8 and
 /// wasmtime.
@@ -86,7 +86,8 @@ struct FuncCx<'a> {
 }
 
 impl Emitter {
-    /// Encodes `func` (declared as `fref`) following `nodes`.
+    /// Encodes `func` (declared as `fref`) following `nodes`: the function, with its
+    /// relocations apart (the object holds them all in one array).
     pub fn lower(
         &mut self,
         ctx: &Ctx<'_>,
@@ -94,7 +95,7 @@ impl Emitter {
         func: &Function,
         nodes: &[Node],
         sig_types: &[u32],
-    ) -> Result<Func<'static>> {
+    ) -> Result<(Func<'static>, Vec<Reloc>)> {
         self.values.analyze(func, nodes, ctx.features)?;
         let locals = u64::from(self.values.num_params)
             + self
@@ -142,13 +143,14 @@ impl Emitter {
         }
         self.buf.push(0x0b);
 
-        Ok(Func {
+        let func = Func {
             type_index: ctx.func_type[fref],
             body: self.buf.clone().into(),
-            relocs: self.relocs.clone(),
+            relocs: RelocRange::default(),
             input_offset: 0,
             local_names: self.values.local_names.clone(),
-        })
+        };
+        Ok((func, self.relocs.clone()))
     }
 
     fn prologue(&mut self, cx: &FuncCx<'_>) -> Result<()> {
@@ -251,10 +253,7 @@ impl Emitter {
                 self.copies = copies;
                 res?;
             }
-            Node::Br(depth) => {
-                self.buf.push(0x0c);
-                uleb(&mut self.buf, depth);
-            }
+            Node::Br(depth) => self.op_uleb(0x0c, depth),
             Node::BrTable {
                 from,
                 ref depths,
@@ -266,7 +265,7 @@ impl Emitter {
                     return Err("`BrTable` of a block that does not end in br_table".into());
                 };
                 self.value(cx, index)?;
-                self.ins(Instruction::BrTable(depths.as_slice().into(), default));
+                self.br_table(depths, default);
             }
             Node::Return(b) => {
                 let Some(InstData::Return { args }) = cx.func.terminator(b).map(|t| dfg.insts[t])
@@ -287,6 +286,7 @@ impl Emitter {
     }
 
     /// Pushes `v`: its operand tree, its local or its constant.
+    #[inline]
     fn value(&mut self, cx: &FuncCx<'_>, v: Value) -> Result<()> {
         match self.values.place[v] {
             Place::Local(l) => {
@@ -423,9 +423,17 @@ impl Emitter {
     fn constant(&mut self, cx: &FuncCx<'_>, inst: Inst) -> Result<()> {
         match cx.func.dfg.insts[inst] {
             InstData::Const { ty, bits } if self.int_const(ty, bits) => {}
+            // `f32.const` and `f64.const` with their bits little-endian, as wasm-encoder
+            // writes them.
             InstData::Const { ty, bits } => match ty.canonical() {
-                Type::F32 => self.ins(Instruction::F32Const(Ieee32::new(bits as u32))),
-                _ => self.ins(Instruction::F64Const(Ieee64::new(bits))),
+                Type::F32 => {
+                    let [a, b, c, d] = (bits as u32).to_le_bytes();
+                    self.buf.extend_from_slice(&[0x43, a, b, c, d]);
+                }
+                _ => {
+                    let [a, b, c, d, e, f, g, h] = bits.to_le_bytes();
+                    self.buf.extend_from_slice(&[0x44, a, b, c, d, e, f, g, h]);
+                }
             },
             InstData::EnumConst { enum_ref, variant } => {
                 let e = cx
@@ -490,6 +498,12 @@ impl Emitter {
     /// them.
     #[inline]
     fn mem_op(&mut self, opcode: u8, m: MemArg) {
+        if m.align < 0x80 && m.offset < 0x80 {
+            // One write for the three bytes (most loads and stores).
+            self.buf
+                .extend_from_slice(&[opcode, m.align as u8, m.offset as u8]);
+            return;
+        }
         self.buf.push(opcode);
         uleb(&mut self.buf, m.align);
         uleb64(&mut self.buf, m.offset);
@@ -541,7 +555,10 @@ impl Emitter {
                 if trunc_sat_expanded(op, features) {
                     self.trunc_sat(op)?;
                 } else {
-                    self.ins(convert(op));
+                    match cx.ops.convert.get(op as usize) {
+                        Some(&b) if b != 0 => self.buf.push(b),
+                        _ => self.ins(convert(op)),
+                    }
                 }
             }
             InstData::Select { .. } => self.buf.push(0x1b),
@@ -834,17 +851,55 @@ impl Emitter {
 
     // Encoding helpers.
 
+    /// Encodes `i`: the common one-byte instructions directly (the match folds away where
+    /// the instruction is a constant), the others through wasm-encoder.
+    #[inline]
     fn ins(&mut self, i: Instruction<'_>) {
-        i.encode(&mut self.buf);
+        match simple_opcode(&i) {
+            Some(b) => self.buf.push(b),
+            None => i.encode(&mut self.buf),
+        }
     }
 
-    #[inline]
+    /// `br_table` with `depths` and `default`, as wasm-encoder writes it.
+    fn br_table(&mut self, depths: &[u32], default: u32) {
+        self.op_uleb(0x0e, depths.len() as u32);
+        for &d in depths {
+            uleb(&mut self.buf, d);
+        }
+        uleb(&mut self.buf, default);
+    }
+
+    #[inline(always)] // in the operand loop of `tree`
     fn i32_const(&mut self, x: i32) {
+        if (-64..64).contains(&x) {
+            // One write for the opcode and the one-byte immediate.
+            self.buf.extend_from_slice(&[0x41, x as u8 & 0x7f]);
+            return;
+        }
+        if (-8192..8192).contains(&x) {
+            // Or the two-byte one (as `sleb` writes it).
+            self.buf
+                .extend_from_slice(&[0x41, x as u8 | 0x80, (x >> 7) as u8 & 0x7f]);
+            return;
+        }
         self.buf.push(0x41);
         sleb(&mut self.buf, i64::from(x));
     }
 
-    #[inline]
+    /// Appends opcode `op` and the unsigned LEB128 of `x`.
+    #[inline(always)]
+    fn op_uleb(&mut self, op: u8, x: u32) {
+        if x < 0x80 {
+            // One write for both bytes (most local indices).
+            self.buf.extend_from_slice(&[op, x as u8]);
+        } else {
+            self.buf.push(op);
+            uleb(&mut self.buf, x);
+        }
+    }
+
+    #[inline(always)] // in the operand loop of `tree`
     fn local_get(&mut self, l: u32) {
         if let Some((pos, ll, end)) = self.last_set
             && ll == l
@@ -855,21 +910,18 @@ impl Emitter {
             self.last_set = None;
             return;
         }
-        self.buf.push(0x20);
-        uleb(&mut self.buf, l);
+        self.op_uleb(0x20, l);
     }
 
-    #[inline]
+    #[inline(always)] // in the operand loop of `tree`
     fn local_set(&mut self, l: u32) {
         let pos = self.buf.len();
-        self.buf.push(0x21);
-        uleb(&mut self.buf, l);
+        self.op_uleb(0x21, l);
         self.last_set = Some((pos, l, self.buf.len()));
     }
 
     fn local_tee(&mut self, l: u32) {
-        self.buf.push(0x22);
-        uleb(&mut self.buf, l);
+        self.op_uleb(0x22, l);
     }
 
     fn global_get(&mut self, g: SymRef) {
@@ -896,8 +948,9 @@ impl Emitter {
             index,
             addend: 0,
         });
-        self.buf.extend_from_slice(&[0; 5]);
-        write_uleb5(&mut self.buf[offset..], value);
+        let mut bytes = [0; 5];
+        write_uleb5(&mut bytes, value);
+        self.buf.extend_from_slice(&bytes);
     }
 
     /// A padded SLEB with a relocation against symbol `sym` plus `addend`.
@@ -910,9 +963,25 @@ impl Emitter {
             // Truncated to 32 bits: the field is a wasm32 address, which wraps.
             addend: if ty.has_addend() { addend as i32 } else { 0 },
         });
-        self.buf.extend_from_slice(&[0; 5]);
-        write_sleb5(&mut self.buf[offset..], value);
+        let mut bytes = [0; 5];
+        write_sleb5(&mut bytes, value);
+        self.buf.extend_from_slice(&bytes);
     }
+}
+
+/// The opcode of the one-byte instructions lowering writes often (the others: `None`).
+#[inline(always)]
+pub(crate) fn simple_opcode(i: &Instruction<'_>) -> Option<u8> {
+    Some(match i {
+        Instruction::Unreachable => 0x00,
+        Instruction::End => 0x0b,
+        Instruction::Return => 0x0f,
+        Instruction::Drop => 0x1a,
+        Instruction::I32Add => 0x6a,
+        Instruction::I32Sub => 0x6b,
+        Instruction::I32And => 0x71,
+        _ => return None,
+    })
 }
 
 /// Appends `x` as an unsigned LEB128 (as wasm-encoder writes it).
@@ -962,10 +1031,12 @@ pub(crate) struct OpBytes {
     pub load: Vec<[u8; 4]>,
     /// Store opcodes by [`StoreWidth`] and type class (0: none).
     pub store: Vec<[u8; 4]>,
+    /// Conversion opcodes by [`ConvertOp`] (0: not one byte).
+    pub convert: Vec<u8>,
 }
 
-/// The opcode tables, made once from [`unary`], [`binary`], `load` and `store` through
-/// wasm-encoder.
+/// The opcode tables, made once from [`unary`], [`binary`], `load`, `store` and [`convert`]
+/// through wasm-encoder.
 pub(crate) fn op_bytes() -> &'static OpBytes {
     static TABLE: std::sync::OnceLock<OpBytes> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {
@@ -1016,6 +1087,17 @@ pub(crate) fn op_bytes() -> &'static OpBytes {
                 .iter()
                 .enumerate()
                 .map(|(k, &w)| types.map(|t| mem_byte(k == w as usize, store(t, w, mem))))
+                .collect(),
+            convert: ConvertOp::ALL
+                .iter()
+                .enumerate()
+                .map(|(k, &op)| {
+                    if k == op as usize {
+                        byte(Some(convert(op)))
+                    } else {
+                        0
+                    }
+                })
                 .collect(),
         }
     })
@@ -1214,7 +1296,7 @@ pub(crate) fn binary(op: BinaryOp, ty: Type) -> Option<Instruction<'static>> {
     })
 }
 
-fn convert(op: ConvertOp) -> Instruction<'static> {
+pub(crate) fn convert(op: ConvertOp) -> Instruction<'static> {
     use ConvertOp::*;
     use Instruction as I;
     match op {

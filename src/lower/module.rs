@@ -6,9 +6,10 @@
 //!    signatures (read in parallel, interned in a sequential pass so that the numbering
 //!    does not depend on the threads); the runtime and tag-name functions' types come later.
 //! 2. The defined functions are lowered in parallel (rayon, one reusable worker state per
-//!    thread), each worker first reading what its function needs (runtime functions,
-//!    tag-name functions, the stack pointer, the TLS base, the table, the memory) while the
-//!    body is in the cache. What the bodies need decides the index spaces, which the bodies
+//!    thread); what a function needs (runtime functions, tag-name functions, the stack
+//!    pointer, the TLS base, the table, the memory) is found by the first walk over its
+//!    reachable code ([`CodeNeeds`]), and the blocks that no structure reaches are read
+//!    after it. What the bodies need decides the index spaces, which the bodies
 //!    encode, so they are lowered in a provisional numbering ([`Provisional`]): the IR
 //!    items' symbols are final from the start, the synthetic symbols are slots. The needs
 //!    are merged in IR order.
@@ -37,16 +38,20 @@ use super::error::LowerError;
 use super::reducible::{Reducer, ReducibleOptions, make_reducible_into};
 use super::structure::Structurer;
 use super::structured::Node;
-use super::values::intrinsic_inlined;
+use super::values::CodeNeeds;
 use crate::ir::{
-    DataItem, DataRef, DataSection, EnumRef, FuncRef, GlobalRef, InstData, Intrinsic, Item,
-    Linkage, Module, Signature, Type,
+    DataItem, DataRef, DataSection, EnumRef, FuncRef, GlobalRef, Intrinsic, Item, Linkage, Module,
+    Signature, Type,
 };
 use crate::object::{
     ConstExpr, DataDef, EnumInfo, Feature, Func, FuncType, Global, Import, ImportKind, InitFunc,
-    Object, Reloc, RelocType, SYM_EXPLICIT_NAME, SYM_EXPORTED, SYM_HIDDEN, SYM_LOCAL, SYM_NO_STRIP,
-    SYM_TLS, SYM_UNDEFINED, Segment, SegmentData, Symbol, SymbolKind, ValType, write_uleb5,
+    Object, Reloc, RelocRange, RelocType, SYM_EXPLICIT_NAME, SYM_EXPORTED, SYM_HIDDEN, SYM_LOCAL,
+    SYM_NO_STRIP, SYM_TLS, SYM_UNDEFINED, Segment, SegmentData, Symbol, SymbolKind, ValType,
+    push_relocs, write_uleb5,
 };
+
+/// A lowered function and its relocations.
+type Lowered = (Func<'static>, Vec<Reloc>);
 
 /// A symbol and the index of what it names, in this object's index space.
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
@@ -230,7 +235,31 @@ impl Worker {
         ctx: &Ctx<'_>,
         f: FuncRef,
         sig_types: &[u32],
-    ) -> Result<Func<'static>, LowerError> {
+    ) -> (Result<Lowered, LowerError>, CodeNeeds) {
+        let lowered = self.lower_body(ctx, f, sig_types);
+        let features = ctx.features;
+        let needs = match (&lowered, ctx.module.bodies.get(f)) {
+            // The reachable code's needs were found with the code; the blocks that no
+            // structure reaches (the same ones in the reducible copy, whose own blocks add
+            // nothing that needs anything) are read here.
+            (Ok(_), Some(body)) => {
+                let values = &self.emitter.values;
+                let mut needs = values.needs.clone();
+                note_needs(&mut needs, body, features, |b| !values.is_reached(b));
+                needs
+            }
+            _ => body_needs(ctx.module, f, features),
+        };
+        (lowered, needs)
+    }
+
+    /// Lowers the body of `f`.
+    fn lower_body(
+        &mut self,
+        ctx: &Ctx<'_>,
+        f: FuncRef,
+        sig_types: &[u32],
+    ) -> Result<Lowered, LowerError> {
         let name = || ctx.module.decls.funcs[f].name.clone();
         let body = ctx
             .module
@@ -261,12 +290,12 @@ impl Worker {
             .lower(ctx, f, func, &self.nodes, sig_types)
             .map_err(|e| lower_error(ctx.module, f, e))
             .and_then(|lowered| {
-                if lowered.body.len() > MAX_FUNCTION_BODY {
+                if lowered.0.body.len() > MAX_FUNCTION_BODY {
                     return Err(LowerError::Limit {
                         func: name(),
                         message: format!(
                             "its code is {} bytes, over wasm's limit of {MAX_FUNCTION_BODY} bytes per function body",
-                            lowered.body.len()
+                            lowered.0.body.len()
                         ),
                     });
                 }
@@ -300,9 +329,11 @@ struct Needs {
 }
 
 impl Needs {
-    fn merge(&mut self, b: &BodyNeeds) {
-        for &i in &b.runtime {
-            self.runtime[i as usize] = true;
+    fn merge(&mut self, b: &CodeNeeds) {
+        for (k, &i) in Intrinsic::ALL.iter().enumerate() {
+            if b.calls(i) {
+                self.runtime[k] = true;
+            }
         }
         for &e in &b.tag_names {
             self.tag_names[e] = true;
@@ -311,25 +342,6 @@ impl Needs {
         self.tls_base |= b.tls_base;
         self.table |= b.table;
         self.memory |= b.memory;
-    }
-}
-
-/// What one body needs (see [`Needs`]); each listed item at most once.
-#[derive(Default)]
-struct BodyNeeds {
-    runtime: Vec<Intrinsic>,
-    tag_names: Vec<EnumRef>,
-    stack_pointer: bool,
-    tls_base: bool,
-    table: bool,
-    memory: bool,
-}
-
-impl BodyNeeds {
-    fn runtime(&mut self, i: Intrinsic) {
-        if !self.runtime.contains(&i) {
-            self.runtime.push(i);
-        }
     }
 }
 
@@ -365,70 +377,34 @@ fn scan_body(module: &Module, f: FuncRef, features: crate::target::Features) -> 
     scan
 }
 
-/// What the body of the defined function `f` needs (step 2: read by the worker just
-/// before it lowers the function, while the body is in the cache).
-#[inline(never)] // a profiling root (callgrind --toggle-collect)
-fn body_needs(module: &Module, f: FuncRef, features: crate::target::Features) -> BodyNeeds {
-    let decls = &module.decls;
-    let mut needs = BodyNeeds::default();
-    let Some(body) = module.bodies.get(f) else {
-        return needs;
-    };
+/// What the body of the defined function `f` needs, all of it read (when lowering it
+/// failed; otherwise [`Worker::lower`] finds the needs with the code).
+fn body_needs(module: &Module, f: FuncRef, features: crate::target::Features) -> CodeNeeds {
+    let mut needs = CodeNeeds::default();
+    if let Some(body) = module.bodies.get(f) {
+        note_needs(&mut needs, body, features, |_| true);
+    }
+    needs
+}
+
+/// Notes in `needs` what `body`'s frame and the blocks of its layout for which `blocks`
+/// holds need.
+fn note_needs(
+    needs: &mut CodeNeeds,
+    body: &crate::ir::Function,
+    features: crate::target::Features,
+    blocks: impl Fn(crate::ir::Block) -> bool,
+) {
     if !body.stack_slots.is_empty() {
         needs.memory = true;
     }
     for &b in &body.layout {
-        for &inst in &body.dfg.blocks[b].insts {
-            match body.dfg.insts[inst] {
-                InstData::Intrinsic { intrinsic, .. } => {
-                    needs.memory |= matches!(
-                        intrinsic,
-                        Intrinsic::Memcpy | Intrinsic::Memmove | Intrinsic::Memset
-                    ) || intrinsic.results().len() == 2;
-                    if intrinsic.results().len() == 2 {
-                        needs.stack_pointer = true;
-                    }
-                    if !intrinsic_inlined(intrinsic, features) {
-                        needs.runtime(intrinsic);
-                    }
-                }
-                InstData::MemoryCopy { .. } => {
-                    needs.memory = true;
-                    if !features.bulk_memory {
-                        needs.runtime(Intrinsic::Memmove);
-                    }
-                }
-                InstData::MemoryFill { .. } => {
-                    needs.memory = true;
-                    if !features.bulk_memory {
-                        needs.runtime(Intrinsic::Memset);
-                    }
-                }
-                InstData::TagName { enum_ref, .. } => {
-                    needs.memory = true;
-                    if decls.enums.get(enum_ref).is_some() && !needs.tag_names.contains(&enum_ref) {
-                        needs.tag_names.push(enum_ref);
-                    }
-                }
-                InstData::StackAddr { .. } => {
-                    needs.stack_pointer = true;
-                    needs.memory = true;
-                }
-                InstData::TlsAddr { .. } => {
-                    needs.tls_base = true;
-                    needs.memory = true;
-                }
-                InstData::CallIndirect { .. } => needs.table = true,
-                InstData::Load { .. }
-                | InstData::Store { .. }
-                | InstData::MemorySize
-                | InstData::MemoryGrow { .. }
-                | InstData::DataAddr { .. } => needs.memory = true,
-                _ => {}
+        if blocks(b) {
+            for &inst in &body.dfg.blocks[b].insts {
+                needs.note(&body.dfg.insts[inst], features);
             }
         }
     }
-    needs
 }
 
 /// Slots of the synthetic symbols in the provisional numbering (after the IR items'
@@ -539,10 +515,11 @@ impl Provisional {
         Provisional { ir_syms, refs }
     }
 
-    /// Rewrites `func`, lowered with the provisional numbering, to the final one of `ctx`.
-    fn patch(&self, ctx: &Ctx<'_>, func: &mut Func<'static>) -> Result<(), EmitError> {
+    /// Rewrites `func` and its relocations, lowered with the provisional numbering, to the
+    /// final one of `ctx`.
+    fn patch(&self, ctx: &Ctx<'_>, (func, relocs): &mut Lowered) -> Result<(), EmitError> {
         let body = func.body.to_mut();
-        for r in &mut func.relocs {
+        for r in relocs {
             if r.ty == RelocType::TypeIndexLeb {
                 continue;
             }
@@ -630,20 +607,19 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
     sig_starts.push(sig_types.len());
 
     // 2. The bodies, in parallel, in the provisional numbering (see `Provisional`); each
-    // worker reads what its function needs just before lowering it. The needs are merged
+    // worker finds what its function needs as it lowers it. The needs are merged
     // in IR order; the errors wait until the checks of steps 3 and 4 are done, as they
     // come first.
     let (ir_syms, mut lower_ctx) = Provisional::ctx(module, features);
     lower_ctx.func_type = ctx.func_type.clone();
-    let lowered: Vec<(Result<Func<'static>, LowerError>, BodyNeeds)> = defined
+    let lowered: Vec<(Result<Lowered, LowerError>, CodeNeeds)> = defined
         .par_iter()
         .zip(sig_starts.par_windows(2))
         .zip(scans.into_par_iter())
         .map_init(Worker::default, |w, ((&f, run), scan)| {
             // The scan's types are freed here, on the workers.
             drop(scan);
-            let needs = body_needs(module, f, features);
-            (w.lower(&lower_ctx, f, &sig_types[run[0]..run[1]]), needs)
+            w.lower(&lower_ctx, f, &sig_types[run[0]..run[1]])
         })
         .collect();
     for (_, n) in &lowered {
@@ -930,7 +906,7 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
                             0
                         },
                         data: SegmentData::Zero(0),
-                        relocs: Vec::new(),
+                        relocs: RelocRange::default(),
                     });
                 }
                 symbols.push(Symbol {
@@ -1042,7 +1018,8 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
         }
     }
 
-    // Segment contents.
+    // Segment contents. Their relocations and then the functions' make the object's array.
+    let mut relocs: Vec<Reloc> = Vec::new();
     for (seg, &dr) in segments.iter_mut().zip(&data_items) {
         let d = &decls.data[dr];
         if d.section.is_zero() {
@@ -1050,6 +1027,7 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
             continue;
         }
         let mut bytes = Vec::with_capacity(d.size() as usize);
+        let first = relocs.len();
         for item in &d.items {
             match item {
                 DataItem::Int { bytes: n, value } => {
@@ -1067,7 +1045,7 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
                         .copied()
                         .flatten()
                         .ok_or_else(|| conflict(&d.name, "points to an unknown data object"))?;
-                    seg.relocs.push(Reloc {
+                    relocs.push(Reloc {
                         ty: RelocType::MemoryAddrI32,
                         offset: bytes.len() as u32,
                         index: sym,
@@ -1083,7 +1061,7 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
                         .copied()
                         .flatten()
                         .ok_or_else(|| conflict(&d.name, "points to an unknown function"))?;
-                    seg.relocs.push(Reloc {
+                    relocs.push(Reloc {
                         ty: RelocType::TableIndexI32,
                         offset: bytes.len() as u32,
                         index: r.sym,
@@ -1094,12 +1072,16 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
             }
         }
         seg.data = SegmentData::Bytes(bytes.into());
+        seg.relocs = RelocRange {
+            start: first as u32,
+            len: (relocs.len() - first) as u32,
+        };
     }
 
     // 5. The bodies to the final numbering, in parallel.
     let ctx = ctx;
     let prov = Provisional::new(ir_index, &ctx);
-    let results: Vec<Result<Func<'static>, LowerError>> = lowered
+    let results: Vec<Result<Lowered, LowerError>> = lowered
         .into_par_iter()
         .zip(defined.par_iter())
         .map(|((lowered, needs), &f)| {
@@ -1112,7 +1094,9 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
         .collect();
     let mut funcs = Vec::with_capacity(results.len());
     for r in results {
-        funcs.push(r?);
+        let (mut func, func_relocs) = r?;
+        func.relocs = push_relocs(&mut relocs, func_relocs);
+        funcs.push(func);
     }
 
     let mut init_funcs = Vec::new();
@@ -1135,6 +1119,7 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
         funcs,
         globals,
         segments,
+        relocs,
         symbols,
         init_funcs,
         comdats: Vec::new(),

@@ -216,8 +216,8 @@ block2:
     // v4 reuses the parameter's local once v0 is dead.
     assert_eq!(f.local_names.iter().collect::<Vec<_>>(), vec![(0, "v0")]);
     // Two calls, each a padded FunctionIndexLeb.
-    assert_eq!(f.relocs.len(), 2);
-    for r in &f.relocs {
+    assert_eq!(obj.func_relocs(0).len(), 2);
+    for r in obj.func_relocs(0) {
         assert_eq!(r.ty, RelocType::FunctionIndexLeb);
         let at = r.offset as usize;
         assert_eq!(f.body[at - 1], 0x10);
@@ -344,9 +344,8 @@ block0(v0: i32):
         .iter()
         .position(|s| s.name == "__stack_pointer")
         .expect("stack pointer symbol") as u32;
-    let f = &obj.funcs[0];
-    let globals: Vec<_> = f
-        .relocs
+    let globals: Vec<_> = obj
+        .func_relocs(0)
         .iter()
         .filter(|r| r.ty == RelocType::GlobalIndexLeb)
         .collect();
@@ -400,19 +399,123 @@ block0(v0: ptr, v1: ptr, v2: ptr):
             .iter()
             .any(|s| s.flags & crate::object::SYM_UNDEFINED != 0 && s.name == "memcpy")
     );
-    let f = &obj.funcs[1];
-    let call = f
-        .relocs
+    let call = obj
+        .func_relocs(1)
         .iter()
         .find(|r| r.ty == RelocType::FunctionIndexLeb)
         .expect("the memcpy call");
     assert_eq!(obj.symbols[call.index as usize].name, "memcpy");
-    let sp = f
-        .relocs
+    let sp = obj
+        .func_relocs(1)
         .iter()
         .find(|r| r.ty == RelocType::GlobalIndexLeb)
         .expect("the stack pointer");
     assert_eq!(sp.index, 0, "the extern global's symbol");
+}
+
+/// What only unreachable blocks need is still imported (the reachable code's needs are found
+/// with the code, the other blocks of the layout are read apart), in a reducible function
+/// and in an irreducible one (whose reducible copy is what gets lowered), as when the code
+/// reads it.
+#[test]
+fn unreachable_code_keeps_its_needs() {
+    let needy = "\
+    v10 = i64.const 3
+    v11, v12 = intrinsic i128.mul(v10, v10, v10, v10)
+    v13, v14 = tag_name %Color(v9)
+    v15 = tls_addr @tl
+    v16 = func_addr @g
+    v17 = call_indirect (i32) -> i32 v16(v9)
+    memory.fill v15, v9, v17
+    return v17
+";
+    let head = "\
+enum %Color: u8 { Red, Green }
+data @tl: tdata align 4 = { i32 1 }
+func @g(i32) -> i32 export {
+block0(v0: i32):
+    return v0
+}
+";
+    // Block 9 only in the layout, after a reducible body and after an irreducible one.
+    let reducible = "\
+func @f(i32, i32) -> i32 export {
+block0(v0: i32, v1: i32):
+    br_if v0, block1, block2
+block1:
+    return v1
+block2:
+    return v0
+";
+    let irreducible = "\
+func @f(i32, i32) -> i32 export {
+block0(v0: i32, v1: i32):
+    br_if v0, block1, block2
+block1:
+    br_if v1, block2, block3
+block2:
+    jump block1
+block3:
+    return v1
+";
+    let imports = |obj: &Object<'_>| -> Vec<String> {
+        obj.imports
+            .iter()
+            .map(|i| format!("{}.{}", i.module, i.name))
+            .collect()
+    };
+    let expected = [
+        "env.__linear_memory",
+        "env.__multi3",
+        "env.memset",
+        "env.__kiln_tag_name.Color",
+        "env.__stack_pointer",
+        "env.__tls_base",
+        "env.__indirect_function_table",
+    ];
+    for body in [reducible, irreducible] {
+        let reached = format!("{head}{body}block9(v9: i32):\n{needy}}}\n")
+            .replace("    return v1\n", "    jump block9(v1)\n");
+        let unreached = format!("{head}{body}block9(v9: i32):\n{needy}}}\n");
+        for text in [&reached, &unreached] {
+            let obj = lower_text(text, Features::MVP).expect("lowers");
+            check_relocs(&obj, "needs");
+            let mut got = imports(&obj);
+            got.sort();
+            let mut want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+            want.sort();
+            assert_eq!(got, want, "{text}");
+        }
+    }
+    // Nothing needy anywhere: only the memory (for the data object).
+    let plain = format!("{head}{irreducible}}}\n");
+    let obj = lower_text(&plain, Features::MVP).expect("lowers");
+    assert_eq!(imports(&obj), ["env.__linear_memory"]);
+}
+
+/// A body that fails to lower still has its needs read (all of it), so a conflicting
+/// needed name is the error, as it comes before the bodies' own errors.
+#[test]
+fn needs_of_a_body_that_fails_to_lower_still_count() {
+    let body = "\
+func @f(ptr, ptr, ptr) export {
+    ss0 = stack_slot 3000000000 align 4
+block0(v0: ptr, v1: ptr, v2: ptr):
+    intrinsic memcpy(v0, v1, v2)
+    v3 = stack_addr ss0
+    return
+}
+";
+    let err = lower_text(body, Features::MVP).unwrap_err().to_string();
+    assert!(err.contains("frame"), "{err}");
+    let bad_memcpy = format!("func @memcpy() {{\nblock0:\n    return\n}}\n{body}");
+    let err = lower_text(&bad_memcpy, Features::MVP)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("memcpy") && err.contains("another kind or type"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -434,8 +537,11 @@ block0:
     let obj = lower_text(text, Features::default()).unwrap();
     assert_eq!(obj.segments.len(), 1);
     assert_eq!(obj.segments[0].name, ".rodata.msg");
-    let f = &obj.funcs[1];
-    let kinds: Vec<_> = f.relocs.iter().map(|r| (r.ty, r.addend)).collect();
+    let kinds: Vec<_> = obj
+        .func_relocs(1)
+        .iter()
+        .map(|r| (r.ty, r.addend))
+        .collect();
     assert_eq!(
         kinds,
         vec![
@@ -530,7 +636,7 @@ fn corpus_lowers_and_validates() {
 fn check_relocs(obj: &Object<'_>, what: &str) {
     use crate::object::SymbolKind;
     for (k, f) in obj.funcs.iter().enumerate() {
-        for r in &f.relocs {
+        for r in obj.relocs_in(f.relocs) {
             let at = r.offset as usize;
             let field = &f.body[at..at + 5];
             let value = field
@@ -1289,6 +1395,123 @@ fn opcode_table_matches_wasm_encoder() {
         }
     }
     assert!(single > 100, "only {single} single-byte operations");
+    let mut single = 0;
+    for (k, &op) in crate::ir::ConvertOp::ALL.iter().enumerate() {
+        assert_eq!(op as usize, k);
+        let mut v = Vec::new();
+        emit::convert(op).encode(&mut v);
+        let b = table.convert[k];
+        if b != 0 {
+            single += 1;
+            assert_eq!(v, [b], "{op:?}");
+        } else {
+            assert!(v.len() > 1, "{op:?}");
+        }
+    }
+    assert!(single > 20, "only {single} single-byte conversions");
+}
+
+/// The instructions the emitter writes without wasm-encoder are written as it writes them.
+#[test]
+fn direct_encodings_match_wasm_encoder() {
+    use wasm_encoder::{Encode, Instruction};
+    let simple = [
+        Instruction::Unreachable,
+        Instruction::End,
+        Instruction::Return,
+        Instruction::Drop,
+        Instruction::I32Add,
+        Instruction::I32Sub,
+        Instruction::I32And,
+    ];
+    for i in simple {
+        let mut v = Vec::new();
+        i.encode(&mut v);
+        assert_eq!(
+            Some(v.as_slice()),
+            emit::simple_opcode(&i).as_ref().map(std::slice::from_ref),
+            "{i:?}"
+        );
+    }
+    assert_eq!(emit::simple_opcode(&Instruction::I32Or), None);
+}
+
+/// `i32` constants of one, two and more bytes are written as wasm-encoder writes them.
+#[test]
+fn int_constants_match_wasm_encoder() {
+    use wasm_encoder::{Encode, Instruction};
+    let xs = [
+        63,
+        -64,
+        64,
+        -65,
+        8191,
+        -8192,
+        8192,
+        -8193,
+        i32::MAX,
+        i32::MIN,
+    ];
+    let mut text = String::from("func @f() -> i32 export {\nblock0:\n");
+    for (k, x) in xs.iter().enumerate() {
+        text.push_str(&format!("    v{k} = i32.const {x}\n"));
+    }
+    let mut last = 0;
+    for k in 1..xs.len() {
+        let v = xs.len() + k;
+        let prev = if k == 1 { 0 } else { v - 1 };
+        text.push_str(&format!("    v{v} = i32.xor v{prev}, v{k}\n"));
+        last = v;
+    }
+    text.push_str(&format!("    return v{last}\n}}\n"));
+    let obj = lower_text(&text, Features::default()).expect("lowers");
+    let body = &obj.funcs[0].body;
+    for x in xs {
+        let mut want = Vec::new();
+        Instruction::I32Const(x).encode(&mut want);
+        assert!(
+            body.windows(want.len()).any(|w| w == want),
+            "{x}: {want:x?} not in {body:x?}"
+        );
+    }
+}
+
+/// Float constants are written as wasm-encoder writes them.
+#[test]
+fn float_constants_match_wasm_encoder() {
+    use wasm_encoder::{Encode, Instruction};
+    let text = "\
+func @f() -> f64 export {
+block0:
+    v0 = f32.const -0.0
+    v1 = f32.const 1.5
+    v2 = f64.const 1e-300
+    v3 = f64.const -inf
+    v4 = f64.promote_f32 v0
+    v5 = f64.promote_f32 v1
+    v6 = f64.add v4, v5
+    v7 = f64.add v6, v2
+    v8 = f64.add v7, v3
+    return v8
+}
+";
+    let obj = lower_text(text, Features::default()).expect("lowers");
+    let body = &obj.funcs[0].body;
+    let mut want = Vec::new();
+    let consts = [
+        Instruction::F32Const((-0.0f32).into()),
+        Instruction::F32Const(1.5f32.into()),
+        Instruction::F64Const(1e-300f64.into()),
+        Instruction::F64Const(f64::NEG_INFINITY.into()),
+    ];
+    for c in consts {
+        want.clear();
+        c.encode(&mut want);
+        assert!(
+            body.windows(want.len()).any(|w| w == want),
+            "{c:?} not in {body:x?}"
+        );
+    }
 }
 
 #[test]
@@ -1325,11 +1548,16 @@ fn leb_writers_match_wasm_encoder() {
         127,
         128,
         -128,
+        8191,
+        8192,
+        -8192,
+        -8193,
         i64::from(i32::MIN),
         i64::MIN,
         i64::MAX,
     ];
     v.extend((0..200).map(|i| (1i64 << (i % 64)).wrapping_mul(-7_046_029_254_386_353_131)));
+    v.extend(-9000..9000);
     for x in v {
         let (mut a, mut b) = (Vec::new(), Vec::new());
         emit::sleb(&mut a, x);

@@ -5,8 +5,8 @@
 //!
 //! 1. One walk over the reachable blocks (those in a [`Node::Code`]) builds the code table
 //!    ([`Lin`]: each non-constant instruction's operands in push order and its result),
-//!    which every later step and the emitter read instead of the instruction data, and
-//!    counts uses. A block parameter nobody reads is dead: it gets no local, and the edge
+//!    which every later step and the emitter read instead of the instruction data, counts
+//!    uses, and notes what the code needs of the module ([`CodeNeeds`]). A block parameter nobody reads is dead: it gets no local, and the edge
 //!    arguments for it are not uses.
 //! 2. Stackification, block by block from the end, without ever reordering an instruction:
 //!    an operand stays on the stack when it is the single result of the instruction emitted
@@ -43,8 +43,8 @@ use cranelift_entity::{EntityRef, SecondaryMap};
 
 use super::structured::Node;
 use crate::ir::{
-    Block, ConvertOp, DataFlowGraph, Function, Inst, InstData, Intrinsic, StackSlot, Type, Value,
-    ValueDef,
+    Block, BlockCall, ConvertOp, DataFlowGraph, EnumRef, Function, Inst, InstData, Intrinsic,
+    StackSlot, Type, Value, ValueDef,
 };
 use crate::object::LocalNames;
 use crate::target::Features;
@@ -108,6 +108,102 @@ pub(crate) struct Scratch {
     pub tmp_f32: Option<u32>,
     /// An f64 temporary (saturating truncation without the feature).
     pub tmp_f64: Option<u32>,
+}
+
+/// What a function's code needs of the module besides the items it names: runtime
+/// functions, tag-name functions, the stack pointer, the TLS base, the table, the memory.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CodeNeeds {
+    /// The runtime functions it calls, one bit per [`Intrinsic`] (by discriminant).
+    pub runtime: u64,
+    /// The enums whose tag-name function it calls, each once.
+    pub tag_names: Vec<EnumRef>,
+    /// `__stack_pointer`.
+    pub stack_pointer: bool,
+    /// `__tls_base`.
+    pub tls_base: bool,
+    /// The indirect function table.
+    pub table: bool,
+    /// The linear memory.
+    pub memory: bool,
+}
+
+// Every intrinsic has its bit in `CodeNeeds::runtime`.
+const _: () = assert!(Intrinsic::ALL.len() <= 64);
+
+impl CodeNeeds {
+    /// Notes a call of intrinsic `i`'s runtime function.
+    #[inline]
+    pub fn runtime(&mut self, i: Intrinsic) {
+        self.runtime |= 1 << (i as u32);
+    }
+
+    /// Whether the code calls intrinsic `i`'s runtime function.
+    pub fn calls(&self, i: Intrinsic) -> bool {
+        self.runtime & (1 << (i as u32)) != 0
+    }
+
+    /// Notes a call of enum `e`'s tag-name function.
+    #[inline]
+    pub fn tag_name(&mut self, e: EnumRef) {
+        if !self.tag_names.contains(&e) {
+            self.tag_names.push(e);
+        }
+    }
+
+    /// Notes what an intrinsic needs.
+    #[inline]
+    fn intrinsic(&mut self, i: Intrinsic, features: Features) {
+        let sret = i.results().len() == 2;
+        self.memory |= sret
+            || matches!(
+                i,
+                Intrinsic::Memcpy | Intrinsic::Memmove | Intrinsic::Memset
+            );
+        self.stack_pointer |= sret;
+        if !intrinsic_inlined(i, features) {
+            self.runtime(i);
+        }
+    }
+
+    /// Notes what the instruction `data` needs (the same as [`Values::analyze`] notes for
+    /// the instructions of the reachable blocks; terminators and constants need nothing).
+    pub fn note(&mut self, data: &InstData, features: Features) {
+        match *data {
+            InstData::Intrinsic { intrinsic, .. } => self.intrinsic(intrinsic, features),
+            InstData::MemoryCopy { .. } => {
+                self.memory = true;
+                if !features.bulk_memory {
+                    self.runtime(Intrinsic::Memmove);
+                }
+            }
+            InstData::MemoryFill { .. } => {
+                self.memory = true;
+                if !features.bulk_memory {
+                    self.runtime(Intrinsic::Memset);
+                }
+            }
+            InstData::TagName { enum_ref, .. } => {
+                self.memory = true;
+                self.tag_name(enum_ref);
+            }
+            InstData::StackAddr { .. } => {
+                self.stack_pointer = true;
+                self.memory = true;
+            }
+            InstData::TlsAddr { .. } => {
+                self.tls_base = true;
+                self.memory = true;
+            }
+            InstData::CallIndirect { .. } => self.table = true,
+            InstData::Load { .. }
+            | InstData::Store { .. }
+            | InstData::MemorySize
+            | InstData::MemoryGrow { .. }
+            | InstData::DataAddr { .. } => self.memory = true,
+            _ => {}
+        }
+    }
 }
 
 /// Why the analysis failed.
@@ -281,6 +377,8 @@ pub(crate) struct Values {
     pub scratch: Scratch,
     /// Frame layout.
     pub frame: Frame,
+    /// What the reachable code needs of the module (found by the first walk).
+    pub needs: CodeNeeds,
 }
 
 /// Whether a saturating truncation needs its guarded expansion.
@@ -464,7 +562,11 @@ impl Values {
 
         // Places of everything else, and dense numbers of the values that need a local
         // (for liveness), with the blocks that define them.
-        reset(&mut self.dense, nv);
+        // Only the values given a place with a local read their dense number, and they get
+        // it here: the table needs no clearing, only the size.
+        if self.dense.elems.len() < nv {
+            self.dense.elems.resize(nv, 0);
+        }
         self.dense_vals.clear();
         self.dense_block.clear();
         self.dense_pos.clear();
@@ -561,7 +663,9 @@ impl Values {
             for &(q, a) in self.edge_pairs.iter().rev() {
                 if self.counts[q].param_live != 0 && self.counts[a].param_live == 0 {
                     self.counts[a].param_live = 1;
-                    changed = true;
+                    // Only a parameter made live can make more arguments live (another
+                    // value's mark is read by nothing here).
+                    changed |= matches!(dfg.values[a].def, ValueDef::Param(..));
                 }
             }
             if !changed {
@@ -632,6 +736,12 @@ impl Values {
         // reads it, or when it is the argument for a live parameter. Arguments for dead
         // parameters are not uses, and dead parameters get no local.
         self.edge_pairs.clear();
+        let tag_names = std::mem::take(&mut self.needs.tag_names);
+        self.needs = CodeNeeds {
+            tag_names,
+            ..CodeNeeds::default()
+        };
+        self.needs.tag_names.clear();
         reset(&mut self.code_range, dfg.blocks.len());
         reset(&mut self.term_range, dfg.blocks.len());
         reset(&mut self.succ_range, dfg.blocks.len());
@@ -667,6 +777,7 @@ impl Values {
                 // callee.
                 let ops_start = self.lin_ops.len();
                 let ops = &mut self.lin_ops;
+                let needs = &mut self.needs;
                 match *data {
                     // Constants are rematerialized at each use: they are not in the table.
                     InstData::Const { .. } | InstData::EnumConst { .. } => {
@@ -675,27 +786,43 @@ impl Values {
                         }
                         continue;
                     }
-                    InstData::Binary { args, .. } | InstData::Store { args, .. } => {
+                    InstData::Binary { args, .. } => ops.extend_from_slice(&args),
+                    InstData::Store { args, .. } => {
+                        needs.memory = true;
                         ops.extend_from_slice(&args)
                     }
-                    InstData::Unary { arg, .. }
-                    | InstData::MemoryGrow { arg }
-                    | InstData::GlobalSet { arg, .. }
-                    | InstData::Load { addr: arg, .. } => ops.push(arg),
+                    InstData::Unary { arg, .. } | InstData::GlobalSet { arg, .. } => ops.push(arg),
+                    InstData::MemoryGrow { arg } | InstData::Load { addr: arg, .. } => {
+                        needs.memory = true;
+                        ops.push(arg)
+                    }
                     InstData::Convert { op, arg } => {
                         if trunc_sat_expanded(op, features) {
                             needs_tmp[class(op.from())] = true;
                         }
                         ops.push(arg);
                     }
-                    InstData::TagName { arg, .. } => {
+                    InstData::TagName { arg, enum_ref } => {
                         needs_tmp[0] = true;
+                        needs.memory = true;
+                        needs.tag_name(enum_ref);
                         ops.push(arg);
                     }
                     InstData::Select { args } => {
                         ops.extend_from_slice(&[args[1], args[2], args[0]])
                     }
-                    InstData::MemoryCopy { args } | InstData::MemoryFill { args } => {
+                    InstData::MemoryCopy { args } => {
+                        needs.memory = true;
+                        if !features.bulk_memory {
+                            needs.runtime(Intrinsic::Memmove);
+                        }
+                        ops.extend_from_slice(&args)
+                    }
+                    InstData::MemoryFill { args } => {
+                        needs.memory = true;
+                        if !features.bulk_memory {
+                            needs.runtime(Intrinsic::Memset);
+                        }
                         ops.extend_from_slice(&args)
                     }
                     InstData::Call { args, .. } => ops.extend_from_slice(dfg.list(args)),
@@ -704,13 +831,24 @@ impl Values {
                             needs_sret = true;
                             flags |= Lin::SRET;
                         }
+                        needs.intrinsic(intrinsic, features);
                         ops.extend_from_slice(dfg.list(args));
                     }
                     InstData::CallIndirect { callee, args, .. } => {
+                        needs.table = true;
                         ops.extend_from_slice(dfg.list(args));
                         ops.push(callee);
                     }
-                    InstData::StackAddr { .. } => needs_slots = true,
+                    InstData::StackAddr { .. } => {
+                        needs_slots = true;
+                        needs.stack_pointer = true;
+                        needs.memory = true;
+                    }
+                    InstData::TlsAddr { .. } => {
+                        needs.tls_base = true;
+                        needs.memory = true;
+                    }
+                    InstData::MemorySize | InstData::DataAddr { .. } => needs.memory = true,
                     InstData::Jump { .. }
                     | InstData::BrIf { .. }
                     | InstData::BrTable { .. }
@@ -718,11 +856,7 @@ impl Values {
                     | InstData::Unreachable => {
                         return Err("a terminator inside a block's code".into());
                     }
-                    InstData::MemorySize
-                    | InstData::GlobalGet { .. }
-                    | InstData::DataAddr { .. }
-                    | InstData::TlsAddr { .. }
-                    | InstData::FuncAddr { .. } => {}
+                    InstData::GlobalGet { .. } | InstData::FuncAddr { .. } => {}
                 }
                 for &v in &self.lin_ops[ops_start..] {
                     let x = &mut self.counts[v];
@@ -750,12 +884,31 @@ impl Values {
             // Each is a use; all but the edge arguments make a parameter live.
             let t0 = self.term_uses.len() as u32;
             let counts = &mut self.counts;
-            match dfg.insts[term] {
-                InstData::BrIf { cond: v, .. } | InstData::BrTable { index: v, .. } => {
+            // The destinations, as `for_each_dest` gives them: a list and a last one (one
+            // loop below, inline, instead of a closure called from several places).
+            let first: [BlockCall; 1];
+            let (dests, last): (&[BlockCall], Option<BlockCall>) = match dfg.insts[term] {
+                InstData::BrIf {
+                    cond: v,
+                    then_dest,
+                    else_dest,
+                } => {
                     self.term_uses.push((v, None));
                     let x = &mut counts[v];
                     x.uses += 1;
                     x.param_live = 1;
+                    first = [then_dest];
+                    (&first, Some(else_dest))
+                }
+                InstData::BrTable { index: v, table } => {
+                    self.term_uses.push((v, None));
+                    let x = &mut counts[v];
+                    x.uses += 1;
+                    x.param_live = 1;
+                    match dfg.jump_tables.get(table) {
+                        Some(jt) => (&jt.targets, Some(jt.default)),
+                        None => (&[], None),
+                    }
                 }
                 InstData::Return { args } => {
                     for &a in dfg.list(args) {
@@ -764,13 +917,15 @@ impl Values {
                         x.uses += 1;
                         x.param_live = 1;
                     }
+                    (&[], None)
                 }
-                _ => {}
-            }
+                InstData::Jump { dest } => (&[], Some(dest)),
+                _ => (&[], None),
+            };
             let (term_uses, pairs) = (&mut self.term_uses, &mut self.edge_pairs);
             let (pred_count, succs) = (&mut self.pred_off, &mut self.succ_list);
             let s0 = succs.len() as u32;
-            dfg.for_each_dest(term, |d| {
+            for d in dests.iter().chain(&last) {
                 if let Some(n) = pred_count.get_mut(d.block.index() + 1) {
                     *n += 1;
                 }
@@ -783,7 +938,7 @@ impl Values {
                         term_uses.push((a, Some(q)));
                     }
                 }
-            });
+            }
             self.term_range[b] = (t0, self.term_uses.len() as u32);
             self.succ_range[b] = (s0, self.succ_list.len() as u32);
         }
@@ -1502,6 +1657,15 @@ impl Values {
                 self.local_names.push(f as u32, value_name(v, &mut digits));
             }
         }
+    }
+
+    /// Whether block `b` is in a [`Node::Code`] of the structure analyzed last.
+    pub fn is_reached(&self, b: Block) -> bool {
+        self.reachable
+            .elems
+            .get(b.index())
+            .copied()
+            .unwrap_or(false)
     }
 
     /// Whether the block parameter (or value) `v` is read at all.

@@ -217,9 +217,9 @@ pub fn dump_object(obj: &Object<'_>) -> String {
             "  func {index} `{name}`: type {}, body {} bytes, {} relocs",
             f.type_index,
             f.body.len(),
-            f.relocs.len()
+            obj.relocs_in(f.relocs).len()
         );
-        relocs(o, obj, &f.relocs);
+        relocs(o, obj, obj.relocs_in(f.relocs));
     }
     let _ = writeln!(o, "globals ({}):", obj.globals.len());
     for (i, g) in obj.globals.iter().enumerate() {
@@ -245,9 +245,9 @@ pub fn dump_object(obj: &Object<'_>) -> String {
             1u64.checked_shl(s.align_log2).unwrap_or(0),
             segment_flags(s.flags),
             s.size(),
-            s.relocs.len()
+            obj.relocs_in(s.relocs).len()
         );
-        relocs(o, obj, &s.relocs);
+        relocs(o, obj, obj.relocs_in(s.relocs));
     }
     let _ = writeln!(o, "symbols ({}):", obj.symbols.len());
     for (i, s) in obj.symbols.iter().enumerate() {
@@ -376,14 +376,15 @@ mod tests {
             funcs: vec![Func {
                 type_index: 0,
                 body: Cow::Borrowed(&[0, 0x0b]),
-                relocs: vec![Reloc {
-                    ty: RelocType::FunctionIndexLeb,
-                    offset: 1,
-                    index: 9,
-                    addend: 0,
-                }],
+                relocs: RelocRange { start: 0, len: 1 },
                 input_offset: 0,
                 local_names: LocalNames::default(),
+            }],
+            relocs: vec![Reloc {
+                ty: RelocType::FunctionIndexLeb,
+                offset: 1,
+                index: 9,
+                addend: 0,
             }],
             symbols: vec![Symbol {
                 name: Cow::Borrowed("s"),

@@ -13,6 +13,11 @@
 //! - Relocation offsets are relative to the start of the chunk they patch: a function's
 //!   [`Func::body`] (its locals declaration and code, without the size prefix), a data
 //!   segment's bytes, or a custom section's payload.
+//! - The relocations of all function bodies and data segments are in one array per object,
+//!   [`Object::relocs`], each chunk's entries contiguous and sorted by offset, the chunk
+//!   holding their range ([`RelocRange`]); read them with [`Object::func_relocs`] and
+//!   [`Object::segment_relocs`]. (One array instead of a vector per chunk: a 400-object link
+//!   has 80,000 functions.) Custom sections, few and large, keep their own vectors.
 //! - Symbol `index` fields refer to this object's own index spaces; relocations refer to
 //!   symbols by their position in [`Object::symbols`] (except `TypeIndexLeb`, which names a
 //!   type index).
@@ -269,6 +274,33 @@ pub struct Reloc {
 // Sixteen bytes: a large link holds hundreds of thousands of them.
 const _: () = assert!(std::mem::size_of::<Reloc>() == 16);
 
+/// A chunk's relocations: a range of [`Object::relocs`].
+#[derive(Copy, Clone, Default, PartialEq, Eq, Debug)]
+pub struct RelocRange {
+    /// Index of the first entry.
+    pub start: u32,
+    /// Number of entries.
+    pub len: u32,
+}
+
+impl RelocRange {
+    /// Number of entries.
+    pub fn len(self) -> usize {
+        self.len as usize
+    }
+
+    /// Whether there is no entry.
+    pub fn is_empty(self) -> bool {
+        self.len == 0
+    }
+
+    /// The range of indices into [`Object::relocs`].
+    pub fn indices(self) -> std::ops::Range<usize> {
+        let start = self.start as usize;
+        start..start + self.len as usize
+    }
+}
+
 /// A defined function.
 #[derive(Clone, Debug)]
 pub struct Func<'a> {
@@ -276,8 +308,8 @@ pub struct Func<'a> {
     pub type_index: u32,
     /// The body as in the code section, without its size: locals declaration and code.
     pub body: Cow<'a, [u8]>,
-    /// Relocations, sorted by offset, relative to `body`.
-    pub relocs: Vec<Reloc>,
+    /// Relocations relative to `body`: their range of [`Object::relocs`].
+    pub relocs: RelocRange,
     /// Offset of `body` in the input's code section payload (for `FunctionOffsetI32` in
     /// debug info); 0 for lowered code.
     pub input_offset: u32,
@@ -413,8 +445,8 @@ pub struct Segment<'a> {
     pub flags: u32,
     /// Contents.
     pub data: SegmentData<'a>,
-    /// Relocations relative to the segment's start, sorted by offset.
-    pub relocs: Vec<Reloc>,
+    /// Relocations relative to the segment's start: their range of [`Object::relocs`].
+    pub relocs: RelocRange,
 }
 
 impl Segment<'_> {
@@ -599,6 +631,9 @@ pub struct Object<'a> {
     pub globals: Vec<Global>,
     /// Data segments.
     pub segments: Vec<Segment<'a>>,
+    /// The relocations of the function bodies and data segments, each chunk's contiguous
+    /// and sorted by offset (in chunk order when the reader made them: code, then data).
+    pub relocs: Vec<Reloc>,
     /// The symbol table.
     pub symbols: Vec<Symbol<'a>>,
     /// Init functions.
@@ -620,6 +655,47 @@ pub struct Object<'a> {
 }
 
 impl Object<'_> {
+    /// The relocations of `range`; none when it is not a range of [`Object::relocs`].
+    pub fn relocs_in(&self, range: RelocRange) -> &[Reloc] {
+        self.relocs.get(range.indices()).unwrap_or_default()
+    }
+
+    /// The relocations of defined function `i` (counting from 0, without the imported
+    /// ones), sorted by offset; none when there is no such function.
+    pub fn func_relocs(&self, i: usize) -> &[Reloc] {
+        self.funcs.get(i).map_or(&[], |f| self.relocs_in(f.relocs))
+    }
+
+    /// The relocations of data segment `i`, sorted by offset; none when there is no such
+    /// segment.
+    pub fn segment_relocs(&self, i: usize) -> &[Reloc] {
+        self.segments
+            .get(i)
+            .map_or(&[], |s| self.relocs_in(s.relocs))
+    }
+
+    /// The relocations of defined function `i`, to change.
+    pub fn func_relocs_mut(&mut self, i: usize) -> &mut [Reloc] {
+        match self.funcs.get(i) {
+            Some(f) => self.relocs.get_mut(f.relocs.indices()).unwrap_or_default(),
+            None => &mut [],
+        }
+    }
+
+    /// The relocations of data segment `i`, to change.
+    pub fn segment_relocs_mut(&mut self, i: usize) -> &mut [Reloc] {
+        match self.segments.get(i) {
+            Some(s) => self.relocs.get_mut(s.relocs.indices()).unwrap_or_default(),
+            None => &mut [],
+        }
+    }
+
+    /// Appends a chunk's relocations (sorted by offset) to [`Object::relocs`] and returns
+    /// their range, for [`Func::relocs`] or [`Segment::relocs`].
+    pub fn push_relocs(&mut self, relocs: impl IntoIterator<Item = Reloc>) -> RelocRange {
+        push_relocs(&mut self.relocs, relocs)
+    }
+
     /// Number of imported functions.
     pub fn num_imported_funcs(&self) -> u32 {
         self.imports
@@ -634,6 +710,20 @@ impl Object<'_> {
             .iter()
             .filter(|i| matches!(i.kind, ImportKind::Global { .. }))
             .count() as u32
+    }
+}
+
+/// Appends a chunk's relocations to an object's array (`relocs`, to be
+/// [`Object::relocs`]) and returns their range.
+pub(crate) fn push_relocs(
+    relocs: &mut Vec<Reloc>,
+    chunk: impl IntoIterator<Item = Reloc>,
+) -> RelocRange {
+    let start = relocs.len();
+    relocs.extend(chunk);
+    RelocRange {
+        start: start as u32,
+        len: (relocs.len() - start) as u32,
     }
 }
 
@@ -822,7 +912,8 @@ mod read_tests {
     }
 
     /// Relocation entries out of offset order, and a function's entries in two runs with
-    /// another function's between them: each function gets its own, sorted by offset.
+    /// another function's between them: each function gets its own, sorted by offset, as
+    /// one contiguous range of the object's array, in function order.
     #[test]
     fn relocations_are_sorted_per_function() {
         // 16 bytes with the locals declaration: two padded `i32.const` immediates (body
@@ -839,21 +930,78 @@ mod read_tests {
         let bytes = object_with_relocs(2, &body, &entries);
         let obj = read_object("unsorted.o", &bytes).expect("reads");
         let placed = |f: usize| -> Vec<(u32, i32)> {
-            obj.funcs[f]
-                .relocs
+            obj.func_relocs(f)
                 .iter()
                 .map(|r| (r.offset, r.addend))
                 .collect()
         };
         assert_eq!(placed(0), [(2, 1), (9, 2)]);
         assert_eq!(placed(1), [(2, 3), (9, 4)]);
+        let ranges =
+            |obj: &Object<'_>| -> Vec<RelocRange> { obj.funcs.iter().map(|f| f.relocs).collect() };
+        let range = |start, len| RelocRange { start, len };
+        assert_eq!(ranges(&obj), [range(0, 2), range(2, 2)]);
+        assert_eq!(obj.relocs.len(), 4);
+
+        // One run per function, the first out of order: sorted where it was decoded.
+        let entries = [(sleb, 11, 2), (sleb, 4, 1), (sleb, 21, 3), (sleb, 28, 4)];
+        let bytes = object_with_relocs(2, &body, &entries);
+        let obj = read_object("run.o", &bytes).expect("reads");
+        let placed = |f: usize| -> Vec<(u32, i32)> {
+            obj.func_relocs(f)
+                .iter()
+                .map(|r| (r.offset, r.addend))
+                .collect()
+        };
+        assert_eq!(placed(0), [(2, 1), (9, 2)]);
+        assert_eq!(placed(1), [(2, 3), (9, 4)]);
+        assert_eq!(ranges(&obj), [range(0, 2), range(2, 2)]);
+        // No relocations for a function: an empty range.
+        let bytes = object_with_relocs(2, &body, &entries[2..]);
+        let obj = read_object("one.o", &bytes).expect("reads");
+        assert_eq!(ranges(&obj), [range(0, 0), range(0, 2)]);
+        assert!(obj.func_relocs(0).is_empty() && obj.func_relocs(2).is_empty());
+    }
+
+    /// Counts far beyond what their sections can hold (a function section and a symbol
+    /// table of 2^32 - 1 entries in a few bytes) are errors, not allocations that fail.
+    #[test]
+    fn huge_counts_are_errors() {
+        fn section(id: u8, payload: &[u8]) -> Vec<u8> {
+            let mut s = vec![id];
+            put_uleb(&mut s, payload.len() as u64);
+            s.extend_from_slice(payload);
+            s
+        }
+        let huge = [0xff, 0xff, 0xff, 0xff, 0x0f];
+        let header = b"\0asm\x01\0\0\0";
+        let types = section(1, &[1, 0x60, 0, 0]);
+        let mut funcs = huge.to_vec();
+        funcs.push(0);
+        // `linking`, version 2, a symbol table subsection (8) of `huge` entries.
+        let mut linking = b"\x07linking\x02\x08\x06".to_vec();
+        linking.extend_from_slice(&huge);
+        linking.push(0);
+        for (what, bytes) in [
+            (
+                "functions",
+                [&header[..], &types, &section(3, &funcs)].concat(),
+            ),
+            ("symbols", [&header[..], &section(0, &linking)].concat()),
+        ] {
+            let err = read_object("huge.o", &bytes).expect_err(what).to_string();
+            assert!(
+                err.starts_with("huge.o: error at byte offset"),
+                "{what}: {err}"
+            );
+        }
     }
 
     #[test]
     fn addends_are_32_bit() {
         let bytes = object_with_addend(RelocType::MemoryAddrSleb, -8);
         let obj = read_object("small.o", &bytes).expect("a 32-bit addend reads");
-        assert_eq!(obj.funcs[0].relocs[0].addend, -8);
+        assert_eq!(obj.func_relocs(0)[0].addend, -8);
         // Only wasm64's relocation types can carry a wider one (wasmparser reads the others'
         // as 32-bit LEBs).
         let bytes = object_with_addend(RelocType::MemoryAddrSleb64, 1 << 40);
