@@ -929,14 +929,14 @@ mod read_tests {
         let entries = [(sleb, 11, 2), (sleb, 28, 4), (sleb, 21, 3), (sleb, 4, 1)];
         let bytes = object_with_relocs(2, &body, &entries);
         let obj = read_object("unsorted.o", &bytes).expect("reads");
-        let placed = |f: usize| -> Vec<(u32, i32)> {
+        let placed = |obj: &Object<'_>, f: usize| -> Vec<(u32, i32)> {
             obj.func_relocs(f)
                 .iter()
                 .map(|r| (r.offset, r.addend))
                 .collect()
         };
-        assert_eq!(placed(0), [(2, 1), (9, 2)]);
-        assert_eq!(placed(1), [(2, 3), (9, 4)]);
+        assert_eq!(placed(&obj, 0), [(2, 1), (9, 2)]);
+        assert_eq!(placed(&obj, 1), [(2, 3), (9, 4)]);
         let ranges =
             |obj: &Object<'_>| -> Vec<RelocRange> { obj.funcs.iter().map(|f| f.relocs).collect() };
         let range = |start, len| RelocRange { start, len };
@@ -947,14 +947,8 @@ mod read_tests {
         let entries = [(sleb, 11, 2), (sleb, 4, 1), (sleb, 21, 3), (sleb, 28, 4)];
         let bytes = object_with_relocs(2, &body, &entries);
         let obj = read_object("run.o", &bytes).expect("reads");
-        let placed = |f: usize| -> Vec<(u32, i32)> {
-            obj.func_relocs(f)
-                .iter()
-                .map(|r| (r.offset, r.addend))
-                .collect()
-        };
-        assert_eq!(placed(0), [(2, 1), (9, 2)]);
-        assert_eq!(placed(1), [(2, 3), (9, 4)]);
+        assert_eq!(placed(&obj, 0), [(2, 1), (9, 2)]);
+        assert_eq!(placed(&obj, 1), [(2, 3), (9, 4)]);
         assert_eq!(ranges(&obj), [range(0, 2), range(2, 2)]);
         // No relocations for a function: an empty range.
         let bytes = object_with_relocs(2, &body, &entries[2..]);
