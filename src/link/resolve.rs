@@ -1,18 +1,18 @@
 //! Symbol resolution and garbage collection.
 //!
 //! [`resolve`] builds one [`SymbolDb`] over all inputs: every local symbol gets its own
-//! entry, global symbols are merged by name (each input's symbols are checked and turned
+//! entry, global symbols are merged by name. Each input's symbols are checked and turned
 //! into records, with their names' hashes, in parallel; the merge by name is parallel too,
 //! over [`Names`] tables split by hash, each worker walking its names' occurrences in read
-//! order; one serial pass without strings then numbers the symbols in order of first
-//! appearance). Comdat
-//! groups are kept from the first input that has them ([`Discarded`] lists the members of
-//! later copies; a definition in a dropped member is treated as an undefined reference, so
-//! it resolves to the kept copy). Each input symbol is checked against its object (index in
-//! range, defined/undefined consistent with the index, data inside its segment). Names the linker defines bind the global symbols
-//! that stay undefined. Function types are checked last: a direct call with another type
-//! than the definition's is redirected to a trapping stub (a weak-undefined-like local
-//! symbol with the caller's type) and a warning is recorded in [`SymbolDb::warnings`].
+//! order; one pass without strings then numbers the symbols in order of first appearance.
+//! Comdat groups are kept from the first input that has them ([`Discarded`] lists the
+//! members of later copies; a definition in a dropped member is treated as an undefined
+//! reference, so it resolves to the kept copy). Each input symbol is checked against its
+//! object (index in range, defined/undefined consistent with the index, data inside its
+//! segment). Names the linker defines bind the global symbols that stay undefined.
+//! Function types are checked last: a direct call with another type than the
+//! definition's is redirected to a trapping stub (a weak-undefined-like local symbol with
+//! the caller's type) and a warning is recorded in [`SymbolDb::warnings`].
 //!
 //! [`mark_live`] marks from the roots over relocation edges (in rounds: the relocations of
 //! all pending functions and segments are read in parallel, then what they reach is marked in
