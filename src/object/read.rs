@@ -925,12 +925,7 @@ impl<'a, 'p> Reader<'a, 'p> {
             Dest::Custom(_) => custom.reserve_exact(section.room()),
             Dest::Nothing => {}
         }
-        // The chunk the current run of relocations patches (index into `chunks`), where in
-        // `out` the run starts, and whether its offsets are in order so far.
-        let mut run: Option<usize> = None;
-        let mut run_start = out.len();
-        let mut sorted = true;
-        let mut last = 0u32;
+        let mut run = OpenRun::new(out.len());
         let mut pos = 0usize;
         for _ in 0..count {
             let start = pos;
@@ -1003,15 +998,15 @@ impl<'a, 'p> Reader<'a, 'p> {
                     ));
                 }
             };
-            // The chunk that contains the field: chunks are sorted by start, and LLVM writes
-            // relocations in offset order, so the chunk of the previous one is tried first.
-            let contains = |i: usize| chunks.get(i).is_some_and(|r| r.start <= at && at < r.end);
-            let i = match run {
-                Some(i) if contains(i) => i,
-                Some(i) if contains(i + 1) => i + 1,
-                _ => chunks.partition_point(|r| r.end <= at),
-            };
-            let Some(chunk) = chunks.get(i).filter(|r| r.start <= at && end <= r.end) else {
+            // The chunk that contains the field, the current run's first.
+            let current = chunks
+                .get(run.chunk)
+                .is_some_and(|r| r.start <= at && end <= r.end);
+            let Some(i) = (if current {
+                Some(run.chunk)
+            } else {
+                chunk_of(chunks, run.chunk, at, end)
+            }) else {
                 return Err(self.err(
                     entry_offset,
                     format!(
@@ -1025,24 +1020,22 @@ impl<'a, 'p> Reader<'a, 'p> {
                     ),
                 ));
             };
-            if run != Some(i) {
-                if let Some(r) = run {
-                    runs.push(Run::new(kind, r, run_start, out.len(), sorted));
-                }
-                (run, run_start, sorted, last) = (Some(i), out.len(), true, 0);
+            if run.chunk != i {
+                run.switch(kind, i, out, runs);
             }
-            let offset = (at - chunk.start) as u32;
-            sorted &= offset >= last;
-            last = offset;
-            out.push(Reloc {
-                ty,
-                offset,
-                index,
-                addend,
-            });
+            let offset = (at - chunks[i].start) as u32;
+            run.push(
+                out,
+                Reloc {
+                    ty,
+                    offset,
+                    index,
+                    addend,
+                },
+            );
         }
-        if let (Some(r), Dest::Chunks(kind)) = (run, dest) {
-            runs.push(Run::new(kind, r, run_start, out.len(), sorted));
+        if let Dest::Chunks(kind) = dest {
+            run.close(kind, out.len(), runs);
         }
         if pos != data.len() {
             return Err(self.err(
@@ -1303,6 +1296,53 @@ impl Run {
     }
 }
 
+/// The run of relocations being decoded: its chunk (`usize::MAX` before the first), where
+/// it starts in the array, and whether its offsets are in order so far (and the last one).
+struct OpenRun {
+    chunk: usize,
+    start: usize,
+    sorted: bool,
+    last: u32,
+}
+
+impl OpenRun {
+    fn new(start: usize) -> OpenRun {
+        OpenRun {
+            chunk: usize::MAX,
+            start,
+            sorted: true,
+            last: 0,
+        }
+    }
+
+    /// Ends the current run (if any) in `runs` and starts one for chunk `chunk` at the end of
+    /// `out`.
+    #[inline]
+    fn switch(&mut self, kind: u8, chunk: usize, out: &[Reloc], runs: &mut Vec<Run>) {
+        self.close(kind, out.len(), runs);
+        *self = OpenRun {
+            chunk,
+            ..OpenRun::new(out.len())
+        };
+    }
+
+    /// Appends an entry of the current run.
+    #[inline]
+    fn push(&mut self, out: &mut Vec<Reloc>, reloc: Reloc) {
+        self.sorted &= reloc.offset >= self.last;
+        self.last = reloc.offset;
+        out.push(reloc);
+    }
+
+    /// Records the current run (if any), which ends at `end`, in `runs`.
+    #[inline]
+    fn close(&self, kind: u8, end: usize, runs: &mut Vec<Run>) {
+        if self.chunk != usize::MAX {
+            runs.push(Run::new(kind, self.chunk, self.start, end, self.sorted));
+        }
+    }
+}
+
 /// Where a relocation section's entries go.
 #[derive(Clone, Copy)]
 enum Dest {
@@ -1332,12 +1372,9 @@ fn decode_chunk_relocs(
     runs: &mut Vec<Run>,
 ) -> bool {
     let data = section.entries;
-    // The current run: its chunk (`usize::MAX` before the first) and the chunk's bounds
-    // (empty before the first), where it starts in `out`, and whether its offsets are in
-    // order so far.
-    let mut run = usize::MAX;
+    // The current run, and its chunk's bounds (empty before the first).
+    let mut run = OpenRun::new(out.len());
     let (mut lo, mut hi) = (u64::MAX, 0u64);
-    let (mut run_start, mut sorted, mut last) = (out.len(), true, 0u32);
     let mut pos = 0usize;
     for _ in 0..section.count {
         let Some(ty) = data
@@ -1373,34 +1410,29 @@ fn decode_chunk_relocs(
         let at = u64::from(at);
         let end = at + ty.width() as u64;
         if !(lo <= at && end <= hi) {
-            let Some(i) = chunk_of(chunks, run, at, end) else {
+            let Some(i) = chunk_of(chunks, run.chunk, at, end) else {
                 return false;
             };
-            if run != usize::MAX {
-                runs.push(Run::new(kind, run, run_start, out.len(), sorted));
-            }
-            (run, run_start, sorted, last) = (i, out.len(), true, 0);
+            run.switch(kind, i, out, runs);
             (lo, hi) = (chunks[i].start, chunks[i].end);
         }
         let offset = (at - lo) as u32;
-        sorted &= offset >= last;
-        last = offset;
-        out.push(Reloc {
-            ty,
-            offset,
-            index,
-            addend,
-        });
+        run.push(
+            out,
+            Reloc {
+                ty,
+                offset,
+                index,
+                addend,
+            },
+        );
     }
-    if run != usize::MAX {
-        runs.push(Run::new(kind, run, run_start, out.len(), sorted));
-    }
+    run.close(kind, out.len(), runs);
     pos == data.len()
 }
 
-/// The chunk that holds the field `at..end`, found as [`Reader::decode_relocs`] finds it:
-/// the one after chunk `run` first (LLVM writes relocations in offset order), else by a
-/// binary search.
+/// The chunk that holds the field `at..end`: the one after chunk `run` first (chunks are
+/// sorted by start, and LLVM writes relocations in offset order), else by a binary search.
 #[cold]
 fn chunk_of(chunks: &[Range<u64>], run: usize, at: u64, end: u64) -> Option<usize> {
     let next = run.wrapping_add(1);
