@@ -320,8 +320,10 @@ pub(crate) struct Values {
     dense: Table<Value, u32>,
     /// The block that defines each value with a local, by dense number.
     dense_block: Vec<Block>,
-    /// The position in `lin` of the instruction that defines each value with a local, by
-    /// dense number ([`NO_LOCAL`] for block parameters).
+    /// The end in `lin_ops` of the operands of the instruction that defines each value
+    /// with a local, by dense number ([`NO_LOCAL`] for block parameters): an operand at
+    /// index `i` is read at or before that instruction exactly when `i` is below it (the
+    /// operands of `lin` are consecutive, in code order).
     dense_pos: Vec<u32>,
     /// The local of each value with a local, by dense number ([`NO_LOCAL`] until
     /// coloring reaches its definition).
@@ -343,7 +345,7 @@ pub(crate) struct Values {
     /// Per value: stamp of the backward scan that found it live (with the live-in sets of
     /// the path exploration).
     live_stamp: Table<Value, u32>,
-    /// Last uses in the current block as (position in `lin`, dense number), latest first
+    /// Last uses in the current block as (index in `lin_ops`, dense number), latest first
     /// (found scanning backward, consumed from the end scanning forward).
     kills: Vec<(u32, u32)>,
     /// Per local: the block stamp while its value is live.
@@ -550,20 +552,10 @@ impl Values {
             self.dead_params(func);
         }
 
-        // 2. Stackification, block by block.
-        for (i, node) in nodes.iter().enumerate() {
-            let Node::Code(b) = *node else { continue };
-            // Without code, nothing can go on the stack.
-            let (s, e) = self.code_range[b];
-            if s < e {
-                self.stackify_block(func, b, nodes.get(i + 1));
-            }
-        }
-
-        // Places of everything else, and dense numbers of the values that need a local
-        // (for liveness), with the blocks that define them.
-        // Only the values given a place with a local read their dense number, and they get
-        // it here: the table needs no clearing, only the size.
+        // 2. Stackification, block by block, and dense numbers of the values that need a
+        // local (for liveness), with the blocks that define them. Only the values given a
+        // place with a local read their dense number, and they get it here: the table
+        // needs no clearing, only the size.
         if self.dense.elems.len() < nv {
             self.dense.elems.resize(nv, 0);
         }
@@ -578,7 +570,16 @@ impl Values {
             self.dense_pos.push(NO_LOCAL);
         }
         self.num_params = dfg.block_params(entry).len() as u32;
-        for &b in &self.order {
+        // Each block's values are numbered by the stackification walk, from its last
+        // instruction back, then its parameters: coloring walks the block's numbers
+        // downward.
+        for (i, node) in nodes.iter().enumerate() {
+            let Node::Code(b) = *node else { continue };
+            // Without code, nothing can go on the stack.
+            let (s, e) = self.code_range[b];
+            if s < e {
+                self.stackify_block(func, b, nodes.get(i + 1));
+            }
             if b != entry {
                 for &p in dfg.block_params(b) {
                     if self.counts[p].uses > 0 {
@@ -587,25 +588,6 @@ impl Values {
                         self.dense_vals.push(p);
                         self.dense_block.push(b);
                         self.dense_pos.push(NO_LOCAL);
-                    }
-                }
-            }
-            let (s, e) = self.code_range[b];
-            for k in s..e {
-                let l = &self.lin[k as usize];
-                let one = l.result.expand();
-                let results = match one {
-                    Some(ref r) => std::slice::from_ref(r),
-                    None if l.flags & Lin::MULTI != 0 => dfg.inst_results(l.inst),
-                    None => &[],
-                };
-                for &r in results {
-                    if !matches!(self.place[r], Place::Stack(_)) && self.counts[r].uses > 0 {
-                        self.place[r] = Place::Pending(self.dense_vals.len() as u32);
-                        self.dense[r] = self.dense_vals.len() as u32;
-                        self.dense_vals.push(r);
-                        self.dense_block.push(b);
-                        self.dense_pos.push(k);
                     }
                 }
             }
@@ -946,7 +928,8 @@ impl Values {
     }
 
     /// Stackifies the operands of the instructions of `b` (and of its terminator when `next`
-    /// consumes them right after the code).
+    /// consumes them right after the code), and numbers the results that need a local,
+    /// from the last instruction back (each instruction's results from its last).
     #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
     fn stackify_block(&mut self, func: &Function, b: Block, next: Option<&Node>) {
         let dfg = &func.dfg;
@@ -1021,11 +1004,28 @@ impl Values {
                     }
                 }
             } else {
-                // Next root: the closest instruction not yet consumed.
+                // Next root: the closest instruction not yet consumed. Its results are
+                // not on the stack: those with uses need a local.
                 cursor -= 1;
                 let l = &lin[cursor];
                 if l.flags & Lin::SRET == 0 {
                     frame = Some(l.ops);
+                }
+                let one = l.result.expand();
+                let results = match one {
+                    Some(ref r) => std::slice::from_ref(r),
+                    None if l.flags & Lin::MULTI != 0 => dfg.inst_results(l.inst),
+                    None => &[],
+                };
+                for &r in results.iter().rev() {
+                    if self.counts[r].uses > 0 {
+                        let n = self.dense_vals.len() as u32;
+                        self.place[r] = Place::Pending(n);
+                        self.dense[r] = n;
+                        self.dense_vals.push(r);
+                        self.dense_block.push(b);
+                        self.dense_pos.push(l.ops.1);
+                    }
                 }
             }
         }
@@ -1423,9 +1423,9 @@ impl Values {
                 }
             }
             // The last instruction that defines a value with a local (the block's values
-            // are numbered in code order, the parameters first): none, and the block is
-            // done.
-            let last_def = self.dense_pos[next_dense - 1];
+            // are numbered from its last instruction back, the parameters last), as the
+            // end of its operands: none, and the block is done.
+            let last_def = self.dense_pos[first];
             if last_def == NO_LOCAL {
                 continue;
             }
@@ -1460,43 +1460,56 @@ impl Values {
                 let term_uses = &self.term_uses[t0 as usize..t1 as usize];
                 Self::for_each_term_use(&self.counts, term_uses, |a, _| stamps[a] = gen_);
             }
-            let (s, e) = self.code_range[b];
-            let (s, e) = (s as usize, e as usize);
+            // The operands of the block's code, from the last (their instructions are
+            // consecutive in `lin`, and so are their operands in `lin_ops`).
+            let (s, e) = self.block_ops(b);
             self.kills.clear();
-            for k in (s..e).rev() {
-                let (o0, o1) = self.lin[k].ops;
-                for i in o0 as usize..o1 as usize {
-                    let d = self.op_dense[i];
+            let ops = self.op_dense.get(s..e).unwrap_or(&[]);
+            let kills = &mut self.kills;
+            if rows {
+                let row = &mut self.row;
+                for (j, &d) in ops.iter().enumerate().rev() {
                     if d == NO_LOCAL {
                         continue;
                     }
-                    let live = if rows {
-                        let (word, bit) = (d as usize / 64, 1 << (d % 64));
-                        let live = self.row[word] & bit != 0;
-                        self.row[word] |= bit;
-                        live
-                    } else {
-                        let v = self.lin_ops[i];
-                        let live = self.live_stamp[v] == gen_;
-                        self.live_stamp[v] = gen_;
-                        live
+                    let (word, bit) = (d as usize / 64, 1 << (d % 64));
+                    let Some(x) = row.get_mut(word) else {
+                        continue;
                     };
-                    if !live && k as u32 <= last_def {
-                        self.kills.push((k as u32, d));
+                    let live = *x & bit != 0;
+                    *x |= bit;
+                    let i = (s + j) as u32;
+                    if !live && i < last_def {
+                        kills.push((i, d));
+                    }
+                }
+            } else {
+                let stamps = &mut self.live_stamp;
+                let vals = &self.lin_ops[s..e];
+                for (j, (&d, &v)) in ops.iter().zip(vals).enumerate().rev() {
+                    if d == NO_LOCAL {
+                        continue;
+                    }
+                    let live = stamps[v] == gen_;
+                    stamps[v] = gen_;
+                    let i = (s + j) as u32;
+                    if !live && i < last_def {
+                        kills.push((i, d));
                     }
                 }
             }
-            // Forward, from definition to definition (in `lin` order, the parameters
-            // done): free at the last uses up to the defining instruction (the earliest
-            // kills are at the end of the list; freeing commutes, so the order of the
-            // kills of one instruction does not matter), then define.
-            for d in first..next_dense {
-                let k = self.dense_pos[d];
-                if k == NO_LOCAL {
+            // Forward, from definition to definition (in `lin` order, the block's numbers
+            // downward, the parameters done): free at the last uses up to the defining
+            // instruction (the earliest kills are at the end of the list; freeing
+            // commutes, so the order of the kills of one instruction does not matter),
+            // then define.
+            for d in (first..next_dense).rev() {
+                let end = self.dense_pos[d];
+                if end == NO_LOCAL {
                     continue;
                 }
-                while let Some(&(kk, d)) = self.kills.last()
-                    && kk <= k
+                while let Some(&(i, d)) = self.kills.last()
+                    && i < end
                 {
                     self.kills.pop();
                     if let Some(&l) = self.dense_local.get(d as usize)
