@@ -320,6 +320,10 @@ pub(crate) struct Values {
     dense: Table<Value, u32>,
     /// The block that defines each value with a local, by dense number.
     dense_block: Vec<Block>,
+    /// The first dense number of each block of `order` (by position), then the end of the
+    /// last: block `order[i]` defines the values `order_dense[i]..order_dense[i + 1]`
+    /// (besides the entry block's parameters, numbered first).
+    order_dense: Vec<u32>,
     /// The end in `lin_ops` of the operands of the instruction that defines each value
     /// with a local, by dense number ([`NO_LOCAL`] for block parameters): an operand at
     /// index `i` is read at or before that instruction exactly when `i` is below it (the
@@ -471,6 +475,25 @@ fn or_rows(row: &mut [u64], live: &[u64], succs: &[Block], w: usize) {
     }
 }
 
+/// Sets the bits `lo..hi` of `row`.
+#[inline]
+fn set_bits(row: &mut [u64], lo: usize, hi: usize) {
+    let mut k = lo;
+    while k < hi {
+        let bit = k % 64;
+        let n = (hi - k).min(64 - bit);
+        let mask = if n == 64 {
+            !0
+        } else {
+            ((1u64 << n) - 1) << bit
+        };
+        if let Some(x) = row.get_mut(k / 64) {
+            *x |= mask;
+        }
+        k += n;
+    }
+}
+
 /// A table by entity for one function: a plain vector, indexed without the default
 /// fallback or the growth of a [`SecondaryMap`] (the keys are the function's own, and
 /// [`reset`] sizes the table for them).
@@ -573,8 +596,10 @@ impl Values {
         // Each block's values are numbered by the stackification walk, from its last
         // instruction back, then its parameters: coloring walks the block's numbers
         // downward.
+        self.order_dense.clear();
         for (i, node) in nodes.iter().enumerate() {
             let Node::Code(b) = *node else { continue };
+            self.order_dense.push(self.dense_vals.len() as u32);
             // Without code, nothing can go on the stack.
             let (s, e) = self.code_range[b];
             if s < e {
@@ -592,6 +617,7 @@ impl Values {
                 }
             }
         }
+        self.order_dense.push(self.dense_vals.len() as u32);
 
         // 3. Liveness.
         self.liveness(func)?;
@@ -1011,20 +1037,24 @@ impl Values {
                 if l.flags & Lin::SRET == 0 {
                     frame = Some(l.ops);
                 }
-                let one = l.result.expand();
-                let results = match one {
-                    Some(ref r) => std::slice::from_ref(r),
-                    None if l.flags & Lin::MULTI != 0 => dfg.inst_results(l.inst),
-                    None => &[],
-                };
-                for &r in results.iter().rev() {
-                    if self.counts[r].uses > 0 {
-                        let n = self.dense_vals.len() as u32;
-                        self.place[r] = Place::Pending(n);
-                        self.dense[r] = n;
-                        self.dense_vals.push(r);
-                        self.dense_block.push(b);
-                        self.dense_pos.push(l.ops.1);
+                macro_rules! number {
+                    ($r:expr) => {
+                        let r = $r;
+                        if self.counts[r].uses > 0 {
+                            let n = self.dense_vals.len() as u32;
+                            self.place[r] = Place::Pending(n);
+                            self.dense[r] = n;
+                            self.dense_vals.push(r);
+                            self.dense_block.push(b);
+                            self.dense_pos.push(l.ops.1);
+                        }
+                    };
+                }
+                if let Some(r) = l.result.expand() {
+                    number!(r);
+                } else if l.flags & Lin::MULTI != 0 {
+                    for &r in dfg.inst_results(l.inst).iter().rev() {
+                        number!(r);
                     }
                 }
             }
@@ -1206,9 +1236,19 @@ impl Values {
         let dfg = &func.dfg;
         let nb = dfg.blocks.len();
         let w = self.dense_vals.len().div_ceil(64);
-        // Definitions.
-        for (k, b) in self.dense_block.iter().enumerate() {
-            self.kill_bits[b.index() * w + k / 64] |= 1 << (k % 64);
+        // Definitions: the entry block's parameters, then each block's range of numbers.
+        if let Some(entry) = func.entry() {
+            let row = entry.index() * w;
+            set_bits(
+                &mut self.kill_bits[row..row + w],
+                0,
+                self.num_params as usize,
+            );
+        }
+        for (i, b) in self.order.iter().enumerate() {
+            let row = b.index() * w;
+            let (lo, hi) = (self.order_dense[i], self.order_dense[i + 1]);
+            set_bits(&mut self.kill_bits[row..row + w], lo as usize, hi as usize);
         }
         // Work list, blocks in reverse structured order first.
         self.in_work.clear();
@@ -1367,15 +1407,16 @@ impl Values {
             reset(&mut self.live_stamp, func.dfg.values.len());
         }
         let mut gen_: u32 = 0;
+        // Values given a local here.
+        let mut assigned = 0usize;
         // The values each block defines have consecutive dense numbers (after the entry
         // block's parameters, which have their locals already).
-        let mut next_dense = dfg.block_params(entry).len();
         for i in 0..self.order.len() {
             let b = self.order[i];
-            let first = next_dense;
-            while self.dense_block.get(next_dense) == Some(&b) {
-                next_dense += 1;
-            }
+            let (first, next_dense) = (
+                self.order_dense[i] as usize,
+                self.order_dense[i + 1] as usize,
+            );
             if next_dense == first {
                 // Nothing to assign here: what is live or free in the block does not
                 // matter.
@@ -1419,6 +1460,7 @@ impl Values {
                 for &p in dfg.block_params(b) {
                     if let Place::Pending(_) = self.place[p] {
                         self.assign(dfg, p, gen_);
+                        assigned += 1;
                     }
                 }
             }
@@ -1523,9 +1565,14 @@ impl Values {
                 }
                 let v = self.dense_vals[d];
                 self.assign(dfg, v, gen_);
+                assigned += 1;
             }
         }
-        // Anything pending left (unreached) is unused.
+        // Anything pending left (unreached) is unused (every value has its local when
+        // all but the entry block's parameters were assigned one).
+        if assigned + dfg.block_params(entry).len() == self.dense_vals.len() {
+            return Ok(());
+        }
         for &v in &self.dense_vals {
             if let Place::Pending(_) = self.place[v] {
                 self.place[v] = Place::Unused;
