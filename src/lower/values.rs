@@ -249,6 +249,21 @@ impl Lin {
     pub const MULTI: u8 = 2;
 }
 
+/// A value with a local ([`Values::dense_vals`]): one record, written once by the
+/// numbering.
+#[derive(Copy, Clone, Debug)]
+struct DenseVal {
+    /// The value.
+    val: Value,
+    /// The block that defines it.
+    block: Block,
+    /// The end in `lin_ops` of the operands of the instruction that defines it
+    /// ([`NO_LOCAL`] for a block parameter): an operand at index `i` is read at or before
+    /// that instruction exactly when `i` is below it (the operands of `lin` are
+    /// consecutive, in code order).
+    end: u32,
+}
+
 /// The use count of a value ([`Values::counts`]).
 #[derive(Copy, Clone, Debug, Default)]
 struct Uses {
@@ -314,21 +329,14 @@ pub(crate) struct Values {
     work: Vec<Block>,
     /// Per block: in the work list of the bit-set liveness.
     in_work: Vec<bool>,
-    /// Values with a local, by dense number (bit-set liveness).
-    dense_vals: Vec<Value>,
+    /// Values with a local, by dense number, with their defining block and instruction.
+    dense_vals: Vec<DenseVal>,
     /// Dense number of each value with a local.
     dense: Table<Value, u32>,
-    /// The block that defines each value with a local, by dense number.
-    dense_block: Vec<Block>,
     /// The first dense number of each block of `order` (by position), then the end of the
     /// last: block `order[i]` defines the values `order_dense[i]..order_dense[i + 1]`
     /// (besides the entry block's parameters, numbered first).
     order_dense: Vec<u32>,
-    /// The end in `lin_ops` of the operands of the instruction that defines each value
-    /// with a local, by dense number ([`NO_LOCAL`] for block parameters): an operand at
-    /// index `i` is read at or before that instruction exactly when `i` is below it (the
-    /// operands of `lin` are consecutive, in code order).
-    dense_pos: Vec<u32>,
     /// The local of each value with a local, by dense number ([`NO_LOCAL`] until
     /// coloring reaches its definition).
     dense_local: Vec<u32>,
@@ -583,14 +591,14 @@ impl Values {
             self.dense.elems.resize(nv, 0);
         }
         self.dense_vals.clear();
-        self.dense_block.clear();
-        self.dense_pos.clear();
         for (i, &p) in dfg.block_params(entry).iter().enumerate() {
             self.place[p] = Place::Local(i as u32);
             self.dense[p] = self.dense_vals.len() as u32;
-            self.dense_vals.push(p);
-            self.dense_block.push(entry);
-            self.dense_pos.push(NO_LOCAL);
+            self.dense_vals.push(DenseVal {
+                val: p,
+                block: entry,
+                end: NO_LOCAL,
+            });
         }
         self.num_params = dfg.block_params(entry).len() as u32;
         // Each block's values are numbered by the stackification walk, from its last
@@ -610,9 +618,11 @@ impl Values {
                     if self.counts[p].uses > 0 {
                         self.place[p] = Place::Pending(self.dense_vals.len() as u32);
                         self.dense[p] = self.dense_vals.len() as u32;
-                        self.dense_vals.push(p);
-                        self.dense_block.push(b);
-                        self.dense_pos.push(NO_LOCAL);
+                        self.dense_vals.push(DenseVal {
+                            val: p,
+                            block: b,
+                            end: NO_LOCAL,
+                        });
                     }
                 }
             }
@@ -1044,9 +1054,11 @@ impl Values {
                             let n = self.dense_vals.len() as u32;
                             self.place[r] = Place::Pending(n);
                             self.dense[r] = n;
-                            self.dense_vals.push(r);
-                            self.dense_block.push(b);
-                            self.dense_pos.push(l.ops.1);
+                            self.dense_vals.push(DenseVal {
+                                val: r,
+                                block: b,
+                                end: l.ops.1,
+                            });
                         }
                     };
                 }
@@ -1139,7 +1151,7 @@ impl Values {
         for i in 0..self.order.len() {
             let b = self.order[i];
             let (s, e) = self.block_ops(b);
-            let (place, dense_block) = (&self.place, &self.dense_block);
+            let (place, dense_vals) = (&self.place, &self.dense_vals);
             let (gen_bits, pairs) = (&mut self.gen_bits, &mut self.use_pairs);
             // Before coloring, the values with locals are the pending ones and the entry
             // block's parameters, whose local is their dense number.
@@ -1149,7 +1161,7 @@ impl Values {
                 };
                 if !bits {
                     pairs.push((v, b));
-                } else if dense_block.get(d as usize) != Some(&b) {
+                } else if dense_vals.get(d as usize).map(|x| x.block) != Some(b) {
                     let d = d as usize;
                     gen_bits[b.index() * w + d / 64] |= 1 << (d % 64);
                 }
@@ -1189,10 +1201,11 @@ impl Values {
         self.live_pairs.clear();
         for i in 0..self.use_pairs.len() {
             let (v, u) = self.use_pairs[i];
-            let def = *self
-                .dense_block
+            let def = self
+                .dense_vals
                 .get(self.dense[v] as usize)
-                .ok_or("a value without a local in the liveness sets")?;
+                .ok_or("a value without a local in the liveness sets")?
+                .block;
             let stamp = v.as_u32() + 1;
             self.work.clear();
             self.work.push(u);
@@ -1275,7 +1288,8 @@ impl Values {
             .iter()
             .enumerate()
             .find(|(_, x)| **x != 0)
-            .and_then(|(j, x)| self.dense_vals.get(j * 64 + x.trailing_zeros() as usize));
+            .and_then(|(j, x)| self.dense_vals.get(j * 64 + x.trailing_zeros() as usize))
+            .map(|x| x.val);
         let v = first.map_or_else(String::new, |v| v.to_string());
         Err(format!(
             "{v} is used in {b} but not defined on every path to it"
@@ -1432,7 +1446,7 @@ impl Values {
                         x &= x - 1;
                         match self.dense_local[d] {
                             NO_LOCAL => {
-                                let v = self.dense_vals[d];
+                                let v = self.dense_vals[d].val;
                                 return Err(format!("{v} is live into {b} before its definition"));
                             }
                             l => self.occupied[l as usize] = gen_,
@@ -1467,7 +1481,7 @@ impl Values {
             // The last instruction that defines a value with a local (the block's values
             // are numbered from its last instruction back, the parameters last), as the
             // end of its operands: none, and the block is done.
-            let last_def = self.dense_pos[first];
+            let last_def = self.dense_vals[first].end;
             if last_def == NO_LOCAL {
                 continue;
             }
@@ -1546,7 +1560,7 @@ impl Values {
             // commutes, so the order of the kills of one instruction does not matter),
             // then define.
             for d in (first..next_dense).rev() {
-                let end = self.dense_pos[d];
+                let DenseVal { val: v, end, .. } = self.dense_vals[d];
                 if end == NO_LOCAL {
                     continue;
                 }
@@ -1563,7 +1577,6 @@ impl Values {
                         self.cursor[c] = self.cursor[c].min(pos);
                     }
                 }
-                let v = self.dense_vals[d];
                 self.assign(dfg, v, gen_);
                 assigned += 1;
             }
@@ -1573,7 +1586,7 @@ impl Values {
         if assigned + dfg.block_params(entry).len() == self.dense_vals.len() {
             return Ok(());
         }
-        for &v in &self.dense_vals {
+        for &DenseVal { val: v, .. } in &self.dense_vals {
             if let Place::Pending(_) = self.place[v] {
                 self.place[v] = Place::Unused;
             }
@@ -1694,7 +1707,7 @@ impl Values {
             *n += 1;
         }
         // Only the values with a dense number have locals.
-        for &v in &self.dense_vals {
+        for &DenseVal { val: v, .. } in &self.dense_vals {
             if let Place::Local(l) = &mut self.place[v] {
                 *l = self.renumber.get(*l as usize).copied().unwrap_or(*l);
             }
