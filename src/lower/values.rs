@@ -66,6 +66,11 @@ pub(crate) enum Place {
     Local(u32),
 }
 
+/// [`Values::marks`]: visited by the first pass.
+const VISITED: u8 = 1;
+/// [`Values::marks`]: the destination of a backward edge.
+const HEADER: u8 = 2;
+
 /// No dense number, or no local yet.
 const NO_LOCAL: u32 = u32::MAX;
 
@@ -327,8 +332,9 @@ pub(crate) struct Values {
     block_stamp: Vec<u32>,
     /// Work list of blocks.
     work: Vec<Block>,
-    /// Per block: in the work list of the bit-set liveness.
-    in_work: Vec<bool>,
+    /// Per block, in the bit-set liveness: [`VISITED`] by the first pass, the
+    /// destination of a backward edge ([`HEADER`]).
+    marks: Vec<u8>,
     /// Values with a local, by dense number, with their defining block and instruction.
     dense_vals: Vec<DenseVal>,
     /// Dense number of each value with a local.
@@ -1110,28 +1116,6 @@ impl Values {
     fn liveness(&mut self, func: &Function) -> Result<(), String> {
         let dfg = &func.dfg;
         let nb = dfg.blocks.len();
-        // Predecessors (counted by the first walk).
-        for i in 0..nb {
-            self.pred_off[i + 1] += self.pred_off[i];
-        }
-        self.preds.clear();
-        self.preds
-            .resize(self.pred_off[nb] as usize, Block::from_u32(0));
-        {
-            let fill = &mut self.fill;
-            fill.clear();
-            fill.extend_from_slice(&self.pred_off[..nb]);
-            for &b in &self.order {
-                for &d in succs_in(&self.succ_list, &self.succ_range, b) {
-                    if let Some(slot) = fill.get_mut(d.index()) {
-                        if let Some(p) = self.preds.get_mut(*slot as usize) {
-                            *p = b;
-                        }
-                        *slot += 1;
-                    }
-                }
-            }
-        }
         // Bit rows when they are small for the function; otherwise the path exploration,
         // linear in the size of the sets.
         let w = self.dense_vals.len().div_ceil(64);
@@ -1193,6 +1177,28 @@ impl Values {
         if bits {
             return self.liveness_bits(func);
         }
+        // Predecessors (counted by the first walk).
+        for i in 0..nb {
+            self.pred_off[i + 1] += self.pred_off[i];
+        }
+        self.preds.clear();
+        self.preds
+            .resize(self.pred_off[nb] as usize, Block::from_u32(0));
+        {
+            let fill = &mut self.fill;
+            fill.clear();
+            fill.extend_from_slice(&self.pred_off[..nb]);
+            for &b in &self.order {
+                for &d in succs_in(&self.succ_list, &self.succ_range, b) {
+                    if let Some(slot) = fill.get_mut(d.index()) {
+                        if let Some(p) = self.preds.get_mut(*slot as usize) {
+                            *p = b;
+                        }
+                        *slot += 1;
+                    }
+                }
+            }
+        }
         self.use_pairs.sort_unstable();
         self.use_pairs.dedup();
         // Path exploration.
@@ -1241,9 +1247,9 @@ impl Values {
     }
 
     /// Live-in sets by backward dataflow over bit sets (one row of bits per block, one bit
-    /// per value with a local, by dense number), with a work list of blocks: the rows of
-    /// `live_bits`, which coloring reads directly. Needs `order`, the predecessors, the
-    /// dense numbers and the rows of uses (`gen_bits`, the others cleared).
+    /// per value with a local, by dense number), in passes over the blocks: the rows of
+    /// `live_bits`, which coloring reads directly. Needs `order`, the predecessor counts,
+    /// the dense numbers and the rows of uses (`gen_bits`, the others cleared).
     #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
     fn liveness_bits(&mut self, func: &Function) -> Result<(), String> {
         let dfg = &func.dfg;
@@ -1263,23 +1269,30 @@ impl Values {
             let (lo, hi) = (self.order_dense[i], self.order_dense[i + 1]);
             set_bits(&mut self.kill_bits[row..row + w], lo as usize, hi as usize);
         }
-        // Work list, blocks in reverse structured order first.
-        self.in_work.clear();
-        self.in_work.resize(nb, false);
-        self.work.clear();
-        for &b in &self.order {
-            self.work.push(b);
-            self.in_work[b.index()] = true;
-        }
+        // Passes over the blocks in reverse structured order (the sets are the least
+        // fixed point whatever the order of visits). The first pass notes the backward
+        // edges (to a destination not visited yet). A pass reads every row it needs after
+        // the row's own visit, except across backward edges: another pass is needed only
+        // when a destination of one changed, and it stops at the last block with one (the
+        // blocks after it have their sets from the first pass).
+        self.marks.clear();
+        self.marks.resize(nb, 0);
         // Most functions need one to four words a row: their loop is unrolled for it.
-        let stuck = match w {
+        match w {
             1 => self.flow::<1>(),
             2 => self.flow::<2>(),
             3 => self.flow::<3>(),
             4 => self.flow::<4>(),
             _ => self.flow_any(w),
-        };
-        let Some(b) = stuck else {
+        }
+        // A block without predecessors (the first walk counted them, at the next index)
+        // with something live into it is an error.
+        let stuck = self.order.iter().find(|b| {
+            let base = b.index() * w;
+            self.pred_off.get(b.index() + 1) == Some(&0)
+                && self.live_bits[base..base + w].iter().any(|&x| x != 0)
+        });
+        let Some(&b) = stuck else {
             return Ok(());
         };
         // A block without predecessors with something live into it.
@@ -1296,93 +1309,102 @@ impl Values {
         ))
     }
 
-    /// The work-list iteration of [`Values::liveness_bits`] for rows of `W` words: returns
-    /// a block without predecessors whose live-in set is not empty, if any (an error).
+    /// The passes of [`Values::liveness_bits`] for rows of `W` words.
     #[inline(always)]
-    fn flow<const W: usize>(&mut self) -> Option<Block> {
-        while let Some(b) = self.work.pop() {
-            self.in_work[b.index()] = false;
-            let mut row = [0u64; W];
-            for &d in succs_in(&self.succ_list, &self.succ_range, b) {
-                let s = d.index() * W;
-                if let Some(src) = self.live_bits.get(s..s + W) {
-                    for (x, y) in row.iter_mut().zip(src) {
-                        *x |= y;
+    fn flow<const W: usize>(&mut self) {
+        let mut first = true;
+        // The blocks a pass visits: `order[..hi]`.
+        let mut hi = self.order.len();
+        let mut next_hi = 0;
+        loop {
+            let mut again = false;
+            for i in (0..hi).rev() {
+                let b = self.order[i];
+                let mut row = [0u64; W];
+                for &d in succs_in(&self.succ_list, &self.succ_range, b) {
+                    if first && self.marks[d.index()] & VISITED == 0 {
+                        self.marks[d.index()] |= HEADER;
+                        next_hi = next_hi.max(i + 1);
+                    }
+                    let s = d.index() * W;
+                    if let Some(src) = self.live_bits.get(s..s + W) {
+                        for (x, y) in row.iter_mut().zip(src) {
+                            *x |= y;
+                        }
+                    }
+                }
+                let mark = &mut self.marks[b.index()];
+                *mark |= VISITED;
+                let header = *mark & HEADER != 0;
+                let base = b.index() * W;
+                let (Some(gen_), Some(kill), Some(live)) = (
+                    self.gen_bits.get(base..base + W),
+                    self.kill_bits.get(base..base + W),
+                    self.live_bits.get_mut(base..base + W),
+                ) else {
+                    continue;
+                };
+                for j in 0..W {
+                    let new = gen_[j] | (row[j] & !kill[j]);
+                    if new != live[j] {
+                        live[j] = new;
+                        again |= header;
                     }
                 }
             }
-            let base = b.index() * W;
-            let (Some(gen_), Some(kill), Some(live)) = (
-                self.gen_bits.get(base..base + W),
-                self.kill_bits.get(base..base + W),
-                self.live_bits.get_mut(base..base + W),
-            ) else {
-                continue;
-            };
-            let mut changed = false;
-            for j in 0..W {
-                let new = gen_[j] | (row[j] & !kill[j]);
-                if new != live[j] {
-                    live[j] = new;
-                    changed = true;
-                }
+            if !again {
+                return;
             }
-            if changed && self.push_preds(b) {
-                return Some(b);
-            }
+            first = false;
+            hi = next_hi;
         }
-        None
     }
 
     /// [`Values::flow`] for rows of any width.
-    fn flow_any(&mut self, w: usize) -> Option<Block> {
+    fn flow_any(&mut self, w: usize) {
         self.row.clear();
         self.row.resize(w, 0);
-        while let Some(b) = self.work.pop() {
-            self.in_work[b.index()] = false;
-            self.row.iter_mut().for_each(|x| *x = 0);
-            let (row, live) = (&mut self.row, &self.live_bits);
-            for &d in succs_in(&self.succ_list, &self.succ_range, b) {
-                let s = d.index() * w;
-                if let Some(src) = live.get(s..s + w) {
-                    row.iter_mut().zip(src).for_each(|(x, y)| *x |= y);
+        let mut first = true;
+        let mut hi = self.order.len();
+        let mut next_hi = 0;
+        loop {
+            let mut again = false;
+            for i in (0..hi).rev() {
+                let b = self.order[i];
+                self.row.iter_mut().for_each(|x| *x = 0);
+                let (row, live) = (&mut self.row, &self.live_bits);
+                for &d in succs_in(&self.succ_list, &self.succ_range, b) {
+                    if first && self.marks[d.index()] & VISITED == 0 {
+                        self.marks[d.index()] |= HEADER;
+                        next_hi = next_hi.max(i + 1);
+                    }
+                    let s = d.index() * w;
+                    if let Some(src) = live.get(s..s + w) {
+                        row.iter_mut().zip(src).for_each(|(x, y)| *x |= y);
+                    }
+                }
+                let mark = &mut self.marks[b.index()];
+                *mark |= VISITED;
+                let header = *mark & HEADER != 0;
+                let base = b.index() * w;
+                let gen_kill = self.gen_bits[base..base + w]
+                    .iter()
+                    .zip(&self.kill_bits[base..base + w]);
+                let live = self.live_bits[base..base + w].iter_mut();
+                for ((l, (&g, &k)), &r) in live.zip(gen_kill).zip(&self.row) {
+                    let new = g | (r & !k);
+                    if new != *l {
+                        *l = new;
+                        again |= header;
+                    }
                 }
             }
-            let base = b.index() * w;
-            let mut changed = false;
-            let gen_kill = self.gen_bits[base..base + w]
-                .iter()
-                .zip(&self.kill_bits[base..base + w]);
-            let live = self.live_bits[base..base + w].iter_mut();
-            for ((l, (&g, &k)), &r) in live.zip(gen_kill).zip(&self.row) {
-                let new = g | (r & !k);
-                if new != *l {
-                    *l = new;
-                    changed = true;
-                }
+            if !again {
+                return;
             }
-            if changed && self.push_preds(b) {
-                return Some(b);
-            }
+            first = false;
+            hi = next_hi;
         }
-        None
-    }
-
-    /// Queues the predecessors of `b` that are not queued; true if `b` has none.
-    #[inline(always)]
-    fn push_preds(&mut self, b: Block) -> bool {
-        let (s, e) = (self.pred_off[b.index()], self.pred_off[b.index() + 1]);
-        if s == e {
-            return true;
-        }
-        for k in s as usize..e as usize {
-            let p = self.preds[k];
-            if !self.in_work[p.index()] {
-                self.in_work[p.index()] = true;
-                self.work.push(p);
-            }
-        }
-        false
     }
 
     /// Colors the pending values block by block in structured order (dominators first):
