@@ -898,6 +898,40 @@ block3:
     }
 
     #[test]
+    fn layout_dests_are_the_terminators_destinations() {
+        let text = "func @f(i32) -> i32 {
+block0(v0: i32):
+    br_if v0, block1, block2
+block1:
+    br_if v0, block2, block3
+block2:
+    jump block1
+block3:
+    return v0
+}";
+        let f = func(text);
+        let cfg = Cfg::compute(&f);
+        let mut spans = vec![(0, 0); f.dfg.blocks.len()];
+        let mut out = Vec::new();
+        assert!(cfg.layout_dests(&f.layout, &mut spans, &mut out));
+        for &b in &f.layout {
+            let (lo, len) = spans[b.index()];
+            let want = f.terminator(b).map_or(vec![], |t| f.dfg.successors(t));
+            assert_eq!(out[lo as usize..(lo + len) as usize], want[..], "{b}");
+        }
+        // Another layout, or a destination outside the layout: nothing.
+        let mut out = Vec::new();
+        assert!(!cfg.layout_dests(&f.layout[1..], &mut spans, &mut out));
+        assert!(out.is_empty());
+        let mut g = func(text);
+        let b2 = g.layout[2];
+        g.layout.retain(|&b| b != b2);
+        let cfg = Cfg::compute(&g);
+        assert!(!cfg.layout_dests(&g.layout, &mut spans, &mut out));
+        assert!(out.is_empty());
+    }
+
+    #[test]
     fn merges_and_backward_targets() {
         // A diamond (block3 merges two edges) inside a loop headed by block1; block5 is
         // unreachable and branches to the merge.
