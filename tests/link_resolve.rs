@@ -16,9 +16,10 @@ use kiln::object::{is_archive, read_archive, read_object};
 const SYSROOT: &str = "/usr/lib/wasm32-wasi";
 const BUILTINS: &str = "/usr/lib/llvm-14/lib/clang/14.0.6/lib/wasi/libclang_rt.builtins-wasm32.a";
 
-/// A fresh scratch directory for one test.
+/// A fresh scratch directory for one test, under cargo's per-target temporary directory (one
+/// per test name, emptied when the test starts: runs do not pile up directories).
 fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("kiln-resolve-{test}-{}", std::process::id()));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("link_resolve_{test}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create scratch dir");
     dir
