@@ -539,6 +539,9 @@ pub struct Cfg {
     succ_starts: Vec<u32>,
     /// Successors, in destination order, with repeats.
     succs: Vec<u32>,
+    /// Whether every destination of every layout block's terminator is in the layout
+    /// (so the successor lists give the destinations one for one).
+    all_dests: bool,
     /// Dominance.
     dom: DomTree,
 }
@@ -571,6 +574,7 @@ impl Cfg {
         self.succ_starts.clear();
         self.succs.clear();
         self.succ_starts.push(0);
+        let mut all_dests = true;
         for &b in &func.layout {
             if let Some(term) = func.dfg.blocks.get(b).and_then(|_| func.terminator(b))
                 && func.dfg.insts.get(term).is_some()
@@ -582,11 +586,14 @@ impl Cfg {
                         && n != NONE
                     {
                         succs.push(n);
+                    } else {
+                        all_dests = false;
                     }
                 });
             }
             self.succ_starts.push(self.succs.len() as u32);
         }
+        self.all_dests = all_dests;
         self.finish(full);
     }
 
@@ -604,16 +611,20 @@ impl Cfg {
         self.succ_starts.clear();
         self.succs.clear();
         self.succ_starts.push(0);
+        let mut all_dests = true;
         for &b in &func.layout {
             for d in dests(b) {
                 if let Some(&n) = self.node_of.get(d.index())
                     && n != NONE
                 {
                     self.succs.push(n);
+                } else {
+                    all_dests = false;
                 }
             }
             self.succ_starts.push(self.succs.len() as u32);
         }
+        self.all_dests = all_dests;
         self.finish(true);
     }
 
@@ -664,6 +675,36 @@ impl Cfg {
             .copied()
             .filter(|&n| n != NONE)
             .map(|n| n as usize)
+    }
+
+    /// When the graph was made from a function with this `layout` and holds every
+    /// destination (no terminator branches outside the layout), writes the destination
+    /// blocks of each layout block's terminator, in order, to `out`, with
+    /// `spans[block index]` = (start, length) in `out` (entries of blocks outside the
+    /// layout are left as they are), and returns true; otherwise returns false and writes
+    /// nothing.
+    pub(crate) fn layout_dests(
+        &self,
+        layout: &[Block],
+        spans: &mut [(u32, u32)],
+        out: &mut Vec<Block>,
+    ) -> bool {
+        if !self.all_dests || self.blocks != layout {
+            return false;
+        }
+        for (&b, w) in self.blocks.iter().zip(self.succ_starts.windows(2)) {
+            let lo = out.len() as u32;
+            if let Some(succ) = self.succs.get(w[0] as usize..w[1] as usize) {
+                out.extend(
+                    succ.iter()
+                        .filter_map(|&m| self.blocks.get(m as usize).copied()),
+                );
+            }
+            if let Some(span) = spans.get_mut(b.index()) {
+                *span = (lo, out.len() as u32 - lo);
+            }
+        }
+        true
     }
 
     /// Successors of node `n` in destination order, one per edge.
@@ -854,6 +895,40 @@ block3:
         assert_eq!(cfg.idom(1), Some(0));
         assert_eq!(cfg.idom(2), Some(0));
         assert!(!cfg.is_loop_header(1) && !cfg.is_loop_header(2));
+    }
+
+    #[test]
+    fn layout_dests_are_the_terminators_destinations() {
+        let text = "func @f(i32) -> i32 {
+block0(v0: i32):
+    br_if v0, block1, block2
+block1:
+    br_if v0, block2, block3
+block2:
+    jump block1
+block3:
+    return v0
+}";
+        let f = func(text);
+        let cfg = Cfg::compute(&f);
+        let mut spans = vec![(0, 0); f.dfg.blocks.len()];
+        let mut out = Vec::new();
+        assert!(cfg.layout_dests(&f.layout, &mut spans, &mut out));
+        for &b in &f.layout {
+            let (lo, len) = spans[b.index()];
+            let want = f.terminator(b).map_or(vec![], |t| f.dfg.successors(t));
+            assert_eq!(out[lo as usize..(lo + len) as usize], want[..], "{b}");
+        }
+        // Another layout, or a destination outside the layout: nothing.
+        let mut out = Vec::new();
+        assert!(!cfg.layout_dests(&f.layout[1..], &mut spans, &mut out));
+        assert!(out.is_empty());
+        let mut g = func(text);
+        let b2 = g.layout[2];
+        g.layout.retain(|&b| b != b2);
+        let cfg = Cfg::compute(&g);
+        assert!(!cfg.layout_dests(&g.layout, &mut spans, &mut out));
+        assert!(out.is_empty());
     }
 
     #[test]

@@ -176,7 +176,14 @@ fn copy_function(src: &Function, dst: &mut Function, spare: &mut Spare, with_loc
     }
     dd.insts.clear();
     dd.insts.extend(sd.insts.values().copied());
-    copy_secondary(&sd.results, &mut dd.results);
+    // The results with room for the instructions the transform adds (an entry past the
+    // end would make each of them grow the map).
+    let n = sd.results.values().len();
+    dd.results.clear();
+    dd.results.resize(room(n));
+    if let Some(head) = dd.results.values_mut().into_slice().get_mut(..n) {
+        head.clone_from_slice(sd.results.as_values_slice());
+    }
     let n = room(sd.values.len());
     if n > spare.caps[1] {
         spare.caps[1] = n;
@@ -366,9 +373,7 @@ impl Reducer {
     fn round(&mut self, f: &mut Function, cfg: &Cfg) {
         self.succ_span.clear();
         self.succs.clear();
-        for b in f.dfg.blocks.keys() {
-            self.cache_succs(f, b);
-        }
+        self.seed_succs(f, cfg);
         let mut members = self.block_vecs.pop().unwrap_or_default();
         members.clear();
         members.extend(
@@ -699,6 +704,20 @@ impl Reducer {
             }
         }
         true
+    }
+
+    /// Records the destinations of every block's terminator: from `cfg`'s successor lists
+    /// when they hold them all and `f` has the layout `cfg` was made from (the first round
+    /// reads the copy's original, later rounds the graph the previous one left), otherwise
+    /// from the terminators. The blocks outside the layout keep no destinations then: the
+    /// round reads only those of reachable blocks, and those are in the layout.
+    fn seed_succs(&mut self, f: &Function, cfg: &Cfg) {
+        self.succ_span.resize(f.dfg.blocks.len(), (0, 0));
+        if !cfg.layout_dests(&f.layout, &mut self.succ_span, &mut self.succs) {
+            for b in f.dfg.blocks.keys() {
+                self.cache_succs(f, b);
+            }
+        }
     }
 
     /// The destination blocks of `b`'s terminator, in order (see [`dest`]).

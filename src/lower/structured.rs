@@ -18,7 +18,12 @@
 use crate::ir::Block;
 
 /// One step of the structured control flow.
+///
+/// With an explicit tag byte (`repr(u8)`), telling the variants apart is a byte compare
+/// instead of decoding the niche in the `BrTable`'s vector: every pass over the nodes
+/// (structuring, value analysis, encoding) matches each one.
 #[derive(Clone, PartialEq, Eq, Debug)]
+#[repr(u8)]
 pub enum Node {
     /// Open a wasm `block`.
     Block,

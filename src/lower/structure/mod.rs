@@ -36,10 +36,6 @@
 
 use std::collections::HashMap;
 
-/// Up to this many nodes to drop, the post-pass removes them one by one (each a move of the
-/// nodes after it); more go through one compaction of the whole tail.
-const FEW_REMOVALS: usize = 8;
-
 /// Up to this many pads, a `br_table`'s shared pads are found by a linear search.
 const LINEAR_PADS: usize = 8;
 
@@ -687,7 +683,7 @@ impl Structurer {
         // scanned, each with the kept constructs around it. `open` holds (kept, kept
         // constructs up to and including this); the depths are renumbered in place and the
         // positions of the nodes to drop noted (in increasing order); then the removals,
-        // each a move of the tail (few per function; many go through one compaction).
+        // in one pass over the tail.
         self.removed.clear();
         let mut scanned = 0;
         for k in 0..self.unused.len() {
@@ -732,26 +728,18 @@ impl Structurer {
                 return Err(bad());
             }
         }
-        if self.removed.len() <= FEW_REMOVALS {
-            for &r in self.removed.iter().rev() {
-                out.remove(r as usize);
-            }
-        } else {
-            let first = self.removed.first().map_or(out.len(), |&r| r as usize);
-            let mut next = self.removed.iter().copied().peekable();
-            let mut w = first;
-            for r in first..out.len() {
-                if next.peek() == Some(&(r as u32)) {
-                    next.next();
-                    continue;
-                }
-                if w != r {
-                    out.swap(w, r);
-                }
-                w += 1;
-            }
-            out.truncate(w);
+        // One pass over the tail: the dropped nodes gather behind the kept ones, each
+        // stretch of kept nodes moving up once (a rotation of the window that holds the
+        // nodes dropped so far and the stretch after them), then the end is cut off.
+        for (j, &r) in self.removed.iter().enumerate() {
+            let start = (r as usize).checked_sub(j).ok_or_else(bad)?;
+            let end = self
+                .removed
+                .get(j + 1)
+                .map_or(out.len(), |&next| next as usize);
+            out.get_mut(start..end).ok_or_else(bad)?.rotate_left(j + 1);
         }
+        out.truncate(out.len() - self.removed.len());
         Ok(())
     }
 }
