@@ -36,6 +36,12 @@
 
 use std::collections::HashMap;
 
+/// Up to this many nodes to drop, the post-pass removes them by rotations of the windows
+/// between them (fewest moves when they are few, but each window also moves the nodes dropped
+/// before it, which grows with the square of their number); more go through one compaction
+/// of the tail, linear however many they are.
+const ROTATED_REMOVALS: usize = 32;
+
 /// Up to this many pads, a `br_table`'s shared pads are found by a linear search.
 const LINEAR_PADS: usize = 8;
 
@@ -728,20 +734,46 @@ impl Structurer {
                 return Err(bad());
             }
         }
-        // One pass over the tail: the dropped nodes gather behind the kept ones, each
-        // stretch of kept nodes moving up once (a rotation of the window that holds the
-        // nodes dropped so far and the stretch after them), then the end is cut off.
-        for (j, &r) in self.removed.iter().enumerate() {
-            let start = (r as usize).checked_sub(j).ok_or_else(bad)?;
-            let end = self
-                .removed
+        remove_sorted(out, &self.removed).ok_or_else(bad)
+    }
+}
+
+/// Removes the elements at `positions` (increasing, each below `out.len()`) from `out`,
+/// keeping the others in order; `None` when a position is out of range or repeated.
+fn remove_sorted<T>(out: &mut Vec<T>, positions: &[u32]) -> Option<()> {
+    if positions.windows(2).any(|w| w[0] >= w[1])
+        || positions.last().is_some_and(|&r| r as usize >= out.len())
+    {
+        return None;
+    }
+    if positions.len() <= ROTATED_REMOVALS {
+        // The removed elements gather behind the kept ones, each stretch of kept elements
+        // moving up once (a rotation of the window that holds the elements removed so far
+        // and the stretch after it), then the end is cut off.
+        for (j, &r) in positions.iter().enumerate() {
+            let end = positions
                 .get(j + 1)
                 .map_or(out.len(), |&next| next as usize);
-            out.get_mut(start..end).ok_or_else(bad)?.rotate_left(j + 1);
+            out[r as usize - j..end].rotate_left(j + 1);
         }
-        out.truncate(out.len() - self.removed.len());
-        Ok(())
+        out.truncate(out.len() - positions.len());
+    } else {
+        // Each kept element after the first removed one is swapped with the first removed
+        // element before it, then the end is cut off.
+        let first = positions[0] as usize;
+        let mut next = positions.iter().copied().peekable();
+        let mut w = first;
+        for r in first..out.len() {
+            if next.peek() == Some(&(r as u32)) {
+                next.next();
+                continue;
+            }
+            out.swap(w, r);
+            w += 1;
+        }
+        out.truncate(w);
     }
+    Some(())
 }
 
 /// The depth after dropping unused constructs: kept constructs above the target.

@@ -1102,3 +1102,24 @@ block3:
     wrong.swap(i, j);
     assert!(differs(&wrong));
 }
+
+/// Both ways of removing nodes (rotations for a few, a compaction for many) against
+/// `retain`, with bad positions refused.
+#[test]
+fn remove_sorted_keeps_the_rest_in_order() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for case in 0..400 {
+        let len = rng.below(200) as u32 + 1;
+        let percent = [2, 10, 50, 90, 100][case % 5];
+        let positions: Vec<u32> = (0..len).filter(|_| rng.chance(percent)).collect();
+        let mut out: Vec<u32> = (0..len).collect();
+        assert_eq!(super::remove_sorted(&mut out, &positions), Some(()));
+        let want: Vec<u32> = (0..len).filter(|i| !positions.contains(i)).collect();
+        assert_eq!(out, want, "{len} elements, removing {positions:?}");
+    }
+    let mut out = vec![0, 1, 2];
+    assert_eq!(super::remove_sorted(&mut out, &[1, 1]), None);
+    assert_eq!(super::remove_sorted(&mut out, &[2, 1]), None);
+    assert_eq!(super::remove_sorted(&mut out, &[3]), None);
+    assert_eq!(out, [0, 1, 2]);
+}
