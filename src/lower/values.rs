@@ -1309,9 +1309,26 @@ impl Values {
         ))
     }
 
-    /// The passes of [`Values::liveness_bits`] for rows of `W` words.
+    /// The passes of [`Values::liveness_bits`] for rows of `W` words (a constant width:
+    /// the loops over a row unroll).
     #[inline(always)]
     fn flow<const W: usize>(&mut self) {
+        self.flow_rows(W, &mut [0u64; W]);
+    }
+
+    /// [`Values::flow`] for rows of any width.
+    fn flow_any(&mut self, w: usize) {
+        let mut row = std::mem::take(&mut self.row);
+        row.clear();
+        row.resize(w, 0);
+        self.flow_rows(w, &mut row);
+        self.row = row;
+    }
+
+    /// The passes of [`Values::liveness_bits`] for rows of `w` words, with `row` (`w`
+    /// words) as scratch.
+    #[inline(always)]
+    fn flow_rows(&mut self, w: usize, row: &mut [u64]) {
         let mut first = true;
         // The blocks a pass visits: `order[..hi]`.
         let mut hi = self.order.len();
@@ -1320,14 +1337,14 @@ impl Values {
             let mut again = false;
             for i in (0..hi).rev() {
                 let b = self.order[i];
-                let mut row = [0u64; W];
+                row.fill(0);
                 for &d in succs_in(&self.succ_list, &self.succ_range, b) {
                     if first && self.marks[d.index()] & VISITED == 0 {
                         self.marks[d.index()] |= HEADER;
                         next_hi = next_hi.max(i + 1);
                     }
-                    let s = d.index() * W;
-                    if let Some(src) = self.live_bits.get(s..s + W) {
+                    let s = d.index() * w;
+                    if let Some(src) = self.live_bits.get(s..s + w) {
                         for (x, y) in row.iter_mut().zip(src) {
                             *x |= y;
                         }
@@ -1336,62 +1353,15 @@ impl Values {
                 let mark = &mut self.marks[b.index()];
                 *mark |= VISITED;
                 let header = *mark & HEADER != 0;
-                let base = b.index() * W;
+                let base = b.index() * w;
                 let (Some(gen_), Some(kill), Some(live)) = (
-                    self.gen_bits.get(base..base + W),
-                    self.kill_bits.get(base..base + W),
-                    self.live_bits.get_mut(base..base + W),
+                    self.gen_bits.get(base..base + w),
+                    self.kill_bits.get(base..base + w),
+                    self.live_bits.get_mut(base..base + w),
                 ) else {
                     continue;
                 };
-                for j in 0..W {
-                    let new = gen_[j] | (row[j] & !kill[j]);
-                    if new != live[j] {
-                        live[j] = new;
-                        again |= header;
-                    }
-                }
-            }
-            if !again {
-                return;
-            }
-            first = false;
-            hi = next_hi;
-        }
-    }
-
-    /// [`Values::flow`] for rows of any width.
-    fn flow_any(&mut self, w: usize) {
-        self.row.clear();
-        self.row.resize(w, 0);
-        let mut first = true;
-        let mut hi = self.order.len();
-        let mut next_hi = 0;
-        loop {
-            let mut again = false;
-            for i in (0..hi).rev() {
-                let b = self.order[i];
-                self.row.iter_mut().for_each(|x| *x = 0);
-                let (row, live) = (&mut self.row, &self.live_bits);
-                for &d in succs_in(&self.succ_list, &self.succ_range, b) {
-                    if first && self.marks[d.index()] & VISITED == 0 {
-                        self.marks[d.index()] |= HEADER;
-                        next_hi = next_hi.max(i + 1);
-                    }
-                    let s = d.index() * w;
-                    if let Some(src) = live.get(s..s + w) {
-                        row.iter_mut().zip(src).for_each(|(x, y)| *x |= y);
-                    }
-                }
-                let mark = &mut self.marks[b.index()];
-                *mark |= VISITED;
-                let header = *mark & HEADER != 0;
-                let base = b.index() * w;
-                let gen_kill = self.gen_bits[base..base + w]
-                    .iter()
-                    .zip(&self.kill_bits[base..base + w]);
-                let live = self.live_bits[base..base + w].iter_mut();
-                for ((l, (&g, &k)), &r) in live.zip(gen_kill).zip(&self.row) {
+                for (((l, &g), &k), &r) in live.iter_mut().zip(gen_).zip(kill).zip(&*row) {
                     let new = g | (r & !k);
                     if new != *l {
                         *l = new;
