@@ -876,30 +876,8 @@ block3:
         assert_eq!(cfg.node(f.layout[2]), Some(2));
     }
 
-    #[test]
-    fn two_entry_loop_is_irreducible() {
-        let f = func(
-            "func @f(i32) -> i32 {
-block0(v0: i32):
-    br_if v0, block1, block2
-block1:
-    br_if v0, block2, block3
-block2:
-    jump block1
-block3:
-    return v0
-}",
-        );
-        let cfg = Cfg::compute(&f);
-        assert!(!cfg.is_reducible());
-        assert_eq!(cfg.idom(1), Some(0));
-        assert_eq!(cfg.idom(2), Some(0));
-        assert!(!cfg.is_loop_header(1) && !cfg.is_loop_header(2));
-    }
-
-    #[test]
-    fn layout_dests_are_the_terminators_destinations() {
-        let text = "func @f(i32) -> i32 {
+    /// A loop entered at block1 and at block2.
+    const TWO_ENTRY_LOOP: &str = "func @f(i32) -> i32 {
 block0(v0: i32):
     br_if v0, block1, block2
 block1:
@@ -909,6 +887,20 @@ block2:
 block3:
     return v0
 }";
+
+    #[test]
+    fn two_entry_loop_is_irreducible() {
+        let f = func(TWO_ENTRY_LOOP);
+        let cfg = Cfg::compute(&f);
+        assert!(!cfg.is_reducible());
+        assert_eq!(cfg.idom(1), Some(0));
+        assert_eq!(cfg.idom(2), Some(0));
+        assert!(!cfg.is_loop_header(1) && !cfg.is_loop_header(2));
+    }
+
+    #[test]
+    fn layout_dests_are_the_terminators_destinations() {
+        let text = TWO_ENTRY_LOOP;
         let f = func(text);
         let cfg = Cfg::compute(&f);
         let mut spans = vec![(0, 0); f.dfg.blocks.len()];
