@@ -464,12 +464,8 @@ impl Structurer {
                     });
                     self.tasks.push(Task::Else);
                 }
-                self.tasks.push(Task::Branch {
-                    from: node,
-                    dest: 0,
-                    to: t,
-                    ft,
-                });
+                // The then-branch would be the next task popped: it runs right away.
+                self.branch(func, node, 0, t, ft, out)?;
             }
             InstData::BrTable { .. } => {
                 let table = self
