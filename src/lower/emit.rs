@@ -71,8 +71,12 @@ pub(crate) struct Emitter {
     frames: Vec<(u32, u32, u32)>,
     /// Edge copies: source and destination local.
     copies: Vec<(Value, u32)>,
-    /// The last `local.set`: opcode position, local, end position.
-    last_set: Option<(usize, u32, usize)>,
+    /// The end in `buf` of the last `local.set` (0: none; the locals declaration comes
+    /// first), its local and the position of its opcode: a `local.get` of that local
+    /// written at that end turns it into a tee.
+    set_end: usize,
+    set_local: u32,
+    set_pos: usize,
 }
 
 /// What the encoder needs to know about the function being lowered.
@@ -112,7 +116,7 @@ impl Emitter {
         self.buf.clear();
         self.relocs.clear();
         self.frames.clear();
-        self.last_set = None;
+        self.set_end = 0;
         let cx = FuncCx {
             ctx,
             func,
@@ -286,8 +290,18 @@ impl Emitter {
     }
 
     /// Pushes `v`: its operand tree, its local or its constant.
-    #[inline]
+    #[inline(always)] // most are locals (edge copies, returned values)
     fn value(&mut self, cx: &FuncCx<'_>, v: Value) -> Result<()> {
+        if let Place::Local(l) = self.values.place[v] {
+            self.local_get(l);
+            return Ok(());
+        }
+        self.value_other(cx, v)
+    }
+
+    /// [`Self::value`] of a value without a local.
+    #[inline(never)]
+    fn value_other(&mut self, cx: &FuncCx<'_>, v: Value) -> Result<()> {
         match self.values.place[v] {
             Place::Local(l) => {
                 self.local_get(l);
@@ -339,8 +353,13 @@ impl Emitter {
             while next < end {
                 let v = self.values.lin_ops[next as usize];
                 next += 1;
-                match self.values.place[v] {
-                    Place::Local(l) => self.local_get(l),
+                let place = self.values.place[v];
+                // Locals first: the most common operands.
+                if let Place::Local(l) = place {
+                    self.local_get(l);
+                    continue;
+                }
+                match place {
                     Place::Stack(p) => {
                         self.frames.push((k, next, end));
                         (k, next, end) = self.frame(p)?;
@@ -901,13 +920,12 @@ impl Emitter {
 
     #[inline(always)] // in the operand loop of `tree`
     fn local_get(&mut self, l: u32) {
-        if let Some((pos, ll, end)) = self.last_set
-            && ll == l
-            && end == self.buf.len()
-            && let Some(op) = self.buf.get_mut(pos)
+        if self.set_end == self.buf.len()
+            && self.set_local == l
+            && let Some(op) = self.buf.get_mut(self.set_pos)
         {
             *op = 0x22;
-            self.last_set = None;
+            self.set_end = 0;
             return;
         }
         self.op_uleb(0x20, l);
@@ -915,9 +933,10 @@ impl Emitter {
 
     #[inline(always)] // in the operand loop of `tree`
     fn local_set(&mut self, l: u32) {
-        let pos = self.buf.len();
+        self.set_pos = self.buf.len();
         self.op_uleb(0x21, l);
-        self.last_set = Some((pos, l, self.buf.len()));
+        self.set_end = self.buf.len();
+        self.set_local = l;
     }
 
     fn local_tee(&mut self, l: u32) {
