@@ -375,16 +375,18 @@ impl Emitter {
             if !self.inst_simple(cx.ops, &dfg.insts[l.inst]) {
                 self.inst(cx, l.inst)?;
             }
-            match l.result.expand() {
-                Some(r) => self.result(r),
-                None if l.flags & Lin::MULTI != 0 => {
-                    for &r in dfg.inst_results(l.inst).iter().rev() {
-                        self.result(r);
-                    }
-                }
-                None => {}
-            }
+            // A frame above the root's is an operand's ([`Place::Stack`]): its one result
+            // stays on the stack for its consumer.
             if self.frames.len() <= base {
+                match l.result.expand() {
+                    Some(r) => self.result(r),
+                    None if l.flags & Lin::MULTI != 0 => {
+                        for &r in dfg.inst_results(l.inst).iter().rev() {
+                            self.result(r);
+                        }
+                    }
+                    None => {}
+                }
                 return Ok(());
             }
             let Some(f) = self.frames.pop() else {
