@@ -41,6 +41,7 @@ use std::ops::{Index, IndexMut};
 use cranelift_entity::packed_option::PackedOption;
 use cranelift_entity::{EntityRef, SecondaryMap};
 
+use super::emit::op_bytes;
 use super::structured::Node;
 use crate::ir::{
     Block, BlockCall, ConvertOp, DataFlowGraph, EnumRef, Function, Inst, InstData, Intrinsic,
@@ -244,6 +245,9 @@ pub(crate) struct Lin {
     pub result: PackedOption<Value>,
     /// [`Lin::SRET`], [`Lin::MULTI`].
     pub flags: u8,
+    /// The instruction's opcode when that one byte is all it encodes to, else 0 (see
+    /// `OpBytes::binary_op` in `emit.rs`).
+    pub op: u8,
 }
 
 impl Lin {
@@ -751,6 +755,7 @@ impl Values {
         features: Features,
     ) -> Result<([bool; 4], bool, bool), AnalyzeError> {
         let dfg = &func.dfg;
+        let op_table = op_bytes();
         let mut needs_tmp = [false; 4];
         let mut needs_sret = false;
         let mut needs_slots = false;
@@ -796,6 +801,7 @@ impl Values {
             for &inst in body {
                 let data = &dfg.insts[inst];
                 let mut flags = 0;
+                let mut op = 0;
                 // The operands in the order lowering pushes them: `select` pushes both
                 // values before the condition, `call_indirect` the arguments before the
                 // callee.
@@ -810,19 +816,28 @@ impl Values {
                         }
                         continue;
                     }
-                    InstData::Binary { args, .. } => ops.extend_from_slice(&args),
+                    InstData::Binary { args, op: o, ty } => {
+                        op = op_table.binary_op(o, ty);
+                        ops.extend_from_slice(&args)
+                    }
                     InstData::Store { args, .. } => {
                         needs.memory = true;
                         ops.extend_from_slice(&args)
                     }
-                    InstData::Unary { arg, .. } | InstData::GlobalSet { arg, .. } => ops.push(arg),
+                    InstData::Unary { arg, op: o, ty } => {
+                        op = op_table.unary_op(o, ty);
+                        ops.push(arg)
+                    }
+                    InstData::GlobalSet { arg, .. } => ops.push(arg),
                     InstData::MemoryGrow { arg } | InstData::Load { addr: arg, .. } => {
                         needs.memory = true;
                         ops.push(arg)
                     }
-                    InstData::Convert { op, arg } => {
-                        if trunc_sat_expanded(op, features) {
-                            needs_tmp[class(op.from())] = true;
+                    InstData::Convert { op: o, arg } => {
+                        if trunc_sat_expanded(o, features) {
+                            needs_tmp[class(o.from())] = true;
+                        } else {
+                            op = op_table.convert_op(o);
                         }
                         ops.push(arg);
                     }
@@ -833,6 +848,7 @@ impl Values {
                         ops.push(arg);
                     }
                     InstData::Select { args } => {
+                        op = 0x1b;
                         ops.extend_from_slice(&[args[1], args[2], args[0]])
                     }
                     InstData::MemoryCopy { args } => {
@@ -900,6 +916,7 @@ impl Values {
                     ops: (ops_start as u32, self.lin_ops.len() as u32),
                     result: result.into(),
                     flags,
+                    op,
                 });
             }
             self.code_range[b] = (start, self.lin.len() as u32);
