@@ -295,8 +295,6 @@ pub(crate) struct Values {
     counts: Table<Value, Uses>,
     /// Blocks that appear in a `Code` node.
     reachable: Table<Block, bool>,
-    /// Coalescing hint: a value connected by an edge copy.
-    hint: Table<Value, Option<Value>>,
     /// (parameter, argument) of every edge copy in reachable code.
     edge_pairs: Vec<(Value, Value)>,
     /// What the terminators of the reachable blocks read: a condition, an index or the
@@ -346,6 +344,9 @@ pub(crate) struct Values {
     /// The local of each value with a local, by dense number ([`NO_LOCAL`] until
     /// coloring reaches its definition).
     dense_local: Vec<u32>,
+    /// Coalescing hint of each value with a local, by dense number: the dense number of a
+    /// value an edge copy connects it to ([`NO_LOCAL`] for none).
+    hint: Vec<u32>,
     /// The dense number of each operand in `lin_ops` whose value has a local, otherwise
     /// [`NO_LOCAL`] (written by the liveness walk over the uses, read by coloring).
     op_dense: Vec<u32>,
@@ -561,7 +562,6 @@ impl Values {
         let nv = dfg.values.len();
         reset(&mut self.place, nv);
         reset(&mut self.counts, nv);
-        reset(&mut self.hint, nv);
         reset(&mut self.reachable, dfg.blocks.len());
         self.local_names.clear();
         self.scratch = Scratch::default();
@@ -1132,6 +1132,8 @@ impl Values {
         self.use_pairs.clear();
         self.op_dense.clear();
         self.op_dense.resize(self.lin_ops.len(), NO_LOCAL);
+        self.hint.clear();
+        self.hint.resize(self.dense_vals.len(), NO_LOCAL);
         for i in 0..self.order.len() {
             let b = self.order[i];
             let (s, e) = self.block_ops(b);
@@ -1158,17 +1160,20 @@ impl Values {
             let (t0, t1) = self.term_range[b];
             let term_uses = &self.term_uses[t0 as usize..t1 as usize];
             Self::for_each_term_use(&self.counts, term_uses, |a, p| {
-                used(a);
-                let local = |v: Value| matches!(place[v], Place::Pending(_) | Place::Local(_));
+                let da = used(a);
                 if let Some(p) = p
-                    && local(a)
-                    && local(p)
+                    && da != NO_LOCAL
+                    && let Place::Pending(dp) | Place::Local(dp) = place[p]
                 {
-                    if hint[p].is_none() {
-                        hint[p] = Some(a);
+                    if let Some(h) = hint.get_mut(dp as usize)
+                        && *h == NO_LOCAL
+                    {
+                        *h = da;
                     }
-                    if hint[a].is_none() {
-                        hint[a] = Some(p);
+                    if let Some(h) = hint.get_mut(da as usize)
+                        && *h == NO_LOCAL
+                    {
+                        *h = dp;
                     }
                 }
             });
@@ -1413,8 +1418,6 @@ impl Values {
             reset(&mut self.live_stamp, func.dfg.values.len());
         }
         let mut gen_: u32 = 0;
-        // Values given a local here.
-        let mut assigned = 0usize;
         // The values each block defines have consecutive dense numbers (after the entry
         // block's parameters, which have their locals already).
         for i in 0..self.order.len() {
@@ -1448,32 +1451,40 @@ impl Values {
             } else {
                 let (s, e) = (self.live_off[b.index()], self.live_off[b.index() + 1]);
                 for &v in self.live_vals.get(s as usize..e as usize).unwrap_or(&[]) {
-                    match self.place[v] {
-                        Place::Local(l) => self.occupied[l as usize] = gen_,
+                    match self.dense_local.get(self.dense[v] as usize) {
+                        Some(&l) if l != NO_LOCAL => self.occupied[l as usize] = gen_,
                         _ => return Err(format!("{v} is live into {b} before its definition")),
                     }
                 }
             }
+            // The block's parameters with a local are the last of its numbers (in
+            // parameter order), the only ones without an instruction end; the entry
+            // block's have their locals (their dense numbers) already.
+            let mut params = next_dense;
             if b == entry {
-                for &p in dfg.block_params(b) {
+                for (i, &p) in dfg.block_params(b).iter().enumerate() {
                     if self.counts[p].uses > 0
-                        && let Place::Local(l) = self.place[p]
+                        && let Some(o) = self.occupied.get_mut(i)
                     {
-                        self.occupied[l as usize] = gen_;
+                        *o = gen_;
                     }
                 }
             } else {
-                for &p in dfg.block_params(b) {
-                    if let Place::Pending(_) = self.place[p] {
-                        self.assign(dfg, p, gen_);
-                        assigned += 1;
-                    }
+                while params > first && self.dense_vals[params - 1].end == NO_LOCAL {
+                    params -= 1;
+                }
+                for d in params..next_dense {
+                    self.assign(dfg, d, gen_);
                 }
             }
             // The last instruction that defines a value with a local (the block's values
             // are numbered from its last instruction back, the parameters last), as the
             // end of its operands: none, and the block is done.
-            let last_def = self.dense_vals[first].end;
+            let last_def = if params > first {
+                self.dense_vals[first].end
+            } else {
+                NO_LOCAL
+            };
             if last_def == NO_LOCAL {
                 continue;
             }
@@ -1551,11 +1562,8 @@ impl Values {
             // instruction (the earliest kills are at the end of the list; freeing
             // commutes, so the order of the kills of one instruction does not matter),
             // then define.
-            for d in (first..next_dense).rev() {
-                let DenseVal { val: v, end, .. } = self.dense_vals[d];
-                if end == NO_LOCAL {
-                    continue;
-                }
+            for d in (first..params).rev() {
+                let end = self.dense_vals[d].end;
                 while let Some(&(i, d)) = self.kills.last()
                     && i < end
                 {
@@ -1569,35 +1577,27 @@ impl Values {
                         self.cursor[c] = self.cursor[c].min(pos);
                     }
                 }
-                self.assign(dfg, v, gen_);
-                assigned += 1;
-            }
-        }
-        // Anything pending left (unreached) is unused (every value has its local when
-        // all but the entry block's parameters were assigned one).
-        if assigned + dfg.block_params(entry).len() == self.dense_vals.len() {
-            return Ok(());
-        }
-        for &DenseVal { val: v, .. } in &self.dense_vals {
-            if let Place::Pending(_) = self.place[v] {
-                self.place[v] = Place::Unused;
+                self.assign(dfg, d, gen_);
             }
         }
         Ok(())
     }
 
-    /// Gives `v` a local free in block stamp `gen_`.
-    fn assign(&mut self, dfg: &DataFlowGraph, v: Value, gen_: u32) {
+    /// Gives the value of dense number `d` a local free in block stamp `gen_` (its place
+    /// is written by [`Values::renumber_locals`]).
+    fn assign(&mut self, dfg: &DataFlowGraph, d: usize, gen_: u32) {
+        let DenseVal { val: v, end, .. } = self.dense_vals[d];
         let c = class(dfg.value_type(v));
-        let hinted = self.hint[v].and_then(|h| match self.place[h] {
-            Place::Local(l)
-                if self.local_class.get(l as usize) == Some(&(c as u8))
+        let hinted = match self.dense_local.get(self.hint[d] as usize) {
+            Some(&l)
+                if l != NO_LOCAL
+                    && self.local_class.get(l as usize) == Some(&(c as u8))
                     && self.occupied[l as usize] != gen_ =>
             {
                 Some(l)
             }
             _ => None,
-        });
+        };
         // The lowest free local at or after the class cursor: everything before the cursor
         // is occupied (kills move it back), so the scans of a block are linear overall.
         let found = hinted.or_else(|| {
@@ -1620,16 +1620,14 @@ impl Values {
             l
         });
         self.occupied[l as usize] = gen_;
-        self.place[v] = Place::Local(l);
-        if let Some(dl) = self.dense_local.get_mut(self.dense[v] as usize) {
-            *dl = l;
-        }
+        self.dense_local[d] = l;
         let lv = &mut self.local_vals[l as usize];
         if lv.0 == 0 {
             lv.1 = v;
         }
         lv.0 += 1;
-        if matches!(dfg.values[v].def, ValueDef::Param(..)) {
+        // Only block parameters have no instruction end.
+        if end == NO_LOCAL {
             if lv.2 == 0 {
                 lv.3 = Some(v);
             }
@@ -1698,11 +1696,13 @@ impl Values {
             }
             *n += 1;
         }
-        // Only the values with a dense number have locals.
-        for &DenseVal { val: v, .. } in &self.dense_vals {
-            if let Place::Local(l) = &mut self.place[v] {
-                *l = self.renumber.get(*l as usize).copied().unwrap_or(*l);
-            }
+        // Only the values with a dense number have locals; those coloring did not reach
+        // (in unreachable code) are unused.
+        for (dv, &l) in self.dense_vals.iter().zip(&self.dense_local) {
+            self.place[dv.val] = match self.renumber.get(l as usize) {
+                Some(&r) => Place::Local(r),
+                None => Place::Unused,
+            };
         }
         // Names in final order, no sorting needed, encoded into this worker's buffer (the
         // emitter copies it out: one allocation of the exact size per function).
