@@ -335,8 +335,6 @@ pub(crate) struct Values {
     marks: Vec<u8>,
     /// Values with a local, by dense number, with their defining block and instruction.
     dense_vals: Vec<DenseVal>,
-    /// Dense number of each value with a local.
-    dense: Table<Value, u32>,
     /// The first dense number of each block of `order` (by position), then the end of the
     /// last: block `order[i]` defines the values `order_dense[i]..order_dense[i + 1]`
     /// (besides the entry block's parameters, numbered first).
@@ -490,6 +488,16 @@ fn or_rows(row: &mut [u64], live: &[u64], succs: &[Block], w: usize) {
     }
 }
 
+/// The dense number of a value with place `p` before the locals are renumbered: a pending
+/// value's, or an entry block parameter's local.
+#[inline(always)]
+fn dense_of(p: Place) -> Option<u32> {
+    match p {
+        Place::Pending(d) | Place::Local(d) => Some(d),
+        _ => None,
+    }
+}
+
 /// Sets the bits `lo..hi` of `row`.
 #[inline]
 fn set_bits(row: &mut [u64], lo: usize, hi: usize) {
@@ -590,16 +598,12 @@ impl Values {
         }
 
         // 2. Stackification, block by block, and dense numbers of the values that need a
-        // local (for liveness), with the blocks that define them. Only the values given a
-        // place with a local read their dense number, and they get it here: the table
-        // needs no clearing, only the size.
-        if self.dense.elems.len() < nv {
-            self.dense.elems.resize(nv, 0);
-        }
+        // local (for liveness), with the blocks that define them. Until the locals are
+        // renumbered, a value's dense number is its place's (`Pending`, or `Local` for the
+        // entry block's parameters, whose locals are their dense numbers).
         self.dense_vals.clear();
         for (i, &p) in dfg.block_params(entry).iter().enumerate() {
             self.place[p] = Place::Local(i as u32);
-            self.dense[p] = self.dense_vals.len() as u32;
             self.dense_vals.push(DenseVal {
                 val: p,
                 block: entry,
@@ -623,7 +627,6 @@ impl Values {
                 for &p in dfg.block_params(b) {
                     if self.counts[p].uses > 0 {
                         self.place[p] = Place::Pending(self.dense_vals.len() as u32);
-                        self.dense[p] = self.dense_vals.len() as u32;
                         self.dense_vals.push(DenseVal {
                             val: p,
                             block: b,
@@ -1059,7 +1062,6 @@ impl Values {
                         if self.counts[r].uses > 0 {
                             let n = self.dense_vals.len() as u32;
                             self.place[r] = Place::Pending(n);
-                            self.dense[r] = n;
                             self.dense_vals.push(DenseVal {
                                 val: r,
                                 block: b,
@@ -1115,6 +1117,7 @@ impl Values {
     #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
     fn liveness(&mut self, func: &Function) -> Result<(), String> {
         let dfg = &func.dfg;
+        let entry = func.entry();
         let nb = dfg.blocks.len();
         // Bit rows when they are small for the function; otherwise the path exploration,
         // linear in the size of the sets.
@@ -1137,17 +1140,21 @@ impl Values {
         for i in 0..self.order.len() {
             let b = self.order[i];
             let (s, e) = self.block_ops(b);
-            let (place, dense_vals) = (&self.place, &self.dense_vals);
+            let place = &self.place;
             let (gen_bits, pairs) = (&mut self.gen_bits, &mut self.use_pairs);
+            // The values `b` defines: its range of numbers, and for the entry block its
+            // parameters (numbered first).
+            let (lo, hi) = (self.order_dense[i], self.order_dense[i + 1]);
+            let params_hi = if Some(b) == entry { self.num_params } else { 0 };
             // Before coloring, the values with locals are the pending ones and the entry
             // block's parameters, whose local is their dense number.
             let mut used = |v: Value| -> u32 {
-                let (Place::Pending(d) | Place::Local(d)) = place[v] else {
+                let Some(d) = dense_of(place[v]) else {
                     return NO_LOCAL;
                 };
                 if !bits {
                     pairs.push((v, b));
-                } else if dense_vals.get(d as usize).map(|x| x.block) != Some(b) {
+                } else if (d < lo || d >= hi) && d >= params_hi {
                     let d = d as usize;
                     gen_bits[b.index() * w + d / 64] |= 1 << (d % 64);
                 }
@@ -1212,9 +1219,8 @@ impl Values {
         self.live_pairs.clear();
         for i in 0..self.use_pairs.len() {
             let (v, u) = self.use_pairs[i];
-            let def = self
-                .dense_vals
-                .get(self.dense[v] as usize)
+            let def = dense_of(self.place[v])
+                .and_then(|d| self.dense_vals.get(d as usize))
                 .ok_or("a value without a local in the liveness sets")?
                 .block;
             let stamp = v.as_u32() + 1;
@@ -1434,24 +1440,33 @@ impl Values {
             gen_ += 1;
             self.cursor = [0; 4];
             if rows {
-                for j in 0..w {
-                    let mut x = self.live_bits.get(b.index() * w + j).copied().unwrap_or(0);
+                // (Slices: their bounds stay in registers through the loop.)
+                let (dense_local, occupied) = (&self.dense_local[..], &mut self.occupied[..]);
+                let base = b.index() * w;
+                let live = self.live_bits.get(base..base + w).unwrap_or(&[]);
+                for (j, &x) in live.iter().enumerate() {
+                    let mut x = x;
                     while x != 0 {
                         let d = j * 64 + x.trailing_zeros() as usize;
                         x &= x - 1;
-                        match self.dense_local[d] {
+                        match dense_local.get(d).copied().unwrap_or(NO_LOCAL) {
                             NO_LOCAL => {
-                                let v = self.dense_vals[d].val;
+                                let v = self.dense_vals.get(d).map(|x| x.val);
+                                let v = v.map_or_else(String::new, |v| v.to_string());
                                 return Err(format!("{v} is live into {b} before its definition"));
                             }
-                            l => self.occupied[l as usize] = gen_,
+                            l => {
+                                if let Some(o) = occupied.get_mut(l as usize) {
+                                    *o = gen_;
+                                }
+                            }
                         }
                     }
                 }
             } else {
                 let (s, e) = (self.live_off[b.index()], self.live_off[b.index() + 1]);
                 for &v in self.live_vals.get(s as usize..e as usize).unwrap_or(&[]) {
-                    match self.dense_local.get(self.dense[v] as usize) {
+                    match dense_of(self.place[v]).and_then(|d| self.dense_local.get(d as usize)) {
                         Some(&l) if l != NO_LOCAL => self.occupied[l as usize] = gen_,
                         _ => return Err(format!("{v} is live into {b} before its definition")),
                     }
@@ -1497,12 +1512,12 @@ impl Values {
                 let succs = succs_in(&self.succ_list, &self.succ_range, b);
                 or_rows(&mut self.row, &self.live_bits, succs, w);
                 if term.is_some() {
-                    let (row, place, dense) = (&mut self.row, &self.place, &self.dense);
+                    let (row, place) = (&mut self.row, &self.place);
                     let (t0, t1) = self.term_range[b];
                     let term_uses = &self.term_uses[t0 as usize..t1 as usize];
                     Self::for_each_term_use(&self.counts, term_uses, |a, _| {
-                        if matches!(place[a], Place::Pending(_) | Place::Local(_)) {
-                            let d = dense[a] as usize;
+                        if let Some(d) = dense_of(place[a]) {
+                            let d = d as usize;
                             row[d / 64] |= 1 << (d % 64);
                         }
                     });
@@ -1526,7 +1541,7 @@ impl Values {
             let ops = self.op_dense.get(s..e).unwrap_or(&[]);
             let kills = &mut self.kills;
             if rows {
-                let row = &mut self.row;
+                let row = &mut self.row[..];
                 for (j, &d) in ops.iter().enumerate().rev() {
                     if d == NO_LOCAL {
                         continue;
