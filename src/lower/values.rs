@@ -311,6 +311,8 @@ pub(crate) struct Values {
     work_vals: Vec<Value>,
     /// Reachable blocks in structured order.
     order: Vec<Block>,
+    /// The position in the nodes of each block of `order`'s [`Node::Code`].
+    node_pos: Vec<u32>,
     /// Predecessors (CSR by block index): offsets (the first walk counts them) and blocks.
     pred_off: Vec<u32>,
     /// Predecessor blocks.
@@ -615,8 +617,8 @@ impl Values {
         // instruction back, then its parameters: coloring walks the block's numbers
         // downward.
         self.order_dense.clear();
-        for (i, node) in nodes.iter().enumerate() {
-            let Node::Code(b) = *node else { continue };
+        for k in 0..self.order.len() {
+            let (b, i) = (self.order[k], self.node_pos[k] as usize);
             self.order_dense.push(self.dense_vals.len() as u32);
             // Without code, nothing can go on the stack.
             let (s, e) = self.code_range[b];
@@ -779,7 +781,8 @@ impl Values {
         self.lin.clear();
         self.lin_ops.clear();
         self.order.clear();
-        for node in nodes {
+        self.node_pos.clear();
+        for (i, node) in nodes.iter().enumerate() {
             let Node::Code(b) = *node else { continue };
             let term = match dfg.blocks.get(b) {
                 Some(_) => func.terminator(b),
@@ -793,6 +796,7 @@ impl Values {
             }
             self.reachable[b] = true;
             self.order.push(b);
+            self.node_pos.push(i as u32);
             let insts = &dfg.blocks[b].insts;
             let body = &insts[..insts.len() - 1];
             let start = self.lin.len() as u32;
