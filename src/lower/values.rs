@@ -812,7 +812,8 @@ impl Values {
                 match *data {
                     // Constants are rematerialized at each use: they are not in the table.
                     InstData::Const { .. } | InstData::EnumConst { .. } => {
-                        for &r in dfg.inst_results(inst) {
+                        // (One result: the verifier checks it.)
+                        if let Some(&r) = dfg.inst_results(inst).first() {
                             self.place[r] = Place::Const(inst);
                         }
                         continue;
@@ -1510,23 +1511,20 @@ impl Values {
             // Last uses in this block up to `last_def` (later ones free nothing that a
             // definition here could take), scanning backward from what is live out (the
             // bits of `row`, or the values stamped `gen_`).
-            let term = func.terminator(b);
+            // (Every block of `order` has its terminator: the first walk checked it.)
             if rows {
-                // (Without a terminator, no successors: the row is cleared.)
                 let succs = succs_in(&self.succ_list, &self.succ_range, b);
                 or_rows(&mut self.row, &self.live_bits, succs, w);
-                if term.is_some() {
-                    let (row, place) = (&mut self.row, &self.place);
-                    let (t0, t1) = self.term_range[b];
-                    let term_uses = &self.term_uses[t0 as usize..t1 as usize];
-                    Self::for_each_term_use(&self.counts, term_uses, |a, _| {
-                        if let Some(d) = dense_of(place[a]) {
-                            let d = d as usize;
-                            row[d / 64] |= 1 << (d % 64);
-                        }
-                    });
-                }
-            } else if term.is_some() {
+                let (row, place) = (&mut self.row, &self.place);
+                let (t0, t1) = self.term_range[b];
+                let term_uses = &self.term_uses[t0 as usize..t1 as usize];
+                Self::for_each_term_use(&self.counts, term_uses, |a, _| {
+                    if let Some(d) = dense_of(place[a]) {
+                        let d = d as usize;
+                        row[d / 64] |= 1 << (d % 64);
+                    }
+                });
+            } else {
                 for &s in succs_in(&self.succ_list, &self.succ_range, b) {
                     let (lo, hi) = (self.live_off[s.index()], self.live_off[s.index() + 1]);
                     for &v in self.live_vals.get(lo as usize..hi as usize).unwrap_or(&[]) {
