@@ -1138,8 +1138,9 @@ impl Values {
         // Uses of values with locals (as the bits of values used before any definition in
         // the block, or as pairs), and coalescing hints.
         self.use_pairs.clear();
+        // (The blocks' operands are consecutive, in `order`: `op_dense` grows block by
+        // block, without a fill first.)
         self.op_dense.clear();
-        self.op_dense.resize(self.lin_ops.len(), NO_LOCAL);
         self.hint.clear();
         self.hint.resize(self.dense_vals.len(), NO_LOCAL);
         for i in 0..self.order.len() {
@@ -1165,8 +1166,10 @@ impl Values {
                 }
                 d
             };
-            for (&v, od) in self.lin_ops[s..e].iter().zip(&mut self.op_dense[s..e]) {
-                *od = used(v);
+            if s < e {
+                self.op_dense.resize(s, NO_LOCAL);
+                self.op_dense
+                    .extend(self.lin_ops[s..e].iter().map(|&v| used(v)));
             }
             let hint = &mut self.hint;
             let (t0, t1) = self.term_range[b];
@@ -1190,6 +1193,7 @@ impl Values {
                 }
             });
         }
+        self.op_dense.resize(self.lin_ops.len(), NO_LOCAL);
         self.live_rows = bits;
         if bits {
             return self.liveness_bits(func);
