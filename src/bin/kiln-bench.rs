@@ -11,7 +11,9 @@
 //! through `/proc/self/clear_refs` so that the figure covers lowering and linking only (the
 //! input module stays resident and is included, as it would be in `kiln build`).
 //!
-//! Usage: `kiln-bench [--funcs N (default 6500)] [--seed S] [--repeat R] [--out FILE.wasm]`.
+//! Usage: `kiln-bench [--funcs N (default 6500)] [--seed S] [--repeat R] [--out FILE.wasm]
+//! [--stats]`; `--stats` also prints the shape of the module (blocks, instructions, how many
+//! functions are irreducible and what making them reducible adds).
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -28,6 +30,7 @@ struct Args {
     seed: u64,
     repeat: usize,
     out: Option<String>,
+    stats: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -36,6 +39,7 @@ fn parse_args() -> Result<Args, String> {
         seed: 1,
         repeat: 3,
         out: None,
+        stats: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -45,6 +49,7 @@ fn parse_args() -> Result<Args, String> {
             "--seed" => args.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--repeat" => args.repeat = value()?.parse().map_err(|e| format!("--repeat: {e}"))?,
             "--out" => args.out = Some(value()?),
+            "--stats" => args.stats = true,
             "--bench" => {} // passed by `cargo bench`
             _ => return Err(format!("unknown argument `{a}`")),
         }
@@ -77,6 +82,52 @@ fn reset_peak() -> bool {
 
 fn mb(bytes: usize) -> f64 {
     bytes as f64 / 1e6
+}
+
+/// Prints the shape of the module's functions: blocks and instructions, and for the
+/// irreducible ones what the dispatch blocks add.
+fn print_stats(module: &kiln::ir::Module) {
+    let shape = |f: &kiln::ir::Function| {
+        let insts: usize = f.dfg.blocks.values().map(|b| b.insts.len()).sum();
+        (f.dfg.blocks.len(), insts, f.dfg.values.len())
+    };
+    let mut all = [0usize; 4];
+    let mut irreducible = [0usize; 4];
+    let mut reduced = [0usize; 4];
+    for body in module.bodies.values().filter(|f| !f.dfg.blocks.is_empty()) {
+        let (b, i, v) = shape(body);
+        for (x, y) in all.iter_mut().zip([1, b, i, v]) {
+            *x += y;
+        }
+        if let Some(r) = kiln::lower::reducible::make_reducible(body) {
+            for (x, y) in irreducible.iter_mut().zip([1, b, i, v]) {
+                *x += y;
+            }
+            let (b, i, v) = shape(&r);
+            for (x, y) in reduced.iter_mut().zip([1, b, i, v]) {
+                *x += y;
+            }
+        }
+    }
+    let pct = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;
+    println!(
+        "shape: {} bodies, {} blocks, {} instructions, {} values ({:.1} instructions a body)",
+        all[0],
+        all[1],
+        all[2],
+        all[3],
+        all[2] as f64 / all[0].max(1) as f64
+    );
+    println!(
+        "irreducible: {} bodies ({:.0}%) with {:.0}% of the blocks and {:.0}% of the \
+         instructions; made reducible they have {:.0}% more blocks, {:.0}% more instructions",
+        irreducible[0],
+        pct(irreducible[0], all[0]),
+        pct(irreducible[1], all[1]),
+        pct(irreducible[2], all[2]),
+        pct(reduced[1], irreducible[1]) - 100.0,
+        pct(reduced[2], irreducible[2]) - 100.0
+    );
 }
 
 fn secs(d: Duration) -> f64 {
@@ -129,6 +180,9 @@ fn main() -> ExitCode {
         secs(gen_time),
         secs(parse_time)
     );
+    if args.stats {
+        print_stats(&module);
+    }
     let rss_before = status_kib("VmRSS:").unwrap_or(0);
     let peak_reset = reset_peak();
     let mut best: Option<(Duration, Duration)> = None;
