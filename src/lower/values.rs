@@ -1122,7 +1122,6 @@ impl Values {
     #[inline(never)] // its own entry in profiles (BENCHMARKS.md)
     fn liveness(&mut self, func: &Function) -> Result<(), String> {
         let dfg = &func.dfg;
-        let entry = func.entry();
         let nb = dfg.blocks.len();
         // Bit rows when they are small for the function; otherwise the path exploration,
         // linear in the size of the sets.
@@ -1146,12 +1145,8 @@ impl Values {
         for i in 0..self.order.len() {
             let b = self.order[i];
             let (s, e) = self.block_ops(b);
-            let place = &self.place;
+            let (place, dense_vals) = (&self.place, &self.dense_vals);
             let (gen_bits, pairs) = (&mut self.gen_bits, &mut self.use_pairs);
-            // The values `b` defines: its range of numbers, and for the entry block its
-            // parameters (numbered first).
-            let (lo, hi) = (self.order_dense[i], self.order_dense[i + 1]);
-            let params_hi = if Some(b) == entry { self.num_params } else { 0 };
             // Before coloring, the values with locals are the pending ones and the entry
             // block's parameters, whose local is their dense number.
             let mut used = |v: Value| -> u32 {
@@ -1160,7 +1155,7 @@ impl Values {
                 };
                 if !bits {
                     pairs.push((v, b));
-                } else if (d < lo || d >= hi) && d >= params_hi {
+                } else if dense_vals.get(d as usize).map(|x| x.block) != Some(b) {
                     let d = d as usize;
                     gen_bits[b.index() * w + d / 64] |= 1 << (d % 64);
                 }
