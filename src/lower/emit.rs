@@ -71,8 +71,12 @@ pub(crate) struct Emitter {
     frames: Vec<(u32, u32, u32)>,
     /// Edge copies: source and destination local.
     copies: Vec<(Value, u32)>,
-    /// The last `local.set`: opcode position, local, end position.
-    last_set: Option<(usize, u32, usize)>,
+    /// The end in `buf` of the last `local.set` (0: none; the locals declaration comes
+    /// first), its local and the position of its opcode: a `local.get` of that local
+    /// written at that end turns it into a tee.
+    set_end: usize,
+    set_local: u32,
+    set_pos: usize,
 }
 
 /// What the encoder needs to know about the function being lowered.
@@ -112,7 +116,7 @@ impl Emitter {
         self.buf.clear();
         self.relocs.clear();
         self.frames.clear();
-        self.last_set = None;
+        self.set_end = 0;
         let cx = FuncCx {
             ctx,
             func,
@@ -286,8 +290,18 @@ impl Emitter {
     }
 
     /// Pushes `v`: its operand tree, its local or its constant.
-    #[inline]
+    #[inline(always)] // most are locals (edge copies, returned values)
     fn value(&mut self, cx: &FuncCx<'_>, v: Value) -> Result<()> {
+        if let Place::Local(l) = self.values.place[v] {
+            self.local_get(l);
+            return Ok(());
+        }
+        self.value_other(cx, v)
+    }
+
+    /// [`Self::value`] of a value without a local.
+    #[inline(never)]
+    fn value_other(&mut self, cx: &FuncCx<'_>, v: Value) -> Result<()> {
         match self.values.place[v] {
             Place::Local(l) => {
                 self.local_get(l);
@@ -339,8 +353,13 @@ impl Emitter {
             while next < end {
                 let v = self.values.lin_ops[next as usize];
                 next += 1;
-                match self.values.place[v] {
-                    Place::Local(l) => self.local_get(l),
+                let place = self.values.place[v];
+                // Locals first: the most common operands.
+                if let Place::Local(l) = place {
+                    self.local_get(l);
+                    continue;
+                }
+                match place {
                     Place::Stack(p) => {
                         self.frames.push((k, next, end));
                         (k, next, end) = self.frame(p)?;
@@ -353,19 +372,24 @@ impl Emitter {
                 }
             }
             let l = self.values.lin[k as usize];
-            if !self.inst_simple(cx.ops, &dfg.insts[l.inst]) {
+            if l.op != 0 {
+                // Noted by the first walk: the instruction is its opcode.
+                self.buf.push(l.op);
+            } else if !self.inst_simple(cx.ops, &dfg.insts[l.inst]) {
                 self.inst(cx, l.inst)?;
             }
-            match l.result.expand() {
-                Some(r) => self.result(r),
-                None if l.flags & Lin::MULTI != 0 => {
-                    for &r in dfg.inst_results(l.inst).iter().rev() {
-                        self.result(r);
-                    }
-                }
-                None => {}
-            }
+            // A frame above the root's is an operand's ([`Place::Stack`]): its one result
+            // stays on the stack for its consumer.
             if self.frames.len() <= base {
+                match l.result.expand() {
+                    Some(r) => self.result(r),
+                    None if l.flags & Lin::MULTI != 0 => {
+                        for &r in dfg.inst_results(l.inst).iter().rev() {
+                            self.result(r);
+                        }
+                    }
+                    None => {}
+                }
                 return Ok(());
             }
             let Some(f) = self.frames.pop() else {
@@ -459,38 +483,26 @@ impl Emitter {
         Ok(())
     }
 
-    /// Emits the common instructions encoded by one opcode (with a memory argument for
-    /// loads and stores) from the tables; whether it did (otherwise [`Self::inst`] does).
+    /// Emits the loads and stores encoded by one opcode and a memory argument, from the
+    /// tables; whether it did (otherwise [`Self::inst`] does). (The instructions that are
+    /// only an opcode are in the code table with it, [`Lin::op`].)
     #[inline]
     fn inst_simple(&mut self, table: &OpBytes, data: &InstData) -> bool {
-        let (byte, mem) = match *data {
-            InstData::Binary { op, ty, .. } => {
-                (table.binary.get(op as usize).map(|t| t[class(ty)]), None)
-            }
-            InstData::Unary { op, ty, .. }
-                if !matches!(
-                    op,
-                    UnaryOp::Extend8S | UnaryOp::Extend16S | UnaryOp::Extend32S
-                ) =>
-            {
-                (table.unary.get(op as usize).map(|t| t[class(ty)]), None)
-            }
-            InstData::Select { .. } => (Some(0x1b), None),
+        let (byte, m) = match *data {
             InstData::Load { ty, kind, mem, .. } => (
-                table.load.get(kind as usize).map(|t| t[class(ty)]),
-                Some(memarg(mem, kind.bytes(ty))),
+                table.load.get(kind as usize).map_or(0, |t| t[class(ty)]),
+                memarg(mem, kind.bytes(ty)),
             ),
             InstData::Store { ty, width, mem, .. } => (
-                table.store.get(width as usize).map(|t| t[class(ty)]),
-                Some(memarg(mem, width.bytes(ty))),
+                table.store.get(width as usize).map_or(0, |t| t[class(ty)]),
+                memarg(mem, width.bytes(ty)),
             ),
             _ => return false,
         };
-        match (byte, mem) {
-            (Some(b), Some(m)) if b != 0 => self.mem_op(b, m),
-            (Some(b), None) if b != 0 => self.buf.push(b),
-            _ => return false,
+        if byte == 0 {
+            return false;
         }
+        self.mem_op(byte, m);
         true
     }
 
@@ -901,13 +913,12 @@ impl Emitter {
 
     #[inline(always)] // in the operand loop of `tree`
     fn local_get(&mut self, l: u32) {
-        if let Some((pos, ll, end)) = self.last_set
-            && ll == l
-            && end == self.buf.len()
-            && let Some(op) = self.buf.get_mut(pos)
+        if self.set_end == self.buf.len()
+            && self.set_local == l
+            && let Some(op) = self.buf.get_mut(self.set_pos)
         {
             *op = 0x22;
-            self.last_set = None;
+            self.set_end = 0;
             return;
         }
         self.op_uleb(0x20, l);
@@ -915,9 +926,10 @@ impl Emitter {
 
     #[inline(always)] // in the operand loop of `tree`
     fn local_set(&mut self, l: u32) {
-        let pos = self.buf.len();
+        self.set_pos = self.buf.len();
         self.op_uleb(0x21, l);
-        self.last_set = Some((pos, l, self.buf.len()));
+        self.set_end = self.buf.len();
+        self.set_local = l;
     }
 
     fn local_tee(&mut self, l: u32) {
@@ -1033,6 +1045,31 @@ pub(crate) struct OpBytes {
     pub store: Vec<[u8; 4]>,
     /// Conversion opcodes by [`ConvertOp`] (0: not one byte).
     pub convert: Vec<u8>,
+}
+
+/// The one-byte opcodes that are all their instruction encodes to, noted in the code table
+/// ([`Lin::op`]) by the first walk, which reads the instruction anyway; 0 where there is
+/// none (then [`Emitter::inst_simple`] or [`Emitter::inst`] encodes the instruction).
+impl OpBytes {
+    #[inline(always)]
+    pub fn binary_op(&self, op: BinaryOp, ty: Type) -> u8 {
+        self.binary.get(op as usize).map_or(0, |t| t[class(ty)])
+    }
+
+    /// Not the sign extensions, which are shifts without `sign-ext`.
+    #[inline(always)]
+    pub fn unary_op(&self, op: UnaryOp, ty: Type) -> u8 {
+        match op {
+            UnaryOp::Extend8S | UnaryOp::Extend16S | UnaryOp::Extend32S => 0,
+            _ => self.unary.get(op as usize).map_or(0, |t| t[class(ty)]),
+        }
+    }
+
+    /// For a conversion that is not expanded ([`trunc_sat_expanded`]).
+    #[inline(always)]
+    pub fn convert_op(&self, op: ConvertOp) -> u8 {
+        self.convert.get(op as usize).copied().unwrap_or(0)
+    }
 }
 
 /// The opcode tables, made once from [`unary`], [`binary`], `load`, `store` and [`convert`]
@@ -1339,6 +1376,53 @@ pub(crate) fn convert(op: ConvertOp) -> Instruction<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The opcodes the code table carries ([`Lin::op`]) are exactly what wasm-encoder
+    /// writes for the instruction, and the sign extensions (shifts without `sign-ext`) and
+    /// the instructions of more than one byte carry none.
+    #[test]
+    fn code_table_opcodes_match_wasm_encoder() {
+        let table = op_bytes();
+        let check = |byte: u8, ins: Option<Instruction<'static>>, what: &str| {
+            let want = ins.map(|i| {
+                let mut v = Vec::new();
+                i.encode(&mut v);
+                v
+            });
+            match want.as_deref() {
+                Some([b]) => assert_eq!(byte, *b, "{what}"),
+                _ => assert_eq!(byte, 0, "{what}: more than one byte, or none"),
+            }
+        };
+        let mut ones = 0;
+        for ty in [Type::I32, Type::I64, Type::F32, Type::F64] {
+            for &op in BinaryOp::ALL {
+                let b = table.binary_op(op, ty);
+                check(b, binary(op, ty), &format!("{op:?} {ty:?}"));
+                ones += usize::from(b != 0);
+            }
+            for &op in UnaryOp::ALL {
+                let b = table.unary_op(op, ty);
+                if matches!(
+                    op,
+                    UnaryOp::Extend8S | UnaryOp::Extend16S | UnaryOp::Extend32S
+                ) {
+                    assert_eq!(b, 0, "{op:?} {ty:?}");
+                } else {
+                    check(b, unary(op, ty), &format!("{op:?} {ty:?}"));
+                }
+                ones += usize::from(b != 0);
+            }
+        }
+        for &op in ConvertOp::ALL {
+            let b = table.convert_op(op);
+            check(b, Some(convert(op)), &format!("{op:?}"));
+            ones += usize::from(b != 0);
+        }
+        // 76 binary and 22 unary operations (by type), the 25 conversions other than the
+        // saturating truncations (prefixed).
+        assert_eq!(ones, 76 + 22 + 25);
+    }
 
     /// The load and store tables with `mem_op` write exactly what wasm-encoder writes, for
     /// every kind and type it encodes, memory arguments with multi-byte LEBs included.

@@ -311,8 +311,10 @@ impl Worker {
 /// the value lists of the results, the last instruction of each block): independent loads
 /// that the processor overlaps, so the passes that follow, whose reads depend on each
 /// other (a block, then its terminator, then its destinations), find the body in cache
-/// instead of waiting for memory one line at a time.
-#[inline(never)]
+/// instead of waiting for memory one line at a time. It pays when other processes keep
+/// evicting the input from the shared cache (BENCHMARKS.md, session 10) and costs about 1%
+/// of the instructions otherwise.
+#[inline(never)] // its own entry in profiles
 fn warm(body: &crate::ir::Function) {
     /// Sums `f` over one element of each cache line of `items`.
     fn lines<T>(items: &[T], f: impl Fn(&T) -> u32) -> u32 {

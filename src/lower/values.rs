@@ -41,6 +41,7 @@ use std::ops::{Index, IndexMut};
 use cranelift_entity::packed_option::PackedOption;
 use cranelift_entity::{EntityRef, SecondaryMap};
 
+use super::emit::op_bytes;
 use super::structured::Node;
 use crate::ir::{
     Block, BlockCall, ConvertOp, DataFlowGraph, EnumRef, Function, Inst, InstData, Intrinsic,
@@ -244,6 +245,9 @@ pub(crate) struct Lin {
     pub result: PackedOption<Value>,
     /// [`Lin::SRET`], [`Lin::MULTI`].
     pub flags: u8,
+    /// The instruction's opcode when that one byte is all it encodes to, else 0 (see
+    /// `OpBytes::binary_op` in `emit.rs`).
+    pub op: u8,
 }
 
 impl Lin {
@@ -295,8 +299,6 @@ pub(crate) struct Values {
     counts: Table<Value, Uses>,
     /// Blocks that appear in a `Code` node.
     reachable: Table<Block, bool>,
-    /// Coalescing hint: a value connected by an edge copy.
-    hint: Table<Value, Option<Value>>,
     /// (parameter, argument) of every edge copy in reachable code.
     edge_pairs: Vec<(Value, Value)>,
     /// What the terminators of the reachable blocks read: a condition, an index or the
@@ -313,6 +315,8 @@ pub(crate) struct Values {
     work_vals: Vec<Value>,
     /// Reachable blocks in structured order.
     order: Vec<Block>,
+    /// The position in the nodes of each block of `order`'s [`Node::Code`].
+    node_pos: Vec<u32>,
     /// Predecessors (CSR by block index): offsets (the first walk counts them) and blocks.
     pred_off: Vec<u32>,
     /// Predecessor blocks.
@@ -337,8 +341,6 @@ pub(crate) struct Values {
     marks: Vec<u8>,
     /// Values with a local, by dense number, with their defining block and instruction.
     dense_vals: Vec<DenseVal>,
-    /// Dense number of each value with a local.
-    dense: Table<Value, u32>,
     /// The first dense number of each block of `order` (by position), then the end of the
     /// last: block `order[i]` defines the values `order_dense[i]..order_dense[i + 1]`
     /// (besides the entry block's parameters, numbered first).
@@ -346,6 +348,9 @@ pub(crate) struct Values {
     /// The local of each value with a local, by dense number ([`NO_LOCAL`] until
     /// coloring reaches its definition).
     dense_local: Vec<u32>,
+    /// Coalescing hint of each value with a local, by dense number: the dense number of a
+    /// value an edge copy connects it to ([`NO_LOCAL`] for none).
+    hint: Vec<u32>,
     /// The dense number of each operand in `lin_ops` whose value has a local, otherwise
     /// [`NO_LOCAL`] (written by the liveness walk over the uses, read by coloring).
     op_dense: Vec<u32>,
@@ -489,6 +494,16 @@ fn or_rows(row: &mut [u64], live: &[u64], succs: &[Block], w: usize) {
     }
 }
 
+/// The dense number of a value with place `p` before the locals are renumbered: a pending
+/// value's, or an entry block parameter's local.
+#[inline(always)]
+fn dense_of(p: Place) -> Option<u32> {
+    match p {
+        Place::Pending(d) | Place::Local(d) => Some(d),
+        _ => None,
+    }
+}
+
 /// Sets the bits `lo..hi` of `row`.
 #[inline]
 fn set_bits(row: &mut [u64], lo: usize, hi: usize) {
@@ -561,7 +576,6 @@ impl Values {
         let nv = dfg.values.len();
         reset(&mut self.place, nv);
         reset(&mut self.counts, nv);
-        reset(&mut self.hint, nv);
         reset(&mut self.reachable, dfg.blocks.len());
         self.local_names.clear();
         self.scratch = Scratch::default();
@@ -590,16 +604,12 @@ impl Values {
         }
 
         // 2. Stackification, block by block, and dense numbers of the values that need a
-        // local (for liveness), with the blocks that define them. Only the values given a
-        // place with a local read their dense number, and they get it here: the table
-        // needs no clearing, only the size.
-        if self.dense.elems.len() < nv {
-            self.dense.elems.resize(nv, 0);
-        }
+        // local (for liveness), with the blocks that define them. Until the locals are
+        // renumbered, a value's dense number is its place's (`Pending`, or `Local` for the
+        // entry block's parameters, whose locals are their dense numbers).
         self.dense_vals.clear();
         for (i, &p) in dfg.block_params(entry).iter().enumerate() {
             self.place[p] = Place::Local(i as u32);
-            self.dense[p] = self.dense_vals.len() as u32;
             self.dense_vals.push(DenseVal {
                 val: p,
                 block: entry,
@@ -611,8 +621,8 @@ impl Values {
         // instruction back, then its parameters: coloring walks the block's numbers
         // downward.
         self.order_dense.clear();
-        for (i, node) in nodes.iter().enumerate() {
-            let Node::Code(b) = *node else { continue };
+        for k in 0..self.order.len() {
+            let (b, i) = (self.order[k], self.node_pos[k] as usize);
             self.order_dense.push(self.dense_vals.len() as u32);
             // Without code, nothing can go on the stack.
             let (s, e) = self.code_range[b];
@@ -623,7 +633,6 @@ impl Values {
                 for &p in dfg.block_params(b) {
                     if self.counts[p].uses > 0 {
                         self.place[p] = Place::Pending(self.dense_vals.len() as u32);
-                        self.dense[p] = self.dense_vals.len() as u32;
                         self.dense_vals.push(DenseVal {
                             val: p,
                             block: b,
@@ -751,6 +760,7 @@ impl Values {
         features: Features,
     ) -> Result<([bool; 4], bool, bool), AnalyzeError> {
         let dfg = &func.dfg;
+        let op_table = op_bytes();
         let mut needs_tmp = [false; 4];
         let mut needs_sret = false;
         let mut needs_slots = false;
@@ -776,7 +786,8 @@ impl Values {
         self.lin.clear();
         self.lin_ops.clear();
         self.order.clear();
-        for node in nodes {
+        self.node_pos.clear();
+        for (i, node) in nodes.iter().enumerate() {
             let Node::Code(b) = *node else { continue };
             let term = match dfg.blocks.get(b) {
                 Some(_) => func.terminator(b),
@@ -790,12 +801,14 @@ impl Values {
             }
             self.reachable[b] = true;
             self.order.push(b);
+            self.node_pos.push(i as u32);
             let insts = &dfg.blocks[b].insts;
             let body = &insts[..insts.len() - 1];
             let start = self.lin.len() as u32;
             for &inst in body {
                 let data = &dfg.insts[inst];
                 let mut flags = 0;
+                let mut op = 0;
                 // The operands in the order lowering pushes them: `select` pushes both
                 // values before the condition, `call_indirect` the arguments before the
                 // callee.
@@ -805,24 +818,34 @@ impl Values {
                 match *data {
                     // Constants are rematerialized at each use: they are not in the table.
                     InstData::Const { .. } | InstData::EnumConst { .. } => {
-                        for &r in dfg.inst_results(inst) {
+                        // (One result: the verifier checks it.)
+                        if let Some(&r) = dfg.inst_results(inst).first() {
                             self.place[r] = Place::Const(inst);
                         }
                         continue;
                     }
-                    InstData::Binary { args, .. } => ops.extend_from_slice(&args),
+                    InstData::Binary { args, op: o, ty } => {
+                        op = op_table.binary_op(o, ty);
+                        ops.extend_from_slice(&args)
+                    }
                     InstData::Store { args, .. } => {
                         needs.memory = true;
                         ops.extend_from_slice(&args)
                     }
-                    InstData::Unary { arg, .. } | InstData::GlobalSet { arg, .. } => ops.push(arg),
+                    InstData::Unary { arg, op: o, ty } => {
+                        op = op_table.unary_op(o, ty);
+                        ops.push(arg)
+                    }
+                    InstData::GlobalSet { arg, .. } => ops.push(arg),
                     InstData::MemoryGrow { arg } | InstData::Load { addr: arg, .. } => {
                         needs.memory = true;
                         ops.push(arg)
                     }
-                    InstData::Convert { op, arg } => {
-                        if trunc_sat_expanded(op, features) {
-                            needs_tmp[class(op.from())] = true;
+                    InstData::Convert { op: o, arg } => {
+                        if trunc_sat_expanded(o, features) {
+                            needs_tmp[class(o.from())] = true;
+                        } else {
+                            op = op_table.convert_op(o);
                         }
                         ops.push(arg);
                     }
@@ -833,6 +856,7 @@ impl Values {
                         ops.push(arg);
                     }
                     InstData::Select { args } => {
+                        op = 0x1b;
                         ops.extend_from_slice(&[args[1], args[2], args[0]])
                     }
                     InstData::MemoryCopy { args } => {
@@ -900,6 +924,7 @@ impl Values {
                     ops: (ops_start as u32, self.lin_ops.len() as u32),
                     result: result.into(),
                     flags,
+                    op,
                 });
             }
             self.code_range[b] = (start, self.lin.len() as u32);
@@ -1059,7 +1084,6 @@ impl Values {
                         if self.counts[r].uses > 0 {
                             let n = self.dense_vals.len() as u32;
                             self.place[r] = Place::Pending(n);
-                            self.dense[r] = n;
                             self.dense_vals.push(DenseVal {
                                 val: r,
                                 block: b,
@@ -1130,8 +1154,11 @@ impl Values {
         // Uses of values with locals (as the bits of values used before any definition in
         // the block, or as pairs), and coalescing hints.
         self.use_pairs.clear();
+        // (The blocks' operands are consecutive, in `order`: `op_dense` grows block by
+        // block, without a fill first.)
         self.op_dense.clear();
-        self.op_dense.resize(self.lin_ops.len(), NO_LOCAL);
+        self.hint.clear();
+        self.hint.resize(self.dense_vals.len(), NO_LOCAL);
         for i in 0..self.order.len() {
             let b = self.order[i];
             let (s, e) = self.block_ops(b);
@@ -1140,7 +1167,7 @@ impl Values {
             // Before coloring, the values with locals are the pending ones and the entry
             // block's parameters, whose local is their dense number.
             let mut used = |v: Value| -> u32 {
-                let (Place::Pending(d) | Place::Local(d)) = place[v] else {
+                let Some(d) = dense_of(place[v]) else {
                     return NO_LOCAL;
                 };
                 if !bits {
@@ -1151,28 +1178,34 @@ impl Values {
                 }
                 d
             };
-            for (&v, od) in self.lin_ops[s..e].iter().zip(&mut self.op_dense[s..e]) {
-                *od = used(v);
+            if s < e {
+                self.op_dense.resize(s, NO_LOCAL);
+                self.op_dense
+                    .extend(self.lin_ops[s..e].iter().map(|&v| used(v)));
             }
             let hint = &mut self.hint;
             let (t0, t1) = self.term_range[b];
             let term_uses = &self.term_uses[t0 as usize..t1 as usize];
             Self::for_each_term_use(&self.counts, term_uses, |a, p| {
-                used(a);
-                let local = |v: Value| matches!(place[v], Place::Pending(_) | Place::Local(_));
+                let da = used(a);
                 if let Some(p) = p
-                    && local(a)
-                    && local(p)
+                    && da != NO_LOCAL
+                    && let Place::Pending(dp) | Place::Local(dp) = place[p]
                 {
-                    if hint[p].is_none() {
-                        hint[p] = Some(a);
+                    if let Some(h) = hint.get_mut(dp as usize)
+                        && *h == NO_LOCAL
+                    {
+                        *h = da;
                     }
-                    if hint[a].is_none() {
-                        hint[a] = Some(p);
+                    if let Some(h) = hint.get_mut(da as usize)
+                        && *h == NO_LOCAL
+                    {
+                        *h = dp;
                     }
                 }
             });
         }
+        self.op_dense.resize(self.lin_ops.len(), NO_LOCAL);
         self.live_rows = bits;
         if bits {
             return self.liveness_bits(func);
@@ -1207,9 +1240,8 @@ impl Values {
         self.live_pairs.clear();
         for i in 0..self.use_pairs.len() {
             let (v, u) = self.use_pairs[i];
-            let def = self
-                .dense_vals
-                .get(self.dense[v] as usize)
+            let def = dense_of(self.place[v])
+                .and_then(|d| self.dense_vals.get(d as usize))
                 .ok_or("a value without a local in the liveness sets")?
                 .block;
             let stamp = v.as_u32() + 1;
@@ -1413,8 +1445,6 @@ impl Values {
             reset(&mut self.live_stamp, func.dfg.values.len());
         }
         let mut gen_: u32 = 0;
-        // Values given a local here.
-        let mut assigned = 0usize;
         // The values each block defines have consecutive dense numbers (after the entry
         // block's parameters, which have their locals already).
         for i in 0..self.order.len() {
@@ -1431,72 +1461,86 @@ impl Values {
             gen_ += 1;
             self.cursor = [0; 4];
             if rows {
-                for j in 0..w {
-                    let mut x = self.live_bits.get(b.index() * w + j).copied().unwrap_or(0);
+                // (Slices: their bounds stay in registers through the loop.)
+                let (dense_local, occupied) = (&self.dense_local[..], &mut self.occupied[..]);
+                let base = b.index() * w;
+                let live = self.live_bits.get(base..base + w).unwrap_or(&[]);
+                for (j, &x) in live.iter().enumerate() {
+                    let mut x = x;
                     while x != 0 {
                         let d = j * 64 + x.trailing_zeros() as usize;
                         x &= x - 1;
-                        match self.dense_local[d] {
+                        match dense_local.get(d).copied().unwrap_or(NO_LOCAL) {
                             NO_LOCAL => {
-                                let v = self.dense_vals[d].val;
+                                let v = self.dense_vals.get(d).map(|x| x.val);
+                                let v = v.map_or_else(String::new, |v| v.to_string());
                                 return Err(format!("{v} is live into {b} before its definition"));
                             }
-                            l => self.occupied[l as usize] = gen_,
+                            l => {
+                                if let Some(o) = occupied.get_mut(l as usize) {
+                                    *o = gen_;
+                                }
+                            }
                         }
                     }
                 }
             } else {
                 let (s, e) = (self.live_off[b.index()], self.live_off[b.index() + 1]);
                 for &v in self.live_vals.get(s as usize..e as usize).unwrap_or(&[]) {
-                    match self.place[v] {
-                        Place::Local(l) => self.occupied[l as usize] = gen_,
+                    match dense_of(self.place[v]).and_then(|d| self.dense_local.get(d as usize)) {
+                        Some(&l) if l != NO_LOCAL => self.occupied[l as usize] = gen_,
                         _ => return Err(format!("{v} is live into {b} before its definition")),
                     }
                 }
             }
+            // The block's parameters with a local are the last of its numbers (in
+            // parameter order), the only ones without an instruction end; the entry
+            // block's have their locals (their dense numbers) already.
+            let mut params = next_dense;
             if b == entry {
-                for &p in dfg.block_params(b) {
+                for (i, &p) in dfg.block_params(b).iter().enumerate() {
                     if self.counts[p].uses > 0
-                        && let Place::Local(l) = self.place[p]
+                        && let Some(o) = self.occupied.get_mut(i)
                     {
-                        self.occupied[l as usize] = gen_;
+                        *o = gen_;
                     }
                 }
             } else {
-                for &p in dfg.block_params(b) {
-                    if let Place::Pending(_) = self.place[p] {
-                        self.assign(dfg, p, gen_);
-                        assigned += 1;
-                    }
+                while params > first && self.dense_vals[params - 1].end == NO_LOCAL {
+                    params -= 1;
+                }
+                for d in params..next_dense {
+                    self.assign(dfg, d, gen_);
                 }
             }
             // The last instruction that defines a value with a local (the block's values
             // are numbered from its last instruction back, the parameters last), as the
             // end of its operands: none, and the block is done.
-            let last_def = self.dense_vals[first].end;
+            let last_def = if params > first {
+                self.dense_vals[first].end
+            } else {
+                NO_LOCAL
+            };
             if last_def == NO_LOCAL {
                 continue;
             }
             // Last uses in this block up to `last_def` (later ones free nothing that a
             // definition here could take), scanning backward from what is live out (the
             // bits of `row`, or the values stamped `gen_`).
-            let term = func.terminator(b);
+            // (Every block of `order` has its terminator: the first walk checked it.)
             if rows {
-                // (Without a terminator, no successors: the row is cleared.)
                 let succs = succs_in(&self.succ_list, &self.succ_range, b);
                 or_rows(&mut self.row, &self.live_bits, succs, w);
-                if term.is_some() {
-                    let (row, place, dense) = (&mut self.row, &self.place, &self.dense);
-                    let (t0, t1) = self.term_range[b];
-                    let term_uses = &self.term_uses[t0 as usize..t1 as usize];
-                    Self::for_each_term_use(&self.counts, term_uses, |a, _| {
-                        if matches!(place[a], Place::Pending(_) | Place::Local(_)) {
-                            let d = dense[a] as usize;
-                            row[d / 64] |= 1 << (d % 64);
-                        }
-                    });
-                }
-            } else if term.is_some() {
+                let (row, place) = (&mut self.row, &self.place);
+                let (t0, t1) = self.term_range[b];
+                let term_uses = &self.term_uses[t0 as usize..t1 as usize];
+                Self::for_each_term_use(&self.counts, term_uses, |a, _| {
+                    if let Some(d) = dense_of(place[a]) {
+                        let d = d as usize;
+                        row[d / 64] |= 1 << (d % 64);
+                    }
+                });
+            } else {
                 for &s in succs_in(&self.succ_list, &self.succ_range, b) {
                     let (lo, hi) = (self.live_off[s.index()], self.live_off[s.index() + 1]);
                     for &v in self.live_vals.get(lo as usize..hi as usize).unwrap_or(&[]) {
@@ -1515,7 +1559,7 @@ impl Values {
             let ops = self.op_dense.get(s..e).unwrap_or(&[]);
             let kills = &mut self.kills;
             if rows {
-                let row = &mut self.row;
+                let row = &mut self.row[..];
                 for (j, &d) in ops.iter().enumerate().rev() {
                     if d == NO_LOCAL {
                         continue;
@@ -1551,11 +1595,8 @@ impl Values {
             // instruction (the earliest kills are at the end of the list; freeing
             // commutes, so the order of the kills of one instruction does not matter),
             // then define.
-            for d in (first..next_dense).rev() {
-                let DenseVal { val: v, end, .. } = self.dense_vals[d];
-                if end == NO_LOCAL {
-                    continue;
-                }
+            for d in (first..params).rev() {
+                let end = self.dense_vals[d].end;
                 while let Some(&(i, d)) = self.kills.last()
                     && i < end
                 {
@@ -1569,35 +1610,27 @@ impl Values {
                         self.cursor[c] = self.cursor[c].min(pos);
                     }
                 }
-                self.assign(dfg, v, gen_);
-                assigned += 1;
-            }
-        }
-        // Anything pending left (unreached) is unused (every value has its local when
-        // all but the entry block's parameters were assigned one).
-        if assigned + dfg.block_params(entry).len() == self.dense_vals.len() {
-            return Ok(());
-        }
-        for &DenseVal { val: v, .. } in &self.dense_vals {
-            if let Place::Pending(_) = self.place[v] {
-                self.place[v] = Place::Unused;
+                self.assign(dfg, d, gen_);
             }
         }
         Ok(())
     }
 
-    /// Gives `v` a local free in block stamp `gen_`.
-    fn assign(&mut self, dfg: &DataFlowGraph, v: Value, gen_: u32) {
+    /// Gives the value of dense number `d` a local free in block stamp `gen_` (its place
+    /// is written by [`Values::renumber_locals`]).
+    fn assign(&mut self, dfg: &DataFlowGraph, d: usize, gen_: u32) {
+        let DenseVal { val: v, end, .. } = self.dense_vals[d];
         let c = class(dfg.value_type(v));
-        let hinted = self.hint[v].and_then(|h| match self.place[h] {
-            Place::Local(l)
-                if self.local_class.get(l as usize) == Some(&(c as u8))
+        let hinted = match self.dense_local.get(self.hint[d] as usize) {
+            Some(&l)
+                if l != NO_LOCAL
+                    && self.local_class.get(l as usize) == Some(&(c as u8))
                     && self.occupied[l as usize] != gen_ =>
             {
                 Some(l)
             }
             _ => None,
-        });
+        };
         // The lowest free local at or after the class cursor: everything before the cursor
         // is occupied (kills move it back), so the scans of a block are linear overall.
         let found = hinted.or_else(|| {
@@ -1620,16 +1653,14 @@ impl Values {
             l
         });
         self.occupied[l as usize] = gen_;
-        self.place[v] = Place::Local(l);
-        if let Some(dl) = self.dense_local.get_mut(self.dense[v] as usize) {
-            *dl = l;
-        }
+        self.dense_local[d] = l;
         let lv = &mut self.local_vals[l as usize];
         if lv.0 == 0 {
             lv.1 = v;
         }
         lv.0 += 1;
-        if matches!(dfg.values[v].def, ValueDef::Param(..)) {
+        // Only block parameters have no instruction end.
+        if end == NO_LOCAL {
             if lv.2 == 0 {
                 lv.3 = Some(v);
             }
@@ -1698,11 +1729,13 @@ impl Values {
             }
             *n += 1;
         }
-        // Only the values with a dense number have locals.
-        for &DenseVal { val: v, .. } in &self.dense_vals {
-            if let Place::Local(l) = &mut self.place[v] {
-                *l = self.renumber.get(*l as usize).copied().unwrap_or(*l);
-            }
+        // Only the values with a dense number have locals; those coloring did not reach
+        // (in unreachable code) are unused.
+        for (dv, &l) in self.dense_vals.iter().zip(&self.dense_local) {
+            self.place[dv.val] = match self.renumber.get(l as usize) {
+                Some(&r) => Place::Local(r),
+                None => Place::Unused,
+            };
         }
         // Names in final order, no sorting needed, encoded into this worker's buffer (the
         // emitter copies it out: one allocation of the exact size per function).
