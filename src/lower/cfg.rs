@@ -211,7 +211,8 @@ impl DomTree {
         // the entry has one, its parent in the search). The intersection is a lowest common
         // ancestor in a tree that only grows, answered in O(log n) with jump pointers (a
         // merge node with many predecessors deep in a chain would make the plain walk
-        // quadratic). The backward edges are set aside for the check below.
+        // quadratic). The backward edges are set aside for the check below (or checked as
+        // they come, when the fixed point is not wanted).
         self.idom.resize(m, NONE);
         self.idom[0] = 0;
         // A small graph walks the dominator chains instead (at most `SMALL_GRAPH` steps a
@@ -243,11 +244,21 @@ impl DomTree {
                         intersect(&self.idom, cur, a as u32)
                     };
                 } else {
+                    // Without the fixed point, the first backward edge whose target does not
+                    // dominate its source ends the computation. The check can be made here:
+                    // `a`'s dominator chain holds only nodes before it, whose dominators
+                    // (and jump pointers) are final.
+                    if !full && !self.is_ancestor_rpo(b, a as u32) {
+                        self.reducible = false;
+                        self.complete = false;
+                        return;
+                    }
                     self.back.push((a as u32, b));
                 }
             }
         }
-        let exact = self.back.iter().all(|&(p, b)| self.is_ancestor_rpo(b, p));
+        // Without the fixed point every backward edge passed the check above.
+        let exact = !full || self.back.iter().all(|&(p, b)| self.is_ancestor_rpo(b, p));
         // The forward-edge dominators are a superset of the true ones, so a backward edge
         // whose target does not dominate its source here does not in the full graph either:
         // `exact` holds exactly when the graph is reducible.

@@ -107,6 +107,10 @@ fn reduce_into(
     copy_function(func, out, &mut r.spare, with_locs);
     let f = out;
     r.reset(opts.split_budget);
+    // Room for the jump tables the rounds add (copies and dispatchers), so that marking
+    // them seldom grows the map.
+    let tables = f.dfg.jump_tables.len();
+    r.owned.resize(tables + tables / 2 + 16);
     for _ in 0..MAX_SPLIT_ROUNDS {
         if r.budget == 0 {
             break;
@@ -699,7 +703,14 @@ impl Reducer {
                     block: copy,
                     args: old.args,
                 };
-                set_dest(f, &mut self.owned, term, edge.dest as usize, new);
+                set_dest(
+                    f,
+                    &mut self.owned,
+                    &mut self.spare.targets,
+                    term,
+                    edge.dest as usize,
+                    new,
+                );
                 self.set_succ(from, edge.dest as usize, copy);
             }
         }
@@ -964,7 +975,14 @@ impl Reducer {
                 }
             };
             self.old_args = old_args;
-            set_dest(f, &mut self.owned, term, e.dest as usize, new_dest);
+            set_dest(
+                f,
+                &mut self.owned,
+                &mut self.spare.targets,
+                term,
+                e.dest as usize,
+                new_dest,
+            );
             self.set_succ(from, e.dest as usize, new_dest.block);
         }
         d
@@ -1199,10 +1217,12 @@ fn dest(f: &Function, b: Block, i: usize) -> Option<BlockCall> {
 }
 
 /// Replaces destination `i` of the terminator `term`; a `br_table` gets its own copy of the
-/// jump table first, unless it already has one of the copies made here (`owned`).
+/// jump table first (in a vector from `spare` if there is one), unless it already has one
+/// of the copies made here (`owned`).
 fn set_dest(
     f: &mut Function,
     owned: &mut SecondaryMap<JumpTable, bool>,
+    spare: &mut Vec<Vec<BlockCall>>,
     term: Inst,
     i: usize,
     new: BlockCall,
@@ -1232,10 +1252,14 @@ fn set_dest(
             let table = if owned[table] {
                 table
             } else {
-                let Some(jt) = f.dfg.jump_tables.get(table).cloned() else {
+                let Some(jt) = f.dfg.jump_tables.get(table) else {
                     return;
                 };
-                let copy = f.dfg.jump_tables.push(jt);
+                let mut targets = spare.pop().unwrap_or_default();
+                targets.clear();
+                targets.extend_from_slice(&jt.targets);
+                let default = jt.default;
+                let copy = f.dfg.jump_tables.push(JumpTableData { targets, default });
                 owned[copy] = true;
                 f.dfg.insts[term] = InstData::BrTable { index, table: copy };
                 copy

@@ -135,8 +135,6 @@ impl Open {
 enum Task {
     /// Emit the tree of `node`, with `ft` the node whose code follows it (or `NONE`).
     Tree { node: u32, ft: u32 },
-    /// Emit `node`'s code and terminator (its blocks are open).
-    Body { node: u32, ft: u32 },
     /// Emit `End` and pop the frame.
     End,
     /// Emit `Else`.
@@ -253,7 +251,6 @@ impl Structurer {
         while let Some(task) = self.tasks.pop() {
             match task {
                 Task::Tree { node, ft } => self.tree(func, node, ft, out)?,
-                Task::Body { node, ft } => self.body(func, node, ft, out)?,
                 Task::End => {
                     let Some(Open { frame, used, pos }) = self.frames.pop() else {
                         return Err(StructureError::Internal("unbalanced End"));
@@ -368,7 +365,8 @@ impl Structurer {
         Ok(())
     }
 
-    /// Opens `node`'s loop and merge-child blocks and schedules the rest of its tree.
+    /// Opens `node`'s loop and merge-child blocks, schedules the rest of its tree and emits
+    /// its body.
     fn tree(
         &mut self,
         func: &Function,
@@ -419,8 +417,8 @@ impl Structurer {
                 .ok_or(StructureError::NoTerminator(block))?;
             self.br_table(func, node, jt, next_ft, out)?;
         }
-        self.tasks.push(Task::Body { node, ft: next_ft });
-        Ok(())
+        // The body would be the next task popped: it runs right away.
+        self.body(func, node, next_ft, out)
     }
 
     /// Emits `node`'s code and its terminator.
@@ -466,12 +464,8 @@ impl Structurer {
                     });
                     self.tasks.push(Task::Else);
                 }
-                self.tasks.push(Task::Branch {
-                    from: node,
-                    dest: 0,
-                    to: t,
-                    ft,
-                });
+                // The then-branch would be the next task popped: it runs right away.
+                self.branch(func, node, 0, t, ft, out)?;
             }
             InstData::BrTable { .. } => {
                 let table = self
