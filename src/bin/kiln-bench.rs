@@ -91,22 +91,20 @@ fn print_stats(module: &kiln::ir::Module) {
         let insts: usize = f.dfg.blocks.values().map(|b| b.insts.len()).sum();
         (f.dfg.blocks.len(), insts, f.dfg.values.len())
     };
+    // Totals of (bodies, blocks, instructions, values).
+    let add = |total: &mut [usize; 4], (b, i, v): (usize, usize, usize)| {
+        for (x, y) in total.iter_mut().zip([1, b, i, v]) {
+            *x += y;
+        }
+    };
     let mut all = [0usize; 4];
     let mut irreducible = [0usize; 4];
     let mut reduced = [0usize; 4];
     for body in module.bodies.values().filter(|f| !f.dfg.blocks.is_empty()) {
-        let (b, i, v) = shape(body);
-        for (x, y) in all.iter_mut().zip([1, b, i, v]) {
-            *x += y;
-        }
+        add(&mut all, shape(body));
         if let Some(r) = kiln::lower::reducible::make_reducible(body) {
-            for (x, y) in irreducible.iter_mut().zip([1, b, i, v]) {
-                *x += y;
-            }
-            let (b, i, v) = shape(&r);
-            for (x, y) in reduced.iter_mut().zip([1, b, i, v]) {
-                *x += y;
-            }
+            add(&mut irreducible, shape(body));
+            add(&mut reduced, shape(&r));
         }
     }
     let pct = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;

@@ -236,12 +236,13 @@ impl Worker {
         f: FuncRef,
         sig_types: &[u32],
     ) -> (Result<Lowered, LowerError>, CodeNeeds) {
-        if let Some(body) = ctx.module.bodies.get(f) {
+        let body = ctx.module.bodies.get(f);
+        if let Some(body) = body {
             warm(body);
         }
-        let lowered = self.lower_body(ctx, f, sig_types);
+        let lowered = self.lower_body(ctx, f, body, sig_types);
         let features = ctx.features;
-        let needs = match (&lowered, ctx.module.bodies.get(f)) {
+        let needs = match (&lowered, body) {
             // The reachable code's needs were found with the code; the blocks that no
             // structure reaches (the same ones in the reducible copy, whose own blocks add
             // nothing that needs anything) are read here.
@@ -256,22 +257,19 @@ impl Worker {
         (lowered, needs)
     }
 
-    /// Lowers the body of `f`.
+    /// Lowers `body`, the body of `f`.
     fn lower_body(
         &mut self,
         ctx: &Ctx<'_>,
         f: FuncRef,
+        body: Option<&crate::ir::Function>,
         sig_types: &[u32],
     ) -> Result<Lowered, LowerError> {
         let name = || ctx.module.decls.funcs[f].name.clone();
-        let body = ctx
-            .module
-            .bodies
-            .get(f)
-            .ok_or_else(|| LowerError::Structure {
-                func: name(),
-                message: "no body".into(),
-            })?;
+        let body = body.ok_or_else(|| LowerError::Structure {
+            func: name(),
+            message: "no body".into(),
+        })?;
         let func = if make_reducible_into(
             body,
             &ReducibleOptions::default(),

@@ -1190,7 +1190,7 @@ impl Values {
                 let da = used(a);
                 if let Some(p) = p
                     && da != NO_LOCAL
-                    && let Place::Pending(dp) | Place::Local(dp) = place[p]
+                    && let Some(dp) = dense_of(place[p])
                 {
                     if let Some(h) = hint.get_mut(dp as usize)
                         && *h == NO_LOCAL
