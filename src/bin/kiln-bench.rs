@@ -11,11 +11,20 @@
 //! through `/proc/self/clear_refs` so that the figure covers lowering and linking only (the
 //! input module stays resident and is included, as it would be in `kiln build`).
 //!
+//! Each round's wall time is kept; the median and the best round are reported.
+//!
+//! `--binaryen` measures Binaryen on the same machine in the same run, the issue's yardstick:
+//! after each of kiln's rounds, `wasm-opt` (on `PATH`; Debian's package `binaryen`) reads
+//! kiln's output and writes it back (`--all-features --no-validation`, no passes, as many
+//! threads as kiln through `BINARYEN_CORES`). Reported: its median MB/s and the median of the
+//! per-round ratios, kiln's rate over Binaryen's, which the machine's drift moves less than
+//! either figure alone.
+//!
 //! Usage: `kiln-bench [--funcs N (default 6500)] [--seed S] [--repeat R] [--out FILE.wasm]
-//! [--stats]`; `--stats` also prints the shape of the module (blocks, instructions, how many
-//! functions are irreducible and what making them reducible adds).
+//! [--stats] [--binaryen]`; `--stats` also prints the shape of the module (blocks,
+//! instructions, how many functions are irreducible and what making them reducible adds).
 
-use std::process::ExitCode;
+use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use kiln::link::{LinkOptions, link};
@@ -31,6 +40,7 @@ struct Args {
     repeat: usize,
     out: Option<String>,
     stats: bool,
+    binaryen: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -40,6 +50,7 @@ fn parse_args() -> Result<Args, String> {
         repeat: 3,
         out: None,
         stats: false,
+        binaryen: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -50,6 +61,7 @@ fn parse_args() -> Result<Args, String> {
             "--repeat" => args.repeat = value()?.parse().map_err(|e| format!("--repeat: {e}"))?,
             "--out" => args.out = Some(value()?),
             "--stats" => args.stats = true,
+            "--binaryen" => args.binaryen = true,
             "--bench" => {} // passed by `cargo bench`
             _ => return Err(format!("unknown argument `{a}`")),
         }
@@ -132,6 +144,47 @@ fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
 }
 
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.collect();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// The wall times of one round.
+struct Round {
+    lower: Duration,
+    link: Duration,
+    /// `wasm-opt` reading and writing kiln's output, with `--binaryen`.
+    binaryen: Option<Duration>,
+}
+
+/// Runs `wasm-opt` over `dir/in.wasm` into `dir/out.wasm` and returns its wall time.
+fn run_binaryen(dir: &std::path::Path, cores: &str) -> Result<Duration, String> {
+    let t = Instant::now();
+    let output = Command::new("wasm-opt")
+        .args(["--all-features", "--no-validation"])
+        .arg(dir.join("in.wasm"))
+        .arg("-o")
+        .arg(dir.join("out.wasm"))
+        .env("BINARYEN_CORES", cores)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run wasm-opt (install Debian's `binaryen`): {e}"))?;
+    let elapsed = t.elapsed();
+    if !output.status.success() {
+        return Err(format!(
+            "wasm-opt failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(elapsed)
+}
+
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
@@ -183,10 +236,15 @@ fn main() -> ExitCode {
     }
     let rss_before = status_kib("VmRSS:").unwrap_or(0);
     let peak_reset = reset_peak();
-    let mut best: Option<(Duration, Duration)> = None;
+    // Binaryen's input is kiln's output, written once after the first round.
+    let scratch = std::env::temp_dir().join(format!("kiln-bench-{}", std::process::id()));
+    let binaryen_cores = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .unwrap_or_else(|| rayon::current_num_threads().to_string());
+    let mut rounds: Vec<Round> = Vec::new();
     let mut cpu_runs: Vec<Duration> = Vec::new();
     let mut wasm = Vec::new();
-    for _ in 0..args.repeat.max(1) {
+    for round in 0..args.repeat.max(1) {
         let cpu0 = cpu_time();
         let t = Instant::now();
         let object = match lower_module(&module, &LowerOptions::default()) {
@@ -212,32 +270,90 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let link_time = t.elapsed();
+        let link = t.elapsed();
         if let (Some(a), Some(b)) = (cpu0, cpu_time()) {
             cpu_runs.push(b.saturating_sub(a));
         }
-        if best.is_none_or(|(l, k)| lower + link_time < l + k) {
-            best = Some((lower, link_time));
-        }
+        let binaryen = if args.binaryen {
+            if round == 0
+                && let Err(e) = std::fs::create_dir_all(&scratch)
+                    .and_then(|()| std::fs::write(scratch.join("in.wasm"), &wasm))
+            {
+                eprintln!("kiln-bench: {}: {e}", scratch.display());
+                return ExitCode::FAILURE;
+            }
+            match run_binaryen(&scratch, &binaryen_cores) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    let _ = std::fs::remove_dir_all(&scratch);
+                    eprintln!("kiln-bench: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        } else {
+            None
+        };
+        rounds.push(Round {
+            lower,
+            link,
+            binaryen,
+        });
+    }
+    if args.binaryen {
+        let _ = std::fs::remove_dir_all(&scratch);
     }
     let peak = status_kib("VmHWM:").unwrap_or(0);
-    let (lower, link_time) = best.unwrap_or_default();
-    let total = lower + link_time;
     let out = wasm.len();
+    let rate = |d: Duration| mb(out) / secs(d).max(1e-9);
+    let totals: Vec<Duration> = rounds.iter().map(|r| r.lower + r.link).collect();
+    let best = rounds
+        .iter()
+        .min_by_key(|r| r.lower + r.link)
+        .expect("at least one round");
+    let median_total = median(totals.iter().map(|&d| secs(d)));
+    let median_lower = median(rounds.iter().map(|r| secs(r.lower)));
     println!("threads (RAYON_NUM_THREADS): {threads}");
     println!("output: {out} bytes ({:.2} MB) of wasm", mb(out));
     println!(
         "best of {}: lower {:.3} s, link {:.3} s, total {:.3} s",
-        args.repeat.max(1),
-        secs(lower),
-        secs(link_time),
-        secs(total)
+        rounds.len(),
+        secs(best.lower),
+        secs(best.link),
+        secs(best.lower + best.link)
     );
     println!(
         "throughput: {:.1} MB/s of wasm (lower + link), lower alone {:.1} MB/s",
-        mb(out) / secs(total).max(1e-9),
-        mb(out) / secs(lower).max(1e-9)
+        rate(best.lower + best.link),
+        rate(best.lower)
     );
+    println!(
+        "median of {}: total {:.3} s = {:.1} MB/s of wasm (lower + link), lower alone {:.1} MB/s",
+        rounds.len(),
+        median_total,
+        mb(out) / median_total.max(1e-9),
+        mb(out) / median_lower.max(1e-9)
+    );
+    if args.binaryen {
+        let times: Vec<f64> = rounds.iter().filter_map(|r| r.binaryen).map(secs).collect();
+        let med = median(times.iter().copied());
+        let ratios = rounds
+            .iter()
+            .filter_map(|r| Some(secs(r.binaryen?) / secs(r.lower + r.link).max(1e-9)));
+        println!(
+            "binaryen (wasm-opt read and write, BINARYEN_CORES={binaryen_cores}): median {:.3} s \
+             = {:.1} MB/s, best {:.1} MB/s; kiln is {:.2}x as fast (median of the per-round \
+             ratios)",
+            med,
+            mb(out) / med.max(1e-9),
+            mb(out)
+                / times
+                    .iter()
+                    .copied()
+                    .fold(f64::INFINITY, f64::min)
+                    .max(1e-9),
+            median(ratios)
+        );
+    }
     if !cpu_runs.is_empty() {
         cpu_runs.sort();
         let cpu = cpu_runs[cpu_runs.len() / 2];
