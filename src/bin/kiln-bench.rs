@@ -304,13 +304,12 @@ fn main() -> ExitCode {
     }
     let peak = status_kib("VmHWM:").unwrap_or(0);
     let out = wasm.len();
-    let rate = |d: Duration| mb(out) / secs(d).max(1e-9);
-    let totals: Vec<Duration> = rounds.iter().map(|r| r.lower + r.link).collect();
+    let rate = |seconds: f64| mb(out) / seconds.max(1e-9);
     let best = rounds
         .iter()
         .min_by_key(|r| r.lower + r.link)
         .expect("at least one round");
-    let median_total = median(totals.iter().map(|&d| secs(d)));
+    let median_total = median(rounds.iter().map(|r| secs(r.lower + r.link)));
     let median_lower = median(rounds.iter().map(|r| secs(r.lower)));
     println!("threads (RAYON_NUM_THREADS): {threads}");
     println!("output: {out} bytes ({:.2} MB) of wasm", mb(out));
@@ -323,15 +322,15 @@ fn main() -> ExitCode {
     );
     println!(
         "throughput: {:.1} MB/s of wasm (lower + link), lower alone {:.1} MB/s",
-        rate(best.lower + best.link),
-        rate(best.lower)
+        rate(secs(best.lower + best.link)),
+        rate(secs(best.lower))
     );
     println!(
         "median of {}: total {:.3} s = {:.1} MB/s of wasm (lower + link), lower alone {:.1} MB/s",
         rounds.len(),
         median_total,
-        mb(out) / median_total.max(1e-9),
-        mb(out) / median_lower.max(1e-9)
+        rate(median_total),
+        rate(median_lower)
     );
     if args.binaryen {
         let times: Vec<f64> = rounds.iter().filter_map(|r| r.binaryen).map(secs).collect();
@@ -344,13 +343,8 @@ fn main() -> ExitCode {
              = {:.1} MB/s, best {:.1} MB/s; kiln is {:.2}x as fast (median of the per-round \
              ratios)",
             med,
-            mb(out) / med.max(1e-9),
-            mb(out)
-                / times
-                    .iter()
-                    .copied()
-                    .fold(f64::INFINITY, f64::min)
-                    .max(1e-9),
+            rate(med),
+            rate(times.iter().copied().fold(f64::INFINITY, f64::min)),
             median(ratios)
         );
     }
@@ -361,7 +355,7 @@ fn main() -> ExitCode {
             "cpu time (all threads, median of {}): {:.2} s = {:.1} MB of wasm per CPU second",
             cpu_runs.len(),
             secs(cpu),
-            mb(out) / secs(cpu).max(1e-9)
+            rate(secs(cpu))
         );
     }
     let peak_bytes = peak as usize * 1024;
