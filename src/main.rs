@@ -374,8 +374,8 @@ fn dump(file: &Path) -> Result<(), Failed> {
     if file.extension().is_some_and(|e| e == "ir") {
         let (_, module) = load(file)?;
         let opts = kiln::lower::LowerOptions {
-            features: kiln::target::Features::default(),
             path: shown.clone(),
+            ..kiln::lower::LowerOptions::default()
         };
         let obj = kiln::lower::lower_module(&module, &opts).map_err(|e| {
             eprintln!("{shown}: error: {e}");

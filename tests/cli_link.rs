@@ -594,6 +594,52 @@ fn build_defaults_and_argument_order() {
     );
 }
 
+/// `--split-budget=N` copies a loop's secondary entry instead of dispatching: the corpus's
+/// two-entry loop loses its `br_table` (exec.rs runs the whole corpus so built).
+#[test]
+fn split_budget_replaces_the_dispatch() {
+    let dir = scratch("split_budget");
+    let ir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("ir/irreducible_two_entries.ir");
+    let ir_s = ir.display().to_string();
+    let wat = |budget: &str| {
+        let out = dir
+            .join(format!("split-{budget}.wasm"))
+            .display()
+            .to_string();
+        ok(&kiln(&[
+            "build",
+            &ir_s,
+            "--split-budget",
+            budget,
+            "-o",
+            &out,
+        ]));
+        let r = kiln(&["dump", &out]);
+        ok(&r);
+        text(&r.stdout)
+    };
+    assert_eq!(wat("0").matches("br_table").count(), 1);
+    assert_eq!(wat("64").matches("br_table").count(), 0);
+    // Below the entry's size, nothing is copied.
+    assert_eq!(wat("2").matches("br_table").count(), 1);
+    let out = dir.join("bad.wasm").display().to_string();
+    for (value, message) in [
+        ("x", "--split-budget: `x` is not a number"),
+        ("4294967296", "--split-budget: 4294967296 is too large"),
+    ] {
+        let r = kiln(&[
+            "build",
+            &ir_s,
+            &format!("--split-budget={value}"),
+            "-o",
+            &out,
+        ]);
+        assert_eq!(r.status.code(), Some(1));
+        assert_eq!(text(&r.stderr), format!("kiln build: error: {message}\n"));
+    }
+    assert!(!dir.join("bad.wasm").exists());
+}
+
 #[test]
 fn missing_intrinsic_runtime_names_the_intrinsic_and_its_caller() {
     let dir = scratch("intrinsic");

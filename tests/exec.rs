@@ -13,11 +13,26 @@ use std::fmt::Write as _;
 use std::fs;
 
 use common::wasm::{Outcome, Runner, same_val, validate};
+use kiln::lower::LowerOptions;
 use kiln::runtest::{Expect, parse_run_lines, parse_val, val_matches};
 use kiln::target::Features;
 
 #[test]
 fn corpus_run_lines_pass_under_wasmtime() {
+    corpus_run_lines_pass(&LowerOptions::default());
+}
+
+/// The same with node splitting (`--split-budget`): the irreducible programs whose
+/// secondary loop entries can be copied lose their dispatch blocks, and still pass.
+#[test]
+fn corpus_run_lines_pass_with_node_splitting() {
+    corpus_run_lines_pass(&LowerOptions {
+        split_budget: 1000,
+        ..LowerOptions::default()
+    });
+}
+
+fn corpus_run_lines_pass(lopts: &LowerOptions) {
     let runner = Runner::new();
     let mut failures = Vec::new();
     let (mut programs, mut lines) = (0, 0);
@@ -47,7 +62,7 @@ fn corpus_run_lines_pass_under_wasmtime() {
                 continue;
             }
         };
-        let wasm = match common::build(&module) {
+        let wasm = match common::build_lowered(&module, lopts) {
             Ok(w) => w,
             Err(e) => {
                 failures.push(format!("{name}: build: {e}"));

@@ -1,6 +1,7 @@
 //! Property test of lowering: random well-typed IR programs (tests/common/gen.rs) are built
 //! and linked, validated, and run under wasmtime and under the interpreter; both must give
-//! the same results or both trap.
+//! the same results or both trap. One program in four is lowered with node splitting
+//! (`LowerOptions::split_budget`).
 
 mod common;
 
@@ -9,6 +10,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use common::irgen;
 use common::wasm::{Outcome, Runner, same_val, validate};
 use kiln::interp::{Instance, Val};
+use kiln::lower::LowerOptions;
 use kiln::target::Features;
 
 /// How many programs the property test builds and runs (`KILN_PROP_CASES` overrides it).
@@ -125,7 +127,12 @@ fn lowered_programs_match_the_interpreter() {
         }
         let problem = (|| -> Result<(), String> {
             let t = std::time::Instant::now();
-            let wasm = catch_unwind(AssertUnwindSafe(|| common::build(&module)))
+            // One program in four is lowered with node splitting before the dispatch blocks.
+            let lopts = LowerOptions {
+                split_budget: if seed % 4 == 3 { 64 } else { 0 },
+                ..LowerOptions::default()
+            };
+            let wasm = catch_unwind(AssertUnwindSafe(|| common::build_lowered(&module, &lopts)))
                 .map_err(|_| "lowering or linking panicked".to_string())??;
             bytes += wasm.len();
             validate(&wasm, &Features::default())?;

@@ -37,8 +37,8 @@ fn dump_of_a_lowered_ir_object() {
     let module = kiln::ir::parse(&source).unwrap();
     kiln::verify::verify(&module).unwrap();
     let opts = kiln::lower::LowerOptions {
-        features: kiln::target::Features::default(),
         path: "enum_quoted.ir".into(),
+        ..kiln::lower::LowerOptions::default()
     };
     let obj = kiln::lower::lower_module(&module, &opts).unwrap();
     let text = kiln::object::dump_object(&obj);

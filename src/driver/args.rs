@@ -14,6 +14,7 @@
 use std::path::PathBuf;
 
 use crate::link::{BuildId, LinkOptions, UnresolvedSymbols};
+use crate::lower::LowerOptions;
 use crate::target::Features;
 
 /// A command-line error: the message, without the `error:` prefix.
@@ -73,6 +74,21 @@ pub struct LinkArgs {
     /// `--threads=N` (`--no-threads`: 1): how many threads link; by default
     /// `RAYON_NUM_THREADS`, or one per core.
     pub threads: Option<usize>,
+    /// `--split-budget=N`: node splitting for the irreducible functions of `.ir` inputs
+    /// ([`LowerOptions::split_budget`](crate::lower::LowerOptions::split_budget)).
+    pub split_budget: u32,
+}
+
+impl LinkArgs {
+    /// How the `.ir` inputs are lowered: with the output's features (the default set
+    /// unless `--features=` or `-m` says otherwise) and `--split-budget`.
+    pub fn lower_options(&self) -> LowerOptions {
+        LowerOptions {
+            features: self.options.features,
+            split_budget: self.split_budget,
+            path: String::new(),
+        }
+    }
 }
 
 /// Which command is parsing: `kiln link` follows wasm-ld's defaults; `kiln build FILE.ir`
@@ -259,6 +275,11 @@ const LONG: &[Spec] = &[
         "=N: link with N threads (default: RAYON_NUM_THREADS, or one per core)",
     ),
     flag(&["no-threads"], "link with one thread"),
+    value(
+        &["split-budget"],
+        "=N: .ir inputs: irreducible functions may copy N instructions each by node \
+         splitting before dispatch blocks (default 0: dispatch only)",
+    ),
     flag(&["help"], "print this help"),
     flag(
         &["version"],
@@ -458,6 +479,7 @@ pub fn parse_args(args: &[String], mode: Mode) -> Result<LinkArgs, ArgError> {
         version: false,
         version_only: false,
         threads: None,
+        split_budget: 0,
     };
     match mode {
         Mode::Link => p.options.entry = Some("_start".into()),
@@ -672,6 +694,10 @@ fn apply(
             n => p.threads = Some(usize::try_from(n).unwrap_or(usize::MAX)),
         },
         "no-threads" => p.threads = Some(1),
+        "split-budget" => {
+            p.split_budget = u32::try_from(number("--split-budget", &v)?)
+                .map_err(|_| ArgError(format!("--split-budget: {v} is too large")))?
+        }
         "help" => p.help = true,
         "version" => {
             p.version = true;

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use super::DriverError;
 use super::args::{InputArg, LinkArgs, find_library};
-use crate::link::{Input, LinkOptions};
+use crate::link::Input;
 use crate::lower::{LowerOptions, lower_module};
 use crate::object::{is_archive, is_relocatable, read_archive, read_object};
 
@@ -113,21 +113,22 @@ pub fn open_inputs(args: &LinkArgs) -> Result<Vec<InputFile>, DriverError> {
         .collect()
 }
 
-/// Reads every mapped file into a link input, in parallel. `.ir` files are lowered with `opts.features`.
+/// Reads every mapped file into a link input, in parallel. `.ir` files are lowered with
+/// `lower` (each with its own path).
 pub fn load_inputs<'a>(
     files: &'a [InputFile],
-    opts: &LinkOptions,
+    lower: &LowerOptions,
 ) -> Result<Vec<Input<'a>>, DriverError> {
     // Files are read in parallel; the first error in command-line order is reported.
     files
         .par_iter()
-        .map(|file| load_one(file, opts))
+        .map(|file| load_one(file, lower))
         .collect::<Vec<_>>()
         .into_iter()
         .collect()
 }
 
-fn load_one<'a>(file: &'a InputFile, opts: &LinkOptions) -> Result<Input<'a>, DriverError> {
+fn load_one<'a>(file: &'a InputFile, lower: &LowerOptions) -> Result<Input<'a>, DriverError> {
     let bytes = file.bytes();
     let path = file.path.as_str();
     if is_archive(bytes) {
@@ -162,8 +163,8 @@ fn load_one<'a>(file: &'a InputFile, opts: &LinkOptions) -> Result<Input<'a>, Dr
             crate::ir::parse(source).map_err(|d| DriverError::Diagnostics(d.render(path)))?;
         crate::verify::verify(&module).map_err(|d| DriverError::Diagnostics(d.render(path)))?;
         let lower = LowerOptions {
-            features: opts.features,
             path: path.to_string(),
+            ..lower.clone()
         };
         let object = lower_module(&module, &lower)
             .map_err(|e| DriverError::Input(format!("{path}: {e}")))?;

@@ -71,7 +71,7 @@ impl From<LinkError> for DriverError {
 /// lowered with the default set.
 pub fn link_files(args: &LinkArgs) -> Result<LinkOutput, DriverError> {
     let files = phase("open", || open_inputs(args))?;
-    let inputs = phase("read", || load_inputs(&files, &args.options))?;
+    let inputs = phase("read", || load_inputs(&files, &args.lower_options()))?;
     Ok(link_inputs_with_warnings(inputs, &args.options)?)
 }
 
@@ -98,7 +98,7 @@ pub fn link_and_write(args: &LinkArgs) -> Result<(PathBuf, Vec<String>), DriverE
     let to_file = out.as_os_str() != "-"
         && std::fs::metadata(&out).map_or(true, |m| m.is_file() || m.is_dir());
     let files = std::mem::ManuallyDrop::new(phase("open", || open_inputs(args))?);
-    let inputs = phase("read", || load_inputs(&files, &args.options))?;
+    let inputs = phase("read", || load_inputs(&files, &args.lower_options()))?;
     let (temp, linked) = if to_file {
         let temp = TempFile::create(&out).map_err(write_error)?;
         let linked = link_inputs_into_before_exit(inputs, &args.options, &temp.file)?;

@@ -31,4 +31,10 @@ pub struct LowerOptions {
     pub features: Features,
     /// The module's file, for diagnostics and [`Object::path`](crate::object::Object::path).
     pub path: String,
+    /// Node splitting for irreducible functions: how many instructions each may copy
+    /// before what stays irreducible gets dispatch blocks (0, the default: dispatch only).
+    /// Copying a loop's secondary entry for the edges from outside saves the dispatch's
+    /// label local and `br_table`, at the cost of code size
+    /// ([`reducible::make_reducible_with`]).
+    pub split_budget: u32,
 }

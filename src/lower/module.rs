@@ -226,6 +226,8 @@ struct Worker {
     nodes: Vec<Node>,
     /// The reducible copy of an irreducible function (its allocations kept).
     reduced: crate::ir::Function,
+    /// How irreducible functions are made reducible.
+    reducible: ReducibleOptions,
 }
 
 impl Worker {
@@ -272,7 +274,7 @@ impl Worker {
         })?;
         let func = if make_reducible_into(
             body,
-            &ReducibleOptions::default(),
+            &self.reducible,
             self.structurer.cfg_mut(),
             &mut self.reducer,
             &mut self.reduced,
@@ -648,11 +650,19 @@ pub fn lower_module(module: &Module, opts: &LowerOptions) -> Result<Object<'stat
         .par_iter()
         .zip(sig_starts.par_windows(2))
         .zip(scans.into_par_iter())
-        .map_init(Worker::default, |w, ((&f, run), scan)| {
-            // The scan's types are freed here, on the workers.
-            drop(scan);
-            w.lower(&lower_ctx, f, &sig_types[run[0]..run[1]])
-        })
+        .map_init(
+            || Worker {
+                reducible: ReducibleOptions {
+                    split_budget: opts.split_budget,
+                },
+                ..Worker::default()
+            },
+            |w, ((&f, run), scan)| {
+                // The scan's types are freed here, on the workers.
+                drop(scan);
+                w.lower(&lower_ctx, f, &sig_types[run[0]..run[1]])
+            },
+        )
         .collect();
     for (_, n) in &lowered {
         needs.merge(n);

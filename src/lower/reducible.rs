@@ -668,27 +668,45 @@ impl Reducer {
         }
     }
 
-    /// Splits the secondary entries (all but the first) of a loop, if they are all small
-    /// enough for the budget and keep their values to themselves. Returns whether it did.
+    /// Splits the secondary entries of a loop, if they are all small enough for the budget
+    /// and keep their values to themselves. The entry that stays is the one whose values
+    /// are used elsewhere (a copy could not serve those uses), or else the largest, so that
+    /// the least code is copied; with two such entries nothing is split. Returns whether it
+    /// split.
     fn split_entries(&mut self, f: &mut Function, entries: &[Block], edges: &[Entering]) -> bool {
-        let mut cost = 0u32;
-        for &e in entries.iter().skip(1) {
-            let block = &f.dfg.blocks[e];
-            cost = cost.saturating_add(block.insts.len() as u32);
-            let local = f.dfg.block_params(e).iter().all(|&v| !self.escapes[v])
-                && block
+        let local = |e: Block| {
+            f.dfg.block_params(e).iter().all(|&v| !self.escapes[v])
+                && f.dfg.blocks[e]
                     .insts
                     .iter()
-                    .all(|&i| f.dfg.inst_results(i).iter().all(|&v| !self.escapes[v]));
-            if !local {
-                return false;
+                    .all(|&i| f.dfg.inst_results(i).iter().all(|&v| !self.escapes[v]))
+        };
+        let mut kept: Option<Block> = None;
+        for &e in entries {
+            if !local(e) {
+                if kept.is_some() {
+                    return false;
+                }
+                kept = Some(e);
             }
         }
+        let size = |e: Block| f.dfg.blocks[e].insts.len();
+        let Some(kept) = kept.or_else(|| {
+            // The first of the largest, so that equal entries keep the first as before.
+            let max = entries.iter().map(|&e| size(e)).max()?;
+            entries.iter().copied().find(|&e| size(e) == max)
+        }) else {
+            return false;
+        };
+        let cost = entries
+            .iter()
+            .filter(|&&e| e != kept)
+            .fold(0u32, |c, &e| c.saturating_add(size(e) as u32));
         if cost > self.budget {
             return false;
         }
         self.budget -= cost;
-        for &e in entries.iter().skip(1) {
+        for &e in entries.iter().filter(|&&e| e != kept) {
             let copy = copy_block(f, e);
             self.cache_succs(f, copy);
             for edge in edges.iter().filter(|x| x.to == e) {

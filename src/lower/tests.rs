@@ -126,6 +126,7 @@ fn lower_text(text: &str, features: Features) -> Result<Object<'static>, LowerEr
         &LowerOptions {
             features,
             path: "test.ir".into(),
+            split_budget: 0,
         },
     )
 }
@@ -570,6 +571,7 @@ fn corpus_lowers_and_validates() {
             let opts = LowerOptions {
                 features,
                 path: path.display().to_string(),
+                split_budget: 0,
             };
             let obj = match lower_module(&module, &opts) {
                 Ok(o) => o,
@@ -932,6 +934,7 @@ fn corpus_runs_without_linking_under_wasmtime() {
             let opts = LowerOptions {
                 features,
                 path: path.display().to_string(),
+                split_budget: 0,
             };
             let Ok(obj) = lower_module(&module, &opts) else {
                 continue;
@@ -1292,6 +1295,7 @@ fn random_value_flow_matches_the_interpreter() {
                 &LowerOptions {
                     features,
                     path: "gen.ir".into(),
+                    split_budget: 0,
                 },
             )
             .unwrap_or_else(|e| panic!("{e}\n{text}"));

@@ -16,11 +16,19 @@ use kiln::target::Features;
 
 /// Lowers and links `module` for `features`, undefined functions becoming `env` imports.
 pub fn build_with(module: &Module, features: Features) -> Result<Vec<u8>, String> {
-    let lopts = LowerOptions {
-        features,
-        ..LowerOptions::default()
-    };
-    let object = lower_module(module, &lopts).map_err(|e| format!("lower: {e}"))?;
+    build_lowered(
+        module,
+        &LowerOptions {
+            features,
+            ..LowerOptions::default()
+        },
+    )
+}
+
+/// Lowers `module` with `lopts` and links it as [`build_with`] does.
+pub fn build_lowered(module: &Module, lopts: &LowerOptions) -> Result<Vec<u8>, String> {
+    let features = lopts.features;
+    let object = lower_module(module, lopts).map_err(|e| format!("lower: {e}"))?;
     let opts = LinkOptions {
         import_undefined: true,
         features,
