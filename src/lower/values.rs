@@ -1618,6 +1618,7 @@ impl Values {
 
     /// Gives the value of dense number `d` a local free in block stamp `gen_` (its place
     /// is written by [`Values::renumber_locals`]).
+    #[inline(always)] // once per value with a local, from the loops of `color`
     fn assign(&mut self, dfg: &DataFlowGraph, d: usize, gen_: u32) {
         let DenseVal { val: v, end, .. } = self.dense_vals[d];
         let c = class(dfg.value_type(v));
@@ -1633,15 +1634,24 @@ impl Values {
         };
         // The lowest free local at or after the class cursor: everything before the cursor
         // is occupied (kills move it back), so the scans of a block are linear overall.
-        let found = hinted.or_else(|| {
-            let list = &self.class_locals[c];
-            let start = self.cursor[c].min(list.len());
-            let k = list[start..]
-                .iter()
-                .position(|&l| self.occupied[l as usize] != gen_)?;
-            self.cursor[c] = start + k;
-            list.get(start + k).copied()
-        });
+        let found = match hinted {
+            Some(l) => Some(l),
+            None => {
+                let list = &self.class_locals[c];
+                let start = self.cursor[c].min(list.len());
+                let occupied = &self.occupied;
+                match list[start..]
+                    .iter()
+                    .position(|&l| occupied[l as usize] != gen_)
+                {
+                    Some(k) => {
+                        self.cursor[c] = start + k;
+                        list.get(start + k).copied()
+                    }
+                    None => None,
+                }
+            }
+        };
         let l = found.unwrap_or_else(|| {
             let l = self.local_class.len() as u32;
             self.local_class.push(c as u8);
@@ -1739,7 +1749,6 @@ impl Values {
         }
         // Names in final order, no sorting needed, encoded into this worker's buffer (the
         // emitter copies it out: one allocation of the exact size per function).
-        let mut digits = [0u8; 11];
         for (f, &i) in self.by_final.iter().enumerate() {
             let Some(&(n, v, np_, param)) = self.local_vals.get(i as usize) else {
                 continue;
@@ -1752,7 +1761,7 @@ impl Values {
                 None
             };
             if let Some(v) = name {
-                self.local_names.push(f as u32, value_name(v, &mut digits));
+                self.local_names.push_numbered(f as u32, "v", v.as_u32());
             }
         }
     }
@@ -1779,25 +1788,6 @@ impl Values {
             .filter(|(n, _)| **n > 0)
             .map(|(n, t)| (*n, t))
     }
-}
-
-/// `v`'s name as [`Value`]'s `Display` writes it (`v12`), without the formatting machinery
-/// or an allocation: written at the end of `buf`.
-pub(crate) fn value_name(v: Value, buf: &mut [u8; 11]) -> &str {
-    let mut n = v.as_u32();
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    i -= 1;
-    buf[i] = b'v';
-    // ASCII only.
-    std::str::from_utf8(&buf[i..]).unwrap_or_default()
 }
 
 /// Whether `i` is an intrinsic that lowering inlines with `features`.
