@@ -243,7 +243,7 @@ pub(crate) struct Lin {
     pub ops: (u32, u32),
     /// Its result when it has exactly one.
     pub result: PackedOption<Value>,
-    /// [`Lin::SRET`], [`Lin::MULTI`].
+    /// [`Lin::SRET`], [`Lin::MULTI`], [`Lin::STACKED`].
     pub flags: u8,
     /// The instruction's opcode when that one byte is all it encodes to, else 0 (see
     /// `OpBytes::binary_op` in `emit.rs`).
@@ -256,6 +256,9 @@ impl Lin {
     pub const SRET: u8 = 1;
     /// More than one result.
     pub const MULTI: u8 = 2;
+    /// Its result is left on the operand stack for its consumer ([`Place::Stack`]): it is
+    /// emitted in the consumer's operand tree (set by the stackification).
+    pub const STACKED: u8 = 4;
 }
 
 /// A value with a local ([`Values::dense_vals`]): one record, written once by the
@@ -1026,7 +1029,7 @@ impl Values {
         }
         let (start, end) = self.code_range[b];
         let (start, end) = (start as usize, end as usize);
-        let lin = &self.lin;
+        let lin = &mut self.lin;
         // `cursor` is one past the next instruction that may produce an operand.
         let mut cursor = end;
         // The operand stack: the terminator's operands (`term_ops[..term_left]`) under
@@ -1045,10 +1048,11 @@ impl Values {
                 while hi > lo {
                     hi -= 1;
                     let v = self.lin_ops[hi as usize];
-                    let l = &lin[cursor - 1];
+                    let l = &mut lin[cursor - 1];
                     if l.result == v.into() && self.counts[v].uses == 1 {
                         cursor -= 1;
                         self.place[v] = Place::Stack(cursor as u32);
+                        l.flags |= Lin::STACKED;
                         if l.flags & Lin::SRET == 0 {
                             self.op_frames.push((lo, hi));
                             frame = Some(l.ops);
@@ -1062,10 +1066,11 @@ impl Values {
             } else if term_left > 0 {
                 term_left -= 1;
                 let v = self.term_ops[term_left];
-                let l = &lin[cursor - 1];
+                let l = &mut lin[cursor - 1];
                 if l.result == v.into() && self.counts[v].uses == 1 {
                     cursor -= 1;
                     self.place[v] = Place::Stack(cursor as u32);
+                    l.flags |= Lin::STACKED;
                     if l.flags & Lin::SRET == 0 {
                         frame = Some(l.ops);
                     }
