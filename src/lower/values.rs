@@ -909,8 +909,10 @@ impl Values {
                     }
                     InstData::GlobalGet { .. } | InstData::FuncAddr { .. } => {}
                 }
+                // (A slice: its bounds stay in registers through the loop.)
+                let counts = &mut self.counts.elems[..];
                 for &v in &self.lin_ops[ops_start..] {
-                    let x = &mut self.counts[v];
+                    let x = &mut counts[v.index()];
                     x.uses += 1;
                     x.param_live = 1;
                 }
@@ -1167,12 +1169,13 @@ impl Values {
         for i in 0..self.order.len() {
             let b = self.order[i];
             let (s, e) = self.block_ops(b);
-            let (place, dense_vals) = (&self.place, &self.dense_vals);
+            // (Slices: their bounds stay in registers through the loop.)
+            let (place, dense_vals) = (&self.place.elems[..], &self.dense_vals[..]);
             let (gen_bits, pairs) = (&mut self.gen_bits, &mut self.use_pairs);
             // Before coloring, the values with locals are the pending ones and the entry
             // block's parameters, whose local is their dense number.
             let mut used = |v: Value| -> u32 {
-                let Some(d) = dense_of(place[v]) else {
+                let Some(d) = dense_of(place[v.index()]) else {
                     return NO_LOCAL;
                 };
                 if !bits {
@@ -1195,7 +1198,7 @@ impl Values {
                 let da = used(a);
                 if let Some(p) = p
                     && da != NO_LOCAL
-                    && let Some(dp) = dense_of(place[p])
+                    && let Some(dp) = dense_of(place[p.index()])
                 {
                     if let Some(h) = hint.get_mut(dp as usize)
                         && *h == NO_LOCAL
