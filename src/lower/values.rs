@@ -1373,31 +1373,40 @@ impl Values {
         // The blocks a pass visits: `order[..hi]`.
         let mut hi = self.order.len();
         let mut next_hi = 0;
+        // (Slices: their bounds stay in registers through the passes.)
+        let (order, succ_list, succ_range) = (
+            &self.order[..],
+            &self.succ_list[..],
+            &self.succ_range.elems[..],
+        );
+        let (gen_bits, kill_bits) = (&self.gen_bits[..], &self.kill_bits[..]);
+        let (marks, live_bits) = (&mut self.marks[..], &mut self.live_bits[..]);
         loop {
             let mut again = false;
             for i in (0..hi).rev() {
-                let b = self.order[i];
+                let b = order[i];
                 row.fill(0);
-                for &d in succs_in(&self.succ_list, &self.succ_range, b) {
-                    if first && self.marks[d.index()] & VISITED == 0 {
-                        self.marks[d.index()] |= HEADER;
+                let (s0, e0) = succ_range[b.index()];
+                for &d in succ_list.get(s0 as usize..e0 as usize).unwrap_or(&[]) {
+                    if first && marks[d.index()] & VISITED == 0 {
+                        marks[d.index()] |= HEADER;
                         next_hi = next_hi.max(i + 1);
                     }
                     let s = d.index() * w;
-                    if let Some(src) = self.live_bits.get(s..s + w) {
+                    if let Some(src) = live_bits.get(s..s + w) {
                         for (x, y) in row.iter_mut().zip(src) {
                             *x |= y;
                         }
                     }
                 }
-                let mark = &mut self.marks[b.index()];
+                let mark = &mut marks[b.index()];
                 *mark |= VISITED;
                 let header = *mark & HEADER != 0;
                 let base = b.index() * w;
                 let (Some(gen_), Some(kill), Some(live)) = (
-                    self.gen_bits.get(base..base + w),
-                    self.kill_bits.get(base..base + w),
-                    self.live_bits.get_mut(base..base + w),
+                    gen_bits.get(base..base + w),
+                    kill_bits.get(base..base + w),
+                    live_bits.get_mut(base..base + w),
                 ) else {
                     continue;
                 };
