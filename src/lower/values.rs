@@ -1758,8 +1758,10 @@ impl Values {
         }
         // Only the values with a dense number have locals; those coloring did not reach
         // (in unreachable code) are unused.
+        // (Slices: their bounds stay in registers through the loop.)
+        let (renumber, place) = (&self.renumber[..], &mut self.place.elems[..]);
         for (dv, &l) in self.dense_vals.iter().zip(&self.dense_local) {
-            self.place[dv.val] = match self.renumber.get(l as usize) {
+            place[dv.val.index()] = match renumber.get(l as usize) {
                 Some(&r) => Place::Local(r),
                 None => Place::Unused,
             };
