@@ -329,10 +329,7 @@ impl Emitter {
                 .lin
                 .get(root as usize)
                 .ok_or("an instruction outside the code")?;
-            if roots_only
-                && let Some(r) = l.result.expand()
-                && let Place::Stack(_) = self.values.place[r]
-            {
+            if roots_only && l.flags & Lin::STACKED != 0 {
                 continue;
             }
             self.tree(cx, root)?;

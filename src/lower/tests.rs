@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::ir::Type;
-use crate::object::{ConstExpr, ImportKind, Object, RelocType, ValType};
+use crate::object::{ConstExpr, ImportKind, LocalNames, Object, RelocType, ValType};
 use crate::testing::Rng;
 
 fn vt(t: &ValType) -> wasm_encoder::ValType {
@@ -1342,7 +1342,7 @@ fn random_value_flow_matches_the_interpreter() {
 }
 
 #[test]
-fn value_names_match_display() {
+fn local_names_of_values_match_display() {
     use cranelift_entity::EntityRef;
     for n in [
         0usize,
@@ -1356,7 +1356,12 @@ fn value_names_match_display() {
         u32::MAX as usize - 1,
     ] {
         let v = crate::ir::Value::new(n);
-        assert_eq!(values::value_name(v, &mut [0; 11]), v.to_string());
+        let (mut a, mut b) = (LocalNames::default(), LocalNames::default());
+        assert!(a.push_numbered(3, "v", v.as_u32()));
+        assert!(b.push(3, &v.to_string()));
+        assert_eq!(a, b);
+        // The order check of `push`.
+        assert!(!a.push_numbered(3, "v", v.as_u32()));
     }
 }
 

@@ -243,7 +243,7 @@ pub(crate) struct Lin {
     pub ops: (u32, u32),
     /// Its result when it has exactly one.
     pub result: PackedOption<Value>,
-    /// [`Lin::SRET`], [`Lin::MULTI`].
+    /// [`Lin::SRET`], [`Lin::MULTI`], [`Lin::STACKED`].
     pub flags: u8,
     /// The instruction's opcode when that one byte is all it encodes to, else 0 (see
     /// `OpBytes::binary_op` in `emit.rs`).
@@ -256,6 +256,9 @@ impl Lin {
     pub const SRET: u8 = 1;
     /// More than one result.
     pub const MULTI: u8 = 2;
+    /// Its result is left on the operand stack for its consumer ([`Place::Stack`]): it is
+    /// emitted in the consumer's operand tree (set by the stackification).
+    pub const STACKED: u8 = 4;
 }
 
 /// A value with a local ([`Values::dense_vals`]): one record, written once by the
@@ -906,8 +909,10 @@ impl Values {
                     }
                     InstData::GlobalGet { .. } | InstData::FuncAddr { .. } => {}
                 }
+                // (A slice: its bounds stay in registers through the loop.)
+                let counts = &mut self.counts.elems[..];
                 for &v in &self.lin_ops[ops_start..] {
-                    let x = &mut self.counts[v];
+                    let x = &mut counts[v.index()];
                     x.uses += 1;
                     x.param_live = 1;
                 }
@@ -1026,7 +1031,7 @@ impl Values {
         }
         let (start, end) = self.code_range[b];
         let (start, end) = (start as usize, end as usize);
-        let lin = &self.lin;
+        let lin = &mut self.lin;
         // `cursor` is one past the next instruction that may produce an operand.
         let mut cursor = end;
         // The operand stack: the terminator's operands (`term_ops[..term_left]`) under
@@ -1045,10 +1050,11 @@ impl Values {
                 while hi > lo {
                     hi -= 1;
                     let v = self.lin_ops[hi as usize];
-                    let l = &lin[cursor - 1];
+                    let l = &mut lin[cursor - 1];
                     if l.result == v.into() && self.counts[v].uses == 1 {
                         cursor -= 1;
                         self.place[v] = Place::Stack(cursor as u32);
+                        l.flags |= Lin::STACKED;
                         if l.flags & Lin::SRET == 0 {
                             self.op_frames.push((lo, hi));
                             frame = Some(l.ops);
@@ -1062,10 +1068,11 @@ impl Values {
             } else if term_left > 0 {
                 term_left -= 1;
                 let v = self.term_ops[term_left];
-                let l = &lin[cursor - 1];
+                let l = &mut lin[cursor - 1];
                 if l.result == v.into() && self.counts[v].uses == 1 {
                     cursor -= 1;
                     self.place[v] = Place::Stack(cursor as u32);
+                    l.flags |= Lin::STACKED;
                     if l.flags & Lin::SRET == 0 {
                         frame = Some(l.ops);
                     }
@@ -1162,12 +1169,13 @@ impl Values {
         for i in 0..self.order.len() {
             let b = self.order[i];
             let (s, e) = self.block_ops(b);
-            let (place, dense_vals) = (&self.place, &self.dense_vals);
+            // (Slices: their bounds stay in registers through the loop.)
+            let (place, dense_vals) = (&self.place.elems[..], &self.dense_vals[..]);
             let (gen_bits, pairs) = (&mut self.gen_bits, &mut self.use_pairs);
             // Before coloring, the values with locals are the pending ones and the entry
             // block's parameters, whose local is their dense number.
             let mut used = |v: Value| -> u32 {
-                let Some(d) = dense_of(place[v]) else {
+                let Some(d) = dense_of(place[v.index()]) else {
                     return NO_LOCAL;
                 };
                 if !bits {
@@ -1190,7 +1198,7 @@ impl Values {
                 let da = used(a);
                 if let Some(p) = p
                     && da != NO_LOCAL
-                    && let Some(dp) = dense_of(place[p])
+                    && let Some(dp) = dense_of(place[p.index()])
                 {
                     if let Some(h) = hint.get_mut(dp as usize)
                         && *h == NO_LOCAL
@@ -1365,31 +1373,40 @@ impl Values {
         // The blocks a pass visits: `order[..hi]`.
         let mut hi = self.order.len();
         let mut next_hi = 0;
+        // (Slices: their bounds stay in registers through the passes.)
+        let (order, succ_list, succ_range) = (
+            &self.order[..],
+            &self.succ_list[..],
+            &self.succ_range.elems[..],
+        );
+        let (gen_bits, kill_bits) = (&self.gen_bits[..], &self.kill_bits[..]);
+        let (marks, live_bits) = (&mut self.marks[..], &mut self.live_bits[..]);
         loop {
             let mut again = false;
             for i in (0..hi).rev() {
-                let b = self.order[i];
+                let b = order[i];
                 row.fill(0);
-                for &d in succs_in(&self.succ_list, &self.succ_range, b) {
-                    if first && self.marks[d.index()] & VISITED == 0 {
-                        self.marks[d.index()] |= HEADER;
+                let (s0, e0) = succ_range[b.index()];
+                for &d in succ_list.get(s0 as usize..e0 as usize).unwrap_or(&[]) {
+                    if first && marks[d.index()] & VISITED == 0 {
+                        marks[d.index()] |= HEADER;
                         next_hi = next_hi.max(i + 1);
                     }
                     let s = d.index() * w;
-                    if let Some(src) = self.live_bits.get(s..s + w) {
+                    if let Some(src) = live_bits.get(s..s + w) {
                         for (x, y) in row.iter_mut().zip(src) {
                             *x |= y;
                         }
                     }
                 }
-                let mark = &mut self.marks[b.index()];
+                let mark = &mut marks[b.index()];
                 *mark |= VISITED;
                 let header = *mark & HEADER != 0;
                 let base = b.index() * w;
                 let (Some(gen_), Some(kill), Some(live)) = (
-                    self.gen_bits.get(base..base + w),
-                    self.kill_bits.get(base..base + w),
-                    self.live_bits.get_mut(base..base + w),
+                    gen_bits.get(base..base + w),
+                    kill_bits.get(base..base + w),
+                    live_bits.get_mut(base..base + w),
                 ) else {
                     continue;
                 };
@@ -1618,6 +1635,7 @@ impl Values {
 
     /// Gives the value of dense number `d` a local free in block stamp `gen_` (its place
     /// is written by [`Values::renumber_locals`]).
+    #[inline(always)] // once per value with a local, from the loops of `color`
     fn assign(&mut self, dfg: &DataFlowGraph, d: usize, gen_: u32) {
         let DenseVal { val: v, end, .. } = self.dense_vals[d];
         let c = class(dfg.value_type(v));
@@ -1633,15 +1651,24 @@ impl Values {
         };
         // The lowest free local at or after the class cursor: everything before the cursor
         // is occupied (kills move it back), so the scans of a block are linear overall.
-        let found = hinted.or_else(|| {
-            let list = &self.class_locals[c];
-            let start = self.cursor[c].min(list.len());
-            let k = list[start..]
-                .iter()
-                .position(|&l| self.occupied[l as usize] != gen_)?;
-            self.cursor[c] = start + k;
-            list.get(start + k).copied()
-        });
+        let found = match hinted {
+            Some(l) => Some(l),
+            None => {
+                let list = &self.class_locals[c];
+                let start = self.cursor[c].min(list.len());
+                let occupied = &self.occupied;
+                match list[start..]
+                    .iter()
+                    .position(|&l| occupied[l as usize] != gen_)
+                {
+                    Some(k) => {
+                        self.cursor[c] = start + k;
+                        list.get(start + k).copied()
+                    }
+                    None => None,
+                }
+            }
+        };
         let l = found.unwrap_or_else(|| {
             let l = self.local_class.len() as u32;
             self.local_class.push(c as u8);
@@ -1731,15 +1758,16 @@ impl Values {
         }
         // Only the values with a dense number have locals; those coloring did not reach
         // (in unreachable code) are unused.
+        // (Slices: their bounds stay in registers through the loop.)
+        let (renumber, place) = (&self.renumber[..], &mut self.place.elems[..]);
         for (dv, &l) in self.dense_vals.iter().zip(&self.dense_local) {
-            self.place[dv.val] = match self.renumber.get(l as usize) {
+            place[dv.val.index()] = match renumber.get(l as usize) {
                 Some(&r) => Place::Local(r),
                 None => Place::Unused,
             };
         }
         // Names in final order, no sorting needed, encoded into this worker's buffer (the
         // emitter copies it out: one allocation of the exact size per function).
-        let mut digits = [0u8; 11];
         for (f, &i) in self.by_final.iter().enumerate() {
             let Some(&(n, v, np_, param)) = self.local_vals.get(i as usize) else {
                 continue;
@@ -1752,7 +1780,7 @@ impl Values {
                 None
             };
             if let Some(v) = name {
-                self.local_names.push(f as u32, value_name(v, &mut digits));
+                self.local_names.push_numbered(f as u32, "v", v.as_u32());
             }
         }
     }
@@ -1779,25 +1807,6 @@ impl Values {
             .filter(|(n, _)| **n > 0)
             .map(|(n, t)| (*n, t))
     }
-}
-
-/// `v`'s name as [`Value`]'s `Display` writes it (`v12`), without the formatting machinery
-/// or an allocation: written at the end of `buf`.
-pub(crate) fn value_name(v: Value, buf: &mut [u8; 11]) -> &str {
-    let mut n = v.as_u32();
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    i -= 1;
-    buf[i] = b'v';
-    // ASCII only.
-    std::str::from_utf8(&buf[i..]).unwrap_or_default()
 }
 
 /// Whether `i` is an intrinsic that lowering inlines with `features`.

@@ -346,6 +346,33 @@ impl LocalNames {
         true
     }
 
+    /// Like [`LocalNames::push`] with the name `prefix` followed by the decimal digits of
+    /// `n` (`v12`, as a value's `Display` writes it), without formatting the name first.
+    pub fn push_numbered(&mut self, index: u32, prefix: &str, n: u32) -> bool {
+        if self.count > 0 && index <= self.last {
+            return false;
+        }
+        let mut digits = [0u8; 10];
+        let mut i = digits.len();
+        let mut n = n;
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let digits = &digits[i..];
+        put_uleb(&mut self.bytes, u64::from(index));
+        put_uleb(&mut self.bytes, (prefix.len() + digits.len()) as u64);
+        self.bytes.extend_from_slice(prefix.as_bytes());
+        self.bytes.extend_from_slice(digits);
+        self.count += 1;
+        self.last = index;
+        true
+    }
+
     /// Removes every entry (keeping the buffer).
     pub fn clear(&mut self) {
         self.count = 0;
