@@ -238,9 +238,7 @@ fn main() -> ExitCode {
     let peak_reset = reset_peak();
     // Binaryen's input is kiln's output, written once after the first round.
     let scratch = std::env::temp_dir().join(format!("kiln-bench-{}", std::process::id()));
-    let binaryen_cores = std::env::var("RAYON_NUM_THREADS")
-        .ok()
-        .unwrap_or_else(|| rayon::current_num_threads().to_string());
+    let binaryen_cores = rayon::current_num_threads().to_string();
     let mut rounds: Vec<Round> = Vec::new();
     let mut cpu_runs: Vec<Duration> = Vec::new();
     let mut wasm = Vec::new();

@@ -1651,22 +1651,20 @@ impl Values {
         };
         // The lowest free local at or after the class cursor: everything before the cursor
         // is occupied (kills move it back), so the scans of a block are linear overall.
+        // (No closure: this way it inlines.)
         let found = match hinted {
             Some(l) => Some(l),
             None => {
                 let list = &self.class_locals[c];
                 let start = self.cursor[c].min(list.len());
                 let occupied = &self.occupied;
-                match list[start..]
+                let k = list[start..]
                     .iter()
-                    .position(|&l| occupied[l as usize] != gen_)
-                {
-                    Some(k) => {
-                        self.cursor[c] = start + k;
-                        list.get(start + k).copied()
-                    }
-                    None => None,
+                    .position(|&l| occupied[l as usize] != gen_);
+                if let Some(k) = k {
+                    self.cursor[c] = start + k;
                 }
+                k.and_then(|k| list.get(start + k).copied())
             }
         };
         let l = found.unwrap_or_else(|| {

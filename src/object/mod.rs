@@ -335,23 +335,12 @@ impl LocalNames {
     /// Appends the name of local `index`, which must be above the indices already named:
     /// otherwise nothing is added and the result is false.
     pub fn push(&mut self, index: u32, name: &str) -> bool {
-        if self.count > 0 && index <= self.last {
-            return false;
-        }
-        put_uleb(&mut self.bytes, u64::from(index));
-        put_uleb(&mut self.bytes, name.len() as u64);
-        self.bytes.extend_from_slice(name.as_bytes());
-        self.count += 1;
-        self.last = index;
-        true
+        self.push_parts(index, &[name.as_bytes()])
     }
 
     /// Like [`LocalNames::push`] with the name `prefix` followed by the decimal digits of
     /// `n` (`v12`, as a value's `Display` writes it), without formatting the name first.
     pub fn push_numbered(&mut self, index: u32, prefix: &str, n: u32) -> bool {
-        if self.count > 0 && index <= self.last {
-            return false;
-        }
         let mut digits = [0u8; 10];
         let mut i = digits.len();
         let mut n = n;
@@ -363,11 +352,20 @@ impl LocalNames {
                 break;
             }
         }
-        let digits = &digits[i..];
+        self.push_parts(index, &[prefix.as_bytes(), &digits[i..]])
+    }
+
+    /// [`LocalNames::push`] of the name made of `parts` in order.
+    #[inline]
+    fn push_parts(&mut self, index: u32, parts: &[&[u8]]) -> bool {
+        if self.count > 0 && index <= self.last {
+            return false;
+        }
         put_uleb(&mut self.bytes, u64::from(index));
-        put_uleb(&mut self.bytes, (prefix.len() + digits.len()) as u64);
-        self.bytes.extend_from_slice(prefix.as_bytes());
-        self.bytes.extend_from_slice(digits);
+        put_uleb(&mut self.bytes, parts.iter().map(|p| p.len() as u64).sum());
+        for p in parts {
+            self.bytes.extend_from_slice(p);
+        }
         self.count += 1;
         self.last = index;
         true
